@@ -1,0 +1,128 @@
+// Inputs (files, `-` = stdin) and atomic file outputs (temp in the same directory, fsync,
+// rename, fsync the directory) so a killed run never leaves a half-written product.
+
+import { createReadStream, promises as fsp, constants as fsc } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CliError, EXIT, exitCodeForSystemError } from './exit.js';
+
+export interface InputSource {
+  /** Name used in messages: the path, or "stdin". */
+  name: string;
+  stream: Readable;
+}
+
+export function describeSystemError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT': return 'No such file or directory';
+    case 'EACCES': return 'Permission denied';
+    case 'EISDIR': return 'Is a directory';
+    case 'ENOTDIR': return 'Not a directory';
+    case 'ENOSPC': return 'No space left on device';
+    case 'EROFS': return 'Read-only file system';
+    default: return err.message;
+  }
+}
+
+/** Open a path for reading (or stdin for `-`); a missing file is a CliError with exit 66. */
+export async function openInput(path: string, stdin: Readable): Promise<InputSource> {
+  if (path === '-') return { name: 'stdin', stream: stdin };
+  try {
+    const handle = await fsp.open(path, fsc.O_RDONLY);
+    const st = await handle.stat();
+    if (st.isDirectory()) {
+      await handle.close();
+      throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    }
+    return { name: path, stream: createReadStream('', { fd: handle.fd, highWaterMark: 1 << 16 }) };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new CliError(`${path}: ${describeSystemError(err)}`, exitCodeForSystemError(err, false));
+  }
+}
+
+/** Data commands refuse to wait silently on a terminal: friendlier than an apparent hang. */
+export function refuseTerminalStdin(paths: readonly string[], stdin: { isTTY?: boolean }, what: string): void {
+  if (paths.length === 0 && stdin.isTTY) {
+    throw new CliError(`reading ${what} from a terminal; pass a file or pipe, or use - explicitly`, EXIT.USAGE);
+  }
+}
+
+/** A file written under a temporary name and renamed into place only by commit(). */
+export class AtomicFile {
+  private handle: fsp.FileHandle | undefined;
+  private done = false;
+  private constructor(
+    readonly path: string,
+    readonly tempPath: string,
+  ) {}
+
+  static async create(path: string, mode = 0o644): Promise<AtomicFile> {
+    const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const f = new AtomicFile(path, temp);
+    try {
+      f.handle = await fsp.open(temp, 'wx', mode);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new CliError(`${path}: cannot create: ${describeSystemError(err)}`, exitCodeForSystemError(err, true));
+    }
+    return f;
+  }
+
+  async write(data: string | Uint8Array): Promise<void> {
+    if (!this.handle) throw new Error('AtomicFile: not open');
+    try {
+      if (typeof data === 'string') await this.handle.write(data, null, 'utf8');
+      else await this.handle.write(data);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new CliError(`${this.path}: write failed: ${describeSystemError(err)}`, EXIT.IOERR);
+    }
+  }
+
+  /** fsync, close, rename over the destination, fsync the directory. */
+  async commit(): Promise<void> {
+    if (!this.handle || this.done) return;
+    try {
+      await this.handle.sync();
+      await this.handle.close();
+      this.handle = undefined;
+      await fsp.rename(this.tempPath, this.path);
+      this.done = true;
+      await fsyncDir(dirname(this.path));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      await this.abort();
+      throw new CliError(`${this.path}: cannot write: ${describeSystemError(err)}`, EXIT.IOERR);
+    }
+  }
+
+  /** Remove the temporary file; the destination is untouched. */
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+    await fsp.unlink(this.tempPath).catch(() => undefined);
+  }
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const h = await fsp.open(dir, fsc.O_RDONLY).catch(() => undefined);
+  if (!h) return;
+  await h.sync().catch(() => undefined); // some filesystems refuse fsync on directories
+  await h.close();
+}
+
+/** Write a whole file atomically. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const f = await AtomicFile.create(path, mode);
+  try {
+    await f.write(data);
+    await f.commit();
+  } catch (e) {
+    await f.abort();
+    throw e;
+  }
+}

@@ -1,0 +1,73 @@
+// The shared yargs set-up: strict parsing, usage errors as exit 64 with one line (never the
+// whole help), --help with examples on stdout, --version, and the options every command has.
+
+import yargs, { type Argv } from 'yargs';
+import type { Proc } from './run.js';
+import { usageError } from './exit.js';
+import { VERSION } from './version.js';
+import { colorLevel, makeChalk } from './color.js';
+import { Log } from './log.js';
+
+export interface CommandSpec {
+  prog: string;
+  /** Synopsis lines after the program name, e.g. "[options] -r FILE". */
+  synopsis: string[];
+  summary: string;
+  examples: ReadonlyArray<readonly [command: string, description: string]>;
+}
+
+export interface CommonArgs {
+  quiet: boolean;
+  verbose: number;
+  color: boolean | undefined;
+}
+
+export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
+  const width = Math.min(100, proc.stdout.columns ?? 100);
+  let y = yargs(proc.argv)
+    .scriptName(spec.prog)
+    .usage(`${spec.synopsis.map((s) => `$0 ${s}`).join('\n')}\n\n${spec.summary}`)
+    .exitProcess(false)
+    .strict()
+    .version(VERSION)
+    .help('help')
+    .alias('h', 'help')
+    .wrap(width)
+    .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true })
+    .fail((msg: string | null, err: Error | undefined) => {
+      if (err) throw err;
+      throw usageError(`${msg ?? 'invalid arguments'}\nTry '${spec.prog} --help' for more information.`);
+    })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only print errors', group: 'Common:' })
+    .option('verbose', { alias: 'v', type: 'count', describe: 'More detail on stderr (-vv for more)', group: 'Common:' })
+    .option('color', { type: 'boolean', describe: 'Force colour on/off (default: on a TTY, off with NO_COLOR)', group: 'Common:' })
+    .epilogue(`See ${spec.prog}(1) for details. Exit status: 0 ok, 64 usage, 65 bad data, 66 no input (see the man page).`);
+  for (const [cmd, desc] of spec.examples) y = y.example(cmd, desc);
+  return y as unknown as Argv<CommonArgs>;
+}
+
+/** Parse; undefined when --help or --version was printed (the caller just returns 0). */
+export async function parseArgs<T extends CommonArgs>(y: Argv<T>): Promise<T | undefined> {
+  const argv = (await y.parseAsync()) as unknown as T & { help?: boolean; version?: boolean };
+  if (argv.help || argv.version) return undefined;
+  return argv;
+}
+
+/** The diagnostics channel configured from the common options. */
+export function makeLog(proc: Proc, prog: string, args: CommonArgs): Log {
+  return new Log(prog, proc.stderr, {
+    quiet: args.quiet,
+    verbose: args.verbose,
+    chalk: makeChalk(colorLevel(proc.stderr, proc.env, args.color)),
+  });
+}
+
+/** yargs coerce helper for integers in a range: `abc` must not become NaN silently. */
+export function intInRange(name: string, min: number, max: number): (v: unknown) => number {
+  return (v: unknown): number => {
+    const n = typeof v === 'number' ? v : Number(v);
+    if (typeof v === 'string' && !/^-?[0-9]+$/.test(v.trim())) throw usageError(`--${name}: expected an integer, got "${v}"`);
+    if (!Number.isInteger(n) || n < min || n > max) throw usageError(`--${name}: expected an integer ${min}..${max}, got "${String(v)}"`);
+    return n;
+  };
+}

@@ -1,0 +1,48 @@
+// The one place that decides how a command ends: exit status from the result or the error,
+// EPIPE (reader went away, e.g. `| head`) as a quiet success, internal errors as status 70.
+
+import type { Readable, Writable } from 'node:stream';
+import { CliError, EXIT, isEpipe } from './exit.js';
+
+export interface Proc {
+  argv: string[]; // arguments after the program name
+  env: NodeJS.ProcessEnv;
+  stdin: Readable & { isTTY?: boolean };
+  stdout: Writable & { isTTY?: boolean; columns?: number };
+  stderr: Writable & { isTTY?: boolean; columns?: number };
+}
+
+export type Main = (proc: Proc) => Promise<number | void>;
+
+export function processProc(): Proc {
+  return { argv: process.argv.slice(2), env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+}
+
+/** Run a command's main with the real process; never calls process.exit while output is pending. */
+export async function run(prog: string, main: Main): Promise<void> {
+  process.title = prog;
+  const proc = processProc();
+  proc.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (isEpipe(err)) process.exit(EXIT.OK); // nobody reads any more: nothing left to deliver
+    proc.stderr.write(`${prog}: write error on stdout: ${err.message}\n`);
+    process.exit(EXIT.IOERR);
+  });
+  try {
+    const code = await main(proc);
+    process.exitCode = code ?? EXIT.OK;
+  } catch (e) {
+    process.exitCode = reportError(prog, e, proc);
+  }
+}
+
+export function reportError(prog: string, e: unknown, proc: Pick<Proc, 'stderr' | 'env'>): number {
+  if (isEpipe(e)) return EXIT.OK;
+  if (e instanceof CliError) {
+    proc.stderr.write(`${prog}: ${e.message}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  proc.stderr.write(`${prog}: internal error (this is a bug, please report it): ${err?.message ?? String(e)}\n`);
+  if (proc.env.FLOWMETER_DEBUG) proc.stderr.write(`${err?.stack ?? ''}\n`);
+  return EXIT.SOFTWARE;
+}

@@ -1,0 +1,244 @@
+// The flow record (design.md §3): goflow2-compatible names and renderings. One interface, one
+// field list; the NDJSON serialiser, CSV/text columns and the NDJSON input validator derive from it.
+
+import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from './proto.js';
+import { parseCidr, parseIP, formatIP } from '../net/ip.js';
+
+export type FlowType = 'NETFLOW_V1' | 'NETFLOW_V5' | 'NETFLOW_V7' | 'NETFLOW_V9' | 'IPFIX' | 'SFLOW_5' | 'FLOWUNKNOWN';
+
+export interface FlowRecord {
+  type: FlowType;
+  time_received_ns: number;
+  sequence_num: number;
+  sampling_rate: number; // 0 = unknown
+  sampler_address: string;
+  time_flow_start_ns: number;
+  time_flow_end_ns: number;
+  bytes: number; // as exported, never renormalised here
+  packets: number;
+  src_addr: string;
+  dst_addr: string;
+  etype: number; // 0x0800, 0x86dd, 0 = unknown
+  proto: number;
+  src_port: number;
+  dst_port: number;
+  in_if: number;
+  out_if: number;
+  ip_tos: number;
+  tcp_flags: number;
+  src_as: number;
+  dst_as: number;
+  next_hop: string;
+  src_net: string; // CIDR from the exporter's mask, "0.0.0.0/0" when none
+  dst_net: string;
+  // Other goflow2 fields, present only when the exporter sent them.
+  src_mac?: string;
+  dst_mac?: string;
+  src_vlan?: number;
+  dst_vlan?: number;
+  vlan_id?: number;
+  forwarding_status?: number;
+  ip_ttl?: number;
+  ip_flags?: number;
+  icmp_type?: number;
+  icmp_code?: number;
+  ipv6_flow_label?: number;
+  fragment_id?: number;
+  fragment_offset?: number;
+  next_hop_as?: number;
+  bgp_next_hop?: string;
+  bgp_communities?: number[];
+  as_path?: number[];
+  mpls_label?: number[];
+  observation_domain_id?: number;
+  observation_point_id?: number;
+  flow_direction?: number;
+  layer_size?: number;
+}
+
+export type FieldKind = 'u' | 'ip' | 'str' | 'type' | 'proto' | 'etype' | 'net' | 'array' | 'mac';
+
+/** Every field in output order: the core ones always printed, optional ones when present. */
+export const FLOW_FIELDS: ReadonlyArray<{ name: keyof FlowRecord; kind: FieldKind; optional: boolean }> = [
+  ['type', 'type'], ['time_received_ns', 'u'], ['sequence_num', 'u'], ['sampling_rate', 'u'],
+  ['sampler_address', 'ip'], ['time_flow_start_ns', 'u'], ['time_flow_end_ns', 'u'], ['bytes', 'u'],
+  ['packets', 'u'], ['src_addr', 'ip'], ['dst_addr', 'ip'], ['etype', 'etype'], ['proto', 'proto'],
+  ['src_port', 'u'], ['dst_port', 'u'], ['in_if', 'u'], ['out_if', 'u'], ['src_mac', 'mac', true],
+  ['dst_mac', 'mac', true], ['src_vlan', 'u', true], ['dst_vlan', 'u', true], ['vlan_id', 'u', true],
+  ['ip_tos', 'u'], ['forwarding_status', 'u', true], ['ip_ttl', 'u', true], ['ip_flags', 'u', true],
+  ['tcp_flags', 'u'], ['icmp_type', 'u', true], ['icmp_code', 'u', true], ['ipv6_flow_label', 'u', true],
+  ['fragment_id', 'u', true], ['fragment_offset', 'u', true], ['src_as', 'u'], ['dst_as', 'u'],
+  ['next_hop', 'ip'], ['next_hop_as', 'u', true], ['src_net', 'net'], ['dst_net', 'net'],
+  ['bgp_next_hop', 'ip', true], ['bgp_communities', 'array', true], ['as_path', 'array', true],
+  ['mpls_label', 'array', true], ['observation_domain_id', 'u', true], ['observation_point_id', 'u', true],
+  ['flow_direction', 'u', true], ['layer_size', 'u', true],
+].map(([name, kind, optional]) => ({ name: name as keyof FlowRecord, kind: kind as FieldKind, optional: optional === true }));
+
+export const FIELD_NAMES: ReadonlySet<string> = new Set(FLOW_FIELDS.map((f) => f.name));
+
+const OPTIONAL = FLOW_FIELDS.filter((f) => f.optional);
+
+/** One NDJSON line (without newline). Hand-built for speed; every string that can come from the
+ *  wire (MACs are formatted by us, addresses too) is either ours or goes through JSON.stringify. */
+export function flowToJson(r: FlowRecord): string {
+  let s =
+    `{"type":"${r.type}","time_received_ns":${r.time_received_ns},"sequence_num":${r.sequence_num},` +
+    `"sampling_rate":${r.sampling_rate},"sampler_address":"${r.sampler_address}",` +
+    `"time_flow_start_ns":${r.time_flow_start_ns},"time_flow_end_ns":${r.time_flow_end_ns},` +
+    `"bytes":${r.bytes},"packets":${r.packets},"src_addr":"${r.src_addr}","dst_addr":"${r.dst_addr}",` +
+    `"etype":"${etypeName(r.etype)}","proto":${PROTO_JSON[r.proto]},"src_port":${r.src_port},` +
+    `"dst_port":${r.dst_port},"in_if":${r.in_if},"out_if":${r.out_if},"ip_tos":${r.ip_tos},` +
+    `"tcp_flags":${r.tcp_flags},"src_as":${r.src_as},"dst_as":${r.dst_as},"next_hop":"${r.next_hop}",` +
+    `"src_net":"${r.src_net}","dst_net":"${r.dst_net}"`;
+  for (let i = 0; i < OPTIONAL.length; i++) {
+    const f = OPTIONAL[i]!;
+    const v = r[f.name];
+    if (v !== undefined) s += `,"${f.name}":${typeof v === 'number' ? v : JSON.stringify(v)}`;
+  }
+  return s + '}';
+}
+
+/** A field as text for CSV and text output ("" when absent). */
+export function renderField(r: FlowRecord, name: keyof FlowRecord): string {
+  const v = r[name];
+  if (v === undefined) return '';
+  if (name === 'proto') return protoName(v as number);
+  if (name === 'etype') return etypeName(v as number);
+  if (Array.isArray(v)) return v.join(',');
+  return String(v);
+}
+
+/** Where a bad field was found and what was wrong with it. */
+export class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    readonly expected: string,
+    readonly got: unknown,
+  ) {
+    super(`${field ? `field "${field}": ` : ''}expected ${expected} (got ${describeValue(got)})`);
+  }
+}
+
+export function describeValue(v: unknown): string {
+  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+function uint(o: Record<string, unknown>, name: string, max = Number.MAX_SAFE_INTEGER * 1024): number {
+  const v = o[name];
+  if (v === undefined || v === null) return 0;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max) return v;
+  // uint64 values beyond 2^53 may arrive as strings (ns times, big counters)
+  if (typeof v === 'string' && /^[0-9]{1,20}$/.test(v)) {
+    const n = Number(v);
+    if (n <= max) return n;
+  }
+  throw new FieldError(name, 'a non-negative integer', v);
+}
+
+function addr(o: Record<string, unknown>, name: string): string {
+  const v = o[name];
+  if (v === undefined || v === null || v === '') return '';
+  if (typeof v === 'string') {
+    const ip = parseIP(v);
+    if (ip) return formatIP(ip);
+  }
+  throw new FieldError(name, 'an IPv4 or IPv6 address', v);
+}
+
+function net(o: Record<string, unknown>, name: string, address: string): string {
+  const v = o[name];
+  const ip = address === '' ? undefined : parseIP(address);
+  if (v === undefined || v === null || v === '') return ip?.family === 6 ? '::/0' : '0.0.0.0/0';
+  if (typeof v === 'number') {
+    // goflow2 with the "none" renderer gives the bare prefix length
+    const max = ip?.family === 6 ? 128 : 32;
+    if (Number.isInteger(v) && v >= 0 && v <= max) return netText(ip, v);
+    throw new FieldError(name, `a prefix length 0-${max} or a CIDR`, v);
+  }
+  if (typeof v === 'string') {
+    const c = parseCidr(v);
+    if (c && v.includes('/')) return netText(c.ip, c.len);
+  }
+  throw new FieldError(name, 'a CIDR network like 10.0.0.0/8', v);
+}
+
+function netText(ip: ReturnType<typeof parseIP>, len: number): string {
+  if (!ip) return len === 0 ? '0.0.0.0/0' : `0.0.0.0/${len}`;
+  const bytes = new Uint8Array(ip.bytes);
+  for (let i = 0; i < bytes.length; i++) {
+    const bits = Math.max(0, Math.min(8, len - 8 * i));
+    bytes[i]! &= (0xff00 >> bits) & 0xff;
+  }
+  return `${formatIP({ family: ip.family, bytes })}/${len}`;
+}
+
+const FLOW_TYPES: ReadonlySet<string> = new Set(['NETFLOW_V1', 'NETFLOW_V5', 'NETFLOW_V7', 'NETFLOW_V9', 'IPFIX', 'SFLOW_5', 'FLOWUNKNOWN']);
+
+/** Validate a parsed NDJSON object (ours or goflow2's, missing fields allowed) into a record.
+ *  Throws FieldError naming the first bad field. */
+export function flowFromObject(o: Record<string, unknown>): FlowRecord {
+  const type = o.type ?? 'FLOWUNKNOWN';
+  if (typeof type !== 'string' || !FLOW_TYPES.has(type)) throw new FieldError('type', 'a flow type like "IPFIX"', type);
+  const protoRaw = o.proto ?? 0;
+  const proto = typeof protoRaw === 'string' || typeof protoRaw === 'number' ? protoNumber(protoRaw) : undefined;
+  if (proto === undefined) throw new FieldError('proto', 'an IANA protocol name or number 0-255', protoRaw);
+  const src_addr = addr(o, 'src_addr');
+  const dst_addr = addr(o, 'dst_addr');
+  const etypeRaw = o.etype ?? '';
+  let etype = typeof etypeRaw === 'string' || typeof etypeRaw === 'number' ? etypeNumber(etypeRaw) : undefined;
+  if (etype === undefined) throw new FieldError('etype', '"IPv4", "IPv6" or an EtherType number', etypeRaw);
+  if (etype === 0 && src_addr !== '') etype = src_addr.includes(':') ? 0x86dd : 0x0800;
+  const r: FlowRecord = {
+    type: type as FlowType,
+    time_received_ns: uint(o, 'time_received_ns'),
+    sequence_num: uint(o, 'sequence_num'),
+    sampling_rate: uint(o, 'sampling_rate'),
+    sampler_address: addr(o, 'sampler_address'),
+    time_flow_start_ns: uint(o, 'time_flow_start_ns'),
+    time_flow_end_ns: uint(o, 'time_flow_end_ns'),
+    bytes: uint(o, 'bytes'),
+    packets: uint(o, 'packets'),
+    src_addr,
+    dst_addr,
+    etype,
+    proto,
+    src_port: uint(o, 'src_port', 65535),
+    dst_port: uint(o, 'dst_port', 65535),
+    in_if: uint(o, 'in_if'),
+    out_if: uint(o, 'out_if'),
+    ip_tos: uint(o, 'ip_tos', 255),
+    tcp_flags: uint(o, 'tcp_flags', 0xffff),
+    src_as: uint(o, 'src_as'),
+    dst_as: uint(o, 'dst_as'),
+    next_hop: addr(o, 'next_hop'),
+    src_net: net(o, 'src_net', src_addr),
+    dst_net: net(o, 'dst_net', dst_addr),
+  };
+  for (const f of OPTIONAL) {
+    const v = o[f.name];
+    if (v === undefined || v === null) continue;
+    if (f.kind === 'u') (r as unknown as Record<string, unknown>)[f.name] = uint(o, f.name);
+    else if (f.kind === 'ip') (r as unknown as Record<string, unknown>)[f.name] = addr(o, f.name);
+    else if (f.kind === 'array') {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)) {
+        throw new FieldError(f.name, 'an array of non-negative integers', v);
+      }
+      (r as unknown as Record<string, unknown>)[f.name] = v;
+    } else if (typeof v === 'string') (r as unknown as Record<string, unknown>)[f.name] = v;
+    else throw new FieldError(f.name, 'a string', v);
+  }
+  return r;
+}
+
+/** Parse one NDJSON line into a record; throws FieldError (field "" for bad JSON). */
+export function parseFlowLine(line: string): FlowRecord {
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch {
+    throw new FieldError('', 'a JSON object', line);
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new FieldError('', 'a JSON object', line);
+  return flowFromObject(o as Record<string, unknown>);
+}

@@ -1,0 +1,169 @@
+// IP address formatting and parsing on raw bytes. Decoders keep addresses as bytes/u32 and
+// format once at output; these are the only formatters (RFC 5952 for IPv6).
+
+const DEC: string[] = Array.from({ length: 256 }, (_, i) => String(i));
+let HEX16: string[] | undefined;
+
+function hex16(): string[] {
+  HEX16 ??= Array.from({ length: 65536 }, (_, i) => i.toString(16));
+  return HEX16;
+}
+
+export function formatIPv4(u32: number): string {
+  return `${DEC[u32 >>> 24]}.${DEC[(u32 >>> 16) & 255]}.${DEC[(u32 >>> 8) & 255]}.${DEC[u32 & 255]}`;
+}
+
+export function formatIPv4At(b: Uint8Array, o: number): string {
+  return `${DEC[b[o]!]}.${DEC[b[o + 1]!]}.${DEC[b[o + 2]!]}.${DEC[b[o + 3]!]}`;
+}
+
+/** RFC 5952: lower case, no leading zeros, the longest run (>= 2) of zero groups as `::`,
+ *  IPv4-mapped addresses as `::ffff:a.b.c.d` (as Go's netip and inet_ntop print them). */
+export function formatIPv6At(b: Uint8Array, o: number): string {
+  const h = hex16();
+  const g = new Array<number>(8);
+  for (let i = 0; i < 8; i++) g[i] = (b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!;
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return `::ffff:${formatIPv4At(b, o + 12)}`;
+  }
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestStart < 0) return g.map((x) => h[x]).join(':');
+  const head = g.slice(0, bestStart).map((x) => h[x]).join(':');
+  const tail = g.slice(bestStart + bestLen).map((x) => h[x]).join(':');
+  return `${head}::${tail}`;
+}
+
+export function formatIPv6(bytes: Uint8Array): string {
+  return formatIPv6At(bytes, 0);
+}
+
+/** An exporter address as the socket or a dual-stack listener reports it: IPv4-mapped shown as IPv4. */
+export function unmapIPv4(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+export interface ParsedIP {
+  family: 4 | 6;
+  bytes: Uint8Array; // 4 or 16 bytes, network order
+}
+
+/** Strict parser: dotted quad without leading zeros (no inet_aton octal surprises), or IPv6. */
+export function parseIP(text: string): ParsedIP | undefined {
+  if (text.includes(':')) {
+    const bytes = parseIPv6(text);
+    return bytes && { family: 6, bytes };
+  }
+  const u = parseIPv4(text);
+  if (u === undefined) return undefined;
+  return { family: 4, bytes: new Uint8Array([u >>> 24, (u >>> 16) & 255, (u >>> 8) & 255, u & 255]) };
+}
+
+export function parseIPv4(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let u = 0;
+  for (const p of parts) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    u = u * 256 + n;
+  }
+  return u;
+}
+
+export function parseIPv6(text: string): Uint8Array | undefined {
+  let s = text;
+  const zone = s.indexOf('%');
+  if (zone >= 0) s = s.slice(0, zone);
+  const out = new Uint8Array(16);
+  const halves = s.split('::');
+  if (halves.length > 2) return undefined;
+  const parseGroups = (part: string): number[] | undefined => {
+    if (part === '') return [];
+    const groups: number[] = [];
+    const items = part.split(':');
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (i === items.length - 1 && item.includes('.')) {
+        const v4 = parseIPv4(item);
+        if (v4 === undefined) return undefined;
+        groups.push(v4 >>> 16, v4 & 0xffff);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(item)) return undefined;
+        groups.push(parseInt(item, 16));
+      }
+    }
+    return groups;
+  };
+  const head = parseGroups(halves[0]!);
+  const tail = halves.length === 2 ? parseGroups(halves[1]!) : [];
+  if (!head || !tail) return undefined;
+  const total = head.length + tail.length;
+  if (halves.length === 1 ? total !== 8 : total > 7) return undefined;
+  const groups = [...head, ...new Array<number>(8 - total).fill(0), ...tail];
+  groups.forEach((g, i) => {
+    out[2 * i] = g >>> 8;
+    out[2 * i + 1] = g & 255;
+  });
+  return out;
+}
+
+/** `addr/len` with host bits cleared, in canonical text (goflow2's network renderer). */
+export function networkOf(ip: ParsedIP, len: number): string {
+  const bytes = maskBytes(ip.bytes, len);
+  return `${ip.family === 4 ? formatIPv4At(bytes, 0) : formatIPv6At(bytes, 0)}/${len}`;
+}
+
+export function maskBytes(bytes: Uint8Array, len: number): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) {
+    const bits = Math.max(0, Math.min(8, len - 8 * i));
+    out[i] = bytes[i]! & ((0xff00 >> bits) & 0xff);
+  }
+  return out;
+}
+
+/** IPv4 network text from a u32 address and prefix length, e.g. (0x0a010203, 16) → "10.1.0.0/16". */
+export function ipv4Network(u32: number, len: number): string {
+  if (len <= 0) return '0.0.0.0/0';
+  const masked = len >= 32 ? u32 : (u32 & (~0 << (32 - len))) >>> 0;
+  return `${formatIPv4(masked)}/${len > 32 ? 32 : len}`;
+}
+
+/** IPv6 network text from 16 bytes at an offset and a prefix length. */
+export function ipv6Network(b: Uint8Array, o: number, len: number): string {
+  if (len <= 0) return '::/0';
+  const l = len > 128 ? 128 : len;
+  return `${formatIPv6At(maskBytes(b.subarray(o, o + 16), l), 0)}/${l}`;
+}
+
+/** Parse `addr/len` (strict: len within the family's range). */
+export function parseCidr(text: string): { ip: ParsedIP; len: number } | undefined {
+  const slash = text.indexOf('/');
+  const ip = parseIP(slash < 0 ? text : text.slice(0, slash));
+  if (!ip) return undefined;
+  const max = ip.family === 4 ? 32 : 128;
+  if (slash < 0) return { ip, len: max };
+  const lenText = text.slice(slash + 1);
+  if (!/^[0-9]{1,3}$/.test(lenText)) return undefined;
+  const len = Number(lenText);
+  return len <= max ? { ip, len } : undefined;
+}
+
+export function formatIP(ip: ParsedIP): string {
+  return ip.family === 4 ? formatIPv4At(ip.bytes, 0) : formatIPv6At(ip.bytes, 0);
+}

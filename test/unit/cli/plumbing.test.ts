@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable, Writable, PassThrough } from 'node:stream';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readLines, LineTooLongError } from '../../../lib/cli/lines.js';
+import { BatchWriter } from '../../../lib/cli/writer.js';
+import { AtomicFile, openInput, writeFileAtomic } from '../../../lib/cli/io.js';
+import { colorLevel } from '../../../lib/cli/color.js';
+import { Log } from '../../../lib/cli/log.js';
+import { CliError } from '../../../lib/cli/exit.js';
+import { tempDir } from '../../helpers/tmp.js';
+
+async function collect(chunks: Array<string | Buffer>): Promise<Array<[number, string]>> {
+  const out: Array<[number, string]> = [];
+  for await (const b of readLines(Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))))) {
+    b.lines.forEach((l, i) => out.push([b.firstLine + i, l]));
+  }
+  return out;
+}
+
+test('lines: split across chunks, CRLF, last line without newline, numbering', async () => {
+  assert.deepEqual(await collect(['a\nb', 'c\r\n', '\nd']), [[1, 'a'], [2, 'bc'], [3, ''], [4, 'd']]);
+});
+
+test('lines: a multi-byte character split between chunks survives', async () => {
+  const euro = Buffer.from('x€y\n');
+  assert.deepEqual(await collect([euro.subarray(0, 2), euro.subarray(2)]), [[1, 'x€y']]);
+});
+
+test('lines: an over-long line is an error naming it', async () => {
+  await assert.rejects(async () => {
+    for await (const _ of readLines(Readable.from([Buffer.from('ok\n' + 'x'.repeat(50) + '\n')]), 10)) void _;
+  }, (e: unknown) => e instanceof LineTooLongError && e.line === 2);
+});
+
+test('writer: waits for drain instead of buffering without bound', async () => {
+  let written = 0;
+  let release: (() => void) | undefined;
+  const slow = new Writable({
+    highWaterMark: 1024,
+    write(chunk: Buffer, _enc, cb) {
+      written += chunk.length;
+      release = cb;
+    },
+  });
+  const w = new BatchWriter(slow, 100);
+  let flushed = false;
+  w.add('x'.repeat(2000));
+  const p = w.flush().then(() => (flushed = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(flushed, false, 'flush blocks while the sink is full');
+  release!();
+  await p;
+  assert.equal(written, 2000);
+});
+
+test('writer: a destroyed sink rejects instead of hanging', async () => {
+  const sink = new PassThrough({ highWaterMark: 1 });
+  const w = new BatchWriter(sink, 1);
+  w.add('abc');
+  const p = w.flush();
+  sink.destroy();
+  await assert.rejects(p);
+});
+
+test('atomic file: invisible until commit, temp removed on abort', async () => {
+  const dir = tempDir();
+  const path = join(dir, 'out.csv');
+  const f = await AtomicFile.create(path);
+  await f.write('hello\n');
+  assert.equal(existsSync(path), false);
+  await f.commit();
+  assert.equal(readFileSync(path, 'utf8'), 'hello\n');
+  const g = await AtomicFile.create(path);
+  await g.write('partial');
+  await g.abort();
+  assert.equal(readFileSync(path, 'utf8'), 'hello\n');
+  assert.deepEqual(readdirSync(dir), ['out.csv']);
+  await writeFileAtomic(path, 'again\n');
+  assert.equal(readFileSync(path, 'utf8'), 'again\n');
+});
+
+test('openInput: missing file is exit 66 with the path', async () => {
+  await assert.rejects(openInput('/nonexistent/x.ndjson', process.stdin), (e: unknown) => e instanceof CliError && e.exitCode === 66 && /\/nonexistent\/x.ndjson: No such file/.test(e.message));
+});
+
+test('colour: NO_COLOR wins, TTY decides otherwise', () => {
+  assert.equal(colorLevel({ isTTY: true }, { NO_COLOR: '1' }, undefined), 0);
+  assert.equal(colorLevel({ isTTY: true }, { NO_COLOR: '1' }, true), 0);
+  assert.equal(colorLevel({ isTTY: true }, {}, undefined), 1);
+  assert.equal(colorLevel({ isTTY: false }, {}, undefined), 0);
+  assert.equal(colorLevel({ isTTY: false }, {}, true), 1);
+  assert.equal(colorLevel({ isTTY: true }, {}, false), 0);
+  assert.equal(colorLevel({ isTTY: false }, { FORCE_COLOR: '1' }, undefined), 1);
+});
+
+test('log: rate-limited per reason, everything counted', () => {
+  const err = new PassThrough();
+  const log = new Log('t', err, { perReason: 2 });
+  for (let i = 0; i < 5; i++) log.reject('truncated', `bad ${i}`, `p${i}`);
+  log.reject('other', 'x');
+  log.flushSuppressed();
+  const text = err.read()?.toString() ?? '';
+  assert.match(text, /t: bad 0\nt: bad 1\nt: x\n/);
+  assert.doesNotMatch(text, /bad 2/);
+  assert.match(text, /3 more "truncated" messages suppressed/);
+  assert.equal(log.rejectedTotal, 6);
+  assert.equal(log.firstPlaceOf('truncated'), 'p0');
+});
