@@ -8,7 +8,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { VERSION } from '../cli/version.js';
 import type { HcdEndpoint } from './url.js';
 import { decodeResponse, encodeCall, type XmlRpcParam } from './xmlrpc.js';
@@ -168,7 +168,8 @@ function exchange(ep: HcdEndpoint, o: CallOptions, headers: Record<string, strin
     };
     const req =
       ep.protocol === 'https:'
-        ? https.request({ ...common, servername: ep.hostname, ca: o.ca, rejectUnauthorized: !o.insecure })
+        ? // SNI carries host names only (RFC 6066); the certificate is still checked against an IP address
+        https.request({ ...common, ...(isIP(ep.hostname) ? {} : { servername: ep.hostname }), ca: o.ca, rejectUnauthorized: !o.insecure })
         : http.request(common);
 
     timers.push(
