@@ -81,7 +81,7 @@ export function parseBillingLine(text: string, now: number): BillingLine | LineP
   const last = parts.pop();
   if (last !== '') {
     const n = parts.length + 1;
-    if (n === 7) return problem(undefined, 'the line to end with ";" after BYTES', quote(text.slice(-20)));
+    if (n === 7) return problem(undefined, 'the line to end with ";" after BYTES', `${quote(last ?? '')} at the end`);
     return problem(undefined, '7 fields each followed by ";"', `${n} field${n === 1 ? '' : 's'} without a trailing ";"`);
   }
   if (parts.length !== 7) {

@@ -18,9 +18,9 @@ export interface HcdEndpoint {
 
 export const MASK = '***';
 
-/** Replace the password of any URL-looking userinfo in a text with ***. */
+/** Replace the password of anything shaped like userinfo ("user:password@") with ***, even in a malformed URL. */
 export function maskUrlPasswords(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s/@]*@/gi, `$1:${MASK}@`);
+  return text.replace(/(^|[\s/])([^\s:/@]*):[^\s/@]*@/g, `$1$2:${MASK}@`);
 }
 
 export function parseHcdUrl(text: string): HcdEndpoint {
