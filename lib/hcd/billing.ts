@@ -77,6 +77,7 @@ function checkCidr(field: BillingField, v: string): LineProblem | undefined {
 /** Validate one line (without its newline). `now` is Unix seconds, passed in so tests are fixed. */
 export function parseBillingLine(text: string, now: number): BillingLine | LineProblem {
   if (text.length === 0) return problem(undefined, '7 fields each followed by ";"', 'an empty line');
+  if (text.charCodeAt(0) === 0xfeff) return problem(undefined, 'plain text without a byte-order mark', 'a UTF-8 BOM before EXT_GOOD_ID');
   const parts = text.split(';');
   const last = parts.pop();
   if (last !== '') {

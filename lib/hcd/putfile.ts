@@ -205,7 +205,9 @@ async function deliver(
       onRetry: (f, attempt, wait) => log.warn(`${f.message}; attempt ${attempt} of ${c.retries + 1} failed, retrying in ${(wait / 1000).toFixed(wait < 1000 ? 2 : 0)} s`),
     });
   } catch (e) {
-    await ledger?.remove(what.sha256, what.name);
+    // Not stored: forget the "sending" mark, but keep an earlier "sent" record (a failed --force).
+    if (prior?.state === 'sent') await ledger?.record(prior);
+    else await ledger?.remove(what.sha256, what.name);
     throw e;
   }
   await ledger?.record({ ...entry, state: 'sent', time: new Date().toISOString() });

@@ -3,6 +3,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { runBin, runShell, binPath } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -152,6 +153,38 @@ describe('hcd-putfile passwords', () => {
     assert.ok(!r.stderr.includes(PW) && !r.stderr.includes(encodeURIComponent(PW)), 'password not shown');
     assert.ok(!r.stderr.includes(Buffer.from(`hydra:${PW}`).toString('base64')), 'no Basic credentials shown');
     assert.match(r.stderr, /to http:\/\/hydra:\*\*\*@127\.0\.0\.1:\d+\/RPC2; hcd answered true/);
+  });
+
+  test('HCD_PASSWORD: used, and absent from the -v trace', async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const r = await runBin('hcd-putfile', ['-v', '-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD, env: { HCD_PASSWORD: PW } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /> Authorization: Basic \*\*\*\n/);
+    assert.ok(!r.stderr.includes(PW) && !r.stderr.includes(Buffer.from(`hydra:${PW}`).toString('base64')));
+    assert.doesNotMatch(r.stderr, /password in --url/);
+    assert.equal((await hcd.calls()).calls[0]!.user, 'hydra');
+  });
+
+  test('no password anywhere and a terminal on stdin: prompts without echo (real pty via script(1))', async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const dir = tempDir();
+    const f = file(dir, 'x.csv', GOOD);
+    const cmd = `"${process.execPath}" "${binPath('hcd-putfile')}" -u ${hcd.url('hydra')} -f "${f}" agg-ab; echo "exit=$?"`;
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HCD_PASSWORD: '' } });
+    let out = '';
+    const done = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Password for hydra: ')) resolve();
+      });
+      child.on('close', () => resolve()); // no prompt: the assertions below say what happened
+    });
+    child.stdin.write(`${PW}\r`);
+    await done;
+    assert.match(out, /exit=0/, out);
+    assert.ok(!out.includes(PW), `password echoed: ${out}`);
+    assert.equal((await hcd.calls()).calls.length, 1);
   });
 
   test('wrong password → 401 → exit 77, URL masked; 403 → 77', async () => {
@@ -340,6 +373,13 @@ describe('hcd-putfile never loses, never sends twice', () => {
     assert.equal(ledger.entries.length, 1);
     assert.equal(ledger.entries[0]!.state, 'sent');
     assert.equal(ledger.entries[0]!.bytes, GOOD.length);
+    // A --force that fails keeps the record of the earlier delivery.
+    await hcd.control('mode=status&code=500');
+    const failed = await run2('--force', '--retries', '0');
+    assert.equal(failed.code, 75);
+    const after = JSON.parse(readFileSync(state2, 'utf8')) as { entries: Array<{ state: string }> };
+    assert.deepEqual(after.entries.map((e) => e.state), ['sent']);
+    await hcd.control('mode=ok');
     writeFileSync(f, `${LINES[0]}\n`);
     assert.equal((await run2()).code, 0);
     assert.equal((await hcd.calls()).calls.length, 3);

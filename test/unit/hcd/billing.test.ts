@@ -30,6 +30,7 @@ test('shape: seven fields and the trailing ";"', () => {
   assert.equal(message('c1;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900'), 'expected the line to end with ";" after BYTES (got "900" at the end)');
   assert.equal(message('c1;;1291242554;1291242554;10.5.10.6/32;900;'), 'expected 7 fields each followed by ";" (got 6 fields)');
   assert.equal(message('c1;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;x;'), 'expected 7 fields each followed by ";" (got 8 fields)');
+  assert.equal(message('\ufeffc1;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;'), 'expected plain text without a byte-order mark (got a UTF-8 BOM before EXT_GOOD_ID)');
   assert.equal(message('EXT_GOOD_ID,EXT_OBJECT_ID'), 'expected 7 fields each followed by ";" (got 1 field without a trailing ";")');
 });
 
