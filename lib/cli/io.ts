@@ -35,7 +35,9 @@ export async function openInput(path: string, stdin: Readable): Promise<InputSou
       await handle.close();
       throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     }
-    return { name: path, stream: createReadStream('', { fd: handle.fd, highWaterMark: 1 << 16 }) };
+    // Hand the stream the FileHandle itself so that it owns the close: with the raw fd, the fd was
+    // closed by the stream and again when the FileHandle was collected (EBADF, DEP0137 warnings).
+    return { name: path, stream: createReadStream('', { fd: handle, highWaterMark: 1 << 16 }) };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new CliError(`${path}: ${describeSystemError(err)}`, exitCodeForSystemError(err, false));
