@@ -100,6 +100,7 @@ export async function prepare(cfg: PutfileConfig, io: Io): Promise<Prepared> {
   const { name: source, data } = await readAll(cfg.input, io.stdin);
   const good: string[] = [];
   const bad: string[] = [];
+  let goodCount = 0;
   let total = 0;
   let firstBad: string | undefined;
   try {
@@ -115,7 +116,8 @@ export async function prepare(cfg: PutfileConfig, io: Io): Promise<Prepared> {
           io.log.reject('bad line', `${place}: ${describeProblem(r)}`, place);
           bad.push(text);
         } else {
-          good.push(text);
+          goodCount++;
+          if (cfg.skipBad) good.push(text); // only needed to rebuild the content without the bad lines
         }
       }
     }
@@ -134,7 +136,7 @@ export async function prepare(cfg: PutfileConfig, io: Io): Promise<Prepared> {
     io.log.warn(`${bad.length} of ${total} lines rejected (first: ${firstBad}); kept in ${rejectPath}`);
     content = Buffer.from(good.map((l) => `${l}\n`).join(''), 'utf8');
   }
-  return { source, content, lines: good.length, rejected: bad.length, sha256: sha256(content) };
+  return { source, content, lines: goodCount, rejected: bad.length, sha256: sha256(content) };
 }
 
 function callOptions(c: ConnectionConfig, name: string, content: Buffer, log: Log): CallOptions {
