@@ -58,8 +58,8 @@ export async function readPasswordFile(path: string, stdin: Readable, stdinIsDat
 /** Read a line from a terminal without echoing it. */
 export function promptPassword(stdin: PasswordSources['stdin'], out: PasswordSources['promptTo'], prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
+    stdin.setRawMode?.(true); // echo off before the prompt shows, as getpass(3) does: no typeahead echoed
     out.write(prompt);
-    stdin.setRawMode?.(true);
     stdin.resume();
     let value = '';
     const done = (err?: Error): void => {

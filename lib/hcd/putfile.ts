@@ -198,20 +198,19 @@ async function deliver(
     url: c.endpoint.display,
     pid: process.pid,
   };
-  await ledger?.record({ ...entry, state: 'sending', time: new Date().toISOString() });
-  let value: unknown;
-  try {
-    value = await callWithRetries(c.endpoint, callOptions(c, what.name, what.content, log), {
-      retries: c.retries,
-      delayMs: c.retryDelayMs,
-      onRetry: (f, attempt, wait) => log.warn(`${f.message}; attempt ${attempt} of ${c.retries + 1} failed, retrying in ${(wait / 1000).toFixed(wait < 1000 ? 2 : 0)} s`),
-    });
-  } catch (e) {
-    // Not stored: forget the "sending" mark, but keep an earlier "sent" record (a failed --force).
-    if (prior?.state === 'sent') await ledger?.record(prior);
-    else await ledger?.remove(what.sha256, what.name);
-    throw e;
-  }
+  // The "sending" mark is there only while a request is in flight, so a run killed while it
+  // waits to retry leaves nothing to clear up; a failed attempt restores what was there
+  // (an earlier "sent" record, for a failed --force).
+  const value = await callWithRetries(c.endpoint, callOptions(c, what.name, what.content, log), {
+    retries: c.retries,
+    delayMs: c.retryDelayMs,
+    onRetry: (f, attempt, wait) => log.warn(`${f.message}; attempt ${attempt} of ${c.retries + 1} failed, retrying in ${(wait / 1000).toFixed(wait < 1000 ? 2 : 0)} s`),
+    beforeAttempt: async () => ledger?.record({ ...entry, state: 'sending', time: new Date().toISOString() }),
+    afterFailedAttempt: async () => {
+      if (prior?.state === 'sent') await ledger?.record(prior);
+      else await ledger?.remove(what.sha256, what.name);
+    },
+  });
   await ledger?.record({ ...entry, state: 'sent', time: new Date().toISOString() });
   log.info(`${what.source}: sent as "${what.name}" (${plural(what.lines, 'line')}, ${plural(what.content.length, 'byte')}, sha256 ${what.sha256.slice(0, 16)}…) to ${c.endpoint.display}; hcd answered ${describeValue(value)}`);
   return 'sent';

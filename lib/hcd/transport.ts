@@ -214,15 +214,20 @@ export interface RetryPolicy {
   /** Called before each wait; the default waits with setTimeout. */
   sleep?: (ms: number) => Promise<void>;
   onRetry?: (failure: CallFailure, attempt: number, waitMs: number) => void;
+  /** Awaited before each attempt and after each failed one (the ledger's "sending" mark). */
+  beforeAttempt?: () => Promise<void>;
+  afterFailedAttempt?: () => Promise<void>;
 }
 
 /** Call, retrying transient failures with exponential backoff (delay, 2×delay, 4×delay…). */
 export async function callWithRetries(ep: HcdEndpoint, o: CallOptions, p: RetryPolicy): Promise<unknown> {
   const sleep = p.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let attempt = 1; ; attempt++) {
+    await p.beforeAttempt?.();
     try {
       return await callOnce(ep, o);
     } catch (e) {
+      await p.afterFailedAttempt?.();
       const f = e instanceof CallFailure ? e : failureFromError(e as NodeJS.ErrnoException, ep.display);
       if (f.kind !== 'transient' || attempt > p.retries) {
         if (f.kind === 'transient' && p.retries > 0) {

@@ -127,6 +127,19 @@ describe('hcd-putfile validates before sending', () => {
     assert.equal(stored(calls[0]!), `${LINES[0]}\n${LINES[1]}\n`);
   });
 
+  test('a file over 64 MiB is refused before anything is sent (65)', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const line = Buffer.from(`${LINES[0]}\n`);
+    const big = Buffer.alloc((64 << 20) + line.length);
+    for (let o = 0; o + line.length <= big.length; o += line.length) line.copy(big, o);
+    const f = file(dir, 'big.csv', big);
+    const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), 'agg-ab']);
+    assert.equal(r.code, 65);
+    assert.equal(r.stderr, `hcd-putfile: ${f}: larger than 67108864 bytes: split it into several uploads\n`);
+    assert.equal((await hcd.calls()).attempts, 0);
+  });
+
   test('--skip-bad on stdin needs --reject-file; with it, the rejects go there', async () => {
     const hcd = await startHcd();
     const dir = tempDir();
@@ -405,6 +418,35 @@ describe('hcd-putfile never loses, never sends twice', () => {
     assert.match(r.stderr, /stopped while sending it as "agg-ab" at \S+; whether hcd stored it is unknown\. Check hcd, then send it with --force/);
     const forced = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--force', 'agg-ab']);
     assert.equal(forced.code, 0, forced.stderr);
+  });
+
+  test('a run killed while it waits to retry leaves no mark: the next run sends', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const state = join(dir, 'ledger.json');
+    const f = file(dir, 'x.csv', GOOD);
+    await hcd.control('mode=status&code=503');
+    const child = spawn(process.execPath, [binPath('hcd-putfile'), '-q', '-f', f, '-u', hcd.url(), '--state', state, '--retry-delay', '600', 'agg-ab'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('exit', r));
+    const entries = (): Array<{ state: string }> | undefined => {
+      try {
+        return (JSON.parse(readFileSync(state, 'utf8')) as { entries: Array<{ state: string }> }).entries;
+      } catch {
+        return undefined; // not written yet
+      }
+    };
+    // Wait until the failed attempt has been answered and its mark cleared: the run now sleeps.
+    for (let i = 0; i < 400; i++) {
+      if ((await hcd.calls()).attempts >= 1 && entries()?.length === 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.deepEqual(entries(), []);
+    child.kill('SIGTERM');
+    await exited;
+    await hcd.control('mode=ok');
+    const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await hcd.calls()).calls.length, 1);
   });
 
   test('two concurrent runs: one sends, the other finds the lock held (75)', async () => {
