@@ -129,6 +129,7 @@ export async function main(proc: Proc): Promise<number | void> {
         passwordFile: a['password-file'],
         env: proc.env,
         urlPassword: endpoint.urlPassword,
+        urlFromEnv: a.url === undefined,
         user: endpoint.user,
         stdin: proc.stdin as never,
         promptTo: proc.stderr,

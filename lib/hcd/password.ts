@@ -11,6 +11,8 @@ export interface PasswordSources {
   passwordFile?: string | undefined;
   env: NodeJS.ProcessEnv;
   urlPassword?: string | undefined;
+  /** The URL came from HCD_URL, not argv: its password is no more exposed than HCD_PASSWORD. */
+  urlFromEnv?: boolean;
   user?: string | undefined;
   stdin: Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
   /** Where the prompt is written (stderr). */
@@ -95,7 +97,7 @@ export async function resolvePassword(s: PasswordSources): Promise<Password> {
     return { password: envPw, source: 'env' };
   }
   if (s.urlPassword !== undefined) {
-    s.warn('a password in --url can be read by other users (ps, shell history); use HCD_PASSWORD or --password-file');
+    if (!s.urlFromEnv) s.warn('a password in --url can be read by other users (ps, shell history); use HCD_PASSWORD or --password-file');
     return { password: s.urlPassword, source: 'url' };
   }
   if (s.user !== undefined && s.stdin.isTTY && !s.stdinIsData) {

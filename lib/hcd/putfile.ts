@@ -250,7 +250,7 @@ export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io:
     const prior = ledger?.find(p.sha256, cfg.name);
     const note = prior?.state === 'sent' ? ` (already sent at ${prior.time}: would be refused without --force)` : '';
     io.stdout.write(
-      `would send ${p.source} as "${cfg.name}": ${p.lines} lines, ${p.content.length} bytes, sha256 ${p.sha256}, ` +
+      `would send ${p.source} as "${cfg.name}": ${plural(p.lines, 'line')}, ${plural(p.content.length, 'byte')}, sha256 ${p.sha256}, ` +
         `${conn.method}("${cfg.name}", <${conn.encoding}>) to ${conn.endpoint.display}${note}\n`,
     );
     return okStatus;

@@ -178,6 +178,21 @@ describe('hcd-putfile passwords', () => {
     assert.equal((await hcd.calls()).calls[0]!.user, 'hydra');
   });
 
+  test('HCD_URL with the password: no warning (not on the command line); --password-file - reads stdin', async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const dir = tempDir();
+    const f = file(dir, 'x.csv', GOOD);
+    const r = await runBin('hcd-putfile', ['-f', f, 'agg-ab'], { env: { HCD_URL: hcd.url(`hydra:${encodeURIComponent(PW)}`) } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const p = await runBin('hcd-putfile', ['-f', f, '--password-file', '-', '-u', hcd.url('hydra'), 'agg-ba'], { input: `${PW}\n` });
+    assert.equal(p.code, 0, p.stderr);
+    const both = await runBin('hcd-putfile', ['--password-file', '-', '-u', hcd.url('hydra'), 'agg-ba'], { input: `${PW}\n` });
+    assert.equal(both.code, 64);
+    assert.match(both.stderr, /--password-file -: stdin already carries the statistics file/);
+    assert.deepEqual((await hcd.calls()).calls.map((c) => c.name), ['agg-ab', 'agg-ba']);
+  });
+
   test('no password anywhere and a terminal on stdin: prompts without echo (real pty via script(1))', async () => {
     const hcd = await startHcd({ user: 'hydra', password: PW });
     const dir = tempDir();
