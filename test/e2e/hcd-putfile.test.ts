@@ -57,7 +57,7 @@ describe('hcd-putfile sends', () => {
   test('NAME alone, input on stdin, CRLF bytes kept exactly, --encoding string, --method', async () => {
     const hcd = await startHcd({ user: 'hydra', password: PW });
     const crlf = LINES.slice(0, 2).join('\r\n') + '\r\n';
-    let r = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), 'agg-ba'], { input: crlf, env: { HCD_PASSWORD: PW } });
+    let r = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '-f', '-', 'agg-ba'], { input: crlf, env: { HCD_PASSWORD: PW } });
     assert.equal(r.code, 0, r.stderr);
     r = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '--encoding', 'string', '--method', 'hcd.putfile', 'agg-ab'], {
       input: GOOD,
