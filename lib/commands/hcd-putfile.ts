@@ -2,6 +2,7 @@
 // validated first, authenticated, retried, kept in a spool when undeliverable, never sent twice.
 
 import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
 import type { Proc } from '../cli/run.js';
 import { CliError, EXIT, usageError } from '../cli/exit.js';
 import { describeSystemError, refuseTerminalStdin } from '../cli/io.js';
@@ -11,6 +12,7 @@ import { checkName, runFlushSpool, runPutfile, type ConnectionConfig } from '../
 import { parseHcdUrl } from '../hcd/url.js';
 
 const PROG = 'hcd-putfile';
+const DEFAULT_LEDGER = '.hcd-putfile-ledger.json';
 
 const SPEC: CommandSpec = {
   prog: PROG,
@@ -79,11 +81,11 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('timeout', { type: 'string', default: '60', coerce: seconds('timeout', 0.001, 86400), describe: 'Seconds for a whole attempt', group: 'Connection:' })
     .option('retries', { type: 'string', default: '3', coerce: intInRange('retries', 0, 100), describe: 'Retries after a transient failure', group: 'Connection:' })
     .option('retry-delay', { type: 'string', default: '2', coerce: seconds('retry-delay', 0, 3600), describe: 'Seconds before the first retry, doubled each time', group: 'Connection:' })
-    .option('state', { type: 'string', describe: 'Ledger of what hcd accepted: the same content is never sent twice', group: 'Delivery:' })
+    .option('state', { type: 'string', describe: 'Ledger of what hcd accepted: the same content is never sent twice (default with a spool: DIR/.hcd-putfile-ledger.json)', group: 'Delivery:' })
     .option('force', { type: 'boolean', default: false, describe: 'Send even if the ledger says it was sent', group: 'Delivery:' })
     .option('spool', { type: 'string', describe: 'Keep a file that could not be sent in DIR', group: 'Delivery:' })
     .option('flush-spool', { type: 'string', describe: 'Send the files waiting in DIR, oldest first', group: 'Delivery:' })
-    .option('lock', { type: 'string', describe: 'Lock file (default STATE.lock, else DIR/.hcd-putfile.lock)', group: 'Delivery:' })
+    .option('lock', { type: 'string', describe: 'Lock file (default STATE.lock)', group: 'Delivery:' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'Validate and print what would be sent; send nothing', group: 'Delivery:' });
   const a = (await parseArgs(y)) as unknown as Args | undefined;
   if (!a) return EXIT.OK;
@@ -151,8 +153,12 @@ export async function main(proc: Proc): Promise<number | void> {
     retryDelayMs: Math.round(a['retry-delay'] * 1000),
   };
   const io = { stdin: proc.stdin, stdout: proc.stdout, log };
+  // A spool without a ledger could deliver a file twice (spooled by a run that found the lock
+  // held while another run was sending the same content): spools always get one.
+  const spoolDir = flush ?? a.spool;
+  const state = a.state ?? (spoolDir !== undefined ? join(spoolDir, DEFAULT_LEDGER) : undefined);
   if (flush !== undefined) {
-    return runFlushSpool({ spool: flush, state: a.state, lock: a.lock, force: a.force, dryRun: a['dry-run'] }, conn, io);
+    return runFlushSpool({ spool: flush, state, lock: a.lock, force: a.force, dryRun: a['dry-run'] }, conn, io);
   }
   return runPutfile(
     {
@@ -161,7 +167,7 @@ export async function main(proc: Proc): Promise<number | void> {
       skipBad: a['skip-bad'],
       rejectFile: a['reject-file'],
       spool: a.spool,
-      state: a.state,
+      state,
       lock: a.lock,
       force: a.force,
       dryRun: a['dry-run'],

@@ -1,7 +1,6 @@
 // A run lock: a file created with O_EXCL holding "pid host". Held → CliError 75 naming the
-// holder. A lock left by a process that no longer runs on this host is taken over (the small
-// window where two runs both judge it stale at the same instant is accepted: it needs a crash
-// first). Released on every exit path by the caller (finally).
+// holder. A lock left by a process that no longer runs on this host is taken over, in a way that
+// never removes a live run's lock. Released on every exit path by the caller (finally).
 
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
@@ -20,6 +19,28 @@ function alive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Take a dead run's lock out of the way without ever removing a live one: move it aside under a
+ * name of our own (atomic; of two racers only one gets it), then check it is still the dead
+ * holder's. If a live run re-created the lock in between, put that one back.
+ */
+async function removeStale(path: string, holder: string): Promise<boolean> {
+  const aside = `${path}.stale-${process.pid}`;
+  try {
+    await fsp.rename(path, aside);
+  } catch {
+    return true; // gone already: someone else cleared it; just try to create ours
+  }
+  const moved = (await fsp.readFile(aside, 'utf8').catch(() => '')).trim();
+  if (moved === holder) {
+    await fsp.unlink(aside).catch(() => undefined);
+    return true;
+  }
+  await fsp.link(aside, path).catch(() => undefined); // a live lock: restore it (unless replaced again)
+  await fsp.unlink(aside).catch(() => undefined);
+  return false;
 }
 
 export async function acquireLock(path: string): Promise<Lock> {
@@ -50,10 +71,7 @@ export async function acquireLock(path: string): Promise<Lock> {
       const [pidText, host] = holder.split(/\s+/);
       const pid = Number(pidText);
       const stale = Number.isInteger(pid) && pid > 0 && host === hostname() && !alive(pid);
-      if (stale && attempt === 0) {
-        await fsp.unlink(path).catch(() => undefined);
-        continue;
-      }
+      if (stale && attempt === 0 && (await removeStale(path, holder))) continue;
       const who = holder ? `process ${pidText}${host && host !== hostname() ? ` on ${host}` : ''}` : 'another run';
       throw new CliError(`lock ${path} is held by ${who}: another hcd-putfile is sending; try again later`, EXIT.TEMPFAIL);
     }

@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
-import { join } from 'node:path';
 import { CliError, EXIT, usageError } from '../cli/exit.js';
 import { describeSystemError, openInput, writeFileAtomic } from '../cli/io.js';
 import { LineTooLongError, readLines } from '../cli/lines.js';
@@ -216,10 +215,9 @@ async function deliver(
   return 'sent';
 }
 
-function lockPath(cfg: { lock: string | undefined; state: string | undefined; spool: string | undefined }): string | undefined {
+function lockPath(cfg: { lock: string | undefined; state: string | undefined }): string | undefined {
   if (cfg.lock) return cfg.lock;
   if (cfg.state) return `${cfg.state}.lock`;
-  if (cfg.spool) return join(cfg.spool, '.hcd-putfile.lock');
   return undefined;
 }
 

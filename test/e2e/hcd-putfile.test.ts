@@ -500,6 +500,12 @@ describe('hcd-putfile never loses, never sends twice', () => {
     assert.equal(flushed.code, 0, flushed.stderr);
     assert.equal((await hcd.calls()).calls.length, 1);
     assert.ok(!existsSync(lock));
+    // The spool's own ledger (no --state given) now knows the content: not sent a second time.
+    assert.ok(existsSync(join(spool, '.hcd-putfile-ledger.json')));
+    const again = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD });
+    assert.equal(again.code, 0);
+    assert.match(again.stderr, /already sent as "agg-ab"/);
+    assert.equal((await hcd.calls()).attempts, 1);
   });
 });
 
