@@ -12,7 +12,7 @@ import type { Log } from '../cli/log.js';
 import { describeProblem, isProblem, parseBillingLine } from './billing.js';
 import { Ledger } from './ledger.js';
 import { acquireLock, type Lock } from './lock.js';
-import { listSpool, spoolFile, type SpoolItem } from './spool.js';
+import { keepRejectedInput, listSpool, spoolFile, type SpoolItem } from './spool.js';
 import { CallFailure, callWithRetries, type CallOptions, type FailureKind } from './transport.js';
 import type { HcdEndpoint } from './url.js';
 
@@ -126,7 +126,9 @@ export async function prepare(cfg: PutfileConfig, io: Io): Promise<Prepared> {
   }
   io.log.flushSuppressed();
   if (bad.length > 0 && !cfg.skipBad) {
-    throw new CliError(`${bad.length} of ${total} lines rejected (first: ${firstBad}); nothing sent (--skip-bad sends the good lines)`, EXIT.DATAERR);
+    // A pipe cannot be read again: with a spool, keep what came in so it can be fixed and re-sent.
+    const kept = cfg.input === '-' && cfg.spool ? `; the input is kept in ${await keepRejectedInput(cfg.spool, cfg.name, data)}` : '';
+    throw new CliError(`${bad.length} of ${total} lines rejected (first: ${firstBad}); nothing sent (--skip-bad sends the good lines)${kept}`, EXIT.DATAERR);
   }
   let content = data;
   if (bad.length > 0) {

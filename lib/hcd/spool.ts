@@ -60,3 +60,12 @@ export async function listSpool(dir: string): Promise<SpoolItem[]> {
   }
   return items;
 }
+
+/** Keep stdin input that failed validation (not flushed: the name does not end in .hcd). */
+export async function keepRejectedInput(dir: string, name: string, data: Buffer, now = new Date()): Promise<string> {
+  await ensureDir(dir);
+  seq = (seq + 1) % 10000;
+  const path = join(dir, `${stamp(now)}-${String(seq).padStart(4, '0')}_${name}.rejected`);
+  await writeFileAtomic(path, data, 0o600);
+  return path;
+}

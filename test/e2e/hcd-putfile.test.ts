@@ -111,6 +111,21 @@ describe('hcd-putfile validates before sending', () => {
     assert.equal((await hcd.calls()).attempts, 0);
   });
 
+  test('bad lines on stdin with --spool: the input is kept there (a pipe cannot be read twice), never flushed', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const spool = join(dir, 'spool');
+    const input = `${LINES[0]}\nc1;;x;1291242554;10.0.0.1/32;0.0.0.0/0;5;\n`;
+    const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, 'agg-ab'], { input });
+    assert.equal(r.code, 65);
+    const m = /the input is kept in (\S+_agg-ab\.rejected)\n$/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    assert.equal(readFileSync(m[1]!, 'utf8'), input);
+    const f = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool]);
+    assert.equal(f.code, 0, f.stderr);
+    assert.equal((await hcd.calls()).attempts, 0);
+  });
+
   test('--skip-bad sends the good lines and keeps the bad ones in FILE.rejected; exit 65', async () => {
     const hcd = await startHcd();
     const dir = tempDir();
