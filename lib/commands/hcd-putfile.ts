@@ -1,18 +1,15 @@
 // hcd-putfile: upload Hydra billing statistics (the ;-separated billing CSV) to hcd over XML-RPC,
 // validated first, authenticated, retried, kept in a spool when undeliverable, never sent twice.
 
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
 import type { Proc } from '../cli/run.js';
-import { CliError, EXIT, usageError } from '../cli/exit.js';
-import { describeSystemError, refuseTerminalStdin } from '../cli/io.js';
+import { EXIT, usageError } from '../cli/exit.js';
+import { refuseTerminalStdin } from '../cli/io.js';
 import { intInRange, makeLog, makeParser, parseArgs, type CommandSpec, type CommonArgs } from '../cli/options.js';
-import { resolvePassword } from '../hcd/password.js';
-import { checkName, runFlushSpool, runPutfile, type ConnectionConfig } from '../hcd/putfile.js';
+import { hcdPutfile } from '../hcd/main.js';
+import { checkName } from '../hcd/putfile.js';
 import { parseHcdUrl } from '../hcd/url.js';
 
 const PROG = 'hcd-putfile';
-const DEFAULT_LEDGER = '.hcd-putfile-ledger.json';
 
 const SPEC: CommandSpec = {
   prog: PROG,
@@ -64,6 +61,13 @@ function seconds(name: string, min: number, max: number): (v: unknown) => number
   };
 }
 
+/** XML-RPC spec: a methodName is letters, digits, "_", ".", ":" and "/". */
+function methodName(v: unknown): string {
+  const m = String(v);
+  if (!/^[A-Za-z0-9_.:/]{1,128}$/.test(m)) throw usageError(`--method: expected an XML-RPC method name (letters, digits, _ . : /), got "${m}"`);
+  return m;
+}
+
 export async function main(proc: Proc): Promise<number | void> {
   const y = makeParser(proc, SPEC)
     .command('$0 [args..]', false)
@@ -73,7 +77,7 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('reject-file', { type: 'string', describe: 'Where --skip-bad keeps bad lines (default FILE.rejected)', group: 'Input:' })
     .option('url', { alias: 'u', type: 'string', describe: 'hcd endpoint http(s)://[user@]host:port[/path] (default path /RPC2; env HCD_URL)', group: 'Connection:' })
     .option('password-file', { type: 'string', describe: 'Read the password from the first line of FILE (mode 600; - = stdin)', group: 'Connection:' })
-    .option('method', { type: 'string', default: 'putfile', describe: 'XML-RPC method, called as method(NAME, content)', group: 'Connection:' })
+    .option('method', { type: 'string', default: 'putfile', coerce: methodName, describe: 'XML-RPC method, called as method(NAME, content)', group: 'Connection:' })
     .option('encoding', { choices: ['base64', 'string'] as const, default: 'base64' as const, describe: 'How the content is passed', group: 'Connection:' })
     .option('ca', { type: 'string', describe: 'Trust the CA certificates in this PEM file (https)', group: 'Connection:' })
     .option('insecure', { type: 'boolean', default: false, describe: 'Do not verify the server certificate (warns)', group: 'Connection:' })
@@ -111,69 +115,30 @@ export async function main(proc: Proc): Promise<number | void> {
   }
   if (a['reject-file'] && !a['skip-bad']) throw usageError('--reject-file only makes sense with --skip-bad');
 
-  let ca: Buffer | undefined;
-  if (a.ca !== undefined) {
-    if (endpoint.protocol !== 'https:') log.warn('--ca is ignored for an http:// URL');
-    try {
-      ca = await fsp.readFile(a.ca);
-    } catch (e) {
-      throw new CliError(`--ca ${a.ca}: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.NOINPUT);
-    }
-  }
-  if (a.insecure && endpoint.protocol === 'https:') {
-    log.warn('--insecure: the server certificate is not verified; anyone on the path can read the password and the statistics');
-  }
-
-  const stdinIsData = flush === undefined && a.file === '-';
-  const pw = a['dry-run']
-    ? { password: undefined }
-    : await resolvePassword({
-        passwordFile: a['password-file'],
-        env: proc.env,
-        urlPassword: endpoint.urlPassword,
-        urlFromEnv: a.url === undefined,
-        user: endpoint.user,
-        stdin: proc.stdin as never,
-        promptTo: proc.stderr,
-        stdinIsData,
-        warn: (m) => log.warn(m),
-      });
-
-  const conn: ConnectionConfig = {
-    endpoint,
-    method: a.method,
-    encoding: a.encoding,
-    user: endpoint.user,
-    password: pw.password,
-    ca,
-    insecure: a.insecure,
-    connectTimeoutMs: Math.round(a['connect-timeout'] * 1000),
-    timeoutMs: Math.round(a.timeout * 1000),
-    retries: a.retries,
-    retryDelayMs: Math.round(a['retry-delay'] * 1000),
-  };
-  const io = { stdin: proc.stdin, stdout: proc.stdout, log };
-  // A spool without a ledger could deliver a file twice (spooled by a run that found the lock
-  // held while another run was sending the same content): spools always get one.
-  const spoolDir = flush ?? a.spool;
-  const state = a.state ?? (spoolDir !== undefined ? join(spoolDir, DEFAULT_LEDGER) : undefined);
-  if (flush !== undefined) {
-    return runFlushSpool({ spool: flush, state, lock: a.lock, force: a.force, dryRun: a['dry-run'] }, conn, io);
-  }
-  return runPutfile(
+  return hcdPutfile(
     {
+      endpoint,
+      urlFromEnv: a.url === undefined,
+      flushSpool: flush,
       input: a.file,
-      name: name!,
+      name,
+      method: a.method,
+      encoding: a.encoding,
+      passwordFile: a['password-file'],
+      ca: a.ca,
+      insecure: a.insecure,
+      connectTimeoutMs: Math.round(a['connect-timeout'] * 1000),
+      timeoutMs: Math.round(a.timeout * 1000),
+      retries: a.retries,
+      retryDelayMs: Math.round(a['retry-delay'] * 1000),
       skipBad: a['skip-bad'],
       rejectFile: a['reject-file'],
       spool: a.spool,
-      state,
+      state: a.state,
       lock: a.lock,
       force: a.force,
       dryRun: a['dry-run'],
-      now: Math.floor(Date.now() / 1000),
     },
-    conn,
-    io,
+    { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, env: proc.env, log },
   );
 }
