@@ -35,6 +35,8 @@ export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
     .wrap(width)
     .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true })
     .fail((msg: string | null, err: Error | undefined) => {
+      // yargs re-throws what a coerce function throws (intInRange's usage errors) as a YError
+      if (err?.name === 'YError') throw usageError(`${err.message}\nTry '${spec.prog} --help' for more information.`);
       if (err) throw err;
       throw usageError(`${unknownAsGiven(msg ?? 'invalid arguments', proc.argv)}\nTry '${spec.prog} --help' for more information.`);
     })

@@ -31,3 +31,16 @@ test('makeParser + parseArgs: -f - and --password-file - parse as "-"', async ()
   assert.equal(a['password-file'], '-');
   assert.deepEqual(a.args, ['name']);
 });
+
+test('a value refused by a coerce helper (intInRange) is a usage error (64), not an internal error', async () => {
+  const { makeParser, parseArgs, intInRange } = await import('../../../lib/cli/options.js');
+  const { CliError } = await import('../../../lib/cli/exit.js');
+  const proc = { argv: ['--count', 'abc'], env: {}, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  const y = makeParser(proc, { prog: 'x', synopsis: ['a'], summary: 's', examples: [] }).option('count', { type: 'string', coerce: intInRange('count', 0, 9) });
+  await assert.rejects(parseArgs(y), (e: unknown) => {
+    assert.ok(e instanceof CliError);
+    assert.equal(e.exitCode, 64);
+    assert.equal(e.message, `--count: expected an integer, got "abc"\nTry 'x --help' for more information.`);
+    return true;
+  });
+});
