@@ -526,10 +526,11 @@ describe('hcd-putfile never loses, never sends twice', () => {
 
 describe('hcd-putfile usage', () => {
   test('missing NAME, missing URL, bad name, --flush-spool with NAME: 64', async () => {
-    for (const args of [['-u', 'http://h:1'], ['agg-ab'], ['-u', 'http://h:1', 'bad/name'], ['-u', 'http://h:1', '--flush-spool', '/tmp', 'agg-ab'], ['-u', 'ftp://h/', 'agg-ab']]) {
+    for (const args of [['-u', 'http://h:1'], ['agg-ab'], ['-u', 'http://h:1', 'bad/name'], ['-u', 'http://h:1', '--flush-spool', '/tmp', 'agg-ab'], ['-u', 'ftp://h/', 'agg-ab'], ['-u', 'http://h:1', '--retries', 'abc', 'agg-ab'], ['-u', 'http://h:1', '--timeout', '0', 'agg-ab'], ['-u', 'http://h:1', '--method', 'put file', 'agg-ab'], ['-u', 'http://h:1', '--reject-file', 'x', 'agg-ab']]) {
       const r = await runBin('hcd-putfile', args, { input: GOOD });
       assert.equal(r.code, 64, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stdout, '');
+      assert.doesNotMatch(r.stderr, /internal error/);
     }
   });
 });
