@@ -437,7 +437,7 @@ describe('hcd-putfile never loses, never sends twice', () => {
     // Make a real "sending" entry: the server holds the call, the sender is killed.
     await hcd.control('mode=hang');
     const pending = runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab'], { timeoutMs: 60_000 });
-    for (let i = 0; i < 200 && (await hcd.calls()).held === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 2400 && (await hcd.calls()).held === 0; i++) await new Promise((r) => setTimeout(r, 25));
     const ledger = JSON.parse(readFileSync(state, 'utf8')) as { entries: Array<{ state: string; pid: number }> };
     assert.equal(ledger.entries[0]!.state, 'sending');
     process.kill(ledger.entries[0]!.pid, 'SIGKILL');
@@ -466,7 +466,7 @@ describe('hcd-putfile never loses, never sends twice', () => {
       }
     };
     // Wait until the failed attempt has been answered and its mark cleared: the run now sleeps.
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 2400; i++) {
       if ((await hcd.calls()).attempts >= 1 && entries()?.length === 0) break;
       await new Promise((r) => setTimeout(r, 25));
     }
