@@ -1,0 +1,144 @@
+// hcd-putfile: upload Hydra billing statistics (the ;-separated billing CSV) to hcd over XML-RPC,
+// validated first, authenticated, retried, kept in a spool when undeliverable, never sent twice.
+
+import type { Proc } from '../cli/run.js';
+import { EXIT, usageError } from '../cli/exit.js';
+import { refuseTerminalStdin } from '../cli/io.js';
+import { intInRange, makeLog, makeParser, parseArgs, type CommandSpec, type CommonArgs } from '../cli/options.js';
+import { hcdPutfile } from '../hcd/main.js';
+import { checkName } from '../hcd/putfile.js';
+import { parseHcdUrl } from '../hcd/url.js';
+
+const PROG = 'hcd-putfile';
+
+const SPEC: CommandSpec = {
+  prog: PROG,
+  synopsis: ['[options] -u URL [-f FILE] NAME', '[options] -u URL [-f FILE] putfile NAME', '[options] -u URL --flush-spool DIR'],
+  summary:
+    'Upload billing statistics (EXT_GOOD_ID;EXT_OBJECT_ID;D_BEGIN;D_END;ADDR_1/MASK_1;ADDR_2/MASK_2;BYTES; lines) to ' +
+    'Hydra hcd over XML-RPC, like `hcdctl.py -f FILE -u URL putfile NAME`. Every line is validated before anything is sent. ' +
+    'The password comes from --password-file, HCD_PASSWORD, the URL (warned about) or a prompt on a terminal.',
+  examples: [
+    ['HCD_PASSWORD=secret hcd-putfile -u http://hydra@127.0.0.1:8888 -f agg-ab.csv agg-ab', 'send one file as statistics "agg-ab" (POST /RPC2, Basic auth)'],
+    ['hcd-putfile -f agg-ab.csv -u https://hydra@hcd:8888 --password-file /etc/hcd.pw putfile agg-ab', "hcdctl's spelling, over HTTPS"],
+    ['flow-report --format hydra aggregates.ndjson | hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --spool /var/spool/hcd agg-ab', 'from a pipeline, never twice, kept if hcd is down'],
+    ['hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --flush-spool /var/spool/hcd', 'cron: first send what is waiting, oldest first'],
+    ['hcd-putfile --dry-run -u http://hcd:8888 -f agg-ba.csv agg-ba', 'validate and show what would be sent'],
+  ],
+};
+
+interface Args extends CommonArgs {
+  args: string[];
+  file: string;
+  url: string | undefined;
+  method: string;
+  encoding: 'base64' | 'string';
+  'password-file': string | undefined;
+  ca: string | undefined;
+  insecure: boolean;
+  'connect-timeout': number;
+  timeout: number;
+  retries: number;
+  'retry-delay': number;
+  'skip-bad': boolean;
+  'reject-file': string | undefined;
+  spool: string | undefined;
+  'flush-spool': string | undefined;
+  state: string | undefined;
+  lock: string | undefined;
+  force: boolean;
+  'dry-run': boolean;
+}
+
+function seconds(name: string, min: number, max: number): (v: unknown) => number {
+  return (v: unknown): number => {
+    const text = String(v).trim();
+    const n = Number(text);
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(n >= min && n <= max)) {
+      throw usageError(`--${name}: expected seconds ${min}..${max} (got "${String(v)}")`);
+    }
+    return n;
+  };
+}
+
+/** XML-RPC spec: a methodName is letters, digits, "_", ".", ":" and "/". */
+function methodName(v: unknown): string {
+  const m = String(v);
+  if (!/^[A-Za-z0-9_.:/]{1,128}$/.test(m)) throw usageError(`--method: expected an XML-RPC method name (letters, digits, _ . : /), got "${m}"`);
+  return m;
+}
+
+export async function main(proc: Proc): Promise<number | void> {
+  const y = makeParser(proc, SPEC)
+    .command('$0 [args..]', false)
+    .positional('args', { type: 'string', array: true, describe: 'NAME, or putfile NAME' })
+    .option('file', { alias: 'f', type: 'string', default: '-', describe: 'Statistics file to send (- = stdin)', group: 'Input:' })
+    .option('skip-bad', { type: 'boolean', default: false, describe: 'Send the good lines, keep the bad ones in the reject file (exit 65)', group: 'Input:' })
+    .option('reject-file', { type: 'string', describe: 'Where --skip-bad keeps bad lines (default FILE.rejected)', group: 'Input:' })
+    .option('url', { alias: 'u', type: 'string', describe: 'hcd endpoint http(s)://[user@]host:port[/path] (default path /RPC2; env HCD_URL)', group: 'Connection:' })
+    .option('password-file', { type: 'string', describe: 'Read the password from the first line of FILE (mode 600; - = stdin)', group: 'Connection:' })
+    .option('method', { type: 'string', default: 'putfile', coerce: methodName, describe: 'XML-RPC method, called as method(NAME, content)', group: 'Connection:' })
+    .option('encoding', { choices: ['base64', 'string'] as const, default: 'base64' as const, describe: 'How the content is passed', group: 'Connection:' })
+    .option('ca', { type: 'string', describe: 'Trust the CA certificates in this PEM file (https)', group: 'Connection:' })
+    .option('insecure', { type: 'boolean', default: false, describe: 'Do not verify the server certificate (warns)', group: 'Connection:' })
+    .option('connect-timeout', { type: 'string', default: '10', coerce: seconds('connect-timeout', 0.001, 3600), describe: 'Seconds to connect (TCP and TLS)', group: 'Connection:' })
+    .option('timeout', { type: 'string', default: '60', coerce: seconds('timeout', 0.001, 86400), describe: 'Seconds for a whole attempt', group: 'Connection:' })
+    .option('retries', { type: 'string', default: '3', coerce: intInRange('retries', 0, 100), describe: 'Retries after a transient failure', group: 'Connection:' })
+    .option('retry-delay', { type: 'string', default: '2', coerce: seconds('retry-delay', 0, 3600), describe: 'Seconds before the first retry, doubled each time', group: 'Connection:' })
+    .option('state', { type: 'string', describe: 'Ledger of what hcd accepted: the same content is never sent twice (default with a spool: DIR/.hcd-putfile-ledger.json)', group: 'Delivery:' })
+    .option('force', { type: 'boolean', default: false, describe: 'Send even if the ledger says it was sent', group: 'Delivery:' })
+    .option('spool', { type: 'string', describe: 'Keep a file that could not be sent in DIR', group: 'Delivery:' })
+    .option('flush-spool', { type: 'string', describe: 'Send the files waiting in DIR, oldest first', group: 'Delivery:' })
+    .option('lock', { type: 'string', describe: 'Lock file (default STATE.lock)', group: 'Delivery:' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'Validate and print what would be sent; send nothing', group: 'Delivery:' });
+  const a = (await parseArgs(y)) as unknown as Args | undefined;
+  if (!a) return EXIT.OK;
+  const log = makeLog(proc, PROG, a);
+
+  const urlText = a.url ?? proc.env.HCD_URL;
+  if (!urlText) throw usageError(`missing --url (or HCD_URL)\nTry '${PROG} --help' for more information.`);
+  const endpoint = parseHcdUrl(urlText);
+  const positional = (a.args ?? []).map(String);
+  const flush = a['flush-spool'];
+  let name: string | undefined;
+  if (flush !== undefined) {
+    if (positional.length > 0) throw usageError('--flush-spool sends what waits in the spool: no NAME');
+    if (a.file !== '-') throw usageError('--flush-spool and -f cannot be combined');
+  } else {
+    if (positional[0] === 'putfile') positional.shift();
+    if (positional.length !== 1) {
+      throw usageError(`${positional.length === 0 ? 'missing the statistics NAME (e.g. agg-ab)' : `one NAME expected, got ${positional.length}`}\nTry '${PROG} --help' for more information.`);
+    }
+    name = checkName(positional[0]!);
+    refuseTerminalStdin(a.file === '-' ? [] : [a.file], proc.stdin, 'billing statistics');
+    if (a['skip-bad'] && a.file === '-' && !a['reject-file']) throw usageError('--skip-bad with stdin needs --reject-file FILE');
+  }
+  if (a['reject-file'] && !a['skip-bad']) throw usageError('--reject-file only makes sense with --skip-bad');
+
+  return hcdPutfile(
+    {
+      endpoint,
+      urlFromEnv: a.url === undefined,
+      flushSpool: flush,
+      input: a.file,
+      name,
+      method: a.method,
+      encoding: a.encoding,
+      passwordFile: a['password-file'],
+      ca: a.ca,
+      insecure: a.insecure,
+      connectTimeoutMs: Math.round(a['connect-timeout'] * 1000),
+      timeoutMs: Math.round(a.timeout * 1000),
+      retries: a.retries,
+      retryDelayMs: Math.round(a['retry-delay'] * 1000),
+      skipBad: a['skip-bad'],
+      rejectFile: a['reject-file'],
+      spool: a.spool,
+      state: a.state,
+      lock: a.lock,
+      force: a.force,
+      dryRun: a['dry-run'],
+    },
+    { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, env: proc.env, log },
+  );
+}

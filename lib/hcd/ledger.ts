@@ -1,0 +1,77 @@
+// The ledger (--state FILE): every file hcd accepted, by SHA-256 of the bytes sent and the
+// statistics name, so a re-run never bills twice. An entry is written as "sending" before the
+// call and turned into "sent" after hcd's answer, so a run killed in between leaves a trace the
+// next run refuses to guess about. Rewritten atomically; readers and writers hold the run lock.
+
+import { promises as fsp } from 'node:fs';
+import { CliError, EXIT } from '../cli/exit.js';
+import { describeSystemError, writeFileAtomic } from '../cli/io.js';
+
+export const LEDGER_FORMAT = 'flowmeter-hcd-ledger/1';
+
+export interface LedgerEntry {
+  sha256: string;
+  name: string;
+  bytes: number;
+  lines: number;
+  source: string;
+  url: string; // masked
+  state: 'sending' | 'sent';
+  time: string; // ISO 8601 UTC
+  pid: number;
+}
+
+export class Ledger {
+  private constructor(
+    readonly path: string,
+    private entries: LedgerEntry[],
+  ) {}
+
+  static async open(path: string): Promise<Ledger> {
+    let text: string;
+    try {
+      text = await fsp.readFile(path, 'utf8');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'ENOENT') return new Ledger(path, []);
+      throw new CliError(`--state ${path}: ${describeSystemError(err)}`, EXIT.NOINPUT);
+    }
+    try {
+      const doc = JSON.parse(text) as { format?: unknown; entries?: unknown };
+      if (doc.format !== LEDGER_FORMAT || !Array.isArray(doc.entries)) throw new Error(`not a ${LEDGER_FORMAT} document`);
+      for (const e of doc.entries as LedgerEntry[]) {
+        if (typeof e?.sha256 !== 'string' || typeof e.name !== 'string' || (e.state !== 'sent' && e.state !== 'sending')) {
+          throw new Error('an entry lacks sha256, name or state');
+        }
+      }
+      return new Ledger(path, doc.entries as LedgerEntry[]);
+    } catch (e) {
+      throw new CliError(`--state ${path}: unreadable ledger (${(e as Error).message}); fix or move it aside (it records what was billed)`, EXIT.CONFIG);
+    }
+  }
+
+  find(sha256: string, name: string): LedgerEntry | undefined {
+    return this.entries.find((e) => e.sha256 === sha256 && e.name === name);
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Record an entry (replacing one for the same content and name) and write the file. */
+  async record(entry: LedgerEntry): Promise<void> {
+    this.entries = this.entries.filter((e) => !(e.sha256 === entry.sha256 && e.name === entry.name));
+    this.entries.push(entry);
+    await this.save();
+  }
+
+  async remove(sha256: string, name: string): Promise<void> {
+    this.entries = this.entries.filter((e) => !(e.sha256 === sha256 && e.name === name));
+    await this.save();
+  }
+
+  private async save(): Promise<void> {
+    const body = `{"format":${JSON.stringify(LEDGER_FORMAT)},"entries":[\n${this.entries.map((e) => JSON.stringify(e)).join(',\n')}\n]}\n`;
+    await writeFileAtomic(this.path, body, 0o600);
+  }
+}

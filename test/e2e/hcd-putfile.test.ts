@@ -1,0 +1,536 @@
+// hcd-putfile end to end: the real bin against Python's xmlrpc.server standing in for hcd.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { runBin, runShell, binPath } from '../helpers/spawn.js';
+import { tempDir } from '../helpers/tmp.js';
+import { makeCert, startHcd } from '../helpers/hcd-server.js';
+
+const PW = 'pa55:w0rd';
+const LINES = [
+  'c39501;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;',
+  'c39502;;1291242554;1291242854;10.5.10.7/32;0.0.0.0/0;123456789;',
+  ';;1291242554;1291242854;2001:db8::1/128;::/0;42;',
+  'c1;obj7;1291242554;1291242854;;;100;',
+];
+const GOOD = `${LINES.join('\n')}\n`;
+const FAST = ['--retry-delay', '0.01'];
+
+function file(dir: string, name: string, text: string | Buffer): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+function stored(c: { content_b64: string }): string {
+  return Buffer.from(c.content_b64, 'base64').toString('utf8');
+}
+
+/** A port nothing listens on: bind, note it, close. */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('hcd-putfile sends', () => {
+  test("hcdctl's spelling: -f FILE -u URL putfile agg-ab, bytes stored equal the file, POST /RPC2 with Basic auth", async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const dir = tempDir();
+    const f = file(dir, 'agg-ab.csv', GOOD);
+    const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url('hydra'), 'putfile', 'agg-ab'], { env: { HCD_PASSWORD: PW } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, '');
+    const { attempts, calls } = await hcd.calls();
+    assert.equal(attempts, 1);
+    assert.equal(calls.length, 1);
+    assert.deepEqual({ ...calls[0], content_b64: undefined }, { method: 'putfile', name: 'agg-ab', encoding: 'base64', user: 'hydra', content_b64: undefined });
+    assert.equal(stored(calls[0]!), GOOD);
+  });
+
+  test('NAME alone, input on stdin, CRLF bytes kept exactly, --encoding string, --method', async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const crlf = LINES.slice(0, 2).join('\r\n') + '\r\n';
+    let r = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '-f', '-', 'agg-ba'], { input: crlf, env: { HCD_PASSWORD: PW } });
+    assert.equal(r.code, 0, r.stderr);
+    r = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '--encoding', 'string', '--method', 'hcd.putfile', 'agg-ab'], {
+      input: GOOD,
+      env: { HCD_PASSWORD: PW },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const { calls } = await hcd.calls();
+    assert.equal(calls.length, 2);
+    assert.equal(calls[0]!.name, 'agg-ba');
+    assert.equal(Buffer.from(calls[0]!.content_b64, 'base64').toString('latin1'), crlf);
+    assert.equal(calls[1]!.encoding, 'string');
+    assert.equal(stored(calls[1]!), GOOD);
+  });
+
+  test('an explicit path is used as given; a wrong one is HTTP 404 → 76', async () => {
+    const hcd = await startHcd();
+    const r = await runBin('hcd-putfile', ['-u', hcd.url(undefined, '/nope'), 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 76);
+    assert.match(r.stderr, /^hcd-putfile: http:\/\/127\.0\.0\.1:\d+\/nope: HTTP 404 Not Found \(wrong path in --url\? hcdctl posts to \/RPC2\)/);
+    const ok = await runBin('hcd-putfile', ['-u', hcd.url(undefined, '/'), 'agg-ab'], { input: GOOD });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((await hcd.calls()).calls.length, 1);
+  });
+
+  test('--dry-run validates and prints what would be sent; nothing reaches hcd; | head -1 is fine', async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const dir = tempDir();
+    const f = file(dir, 'x.csv', GOOD);
+    const r = await runBin('hcd-putfile', ['--dry-run', '-f', f, '-u', hcd.url('hydra'), 'agg-ab']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^would send ${f} as "agg-ab": 4 lines, ${GOOD.length} bytes, sha256 [0-9a-f]{64}, putfile\\("agg-ab", <base64>\\) to http://hydra@127\\.0\\.0\\.1:\\d+/RPC2\\n$`));
+    const h = await runShell(`"${process.execPath}" "${binPath('hcd-putfile')}" --dry-run -f "${f}" -u ${hcd.url()} agg-ab | head -1`);
+    assert.equal(h.code, 0, h.stderr);
+    assert.equal(h.stdout.split('\n').length, 2);
+    assert.equal((await hcd.calls()).attempts, 0);
+  });
+});
+
+describe('hcd-putfile validates before sending', () => {
+  test('one bad line: file:line: field, expected and found; exit 65; nothing sent', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const f = file(dir, 'bad.csv', `${LINES[0]}\n${LINES[1]}\nc1;;1291242854;1291242554;10.0.0.1/32;0.0.0.0/0;5;\n${LINES[3]}\n`);
+    const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), 'agg-ab']);
+    assert.equal(r.code, 65);
+    assert.equal(
+      r.stderr,
+      `hcd-putfile: ${f}:3: field "D_END": expected a time at or after D_BEGIN (1291242854) (got "1291242554")\n` +
+        `hcd-putfile: 1 of 4 lines rejected (first: ${f}:3); nothing sent (--skip-bad sends the good lines)\n`,
+    );
+    assert.equal((await hcd.calls()).attempts, 0);
+  });
+
+  test('bad lines on stdin with --spool: the input is kept there (a pipe cannot be read twice), never flushed', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const spool = join(dir, 'spool');
+    const input = `${LINES[0]}\nc1;;x;1291242554;10.0.0.1/32;0.0.0.0/0;5;\n`;
+    const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, 'agg-ab'], { input });
+    assert.equal(r.code, 65);
+    const m = /the input is kept in (\S+_agg-ab\.rejected)\n$/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    assert.equal(readFileSync(m[1]!, 'utf8'), input);
+    const f = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool]);
+    assert.equal(f.code, 0, f.stderr);
+    assert.equal((await hcd.calls()).attempts, 0);
+  });
+
+  test('--skip-bad sends the good lines and keeps the bad ones in FILE.rejected; exit 65', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const bad = ['c1;;1291242554;1291242554;10.0.0.1/33;0.0.0.0/0;5;', 'c1;;1291242554;1291242554;10.0.0.1/32;0.0.0.0/0;-5;'];
+    const f = file(dir, 'mixed.csv', `${LINES[0]}\n${bad[0]}\n${LINES[1]}\n${bad[1]}\n`);
+    const r = await runBin('hcd-putfile', ['--skip-bad', '-f', f, '-u', hcd.url(), 'agg-ab']);
+    assert.equal(r.code, 65, r.stderr);
+    assert.match(r.stderr, /:2: field "ADDR_1\/MASK_1": expected a mask 0\.\.32 after the IPv4 address \(got "33"\)/);
+    assert.match(r.stderr, /:4: field "BYTES": expected a non-negative integer \(got "-5"\)/);
+    assert.match(r.stderr, new RegExp(`2 of 4 lines rejected \\(first: ${f}:2\\); kept in ${f}\\.rejected`));
+    assert.equal(readFileSync(`${f}.rejected`, 'utf8'), `${bad.join('\n')}\n`);
+    const { calls } = await hcd.calls();
+    assert.equal(calls.length, 1);
+    assert.equal(stored(calls[0]!), `${LINES[0]}\n${LINES[1]}\n`);
+  });
+
+  test('a file over 64 MiB is refused before anything is sent (65)', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const line = Buffer.from(`${LINES[0]}\n`);
+    const big = Buffer.alloc((64 << 20) + line.length);
+    for (let o = 0; o + line.length <= big.length; o += line.length) line.copy(big, o);
+    const f = file(dir, 'big.csv', big);
+    const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), 'agg-ab']);
+    assert.equal(r.code, 65);
+    assert.equal(r.stderr, `hcd-putfile: ${f}: larger than 67108864 bytes: split it into several uploads\n`);
+    assert.equal((await hcd.calls()).attempts, 0);
+  });
+
+  test('--skip-bad on stdin needs --reject-file; with it, the rejects go there', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const input = `${LINES[0]}\nnot a line\n`;
+    const u = await runBin('hcd-putfile', ['--skip-bad', '-u', hcd.url(), 'agg-ab'], { input });
+    assert.equal(u.code, 64);
+    const rej = join(dir, 'rej.txt');
+    const r = await runBin('hcd-putfile', ['--skip-bad', '--reject-file', rej, '-u', hcd.url(), 'agg-ab'], { input });
+    assert.equal(r.code, 65);
+    assert.match(r.stderr, /stdin:2: expected 7 fields each followed by ";" \(got 1 field without a trailing ";"\)/);
+    assert.equal(readFileSync(rej, 'utf8'), 'not a line\n');
+    assert.equal((await hcd.calls()).calls.length, 1);
+  });
+});
+
+describe('hcd-putfile passwords', () => {
+  test('a password in the URL works but is warned about, and never printed, even with -v', async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const r = await runBin('hcd-putfile', ['-v', '-u', hcd.url(`hydra:${encodeURIComponent(PW)}`), 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /a password in --url can be read by other users/);
+    assert.match(r.stderr, /> Authorization: Basic \*\*\*\n/);
+    assert.match(r.stderr, /< HTTP 200 OK/);
+    assert.ok(!r.stderr.includes(PW) && !r.stderr.includes(encodeURIComponent(PW)), 'password not shown');
+    assert.ok(!r.stderr.includes(Buffer.from(`hydra:${PW}`).toString('base64')), 'no Basic credentials shown');
+    assert.match(r.stderr, /to http:\/\/hydra:\*\*\*@127\.0\.0\.1:\d+\/RPC2; hcd answered true/);
+  });
+
+  test('HCD_PASSWORD: used, and absent from the -v trace', async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const r = await runBin('hcd-putfile', ['-v', '-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD, env: { HCD_PASSWORD: PW } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /> Authorization: Basic \*\*\*\n/);
+    assert.ok(!r.stderr.includes(PW) && !r.stderr.includes(Buffer.from(`hydra:${PW}`).toString('base64')));
+    assert.doesNotMatch(r.stderr, /password in --url/);
+    assert.equal((await hcd.calls()).calls[0]!.user, 'hydra');
+  });
+
+  test('HCD_URL with the password: no warning (not on the command line); --password-file - reads stdin', async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const dir = tempDir();
+    const f = file(dir, 'x.csv', GOOD);
+    const r = await runBin('hcd-putfile', ['-f', f, 'agg-ab'], { env: { HCD_URL: hcd.url(`hydra:${encodeURIComponent(PW)}`) } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const p = await runBin('hcd-putfile', ['-f', f, '--password-file', '-', '-u', hcd.url('hydra'), 'agg-ba'], { input: `${PW}\n` });
+    assert.equal(p.code, 0, p.stderr);
+    const both = await runBin('hcd-putfile', ['--password-file', '-', '-u', hcd.url('hydra'), 'agg-ba'], { input: `${PW}\n` });
+    assert.equal(both.code, 64);
+    assert.match(both.stderr, /--password-file -: stdin already carries the statistics file/);
+    assert.deepEqual((await hcd.calls()).calls.map((c) => c.name), ['agg-ab', 'agg-ba']);
+  });
+
+  test('no password anywhere and a terminal on stdin: prompts without echo (real pty via script(1))', async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const dir = tempDir();
+    const f = file(dir, 'x.csv', GOOD);
+    const cmd = `"${process.execPath}" "${binPath('hcd-putfile')}" -u ${hcd.url('hydra')} -f "${f}" agg-ab; echo "exit=$?"`;
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HCD_PASSWORD: '' } });
+    let out = '';
+    const done = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Password for hydra: ')) resolve();
+      });
+      child.on('close', () => resolve()); // no prompt: the assertions below say what happened
+    });
+    child.stdin.write(`${PW}\r`);
+    await done;
+    assert.match(out, /exit=0/, out);
+    assert.ok(!out.includes(PW), `password echoed: ${out}`);
+    assert.equal((await hcd.calls()).calls.length, 1);
+  });
+
+  test('wrong password → 401 → exit 77, URL masked; 403 → 77', async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const r = await runBin('hcd-putfile', ['-u', hcd.url('hydra:wrong-one'), 'agg-ab', ...FAST], { input: GOOD });
+    assert.equal(r.code, 77);
+    assert.match(r.stderr, /http:\/\/hydra:\*\*\*@127\.0\.0\.1:\d+\/RPC2: HTTP 401 Unauthorized: authentication refused/);
+    assert.ok(!r.stderr.includes('wrong-one'));
+    assert.equal((await hcd.calls()).attempts, 1, 'auth failures are not retried');
+    await hcd.control('mode=status&code=403');
+    const f = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD, env: { HCD_PASSWORD: PW } });
+    assert.equal(f.code, 77);
+    assert.match(f.stderr, /HTTP 403 Forbidden: authentication refused/);
+  });
+
+  test('--password-file: refused when group/others may read it (77), used when mode 600', async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const dir = tempDir();
+    const pwFile = file(dir, 'hcd.pw', `${PW}\n`);
+    chmodSync(pwFile, 0o640);
+    const r = await runBin('hcd-putfile', ['--password-file', pwFile, '-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 77);
+    assert.equal(r.stderr, `hcd-putfile: --password-file ${pwFile}: group or others may access it (mode 0640); run: chmod 600 ${pwFile}\n`);
+    assert.equal((await hcd.calls()).attempts, 0);
+    chmodSync(pwFile, 0o600);
+    const ok = await runBin('hcd-putfile', ['--password-file', pwFile, '-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD, env: { HCD_PASSWORD: 'ignored' } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((await hcd.calls()).calls.length, 1);
+  });
+});
+
+describe('hcd-putfile failures', () => {
+  test('5xx twice then success: retried with backoff, stored once', async () => {
+    const hcd = await startHcd();
+    await hcd.control('mode=status&code=503&count=2');
+    const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--retries', '3', ...FAST, 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /HTTP 503 Service Unavailable; attempt 1 of 4 failed, retrying in 0\.01 s/);
+    assert.match(r.stderr, /attempt 2 of 4 failed, retrying in 0\.02 s/);
+    const { attempts, calls } = await hcd.calls();
+    assert.equal(attempts, 3);
+    assert.equal(calls.length, 1);
+  });
+
+  test('5xx every time: gives up after the retries with exit 75', async () => {
+    const hcd = await startHcd();
+    await hcd.control('mode=status&code=500');
+    const r = await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--retries', '2', ...FAST, 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 75);
+    assert.match(r.stderr, /^hcd-putfile: http:\/\/127\.0\.0\.1:\d+\/RPC2: HTTP 500 Internal Server Error \(gave up after 3 attempts\)\n$/);
+    assert.equal((await hcd.calls()).attempts, 3);
+  });
+
+  test('connection refused: retried, then 75', async () => {
+    const port = await closedPort();
+    const r = await runBin('hcd-putfile', ['-q', '-u', `http://127.0.0.1:${port}`, '--retries', '1', ...FAST, 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 75);
+    assert.equal(r.stderr, `hcd-putfile: http://127.0.0.1:${port}/RPC2: connection refused (gave up after 2 attempts)\n`);
+  });
+
+  test('XML-RPC fault → 76 with the code and text, not retried', async () => {
+    const hcd = await startHcd();
+    await hcd.control(`mode=fault&code=17&text=${encodeURIComponent('unknown statistics agg-zz')}`);
+    const r = await runBin('hcd-putfile', ['-u', hcd.url(), ...FAST, 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 76);
+    assert.match(r.stderr, /: XML-RPC fault 17: unknown statistics agg-zz\n$/);
+    assert.equal((await hcd.calls()).attempts, 1);
+  });
+
+  test('an answer that is not XML-RPC → 76', async () => {
+    const hcd = await startHcd();
+    await hcd.control('mode=garbage');
+    const r = await runBin('hcd-putfile', ['-u', hcd.url(), 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 76);
+    assert.match(r.stderr, /malformed XML-RPC answer: .*\(got "<html><body>this is not hcd<\/body><\/html>"\)/);
+  });
+
+  test('no answer: --timeout per attempt, then 75', async () => {
+    const hcd = await startHcd();
+    await hcd.control('mode=hang');
+    const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--timeout', '0.3', '--retries', '1', ...FAST, 'agg-ab'], { input: GOOD });
+    await hcd.control('release=1');
+    assert.equal(r.code, 75);
+    assert.match(r.stderr, /RPC2: no answer within 0\.3 s \(--timeout\) \(gave up after 2 attempts\)\n$/);
+    assert.equal((await hcd.calls()).held, 2);
+  });
+
+  test('--connect-timeout: a server that accepts TCP but never completes the TLS handshake', async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const r = await runBin('hcd-putfile', ['-q', '-u', `https://127.0.0.1:${port}`, '--connect-timeout', '0.2', '--timeout', '30', '--retries', '0', 'agg-ab'], {
+        input: GOOD,
+      });
+      assert.equal(r.code, 75);
+      assert.equal(r.stderr, `hcd-putfile: https://127.0.0.1:${port}/RPC2: could not connect within 0.2 s (--connect-timeout)\n`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+});
+
+describe('hcd-putfile over HTTPS', () => {
+  test('a self-signed certificate is refused by default (77), accepted with --ca, and with --insecure after a warning', async () => {
+    const dir = tempDir();
+    const { cert, key } = makeCert(dir);
+    const hcd = await startHcd({ user: 'hydra', password: PW, cert, key });
+    const env = { HCD_PASSWORD: PW };
+    const refused = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD, env });
+    assert.equal(refused.code, 77);
+    assert.match(refused.stderr, /^hcd-putfile: https:\/\/hydra@127\.0\.0\.1:\d+\/RPC2: TLS: server certificate not trusted: self[- ]signed certificate \(give its CA with --ca FILE, or --insecure\)\n$/);
+    const withCa = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '--ca', cert, 'agg-ab'], { input: GOOD, env });
+    assert.equal(withCa.code, 0, withCa.stderr);
+    assert.equal(withCa.stderr, '');
+    const insecure = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '--insecure', 'agg-ba'], { input: GOOD, env });
+    assert.equal(insecure.code, 0, insecure.stderr);
+    assert.match(insecure.stderr, /--insecure: the server certificate is not verified/);
+  });
+});
+
+describe('hcd-putfile never loses, never sends twice', () => {
+  test('--spool keeps what could not be sent; --flush-spool sends it oldest first, exactly once', async () => {
+    const dir = tempDir();
+    const spool = join(dir, 'spool');
+    const state = join(dir, 'ledger.json');
+    const port = await closedPort();
+    const url = `http://127.0.0.1:${port}`;
+    const first = `${LINES[0]}\n`;
+    const second = `${LINES[1]}\n`;
+    let r = await runBin('hcd-putfile', ['-q', '-u', url, '--retries', '0', '--spool', spool, '--state', state, 'agg-ab'], { input: first });
+    assert.equal(r.code, 75);
+    assert.match(r.stderr, new RegExp(`connection refused; kept in ${spool}/\\S+_agg-ab\\.hcd \\(hcd-putfile --flush-spool ${spool} sends it\\)\\n$`));
+    r = await runBin('hcd-putfile', ['-q', '-u', url, '--retries', '0', '--spool', spool, '--state', state, 'agg-ba'], { input: second });
+    assert.equal(r.code, 75);
+    const waiting = readdirSync(spool).filter((n) => n.endsWith('.hcd'));
+    assert.equal(waiting.length, 2);
+    assert.ok(readdirSync(spool).every((n) => !n.includes('.tmp-')), 'no temporary files left');
+
+    // Still down: flushing keeps everything.
+    r = await runBin('hcd-putfile', ['-q', '-u', url, '--retries', '0', '--state', state, '--flush-spool', spool]);
+    assert.equal(r.code, 75);
+    assert.match(r.stderr, /connection refused; 2 files left in /);
+
+    const hcd = await startHcd({ port });
+    r = await runBin('hcd-putfile', ['-u', url, '--state', state, '--flush-spool', spool]);
+    assert.equal(r.code, 0, r.stderr);
+    const { calls } = await hcd.calls();
+    assert.deepEqual(
+      calls.map((c) => [c.name, stored(c)]),
+      [
+        ['agg-ab', first],
+        ['agg-ba', second],
+      ],
+    );
+    assert.deepEqual(readdirSync(spool).filter((n) => n.endsWith('.hcd')), []);
+    r = await runBin('hcd-putfile', ['-u', url, '--state', state, '--flush-spool', spool]);
+    assert.equal(r.code, 0);
+    // And the ledger refuses the same content sent directly now.
+    r = await runBin('hcd-putfile', ['-u', url, '--state', state, 'agg-ab'], { input: first });
+    assert.equal(r.code, 0);
+    assert.match(r.stderr, /stdin: already sent as "agg-ab" at \S+ .*not sent again \(--force sends it anyway\)/);
+    assert.equal((await hcd.calls()).attempts, 2);
+  });
+
+  test('--state: the same content is sent once; --force sends it again; other content goes', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const f = file(dir, 'agg-ab.csv', GOOD);
+    const missingDir = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', join(dir, 'no', 'ledger.json'), 'agg-ab']);
+    assert.equal(missingDir.code, 73, 'the ledger directory must exist');
+    assert.equal((await hcd.calls()).attempts, 0);
+    const state2 = join(dir, 'ledger.json');
+    const run2 = (...extra: string[]) => runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state2, ...extra, 'agg-ab']);
+    assert.equal((await run2()).code, 0);
+    const again = await run2();
+    assert.equal(again.code, 0);
+    assert.match(again.stderr, /already sent as "agg-ab"/);
+    assert.equal((await hcd.calls()).calls.length, 1);
+    const forced = await run2('--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal((await hcd.calls()).calls.length, 2);
+    const ledger = JSON.parse(readFileSync(state2, 'utf8')) as { entries: Array<{ name: string; state: string; bytes: number }> };
+    assert.equal(ledger.entries.length, 1);
+    assert.equal(ledger.entries[0]!.state, 'sent');
+    assert.equal(ledger.entries[0]!.bytes, GOOD.length);
+    // A --force that fails keeps the record of the earlier delivery.
+    await hcd.control('mode=status&code=500');
+    const failed = await run2('--force', '--retries', '0');
+    assert.equal(failed.code, 75);
+    const after = JSON.parse(readFileSync(state2, 'utf8')) as { entries: Array<{ state: string }> };
+    assert.deepEqual(after.entries.map((e) => e.state), ['sent']);
+    await hcd.control('mode=ok');
+    writeFileSync(f, `${LINES[0]}\n`);
+    assert.equal((await run2()).code, 0);
+    assert.equal((await hcd.calls()).calls.length, 3);
+    assert.ok(!existsSync(`${state2}.lock`), 'lock released');
+  });
+
+  test('a run that died while sending leaves a mark: the next run refuses to guess', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const state = join(dir, 'ledger.json');
+    const f = file(dir, 'x.csv', GOOD);
+    // Make a real "sending" entry: the server holds the call, the sender is killed.
+    await hcd.control('mode=hang');
+    const pending = runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab'], { timeoutMs: 60_000 });
+    for (let i = 0; i < 2400 && (await hcd.calls()).held === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    const ledger = JSON.parse(readFileSync(state, 'utf8')) as { entries: Array<{ state: string; pid: number }> };
+    assert.equal(ledger.entries[0]!.state, 'sending');
+    process.kill(ledger.entries[0]!.pid, 'SIGKILL');
+    await pending;
+    await hcd.control('mode=ok');
+    const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /stopped while sending it as "agg-ab" at \S+; whether hcd stored it is unknown\. Check hcd, then send it with --force/);
+    const forced = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--force', 'agg-ab']);
+    assert.equal(forced.code, 0, forced.stderr);
+  });
+
+  test('a run killed while it waits to retry leaves no mark: the next run sends', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const state = join(dir, 'ledger.json');
+    const f = file(dir, 'x.csv', GOOD);
+    await hcd.control('mode=status&code=503');
+    const child = spawn(process.execPath, [binPath('hcd-putfile'), '-q', '-f', f, '-u', hcd.url(), '--state', state, '--retry-delay', '600', 'agg-ab'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('exit', r));
+    const entries = (): Array<{ state: string }> | undefined => {
+      try {
+        return (JSON.parse(readFileSync(state, 'utf8')) as { entries: Array<{ state: string }> }).entries;
+      } catch {
+        return undefined; // not written yet
+      }
+    };
+    // Wait until the failed attempt has been answered and its mark cleared: the run now sleeps.
+    for (let i = 0; i < 2400; i++) {
+      if ((await hcd.calls()).attempts >= 1 && entries()?.length === 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.deepEqual(entries(), []);
+    child.kill('SIGTERM');
+    await exited;
+    await hcd.control('mode=ok');
+    const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await hcd.calls()).calls.length, 1);
+  });
+
+  test('two concurrent runs: one sends, the other finds the lock held (75)', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const state = join(dir, 'ledger.json');
+    const f = file(dir, 'x.csv', GOOD);
+    await hcd.control('mode=hang'); // the first call is held, so both runs overlap
+    const args = ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab'];
+    const a = runBin('hcd-putfile', args);
+    const b = runBin('hcd-putfile', args);
+    const loser = await Promise.race([a, b]);
+    assert.equal(loser.code, 75, loser.stderr);
+    assert.match(loser.stderr, new RegExp(`lock ${state}\\.lock is held by process \\d+: another hcd-putfile is sending; try again later`));
+    await hcd.control('release=1');
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.deepEqual([ra.code, rb.code].sort(), [0, 75]);
+    const { calls } = await hcd.calls();
+    assert.equal(calls.length, 1);
+    assert.equal(stored(calls[0]!), GOOD);
+  });
+
+  test('lock held with --spool: the file is kept for the next flush', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const spool = join(dir, 'spool');
+    const lock = join(dir, 'run.lock');
+    writeFileSync(lock, `${process.pid} ${(await import('node:os')).hostname()}\n`); // held by this (live) test process
+    const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--lock', lock, '--spool', spool, 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 75);
+    assert.match(r.stderr, /is held by process \d+: .*; kept in \S+_agg-ab\.hcd/);
+    assert.equal(readdirSync(spool).filter((n) => n.endsWith('.hcd')).length, 1);
+    // A lock left by a dead process is taken over.
+    writeFileSync(lock, `999999999 ${(await import('node:os')).hostname()}\n`);
+    const flushed = await runBin('hcd-putfile', ['-u', hcd.url(), '--lock', lock, '--flush-spool', spool]);
+    assert.equal(flushed.code, 0, flushed.stderr);
+    assert.equal((await hcd.calls()).calls.length, 1);
+    assert.ok(!existsSync(lock));
+    // The spool's own ledger (no --state given) now knows the content: not sent a second time.
+    assert.ok(existsSync(join(spool, '.hcd-putfile-ledger.json')));
+    const again = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD });
+    assert.equal(again.code, 0);
+    assert.match(again.stderr, /already sent as "agg-ab"/);
+    assert.equal((await hcd.calls()).attempts, 1);
+  });
+});
+
+describe('hcd-putfile usage', () => {
+  test('missing NAME, missing URL, bad name, --flush-spool with NAME: 64', async () => {
+    for (const args of [['-u', 'http://h:1'], ['agg-ab'], ['-u', 'http://h:1', 'bad/name'], ['-u', 'http://h:1', '--flush-spool', '/tmp', 'agg-ab'], ['-u', 'ftp://h/', 'agg-ab'], ['-u', 'http://h:1', '--retries', 'abc', 'agg-ab'], ['-u', 'http://h:1', '--timeout', '0', 'agg-ab'], ['-u', 'http://h:1', '--method', 'put file', 'agg-ab'], ['-u', 'http://h:1', '--reject-file', 'x', 'agg-ab']]) {
+      const r = await runBin('hcd-putfile', args, { input: GOOD });
+      assert.equal(r.code, 64, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.doesNotMatch(r.stderr, /internal error/);
+    }
+  });
+});
