@@ -7,7 +7,7 @@
 
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { InputSource } from '../cli/io.js';
+import { describeSystemError, type InputSource } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
 import { CliError, EXIT } from '../cli/exit.js';
 import type { Datagram } from './datagram.js';
@@ -103,6 +103,11 @@ export async function* readCapture(input: InputSource, log: Log, stats: CaptureS
       sink.finish();
       if (sink.batch.length > 0) yield sink.take();
     }
+  } catch (e) {
+    // A read error mid-file (EIO, a stream destroyed with an error) names the file: exit 74.
+    const err = e as NodeJS.ErrnoException;
+    if (e instanceof CliError || typeof err?.code !== 'string' || err.code.startsWith('Z_')) throw e;
+    throw new CliError(`${input.name}: read error: ${describeSystemError(err)}`, EXIT.IOERR);
   } finally {
     gunzip?.destroy();
     await outer.close();

@@ -348,3 +348,19 @@ test('batches are bounded', async () => {
   void u16;
   void pcapRecord;
 });
+
+test('a read error mid-file is a CliError 74 naming the file, after the datagrams before it', async () => {
+  const f = pcapFile({}, [{ data: frame1 }, { data: frame2 }]);
+  const stream = new Readable({ read() {} });
+  stream.push(f.subarray(0, 24 + 16 + frame1.length));
+  setImmediate(() => stream.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', syscall: 'read' })));
+  const { log } = memoryLog();
+  const got: Datagram[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const b of readCapture({ name: 'disk.pcap', stream }, log, newCaptureStats())) got.push(...b);
+    })(),
+    (e: unknown) => e instanceof CliError && e.exitCode === 74 && e.message === 'disk.pcap: read error: EIO: i/o error, read',
+  );
+  assert.equal(got.length, 1);
+});
