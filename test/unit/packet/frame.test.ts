@@ -128,7 +128,7 @@ test('link types: SLL/SLL2 source MAC, NULL/LOOP families in both byte orders, R
     ['SLL2 v6', LINKTYPE_LINUX_SLL2, sll2(0x86dd, ip6), 6],
     ['NULL LE AF_INET', LINKTYPE_NULL, fam(true, 2, ip4), 4],
     ['NULL BE AF_INET', LINKTYPE_NULL, fam(false, 2, ip4), 4],
-    ...[10, 24, 28, 30].flatMap((af): Array<[string, number, Buffer, number]> => [
+    ...[10, 23, 24, 28, 30].flatMap((af): Array<[string, number, Buffer, number]> => [
       [`NULL LE ${af}`, LINKTYPE_NULL, fam(true, af, ip6), 6],
       [`NULL BE ${af}`, LINKTYPE_NULL, fam(false, af, ip6), 6],
       [`LOOP ${af}`, LINKTYPE_LOOP, fam(false, af, ip6), 6],
