@@ -10,38 +10,7 @@ import { CliError } from '../../../lib/cli/exit.js';
 import { PacketInfo, parseFrame } from '../../../lib/packet/frame.js';
 import { ROOT } from '../../helpers/spawn.js';
 import { chunked, memoryLog } from '../../helpers/pcap-build.js';
-
-/** xorshift32: reproducible cases. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
-
-function mutate(src: Buffer, r: () => number): Buffer {
-  const b = Buffer.from(src);
-  const kind = Math.floor(r() * 4);
-  const at = 4 + Math.floor(r() * (b.length - 4)); // keep the magic: exercise the readers
-  if (kind === 0) {
-    for (let i = 0; i < 1 + r() * 8; i++) {
-      const p = 4 + Math.floor(r() * (b.length - 4));
-      b[p]! ^= 1 << Math.floor(r() * 8);
-    }
-    return b;
-  }
-  if (kind === 1) return b.subarray(0, at);
-  // A 32-bit field set to 0, 1, max or random (lengths, counts).
-  const v = [0, 1, 0xffffffff, Math.floor(r() * 4294967296)][Math.floor(r() * 4)]!;
-  const p = at & ~3;
-  if (p + 4 <= b.length) b.writeUInt32LE(v, p);
-  return b;
-}
+import { mutate, rng } from '../../helpers/mutate.js';
 
 test('mutated captures: no exception escapes, every datagram points inside its buffer', async () => {
   const r = rng(20261122);
