@@ -29,7 +29,19 @@ function sniff(b: Uint8Array): Format | undefined {
   return undefined;
 }
 
+/** Compressors whose output we recognise but do not undo (Node 20 has gzip only). */
+const COMPRESSED: ReadonlyArray<[string, string, string]> = [
+  ['28b52ffd', 'zstd', 'zstd -d'],
+  ['fd377a58', 'xz', 'xz -d'],
+  ['04224d18', 'lz4', 'lz4 -d'],
+  ['425a68', 'bzip2', 'bzip2 -d'],
+];
+
 function describeMagic(b: Uint8Array): string {
+  const magic = Buffer.from(b.subarray(0, 4)).toString('hex');
+  for (const [m, name, cmd] of COMPRESSED) {
+    if (magic.startsWith(m)) return `${name}-compressed: decompress it first, e.g. ${cmd}`;
+  }
   const hex = Buffer.from(b.subarray(0, 4)).toString('hex');
   const text = Buffer.from(b.subarray(0, 4)).toString('latin1');
   const printable = /^[\x20-\x7e]{4}$/.test(text) ? ` "${text}"` : '';

@@ -42,6 +42,8 @@ test('not a capture file: CliError 65 naming the file and the magic found', asyn
     [Buffer.alloc(0), /^notes\.txt: not a pcap or pcapng file \(empty\)$/],
     [Buffer.from([0xd4, 0xc3]), /^notes\.txt: not a pcap or pcapng file \(only 2 bytes\)$/],
     [Buffer.from([0, 1, 2, 3, 4, 5]), /^notes\.txt: not a pcap or pcapng file \(magic 0x00010203\)$/],
+    [Buffer.from('28b52ffd0058', 'hex'), /^notes\.txt: not a pcap or pcapng file \(zstd-compressed: decompress it first, e.g\. zstd -d\)$/],
+    [Buffer.from('BZh91AY&SY'), /\(bzip2-compressed: decompress it first, e\.g\. bzip2 -d\)$/],
   ] as const) {
     await assert.rejects(read(bytes, 'notes.txt'), (e: unknown) => {
       assert.ok(e instanceof CliError);
