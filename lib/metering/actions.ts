@@ -174,6 +174,6 @@ export async function count(c: Common, cfg: CountConfig, io: ActionIo): Promise<
     io.log.warn(`${stats.rejected} of ${stats.flows + stats.rejected} records rejected (first: ${io.log.firstPlaceOf('bad flow record') ?? io.log.firstPlaceOf('flow without time')})`);
     return EXIT.DATAERR;
   }
-  if (io.signal?.aborted) return EXIT.INTERRUPTED;
+  if (io.signal?.aborted && !cfg.live) return EXIT.INTERRUPTED; // live runs are meant to be stopped
   return EXIT.OK;
 }

@@ -179,6 +179,7 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
   const stats: CountStats = { flows: 0, matched: 0, rejected: 0, late: 0, samples: 0 };
   let matcher = new Matcher(await io.load());
   if (matcher.labels.length === 0) io.log.warn(`no metering labels in ${io.storePath ?? 'the store'}: nothing to count`);
+  else io.log.info(`counting for ${matcher.labels.length} labels, reporting every ${cfg.reportInterval} s of ${cfg.live ? 'wall-clock' : 'flow'} time`);
   const R = cfg.reportInterval;
   const now = io.now ?? Date.now;
   const newWindow = (start: number, reopened = 0): Window => ({

@@ -224,3 +224,25 @@ test('count | head -1 exits 0 quietly', async () => {
   assert.equal(r.stderr, '');
   assert.equal(JSON.parse(r.stdout).event_type, 'l3.meter');
 });
+
+test('--live stops cleanly on SIGTERM with stdin still open: the current interval is reported, exit 0', async () => {
+  const { db } = await setup();
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [binPath('meter-label'), 'count', '--live', '-v'], { env: { ...process.env, METER_LABEL_DB: db }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  // the signal handlers are in place once it says what it counts (-v)
+  await new Promise<void>((resolve) => {
+    const check = (): void => void (err.includes('counting for 5 labels') && (child.stderr.off('data', check), resolve()));
+    child.stderr.on('data', check);
+  });
+  child.stdin.write(flow(1, '8.8.8.8', '7.7.7.5', 100, 2) + '\n');
+  child.kill('SIGTERM');
+  const code = await new Promise((r) => child.once('close', r));
+  assert.equal(code, 0, err);
+  const samples = parse(out);
+  assert.equal(samples.length, 5, err);
+  assert.ok(samples.every((s) => s.event_type === 'l3.meter'));
+});
