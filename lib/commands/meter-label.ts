@@ -133,11 +133,13 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('db', { type: 'string', describe: 'Store file (default: $METER_LABEL_DB, else $XDG_DATA_HOME/flowmeter/metering.json)', group: 'Store:' })
     .option('lock-timeout', { coerce: intInRange('lock-timeout', 0, 3600), default: 10, describe: 'Seconds to wait for another run holding the store', group: 'Store:' })
     .option('format', { alias: 'f', choices: FORMATS, default: 'table', describe: 'Output format of tables', group: 'Output:' })
-    .option('column', { alias: 'c', type: 'string', array: true, describe: 'Show only this column (repeatable)', group: 'Output:' })
-    .demandCommand(1, 'a command is required: create, list, show, delete, rule-create, rule-list, rule-show, rule-delete, export, import or count');
+    .option('column', { alias: 'c', type: 'string', array: true, describe: 'Show only this column (repeatable)', group: 'Output:' });
   const args = await parseArgs(commands(y) as unknown as Argv<Args>);
   if (!args) return 0;
   const log = makeLog(proc, PROG, args);
+  if (args._.length === 0) {
+    throw usageError(`a command is required: ${Object.keys(COMMANDS).join(', ')}\nTry '${PROG} --help' for more information.`);
+  }
   const cmd = CANONICAL.get(String(args._[0]));
   if (!cmd) throw usageError(`unknown command "${String(args._[0])}"\nTry '${PROG} --help' for more information.`);
   const common: act.Common = {
