@@ -6,9 +6,9 @@
 // included matches; a flow counts once per label even when several of its rules match
 // (iptables would count it once per matching rule; Neutron's overlap check exists to avoid that).
 
-import { parseIPv6 } from '../net/ip.js';
+import { parseIPv4, parseIPv6 } from '../net/ip.js';
 import type { MeteringLabel, StoreData } from './model.js';
-import { ipv4ToU32, parsePrefix, type Prefix } from './prefix.js';
+import { parsePrefix, type Prefix } from './prefix.js';
 
 const REMOTE_EGRESS = 0; // indexed by source; destination must be outside `other`
 const REMOTE_INGRESS = 1; // indexed by destination; source must be outside `other`
@@ -126,10 +126,10 @@ export class Matcher {
       this.excl.fill(0);
     }
     this.nTouched = 0;
-    const s4 = ipv4ToU32(src);
-    if (s4 >= 0) {
-      const d4 = ipv4ToU32(dst);
-      if (d4 < 0) return 0;
+    const s4 = parseIPv4(src);
+    if (s4 !== undefined) {
+      const d4 = parseIPv4(dst);
+      if (d4 === undefined) return 0;
       this.scan4(this.src4, s4, d4);
       this.scan4(this.dst4, d4, s4);
     } else {

@@ -70,25 +70,3 @@ export function prefixesOverlap(a: Prefix, b: Prefix): boolean {
   }
   return true;
 }
-
-/** Fast dotted-quad → u32 for the hot path (flow addresses are already validated); -1 if not IPv4. */
-export function ipv4ToU32(s: string): number {
-  let u = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return -1;
-    } else if (c === 46) {
-      if (digits === 0 || ++dots > 3) return -1;
-      u = u * 256 + part;
-      part = 0;
-      digits = 0;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return u * 256 + part;
-}

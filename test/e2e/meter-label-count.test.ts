@@ -147,8 +147,8 @@ test('random flows: bytes and packets per label and interval equal a brute-force
   const data = JSON.parse(readFileSync(db, 'utf8')) as { metering_labels: { id: string; name: string }[]; metering_label_rules: Record<string, string | boolean | null>[] };
   let seed = 7;
   const rnd = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
+    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+    return (seed >>> 8) % n;
   };
   const pool = ['7.7.7.5', '7.7.7.80', '7.7.8.1', '7.7.9.3', '8.8.8.8', '1.1.1.1', '7.7.200.1'];
   const flows: Array<{ t: number; s: string; d: string; b: number; p: number }> = [];
@@ -180,6 +180,8 @@ test('random flows: bytes and packets per label and interval equal a brute-force
     }
   }
   assert.deepEqual(got, expected);
+  const totals = Object.entries(expected).filter(([, [b]]) => b > 0).map(([k]) => k.split('@')[0]);
+  assert.deepEqual(new Set(totals), new Set(['fabian-in', 'fabian-out', 'no-backup', 'shared-web']), 'every IPv4 label saw traffic');
 });
 
 test('a bad line in the middle: counted, named, the rest still counted, exit 65; --strict stops', async () => {
