@@ -3,7 +3,7 @@
 
 import type { Readable, Writable } from 'node:stream';
 import { CliError, EXIT } from '../cli/exit.js';
-import { openInput, writeFileAtomic } from '../cli/io.js';
+import { openInput, refuseTerminalStdin, writeFileAtomic } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
 import { waitDrain } from '../cli/writer.js';
 import { findLabel, findRule, type Direction, type StoreData } from './model.js';
@@ -13,7 +13,7 @@ import { readStore, updateStore } from './store.js';
 import { runCount, type CountConfig } from './count.js';
 
 export interface ActionIo {
-  stdin: Readable;
+  stdin: Readable & { isTTY?: boolean };
   stdout: Writable;
   log: Log;
   signal?: AbortSignal;
@@ -138,6 +138,7 @@ export async function exportStore(c: Common, output: string | undefined, io: Act
 }
 
 export async function importFiles(c: Common, files: string[], dryRun: boolean, io: ActionIo): Promise<number> {
+  refuseTerminalStdin(files, io.stdin, 'Neutron JSON');
   const docs: { doc: unknown; where: string }[] = [];
   for (const f of files.length === 0 ? ['-'] : files) {
     const src = await openInput(f, io.stdin);
@@ -160,6 +161,7 @@ export async function importFiles(c: Common, files: string[], dryRun: boolean, i
 }
 
 export async function count(c: Common, cfg: CountConfig, io: ActionIo): Promise<number> {
+  refuseTerminalStdin(cfg.inputs, io.stdin, 'flow records');
   const stats = await runCount(cfg, {
     stdin: io.stdin,
     stdout: io.stdout,
