@@ -248,3 +248,23 @@ test('--live stops cleanly on SIGTERM with stdin still open: the current interva
   assert.equal(samples.length, 5, err);
   assert.ok(samples.every((s) => s.event_type === 'l3.meter'));
 });
+
+test('SIGINT during a finite count: what was read is reported, exit 130', async () => {
+  const { db } = await setup();
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [binPath('meter-label'), 'count', '-v', '-'], { env: { ...process.env, METER_LABEL_DB: db }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  await new Promise<void>((resolve) => {
+    const check = (): void => void (err.includes('counting for 5 labels') && (child.stderr.off('data', check), resolve()));
+    child.stderr.on('data', check);
+  });
+  child.stdin.write(flow(T0, '8.8.8.8', '7.7.7.5', 100, 2) + '\n');
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.once('close', r));
+  assert.equal(code, 130, err);
+  const samples = parse(out);
+  assert.ok(samples.length === 0 || samples.length === 5, 'either the flow was not read yet, or one interval for every label');
+});

@@ -3,7 +3,7 @@
 // under concurrent runs and kill -9.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
@@ -199,7 +199,7 @@ test('concurrent rule-create runs: every rule present, the file valid JSON', asy
 });
 
 test('kill -9 during writes leaves the old or the new file, and the next run recovers the lock', async () => {
-  const { ml, db } = setup();
+  const { ml, db, dir } = setup();
   await ml('create', 'net');
   for (let round = 0; round < 12; round++) {
     const child = spawn(process.execPath, [binPath('meter-label'), 'rule-create', 'net', `10.${round}.0.0/16`, '--egress'], { env: { ...process.env, METER_LABEL_DB: db }, stdio: 'ignore' });
@@ -209,8 +209,10 @@ test('kill -9 during writes leaves the old or the new file, and the next run rec
     const doc = JSON.parse(readFileSync(db, 'utf8')); // never half a file
     assert.equal(doc.version, 1);
   }
+  writeFileSync(join(dir, '.metering.json.tmp-999999999-abcd'), '{"half": '); // as a killed writer leaves it
   const r = await ml('rule-create', 'net', '192.168.0.0/16', '--egress');
   assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.')), [], 'temporary files of dead writers removed');
   const doc = JSON.parse(readFileSync(db, 'utf8'));
   assert.ok(doc.metering_label_rules.some((x: { remote_ip_prefix: string }) => x.remote_ip_prefix === '192.168.0.0/16'));
 });
