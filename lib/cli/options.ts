@@ -35,7 +35,9 @@ export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
     .wrap(width)
     .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true })
     .fail((msg: string | null, err: Error | undefined) => {
-      if (err) throw err;
+      // a coerce function's error (e.g. intInRange's) arrives re-wrapped as yargs' YError
+      if (err && err.name !== 'YError') throw err;
+      if (err) throw usageError(`${err.message}\nTry '${spec.prog} --help' for more information.`);
       throw usageError(`${unknownAsTyped(msg, proc.argv) ?? msg ?? 'invalid arguments'}\nTry '${spec.prog} --help' for more information.`);
     })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only print errors', group: 'Common:' })
