@@ -71,6 +71,7 @@ interface Args extends CommonArgs {
   time?: TimeField;
   lateness?: number;
   strict?: boolean;
+  'external-if'?: number[];
 }
 
 const str = { type: 'string' } as const;
@@ -117,6 +118,11 @@ function commands(y: Argv<CommonArgs>): Argv<CommonArgs> {
         .option('host', { ...str, describe: 'Host in payload and publisher_id (default: this host)' })
         .option('time', { choices: ['start', 'end', 'received'], default: 'start', describe: 'Flow time that picks the interval' })
         .option('lateness', { coerce: intInRange('lateness', 0, 86400 * 366), describe: 'Seconds an interval waits for out-of-order flows (default: one interval)' })
+        .option('external-if', {
+          type: 'array',
+          coerce: (v: unknown[]) => v.map((x) => intInRange('external-if', 0, 0xffffffff)(x)),
+          describe: 'ifIndex of the external side: ingress = in_if, egress = out_if (repeatable)',
+        })
         .option('strict', { type: 'boolean', describe: 'Stop at the first bad record' }),
     );
 }
@@ -213,6 +219,7 @@ export async function main(proc: Proc): Promise<number | void> {
             timeField: args.time ?? 'start',
             lateness: args.lateness ?? R,
             strict: args.strict === true,
+            externalIfs: args['external-if'] ? new Set(args['external-if']) : undefined,
           },
           { ...io, signal: ac.signal },
         );

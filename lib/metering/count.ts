@@ -14,7 +14,7 @@ import type { Log } from '../cli/log.js';
 import { BatchWriter } from '../cli/writer.js';
 import { FieldError, parseFlowLine, type FlowRecord } from '../flow/record.js';
 import type { MeteringLabel, StoreData } from './model.js';
-import { Matcher } from './match.js';
+import { Matcher, ANY_DIRECTION, INGRESS, EGRESS } from './match.js';
 
 export type TimeField = 'start' | 'end' | 'received';
 
@@ -28,6 +28,10 @@ export interface CountConfig {
   /** Seconds a flow-time interval stays open after newer flows were seen (out-of-order input). */
   lateness: number;
   strict: boolean;
+  /** SNMP ifIndexes of the router's external side: when given, ingress rules match only flows that
+   *  came in on one (in_if) and egress rules only flows that left by one (out_if), like iptables'
+   *  `-i`/`-o qg-…`; flows that touch none are not counted. */
+  externalIfs?: ReadonlySet<number>;
 }
 
 export interface CountIo {
@@ -293,7 +297,9 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
               if (win.reopened > 0) stats.late++;
               w = win;
             }
-            const n = matcher.match(r.src_addr, r.dst_addr);
+            let dirs = ANY_DIRECTION;
+            if (cfg.externalIfs) dirs = (cfg.externalIfs.has(r.in_if) ? INGRESS : 0) | (cfg.externalIfs.has(r.out_if) ? EGRESS : 0);
+            const n = dirs === 0 ? 0 : matcher.match(r.src_addr, r.dst_addr, dirs);
             if (n > 0) stats.matched++;
             for (let k = 0; k < n; k++) {
               const l = matcher.hits[k]!;

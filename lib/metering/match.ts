@@ -15,10 +15,16 @@ const REMOTE_INGRESS = 1; // indexed by destination; source must be outside `oth
 const SOURCE = 2; // indexed by source; destination inside `other` when given
 const DESTINATION = 3; // indexed by destination (no source prefix)
 
+/** Which rule directions a flow may match: both unless the external interface is known. */
+export const INGRESS = 1;
+export const EGRESS = 2;
+export const ANY_DIRECTION = INGRESS | EGRESS;
+
 interface Entry {
   label: number;
   excluded: boolean;
   kind: number;
+  dir: number; // INGRESS or EGRESS
   other: Prefix | undefined;
 }
 
@@ -75,6 +81,7 @@ export class Matcher {
   private readonly incl: Int32Array;
   private readonly excl: Int32Array;
   private stamp = 0;
+  private dirs = ANY_DIRECTION;
   private nTouched = 0;
   private readonly touched: Int32Array;
   private readonly w6s = new Uint32Array(4);
@@ -87,7 +94,7 @@ export class Matcher {
       const label = index.get(r.metering_label_id);
       if (label === undefined) continue;
       const add = (kind: number, key: Prefix, other: Prefix | undefined, bySource: boolean): void => {
-        const e: Entry = { label, excluded: r.excluded, kind, other };
+        const e: Entry = { label, excluded: r.excluded, kind, dir: r.direction === 'ingress' ? INGRESS : EGRESS, other };
         const idx = key.family === 4 ? (bySource ? this.src4 : this.dst4) : bySource ? this.src6 : this.dst6;
         idx.add(key, e);
       };
@@ -118,8 +125,11 @@ export class Matcher {
     }
   }
 
-  /** The labels this flow counts for; returns how many (see `hits`). */
-  match(src: string, dst: string): number {
+  /** The labels this flow counts for; returns how many (see `hits`). `dirs` limits the rule
+   *  directions that may match (when the flow's interfaces say whether it crossed the external
+   *  interface inwards or outwards, as iptables' `-i`/`-o qg-…` does). */
+  match(src: string, dst: string, dirs = ANY_DIRECTION): number {
+    this.dirs = dirs;
     if (++this.stamp === 0x7fffffff) {
       this.stamp = 1;
       this.incl.fill(0);
@@ -156,6 +166,7 @@ export class Matcher {
       if (list === undefined) continue;
       for (let j = 0; j < list.length; j++) {
         const e = list[j]!;
+        if ((e.dir & this.dirs) === 0) continue;
         const k = e.kind;
         if (k === REMOTE_EGRESS || k === REMOTE_INGRESS) {
           if (contains4(e.other!, b)) continue; // both ends inside the prefix: not crossing
@@ -172,6 +183,7 @@ export class Matcher {
       if (list === undefined) continue;
       for (let j = 0; j < list.length; j++) {
         const e = list[j]!;
+        if ((e.dir & this.dirs) === 0) continue;
         const k = e.kind;
         if (k === REMOTE_EGRESS || k === REMOTE_INGRESS) {
           if (contains6(e.other!, b)) continue;

@@ -20,7 +20,7 @@ interface Sample {
 
 const T0 = 1700000100; // a multiple of 300
 
-function flow(t: number, src: string, dst: string, bytes: number, packets = 1): string {
+function flow(t: number, src: string, dst: string, bytes: number, packets = 1, extra: Record<string, number> = {}): string {
   const v6 = src.includes(':');
   return JSON.stringify({
     type: 'IPFIX',
@@ -38,6 +38,7 @@ function flow(t: number, src: string, dst: string, bytes: number, packets = 1): 
     proto: 'TCP',
     src_port: 443,
     dst_port: 50000,
+    ...extra,
   });
 }
 
@@ -267,4 +268,20 @@ test('SIGINT during a finite count: what was read is reported, exit 130', async 
   assert.equal(code, 130, err);
   const samples = parse(out);
   assert.ok(samples.length === 0 || samples.length === 5, 'either the flow was not read yet, or one interval for every label');
+});
+
+test('--external-if: ingress rules count flows entering by that interface, egress rules flows leaving by it', async () => {
+  const { ml } = await setup();
+  const input = [
+    flow(T0, '8.8.8.8', '7.7.7.5', 100, 1, { in_if: 2, out_if: 5 }), // in from outside: fabian-in
+    flow(T0, '8.8.8.8', '7.7.7.5', 200, 1, { in_if: 6, out_if: 5 }), // between inside ports: nothing
+    flow(T0, '7.7.7.5', '8.8.8.8', 40, 1, { in_if: 5, out_if: 2 }), // out: fabian-out and no-backup
+    flow(T0, '7.7.7.5', '8.8.8.8', 80, 1, { in_if: 2, out_if: 5 }), // addresses say egress, interfaces say in: nothing
+  ].join('\n');
+  const r = await ml(['count', '--external-if', '2'], input);
+  assert.equal(r.code, 0, r.stderr);
+  const t = table(parse(r.stdout));
+  assert.deepEqual([t[`fabian-in@${T0}`], t[`fabian-out@${T0}`], t[`no-backup@${T0}`]], [[100, 1], [40, 1], [40, 1]]);
+  const all = table(parse((await ml(['count'], input)).stdout));
+  assert.deepEqual([all[`fabian-in@${T0}`], all[`fabian-out@${T0}`]], [[300, 2], [120, 2]], 'without it, addresses alone decide');
 });
