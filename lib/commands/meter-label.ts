@@ -53,6 +53,7 @@ interface Args extends CommonArgs {
   labels?: string[];
   rule?: string;
   rules?: string[];
+  REMOTE_IP_PREFIX?: string;
   'remote-ip-prefix'?: string | string[];
   'source-ip-prefix'?: string;
   'destination-ip-prefix'?: string;
@@ -88,10 +89,11 @@ function commands(y: Argv<CommonArgs>): Argv<CommonArgs> {
     .command(['list', ...COMMANDS.list!], 'List metering labels')
     .command(['show <label>', ...COMMANDS.show!], 'Show a label (ID or name)', (c) => c.positional('label', str))
     .command(['delete <labels..>', ...COMMANDS.delete!], 'Delete labels (ID or name) and their rules', (c) => c.positional('labels', { ...str, array: true }))
-    .command(['rule-create <label> [remote-ip-prefix]', ...COMMANDS['rule-create']!], 'Create a metering label rule', (c) =>
+    .command(['rule-create <label> [REMOTE_IP_PREFIX]', ...COMMANDS['rule-create']!], 'Create a metering label rule', (c) =>
       c
         .positional('label', { ...str, describe: 'ID or name of the label' })
-        .positional('remote-ip-prefix', { ...str, describe: 'CIDR of the inside network (deprecated in Neutron)' })
+        .positional('REMOTE_IP_PREFIX', { ...str, describe: 'CIDR of the inside network (deprecated in Neutron)' })
+        .option('remote-ip-prefix', { ...str, describe: 'As REMOTE_IP_PREFIX (openstack CLI)' })
         .option('direction', { ...str, describe: 'ingress or egress (default: ingress)' })
         .option('ingress', { type: 'boolean', describe: 'Same as --direction ingress (openstack CLI)' })
         .option('egress', { type: 'boolean', describe: 'Same as --direction egress (openstack CLI)' })
@@ -171,8 +173,8 @@ export async function main(proc: Proc): Promise<number | void> {
     case 'rule-create': {
       if (args.ingress && args.egress) throw usageError('--ingress and --egress exclude each other');
       if (args.excluded && args.include) throw usageError('--excluded and --include exclude each other');
-      const remote = [args['remote-ip-prefix']].flat().filter((x): x is string => x !== undefined);
-      if (remote.length > 1) throw usageError('REMOTE_IP_PREFIX given twice (positional and --remote-ip-prefix)');
+      const remote = [args.REMOTE_IP_PREFIX, args['remote-ip-prefix']].flat().filter((x): x is string => x !== undefined);
+      if (remote.length > 1) throw usageError('the remote IP prefix is given more than once (REMOTE_IP_PREFIX, --remote-ip-prefix)');
       let direction: Direction = args.egress ? 'egress' : 'ingress';
       if (args.direction !== undefined) {
         if ((args.ingress || args.egress) && args.direction !== direction) throw usageError(`--direction ${args.direction} contradicts --${direction}`);
