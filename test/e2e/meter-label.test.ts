@@ -119,6 +119,9 @@ test('Neutron validation messages and exit statuses', async () => {
     [['rule-show', '00000000-0000-0000-0000-000000000000'], 1, "Metering label rule '00000000-0000-0000-0000-000000000000' does not exist."],
     [['show', 'dup'], 1, "Multiple metering_label matches found for name 'dup', use an ID to be more specific ("],
     [['list', '-c', 'colour'], 64, "No recognized column names in ['colour']. Recognized columns are ('id', 'name', 'description', 'shared', 'tenant_id', 'project_id')."],
+    [['rule-create', 'web', '10.9.0.0/16', '--remote-ip-prefix', '10.8.0.0/16'], 64, 'the remote IP prefix is given more than once (REMOTE_IP_PREFIX, --remote-ip-prefix)'],
+    [['rule-create', 'web', '10.9.0.0/16', '--ingress', '--egress'], 64, '--ingress and --egress exclude each other'],
+    [['count', '--report-interval', 'soon'], 64, '--report-interval: expected an integer, got "soon"'],
     [['create', 'x'.repeat(256)], 64, `Invalid input for name. Reason: '${'x'.repeat(256)}' exceeds maximum length of 255.`],
   ];
   for (const [args, code, message] of cases) {
