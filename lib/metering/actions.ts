@@ -1,6 +1,7 @@
 // Each meter-label subcommand from parsed arguments to output: store access, Neutron's messages
 // ("Created a new metering_label:", "Deleted metering_label(s): …") and the chosen table format.
 
+import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { CliError, EXIT } from '../cli/exit.js';
 import { openInput, refuseTerminalStdin, writeFileAtomic } from '../cli/io.js';
@@ -131,6 +132,9 @@ export async function ruleDelete(c: Common, ids: string[], io: ActionIo): Promis
 }
 
 export async function exportStore(c: Common, output: string | undefined, io: ActionIo): Promise<number> {
+  if (output !== undefined && output !== '-' && resolve(output) === resolve(c.db)) {
+    throw new CliError(`${output} is the store itself; export writes Neutron JSON, not a store`, EXIT.USAGE);
+  }
   const text = exportNeutron(await readStore(c.db));
   if (output === undefined || output === '-') await write(io.stdout, text);
   else await writeFileAtomic(output, text);
