@@ -1,0 +1,234 @@
+// meter-label: OpenStack Neutron metering labels and rules in a local store, and per-label traffic
+// counts from flow records as neutron-metering-agent's l3.meter notifications.
+
+import { hostname } from 'node:os';
+import type { Argv } from 'yargs';
+import type { Proc } from '../cli/run.js';
+import { makeParser, parseArgs, makeLog, intInRange, type CommonArgs } from '../cli/options.js';
+import { usageError } from '../cli/exit.js';
+import { FORMATS, type Format } from '../metering/output.js';
+import { defaultStorePath } from '../metering/store.js';
+import { checkDirection, type Direction } from '../metering/model.js';
+import * as act from '../metering/actions.js';
+import type { TimeField } from '../metering/count.js';
+
+const PROG = 'meter-label';
+
+const EXAMPLES: ReadonlyArray<readonly [string, string]> = [
+  ['meter-label create fabian-in && meter-label rule-create fabian-in 7.7.7.0/24 --direction ingress', 'a label counting traffic into 7.7.7.0/24'],
+  ['meter-label meter-label-rule-create fabian-out 7.7.7.0/24 --direction egress', 'the neutron CLI spelling works too'],
+  ['meter-label rule-create web --egress --source-ip-prefix 10.0.0.0/24', 'a source/destination rule (--destination-ip-prefix too)'],
+  ['meter-label list -f json', 'labels as JSON (also csv, value; -c COLUMN picks columns)'],
+  ['openstack network meter list -f json | meter-label import', 'copy labels from a cloud (export writes Neutron JSON back)'],
+  ['flow-capture -l 0.0.0.0:2055 | meter-label count --live --report-interval 300', 'l3.meter samples every 5 minutes'],
+];
+
+/** Canonical subcommand names and the neutron CLI's spellings. */
+const COMMANDS: Record<string, string[]> = {
+  create: ['meter-label-create'],
+  list: ['meter-label-list'],
+  show: ['meter-label-show'],
+  delete: ['meter-label-delete'],
+  'rule-create': ['meter-label-rule-create'],
+  'rule-list': ['meter-label-rule-list'],
+  'rule-show': ['meter-label-rule-show'],
+  'rule-delete': ['meter-label-rule-delete'],
+  export: [],
+  import: [],
+  count: [],
+};
+const CANONICAL = new Map(Object.entries(COMMANDS).flatMap(([c, aliases]) => [[c, c] as [string, string], ...aliases.map((a) => [a, c] as [string, string])]));
+
+interface Args extends CommonArgs {
+  _: (string | number)[];
+  db?: string;
+  format: Format;
+  column?: string[];
+  'lock-timeout': number;
+  name?: string;
+  description?: string;
+  shared?: boolean;
+  'tenant-id'?: string;
+  label?: string;
+  labels?: string[];
+  rule?: string;
+  rules?: string[];
+  REMOTE_IP_PREFIX?: string;
+  'remote-ip-prefix'?: string | string[];
+  'source-ip-prefix'?: string;
+  'destination-ip-prefix'?: string;
+  direction?: string;
+  ingress?: boolean;
+  egress?: boolean;
+  excluded?: boolean;
+  include?: boolean;
+  output?: string;
+  files?: string[];
+  'dry-run'?: boolean;
+  'report-interval': number;
+  live?: boolean;
+  granular?: boolean;
+  host?: string;
+  time?: TimeField;
+  lateness?: number;
+  strict?: boolean;
+  'external-if'?: number[];
+}
+
+const str = { type: 'string' } as const;
+
+function commands(y: Argv<CommonArgs>): Argv<CommonArgs> {
+  return y
+    .command(['create <name>', ...COMMANDS.create!], 'Create a metering label', (c) =>
+      c
+        .positional('name', { ...str, describe: 'Name of the label' })
+        .option('description', { ...str, describe: 'Description of the label' })
+        .option('shared', { type: 'boolean', alias: 'share', describe: "Count the label on every project's routers" })
+        .option('tenant-id', { ...str, alias: ['project-id', 'project'], describe: 'Owner project (default: $OS_PROJECT_ID)' }),
+    )
+    .command(['list', ...COMMANDS.list!], 'List metering labels')
+    .command(['show <label>', ...COMMANDS.show!], 'Show a label (ID or name)', (c) => c.positional('label', str))
+    .command(['delete <labels..>', ...COMMANDS.delete!], 'Delete labels (ID or name) and their rules', (c) => c.positional('labels', { ...str, array: true }))
+    .command(['rule-create <label> [REMOTE_IP_PREFIX]', ...COMMANDS['rule-create']!], 'Create a metering label rule', (c) =>
+      c
+        .positional('label', { ...str, describe: 'ID or name of the label' })
+        .positional('REMOTE_IP_PREFIX', { ...str, describe: 'CIDR of the inside network (deprecated in Neutron)' })
+        .option('remote-ip-prefix', { ...str, describe: 'As REMOTE_IP_PREFIX (openstack CLI)' })
+        .option('direction', { ...str, describe: 'ingress or egress (default: ingress)' })
+        .option('ingress', { type: 'boolean', describe: 'Same as --direction ingress (openstack CLI)' })
+        .option('egress', { type: 'boolean', describe: 'Same as --direction egress (openstack CLI)' })
+        .option('excluded', { type: 'boolean', alias: 'exclude', describe: 'Traffic matching this rule is not counted' })
+        .option('include', { type: 'boolean', describe: 'Counted (default; openstack CLI)' })
+        .option('source-ip-prefix', { ...str, describe: 'Source addresses to match' })
+        .option('destination-ip-prefix', { ...str, describe: 'Destination addresses to match' }),
+    )
+    .command(['rule-list', ...COMMANDS['rule-list']!], 'List rules', (c) => c.option('label', { ...str, describe: 'Only the rules of this label' }))
+    .command(['rule-show <rule>', ...COMMANDS['rule-show']!], 'Show a rule (ID)', (c) => c.positional('rule', str))
+    .command(['rule-delete <rules..>', ...COMMANDS['rule-delete']!], 'Delete rules (IDs)', (c) => c.positional('rules', { ...str, array: true }))
+    .command('export', 'Print all labels and rules as Neutron API JSON', (c) =>
+      c.option('output', { ...str, alias: 'o', describe: 'Write to FILE atomically instead of stdout' }),
+    )
+    .command('import [files..]', 'Add labels and rules from Neutron JSON (ids kept)', (c) =>
+      c.positional('files', { ...str, array: true }).option('dry-run', { type: 'boolean', describe: 'Validate only; change nothing' }),
+    )
+    .command('count [files..]', 'Count flow NDJSON per label; print l3.meter samples', (c) =>
+      c
+        .positional('files', { ...str, array: true })
+        .option('report-interval', { coerce: intInRange('report-interval', 1, 86400 * 366), default: 300, describe: 'Seconds per sample (agent default 300)' })
+        .option('live', { type: 'boolean', describe: 'Intervals by wall clock, for a live flow-capture pipe' })
+        .option('granular', { type: 'boolean', describe: 'Also emit l3.meter.label and l3.meter.project samples' })
+        .option('host', { ...str, describe: 'Host in payload and publisher_id (default: this host)' })
+        .option('time', { choices: ['start', 'end', 'received'], default: 'start', describe: 'Flow time that picks the interval' })
+        .option('lateness', { coerce: intInRange('lateness', 0, 86400 * 366), describe: 'Seconds an interval waits for out-of-order flows (default: one interval)' })
+        .option('external-if', {
+          type: 'array',
+          coerce: (v: unknown[]) => v.map((x) => intInRange('external-if', 0, 0xffffffff)(x)),
+          describe: 'ifIndex of the external side: ingress = in_if, egress = out_if (repeatable)',
+        })
+        .option('strict', { type: 'boolean', describe: 'Stop at the first bad record' }),
+    );
+}
+
+export async function main(proc: Proc): Promise<number | void> {
+  const y = makeParser(proc, {
+    prog: PROG,
+    synopsis: ['COMMAND [options] [arguments]'],
+    summary:
+      'Neutron metering labels and rules kept in a local store (--db), and l3.meter samples per label from flow records. ' +
+      'The neutron CLI names (meter-label-create, meter-label-rule-list, …) work as commands.',
+    examples: EXAMPLES,
+  })
+    .option('db', { type: 'string', describe: 'Store file (default: $METER_LABEL_DB, else $XDG_DATA_HOME/flowmeter/metering.json)', group: 'Store:' })
+    .option('lock-timeout', { coerce: intInRange('lock-timeout', 0, 3600), default: 10, describe: 'Seconds to wait for another run holding the store', group: 'Store:' })
+    .option('format', { alias: 'f', choices: FORMATS, default: 'table', describe: 'Output format of tables', group: 'Output:' })
+    .option('column', { alias: 'c', type: 'string', array: true, describe: 'Show only this column (repeatable)', group: 'Output:' });
+  const args = await parseArgs(commands(y) as unknown as Argv<Args>);
+  if (!args) return 0;
+  const log = makeLog(proc, PROG, args);
+  if (args._.length === 0) {
+    throw usageError(`a command is required: ${Object.keys(COMMANDS).join(', ')}\nTry '${PROG} --help' for more information.`);
+  }
+  const cmd = CANONICAL.get(String(args._[0]));
+  if (!cmd) throw usageError(`unknown command "${String(args._[0])}"\nTry '${PROG} --help' for more information.`);
+  const common: act.Common = {
+    db: args.db ?? defaultStorePath(proc.env),
+    format: args.format,
+    columns: args.column ?? [],
+    lockTimeoutMs: args['lock-timeout'] * 1000,
+  };
+  const io: act.ActionIo = { stdin: proc.stdin, stdout: proc.stdout, log };
+  switch (cmd) {
+    case 'create':
+      return act.labelCreate(
+        common,
+        { name: args.name!, description: args.description, shared: args.shared, project: args['tenant-id'] ?? proc.env.OS_PROJECT_ID ?? proc.env.OS_TENANT_ID },
+        io,
+      );
+    case 'list':
+      return act.labelList(common, io);
+    case 'show':
+      return act.labelShow(common, args.label!, io);
+    case 'delete':
+      return act.labelDelete(common, args.labels!, io);
+    case 'rule-create': {
+      if (args.ingress && args.egress) throw usageError('--ingress and --egress exclude each other');
+      if (args.excluded && args.include) throw usageError('--excluded and --include exclude each other');
+      const remote = [args.REMOTE_IP_PREFIX, args['remote-ip-prefix']].flat().filter((x): x is string => x !== undefined);
+      if (remote.length > 1) throw usageError('the remote IP prefix is given more than once (REMOTE_IP_PREFIX, --remote-ip-prefix)');
+      let direction: Direction = args.egress ? 'egress' : 'ingress';
+      if (args.direction !== undefined) {
+        if ((args.ingress || args.egress) && args.direction !== direction) throw usageError(`--direction ${args.direction} contradicts --${direction}`);
+        direction = checkDirection(args.direction);
+      }
+      return act.ruleCreate(
+        common,
+        {
+          label: args.label!,
+          direction,
+          excluded: args.excluded === true,
+          remoteIpPrefix: remote[0],
+          sourceIpPrefix: args['source-ip-prefix'],
+          destinationIpPrefix: args['destination-ip-prefix'],
+        },
+        io,
+      );
+    }
+    case 'rule-list':
+      return act.ruleList(common, args.label, io);
+    case 'rule-show':
+      return act.ruleShow(common, args.rule!, io);
+    case 'rule-delete':
+      return act.ruleDelete(common, args.rules!, io);
+    case 'export':
+      return act.exportStore(common, args.output, io);
+    case 'import':
+      return act.importFiles(common, args.files ?? [], args['dry-run'] === true, io);
+    default: {
+      const ac = new AbortController();
+      const stop = (): void => ac.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        const R = args['report-interval'];
+        return await act.count(
+          common,
+          {
+            inputs: args.files ?? [],
+            reportInterval: R,
+            live: args.live === true,
+            granular: args.granular === true,
+            host: args.host ?? hostname(),
+            timeField: args.time ?? 'start',
+            lateness: args.lateness ?? R,
+            strict: args.strict === true,
+            externalIfs: args['external-if'] ? new Set(args['external-if']) : undefined,
+          },
+          { ...io, signal: ac.signal },
+        );
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    }
+  }
+}

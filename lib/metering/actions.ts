@@ -1,0 +1,185 @@
+// Each meter-label subcommand from parsed arguments to output: store access, Neutron's messages
+// ("Created a new metering_label:", "Deleted metering_label(s): …") and the chosen table format.
+
+import { resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { CliError, EXIT } from '../cli/exit.js';
+import { openInput, refuseTerminalStdin, writeFileAtomic } from '../cli/io.js';
+import type { Log } from '../cli/log.js';
+import { waitDrain } from '../cli/writer.js';
+import { findLabel, findRule, type Direction, type StoreData } from './model.js';
+import { createLabel, createRule, deleteLabels, deleteRules, exportNeutron, importNeutron, rulesOf } from './ops.js';
+import { formatList, formatOne, type Format } from './output.js';
+import { readStore, updateStore } from './store.js';
+import { runCount, type CountConfig } from './count.js';
+
+export interface ActionIo {
+  stdin: Readable & { isTTY?: boolean };
+  stdout: Writable;
+  log: Log;
+  signal?: AbortSignal;
+}
+
+export interface Common {
+  db: string;
+  format: Format;
+  columns: string[];
+  lockTimeoutMs: number;
+}
+
+const LABEL_COLUMNS = ['id', 'name', 'description', 'shared'];
+const LABEL_FIELDS = ['id', 'name', 'description', 'shared', 'tenant_id', 'project_id'];
+const RULE_COLUMNS = ['id', 'excluded', 'direction', 'remote_ip_prefix', 'source_ip_prefix', 'destination_ip_prefix'];
+const RULE_FIELDS = ['id', 'metering_label_id', 'excluded', 'direction', 'remote_ip_prefix', 'source_ip_prefix', 'destination_ip_prefix'];
+
+async function write(out: Writable, text: string): Promise<void> {
+  if (text !== '' && !out.write(text)) await waitDrain(out);
+}
+
+function update<T>(c: Common, fn: (d: StoreData) => { result: T; changed: boolean }): Promise<T> {
+  return updateStore(c.db, fn, { lockTimeoutMs: c.lockTimeoutMs });
+}
+
+function created(kind: string, c: Common, obj: object): string {
+  return (c.format === 'table' ? `Created a new ${kind}:\n` : '') + formatOne(obj as Record<string, unknown>, c.format, c.columns);
+}
+
+/** Report bulk-delete results as neutronclient does; failures make the exit status 1. */
+async function reportDelete(io: ActionIo, kind: string, res: { deleted: string[]; errors: string[] }): Promise<number> {
+  if (res.deleted.length > 0) await write(io.stdout, `Deleted ${kind}(s): ${res.deleted.join(', ')}\n`);
+  for (const e of res.errors) io.log.error(e);
+  return res.errors.length > 0 ? EXIT.FAILURE : EXIT.OK;
+}
+
+export interface LabelCreateArgs {
+  name: string;
+  description?: string;
+  shared?: boolean;
+  project?: string;
+}
+
+export async function labelCreate(c: Common, a: LabelCreateArgs, io: ActionIo): Promise<number> {
+  const label = await update(c, (d) => ({
+    result: createLabel(d, { name: a.name, description: a.description, shared: a.shared ?? false, project_id: a.project }),
+    changed: true,
+  }));
+  await write(io.stdout, created('metering_label', c, label));
+  return EXIT.OK;
+}
+
+export async function labelList(c: Common, io: ActionIo): Promise<number> {
+  const d = await readStore(c.db);
+  await write(io.stdout, formatList(LABEL_COLUMNS, d.metering_labels as unknown as Record<string, unknown>[], c.format, c.columns, LABEL_FIELDS));
+  return EXIT.OK;
+}
+
+export async function labelShow(c: Common, ref: string, io: ActionIo): Promise<number> {
+  const label = findLabel(await readStore(c.db), ref);
+  await write(io.stdout, formatOne(label as unknown as Record<string, unknown>, c.format, c.columns));
+  return EXIT.OK;
+}
+
+export async function labelDelete(c: Common, refs: string[], io: ActionIo): Promise<number> {
+  const res = await update(c, (d) => {
+    const r = deleteLabels(d, refs);
+    return { result: r, changed: r.deleted.length > 0 };
+  });
+  return reportDelete(io, 'metering_label', res);
+}
+
+export interface RuleCreateArgs {
+  label: string;
+  direction: Direction;
+  excluded: boolean;
+  remoteIpPrefix?: string;
+  sourceIpPrefix?: string;
+  destinationIpPrefix?: string;
+}
+
+export async function ruleCreate(c: Common, a: RuleCreateArgs, io: ActionIo): Promise<number> {
+  const rule = await update(c, (d) => ({
+    result: createRule(d, a.label, {
+      direction: a.direction,
+      excluded: a.excluded,
+      remote_ip_prefix: a.remoteIpPrefix,
+      source_ip_prefix: a.sourceIpPrefix,
+      destination_ip_prefix: a.destinationIpPrefix,
+    }),
+    changed: true,
+  }));
+  await write(io.stdout, created('metering_label_rule', c, rule));
+  return EXIT.OK;
+}
+
+export async function ruleList(c: Common, label: string | undefined, io: ActionIo): Promise<number> {
+  const rules = rulesOf(await readStore(c.db), label);
+  await write(io.stdout, formatList(RULE_COLUMNS, rules as unknown as Record<string, unknown>[], c.format, c.columns, RULE_FIELDS));
+  return EXIT.OK;
+}
+
+export async function ruleShow(c: Common, id: string, io: ActionIo): Promise<number> {
+  const rule = findRule(await readStore(c.db), id);
+  await write(io.stdout, formatOne(rule as unknown as Record<string, unknown>, c.format, c.columns));
+  return EXIT.OK;
+}
+
+export async function ruleDelete(c: Common, ids: string[], io: ActionIo): Promise<number> {
+  const res = await update(c, (d) => {
+    const r = deleteRules(d, ids);
+    return { result: r, changed: r.deleted.length > 0 };
+  });
+  return reportDelete(io, 'metering_label_rule', res);
+}
+
+export async function exportStore(c: Common, output: string | undefined, io: ActionIo): Promise<number> {
+  if (output !== undefined && output !== '-' && resolve(output) === resolve(c.db)) {
+    throw new CliError(`${output} is the store itself; export writes Neutron JSON, not a store`, EXIT.USAGE);
+  }
+  const text = exportNeutron(await readStore(c.db));
+  if (output === undefined || output === '-') await write(io.stdout, text);
+  else await writeFileAtomic(output, text);
+  return EXIT.OK;
+}
+
+export async function importFiles(c: Common, files: string[], dryRun: boolean, io: ActionIo): Promise<number> {
+  refuseTerminalStdin(files, io.stdin, 'Neutron JSON');
+  const docs: { doc: unknown; where: string }[] = [];
+  for (const f of files.length === 0 ? ['-'] : files) {
+    const src = await openInput(f, io.stdin);
+    const chunks: Buffer[] = [];
+    for await (const chunk of src.stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    try {
+      docs.push({ doc: JSON.parse(Buffer.concat(chunks).toString('utf8')), where: src.name });
+    } catch (e) {
+      throw new CliError(`${src.name}: invalid JSON: ${(e as Error).message}`, EXIT.DATAERR);
+    }
+  }
+  const res = await update(c, (d) => {
+    const r = importNeutron(d, docs);
+    return { result: r, changed: !dryRun && r.labelsAdded + r.rulesAdded > 0 };
+  });
+  io.log.info(
+    `${dryRun ? 'would import' : 'imported'} ${res.labelsAdded} label(s) and ${res.rulesAdded} rule(s); ${res.unchanged} already present`,
+  );
+  return EXIT.OK;
+}
+
+export async function count(c: Common, cfg: CountConfig, io: ActionIo): Promise<number> {
+  refuseTerminalStdin(cfg.inputs, io.stdin, 'flow records');
+  const stats = await runCount(cfg, {
+    stdin: io.stdin,
+    stdout: io.stdout,
+    log: io.log,
+    load: () => readStore(c.db),
+    storePath: c.db,
+    signal: io.signal,
+  });
+  io.log.flushSuppressed();
+  io.log.info(`flows=${stats.flows} matched=${stats.matched} rejected=${stats.rejected} late=${stats.late} samples=${stats.samples}`);
+  if (stats.rejected > 0) {
+    io.log.warn(`${stats.rejected} of ${stats.flows + stats.rejected} records rejected (first: ${io.log.firstPlaceOf('bad flow record') ?? io.log.firstPlaceOf('flow without time')})`);
+    return EXIT.DATAERR;
+  }
+  if (io.signal?.aborted && !cfg.live) return EXIT.INTERRUPTED; // live runs are meant to be stopped
+  return EXIT.OK;
+}

@@ -1,0 +1,207 @@
+// Neutron metering resources (neutron-lib api/definitions/metering.py and the
+// metering_source_and_destination_fields extension) and the API's validation, with its messages.
+
+import { randomUUID } from 'node:crypto';
+import { CliError, EXIT } from '../cli/exit.js';
+import { parsePrefix, prefixesOverlap, ipInterfaceError } from './prefix.js';
+
+export type Direction = 'ingress' | 'egress';
+export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
+
+export interface MeteringLabel {
+  id: string;
+  name: string;
+  description: string;
+  shared: boolean;
+  tenant_id: string;
+  project_id: string;
+}
+
+export interface MeteringLabelRule {
+  id: string;
+  metering_label_id: string;
+  direction: Direction;
+  excluded: boolean;
+  remote_ip_prefix: string | null;
+  source_ip_prefix: string | null;
+  destination_ip_prefix: string | null;
+}
+
+export interface StoreData {
+  metering_labels: MeteringLabel[];
+  metering_label_rules: MeteringLabelRule[];
+}
+
+/** An API-style error: 400 bad request, 404 not found, 409 conflict. The message is Neutron's. */
+export class NeutronError extends CliError {
+  constructor(
+    message: string,
+    readonly status: 400 | 404 | 409,
+  ) {
+    super(message, status === 400 ? EXIT.USAGE : EXIT.FAILURE);
+    this.name = 'NeutronError';
+  }
+}
+
+const NAME_MAX = 255;
+const DESCRIPTION_MAX = 1024;
+const PROJECT_ID_MAX = 255;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(s: string): boolean {
+  return UUID_RE.test(s);
+}
+
+function invalidInput(attr: string, reason: string): NeutronError {
+  return new NeutronError(`Invalid input for ${attr}. Reason: ${reason}.`, 400);
+}
+
+function pyRepr(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function checkString(attr: string, v: unknown, max: number): string {
+  if (typeof v !== 'string') throw invalidInput(attr, `${pyRepr(v)} is not a valid string`);
+  if (v.length > max) throw invalidInput(attr, `'${v}' exceeds maximum length of ${max}`);
+  return v;
+}
+
+/** neutron-lib converters.convert_to_boolean. */
+export function toBoolean(attr: string, v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === 0 || v === 1) return v === 1;
+  if (typeof v === 'string') {
+    const s = v.toLowerCase();
+    if (s === 'true' || s === '1') return true;
+    if (s === 'false' || s === '0') return false;
+  }
+  throw invalidInput(attr, `${pyRepr(v)} cannot be converted to boolean`);
+}
+
+export function checkDirection(v: unknown): Direction {
+  if (v === 'ingress' || v === 'egress') return v;
+  throw invalidInput('direction', `${pyRepr(v)} is not in ('ingress', 'egress')`);
+}
+
+export interface LabelInput {
+  id?: string;
+  name?: unknown;
+  description?: unknown;
+  shared?: unknown;
+  tenant_id?: unknown;
+  project_id?: unknown;
+}
+
+/** A validated label: Neutron's defaults (name and description '', shared false). */
+export function makeLabel(input: LabelInput): MeteringLabel {
+  const id = input.id ?? randomUUID();
+  if (!isUuid(id)) throw invalidInput('id', `'${id}' is not a valid UUID`);
+  const name = checkString('name', input.name ?? '', NAME_MAX);
+  const description = checkString('description', input.description ?? '', DESCRIPTION_MAX);
+  const project = input.project_id ?? input.tenant_id ?? '';
+  const project_id = checkString('tenant_id', project, PROJECT_ID_MAX);
+  if (input.tenant_id !== undefined && input.project_id !== undefined && input.tenant_id !== input.project_id) {
+    throw invalidInput('tenant_id', `'${String(input.tenant_id)}' and project_id '${String(input.project_id)}' differ`);
+  }
+  const shared = toBoolean('shared', input.shared ?? false);
+  return { id: id.toLowerCase(), name, description, shared, tenant_id: project_id, project_id };
+}
+
+export interface RuleInput {
+  id?: string;
+  metering_label_id: string;
+  direction?: unknown;
+  excluded?: unknown;
+  remote_ip_prefix?: unknown;
+  source_ip_prefix?: unknown;
+  destination_ip_prefix?: unknown;
+}
+
+function optPrefix(v: unknown): string | null {
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v !== 'string') throw invalidInput('remote_ip_prefix', `${pyRepr(v)} is not a valid string`);
+  return v;
+}
+
+function validateCidr(value: string, field: string): void {
+  if (!parsePrefix(value)) throw new NeutronError(`${field}: ${value} is invalid [${ipInterfaceError(value)}].`, 400);
+}
+
+/** Validate a new rule against the label's existing rules, in the order the Neutron server does:
+ *  direction, remote mixed with source/destination, none given, each prefix, overlap (409). */
+export function makeRule(input: RuleInput, existing: readonly MeteringLabelRule[]): MeteringLabelRule {
+  const id = input.id ?? randomUUID();
+  if (!isUuid(id)) throw invalidInput('id', `'${id}' is not a valid UUID`);
+  const direction = checkDirection(input.direction);
+  const excluded = toBoolean('excluded', input.excluded ?? false);
+  const remote = optPrefix(input.remote_ip_prefix);
+  const source = optPrefix(input.source_ip_prefix);
+  const destination = optPrefix(input.destination_ip_prefix);
+  if (remote !== null && (source !== null || destination !== null)) {
+    throw new NeutronError("Cannot use 'remote-ip-prefix' in conjunction with 'source-ip-prefix' or 'destination-ip-prefix'.", 400);
+  }
+  if (remote === null && source === null && destination === null) {
+    throw new NeutronError(
+      "You must define at least one of the following parameters 'remote_ip_prefix', or 'source_ip_prefix' or 'destination_ip_prefix'.",
+      400,
+    );
+  }
+  if (remote !== null) validateCidr(remote, 'remote_ip_prefix');
+  if (source !== null) validateCidr(source, 'source_ip_prefix');
+  if (destination !== null) validateCidr(destination, 'destination_ip_prefix');
+  if (source !== null && destination !== null && parsePrefix(source)!.family !== parsePrefix(destination)!.family) {
+    // Neutron does not check this; iptables/ip6tables would refuse the rule, and it could never match.
+    throw new NeutronError(`source_ip_prefix ${source} and destination_ip_prefix ${destination} are not of the same IP version.`, 400);
+  }
+  if (remote !== null) {
+    const mine = parsePrefix(remote)!;
+    for (const r of existing) {
+      if (r.metering_label_id !== input.metering_label_id || r.remote_ip_prefix === null) continue;
+      if (r.direction !== direction || r.excluded !== excluded) continue;
+      const other = parsePrefix(r.remote_ip_prefix);
+      if (other && prefixesOverlap(mine, other)) {
+        throw new NeutronError(`Metering label rule with remote_ip_prefix '${remote}' overlaps another.`, 409);
+      }
+    }
+  }
+  return {
+    id: id.toLowerCase(),
+    metering_label_id: input.metering_label_id,
+    direction,
+    excluded,
+    remote_ip_prefix: remote,
+    source_ip_prefix: source,
+    destination_ip_prefix: destination,
+  };
+}
+
+export function labelNotFound(ref: string): NeutronError {
+  return new NeutronError(`Metering label '${ref}' does not exist.`, 404);
+}
+
+export function ruleNotFound(ref: string): NeutronError {
+  return new NeutronError(`Metering label rule '${ref}' does not exist.`, 404);
+}
+
+/** neutronclient's find_resourceid_by_name_or_id: an exact id first, then a unique name. */
+export function findLabel(data: StoreData, ref: string): MeteringLabel {
+  const byId = data.metering_labels.find((l) => l.id === ref.toLowerCase());
+  if (byId) return byId;
+  const byName = data.metering_labels.filter((l) => l.name === ref);
+  if (byName.length === 1) return byName[0]!;
+  if (byName.length === 0) throw new NeutronError(`Unable to find metering_label with name or id '${ref}'`, 404);
+  throw new NeutronError(
+    `Multiple metering_label matches found for name '${ref}', use an ID to be more specific (${byName.map((l) => l.id).join(', ')}).`,
+    409,
+  );
+}
+
+export function findRule(data: StoreData, ref: string): MeteringLabelRule {
+  const r = data.metering_label_rules.find((x) => x.id === ref.toLowerCase());
+  if (!r) throw ruleNotFound(ref);
+  return r;
+}

@@ -1,0 +1,202 @@
+// What each meter-label subcommand does to the store, as functions over StoreData (no I/O), and
+// Neutron's JSON in and out: API bodies and `openstack ... -f json` output.
+
+import { CliError, EXIT } from '../cli/exit.js';
+import {
+  findLabel,
+  findRule,
+  makeLabel,
+  makeRule,
+  NeutronError,
+  type LabelInput,
+  type MeteringLabel,
+  type MeteringLabelRule,
+  type RuleInput,
+  type StoreData,
+} from './model.js';
+
+export function createLabel(data: StoreData, input: LabelInput): MeteringLabel {
+  const label = makeLabel(input);
+  if (data.metering_labels.some((l) => l.id === label.id)) throw new NeutronError(`Metering label ${label.id} already exists.`, 409);
+  data.metering_labels.push(label);
+  return label;
+}
+
+export interface DeleteResult {
+  deleted: string[];
+  errors: string[];
+}
+
+/** neutronclient's bulk delete: every reference is tried; found ones go, the rest are reported. */
+export function deleteLabels(data: StoreData, refs: readonly string[]): DeleteResult {
+  const res: DeleteResult = { deleted: [], errors: [] };
+  for (const ref of refs) {
+    try {
+      const label = findLabel(data, ref);
+      data.metering_labels = data.metering_labels.filter((l) => l.id !== label.id);
+      data.metering_label_rules = data.metering_label_rules.filter((r) => r.metering_label_id !== label.id);
+      res.deleted.push(ref);
+    } catch (e) {
+      if (!(e instanceof NeutronError)) throw e;
+      res.errors.push(`Failed to delete metering_label with name or ID '${ref}': ${e.message}`);
+    }
+  }
+  return res;
+}
+
+export function createRule(data: StoreData, labelRef: string, input: Omit<RuleInput, 'metering_label_id'>): MeteringLabelRule {
+  const label = findLabel(data, labelRef);
+  const rule = makeRule({ ...input, metering_label_id: label.id }, data.metering_label_rules);
+  if (data.metering_label_rules.some((r) => r.id === rule.id)) throw new NeutronError(`Metering label rule ${rule.id} already exists.`, 409);
+  data.metering_label_rules.push(rule);
+  return rule;
+}
+
+export function deleteRules(data: StoreData, ids: readonly string[]): DeleteResult {
+  const res: DeleteResult = { deleted: [], errors: [] };
+  for (const ref of ids) {
+    try {
+      const rule = findRule(data, ref);
+      data.metering_label_rules = data.metering_label_rules.filter((r) => r.id !== rule.id);
+      res.deleted.push(ref);
+    } catch (e) {
+      if (!(e instanceof NeutronError)) throw e;
+      res.errors.push(`Failed to delete metering_label_rule with ID '${ref}': ${e.message}`);
+    }
+  }
+  return res;
+}
+
+export function rulesOf(data: StoreData, labelRef?: string): MeteringLabelRule[] {
+  if (labelRef === undefined) return data.metering_label_rules;
+  const label = findLabel(data, labelRef);
+  return data.metering_label_rules.filter((r) => r.metering_label_id === label.id);
+}
+
+/** Neutron's JSON, as GET /v2.0/metering/metering-labels and …/metering-label-rules return it. */
+export function exportNeutron(data: StoreData): string {
+  return `${JSON.stringify({ metering_labels: data.metering_labels, metering_label_rules: data.metering_label_rules }, null, 2)}\n`;
+}
+
+// openstack CLI -f json uses its column headers as keys; map them back to API attribute names.
+const OSC_KEYS: Record<string, string> = {
+  ID: 'id',
+  Name: 'name',
+  Description: 'description',
+  Shared: 'shared',
+  Project: 'project_id',
+  Excluded: 'excluded',
+  Direction: 'direction',
+  'Remote IP Prefix': 'remote_ip_prefix',
+  'Source IP Prefix': 'source_ip_prefix',
+  'Destination IP Prefix': 'destination_ip_prefix',
+  is_shared: 'shared',
+};
+
+function normalizeKeys(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[OSC_KEYS[k] ?? k] = v;
+  return out;
+}
+
+interface Parsed {
+  labels: Record<string, unknown>[];
+  rules: Record<string, unknown>[];
+}
+
+/** Collect labels and rules from one document: {"metering_labels": [...]}, {"metering_label": {...}},
+ *  the rules equivalents, our store file, or a bare array/object from `openstack … -f json`. */
+export function parseNeutronDocument(doc: unknown, where: string): Parsed {
+  const out: Parsed = { labels: [], rules: [] };
+  const isRule = (o: Record<string, unknown>): boolean => 'direction' in o || 'metering_label_id' in o || 'remote_ip_prefix' in o;
+  const add = (v: unknown, kind: 'label' | 'rule' | 'guess', at: string): void => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CliError(`${where}: ${at}: expected an object`, EXIT.DATAERR);
+    const o = normalizeKeys(v as Record<string, unknown>);
+    const k = kind === 'guess' ? (isRule(o) ? 'rule' : 'label') : kind;
+    (k === 'rule' ? out.rules : out.labels).push(o);
+  };
+  const list = (v: unknown, kind: 'label' | 'rule' | 'guess', at: string): void => {
+    if (!Array.isArray(v)) throw new CliError(`${where}: ${at}: expected an array`, EXIT.DATAERR);
+    v.forEach((x, i) => add(x, kind, `${at}[${i}]`));
+  };
+  if (Array.isArray(doc)) {
+    list(doc, 'guess', '$');
+    return out;
+  }
+  if (typeof doc !== 'object' || doc === null) throw new CliError(`${where}: expected a JSON object or array`, EXIT.DATAERR);
+  const o = doc as Record<string, unknown>;
+  let known = false;
+  if ('metering_labels' in o) (known = true), list(o.metering_labels, 'label', 'metering_labels');
+  if ('metering_label' in o) (known = true), add(o.metering_label, 'label', 'metering_label');
+  if ('metering_label_rules' in o) (known = true), list(o.metering_label_rules, 'rule', 'metering_label_rules');
+  if ('metering_label_rule' in o) (known = true), add(o.metering_label_rule, 'rule', 'metering_label_rule');
+  if (!known) add(o, 'guess', '$');
+  return out;
+}
+
+export interface ImportResult {
+  labelsAdded: number;
+  rulesAdded: number;
+  unchanged: number;
+}
+
+function sameJson(a: object, b: object): boolean {
+  const keys = Object.keys(a).sort();
+  return JSON.stringify(keys.map((k) => (a as Record<string, unknown>)[k])) === JSON.stringify(keys.map((k) => (b as Record<string, unknown>)[k]));
+}
+
+/** Add everything or nothing: ids are kept; an item already present unchanged is skipped, one
+ *  present with other values is a conflict. Rules go through the same validation as rule-create. */
+export function importNeutron(data: StoreData, docs: ReadonlyArray<{ doc: unknown; where: string }>): ImportResult {
+  const res: ImportResult = { labelsAdded: 0, rulesAdded: 0, unchanged: 0 };
+  const work: StoreData = { metering_labels: [...data.metering_labels], metering_label_rules: [...data.metering_label_rules] };
+  const fail = (where: string, what: string, e: unknown): never => {
+    if (e instanceof CliError) throw new CliError(`${where}: ${what}: ${e.message}`, e instanceof NeutronError && e.status === 400 ? EXIT.DATAERR : e.exitCode);
+    throw e;
+  };
+  const parsed = docs.map(({ doc, where }) => ({ where, p: parseNeutronDocument(doc, where) }));
+  for (const { where, p } of parsed) {
+    p.labels.forEach((o, i) => {
+      const what = `label ${typeof o.id === 'string' ? o.id : `#${i + 1}`}`;
+      try {
+        const label = makeLabel({ ...(o as LabelInput), id: typeof o.id === 'string' ? o.id : undefined });
+        const existing = work.metering_labels.find((l) => l.id === label.id);
+        if (existing) {
+          if (!sameJson(existing, label)) throw new NeutronError(`a different label with this id already exists (name '${existing.name}')`, 409);
+          res.unchanged++;
+          return;
+        }
+        work.metering_labels.push(label);
+        res.labelsAdded++;
+      } catch (e) {
+        fail(where, what, e);
+      }
+    });
+  }
+  for (const { where, p } of parsed) {
+    p.rules.forEach((o, i) => {
+      const what = `rule ${typeof o.id === 'string' ? o.id : `#${i + 1}`}`;
+      try {
+        const labelId = o.metering_label_id;
+        if (typeof labelId !== 'string') throw new NeutronError('metering_label_id is missing (openstack "rule list" output lacks it; export with "rule show" or the API)', 400);
+        const label = work.metering_labels.find((l) => l.id === labelId.toLowerCase());
+        if (!label) throw new NeutronError(`Metering label '${labelId}' does not exist.`, 404);
+        const id = typeof o.id === 'string' ? o.id.toLowerCase() : undefined;
+        const existing = id === undefined ? undefined : work.metering_label_rules.find((r) => r.id === id);
+        const rule = makeRule({ ...(o as unknown as RuleInput), id, metering_label_id: label.id }, existing ? [] : work.metering_label_rules);
+        if (existing) {
+          if (!sameJson(existing, rule)) throw new NeutronError('a different rule with this id already exists', 409);
+          res.unchanged++;
+          return;
+        }
+        work.metering_label_rules.push(rule);
+        res.rulesAdded++;
+      } catch (e) {
+        fail(where, what, e);
+      }
+    });
+  }
+  data.metering_labels = work.metering_labels;
+  data.metering_label_rules = work.metering_label_rules;
+  return res;
+}
