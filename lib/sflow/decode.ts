@@ -10,40 +10,38 @@ import type { Datagram } from '../capture/datagram.js';
 import type { FlowRecord } from '../flow/record.js';
 import { formatIPv4At, formatIPv6At, ipv4Network, ipv6Network, parseIPv4, parseIPv6 } from '../net/ip.js';
 import { applySampledHeader } from './header.js';
-import { SequenceTracker } from './sequence.js';
+import type { DecodeCore } from '../netflow/core.js';
 import { type CounterSample, decodeCounterRecords } from './counters.js';
 
 export const SFLOW_VERSION = 5;
 
-/** Datagram-level failures, by reason (stable keys: they appear in the stats lines). */
+/** Datagram-level failures, by reason (the keys of the decode error counters). */
 export type SflowErrorReason =
-  | 'sflow_truncated_header'
-  | 'sflow_bad_version'
-  | 'sflow_bad_agent_type'
-  | 'sflow_truncated_sample'
-  | 'sflow_truncated_record'
-  | 'sflow_too_many_samples'
-  | 'sflow_too_many_records'
-  | 'sflow_bad_address_type';
+  | 'sflow truncated'
+  | 'sflow bad agent type'
+  | 'sflow too many samples'
+  | 'sflow too many records'
+  | 'sflow bad address type';
 
+/** sFlow-only counters (the shared ones, datagrams/records/rejects, live in the core's stats). */
 export interface SflowStats {
-  datagrams: number;
   flowSamples: number;
   counterSamples: number;
   /** Samples of formats we do not decode (enterprise or unknown standard formats): skipped by length. */
   unknownSamples: number;
   /** Flow records (inside samples) of formats we do not use: skipped by length. */
   unknownRecords: number;
-  records: number;
-  errors: Record<string, number>;
+  /** Raw packet headers the packet parser could not read (the sample is still emitted). */
+  badHeaders: number;
 }
 
 export interface SflowDecoderOptions {
   /** Called with each counter sample when counters are wanted (--counters). */
   onCounters?: (c: CounterSample) => void;
-  /** Called once per datagram that could not be fully decoded. */
-  onError?: (reason: SflowErrorReason, message: string, d: Datagram) => void;
 }
+
+/** Largest believable jump in the datagram sequence before we call it an agent restart. */
+const MAX_DATAGRAM_GAP = 100_000;
 
 class Stop {
   constructor(
@@ -53,67 +51,63 @@ class Stop {
 }
 
 export class SflowDecoder {
-  readonly stats: SflowStats = {
-    datagrams: 0, flowSamples: 0, counterSamples: 0, unknownSamples: 0, unknownRecords: 0, records: 0, errors: {},
-  };
-  /** Datagram sequence numbers per agent + sub-agent: upstream loss. */
-  readonly sequences = new SequenceTracker();
+  readonly stats: SflowStats = { flowSamples: 0, counterSamples: 0, unknownSamples: 0, unknownRecords: 0, badHeaders: 0 };
 
   constructor(private readonly opts: SflowDecoderOptions = {}) {}
 
   /** True when the payload looks like sFlow v5 (uint32 version 5 at offset 0). */
-  static sniff(b: Buffer): boolean {
+  static sniff(b: Uint8Array): boolean {
     return b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 0 && b[3] === SFLOW_VERSION;
   }
 
-  decode(d: Datagram, emit: (r: FlowRecord) => void): void {
-    this.stats.datagrams++;
+  /** FlowDecoder's ExtraDecoder: `fd.registerDecoder('sflow', (d, v, emit, core) => s.decode(d, v, emit, core))`. */
+  decode(d: Datagram, v: DataView, emit: (r: FlowRecord) => void, core: DecodeCore): void {
     const b = d.payload;
-    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const end = b.byteLength;
+    let where = 'header';
     try {
-      if (end < 8) throw new Stop('sflow_truncated_header', `datagram of ${end} bytes is shorter than an sFlow header`);
-      const version = v.getUint32(0);
-      if (version !== SFLOW_VERSION) throw new Stop('sflow_bad_version', `sFlow version ${version}, expected 5`);
+      if (end < 8) throw new Stop('sflow truncated', `datagram of ${end} bytes is shorter than an sFlow header`);
       const agentType = v.getUint32(4);
       let o = 8;
       let agent: string;
       if (agentType === 1) {
-        if (end < o + 4 + 16) throw new Stop('sflow_truncated_header', 'truncated sFlow header');
+        if (end < o + 4 + 16) throw new Stop('sflow truncated', `${end} bytes is too short for the header`);
         agent = formatIPv4At(b, o);
         o += 4;
       } else if (agentType === 2) {
-        if (end < o + 16 + 16) throw new Stop('sflow_truncated_header', 'truncated sFlow header');
+        if (end < o + 16 + 16) throw new Stop('sflow truncated', `${end} bytes is too short for the header`);
         agent = formatIPv6At(b, o);
         o += 16;
       } else {
-        throw new Stop('sflow_bad_agent_type', `agent address type ${agentType} (expected 1 or 2)`);
+        throw new Stop('sflow bad agent type', `agent address type ${agentType} (expected 1 or 2)`);
       }
       const subAgent = v.getUint32(o);
       const seq = v.getUint32(o + 4);
       const uptimeMs = v.getUint32(o + 8);
       const nSamples = v.getUint32(o + 12);
       o += 16;
-      this.sequences.observe(`${agent}/${subAgent}`, seq);
+      const key = `sflow ${agent} ${subAgent}`;
+      if (core.sequence(key, seq, MAX_DATAGRAM_GAP)) core.sequences.advance(key, seq, 1);
       // every sample takes at least its 8-byte tag+length: a count beyond that is a lie
-      if (nSamples > (end - o) / 8) throw new Stop('sflow_too_many_samples', `${nSamples} samples announced in ${end - o} bytes`);
+      if (nSamples > (end - o) / 8) throw new Stop('sflow too many samples', `${nSamples} samples announced in ${end - o} bytes`);
       for (let i = 0; i < nSamples; i++) {
-        if (end - o < 8) throw new Stop('sflow_truncated_sample', `sample ${i + 1} of ${nSamples}: truncated sample header`);
+        where = `sample ${i + 1} of ${nSamples} at offset 0x${o.toString(16)}`;
+        if (end - o < 8) throw new Stop('sflow truncated', 'truncated sample header');
         const tag = v.getUint32(o);
         const len = v.getUint32(o + 4);
         o += 8;
-        if (len > end - o) throw new Stop('sflow_truncated_sample', `sample ${i + 1} of ${nSamples}: length ${len} exceeds the ${end - o} bytes left`);
+        if (len > end - o) throw new Stop('sflow truncated', `length ${len} exceeds the ${end - o} bytes left`);
         const sEnd = o + len;
         switch (tag) {
           case 1:
           case 3:
             this.stats.flowSamples++;
-            this.flowSample(b, v, o, sEnd, tag === 3, d, agent, seq, emit);
+            this.flowSample(b, v, o, sEnd, tag === 3, d, agent, seq, emit, core, where);
             break;
           case 2:
           case 4:
             this.stats.counterSamples++;
-            if (this.opts.onCounters) this.counterSample(b, v, o, sEnd, tag === 4, d, agent, subAgent, seq, uptimeMs);
+            if (this.opts.onCounters) this.counterSample(b, v, o, sEnd, tag === 4, d, agent, subAgent, seq, uptimeMs, where);
             break;
           default:
             this.stats.unknownSamples++;
@@ -122,17 +116,16 @@ export class SflowDecoder {
       }
     } catch (e) {
       if (!(e instanceof Stop)) throw e;
-      this.stats.errors[e.reason] = (this.stats.errors[e.reason] ?? 0) + 1;
-      this.opts.onError?.(e.reason, e.message, d);
+      core.reject(e.reason, d, 'sFlow v5', where, e.message);
     }
   }
 
   private flowSample(
     b: Buffer, v: DataView, o: number, end: number, expanded: boolean, d: Datagram, agent: string, seq: number,
-    emit: (r: FlowRecord) => void,
+    emit: (r: FlowRecord) => void, core: DecodeCore, where: string,
   ): void {
     const fixed = expanded ? 44 : 32;
-    if (end - o < fixed) throw new Stop('sflow_truncated_sample', `flow sample of ${end - o} bytes (needs ${fixed})`);
+    if (end - o < fixed) throw new Stop('sflow truncated', `flow sample of ${end - o} bytes (needs ${fixed})`);
     let samplingRate: number;
     let inIf: number;
     let outIf: number;
@@ -148,7 +141,7 @@ export class SflowDecoder {
     }
     const nRecords = v.getUint32(o + fixed - 4);
     o += fixed;
-    if (nRecords > (end - o) / 8) throw new Stop('sflow_too_many_records', `${nRecords} flow records announced in ${end - o} bytes`);
+    if (nRecords > (end - o) / 8) throw new Stop('sflow too many records', `${nRecords} flow records announced in ${end - o} bytes`);
     const r: FlowRecord = {
       type: 'SFLOW_5', time_received_ns: d.receivedNs, sequence_num: seq, sampling_rate: samplingRate,
       sampler_address: agent, time_flow_start_ns: d.receivedNs, time_flow_end_ns: d.receivedNs, bytes: 0, packets: 1,
@@ -158,28 +151,29 @@ export class SflowDecoder {
     let srcMask = 0;
     let dstMask = 0;
     for (let i = 0; i < nRecords; i++) {
-      if (end - o < 8) throw new Stop('sflow_truncated_record', `flow record ${i + 1} of ${nRecords}: truncated header`);
+      if (end - o < 8) throw new Stop('sflow truncated', `flow record ${i + 1} of ${nRecords}: truncated header`);
       const tag = v.getUint32(o);
       const len = v.getUint32(o + 4);
       o += 8;
-      if (len > end - o) throw new Stop('sflow_truncated_record', `flow record ${i + 1} of ${nRecords}: length ${len} exceeds the ${end - o} bytes left`);
+      if (len > end - o) throw new Stop('sflow truncated', `flow record ${i + 1} of ${nRecords}: length ${len} exceeds the ${end - o} bytes left`);
       const rEnd = o + len;
       switch (tag) {
         case 1: { // raw packet header
-          if (len < 16) throw new Stop('sflow_truncated_record', `sampled header record of ${len} bytes`);
+          if (len < 16) throw new Stop('sflow truncated', `sampled header record of ${len} bytes`);
           const proto = v.getUint32(o);
           r.bytes = v.getUint32(o + 4);
           const hLen = v.getUint32(o + 12);
-          if (hLen > len - 16) throw new Stop('sflow_truncated_record', `sampled header of ${hLen} bytes in a ${len}-byte record`);
-          applySampledHeader(b, o + 16, hLen, proto, r);
+          if (hLen > len - 16) throw new Stop('sflow truncated', `sampled header of ${hLen} bytes in a ${len}-byte record`);
+          const bad = applySampledHeader(b, o + 16, hLen, proto, r);
+          if (bad !== undefined) this.stats.badHeaders++; // the record keeps its frame length
           break;
         }
         case 2: // Ethernet frame data
-          if (len < 24) throw new Stop('sflow_truncated_record', `ethernet frame record of ${len} bytes`);
+          if (len < 24) throw new Stop('sflow truncated', `ethernet frame record of ${len} bytes`);
           r.bytes = v.getUint32(o);
           break;
         case 3: // sampled IPv4
-          if (len < 32) throw new Stop('sflow_truncated_record', `sampled IPv4 record of ${len} bytes`);
+          if (len < 32) throw new Stop('sflow truncated', `sampled IPv4 record of ${len} bytes`);
           r.bytes = v.getUint32(o);
           r.proto = v.getUint32(o + 4) & 255;
           r.src_addr = formatIPv4At(b, o + 8);
@@ -191,7 +185,7 @@ export class SflowDecoder {
           r.etype = 0x0800;
           break;
         case 4: // sampled IPv6
-          if (len < 56) throw new Stop('sflow_truncated_record', `sampled IPv6 record of ${len} bytes`);
+          if (len < 56) throw new Stop('sflow truncated', `sampled IPv6 record of ${len} bytes`);
           r.bytes = v.getUint32(o);
           r.proto = v.getUint32(o + 4) & 255;
           r.src_addr = formatIPv6At(b, o + 8);
@@ -203,13 +197,13 @@ export class SflowDecoder {
           r.etype = 0x86dd;
           break;
         case 1001: // extended switch
-          if (len < 16) throw new Stop('sflow_truncated_record', `extended switch record of ${len} bytes`);
+          if (len < 16) throw new Stop('sflow truncated', `extended switch record of ${len} bytes`);
           r.src_vlan = v.getUint32(o);
           r.dst_vlan = v.getUint32(o + 8);
           break;
         case 1002: { // extended router
           const a = readAddress(b, v, o, rEnd);
-          if (a === undefined || rEnd - a.next < 8) throw new Stop('sflow_truncated_record', `extended router record of ${len} bytes`);
+          if (a === undefined || rEnd - a.next < 8) throw new Stop('sflow truncated', `extended router record of ${len} bytes`);
           r.next_hop = a.text;
           srcMask = v.getUint32(a.next);
           dstMask = v.getUint32(a.next + 4);
@@ -225,32 +219,33 @@ export class SflowDecoder {
     }
     r.src_net = network(r.src_addr, b, srcMask, r);
     r.dst_net = network(r.dst_addr, b, dstMask, r);
-    this.stats.records++;
+    core.stats.records++;
+    core.stats.byVersion.sflow.records++;
     emit(r);
   }
 
   private gateway(b: Buffer, v: DataView, o: number, end: number, r: FlowRecord): void {
     const a = readAddress(b, v, o, end);
-    if (a === undefined || end - a.next < 16) throw new Stop('sflow_truncated_record', 'truncated extended gateway record');
+    if (a === undefined || end - a.next < 16) throw new Stop('sflow truncated', 'truncated extended gateway record');
     o = a.next;
     const as = v.getUint32(o);
     const srcAs = v.getUint32(o + 4);
     const nSegments = v.getUint32(o + 12);
     o += 16;
-    if (nSegments > (end - o) / 8) throw new Stop('sflow_truncated_record', `${nSegments} AS path segments announced in ${end - o} bytes`);
+    if (nSegments > (end - o) / 8) throw new Stop('sflow truncated', `${nSegments} AS path segments announced in ${end - o} bytes`);
     const path: number[] = [];
     for (let i = 0; i < nSegments; i++) {
-      if (end - o < 8) throw new Stop('sflow_truncated_record', 'truncated AS path segment');
+      if (end - o < 8) throw new Stop('sflow truncated', 'truncated AS path segment');
       const n = v.getUint32(o + 4);
       o += 8;
-      if (n > (end - o) / 4) throw new Stop('sflow_truncated_record', `AS path segment of ${n} ASes in ${end - o} bytes`);
+      if (n > (end - o) / 4) throw new Stop('sflow truncated', `AS path segment of ${n} ASes in ${end - o} bytes`);
       for (let k = 0; k < n; k++) path.push(v.getUint32(o + 4 * k));
       o += 4 * n;
     }
-    if (end - o < 4) throw new Stop('sflow_truncated_record', 'truncated communities in extended gateway record');
+    if (end - o < 4) throw new Stop('sflow truncated', 'truncated communities in extended gateway record');
     const nComm = v.getUint32(o);
     o += 4;
-    if (nComm > (end - o) / 4) throw new Stop('sflow_truncated_record', `${nComm} communities announced in ${end - o} bytes`);
+    if (nComm > (end - o) / 4) throw new Stop('sflow truncated', `${nComm} communities announced in ${end - o} bytes`);
     const communities: number[] = [];
     for (let k = 0; k < nComm; k++) communities.push(v.getUint32(o + 4 * k));
     r.bgp_next_hop = a.text;
@@ -267,10 +262,10 @@ export class SflowDecoder {
 
   private counterSample(
     b: Buffer, v: DataView, o: number, end: number, expanded: boolean, d: Datagram, agent: string, subAgent: number,
-    seq: number, uptimeMs: number,
+    seq: number, uptimeMs: number, _where: string,
   ): void {
     const fixed = expanded ? 16 : 12;
-    if (end - o < fixed) throw new Stop('sflow_truncated_sample', `counter sample of ${end - o} bytes (needs ${fixed})`);
+    if (end - o < fixed) throw new Stop('sflow truncated', `counter sample of ${end - o} bytes (needs ${fixed})`);
     const sampleSeq = v.getUint32(o);
     let sourceType: number;
     let sourceIndex: number;
@@ -284,14 +279,14 @@ export class SflowDecoder {
     }
     const nRecords = v.getUint32(o + fixed - 4);
     o += fixed;
-    if (nRecords > (end - o) / 8) throw new Stop('sflow_too_many_records', `${nRecords} counter records announced in ${end - o} bytes`);
+    if (nRecords > (end - o) / 8) throw new Stop('sflow too many records', `${nRecords} counter records announced in ${end - o} bytes`);
     const c: CounterSample = {
       type: 'SFLOW_5_COUNTERS', time_received_ns: d.receivedNs, sequence_num: seq, sampler_address: agent,
       sub_agent_id: subAgent, uptime_ms: uptimeMs, sample_sequence_num: sampleSeq, source_id_type: sourceType,
       source_id_index: sourceIndex,
     };
     const bad = decodeCounterRecords(b, v, o, end, nRecords, c);
-    if (bad) throw new Stop('sflow_truncated_record', bad);
+    if (bad) throw new Stop('sflow truncated', bad);
     this.opts.onCounters!(c);
   }
 }
@@ -302,7 +297,7 @@ function readAddress(b: Buffer, v: DataView, o: number, end: number): { text: st
   if (t === 1) return end - o < 8 ? undefined : { text: formatIPv4At(b, o + 4), next: o + 8 };
   if (t === 2) return end - o < 20 ? undefined : { text: formatIPv6At(b, o + 4), next: o + 20 };
   if (t === 0) return { text: '', next: o + 4 };
-  throw new Stop('sflow_bad_address_type', `address type ${t} (expected 1 or 2)`);
+  throw new Stop('sflow bad address type', `address type ${t} (expected 1 or 2)`);
 }
 
 /** src_net/dst_net: the address at the exporter's mask length, as goflow2 renders it
