@@ -148,8 +148,10 @@ export async function runLive(o: LiveOptions): Promise<number> {
     pumpDone = new Promise<void>((r) => setImmediate(r)).then(pump);
   }
 
+  // /proc rows vanish with the sockets: the final line uses the last reading taken before closing
+  let lastKernel: ReturnType<typeof readKernelStats> | undefined;
   const statsLine = (final: boolean): void => {
-    const k = readKernelStats(listeners.refs);
+    const k = lastKernel ?? readKernelStats(listeners.refs);
     const parts: Array<[string, number | string]> = [
       ['uptime', Math.round((Date.now() - started) / 1000)],
       ['datagrams', listeners.datagrams],
@@ -242,6 +244,7 @@ export async function runLive(o: LiveOptions): Promise<number> {
     if (!k.rxQueue) break;
     await new Promise((r) => setTimeout(r, 10));
   }
+  lastKernel = readKernelStats(listeners.refs);
   await listeners.stop();
   if (statsTimer) clearInterval(statsTimer);
   if (saveTimer) clearInterval(saveTimer);
