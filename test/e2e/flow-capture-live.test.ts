@@ -226,3 +226,76 @@ test('live: a port in use is exit 69 naming the address; bad --listen is 64', as
   assert.equal(bad.code, 64);
   assert.match(bad.stderr, /--listen nonsense/);
 });
+
+test('live: garbage datagrams are counted by reason and the collector keeps going', async () => {
+  const c = await startCollector(['-v', '-l', '127.0.0.1:0']);
+  const junk = [Buffer.from('hello'), Buffer.from([0, 0, 0, 5, 0, 0, 0, 9]), Buffer.alloc(40, 0xff)];
+  const good = await captureDatagrams(FX + 'live-v5.pcap');
+  await replay([...junk.map((payload) => ({ ...good[0]!, payload })), ...good], '127.0.0.1', c.port);
+  c.child.kill('SIGTERM');
+  assert.equal((await c.exited).code, 0, c.stderr());
+  assert.equal(normalise(c.stdout()).length, normalise(await offline('live-v5.pcap')).length);
+  assert.match(c.stderr(), /final stats .*decode_errors=3 /);
+  assert.match(c.stderr(), /error_unknown_version=\d+/);
+  assert.match(c.stderr(), /127\.0\.0\.1:\d+: sFlow v5 header: agent address type 9/);
+});
+
+test('live: --counters emits sFlow counter samples; without it they are only counted', async () => {
+  // a hand-built sFlow datagram with one generic interface counter sample (sflow_version_5.txt)
+  const w = (...v: number[]): Buffer => Buffer.concat(v.map((x) => { const b = Buffer.alloc(4); b.writeUInt32BE(x >>> 0); return b; }));
+  const generic = w(7, 6, 0, 1000000000, 1, 3, 0, 5000, 50, 1, 2, 0, 0, 0, 0, 9000, 90, 3, 4, 0, 0, 0);
+  const sample = Buffer.concat([w(1, 7, 1), w(1, generic.length), generic]);
+  const payload = Buffer.concat([w(5, 1), Buffer.from([192, 0, 2, 10]), w(0, 1, 1000, 1), w(2, sample.length), sample]);
+  const base = (await captureDatagrams(FX + 'sflow-v4.pcap'))[0]!;
+  for (const counters of [true, false]) {
+    const c = await startCollector(['-v', '-l', '127.0.0.1:0', ...(counters ? ['--counters'] : [])]);
+    await replay([{ ...base, payload }], '127.0.0.1', c.port);
+    c.child.kill('SIGTERM');
+    assert.equal((await c.exited).code, 0, c.stderr());
+    assert.match(c.stderr(), /sflow_counter_samples=1 /);
+    if (!counters) {
+      assert.equal(c.stdout(), '');
+      continue;
+    }
+    const o = JSON.parse(c.stdout());
+    assert.equal(o.type, 'SFLOW_5_COUNTERS');
+    assert.equal(o.if_index, 7);
+    assert.equal(o.if_in_octets, 5000);
+    assert.equal(o.if_out_octets, 9000);
+  }
+});
+
+test('live: piped into head -1, the collector ends quietly with status 0', async () => {
+  const { spawn } = await import('node:child_process');
+  const sh = spawn('/bin/bash', ['-o', 'pipefail', '-c', `"${process.execPath}" bin/flow-capture.js -v -l 127.0.0.1:0 | head -1`], { cwd: ROOT });
+  let out = '';
+  let err = '';
+  sh.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  sh.stderr.setEncoding('utf8');
+  const port = await new Promise<number>((resolve) => sh.stderr.on('data', (d: string) => {
+    err += d;
+    const m = /listening on [0-9.]+:(\d+)/.exec(err);
+    if (m) resolve(Number(m[1]));
+  }));
+  const exited = new Promise<number | null>((r) => sh.on('close', (code) => r(code)));
+  const dgs = await captureDatagrams(FX + 'sflow-v4.pcap');
+  // keep sending until the pipeline is gone (head exits after one line, the next write fails)
+  let done = false;
+  void exited.then(() => (done = true));
+  for (let i = 0; i < 200 && !done; i++) {
+    await replay(dgs, '127.0.0.1', port).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(await exited, 0, err);
+  assert.equal(out.trim().split('\n').length, 1);
+  assert.doesNotMatch(err, /EPIPE|Error/);
+});
+
+test('live: a capped receive buffer is reported with the sysctl to raise it', async () => {
+  const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+  const ask = rmemMax * 4;
+  const c = await startCollector(['-v', '-l', '127.0.0.1:0', '--rcvbuf', String(ask)]);
+  c.child.kill('SIGINT');
+  assert.equal((await c.exited).code, 0);
+  assert.match(c.stderr(), new RegExp(`asked for a ${ask}-byte receive buffer, the kernel granted ${rmemMax} .*sysctl -w net\\.core\\.rmem_max=${ask}`));
+});
