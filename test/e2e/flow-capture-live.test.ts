@@ -130,27 +130,27 @@ test('live: -w DIR --rotate writes complete, time-ordered files and never shows 
   const dir = tempDir();
   const dgs = await captureDatagrams(FX + 'sflow-v4.pcap');
   const c = await startCollector(['-v', '-l', '127.0.0.1:0', '-w', dir, '--rotate', '2']);
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   // send a copy every 0.5 s for ~5 s: the records spread over several 2-second files
   for (let i = 0; i < 10; i++) {
     await replay(dgs, '127.0.0.1', c.port);
     for (const f of readdirSync(dir)) {
-      if (f.startsWith('flows.')) {
-        // a visible file is complete: every line parses, and it does not change afterwards
-        const text = readFileSync(join(dir, f), 'utf8');
-        assert.ok(text === '' || text.endsWith('\n'), `${f} ends with a newline`);
-        for (const l of text.split('\n').filter(Boolean)) JSON.parse(l);
-        if (seen.has(f)) assert.ok(true);
-        seen.add(f);
-      }
+      if (!f.startsWith('flows.') || seen.has(f)) continue;
+      // a visible file is complete: every line parses, and it never changes afterwards
+      const text = readFileSync(join(dir, f), 'utf8');
+      assert.ok(text === '' || text.endsWith('\n'), `${f} ends with a newline`);
+      for (const l of text.split('\n').filter(Boolean)) JSON.parse(l);
+      seen.set(f, text);
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+  assert.ok(seen.size >= 1, 'files were closed while the collector ran');
   c.child.kill('SIGTERM');
   assert.equal((await c.exited).code, 0, c.stderr());
   const files = readdirSync(dir).sort();
   assert.ok(files.every((f) => /^flows\.\d{14}(\.r\d+)?\.ndjson$/.test(f)), files.join(' '));
   assert.ok(files.length >= 2, `several files: ${files.join(' ')}`);
+  for (const [f, text] of seen) assert.equal(readFileSync(join(dir, f), 'utf8'), text, `${f} unchanged after it appeared`);
   let total = 0;
   let lastTime = 0;
   for (const f of files) {
