@@ -10,7 +10,7 @@
 //   e.g. node dist/bench/live-udp.js 10 100000 200000 300000 400000 500000
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, writeFileSync, statSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, writeFileSync, statSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,14 @@ interface Step {
   queueMax: number;
   outBytes: number;
   ok: boolean;
+  cpuSec: number;
+}
+
+/** utime + stime of a process (follows taskset's exec: same pid). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / 100; // clock ticks, USER_HZ = 100 on Linux
 }
 
 function stat(line: string, key: string): number {
@@ -85,10 +93,14 @@ async function step(rate: number, seconds: number, sender: string, payload: stri
     child.on('exit', () => reject(new Error(`collector exited: ${err}`)));
   });
   const exited = new Promise<void>((r) => child.on('close', () => r()));
+  const cpuAtStart = cpuSeconds(child.pid!);
   const pps = Math.ceil(rate / FLOWS_PER_DATAGRAM);
   const [scmd, sargs] = pin(1, sender, [payload, '127.0.0.1', String(port), String(pps), String(seconds)]);
   const sOut = execFileSync(scmd, sargs, { encoding: 'utf8' });
   const sent = stat(sOut, 'sent');
+  // CPU the collector used while receiving (user + system, from /proc): cost per flow, independent
+  // of how much of the core other processes on a shared machine took
+  const cpuSec = cpuSeconds(child.pid!) - cpuAtStart;
   child.kill('SIGTERM');
   await exited;
   closeSync(out);
@@ -97,7 +109,7 @@ async function step(rate: number, seconds: number, sender: string, payload: stri
     rate, sent,
     datagrams: stat(final, 'datagrams'), records: stat(final, 'records'),
     kernelDrops: stat(final, 'kernel_drops'), queueDrops: stat(final, 'queue_drops'), queueMax: stat(final, 'queue_max_bytes'),
-    outBytes: statSync(outPath).size, ok: false,
+    outBytes: statSync(outPath).size, ok: false, cpuSec,
   };
   s.ok = s.datagrams === sent && s.kernelDrops === 0 && s.queueDrops === 0 && s.records === sent * FLOWS_PER_DATAGRAM;
   rmSync(outPath);
@@ -121,14 +133,20 @@ async function main(): Promise<void> {
   }
   console.log(`# flow-capture live receive, NetFlow v5 x${FLOWS_PER_DATAGRAM} flows/datagram, ${seconds} s per step, ` +
     `collector ${haveTaskset ? 'pinned to cpu 0, sender to cpu 1' : 'not pinned'} (${cpus().length} cpus, ${cpus()[0]?.model ?? ''})`);
-  console.log('rate_flows_s\tsent_dgrams\trecv_dgrams\trecords\tkernel_drops\tqueue_drops\tqueue_max_bytes\tndjson_MB\tkept_up');
+  console.log('rate_flows_s\tsent_dgrams\trecv_dgrams\trecords\tkernel_drops\tqueue_drops\tqueue_max_bytes\tndjson_MB\tcpu_s\tus_per_flow\tkept_up');
   let best = 0;
+  const costs: number[] = [];
   for (const rate of rates) {
     const s = await step(rate, seconds, sender, payload, dir, haveTaskset);
-    console.log(`${rate}\t${s.sent}\t${s.datagrams}\t${s.records}\t${s.kernelDrops}\t${s.queueDrops}\t${s.queueMax}\t${(s.outBytes / 1e6).toFixed(1)}\t${s.ok ? 'yes' : 'NO'}`);
+    console.log(`${rate}\t${s.sent}\t${s.datagrams}\t${s.records}\t${s.kernelDrops}\t${s.queueDrops}\t${s.queueMax}\t${(s.outBytes / 1e6).toFixed(1)}\t${s.cpuSec.toFixed(2)}\t${(s.cpuSec * 1e6 / s.records).toFixed(2)}\t${s.ok ? 'yes' : 'NO'}`);
+    if (s.records > 0) costs.push(s.cpuSec * 1e6 / s.records);
     if (s.ok) best = Math.max(best, rate);
   }
   console.log(`# highest rate kept with zero kernel and queue drops: ${best} flows/s`);
+  if (costs.length > 0) {
+    const us = Math.min(...costs);
+    console.log(`# collector CPU per flow (receive, decode, NDJSON, write): ${us.toFixed(2)} us at best => ${Math.round(1e6 / us)} flows/s on a whole core`);
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 
