@@ -27,7 +27,7 @@ export interface CaptureStats {
   badIpHeader: number;
   /** UDP length field below 8. */
   badUdpHeader: number;
-  /** Fragments taken into the reassembly table. */
+  /** Fragments taken into the reassembly table (then reassembled, or dropped with their datagram). */
   fragmentsHeld: number;
   /** Exact duplicate fragments ignored. */
   fragmentsDuplicate: number;
@@ -254,6 +254,9 @@ export class PacketSink {
       } else if (dr.kind === 'overflow') {
         this.stats.fragmentsOverflow++;
         this.reject(REJECT.fragmentOverflow, `dropped incomplete ${dr.datagram}: ${dr.detail}`, place);
+      } else if (dr.kind === 'truncated') {
+        this.stats.truncatedPacket++;
+        this.reject(REJECT.truncatedPacket, `dropped ${dr.datagram}: ${dr.detail}`, place);
       } else {
         this.stats.fragmentsBad++;
         this.reject(REJECT.fragmentBad, `dropped ${dr.datagram}: ${dr.detail}`, place);

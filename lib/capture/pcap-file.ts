@@ -7,7 +7,7 @@
 
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { InputSource } from '../cli/io.js';
+import { describeSystemError, type InputSource } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
 import { CliError, EXIT } from '../cli/exit.js';
 import type { Datagram } from './datagram.js';
@@ -29,7 +29,19 @@ function sniff(b: Uint8Array): Format | undefined {
   return undefined;
 }
 
+/** Compressors whose output we recognise but do not undo (Node 20 has gzip only). */
+const COMPRESSED: ReadonlyArray<[string, string, string]> = [
+  ['28b52ffd', 'zstd', 'zstd -d'],
+  ['fd377a58', 'xz', 'xz -d'],
+  ['04224d18', 'lz4', 'lz4 -d'],
+  ['425a68', 'bzip2', 'bzip2 -d'],
+];
+
 function describeMagic(b: Uint8Array): string {
+  const magic = Buffer.from(b.subarray(0, 4)).toString('hex');
+  for (const [m, name, cmd] of COMPRESSED) {
+    if (magic.startsWith(m)) return `${name}-compressed: decompress it first, e.g. ${cmd}`;
+  }
   const hex = Buffer.from(b.subarray(0, 4)).toString('hex');
   const text = Buffer.from(b.subarray(0, 4)).toString('latin1');
   const printable = /^[\x20-\x7e]{4}$/.test(text) ? ` "${text}"` : '';
@@ -103,6 +115,11 @@ export async function* readCapture(input: InputSource, log: Log, stats: CaptureS
       sink.finish();
       if (sink.batch.length > 0) yield sink.take();
     }
+  } catch (e) {
+    // A read error mid-file (EIO, a stream destroyed with an error) names the file: exit 74.
+    const err = e as NodeJS.ErrnoException;
+    if (e instanceof CliError || typeof err?.code !== 'string' || err.code.startsWith('Z_')) throw e;
+    throw new CliError(`${input.name}: read error: ${describeSystemError(err)}`, EXIT.IOERR);
   } finally {
     gunzip?.destroy();
     await outer.close();

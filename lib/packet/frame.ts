@@ -180,6 +180,7 @@ function familyToEtype(af: number): number {
     case 2:
       return ETYPE_IPV4;
     case 10: // Linux
+    case 23: // Windows (Npcap loopback adapter)
     case 24: // NetBSD, OpenBSD, BSD/OS
     case 28: // FreeBSD, DragonFly
     case 30: // Darwin

@@ -51,7 +51,7 @@ interface Entry {
 
 /** What happened to a datagram the table gave up on. */
 export interface FragmentDrop {
-  kind: 'expired' | 'overflow' | 'bad';
+  kind: 'expired' | 'overflow' | 'bad' | 'truncated';
   /** Which datagram, e.g. "IPv4 192.0.2.1 > 192.0.2.9 id 0x1234 proto 17". */
   datagram: string;
   /** Human detail: "1480 of 3008 bytes after 30 s", "fragments overlap", … */
@@ -122,7 +122,7 @@ export class FragmentTable {
     const start = info.dataOffset;
     const len = info.ipEnd - start;
     const more = (info.ipFlags & IP_FLAG_MF) !== 0;
-    if (info.truncated) return this.kill(e, `fragment at offset ${off} cut short by the capture`);
+    if (info.truncated) return this.kill(e, `fragment at offset ${off} cut short by the capture`, 'truncated');
     if (off + len > MAX_IP_PAYLOAD) return this.kill(e, `fragment ends at ${off + len}, past 65535`);
     if (more && (len === 0 || len % 8 !== 0)) return this.kill(e, `non-last fragment of ${len} bytes (not a positive multiple of 8)`);
     if (!more) {
@@ -187,12 +187,12 @@ export class FragmentTable {
     e.frags = [];
   }
 
-  private kill(e: Entry, detail: string): undefined {
+  private kill(e: Entry, detail: string, kind: 'bad' | 'truncated' = 'bad'): undefined {
     this.bytes -= e.bytes;
     e.bytes = 0;
     e.frags = [];
     e.dead = true;
-    this.drops.push({ kind: 'bad', datagram: e.desc, detail });
+    this.drops.push({ kind, datagram: e.desc, detail });
     return undefined;
   }
 
