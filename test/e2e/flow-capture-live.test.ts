@@ -299,3 +299,50 @@ test('live: a capped receive buffer is reported with the sysctl to raise it', as
   assert.equal((await c.exited).code, 0);
   assert.match(c.stderr(), new RegExp(`asked for a ${ask}-byte receive buffer, the kernel granted ${rmemMax} .*sysctl -w net\\.core\\.rmem_max=${ask}`));
 });
+
+/** v9: data flowsets only (no templates, no options templates, no options data). */
+function dataSetsOnly(b: Buffer): Buffer {
+  const parts: Buffer[] = [Buffer.from(b.subarray(0, 20))];
+  const optionIds = new Set<number>();
+  for (let o = 20; o + 4 <= b.length; ) {
+    const id = b.readUInt16BE(o);
+    const len = b.readUInt16BE(o + 2);
+    if (len < 4) break;
+    if (id === 1) optionIds.add(b.readUInt16BE(o + 4));
+    o += len;
+  }
+  for (let o = 20; o + 4 <= b.length; ) {
+    const id = b.readUInt16BE(o);
+    const len = b.readUInt16BE(o + 2);
+    if (len < 4) break;
+    if (id >= 256 && !optionIds.has(id)) parts.push(Buffer.from(b.subarray(o, o + len)));
+    o += len;
+  }
+  assert.ok(optionIds.size > 0, 'the fixture has an options template');
+  return Buffer.concat(parts);
+}
+
+test('live: --template-cache also keeps the sampling rate learnt from v9 options data', async () => {
+  const dir = tempDir();
+  const cache = join(dir, 'templates.json');
+  const hex = readFileSync(`${FX}netflow/softflowd-v9-sampled.hex`, 'utf8').trim().split('\n');
+  const base = (await captureDatagrams(FX + 'live-v5.pcap'))[0]!;
+  const dgs = hex.map((h) => ({ ...base, payload: Buffer.from(h, 'hex') }));
+  const c1 = await startCollector(['-v', '-l', '127.0.0.1:0', '--template-cache', cache]);
+  await replay(dgs, '127.0.0.1', c1.port);
+  c1.child.kill('SIGTERM');
+  assert.equal((await c1.exited).code, 0, c1.stderr());
+  const first = normalise(c1.stdout());
+  assert.ok(first.length > 0 && first.every((l) => JSON.parse(l).sampling_rate > 1), 'records carry the exported sampling rate');
+  const c2 = await startCollector(['-v', '-l', '127.0.0.1:0', '--template-cache', cache]);
+  await replay(dgs.map((d) => ({ ...d, payload: dataSetsOnly(d.payload) })), '127.0.0.1', c2.port);
+  c2.child.kill('SIGTERM');
+  assert.equal((await c2.exited).code, 0, c2.stderr());
+  assert.deepEqual(normalise(c2.stdout()), first);
+});
+
+test('live: -w into a missing directory is exit 73 naming it', async () => {
+  const r = await runBin('flow-capture', ['-l', '127.0.0.1:0', '-w', '/nonexistent/flows']);
+  assert.equal(r.code, 73);
+  assert.match(r.stderr, /^flow-capture: \/nonexistent\/flows\/.*cannot create/);
+});
