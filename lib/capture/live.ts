@@ -125,7 +125,8 @@ export async function runLive(o: LiveOptions): Promise<number> {
   async function pump(): Promise<void> {
     try {
       while (queue.length > 0) {
-        for (let i = 0; i < batchSize; i++) {
+        // a turn ends after `batchSize` datagrams or ~256 KiB of output, whichever comes first
+        for (let i = 0; i < batchSize && text.length < 262144; i++) {
           const d = queue.shift();
           if (!d) break;
           o.decoder.decode(d, line);
