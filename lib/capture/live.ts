@@ -240,9 +240,18 @@ export async function runLive(o: LiveOptions): Promise<number> {
   await stopped;
   // Stop receiving, but first take what the kernel already holds for us (datagrams that arrived
   // before the signal): wait, bounded, until our sockets' receive queues are empty.
-  for (let i = 0; i < 200; i++) {
+  // Give up only when no datagram was read for a second (a stuck socket must not block exit).
+  let lastCount = listeners.datagrams;
+  let lastProgress = Date.now();
+  for (;;) {
     const k = readKernelStats(listeners.refs);
     if (!k.rxQueue) break;
+    if (listeners.datagrams !== lastCount) {
+      lastCount = listeners.datagrams;
+      lastProgress = Date.now();
+    } else if (Date.now() - lastProgress > 1000) {
+      break;
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
   lastKernel = readKernelStats(listeners.refs);
