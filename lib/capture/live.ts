@@ -103,7 +103,7 @@ export async function runLive(o: LiveOptions): Promise<number> {
     rcvbuf: o.rcvbuf,
     queue,
     onEnqueue: () => {
-      if (!pumping && !stopping) schedule();
+      if (!pumping && !fatal) schedule(); // also while stopping: the kernel queue is being drained
     },
   });
 
