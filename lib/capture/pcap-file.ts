@@ -42,10 +42,9 @@ function describeMagic(b: Uint8Array): string {
   for (const [m, name, cmd] of COMPRESSED) {
     if (magic.startsWith(m)) return `${name}-compressed: decompress it first, e.g. ${cmd}`;
   }
-  const hex = Buffer.from(b.subarray(0, 4)).toString('hex');
   const text = Buffer.from(b.subarray(0, 4)).toString('latin1');
   const printable = /^[\x20-\x7e]{4}$/.test(text) ? ` "${text}"` : '';
-  return `magic 0x${hex}${printable}`;
+  return `magic 0x${magic}${printable}`;
 }
 
 async function openFormat(r: ByteReader, name: string): Promise<Format> {
