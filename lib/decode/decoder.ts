@@ -6,7 +6,7 @@ import { type Datagram, describeDatagram } from '../capture/datagram.js';
 import type { Log } from '../cli/log.js';
 import type { FlowRecord } from '../flow/record.js';
 import { type DecodeCore, type DecoderStats, type Emit, newStats } from '../netflow/core.js';
-import { MessageContext, Scratch } from '../netflow/data.js';
+import { MessageContext, type Scratch, newScratch } from '../netflow/data.js';
 import { decodeV1, decodeV5, decodeV7 } from '../netflow/legacy.js';
 import { PendingBuffer, type PendingSet } from '../netflow/pending.js';
 import { SequenceTracker } from '../netflow/sequence.js';
@@ -42,7 +42,7 @@ export class FlowDecoder implements DecodeCore {
   readonly templates: TemplateCache;
   readonly pending: PendingBuffer;
   readonly sequences = new SequenceTracker();
-  readonly scratch = new Scratch();
+  readonly scratch: Scratch = newScratch();
   readonly ctx = new MessageContext();
   private readonly log: Log;
   private sflow: ExtraDecoder | undefined;

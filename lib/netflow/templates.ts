@@ -3,7 +3,7 @@
 // need (sampling rates from options data, systemInitTime). Serialisable to JSON so a restarted
 // collector decodes at once (--template-cache FILE).
 
-import { A, VARLEN, actionFor } from './fields.js';
+import { A, K, VARLEN, actionFor, kindFor } from './fields.js';
 
 export interface TemplateField {
   /** Information element id (enterprise bit cleared). */
@@ -18,6 +18,8 @@ export interface TemplateField {
 export class Template {
   /** Per field: action code (fields.ts A.*), 0 = skip by length. */
   readonly codes: Uint8Array;
+  /** Per field: how it is read (fields.ts K.*). */
+  readonly kinds: Uint8Array;
   /** Per field: length in bytes, -1 = variable length. */
   readonly lens: Int32Array;
   /** Smallest possible record: fixed lengths plus one length byte per variable field (>= 1). */
@@ -37,6 +39,7 @@ export class Template {
   ) {
     const n = fields.length;
     this.codes = new Uint8Array(n);
+    this.kinds = new Uint8Array(n);
     this.lens = new Int32Array(n);
     let fixed = 0;
     let variable = 0;
@@ -50,6 +53,7 @@ export class Template {
       const scopeOfV9 = v9 && i < scopeCount;
       const code = scopeOfV9 ? A.SKIP : actionFor(f.id, f.length, f.pen !== 0);
       this.codes[i] = code;
+      this.kinds[i] = code === A.SKIP ? K.UINT : kindFor(f.id);
       if (code !== A.SKIP) useful = true;
     }
     this.minLength = fixed + variable;
