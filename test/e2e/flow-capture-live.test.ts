@@ -18,7 +18,13 @@ async function offline(file: string): Promise<string> {
   return r.stdout;
 }
 
-for (const [file, sflow] of [['live-v5.pcap', false], ['live-v9.pcap', false], ['live-ipfix.pcap', false], ['sflow-v4.pcap', true], ['sflow-v6.pcap', true]] as const) {
+const REPLAY: ReadonlyArray<readonly [string, boolean]> = [
+  ['softflowd-v5.pcap', false], ['softflowd-v9.pcap', false], ['softflowd-ipfix.pcap', false], ['softflowd-ipfix-ms.pcap', false],
+  ['softflowd-ipfix-us.pcap', false], ['live-v5.pcap', false], ['live-v9.pcap', false], ['live-ipfix.pcap', false],
+  ['sflow-v4.pcap', true], ['sflow-v6.pcap', true],
+];
+
+for (const [file, sflow] of REPLAY) {
   test(`live: replaying ${file} to -l 127.0.0.1 gives what -r gives`, async () => {
     const c = await startCollector(['-v', '-l', '127.0.0.1:0']);
     await replay(await captureDatagrams(FX + file), '127.0.0.1', c.port);
