@@ -74,13 +74,13 @@ class OutFile {
     return this.file.path;
   }
 
-  async write(text: string): Promise<void> {
+  async write(data: string | Buffer): Promise<void> {
     if (this.failed) throw this.failed;
     if (this.gz) {
-      if (!this.gz.write(text)) await once(this.gz, 'drain');
+      if (!this.gz.write(data)) await once(this.gz, 'drain');
       await this.pending;
     } else {
-      await this.file.write(text);
+      await this.file.write(data);
     }
     if (this.failed) throw this.failed;
   }
@@ -149,12 +149,12 @@ export class RotatingWriter {
     return p;
   }
 
-  /** Append text (complete lines) holding `records` records. */
-  write(text: string, records: number): Promise<void> {
+  /** Append complete lines holding `records` records. */
+  write(data: string | Buffer, records: number): Promise<void> {
     return this.serial(async () => {
       if (!this.current) throw new Error('RotatingWriter: not open');
       this.current.records += records;
-      await this.current.write(text);
+      await this.current.write(data);
     });
   }
 
