@@ -352,3 +352,14 @@ test('live: -w into a missing directory is exit 73 naming it', async () => {
   assert.equal(r.code, 73);
   assert.match(r.stderr, /^flow-capture: \/nonexistent\/flows\/.*cannot create/);
 });
+
+test('live: --stats N prints key=value lines while running', async () => {
+  const c = await startCollector(['-v', '-l', '127.0.0.1:0', '--stats', '1']);
+  await replay(await captureDatagrams(FX + 'live-v5.pcap'), '127.0.0.1', c.port);
+  await waitFor(() => /flow-capture: stats uptime=\d+ datagrams=1 bytes=\d+ records=\d+ /.test(c.stderr()));
+  c.child.kill('SIGTERM');
+  assert.equal((await c.exited).code, 0);
+  for (const l of c.stderr().split('\n').filter((x) => / stats uptime=/.test(x))) {
+    assert.match(l, /^flow-capture: (final )?stats( [a-z0-9_]+=[0-9a-z]+)+$/, l);
+  }
+});
