@@ -363,3 +363,15 @@ test('live: --stats N prints key=value lines while running', async () => {
     assert.match(l, /^flow-capture: (final )?stats( [a-z0-9_]+=[0-9a-z]+)+$/, l);
   }
 });
+
+test('live: NetFlow v9, IPFIX and sFlow on one port are told apart per datagram', async () => {
+  const files = ['softflowd-v9.pcap', 'softflowd-ipfix.pcap', 'sflow-v4.pcap'];
+  const c = await startCollector(['-v', '-l', '127.0.0.1:0']);
+  for (const f of files) await replay(await captureDatagrams(FX + f), '127.0.0.1', c.port);
+  c.child.kill('SIGTERM');
+  assert.equal((await c.exited).code, 0, c.stderr());
+  let want: string[] = [];
+  for (const f of files) want = want.concat(normalise(await offline(f), true));
+  assert.deepEqual(normalise(c.stdout(), true), want.sort());
+  assert.match(c.stderr(), /netflow_v9_datagrams=\d+ ipfix_datagrams=\d+ sflow_datagrams=\d+/);
+});
