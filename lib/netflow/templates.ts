@@ -26,8 +26,6 @@ export class Template {
   readonly minLength: number;
   /** Record length when there is no variable-length field, else -1. */
   readonly fixedLength: number;
-  /** True when some field maps to a flow field (else the record is only skipped). */
-  readonly useful: boolean;
 
   constructor(
     readonly id: number,
@@ -43,7 +41,6 @@ export class Template {
     this.lens = new Int32Array(n);
     let fixed = 0;
     let variable = 0;
-    let useful = false;
     for (let i = 0; i < n; i++) {
       const f = fields[i]!;
       const isVar = f.length === VARLEN;
@@ -54,11 +51,9 @@ export class Template {
       const code = scopeOfV9 ? A.SKIP : actionFor(f.id, f.length, f.pen !== 0);
       this.codes[i] = code;
       this.kinds[i] = code === A.SKIP ? K.UINT : kindFor(f.id);
-      if (code !== A.SKIP) useful = true;
     }
     this.minLength = fixed + variable;
     this.fixedLength = variable === 0 ? fixed : -1;
-    this.useful = useful;
   }
 
   get isOptions(): boolean {
