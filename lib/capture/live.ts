@@ -245,7 +245,7 @@ export async function runLive(o: LiveOptions): Promise<number> {
     o.signals.off('SIGHUP', onHup);
     o.signals.off('SIGUSR2', onUsr2);
     await listeners.stop();
-    await rotating?.close().catch(() => undefined);
+    await rotating?.abort().catch(() => undefined);
     throw e;
   }
   for (const g of listeners.grants) {

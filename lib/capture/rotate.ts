@@ -85,6 +85,12 @@ class OutFile {
     if (this.failed) throw this.failed;
   }
 
+  /** Throw the file away (start-up failed before anything was written). */
+  async abort(): Promise<void> {
+    this.gz?.destroy();
+    await this.file.abort();
+  }
+
   async commit(): Promise<void> {
     if (this.gz) {
       const ended = once(this.gz, 'end');
@@ -209,6 +215,15 @@ export class RotatingWriter {
     });
     this.children.add(p);
     void p.then(() => this.children.delete(p));
+  }
+
+  /** Start-up failed: remove the file being written, rename nothing, run nothing. */
+  async abort(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.closed = true;
+    const f = this.current;
+    this.current = undefined;
+    await f?.abort();
   }
 
   /** Close the current file (renamed into place) and wait for --exec commands still running. */

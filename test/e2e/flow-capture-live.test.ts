@@ -36,6 +36,7 @@ for (const [file, sflow] of REPLAY) {
     assert.ok(want.length > 0);
     assert.deepEqual(live, want);
     assert.match(c.stderr(), /final stats .*datagrams=\d+ .*queue_drops=0 .*kernel_drops=0/);
+    assert.doesNotMatch(c.stderr(), /\(node:\d+\)|Warning:/, 'no Node runtime warnings');
   });
 }
 
