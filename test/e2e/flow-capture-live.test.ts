@@ -376,3 +376,14 @@ test('live: NetFlow v9, IPFIX and sFlow on one port are told apart per datagram'
   assert.deepEqual(normalise(c.stdout(), true), want.sort());
   assert.match(c.stderr(), /netflow_v9_datagrams=\d+ ipfix_datagrams=\d+ sflow_datagrams=\d+/);
 });
+
+test('live: the template cache is also saved while running (--template-save)', async () => {
+  const dir = tempDir();
+  const cache = join(dir, 'templates.json');
+  const c = await startCollector(['-v', '-l', '127.0.0.1:0', '--template-cache', cache, '--template-save', '1']);
+  await replay(await captureDatagrams(FX + 'softflowd-v9.pcap'), '127.0.0.1', c.port);
+  await waitFor(() => existsSync(cache) && JSON.parse(readFileSync(cache, 'utf8')).domains.length > 0);
+  assert.equal(c.child.exitCode, null, 'still running');
+  c.child.kill('SIGTERM');
+  assert.equal((await c.exited).code, 0, c.stderr());
+});
