@@ -9,12 +9,23 @@ function hex16(): string[] {
   return HEX16;
 }
 
+let COLON_HEX16: string[] | undefined;
+
+/** ":" + hex of a 16-bit group: one concatenation per group instead of two. */
+function colonHex16(): string[] {
+  COLON_HEX16 ??= Array.from({ length: 65536 }, (_, i) => `:${i.toString(16)}`);
+  return COLON_HEX16;
+}
+
+/** "0." … "255.": four concatenations per address instead of seven. */
+const DEC_DOT: string[] = DEC.map((d) => `${d}.`);
+
 export function formatIPv4(u32: number): string {
-  return `${DEC[u32 >>> 24]}.${DEC[(u32 >>> 16) & 255]}.${DEC[(u32 >>> 8) & 255]}.${DEC[u32 & 255]}`;
+  return DEC_DOT[u32 >>> 24]! + DEC_DOT[(u32 >>> 16) & 255]! + DEC_DOT[(u32 >>> 8) & 255]! + DEC[u32 & 255]!;
 }
 
 export function formatIPv4At(b: Uint8Array, o: number): string {
-  return `${DEC[b[o]!]}.${DEC[b[o + 1]!]}.${DEC[b[o + 2]!]}.${DEC[b[o + 3]!]}`;
+  return DEC_DOT[b[o]!]! + DEC_DOT[b[o + 1]!]! + DEC_DOT[b[o + 2]!]! + DEC[b[o + 3]!]!;
 }
 
 /** RFC 5952: lower case, no leading zeros, the longest run (>= 2) of zero groups as `::`,
@@ -43,15 +54,14 @@ export function formatIPv6At(b: Uint8Array, o: number): string {
     }
     i = j;
   }
-  let s = '';
-  if (bestStart < 0) {
-    s = h[g[0]!]!;
-    for (let i = 1; i < 8; i++) s += `:${h[g[i]!]}`;
-    return s;
-  }
-  for (let i = 0; i < bestStart; i++) s += i === 0 ? h[g[i]!]! : `:${h[g[i]!]}`;
-  s += '::';
-  for (let i = bestStart + bestLen; i < 8; i++) s += i === bestStart + bestLen ? h[g[i]!]! : `:${h[g[i]!]}`;
+  const c = colonHex16();
+  if (bestStart < 0) return h[g[0]!]! + c[g[1]!]! + c[g[2]!]! + c[g[3]!]! + c[g[4]!]! + c[g[5]!]! + c[g[6]!]! + c[g[7]!]!;
+  let s = bestStart === 0 ? '' : h[g[0]!]!;
+  for (let i = 1; i < bestStart; i++) s += c[g[i]!]!;
+  const after = bestStart + bestLen;
+  if (after === 8) return `${s}::`;
+  s += `::${h[g[after]!]}`;
+  for (let i = after + 1; i < 8; i++) s += c[g[i]!]!;
   return s;
 }
 
