@@ -132,7 +132,7 @@ export function renderField(r: FlowRecord, name: keyof FlowRecord): string {
   if (name === 'proto') return protoName(v as number);
   if (name === 'etype') return etypeName(v as number);
   if (Array.isArray(v)) return v.join(',');
-  return String(v);
+  return typeof v === 'number' ? intText(v) : String(v);
 }
 
 /** Where a bad field was found and what was wrong with it. */
