@@ -42,6 +42,17 @@ export interface AggregateRecord {
   tcpflags: number;
 }
 
+export interface PreparedAggregate {
+  key: string;
+  values: Value[];
+  bytes: number;
+  packets: number;
+  flows: number;
+  start: number;
+  end: number;
+  flags: number;
+}
+
 export interface AggregatorStats {
   flows: number;
   aggregates: number;
@@ -270,13 +281,18 @@ export class Aggregator {
 
   /** Merge one aggregate record (an object read from aggregate NDJSON). It must carry every key
    *  primitive of this aggregation; sums add, times take min/max, tcpflags OR.
-   *  Throws FieldError naming the first bad or missing field. */
+   *  Throws FieldError naming the first bad or missing field (then nothing is added). */
   addAggregate(o: Record<string, unknown>): void {
+    this.commit(this.prepare(o));
+  }
+
+  /** Validate an aggregate record without adding it (so that several aggregations can all
+   *  check a record before any of them counts it). */
+  prepare(o: Record<string, unknown>): PreparedAggregate {
     const values: Value[] = new Array(this.keyPrimitives.length);
     let key = '';
     for (let i = 0; i < this.keyPrimitives.length; i++) {
-      const p = this.keyPrimitives[i]!;
-      let val = readPrimitive(o, p, this.renormalize);
+      const val = readPrimitive(o, this.keyPrimitives[i]!);
       values[i] = val;
       key += val + SEP;
     }
@@ -285,7 +301,7 @@ export class Aggregator {
     const flows = uintField(o, 'flows', true);
     let start = o.time_start === undefined ? Number.POSITIVE_INFINITY : uintField(o, 'time_start', true);
     let end = o.time_end === undefined ? Number.NEGATIVE_INFINITY : uintField(o, 'time_end', true);
-    const flags = this.orFlags && o.tcpflags !== undefined ? uintField(o, 'tcpflags', true) : 0;
+    const flags = this.orFlags && o.tcpflags !== undefined ? uintField(o, 'tcpflags', true, 0xffff) : 0;
     if (this.interval > 0) {
       const s = Number.isFinite(start) ? start : 0;
       const bin = s - (s % this.interval);
@@ -293,13 +309,17 @@ export class Aggregator {
       start = bin;
       end = bin + this.interval;
     }
+    return { key, values, bytes, packets, flows, start, end, flags };
+  }
+
+  commit(p: PreparedAggregate): void {
     this.stats.aggregates++;
-    let b = this.buckets.get(key);
+    let b = this.buckets.get(p.key);
     if (b === undefined) {
-      b = new Bucket(values);
-      this.buckets.set(key, b);
+      b = new Bucket(p.values);
+      this.buckets.set(p.key, b);
     }
-    this.add(b, bytes, packets, flows, start, end, flags);
+    this.add(b, p.bytes, p.packets, p.flows, p.start, p.end, p.flags);
   }
 
   /** The aggregates, sorted deterministically. */
@@ -337,7 +357,7 @@ function uintField(o: Record<string, unknown>, name: string, required: boolean, 
 }
 
 /** A key primitive's value from an aggregate record, canonicalised like the flow path makes it. */
-function readPrimitive(o: Record<string, unknown>, p: Primitive, renormalize: boolean): Value {
+function readPrimitive(o: Record<string, unknown>, p: Primitive): Value {
   const v = o[p];
   if (v === undefined) throw new FieldError(p, `the primitive "${p}" (the aggregate record does not have it)`, v);
   if (ADDRESS_PRIMITIVES.has(p)) {
@@ -367,7 +387,6 @@ function readPrimitive(o: Record<string, unknown>, p: Primitive, renormalize: bo
     case 'tos':
       return uintField(o, p, true, 255);
     case 'sampling_rate':
-      void renormalize;
       return uintField(o, p, true);
     default:
       return uintField(o, p, true, 0xffffffff);
