@@ -31,7 +31,7 @@ export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
     .strict()
     .version(VERSION)
     .help('help')
-    .alias('h', 'help')
+    .alias('help', 'h')
     .wrap(width)
     .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true })
     .fail((msg: string | null, err: Error | undefined) => {
