@@ -5,13 +5,14 @@ import type { FlowRecord } from '../flow/record.js';
 import { FieldError, describeValue } from '../flow/record.js';
 import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from '../flow/proto.js';
 import { parseIP, formatIP } from '../net/ip.js';
-import type { NetworkTable } from '../networks/file.js';
+import type { NetworkEntry, NetworkTable } from '../networks/file.js';
 import { FlowView } from './view.js';
 import { ADDRESS_PRIMITIVES, NET_PRIMITIVES, isKeyPrimitive, isSumPrimitive, type Primitive } from './primitives.js';
 
 export type Value = string | number;
 export type FlowPredicate = (v: FlowView) => boolean;
 export type SortOrder = 'bytes' | 'packets' | 'key';
+export type NetSource = 'file' | 'exporter' | 'longest';
 
 export interface AggregationSpec {
   name: string;
@@ -20,6 +21,9 @@ export interface AggregationSpec {
   filters?: readonly FlowPredicate[];
   /** Networks file table; without one, nets and masks come from the exporter (flow src_net/dst_net). */
   networks?: NetworkTable;
+  /** Where *_net/*_mask come from when a table is given (pmacct nfacctd_net): the networks file
+   *  (default), the exporter's masks, or whichever of the two is longer. */
+  netSource?: NetSource;
   /** Time bin width in seconds; 0 = no bins (time_start/time_end = earliest start, latest end). */
   interval?: number;
   /** Bin (and stamp) by flow start (default) or by arrival time (pmacct nfacctd_time_new). */
@@ -88,7 +92,12 @@ function exporterMask(cidr: string): number {
   return slash < 0 ? 0 : Number(cidr.slice(slash + 1));
 }
 
-function makeGetter(p: Primitive, table: NetworkTable | undefined, renormalize: boolean): Getter {
+function longer(e: NetworkEntry, cidr: string): [string, number] {
+  const m = exporterMask(cidr);
+  return m > e.mask ? [exporterNet(cidr), m] : [e.net, e.mask];
+}
+
+function makeGetter(p: Primitive, table: NetworkTable | undefined, source: NetSource, renormalize: boolean): Getter {
   switch (p) {
     case 'in_iface': return (v) => v.r.in_if;
     case 'out_iface': return (v) => v.r.out_if;
@@ -111,13 +120,24 @@ function makeGetter(p: Primitive, table: NetworkTable | undefined, renormalize: 
     default:
       break;
   }
-  if (table) {
+  if (table && source === 'file') {
     switch (p) {
       case 'src_net': return (v) => v.srcNet().net;
       case 'dst_net': return (v) => v.dstNet().net;
       case 'sum_net': return (v, side) => (side === 0 ? v.srcNet().net : v.dstNet().net);
       case 'src_mask': return (v) => v.srcNet().mask;
       case 'dst_mask': return (v) => v.dstNet().mask;
+    }
+  } else if (table && source === 'longest') {
+    // pmacct "longest": the exporter's prefix wins when it is longer than the file's
+    const src = (v: FlowView): [string, number] => longer(v.srcNet(), v.r.src_net);
+    const dst = (v: FlowView): [string, number] => longer(v.dstNet(), v.r.dst_net);
+    switch (p) {
+      case 'src_net': return (v) => src(v)[0];
+      case 'dst_net': return (v) => dst(v)[0];
+      case 'sum_net': return (v, side) => (side === 0 ? src(v) : dst(v))[0];
+      case 'src_mask': return (v) => src(v)[1];
+      case 'dst_mask': return (v) => dst(v)[1];
     }
   } else {
     switch (p) {
@@ -164,7 +184,7 @@ export class Aggregator {
     this.orFlags = spec.primitives.includes('tcpflags');
     this.networks = spec.networks;
     this.needsNetworks = spec.networks !== undefined && spec.primitives.some((p) => NET_PRIMITIVES.has(p));
-    this.getters = this.keyPrimitives.map((p) => makeGetter(p, spec.networks, this.renormalize));
+    this.getters = this.keyPrimitives.map((p) => makeGetter(p, spec.networks, spec.netSource ?? 'file', this.renormalize));
     this.ownView = new FlowView(spec.networks);
   }
 

@@ -9,7 +9,8 @@
 //   print_output_file[agg-ab]: /var/lib/flowmeter/agg-ab.ndjson
 //   networks_file: /etc/pmacct/networks.lst
 //   print_history: 5m                           (or: interval: 300)
-//   nfacctd_renormalize: true   nfacctd_time_new: true   nfacctd_pro_rating: true
+//   nfacctd_net: file (netflow, longest)   nfacctd_renormalize: true
+//   nfacctd_time_new: true   nfacctd_pro_rating: true
 //
 // Keys we do not use (daemonize, nfacctd_port, …) are reported and ignored.
 
@@ -32,6 +33,8 @@ export interface AggregateConfigFile {
   /** In declaration order (plugins: line first, then first mention). */
   aggregations: ConfigAggregation[];
   networksFile?: string;
+  /** nfacctd_net / sfacctd_net: netflow|sflow → exporter, file, longest. */
+  netSource?: 'file' | 'exporter' | 'longest';
   interval?: number;
   renormalize?: boolean;
   timeArrival?: boolean;
@@ -122,6 +125,15 @@ export function parseConfig(text: string, path: string): AggregateConfigFile {
           if (name) fail('one networks file serves every aggregation here; drop the [name]');
           cfg.networksFile = resolve(dirname(path), value);
           break;
+        case 'nfacctd_net':
+        case 'sfacctd_net':
+        case 'pmacctd_net': {
+          const v = value.toLowerCase();
+          if (v === 'netflow' || v === 'sflow') cfg.netSource = 'exporter';
+          else if (v === 'file' || v === 'longest') cfg.netSource = v;
+          else fail(`supported here: netflow, sflow, file, longest (got "${value}")`);
+          break;
+        }
         case 'nfacctd_renormalize':
         case 'sfacctd_renormalize':
         case 'renormalize':

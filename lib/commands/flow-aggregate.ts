@@ -35,6 +35,7 @@ interface Args extends CommonArgs {
   ab: boolean;
   ba: boolean;
   networks?: string;
+  'net-source'?: 'file' | 'exporter' | 'longest';
   filter: string[];
   interval?: string;
   time: 'start' | 'arrival';
@@ -61,6 +62,7 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('ab', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Shorthand: aggregation "ab" = src_host,dst_net,dst_mask (outgoing)' })
     .option('ba', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Shorthand: aggregation "ba" = src_net,src_mask,dst_host (incoming)' })
     .option('networks', { alias: 'n', type: 'string', group: 'Aggregation:', describe: 'pmacct networks_file for *_net/*_mask (longest prefix; unmatched = 0.0.0.0/0)' })
+    .option('net-source', { type: 'string', choices: ['file', 'exporter', 'longest'], group: 'Aggregation:', describe: 'Nets from the networks file (default with -n), the exporter\'s masks, or the longer of both' })
     .option('filter', { alias: 'f', type: 'string', array: true, nargs: 1, default: [], group: 'Aggregation:', describe: 'tcpdump-style filter; repeat: a flow passes if any matches' })
     .option('renormalize', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Multiply bytes/packets by sampling_rate (0 = unknown: unchanged)' })
     .option('interval', { type: 'string', group: 'Time:', describe: 'Time bins of SECONDS (or 5m, 1h, 1d), aligned to the epoch' })
@@ -127,7 +129,9 @@ export async function main(proc: Proc): Promise<number | void> {
   const timeArrival = a.time === 'arrival' || (conf?.timeArrival === true && !proc.argv.some((x) => x.startsWith('--time')));
   if (proRate && timeArrival) throw usageError('--pro-rate spreads flows by their duration; it cannot be used with --time arrival');
 
+  const netSource = a['net-source'] ?? conf?.netSource ?? 'file';
   const networksPath = a.networks ?? conf?.networksFile;
+  if (netSource !== 'exporter' && a['net-source'] !== undefined && !networksPath) throw usageError(`--net-source ${netSource} needs a networks file (-n)`);
   const networks = networksPath
     ? await loadNetworksFile(networksPath, { strict: a.strict, onProblem: (place, msg) => log.reject('networks file', msg, place) })
     : undefined;
@@ -144,6 +148,7 @@ export async function main(proc: Proc): Promise<number | void> {
       time: timeArrival ? 'arrival' : 'start',
       proRate,
       renormalize: a.renormalize || conf?.renormalize === true,
+      netSource,
     },
   }));
 
