@@ -7,7 +7,7 @@ import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from '../f
 import { parseIP, formatIP } from '../net/ip.js';
 import type { NetworkEntry, NetworkTable } from '../networks/file.js';
 import { FlowView } from './view.js';
-import { ADDRESS_PRIMITIVES, NET_PRIMITIVES, isKeyPrimitive, isSumPrimitive, type Primitive } from './primitives.js';
+import { ADDRESS_PRIMITIVES, NET_PRIMITIVES, canonicalOrder, isKeyPrimitive, isSumPrimitive, type Primitive } from './primitives.js';
 
 export type Value = string | number;
 export type FlowPredicate = (v: FlowView) => boolean;
@@ -173,8 +173,8 @@ export class Aggregator {
 
   constructor(spec: AggregationSpec) {
     this.name = spec.name;
-    this.primitives = spec.primitives;
-    this.keyPrimitives = spec.primitives.filter(isKeyPrimitive);
+    this.primitives = canonicalOrder(spec.primitives);
+    this.keyPrimitives = this.primitives.filter(isKeyPrimitive);
     this.filters = spec.filters ?? [];
     this.interval = spec.interval ?? 0;
     this.arrival = spec.time === 'arrival';

@@ -37,10 +37,16 @@ export const PSEUDO_PRIMITIVES = ['flows', 'none'] as const;
 
 const ORDER = new Map<string, number>(PRIMITIVES.map((p, i) => [p, i]));
 
-/** Shorthands for the Hydra billing set-up: outgoing (agg-ab) and incoming (agg-ba). */
+/** Sort primitives into canonical (pmacct column) order, dropping repeats. */
+export function canonicalOrder(list: readonly Primitive[]): Primitive[] {
+  return [...new Set(list)].sort((a, b) => ORDER.get(a)! - ORDER.get(b)!);
+}
+
+/** Shorthands for the Hydra billing set-up: outgoing (agg-ab: src_host,dst_net,dst_mask) and
+ *  incoming (agg-ba: src_net,src_mask,dst_host), in canonical order. */
 export const SHORTHANDS: Readonly<Record<'ab' | 'ba', readonly Primitive[]>> = {
-  ab: ['src_host', 'dst_net', 'dst_mask'],
-  ba: ['src_net', 'src_mask', 'dst_host'],
+  ab: canonicalOrder(['src_host', 'dst_net', 'dst_mask']),
+  ba: canonicalOrder(['src_net', 'src_mask', 'dst_host']),
 };
 
 /** Primitives whose value is an address (sorted numerically, printed as text). */
@@ -77,7 +83,7 @@ export function parsePrimitiveList(text: string, what = '--aggregate'): Primitiv
   if (names.some((n) => n.toLowerCase() === 'none') && out.size > 0) {
     throw usageError(`${what}: "none" (grand total) cannot be combined with other primitives`);
   }
-  const list = [...out].sort((a, b) => ORDER.get(a)! - ORDER.get(b)!);
+  const list = canonicalOrder([...out]);
   const sums = list.filter(isSumPrimitive);
   if (sums.length > 0 && list.length > 1) {
     throw usageError(`${what}: ${sums[0]} sums both directions and cannot be combined with other primitives (pmacct rule)`);
