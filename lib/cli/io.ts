@@ -35,7 +35,9 @@ export async function openInput(path: string, stdin: Readable): Promise<InputSou
       await handle.close();
       throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     }
-    return { name: path, stream: createReadStream('', { fd: handle.fd, highWaterMark: 1 << 16 }) };
+    // pass the FileHandle itself: with its bare fd the stream closes the fd and the handle's GC
+    // later closes it again (EBADF, uncaught)
+    return { name: path, stream: createReadStream('', { fd: handle, highWaterMark: 1 << 16 }) };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new CliError(`${path}: ${describeSystemError(err)}`, exitCodeForSystemError(err, false));

@@ -31,12 +31,12 @@ export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
     .strict()
     .version(VERSION)
     .help('help')
-    .alias('h', 'help')
+    .alias('help', 'h')
     .wrap(width)
     .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true })
     .fail((msg: string | null, err: Error | undefined) => {
       if (err) throw err;
-      throw usageError(`${msg ?? 'invalid arguments'}\nTry '${spec.prog} --help' for more information.`);
+      throw usageError(`${unknownAsTyped(msg, proc.argv) ?? msg ?? 'invalid arguments'}\nTry '${spec.prog} --help' for more information.`);
     })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only print errors', group: 'Common:' })
     .option('verbose', { alias: 'v', type: 'count', describe: 'More detail on stderr (-vv for more)', group: 'Common:' })
@@ -44,6 +44,16 @@ export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
     .epilogue(`See ${spec.prog}(1) for details. Exit status: 0 ok, 64 usage, 65 bad data, 66 no input (see the man page).`);
   for (const [cmd, desc] of spec.examples) y = y.example(cmd, desc);
   return y as unknown as Argv<CommonArgs>;
+}
+
+/** yargs names an unknown `--no-foo` as "foo, Foo" (boolean negation, camel-case expansion):
+ *  name the options as the user typed them instead. */
+function unknownAsTyped(msg: string | null, argv: readonly string[]): string | undefined {
+  const m = msg ? /^Unknown arguments?: (.*)$/.exec(msg) : null;
+  if (!m) return undefined;
+  const names = new Set(m[1]!.split(', '));
+  const typed = argv.filter((t) => t.startsWith('-') && names.has(t.replace(/^--?(no-)?/, '').split('=')[0]!));
+  return typed.length > 0 ? `unknown option${typed.length > 1 ? 's' : ''}: ${typed.join(', ')}` : undefined;
 }
 
 /** Parse; undefined when --help or --version was printed (the caller just returns 0). */
