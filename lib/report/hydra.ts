@@ -72,7 +72,7 @@ export class GoodMap {
       const [dir, net, id] = f as [string, string, string];
       if (dir !== 'ab' && dir !== 'ba' && dir !== 'any') throw new CliError(`${where}: direction must be ab, ba or any (got "${dir}")`, EXIT.CONFIG);
       if (!ID.test(id)) throw new CliError(`${where}: bad service id "${id}"`, EXIT.CONFIG);
-      for (const d of dir === 'any' ? (['ab', 'ba'] as const) : [dir]) {
+      for (const d of dir === 'any' ? (['ab', 'ba'] as const) : [dir as Direction]) {
         if (!m.maps[d].add(net, id)) throw new CliError(`${where}: bad network "${net}" (expected a CIDR like 10.0.0.0/8)`, EXIT.CONFIG);
       }
     });

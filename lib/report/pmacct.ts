@@ -81,8 +81,9 @@ const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repea
 function text(col: Column, v: string | number | undefined, numericProto: boolean): string {
   switch (col.kind) {
     case 'ip':
-    case 'mac':
       return v === undefined || v === '' ? '' : String(v);
+    case 'mac':
+      return v === undefined || v === '' ? '00:00:00:00:00:00' : String(v);
     case 'hex':
       return (typeof v === 'number' ? v : 0).toString(16);
     case 'proto': {
@@ -97,8 +98,20 @@ function text(col: Column, v: string | number | undefined, numericProto: boolean
 /** One value as the formatted table prints it (an unset address prints as `%-45u` of 0). */
 function cell(col: Column, v: string | number | undefined, numericProto: boolean): string {
   let t = text(col, v, numericProto);
-  if (t === '' && (col.kind === 'ip' || col.kind === 'mac')) t = '0';
+  if (t === '' && col.kind === 'ip') t = '0';
   return pad(t, col.pad[0]) + ' '.repeat(col.pad[1]);
+}
+
+/** pmacct leaves out an entry whose primitives are all zero (and does not count it). */
+export function isEmptyEntry(r: Row, prims: readonly Primitive[]): boolean {
+  for (const p of prims) {
+    const v = r.values[p];
+    if (v === undefined || v === 0 || v === '') continue;
+    // an address 0.0.0.0 still has its family set, so it is not empty to pmacct; a zero MAC is
+    if (v === '00:00:00:00:00:00') continue;
+    return false;
+  }
+  return true;
 }
 
 export class PmacctFormatter {
