@@ -36,7 +36,7 @@ export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
     .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true })
     .fail((msg: string | null, err: Error | undefined) => {
       if (err) throw err;
-      throw usageError(`${unknownAsTyped(msg, proc.argv) ?? msg ?? 'invalid arguments'}\nTry '${spec.prog} --help' for more information.`);
+      throw usageError(`${unknownAsGiven(msg ?? 'invalid arguments', proc.argv)}\nTry '${spec.prog} --help' for more information.`);
     })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only print errors', group: 'Common:' })
     .option('verbose', { alias: 'v', type: 'count', describe: 'More detail on stderr (-vv for more)', group: 'Common:' })
@@ -46,14 +46,23 @@ export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
   return y as unknown as Argv<CommonArgs>;
 }
 
-/** yargs names an unknown `--no-foo` as "foo, Foo" (boolean negation, camel-case expansion):
- *  name the options as the user typed them instead. */
-function unknownAsTyped(msg: string | null, argv: readonly string[]): string | undefined {
-  const m = msg ? /^Unknown arguments?: (.*)$/.exec(msg) : null;
-  if (!m) return undefined;
-  const names = new Set(m[1]!.split(', '));
-  const typed = argv.filter((t) => t.startsWith('-') && names.has(t.replace(/^--?(no-)?/, '').split('=')[0]!));
-  return typed.length > 0 ? `unknown option${typed.length > 1 ? 's' : ''}: ${typed.join(', ')}` : undefined;
+/**
+ * yargs names an unknown flag by its parsed key: `--no-such-flag` becomes "such-flag", and each
+ * kebab-case key comes twice (camelCase copy). Name the flags as the user typed them.
+ */
+export function unknownAsGiven(msg: string, argv: readonly string[]): string {
+  const m = /^(Unknown arguments?): (.*)$/.exec(msg);
+  if (!m) return msg;
+  const names = m[2]!.split(', ');
+  const kebab = (n: string): string => n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const typed = (flag: string): boolean => argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+  const shown: string[] = [];
+  for (const n of names) {
+    if (/[A-Z]/.test(n) && names.includes(kebab(n))) continue;
+    const flag = n.length === 1 ? `-${n}` : `--${n}`;
+    shown.push(typed(`--no-${n}`) ? `--no-${n}` : typed(flag) ? flag : n);
+  }
+  return `${shown.length === 1 ? 'Unknown argument' : 'Unknown arguments'}: ${shown.join(', ')}`;
 }
 
 /** Parse; undefined when --help or --version was printed (the caller just returns 0). */

@@ -73,16 +73,28 @@ export function parseIP(text: string): ParsedIP | undefined {
 }
 
 export function parseIPv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
+  // one pass over char codes (split + regex per part was the top of meter-label count's profile)
+  const n = text.length;
+  if (n < 7 || n > 15) return undefined;
   let u = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    u = u * 256 + n;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits === 1 && part === 0) return undefined; // leading zero: no octal surprises
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return undefined;
+    } else if (c === 46) {
+      if (digits === 0 || ++dots > 3) return undefined;
+      u = u * 256 + part;
+      part = 0;
+      digits = 0;
+    } else return undefined;
   }
-  return u;
+  if (dots !== 3 || digits === 0) return undefined;
+  return u * 256 + part;
 }
 
 export function parseIPv6(text: string): Uint8Array | undefined {

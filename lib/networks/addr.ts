@@ -1,35 +1,12 @@
 // Addresses as numbers for the hot paths (LPM, filters, keys): IPv4 as one u32, IPv6 as four
 // big-endian u32 words. Text is parsed once per record and formatted only at output.
 
-import { parseIPv6, formatIPv4, formatIPv6At } from '../net/ip.js';
+import { parseIPv4, parseIPv6, formatIPv4, formatIPv6At } from '../net/ip.js';
 
-/** Strict dotted quad (no leading zeros, as lib/net/ip.ts) → u32, or -1. No allocation. */
+/** Strict dotted quad (lib/net/ip.ts parseIPv4) → u32, or -1 when not an IPv4 address. */
 export function ipv4ToU32(s: string): number {
-  const n = s.length;
-  if (n < 7 || n > 15) return -1;
-  let acc = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  let lead0 = false;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      acc = acc * 256 + part;
-      dots++;
-      part = 0;
-      digits = 0;
-      lead0 = false;
-    } else if (c >= 48 && c <= 57) {
-      if (lead0) return -1;
-      if (digits === 0 && c === 48) lead0 = true;
-      part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return -1;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return acc * 256 + part;
+  const u = parseIPv4(s);
+  return u === undefined ? -1 : u;
 }
 
 /** IPv6 text → four words in `out`; false if not an IPv6 address. */

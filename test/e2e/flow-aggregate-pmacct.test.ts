@@ -3,12 +3,13 @@
 // pcap_savefile, aggregates them with print plugins (networks_file, aggregate_filter, several
 // primitive sets) and writes JSON; flow-aggregate gets the flows of the same capture and the
 // SAME config file (-c). Every row and every packets/bytes/flows count must be identical.
-// Flows for flow-aggregate: decoded by tshark (an independent decoder) into flow NDJSON.
+// Flows for flow-aggregate: decoded by tshark (an independent decoder) into flow NDJSON, and by
+// flow-capture -r piped straight into flow-aggregate (the real pipeline).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, runBin, runProcess } from '../helpers/spawn.js';
+import { ROOT, binPath, runBin, runProcess, runShell } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
 import { protoNumber } from '../../lib/flow/proto.js';
 
@@ -160,37 +161,48 @@ async function tsharkFlows(pcap: string, port: number): Promise<string[]> {
 }
 
 for (const [fixture, port] of [['nf5.pcap', 2055], ['nf9.pcap', 2056]] as const) {
-  test(`flow-aggregate agrees with nfacctd on ${fixture}: every row, packets, bytes and flows`, async () => {
-    const dir = tempDir('flowmeter-pmacct-');
-    const pcap = join(FIXTURES, fixture);
-    writeFileSync(join(dir, 'networks.lst'), NETWORKS);
-    const conf = join(dir, 'nfacctd.conf');
-    writeFileSync(conf, config(pcap, dir));
+  for (const source of ['tshark', 'flow-capture'] as const) {
+    test(`${source} -r ${fixture} | flow-aggregate agrees with nfacctd: every row, packets, bytes and flows`, async () => {
+      const dir = tempDir('flowmeter-pmacct-');
+      const pcap = join(FIXTURES, fixture);
+      writeFileSync(join(dir, 'networks.lst'), NETWORKS);
+      const conf = join(dir, 'nfacctd.conf');
+      writeFileSync(conf, config(pcap, dir));
 
-    const nf = await runProcess('nfacctd', ['-f', conf], { timeoutMs: 60_000 });
-    assert.equal(nf.code, 0, `nfacctd failed:\n${nf.stdout}\n${nf.stderr}`);
+      const nf = await runProcess('nfacctd', ['-f', conf], { timeoutMs: 60_000 });
+      assert.equal(nf.code, 0, `nfacctd failed:\n${nf.stdout}\n${nf.stderr}`);
 
-    const flows = await tsharkFlows(pcap, port);
-    assert.ok(flows.length > 200, `tshark decoded ${flows.length} flows`);
-    writeFileSync(join(dir, 'flows.ndjson'), flows.join('\n') + '\n');
+      const outs = PLUGINS.flatMap((p) => ['-o', `${p}=${join(dir, `fa-${p}.ndjson`)}`]);
+      let totalBytes: number;
+      if (source === 'tshark') {
+        const flows = await tsharkFlows(pcap, port);
+        assert.ok(flows.length > 200, `tshark decoded ${flows.length} flows`);
+        writeFileSync(join(dir, 'flows.ndjson'), flows.join('\n') + '\n');
+        const fa = await runBin('flow-aggregate', ['-c', conf, ...outs, join(dir, 'flows.ndjson')]);
+        assert.equal(fa.code, 0, fa.stderr);
+        assert.equal(fa.stdout, '');
+        totalBytes = flows.reduce((s, l) => s + (JSON.parse(l) as { bytes: number }).bytes, 0);
+      } else {
+        const node = `'${process.execPath}'`;
+        const fa = await runShell(`${node} '${binPath('flow-capture')}' -r '${pcap}' | ${node} '${binPath('flow-aggregate')}' -c '${conf}' ${outs.map((o) => `'${o}'`).join(' ')}`);
+        assert.equal(fa.code, 0, fa.stderr);
+        assert.equal(fa.stdout, '');
+        const cap = await runBin('flow-capture', ['-r', pcap]);
+        totalBytes = cap.stdout.split('\n').filter((l) => l !== '').reduce((s, l) => s + (JSON.parse(l) as { bytes: number }).bytes, 0);
+      }
 
-    const outs = PLUGINS.flatMap((p) => ['-o', `${p}=${join(dir, `fa-${p}.ndjson`)}`]);
-    const fa = await runBin('flow-aggregate', ['-c', conf, ...outs, join(dir, 'flows.ndjson')]);
-    assert.equal(fa.code, 0, fa.stderr);
-    assert.equal(fa.stdout, '');
-
-    const totalBytes = flows.reduce((s, l) => s + (JSON.parse(l) as { bytes: number }).bytes, 0);
-    for (const p of PLUGINS) {
-      const theirs = byKey(pmacctRows(readFileSync(join(dir, `pm-${p}.json`), 'utf8'), p));
-      const ours = byKey(ourRows(readFileSync(join(dir, `fa-${p}.ndjson`), 'utf8')));
-      assert.ok(theirs.size > 0, `nfacctd wrote rows for ${p}`);
-      const missing = [...theirs.keys()].filter((k) => !ours.has(k));
-      const extra = [...ours.keys()].filter((k) => !theirs.has(k));
-      assert.ok(missing.length === 0 && extra.length === 0,
-        `${fixture} ${p}: ${missing.length} rows only in nfacctd's output (${missing.slice(0, 5).join('; ')}), ` +
-        `${extra.length} only in ours (${extra.slice(0, 5).join('; ')})`);
-      for (const [k, r] of theirs) assert.deepEqual(ours.get(k), r, `${fixture} ${p}: ${k}`);
-      if (p === 'total') assert.equal([...ours.values()][0]!.bytes, totalBytes, 'grand total = every byte tshark decoded');
-    }
-  });
+      for (const p of PLUGINS) {
+        const theirs = byKey(pmacctRows(readFileSync(join(dir, `pm-${p}.json`), 'utf8'), p));
+        const ours = byKey(ourRows(readFileSync(join(dir, `fa-${p}.ndjson`), 'utf8')));
+        assert.ok(theirs.size > 0, `nfacctd wrote rows for ${p}`);
+        const missing = [...theirs.keys()].filter((k) => !ours.has(k));
+        const extra = [...ours.keys()].filter((k) => !theirs.has(k));
+        assert.ok(missing.length === 0 && extra.length === 0,
+          `${fixture} ${p}: ${missing.length} rows only in nfacctd's output (${missing.slice(0, 5).join('; ')}), ` +
+          `${extra.length} only in ours (${extra.slice(0, 5).join('; ')})`);
+        for (const [k, r] of theirs) assert.deepEqual(ours.get(k), r, `${fixture} ${p}: ${k}`);
+        if (p === 'total') assert.equal([...ours.values()][0]!.bytes, totalBytes, 'grand total = every byte decoded');
+      }
+    });
+  }
 }

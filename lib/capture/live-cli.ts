@@ -1,0 +1,203 @@
+// flow-capture's live-mode options (the "Live capture:" group) and the glue from parsed flags to
+// runLive: the FlowDecoder with sFlow plugged in, the template cache file, counters output and
+// the stats counters. Kept apart from lib/commands/flow-capture.ts so the command only adds a
+// group of options and one call.
+
+import { readFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import type { Proc } from '../cli/run.js';
+import type { Log } from '../cli/log.js';
+import { CliError, EXIT, usageError } from '../cli/exit.js';
+import { writeFileAtomic, describeSystemError } from '../cli/io.js';
+import { intInRange } from '../cli/options.js';
+import type { Datagram } from './datagram.js';
+import { FlowDecoder } from '../decode/decoder.js';
+import { TemplateCache } from '../netflow/templates.js';
+import type { FlowRecord } from '../flow/record.js';
+import { SflowDecoder } from '../sflow/decode.js';
+import { counterToJson } from '../sflow/counters.js';
+import { parseListen, type ListenSpec } from './udp.js';
+import { runLive, type LiveDecoder } from './live.js';
+
+const GROUP = 'Live capture:';
+
+export interface LiveArgs {
+  listen?: string[];
+  rcvbuf: number;
+  'queue-bytes': number;
+  w?: string;
+  rotate: number;
+  compress?: string;
+  exec?: string;
+  'template-cache'?: string;
+  'template-save': number;
+  stats: number;
+  counters: boolean;
+}
+
+/** Add the live-mode options to a command's parser. */
+export function addLiveOptions<T>(y: Argv<T>): Argv<T & LiveArgs> {
+  return y
+    .option('listen', { alias: 'l', type: 'string', array: true, requiresArg: true, group: GROUP, describe: 'Receive NetFlow/IPFIX/sFlow on [ADDR]:PORT (repeatable; [::]:PORT is dual-stack)' })
+    .option('rcvbuf', { type: 'string', default: '33554432', group: GROUP, describe: 'Socket receive buffer to ask for, bytes', coerce: intInRange('rcvbuf', 65536, 2 ** 31 - 1) })
+    .option('queue-bytes', { type: 'string', default: '67108864', group: GROUP, describe: 'Bound of the queue between sockets and output, bytes (beyond: queue_drops)', coerce: intInRange('queue-bytes', 65536, 2 ** 40) })
+    .option('w', { type: 'string', requiresArg: true, group: GROUP, describe: 'Write rotated files into DIR instead of stdout' })
+    .option('rotate', { type: 'string', default: '300', group: GROUP, describe: 'Seconds per file with -w, aligned to the clock', coerce: intInRange('rotate', 2, 86400 * 7) })
+    .option('compress', { type: 'string', choices: ['gzip'], group: GROUP, describe: 'Compress files written with -w' })
+    .option('exec', { type: 'string', requiresArg: true, group: GROUP, describe: 'Run CMD with each closed file (no shell; %f = path, else appended)' })
+    .option('template-cache', { type: 'string', requiresArg: true, group: GROUP, describe: 'Load v9/IPFIX templates and sampling from FILE at start, save them there' })
+    .option('template-save', { type: 'string', default: '60', group: GROUP, describe: 'Seconds between template cache saves (and at exit)', coerce: intInRange('template-save', 1, 86400) })
+    .option('stats', { type: 'string', default: '0', group: GROUP, describe: 'Print key=value counters on stderr every N seconds (0: at exit and on SIGUSR2)', coerce: intInRange('stats', 0, 86400) })
+    .option('counters', { type: 'boolean', default: false, group: GROUP, describe: 'Also emit sFlow counter samples as SFLOW_5_COUNTERS records' }) as unknown as Argv<T & LiveArgs>;
+}
+
+/** The FlowDecoder with sFlow plugged in, adapted to what the live loop needs. */
+export class LiveFlowDecoder implements LiveDecoder {
+  readonly fd: FlowDecoder;
+  readonly sflow: SflowDecoder;
+  private out: ((text: string) => void) | undefined;
+  private readonly emitRecord = (r: FlowRecord): void => this.out!(this.format(r));
+  private readonly lossByStream = new Map<string, number>();
+
+  constructor(
+    log: Log,
+    private readonly format: (r: FlowRecord) => string,
+    counters: boolean,
+    templates: TemplateCache | undefined,
+    private readonly cachePath: string | undefined,
+  ) {
+    this.sflow = new SflowDecoder(counters ? { onCounters: (c) => this.out?.(counterToJson(c)) } : {});
+    const sflow = this.sflow;
+    this.fd = new FlowDecoder({ log, templates, sflow: (d, v, emit, core) => sflow.decode(d, v, emit, core) });
+    // per-stream loss for the stats lines: wrap the core's sequence accounting
+    const fd = this.fd;
+    const base = fd.sequence.bind(fd);
+    const loss = this.lossByStream;
+    fd.sequence = (key: string, seq: number, maxGap: number): boolean => {
+      const before = fd.stats.sequenceMissing;
+      const ok = base(key, seq, maxGap);
+      const missing = fd.stats.sequenceMissing - before;
+      if (missing > 0 || !loss.has(key)) loss.set(key, (loss.get(key) ?? 0) + missing);
+      return ok;
+    };
+  }
+
+  get records(): number {
+    return this.fd.stats.records;
+  }
+
+  decode(d: Datagram, line: (text: string) => void): void {
+    this.out = line;
+    this.fd.decode(d, this.emitRecord);
+  }
+
+  finish(line: (text: string) => void): void {
+    this.out = line;
+    this.fd.finish();
+  }
+
+  counters(): Array<[string, number]> {
+    const s = this.fd.stats;
+    const out: Array<[string, number]> = [
+      ['records', s.records],
+      ['decode_errors', s.rejected],
+    ];
+    for (const [reason, n] of s.rejects) out.push([`error_${reason.replace(/[^a-z0-9]+/gi, '_')}`, n]);
+    for (const [name, v] of Object.entries(s.byVersion)) if (v.datagrams > 0) out.push([`${name}_datagrams`, v.datagrams]);
+    out.push(
+      ['sflow_counter_samples', this.sflow.stats.counterSamples],
+      ['templates', this.fd.templates.size],
+      ['pending_held', s.pendingHeld],
+      ['pending_decoded', s.pendingDecoded],
+      ['pending_expired', s.pendingExpired],
+      ['seq_gaps', s.sequenceGaps],
+      ['seq_lost', s.sequenceMissing],
+      ['seq_resets', s.sequenceResets],
+    );
+    return out;
+  }
+
+  sequenceLines(): string[] {
+    const lines: string[] = [];
+    for (const [key, lost] of this.lossByStream) {
+      if (lost > 0) lines.push(`stream="${key}" lost=${lost}`);
+    }
+    return lines;
+  }
+
+  async save(): Promise<void> {
+    if (!this.cachePath) return;
+    await writeFileAtomic(this.cachePath, JSON.stringify(this.fd.templates.toJSON()) + '\n');
+  }
+}
+
+/** Read the template cache; a missing file is a fresh start, a bad one is exit 78. */
+export function loadTemplateCache(path: string, log: Log): TemplateCache | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') {
+      log.info(`${path}: no template cache yet, starting empty`);
+      return undefined;
+    }
+    throw new CliError(`${path}: cannot read template cache: ${describeSystemError(err)}`, EXIT.NOINPUT);
+  }
+  try {
+    const cache = TemplateCache.fromJSON(JSON.parse(text));
+    log.info(`${path}: loaded ${cache.size} templates of ${cache.domainCount} exporter domains`);
+    return cache;
+  } catch (e) {
+    throw new CliError(`${path}: not a usable template cache: ${(e as Error).message} (move it away to start empty)`, EXIT.CONFIG);
+  }
+}
+
+/** Split --exec into argv without a shell: whitespace separates, '…' and "…" group. */
+export function splitCommand(text: string): string[] {
+  const out: string[] = [];
+  const re = /'([^']*)'|"([^"]*)"|(\S+)/g;
+  for (const m of text.matchAll(re)) out.push(m[1] ?? m[2] ?? m[3]!);
+  if (out.length === 0) throw usageError('--exec: empty command');
+  return out;
+}
+
+export interface LiveRunInput {
+  args: LiveArgs;
+  proc: Proc;
+  log: Log;
+  format: (r: FlowRecord) => string;
+  /** File extension for -w files ("ndjson", "csv", "txt"). */
+  extension: string;
+  quiet: boolean;
+}
+
+/** Run the collector until SIGINT/SIGTERM. */
+export async function runLiveFromArgs(i: LiveRunInput): Promise<number> {
+  const a = i.args;
+  const specs: ListenSpec[] = (a.listen ?? []).map(parseListen);
+  if (specs.length === 0) throw usageError('--listen: give at least one [ADDR]:PORT');
+  if (a.w === undefined && (a.compress !== undefined || a.exec !== undefined)) throw usageError('--compress and --exec need -w DIR');
+  const templates = a['template-cache'] ? loadTemplateCache(a['template-cache'], i.log) : undefined;
+  const decoder = new LiveFlowDecoder(i.log, i.format, a.counters, templates, a['template-cache']);
+  return runLive({
+    listen: specs,
+    rcvbuf: a.rcvbuf,
+    queueBytes: a['queue-bytes'],
+    decoder,
+    stdout: i.proc.stdout,
+    rotate: a.w !== undefined ? {
+      dir: a.w, interval: a.rotate, extension: i.extension,
+      compress: a.compress === 'gzip' ? 'gzip' : undefined,
+      exec: a.exec !== undefined ? splitCommand(a.exec) : undefined,
+    } : undefined,
+    statsInterval: a.stats,
+    saveInterval: a['template-cache'] ? a['template-save'] : 0,
+    log: i.log,
+    stderr: i.proc.stderr,
+    prog: 'flow-capture',
+    quiet: i.quiet,
+    signals: process,
+    hardExit: (code) => process.exit(code),
+  });
+}

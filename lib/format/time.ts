@@ -1,0 +1,25 @@
+// Times for people: "2024-01-15 12:00:02.944" (UTC, milliseconds) from nanoseconds since the epoch.
+
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+let lastSecond = -1;
+let lastPrefix = '';
+
+/** UTC date and time to the millisecond; the date/time part is cached per second (flows come in order). */
+export function formatTimeNs(ns: number): string {
+  const ms = Math.floor(ns / 1e6);
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    const d = new Date(second * 1000);
+    lastPrefix = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
+    lastSecond = second;
+  }
+  return `${lastPrefix}.${pad3(ms - second * 1000)}`;
+}
+
+/** A duration in seconds with millisecond precision: "0.281s", "12.000s". */
+export function formatDurationNs(ns: number): string {
+  const ms = Math.max(0, Math.round(ns / 1e6));
+  return `${Math.floor(ms / 1000)}.${pad3(ms % 1000)}s`;
+}

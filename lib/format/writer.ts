@@ -1,0 +1,73 @@
+// Flow records out, in the chosen format, through the batched drain-aware BatchWriter: the one
+// output path for `flow-capture -r` (and any mode that writes a stream of records). Callers
+// add() records synchronously and `await flush()` when add() says a batch is full.
+
+import type { Writable } from 'node:stream';
+import type { ChalkInstance } from 'chalk';
+import { BatchWriter } from '../cli/writer.js';
+import { flowToJson, type FlowRecord } from '../flow/record.js';
+import { CsvFormatter } from './csv.js';
+import { TextFormatter } from './text.js';
+import { DEFAULT_FIELDS, type FieldName } from './fields.js';
+
+export const FORMATS = ['ndjson', 'csv', 'text'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export interface FlowWriterOptions {
+  format: Format;
+  /** Columns for csv/text (csv default: every field a record always has; text default: the tcpdump-like line). */
+  fields?: readonly FieldName[];
+  /** Colours for text (level 0 = none). */
+  chalk: ChalkInstance;
+}
+
+export class FlowWriter {
+  private readonly out: BatchWriter;
+  private readonly csv: CsvFormatter | undefined;
+  private readonly text: TextFormatter | undefined;
+  private headerDone = false;
+  /** Records written. */
+  count = 0;
+
+  constructor(
+    stream: Writable,
+    readonly opts: FlowWriterOptions,
+  ) {
+    this.out = new BatchWriter(stream);
+    if (opts.format === 'csv') this.csv = new CsvFormatter(opts.fields ?? DEFAULT_FIELDS);
+    if (opts.format === 'text') this.text = new TextFormatter(opts.chalk, opts.fields);
+  }
+
+  /** Queue a record; true when the caller should `await flush()`. */
+  add(r: FlowRecord): boolean {
+    this.count++;
+    if (this.csv !== undefined) {
+      if (!this.headerDone) this.header();
+      return this.csv.add(r) ? this.out.add(this.csv.take()) : false;
+    }
+    if (this.text !== undefined) return this.out.line(this.text.line(r));
+    return this.out.line(flowToJson(r));
+  }
+
+  /** Queue a line of another kind (sFlow counter records in NDJSON); true when a flush is due. */
+  addLine(text: string): boolean {
+    return this.out.line(text);
+  }
+
+  private header(): void {
+    this.headerDone = true;
+    this.out.add(this.csv!.header());
+  }
+
+  async flush(): Promise<void> {
+    if (this.csv !== undefined) this.out.add(this.csv.take());
+    await this.out.flush();
+  }
+
+  /** Flush everything; a CSV output gets its header even when there were no records. */
+  async end(): Promise<void> {
+    if (this.csv !== undefined && !this.headerDone) this.header();
+    await this.flush();
+    await this.out.end();
+  }
+}

@@ -1,0 +1,73 @@
+// What the protocol decoders share with the FlowDecoder that drives them: counters, the template
+// cache, held data, sequence accounting and the one way to reject something.
+
+import type { Datagram } from '../capture/datagram.js';
+import type { FlowRecord } from '../flow/record.js';
+import type { MessageContext, Scratch } from './data.js';
+import type { PendingBuffer, PendingSet } from './pending.js';
+import type { SequenceTracker } from './sequence.js';
+import type { TemplateCache } from './templates.js';
+
+export type VersionName = 'netflow_v1' | 'netflow_v5' | 'netflow_v7' | 'netflow_v9' | 'ipfix' | 'sflow';
+
+export interface DecoderStats {
+  /** Datagrams handed to decode(). */
+  datagrams: number;
+  /** Flow records emitted. */
+  records: number;
+  /** Options data records read (sampling, system init time), not emitted as flows. */
+  optionsRecords: number;
+  byVersion: Record<VersionName, { datagrams: number; records: number }>;
+  /** Rejected items by reason (same reasons as Log.reject). */
+  rejects: Map<string, number>;
+  rejected: number;
+  templatesAdded: number;
+  templatesUpdated: number;
+  templatesWithdrawn: number;
+  /** Data sets held waiting for their template / decoded when it came / given up (age, capacity, end). */
+  pendingHeld: number;
+  pendingDecoded: number;
+  pendingExpired: number;
+  /** Sequence accounting per exporter + domain. */
+  sequenceGaps: number;
+  sequenceMissing: number;
+  sequenceResets: number;
+  sequenceLate: number;
+}
+
+export function newStats(): DecoderStats {
+  const v = () => ({ datagrams: 0, records: 0 });
+  return {
+    datagrams: 0, records: 0, optionsRecords: 0,
+    byVersion: { netflow_v1: v(), netflow_v5: v(), netflow_v7: v(), netflow_v9: v(), ipfix: v(), sflow: v() },
+    rejects: new Map(), rejected: 0,
+    templatesAdded: 0, templatesUpdated: 0, templatesWithdrawn: 0,
+    pendingHeld: 0, pendingDecoded: 0, pendingExpired: 0,
+    sequenceGaps: 0, sequenceMissing: 0, sequenceResets: 0, sequenceLate: 0,
+  };
+}
+
+export type Emit = (r: FlowRecord) => void;
+
+export interface DecodeCore {
+  readonly stats: DecoderStats;
+  readonly templates: TemplateCache;
+  readonly pending: PendingBuffer;
+  readonly sequences: SequenceTracker;
+  /** Reused per datagram. */
+  readonly scratch: Scratch;
+  readonly ctx: MessageContext;
+  /** Count a rejection and (rate-limited) say `<place>: <protocol> <where>: <what>`. */
+  reject(reason: string, place: Datagram | string, protocol: string, where: string, what: string): void;
+  /** describeDatagram(d), for messages about held data. */
+  describe(d: Datagram): string;
+  /** Give up on held data (age, capacity, end of input): count and say so. */
+  expire(p: PendingSet, why: string): void;
+  /** Apply a header sequence number to the loss accounting; false for a late (reordered) message,
+   *  whose number must not move the expectation backwards. */
+  sequence(key: string, seq: number, maxGap: number): boolean;
+}
+
+export function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}

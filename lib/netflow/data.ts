@@ -1,0 +1,272 @@
+// Data records of NetFlow v9 / IPFIX: run a template's field plan over one record into a reusable
+// scratch struct (numbers and byte offsets, nothing allocated), then either build a FlowRecord
+// (goflow2 semantics) or apply an options record to the domain state (sampling, systemInitTime).
+
+import type { FlowRecord, FlowType } from '../flow/record.js';
+import { formatIPv4, formatIPv6At, ipv4Network, ipv6Network } from '../net/ip.js';
+import { formatMacAt } from '../net/mac.js';
+import { A, K } from './fields.js';
+import type { Domain, Template } from './templates.js';
+
+/** What the message header tells every record in it. One instance reused per datagram. */
+export class MessageContext {
+  type: FlowType = 'NETFLOW_V9';
+  version = 9;
+  exporter = '';
+  receivedNs = 0;
+  sequence = 0;
+  /** Export time, Unix seconds (v9 unix_secs, IPFIX Export Time). */
+  exportSecs = 0;
+  /** v9 sysUptime in ms; -1 for IPFIX (no uptime in the header). */
+  uptimeMs = -1;
+  domainId = 0;
+  domain: Domain | undefined = undefined;
+
+  copy(): MessageContext {
+    return Object.assign(new MessageContext(), this);
+  }
+}
+
+/** One record's fields as found, indexed by action code (fields.ts A.*); -1 = absent. Integers
+ *  as read, addresses and MACs as byte offsets into the datagram, NTP times as Unix ns. A flat
+ *  Float64Array: the record loop is "read by length, store at code", no per-field switch. */
+export type Scratch = Float64Array;
+
+export const SCRATCH_SIZE = A.MPLS3 + 1;
+
+export function newScratch(): Scratch {
+  return new Float64Array(SCRATCH_SIZE).fill(-1);
+}
+
+/** Unsigned big-endian integer of 1-8 bytes (reduced-size encoding). Beyond 2^53 precision is lost. */
+function uint(v: DataView, b: Uint8Array, o: number, len: number): number {
+  switch (len) {
+    case 1:
+      return b[o]!;
+    case 2:
+      return v.getUint16(o);
+    case 4:
+      return v.getUint32(o);
+    case 8:
+      return v.getUint32(o) * 4294967296 + v.getUint32(o + 4);
+    default: {
+      let x = 0;
+      for (let i = 0; i < len; i++) x = x * 256 + b[o + i]!;
+      return x;
+    }
+  }
+}
+
+const NTP_UNIX_OFFSET = 2208988800;
+
+/** NTP timestamp (RFC 7011 dateTimeMicroseconds / dateTimeNanoseconds) → Unix ns. */
+function ntpNs(v: DataView, o: number, micro: boolean): number {
+  let sec = v.getUint32(o);
+  let frac = v.getUint32(o + 4);
+  if (micro) frac = (frac & 0xfffff800) >>> 0; // the low 11 bits are not meaningful for µs
+  // NTP era 1 starts in 2036: small second counts belong to it (RFC 4330 §3)
+  if (sec < 0x80000000) sec += 4294967296;
+  return (sec - NTP_UNIX_OFFSET) * 1e9 + Math.floor((frac * 1e9) / 4294967296);
+}
+
+/** Decode one record at `o` with template `t` into `s`. Returns the offset after the record, or -1
+ *  when a variable-length field runs past `end`. Skipped fields land in slot 0 (A.SKIP), unread. */
+export function readRecord(v: DataView, b: Uint8Array, o: number, end: number, t: Template, s: Scratch): number {
+  s.fill(-1);
+  const codes = t.codes;
+  const kinds = t.kinds;
+  const lens = t.lens;
+  const n = codes.length;
+  for (let i = 0; i < n; i++) {
+    let len = lens[i]!;
+    if (len < 0) {
+      if (o >= end) return -1;
+      len = b[o++]!;
+      if (len === 255) {
+        if (o + 2 > end) return -1;
+        len = v.getUint16(o);
+        o += 2;
+      }
+      if (o + len > end) return -1;
+      o += len; // variable-length fields are never planned (strings, lists): skipped
+      continue;
+    }
+    if (o + len > end) return -1;
+    const c = codes[i]!;
+    if (c !== 0) {
+      const k = kinds[i]!;
+      if (k === K.UINT) s[c] = len === 4 ? v.getUint32(o) : len === 2 ? v.getUint16(o) : len === 1 ? b[o]! : uint(v, b, o, len);
+      else if (k === K.OFFSET) s[c] = o;
+      else if (k === K.NTP_NS) s[c] = ntpNs(v, o, false);
+      else if (k === K.NTP_US) s[c] = ntpNs(v, o, true);
+      else s[c] = (b[o]! << 12) | (b[o + 1]! << 4) | (b[o + 2]! >> 4);
+    }
+    o += len;
+  }
+  return o;
+}
+
+/** Sampling rate a record states (-1 = none): samplingPacketInterval/Space (RFC 5477; interval
+ *  alone is taken as the rate, as goflow2 does), samplerRandomInterval, samplingInterval,
+ *  samplingPopulation/Size — in goflow2's order of preference. */
+export function samplingOf(s: Scratch): number {
+  if (s[A.PKT_INTERVAL]! > 0) return s[A.PKT_SPACE]! >= 0 ? Math.round((s[A.PKT_INTERVAL]! + s[A.PKT_SPACE]!) / s[A.PKT_INTERVAL]!) : s[A.PKT_INTERVAL]!;
+  if (s[A.SAMPLER_RANDOM]! > 0) return s[A.SAMPLER_RANDOM]!;
+  if (s[A.SAMPLING_INTERVAL]! > 0) return s[A.SAMPLING_INTERVAL]!;
+  if (s[A.SAMPLING_POP]! > 0 && s[A.SAMPLING_SIZE]! > 0) return Math.round(s[A.SAMPLING_POP]! / s[A.SAMPLING_SIZE]!);
+  return -1;
+}
+
+/** An options data record: keep what it says about sampling and system init time. Returns true
+ *  when it changed the domain state. */
+export function applyOptions(s: Scratch, d: Domain): boolean {
+  let changed = false;
+  const rate = samplingOf(s);
+  if (rate > 0) {
+    const id = s[A.SAMPLER_ID]! >= 0 ? s[A.SAMPLER_ID]! : s[A.SELECTOR_ID]!;
+    if (id >= 0) d.samplers.set(id, rate);
+    d.samplingRate = rate;
+    changed = true;
+  }
+  if (s[A.SYS_INIT_MS]! >= 0) {
+    d.systemInitMs = s[A.SYS_INIT_MS]!;
+    changed = true;
+  }
+  return changed;
+}
+
+function zero16(b: Uint8Array, o: number): boolean {
+  for (let i = 0; i < 16; i++) if (b[o + i] !== 0) return false;
+  return true;
+}
+
+/** The flow record for a data record in `s`. */
+export function buildFlow(s: Scratch, m: MessageContext, b: Uint8Array): FlowRecord {
+  const d = m.domain;
+  // addresses: an all-zero IPv6 field loses to an IPv4 one (dual templates), as goflow2 does
+  let src = '';
+  let dst = '';
+  let srcNet = '0.0.0.0/0';
+  let dstNet = '0.0.0.0/0';
+  let etype = 0;
+  if (s[A.SRC6]! >= 0 && (s[A.SRC4]! < 0 || !zero16(b, s[A.SRC6]!))) {
+    src = formatIPv6At(b, s[A.SRC6]!);
+    srcNet = ipv6Network(b, s[A.SRC6]!, s[A.SRC6_MASK]! >= 0 ? s[A.SRC6_MASK]! : s[A.SRC_MASK]! >= 0 ? s[A.SRC_MASK]! : 0);
+    etype = 0x86dd;
+  } else if (s[A.SRC4]! >= 0) {
+    src = formatIPv4(s[A.SRC4]!);
+    srcNet = ipv4Network(s[A.SRC4]!, s[A.SRC_MASK]! >= 0 ? s[A.SRC_MASK]! : 0);
+    etype = 0x0800;
+  }
+  if (s[A.DST6]! >= 0 && (s[A.DST4]! < 0 || !zero16(b, s[A.DST6]!))) {
+    dst = formatIPv6At(b, s[A.DST6]!);
+    dstNet = ipv6Network(b, s[A.DST6]!, s[A.DST6_MASK]! >= 0 ? s[A.DST6_MASK]! : s[A.DST_MASK]! >= 0 ? s[A.DST_MASK]! : 0);
+    if (etype === 0) etype = 0x86dd;
+  } else if (s[A.DST4]! >= 0) {
+    dst = formatIPv4(s[A.DST4]!);
+    dstNet = ipv4Network(s[A.DST4]!, s[A.DST_MASK]! >= 0 ? s[A.DST_MASK]! : 0);
+    if (etype === 0) etype = 0x0800;
+  }
+  if (etype === 0 && s[A.IP_VERSION]! === 4) etype = 0x0800;
+  else if (etype === 0 && s[A.IP_VERSION]! === 6) etype = 0x86dd;
+  if (etype === 0x86dd) {
+    if (srcNet === '0.0.0.0/0') srcNet = '::/0';
+    if (dstNet === '0.0.0.0/0') dstNet = '::/0';
+  }
+  let nextHop = '';
+  if (s[A.NH6]! >= 0 && (s[A.NH4]! < 0 || !zero16(b, s[A.NH6]!))) nextHop = formatIPv6At(b, s[A.NH6]!);
+  else if (s[A.NH4]! >= 0) nextHop = formatIPv4(s[A.NH4]!);
+
+  // times: absolute, else delta from export time, else sysUpTime-relative, else the export time
+  const exportNs = m.exportSecs * 1e9;
+  const startAbs = s[A.START_NS]! >= 0 ? s[A.START_NS]! : s[A.START_US]! >= 0 ? s[A.START_US]! : s[A.START_MS]! >= 0 ? s[A.START_MS]! * 1e6 : s[A.START_S]! >= 0 ? s[A.START_S]! * 1e9 : -1;
+  const endAbs = s[A.END_NS]! >= 0 ? s[A.END_NS]! : s[A.END_US]! >= 0 ? s[A.END_US]! : s[A.END_MS]! >= 0 ? s[A.END_MS]! * 1e6 : s[A.END_S]! >= 0 ? s[A.END_S]! * 1e9 : -1;
+  const start = timeOf(startAbs, s[A.START_DELTA_US]!, s[A.FIRST_SW]!, s, m, exportNs);
+  const end = timeOf(endAbs, s[A.END_DELTA_US]!, s[A.LAST_SW]!, s, m, exportNs);
+
+  let rate = samplingOf(s);
+  if (rate < 0) {
+    const id = s[A.SAMPLER_ID]! >= 0 ? s[A.SAMPLER_ID]! : s[A.SELECTOR_ID]!;
+    const r = id >= 0 && d !== undefined ? d.samplers.get(id) : undefined;
+    rate = r ?? d?.samplingRate ?? 0;
+  }
+
+  const r: FlowRecord = {
+    type: m.type,
+    time_received_ns: m.receivedNs,
+    sequence_num: m.sequence,
+    sampling_rate: rate,
+    sampler_address: m.exporter,
+    time_flow_start_ns: start,
+    time_flow_end_ns: end,
+    bytes: s[A.BYTES]! >= 0 ? s[A.BYTES]! : s[A.OUT_BYTES]! >= 0 ? s[A.OUT_BYTES]! : s[A.TOT_BYTES]! >= 0 ? s[A.TOT_BYTES]! : 0,
+    packets: s[A.PKTS]! >= 0 ? s[A.PKTS]! : s[A.OUT_PKTS]! >= 0 ? s[A.OUT_PKTS]! : s[A.TOT_PKTS]! >= 0 ? s[A.TOT_PKTS]! : 0,
+    src_addr: src,
+    dst_addr: dst,
+    etype,
+    proto: s[A.PROTO]! >= 0 ? s[A.PROTO]! & 255 : 0,
+    src_port: s[A.SRC_PORT]! >= 0 ? s[A.SRC_PORT]! & 0xffff : 0,
+    dst_port: s[A.DST_PORT]! >= 0 ? s[A.DST_PORT]! & 0xffff : 0,
+    in_if: s[A.IN_IF]! >= 0 ? s[A.IN_IF]! : s[A.IN_PHYS]! >= 0 ? s[A.IN_PHYS]! : 0,
+    out_if: s[A.OUT_IF]! >= 0 ? s[A.OUT_IF]! : s[A.OUT_PHYS]! >= 0 ? s[A.OUT_PHYS]! : 0,
+    ip_tos: s[A.TOS]! >= 0 ? s[A.TOS]! & 255 : 0,
+    tcp_flags: s[A.TCP_FLAGS]! >= 0 ? s[A.TCP_FLAGS]! & 0xffff : 0,
+    src_as: s[A.SRC_AS]! >= 0 ? s[A.SRC_AS]! : 0,
+    dst_as: s[A.DST_AS]! >= 0 ? s[A.DST_AS]! : 0,
+    next_hop: nextHop,
+    src_net: srcNet,
+    dst_net: dstNet,
+  };
+  // optional goflow2 fields, only when the exporter sent them
+  if (s[A.SRC_MAC]! >= 0) r.src_mac = formatMacAt(b, s[A.SRC_MAC]!);
+  else if (s[A.POST_SRC_MAC]! >= 0) r.src_mac = formatMacAt(b, s[A.POST_SRC_MAC]!);
+  if (s[A.DST_MAC]! >= 0) r.dst_mac = formatMacAt(b, s[A.DST_MAC]!);
+  else if (s[A.POST_DST_MAC]! >= 0) r.dst_mac = formatMacAt(b, s[A.POST_DST_MAC]!);
+  const srcVlan = s[A.SRC_VLAN]! >= 0 ? s[A.SRC_VLAN]! : s[A.DOT1Q_VLAN]!;
+  const dstVlan = s[A.DST_VLAN]! >= 0 ? s[A.DST_VLAN]! : s[A.POST_DOT1Q_VLAN]!;
+  if (srcVlan >= 0) {
+    r.src_vlan = srcVlan;
+    r.vlan_id = srcVlan;
+  }
+  if (dstVlan >= 0) r.dst_vlan = dstVlan;
+  if (s[A.FWD_STATUS]! >= 0) r.forwarding_status = s[A.FWD_STATUS]!;
+  if (s[A.TTL]! >= 0) r.ip_ttl = s[A.TTL]! & 255;
+  else if (s[A.MIN_TTL]! >= 0) r.ip_ttl = s[A.MIN_TTL]! & 255;
+  if (s[A.FRAG_FLAGS]! >= 0) r.ip_flags = s[A.FRAG_FLAGS]! >> 5;
+  if (s[A.ICMP_TC]! >= 0) {
+    r.icmp_type = s[A.ICMP_TC]! >> 8;
+    r.icmp_code = s[A.ICMP_TC]! & 255;
+  }
+  if (s[A.ICMP_TYPE]! >= 0) r.icmp_type = s[A.ICMP_TYPE]! & 255;
+  if (s[A.ICMP_CODE]! >= 0) r.icmp_code = s[A.ICMP_CODE]! & 255;
+  if (s[A.FLOW_LABEL]! >= 0) r.ipv6_flow_label = s[A.FLOW_LABEL]!;
+  if (s[A.FRAG_ID]! >= 0) r.fragment_id = s[A.FRAG_ID]!;
+  if (s[A.FRAG_OFF]! >= 0) r.fragment_offset = s[A.FRAG_OFF]!;
+  if (s[A.NEXT_HOP_AS]! >= 0) r.next_hop_as = s[A.NEXT_HOP_AS]!;
+  if (s[A.BGP_NH6]! >= 0 && (s[A.BGP_NH4]! < 0 || !zero16(b, s[A.BGP_NH6]!))) r.bgp_next_hop = formatIPv6At(b, s[A.BGP_NH6]!);
+  else if (s[A.BGP_NH4]! >= 0) r.bgp_next_hop = formatIPv4(s[A.BGP_NH4]!);
+  if (s[A.MPLS1]! >= 0) {
+    const labels = [s[A.MPLS1]!];
+    if (s[A.MPLS2]! >= 0) labels.push(s[A.MPLS2]!);
+    if (s[A.MPLS2]! >= 0 && s[A.MPLS3]! >= 0) labels.push(s[A.MPLS3]!);
+    r.mpls_label = labels;
+  }
+  r.observation_domain_id = s[A.OBS_DOMAIN]! >= 0 ? s[A.OBS_DOMAIN]! : m.domainId;
+  if (s[A.OBS_POINT]! >= 0) r.observation_point_id = s[A.OBS_POINT]!;
+  if (s[A.DIRECTION]! >= 0) r.flow_direction = s[A.DIRECTION]!;
+  return r;
+}
+
+function timeOf(abs: number, deltaUs: number, sysUp: number, s: Scratch, m: MessageContext, exportNs: number): number {
+  if (abs >= 0) return abs;
+  if (deltaUs >= 0) return exportNs - deltaUs * 1e3;
+  if (sysUp >= 0) {
+    if (m.uptimeMs >= 0) {
+      // v9: relative to the header's sysUptime; signed 32-bit difference survives uptime wrap
+      return exportNs - ((m.uptimeMs - sysUp) | 0) * 1e6;
+    }
+    const init = s[A.SYS_INIT_MS]! >= 0 ? s[A.SYS_INIT_MS]! : m.domain !== undefined ? m.domain.systemInitMs : -1;
+    if (init >= 0) return (init + sysUp) * 1e6;
+  }
+  return exportNs;
+}

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Bytes, decoder, ipfix, set, v9 } from './helpers.js';
+import { TemplateCache } from '../../../lib/netflow/templates.js';
+
+test('template cache: JSON round trip keeps templates, sampling and systemInitTime, so a restart decodes at once', () => {
+  const { dec, run } = decoder();
+  // v9 data template + options sampling for source id 3
+  run(v9([set(0, new Bytes().u16(256, 2).u16(8, 4, 1, 4)), set(1, new Bytes().u16(257, 4, 4).u16(1, 4).u16(34, 4)), set(257, new Bytes().u32(0, 128))], { source: 3 }));
+  // IPFIX template with enterprise + variable-length fields, options with systemInitTime
+  run(ipfix([
+    set(2, new Bytes().u16(300, 4).u16(8, 4).u16(0x8000 | 1, 2).u32(9).u16(82, 65535).u16(22, 4)),
+    set(3, new Bytes().u16(301, 2, 1).u16(149, 4).u16(160, 8)),
+    set(301, new Bytes().u32(1).u64(1699990000000n)),
+  ], { domain: 1 }));
+  const text = JSON.stringify(dec.templates);
+  const cache = TemplateCache.fromJSON(JSON.parse(text));
+  assert.equal(cache.size, 4);
+  assert.deepEqual(JSON.parse(JSON.stringify(cache)), JSON.parse(text));
+
+  const { run: run2, dec: dec2 } = decoder({ templates: cache });
+  const [a] = run2(v9([set(256, new Bytes().ip4('10.0.0.1').u32(99))], { source: 3 }));
+  assert.equal(a!.bytes, 99);
+  assert.equal(a!.sampling_rate, 128);
+  const [b] = run2(ipfix([set(300, new Bytes().ip4('10.0.0.2').u16(7).u8(3).raw([1, 2, 3]).u32(1000))], { domain: 1 }));
+  assert.equal(b!.src_addr, '10.0.0.2');
+  assert.equal(b!.time_flow_start_ns, (1699990000000 + 1000) * 1e6);
+  assert.equal(dec2.stats.pendingHeld, 0);
+});
+
+test('template cache: fromJSON refuses what is not a cache, naming the entry', () => {
+  assert.throws(() => TemplateCache.fromJSON({}), /not a flowmeter template cache/);
+  assert.throws(() => TemplateCache.fromJSON(null), /not a flowmeter template cache/);
+  const good = { format: 'flowmeter-templates', version: 1, domains: [{ exporter: '192.0.2.1', version: 10, domain: 1, sampling_rate: 0, samplers: [], system_init_ms: -1, templates: [{ id: 256, scope: 0, fields: [8, 4, 0] }] }] };
+  assert.equal(TemplateCache.fromJSON(good).size, 1);
+  const zero = structuredClone(good);
+  zero.domains[0]!.templates[0]!.fields = [8, 0, 0];
+  assert.throws(() => TemplateCache.fromJSON(zero), /domains\[0\]\.templates\[0\]: field 1 \(IE 8\) has length 0/);
+  const lowId = structuredClone(good);
+  lowId.domains[0]!.templates[0]!.id = 2;
+  assert.throws(() => TemplateCache.fromJSON(lowId), /expected id >= 256/);
+  const badVersion = structuredClone(good);
+  badVersion.domains[0]!.version = 5;
+  assert.throws(() => TemplateCache.fromJSON(badVersion), /domains\[0\]: expected exporter, version 9 or 10/);
+  assert.throws(() => TemplateCache.fromJSON(good, { maxTemplatesPerDomain: 0 }), /more than 0 templates/);
+});
