@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, runBin, runProcess } from '../helpers/spawn.js';
+import { ROOT, runBin, runProcess, runShell } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const PCAP = `${ROOT}test/fixtures/report/netflow-v9.pcap`;
@@ -217,5 +217,19 @@ test('hydra: agg-ab and agg-ba from the capture add up to the bytes pmacct count
     assert.equal(lines.length, pm.length, `agg-${set}: one line per pmacct entry`);
     const sum = lines.reduce((t, l) => t + Number(l.split(';')[6]), 0);
     assert.equal(sum, totalBytes, `agg-${set} bytes`);
+  }
+});
+
+test('the whole pipeline: flow-capture -r (our decoder) | flow-report prints what pmacct prints', async () => {
+  for (const s of SETS) {
+    const want = await pmacct(s.name);
+    const got = await runShell(
+      `node bin/flow-capture.js -r ${PCAP} | node bin/flow-report.js ${s.args.join(' ')} -n ${join(dir, 'networks.lst')} --format pmacct`,
+      { cwd: ROOT },
+    );
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(got.stdout.split('\n')[0], want.split('\n')[0], `${s.name}: header`);
+    assert.deepEqual(sortedBody(got.stdout, 1, 3), sortedBody(want, 1, 3), `${s.name}: rows`);
+    assert.deepEqual(got.stdout.split('\n').slice(-3), want.split('\n').slice(-3), `${s.name}: trailer`);
   }
 });
