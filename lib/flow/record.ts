@@ -2,7 +2,7 @@
 // field list; the NDJSON serialiser, CSV/text columns and the NDJSON input validator derive from it.
 
 import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from './proto.js';
-import { parseCidr, parseIP, formatIP } from '../net/ip.js';
+import { parseCidr, parseIP, parseIPv4, formatIP, formatIPv4 } from '../net/ip.js';
 
 export type FlowType = 'NETFLOW_V1' | 'NETFLOW_V5' | 'NETFLOW_V7' | 'NETFLOW_V9' | 'IPFIX' | 'SFLOW_5' | 'FLOWUNKNOWN';
 
@@ -167,14 +167,35 @@ function addr(o: Record<string, unknown>, name: string): string {
   const v = o[name];
   if (v === undefined || v === null || v === '') return '';
   if (typeof v === 'string') {
+    if (parseIPv4(v) !== undefined) return v; // a strict dotted quad is already canonical
     const ip = parseIP(v);
     if (ip) return formatIP(ip);
   }
   throw new FieldError(name, 'an IPv4 or IPv6 address', v);
 }
 
+/** Fast path for an IPv4 CIDR with a canonical length: the text itself when no host bits are
+ *  set, else the masked network; undefined to leave anything else to the general parser. */
+function ipv4CidrFast(v: string): string | undefined {
+  const slash = v.indexOf('/');
+  if (slash < 7 || v.length - slash < 2 || v.length - slash > 3) return undefined;
+  const a = parseIPv4(v.slice(0, slash));
+  if (a === undefined) return undefined;
+  const d1 = v.charCodeAt(slash + 1) - 48;
+  const d2 = slash + 2 < v.length ? v.charCodeAt(slash + 2) - 48 : -1;
+  if (d1 < 0 || d1 > 9 || (d2 !== -1 && (d1 === 0 || d2 < 0 || d2 > 9))) return undefined;
+  const len = d2 === -1 ? d1 : d1 * 10 + d2;
+  if (len > 32) return undefined;
+  const m = len === 0 ? 0 : (a & (-1 << (32 - len))) >>> 0;
+  return m === a ? v : `${formatIPv4(m)}/${len}`;
+}
+
 function net(o: Record<string, unknown>, name: string, address: string): string {
   const v = o[name];
+  if (typeof v === 'string') {
+    const fast = ipv4CidrFast(v);
+    if (fast !== undefined) return fast;
+  }
   const ip = address === '' ? undefined : parseIP(address);
   if (v === undefined || v === null || v === '') return ip?.family === 6 ? '::/0' : '0.0.0.0/0';
   if (typeof v === 'number') {

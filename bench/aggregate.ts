@@ -1,0 +1,213 @@
+// flow-aggregate throughput: N flow NDJSON lines (goflow2-shaped, as flow-capture writes them) and a
+// 10,000-prefix networks file; `flow-aggregate --ab --ba -n` over them, wall time and peak RSS
+// (GNU time), plus the cost of JSON.parse and of the record validator alone for scale. Where
+// nfacctd is installed, the same flows as NetFlow v5 in a pcap go through nfacctd
+// (pcap_savefile, two print plugins ab/ba, the same networks file) side by side, and the byte
+// totals of both are checked to agree.
+// Usage: npx tsc -p . && node dist/bench/aggregate.js [flows, default 1000000]
+
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { flowToJson, flowFromObject, type FlowRecord } from '../lib/flow/record.js';
+import { formatIPv4 } from '../lib/net/ip.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const N = Number(process.argv[2] ?? 1_000_000);
+const OUT = join(ROOT, 'bench/out/aggregate');
+mkdirSync(OUT, { recursive: true });
+const T = 1_700_000_000;
+
+let seed = 0x9e3779b9;
+function rand(): number {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const u32 = (): number => Math.floor(rand() * 2 ** 32);
+
+// 10,000 prefixes as in a Hydra/pmacct billing set-up: 9,500 subscriber /24s inside
+// 10.0.0.0/10 (plus the /10 itself) and 499 "zone" prefixes (peering, IX, local content) /12-/24;
+// the rest of the Internet is unmatched (0.0.0.0/0).
+const nets: string[] = ['10.0.0.0/10'];
+const subNets: number[] = [];
+const seen = new Set<number>();
+while (subNets.length < 9500) {
+  const n = (0x0a000000 | (Math.floor(rand() * 16384) << 8)) >>> 0;
+  if (seen.has(n)) continue;
+  seen.add(n);
+  subNets.push(n);
+  nets.push(`${formatIPv4(n)}/24`);
+}
+const remoteNets: number[] = [];
+while (nets.length < 10_000) {
+  const len = 12 + Math.floor(rand() * 13);
+  const a = (u32() & (-1 << (32 - len))) >>> 0;
+  if (a >>> 24 === 10 || a >>> 24 === 0 || a >>> 24 >= 224) continue;
+  remoteNets.push(a);
+  nets.push(`${formatIPv4(a)}/${len}`);
+}
+const netsFile = join(OUT, 'networks.lst');
+writeFileSync(netsFile, nets.join('\n') + '\n');
+
+// Flows: 50,000 subscriber hosts; 30% of the remote ends inside a zone prefix (skewed toward a
+// few), 70% anywhere on the Internet.
+const subs: number[] = [];
+for (let i = 0; i < 50_000; i++) subs.push((subNets[i % subNets.length]! | (1 + Math.floor(rand() * 254))) >>> 0);
+const flows: Array<{ src: number; dst: number; bytes: number; packets: number; proto: number; sport: number; dport: number; start: number }> = [];
+const flowsFile = join(OUT, `flows-${N}.ndjson`);
+const pcapFile = join(OUT, `flows-${N}-v5.pcap`);
+const fresh = !existsSync(flowsFile) || !existsSync(pcapFile);
+
+async function writeInputs(): Promise<void> {
+  const out = createWriteStream(flowsFile);
+  let buf = '';
+  for (let i = 0; i < N; i++) {
+    const sub = subs[Math.floor(rand() * subs.length)]!;
+    const rem = rand() < 0.3 ? (remoteNets[Math.floor(rand() ** 3 * remoteNets.length)]! | (u32() & 0xff)) >>> 0 : (u32() | 0x01000000) >>> 0;
+    const up = rand() < 0.5;
+    const f = {
+      src: up ? sub : rem >>> 0, dst: up ? rem >>> 0 : sub, bytes: 40 + Math.floor(rand() * 1_000_000), packets: 1 + Math.floor(rand() * 1000),
+      proto: rand() < 0.7 ? 6 : 17, sport: Math.floor(rand() * 65536), dport: [80, 443, 53, 123][Math.floor(rand() * 4)]!, start: T + Math.floor(i / 1000),
+    };
+    flows.push(f);
+    const r: FlowRecord = {
+      type: 'NETFLOW_V5', time_received_ns: (f.start + 60) * 1e9, sequence_num: i, sampling_rate: 0, sampler_address: '192.0.2.1',
+      time_flow_start_ns: f.start * 1e9, time_flow_end_ns: (f.start + 30) * 1e9, bytes: f.bytes, packets: f.packets,
+      src_addr: formatIPv4(f.src), dst_addr: formatIPv4(f.dst), etype: 0x0800, proto: f.proto, src_port: f.sport, dst_port: f.dport,
+      in_if: 1, out_if: 2, ip_tos: 0, tcp_flags: 0x18, src_as: 0, dst_as: 0, next_hop: '', src_net: '0.0.0.0/0', dst_net: '0.0.0.0/0',
+    };
+    buf += flowToJson(r) + '\n';
+    if (buf.length >= 1 << 20) {
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
+  }
+  out.end(buf);
+  await once(out, 'finish');
+  // The same flows as NetFlow v5 export datagrams (30 records each) in a pcap for nfacctd.
+  const parts: Buffer[] = [];
+  const gh = Buffer.alloc(24);
+  gh.writeUInt32LE(0xa1b2c3d4, 0);
+  gh.writeUInt16LE(2, 4);
+  gh.writeUInt16LE(4, 6);
+  gh.writeUInt32LE(65535, 16);
+  gh.writeUInt32LE(101, 20); // LINKTYPE_RAW: IPv4 packets
+  parts.push(gh);
+  for (let i = 0, seq = 0; i < flows.length; i += 30) {
+    const batch = flows.slice(i, i + 30);
+    const nf = Buffer.alloc(24 + 48 * batch.length);
+    nf.writeUInt16BE(5, 0);
+    nf.writeUInt16BE(batch.length, 2);
+    nf.writeUInt32BE(3_600_000, 4);
+    nf.writeUInt32BE(T + 3600, 8);
+    nf.writeUInt32BE(seq, 16);
+    seq += batch.length;
+    batch.forEach((f, k) => {
+      const o = 24 + 48 * k;
+      nf.writeUInt32BE(f.src, o);
+      nf.writeUInt32BE(f.dst, o + 4);
+      nf.writeUInt16BE(1, o + 12);
+      nf.writeUInt16BE(2, o + 14);
+      nf.writeUInt32BE(f.packets, o + 16);
+      nf.writeUInt32BE(f.bytes, o + 20);
+      nf.writeUInt32BE(3_600_000 - (T + 3600 - f.start) * 1000, o + 24);
+      nf.writeUInt32BE(3_600_000 - (T + 3600 - f.start - 30) * 1000, o + 28);
+      nf.writeUInt16BE(f.sport, o + 32);
+      nf.writeUInt16BE(f.dport, o + 34);
+      nf[o + 37] = 0x18;
+      nf[o + 38] = f.proto;
+    });
+    const ip = Buffer.alloc(28);
+    ip[0] = 0x45;
+    ip.writeUInt16BE(28 + nf.length, 2);
+    ip[8] = 64;
+    ip[9] = 17;
+    ip.writeUInt32BE(0xc0000201, 12); // 192.0.2.1
+    ip.writeUInt32BE(0xc0000202, 16);
+    ip.writeUInt16BE(2055, 20);
+    ip.writeUInt16BE(2055, 22);
+    ip.writeUInt16BE(8 + nf.length, 24);
+    const rh = Buffer.alloc(16);
+    rh.writeUInt32LE(T + 3600, 0);
+    rh.writeUInt32LE(ip.length + nf.length, 8);
+    rh.writeUInt32LE(ip.length + nf.length, 12);
+    parts.push(rh, ip, nf);
+  }
+  writeFileSync(pcapFile, Buffer.concat(parts));
+}
+
+function timed(cmd: string, args: string[]): { secs: number; rssMB: number; status: number | null; stderr: string } {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const m = [...r.stderr.matchAll(/^([0-9.]+) ([0-9]+)$/gm)].pop();
+  const [secs, kb] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  return { secs: secs!, rssMB: kb! / 1024, status: r.status, stderr: r.stderr };
+}
+
+function sumBytes(file: string, key = 'bytes'): number {
+  let s = 0;
+  for (const l of readFileSync(file, 'utf8').split('\n')) if (l.trim() !== '') s += (JSON.parse(l) as Record<string, number>)[key]!;
+  return s;
+}
+
+async function main(): Promise<void> {
+  if (fresh) await writeInputs();
+  const size = statSync(flowsFile).size;
+  console.log(`input: ${N} flows, ${(size / 1e6).toFixed(0)} MB NDJSON (${(size / N).toFixed(0)} bytes/line); ${nets.length} prefixes`);
+
+  // Cost of the pieces on a sample, in-process
+  const sample = readFileSync(flowsFile, 'utf8').slice(0, 100_000_000).split('\n').slice(0, 200_000).filter((l) => l !== '');
+  let t = process.hrtime.bigint();
+  let x = 0;
+  for (const l of sample) x += (JSON.parse(l) as { bytes: number }).bytes;
+  const parseNs = Number(process.hrtime.bigint() - t) / sample.length;
+  t = process.hrtime.bigint();
+  for (const l of sample) x += flowFromObject(JSON.parse(l) as Record<string, unknown>).bytes;
+  const validateNs = Number(process.hrtime.bigint() - t) / sample.length;
+  void x;
+  console.log(`JSON.parse alone: ${(1e9 / parseNs / 1e6).toFixed(2)} M lines/s; JSON.parse + flowFromObject: ${(1e9 / validateNs / 1e6).toFixed(2)} M lines/s`);
+
+  const bin = join(ROOT, 'bin/flow-aggregate.js');
+  const ab = join(OUT, 'fa-ab.ndjson');
+  const ba = join(OUT, 'fa-ba.ndjson');
+  const runs: Array<[string, string[]]> = [
+    ['flow-aggregate --ab --ba -n nets (10,000 prefixes)', ['--ab', '--ba', '-n', netsFile, '-o', `ab=${ab}`, '-o', `ba=${ba}`, flowsFile]],
+    ['flow-aggregate -a src_host (no networks)', ['-a', 'src_host', '-o', join(OUT, 'fa-src.ndjson'), flowsFile]],
+  ];
+  for (const [label, args] of runs) {
+    const r = timed(process.execPath, [bin, ...args]);
+    if (r.status !== 0) throw new Error(`${label} failed: ${r.stderr}`);
+    console.log(`${label}: ${r.secs.toFixed(2)} s, ${(N / r.secs / 1e3).toFixed(0)} k flows/s, peak RSS ${r.rssMB.toFixed(0)} MB`);
+  }
+  const abRows = readFileSync(ab, 'utf8').split('\n').length - 1;
+  const ourAb = sumBytes(ab);
+  console.log(`  ab: ${abRows} aggregates, ba: ${readFileSync(ba, 'utf8').split('\n').length - 1} aggregates`);
+
+  const which = spawnSync('sh', ['-c', 'command -v nfacctd'], { encoding: 'utf8' });
+  if (which.status !== 0) {
+    console.log('nfacctd: not installed, skipped');
+    return;
+  }
+  const conf = join(OUT, 'nfacctd.conf');
+  writeFileSync(conf, [
+    'daemonize: false', `pcap_savefile: ${pcapFile}`, 'plugins: print[ab], print[ba]',
+    'aggregate[ab]: src_host, dst_net, dst_mask', 'aggregate[ba]: src_net, src_mask, dst_host',
+    `networks_file: ${netsFile}`, 'nfacctd_net: file', 'print_output: json', 'print_refresh_time: 3600',
+    'print_cache_entries: 1048573', 'print_output_file_append: true', 'plugin_buffer_size: 10240', 'plugin_pipe_size: 102400000', `print_output_file[ab]: ${join(OUT, 'pm-ab.json')}`, `print_output_file[ba]: ${join(OUT, 'pm-ba.json')}`,
+  ].join('\n') + '\n');
+  for (const f of ['pm-ab.json', 'pm-ba.json']) if (existsSync(join(OUT, f))) writeFileSync(join(OUT, f), '');
+  const r = timed('nfacctd', ['-f', conf]);
+  if (r.status !== 0) throw new Error(`nfacctd failed: ${r.stderr}`);
+  const pmAb = existsSync(join(OUT, 'pm-ab.json')) ? sumBytes(join(OUT, 'pm-ab.json')) : 0;
+  console.log(`nfacctd (pcap_savefile, print[ab] + print[ba], same networks file): ${r.secs.toFixed(2)} s, ${(N / r.secs / 1e3).toFixed(0)} k flows/s, peak RSS ${r.rssMB.toFixed(0)} MB (largest process)`);
+  const pmRows = existsSync(join(OUT, 'pm-ab.json')) ? readFileSync(join(OUT, 'pm-ab.json'), 'utf8').split('\n').length - 1 : 0;
+  console.log(`  ab bytes: nfacctd ${pmAb}, flow-aggregate ${ourAb}: ` +
+    (pmAb === ourAb ? 'equal' : `nfacctd accounted ${((1 - pmAb / ourAb) * 100).toFixed(1)}% less (its plugins drop data when the pcap is replayed at full speed)`) +
+    `; rows: nfacctd ${pmRows}, flow-aggregate ${abRows}`);
+}
+
+await main();

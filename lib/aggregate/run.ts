@@ -1,0 +1,182 @@
+// The flow-aggregate pipeline: read flow (or aggregate) NDJSON from files/stdin once, feed every
+// aggregation, then write each one's sorted results (NDJSON or CSV) to stdout or an atomic file.
+
+import type { Readable, Writable } from 'node:stream';
+import { stringify } from 'csv-stringify/sync';
+import { openInput } from '../cli/io.js';
+import { AtomicFile } from '../cli/io.js';
+import { readLines, LineTooLongError } from '../cli/lines.js';
+import { BatchWriter } from '../cli/writer.js';
+import { CliError, EXIT } from '../cli/exit.js';
+import type { Log } from '../cli/log.js';
+import { FieldError, flowFromObject, describeValue } from '../flow/record.js';
+import type { NetworkTable } from '../networks/file.js';
+import { FlowView } from './view.js';
+import {
+  Aggregator,
+  aggregateCsvHeader,
+  aggregateCsvRow,
+  aggregateToJson,
+  type AggregationSpec,
+  type PreparedAggregate,
+  type SortOrder,
+} from './aggregator.js';
+
+export interface AggregationConfig {
+  spec: AggregationSpec;
+  /** '-' = stdout. */
+  output: string;
+}
+
+export interface AggregateRunConfig {
+  inputs: readonly string[];
+  aggregations: readonly AggregationConfig[];
+  networks?: NetworkTable;
+  format: 'ndjson' | 'csv';
+  sort: SortOrder;
+  strict: boolean;
+}
+
+export interface AggregateIO {
+  stdin: Readable;
+  stdout: Writable;
+  log: Log;
+  /** Set to stop reading early (SIGINT); what was read is still written. */
+  signal?: AbortSignal;
+}
+
+export interface AggregateSummary {
+  lines: number;
+  flows: number;
+  aggregates: number;
+  rejected: number;
+  interrupted: boolean;
+  aggregators: Aggregator[];
+}
+
+/** Classify a parsed line: aggregate records always carry "flows", flow records never do. */
+export function isAggregateObject(o: Record<string, unknown>): boolean {
+  return o.flows !== undefined;
+}
+
+export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Promise<AggregateSummary> {
+  const aggs = cfg.aggregations.map((a) => new Aggregator({ ...a.spec, networks: cfg.networks }));
+  const anyFilter = aggs.some((_, i) => (cfg.aggregations[i]!.spec.filters?.length ?? 0) > 0);
+  const view = new FlowView(cfg.networks);
+  const summary: AggregateSummary = { lines: 0, flows: 0, aggregates: 0, rejected: 0, interrupted: false, aggregators: aggs };
+  const prepared: PreparedAggregate[] = new Array(aggs.length);
+  const inputs = cfg.inputs.length === 0 ? ['-'] : cfg.inputs;
+  const { log } = io;
+
+  const reject = (place: string, reason: string, message: string): void => {
+    summary.rejected++;
+    if (cfg.strict) throw new CliError(`${place}: ${message}`, EXIT.DATAERR);
+    log.reject(reason, `${place}: ${message}`, place);
+  };
+
+  for (const path of inputs) {
+    if (io.signal?.aborted) break;
+    const src = await openInput(path, io.stdin);
+    const onAbort = (): void => {
+      src.stream.destroy();
+    };
+    io.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const batch of readLines(src.stream)) {
+        const lines = batch.lines;
+        for (let i = 0; i < lines.length; i++) {
+          const line = lines[i]!;
+          summary.lines++;
+          if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) continue;
+          let o: unknown;
+          try {
+            o = JSON.parse(line);
+          } catch {
+            reject(`${src.name}:${batch.firstLine + i}`, 'not JSON', `expected a JSON object (got ${describeValue(line)})`);
+            continue;
+          }
+          if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+            reject(`${src.name}:${batch.firstLine + i}`, 'not an object', `expected a JSON object (got ${describeValue(line)})`);
+            continue;
+          }
+          const obj = o as Record<string, unknown>;
+          try {
+            if (isAggregateObject(obj)) {
+              if (anyFilter) {
+                throw new FieldError('flows', 'a flow record: filters apply to flows, not to aggregate records (merge without -f)', obj.flows);
+              }
+              for (let k = 0; k < aggs.length; k++) prepared[k] = aggs[k]!.prepare(obj);
+              for (let k = 0; k < aggs.length; k++) aggs[k]!.commit(prepared[k]!);
+              summary.aggregates++;
+            } else {
+              const r = flowFromObject(obj);
+              view.set(r);
+              for (let k = 0; k < aggs.length; k++) aggs[k]!.addFlow(r, view);
+              summary.flows++;
+            }
+          } catch (e) {
+            if (!(e instanceof FieldError)) throw e;
+            reject(`${src.name}:${batch.firstLine + i}`, `field "${e.field}"`, e.message);
+          }
+        }
+        if (io.signal?.aborted) break;
+      }
+    } catch (e) {
+      if (e instanceof LineTooLongError) {
+        reject(`${src.name}:${e.line}`, 'line too long', `${e.message}; rest of ${src.name} skipped`);
+      } else if (io.signal?.aborted) {
+        // reading was cut short on purpose
+      } else if (e instanceof CliError) {
+        throw e;
+      } else {
+        const err = e as NodeJS.ErrnoException;
+        throw new CliError(`${src.name}: read error: ${err.message}`, EXIT.IOERR);
+      }
+    } finally {
+      io.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+  summary.interrupted = io.signal?.aborted === true;
+
+  for (let k = 0; k < aggs.length; k++) {
+    await writeResults(aggs[k]!, cfg.aggregations[k]!.output, cfg, io.stdout);
+  }
+  return summary;
+}
+
+async function writeResults(agg: Aggregator, output: string, cfg: AggregateRunConfig, stdout: Writable): Promise<void> {
+  const recs = agg.results(cfg.sort);
+  const prims = agg.primitives;
+  const chunks = function* (): Generator<string> {
+    if (cfg.format === 'ndjson') {
+      let buf = '';
+      for (const r of recs) {
+        buf += aggregateToJson(prims, r) + '\n';
+        if (buf.length >= 65536) {
+          yield buf;
+          buf = '';
+        }
+      }
+      if (buf !== '') yield buf;
+    } else {
+      yield stringify([aggregateCsvHeader(prims)]);
+      for (let i = 0; i < recs.length; i += 1000) {
+        yield stringify(recs.slice(i, i + 1000).map((r) => aggregateCsvRow(prims, r)));
+      }
+    }
+  };
+  if (output === '-') {
+    const w = new BatchWriter(stdout);
+    for (const c of chunks()) if (w.add(c)) await w.flush();
+    await w.end();
+    return;
+  }
+  const f = await AtomicFile.create(output);
+  try {
+    for (const c of chunks()) await f.write(c);
+    await f.commit();
+  } catch (e) {
+    await f.abort();
+    throw e;
+  }
+}

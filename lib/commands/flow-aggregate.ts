@@ -1,0 +1,190 @@
+// flow-aggregate: sum flow records per pmacct primitives (subscriber networks, filters, time bins), and merge aggregates exactly.
+
+import type { Proc } from '../cli/run.js';
+import { makeParser, parseArgs, makeLog, type CommonArgs, type CommandSpec } from '../cli/options.js';
+import { EXIT, usageError } from '../cli/exit.js';
+import { refuseTerminalStdin } from '../cli/io.js';
+import { parsePrimitiveList, SHORTHANDS, type Primitive } from '../aggregate/primitives.js';
+import { compileFilter, FilterSyntaxError, type CompiledFilter } from '../filter/filter.js';
+import { loadNetworksFile } from '../networks/file.js';
+import { loadConfig, parseDuration, type AggregateConfigFile } from '../aggregate/config.js';
+import { runAggregate, type AggregationConfig } from '../aggregate/run.js';
+import type { SortOrder } from '../aggregate/aggregator.js';
+
+const PROG = 'flow-aggregate';
+
+const SPEC: CommandSpec = {
+  prog: PROG,
+  synopsis: ['[options] [FILE...]'],
+  summary:
+    'Sum flow records (flow-capture or goflow2 NDJSON) per pmacct primitives, with a pmacct networks file, ' +
+    'tcpdump-style filters and time bins; aggregate records given as input are merged exactly.',
+  examples: [
+    ['flow-capture -r edge.pcap | flow-aggregate --ab -n subscribers.lst', 'bytes per subscriber host and remote network (agg-ab)'],
+    ['flow-aggregate --ab --ba -n subs.lst -o ab=agg-ab.ndjson -o ba=agg-ba.ndjson flows.ndjson', 'both billing directions in one pass'],
+    ["flow-aggregate -a src_host,dst_port -f 'tcp and src net 10.5.0.0/16' flows.ndjson", 'a filtered aggregation'],
+    ['flow-aggregate -a dst_host --interval 300 --pro-rate flows.ndjson', '5-minute bins, long flows spread over the bins they span'],
+    ['cat shard-*.ndjson | flow-aggregate --ab > total.ndjson', 'merge aggregates from several collectors or runs'],
+    ['flow-aggregate -c pmacct-like.conf flows.ndjson', 'named aggregations from a config file'],
+  ],
+};
+
+interface Args extends CommonArgs {
+  files?: string[];
+  aggregate: string[];
+  ab: boolean;
+  ba: boolean;
+  networks?: string;
+  'net-source'?: 'file' | 'exporter' | 'longest';
+  filter: string[];
+  interval?: string;
+  time: 'start' | 'arrival';
+  'pro-rate': boolean;
+  renormalize: boolean;
+  output: string[];
+  format: 'ndjson' | 'csv';
+  sort: SortOrder;
+  config?: string;
+  strict: boolean;
+}
+
+interface AggDraft {
+  primitives: Primitive[];
+  filters: CompiledFilter[];
+  output?: string;
+  interval?: number;
+}
+
+export async function main(proc: Proc): Promise<number | void> {
+  const y = makeParser(proc, SPEC)
+    .command('$0 [files..]', false, (c) => c.positional('files', { type: 'string', array: true, describe: 'Flow or aggregate NDJSON files (- = stdin)' }))
+    .option('aggregate', { alias: 'a', type: 'string', array: true, nargs: 1, default: [], group: 'Aggregation:', describe: 'Primitives to group by, e.g. src_host,dst_net,dst_mask; NAME=LIST names it (repeatable)' })
+    .option('ab', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Shorthand: aggregation "ab" = src_host,dst_net,dst_mask (outgoing)' })
+    .option('ba', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Shorthand: aggregation "ba" = src_net,src_mask,dst_host (incoming)' })
+    .option('networks', { alias: 'n', type: 'string', group: 'Aggregation:', describe: 'pmacct networks_file for *_net/*_mask (longest prefix; unmatched = 0.0.0.0/0)' })
+    .option('net-source', { type: 'string', choices: ['file', 'exporter', 'longest'], group: 'Aggregation:', describe: 'Nets from the networks file (default with -n), the exporter\'s masks, or the longer of both' })
+    .option('filter', { alias: 'f', type: 'string', array: true, nargs: 1, default: [], group: 'Aggregation:', describe: 'tcpdump-style filter; repeat: a flow passes if any matches' })
+    .option('renormalize', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Multiply bytes/packets by sampling_rate (0 = unknown: unchanged)' })
+    .option('interval', { type: 'string', group: 'Time:', describe: 'Time bins of SECONDS (or 5m, 1h, 1d), aligned to the epoch' })
+    .option('time', { type: 'string', choices: ['start', 'arrival'], default: 'start', group: 'Time:', describe: 'Bin by flow start or by arrival (time_received_ns)' })
+    .option('pro-rate', { type: 'boolean', default: false, group: 'Time:', describe: 'Spread a flow spanning several bins over them by duration' })
+    .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], group: 'Output:', describe: 'Write to FILE atomically; NAME=FILE for a named aggregation' })
+    .option('format', { type: 'string', choices: ['ndjson', 'csv'], default: 'ndjson', group: 'Output:', describe: 'Output format' })
+    .option('sort', { type: 'string', choices: ['bytes', 'packets', 'key'], default: 'key', group: 'Output:', describe: 'Order of the aggregates (bytes/packets: largest first)' })
+    .option('config', { alias: 'c', type: 'string', group: 'Input:', describe: 'pmacct-style config: aggregate[NAME], aggregate_filter[NAME], networks_file, …' })
+    .option('strict', { type: 'boolean', default: false, group: 'Input:', describe: 'Stop at the first bad input line or networks file line' });
+  const parsed = await parseArgs(y);
+  if (!parsed) return EXIT.OK;
+  const a = parsed as unknown as Args;
+  const log = makeLog(proc, PROG, a);
+  const files = a.files ?? [];
+  refuseTerminalStdin(files, proc.stdin, 'flow records');
+
+  const conf: AggregateConfigFile | undefined = a.config ? await loadConfig(a.config) : undefined;
+  for (const ig of conf?.ignored ?? []) log.info(`${a.config}:${ig.line}: ${ig.key}: not used by ${PROG}, ignored`);
+
+  // Aggregations: the config file's, then -a/--ab/--ba (a name from the command line replaces the config's).
+  const aggs = new Map<string, AggDraft>();
+  for (const c of conf?.aggregations ?? []) aggs.set(c.name, { primitives: c.primitives!, filters: c.filters, output: c.output, interval: c.interval });
+  let unnamed = 0;
+  for (const item of a.aggregate) {
+    const eq = item.indexOf('=');
+    const name = eq > 0 ? item.slice(0, eq) : a.aggregate.length === 1 ? 'default' : String(++unnamed);
+    aggs.set(name, { primitives: parsePrimitiveList(eq > 0 ? item.slice(eq + 1) : item), filters: [] });
+  }
+  if (a.ab) aggs.set('ab', { primitives: [...SHORTHANDS.ab], filters: [] });
+  if (a.ba) aggs.set('ba', { primitives: [...SHORTHANDS.ba], filters: [] });
+  if (aggs.size === 0) aggs.set('default', { primitives: ['src_host'], filters: [] }); // pmacct's default
+
+  const filters: CompiledFilter[] = [];
+  for (const expr of a.filter) {
+    try {
+      filters.push(compileFilter(expr));
+    } catch (e) {
+      if (e instanceof FilterSyntaxError) throw usageError(`--filter: ${e.display()}`);
+      throw e;
+    }
+  }
+  if (filters.length > 0) for (const g of aggs.values()) g.filters = filters; // -f replaces config filters
+
+  for (const o of a.output) {
+    const eq = o.indexOf('=');
+    const name = eq > 0 ? o.slice(0, eq) : undefined;
+    if (name !== undefined && aggs.has(name)) aggs.get(name)!.output = o.slice(eq + 1);
+    else if (aggs.size === 1) [...aggs.values()][0]!.output = o;
+    else throw usageError(`--output ${o}: with several aggregations (${[...aggs.keys()].join(', ')}) write NAME=FILE`);
+  }
+  const toStdout = [...aggs].filter(([, g]) => g.output === undefined || g.output === '-').map(([n]) => n);
+  if (toStdout.length > 1) {
+    throw usageError(`aggregations ${toStdout.join(', ')} would all go to stdout; give -o NAME=FILE for all but one`);
+  }
+
+  let interval = conf?.interval ?? 0;
+  if (a.interval !== undefined) {
+    interval = parseDuration(a.interval) ?? 0;
+    if (interval === 0) throw usageError(`--interval: expected seconds or N[smhdw] greater than 0, got "${a.interval}"`);
+  }
+  const proRate = a['pro-rate'] || conf?.proRate === true;
+  if (proRate && interval === 0 && ![...aggs.values()].some((g) => g.interval)) throw usageError('--pro-rate needs --interval');
+  const timeArrival = a.time === 'arrival' || (conf?.timeArrival === true && !proc.argv.some((x) => x.startsWith('--time')));
+  if (proRate && timeArrival) throw usageError('--pro-rate spreads flows by their duration; it cannot be used with --time arrival');
+
+  const netSource = a['net-source'] ?? conf?.netSource ?? 'file';
+  const networksPath = a.networks ?? conf?.networksFile;
+  if (netSource !== 'exporter' && a['net-source'] !== undefined && !networksPath) throw usageError(`--net-source ${netSource} needs a networks file (-n)`);
+  const networks = networksPath
+    ? await loadNetworksFile(networksPath, { strict: a.strict, onProblem: (place, msg) => log.reject('networks file', msg, place) })
+    : undefined;
+  const networkProblems = log.rejectedTotal;
+  if (networks) log.info(`${networksPath}: ${networks.size} networks (${networks.duplicates} duplicates ignored)`);
+
+  const aggregations: AggregationConfig[] = [...aggs].map(([name, g]) => ({
+    output: g.output ?? '-',
+    spec: {
+      name,
+      primitives: g.primitives,
+      filters: g.filters.map((f) => f.test),
+      interval: g.interval ?? interval,
+      time: timeArrival ? 'arrival' : 'start',
+      proRate,
+      renormalize: a.renormalize || conf?.renormalize === true,
+      netSource,
+    },
+  }));
+
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort();
+  process.once('SIGINT', onSignal);
+  let summary;
+  try {
+    summary = await runAggregate(
+      { inputs: files, aggregations, networks, format: a.format, sort: a.sort, strict: a.strict },
+      { stdin: proc.stdin, stdout: proc.stdout, log, signal: ac.signal },
+    );
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+
+  log.flushSuppressed();
+  for (const agg of summary.aggregators) {
+    const s = agg.stats;
+    log.info(`aggregation ${agg.name}: ${agg.size} aggregates from ${s.flows} flows and ${s.aggregates} aggregate records (${s.filtered} flows filtered out)`);
+    if (s.unknownSamplingRate > 0) log.warn(`aggregation ${agg.name}: ${s.unknownSamplingRate} flows had sampling_rate 0 (unknown): counted as exported, not renormalised`);
+    if (s.inexact) log.warn(`aggregation ${agg.name}: a counter passed 2^53 and may have lost precision`);
+  }
+  log.info(`${summary.lines} lines: ${summary.flows} flows, ${summary.aggregates} aggregate records, ${summary.rejected} rejected`);
+  if (summary.interrupted) {
+    log.warn('interrupted: wrote the aggregates of what was read so far');
+    return EXIT.INTERRUPTED;
+  }
+  if (summary.rejected > 0) {
+    const first = [...log.rejections.keys()].filter((r) => r !== 'networks file').map((r) => log.firstPlaceOf(r)).find((p) => p !== undefined);
+    log.error(`${summary.rejected} of ${summary.lines} lines rejected${first ? ` (first: ${first})` : ''}`);
+    return EXIT.DATAERR;
+  }
+  if (networkProblems > 0) {
+    log.error(`${networkProblems} bad lines in ${networksPath} were skipped`);
+    return EXIT.DATAERR;
+  }
+  return EXIT.OK;
+}

@@ -1,0 +1,233 @@
+// flow-report: render flows or aggregates as pmacct tables (byte-exact `pmacct -s`, csv, json),
+// the Hydra collector's table, the Hydra billing CSV (agg-ab/agg-ba), flow-tools reports, or a
+// table for people; aggregates flows itself with flow-aggregate's library when given -a.
+
+import type { Proc } from '../cli/run.js';
+import { makeParser, parseArgs, makeLog, intInRange, type CommonArgs, type CommandSpec } from '../cli/options.js';
+import { CliError, EXIT, usageError } from '../cli/exit.js';
+import { refuseTerminalStdin } from '../cli/io.js';
+import { colorLevel, makeChalk } from '../cli/color.js';
+import { parsePrimitiveList, SHORTHANDS, type Primitive as AggPrimitive } from '../aggregate/primitives.js';
+import { compileFilter, FilterSyntaxError } from '../filter/filter.js';
+import { loadNetworksFile } from '../networks/file.js';
+import { PRIMITIVE_SET } from '../report/record.js';
+import { GoodMap, ObjectMap, type Direction } from '../report/hydra.js';
+import { FLOW_TOOLS_REPORT_NAMES, type FtSortField } from '../report/flowtools.js';
+import { FORMATS, runReport, type ReportConfig, type ReportFormat, type SortKey } from '../report/run.js';
+import { statSync } from 'node:fs';
+
+const PROG = 'flow-report';
+
+const SPEC: CommandSpec = {
+  prog: PROG,
+  synopsis: ['[options] [FILE...]'],
+  summary:
+    'Render flow or aggregate NDJSON: pmacct -s tables (formatted, csv, json), the Hydra collector table, the ' +
+    'Hydra billing CSV (agg-ab/agg-ba), flow-tools reports, a human table, csv or ndjson.',
+  examples: [
+    ['flow-aggregate --ab -n subs.lst flows.ndjson | flow-report --format pmacct', 'the table `pmacct -s` prints for src_host,dst_net,dst_mask'],
+    ['flow-report -a src_host,dst_net,dst_mask -n subs.lst --format pmacct-json flows.ndjson', 'aggregate and print like `pmacct -s -O json`'],
+    ['flow-report --format hydra --good-map services.map --split /var/spool/hydra agg-ab.ndjson agg-ba.ndjson', 'billing files agg-ab and agg-ba, written atomically'],
+    ['flow-report --format hcd-table --ab -n subs.lst flows.ndjson', "the pmacct 0.12 table hcd's nfacctd module parses"],
+    ['flow-report --format flow-tools --report ip-destination-port --top 10 flows.ndjson', 'top destination ports, flow-tools style'],
+    ['flow-report -a dst_host --top 20 flows.ndjson', 'a table for people: top 20 destinations with bars on a terminal'],
+  ],
+};
+
+interface Args extends CommonArgs {
+  files?: string[];
+  format: ReportFormat;
+  output: string;
+  aggregate?: string;
+  ab: boolean;
+  ba: boolean;
+  networks?: string;
+  'net-source'?: 'file' | 'exporter' | 'longest';
+  filter: string[];
+  flows: boolean;
+  'numeric-protocols': boolean;
+  separator: string;
+  sort?: string;
+  top?: number;
+  since?: string;
+  until?: string;
+  'good-id'?: string;
+  'good-map'?: string;
+  'object-map'?: string;
+  direction?: Direction;
+  split?: string;
+  name: string;
+  begin?: string;
+  end?: string;
+  report: string;
+  percent: boolean;
+  si: boolean;
+  iec: boolean;
+  bars?: boolean;
+  strict: boolean;
+}
+
+/** Unix seconds or an ISO 8601 date/time (UTC unless an offset is given). */
+function parseTime(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (/^[0-9]{1,12}$/.test(v)) return Number(v);
+  const t = Date.parse(/[zZ]|[+-][0-9]{2}:?[0-9]{2}$/.test(v) || !/T| /.test(v) ? v : `${v}Z`);
+  if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}/.test(v) || !Number.isFinite(t)) throw usageError(`--${name}: expected Unix seconds or a date like 2026-11-01T00:00:00Z, got "${v}"`);
+  return Math.floor(t / 1000);
+}
+
+function separator(v: string): string {
+  if (v === '\\t') return '\t';
+  if (v === '\\s') return ' ';
+  if (v.length !== 1) throw usageError(`--separator: expected one character (or \\t, \\s), got "${v}"`);
+  return v;
+}
+
+export async function main(proc: Proc): Promise<number | void> {
+  const y = makeParser(proc, SPEC)
+    .command('$0 [files..]', false, (c) => c.positional('files', { type: 'string', array: true, describe: 'Flow or aggregate NDJSON files (- = stdin)' }))
+    .option('format', { alias: 'F', type: 'string', choices: FORMATS as unknown as string[], default: 'text', group: 'Output:', describe: 'Output format' })
+    .option('output', { alias: 'o', type: 'string', default: '-', group: 'Output:', describe: 'Write to FILE atomically (- = stdout)' })
+    .option('sort', { type: 'string', choices: ['bytes', 'octets', 'packets', 'flows', 'duration', 'key', 'none'], group: 'Output:', describe: 'Order rows (largest first; key = by primitives); default: input order, bytes for text/flow-tools' })
+    .option('top', { type: 'string', coerce: intInRange('top', 1, 1e9), group: 'Output:', describe: 'Only the first N rows after sorting' })
+    .option('aggregate', { alias: 'a', type: 'string', group: 'Aggregation:', describe: 'Aggregate first by these primitives (flow-aggregate -a), e.g. src_host,dst_net,dst_mask[,flows]' })
+    .option('ab', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Shorthand: -a src_host,dst_net,dst_mask (outgoing, agg-ab)' })
+    .option('ba', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Shorthand: -a src_net,src_mask,dst_host (incoming, agg-ba)' })
+    .option('networks', { alias: 'n', type: 'string', group: 'Aggregation:', describe: 'pmacct networks_file for *_net/*_mask when aggregating' })
+    .option('net-source', { type: 'string', choices: ['file', 'exporter', 'longest'], group: 'Aggregation:', describe: 'Nets from the networks file, the exporter masks, or the longer' })
+    .option('filter', { alias: 'f', type: 'string', array: true, nargs: 1, default: [], group: 'Aggregation:', describe: 'tcpdump-style flow filter when aggregating (repeatable: any matches)' })
+    .option('since', { type: 'string', group: 'Period:', describe: 'Only records starting at or after this time (Unix seconds or ISO date)' })
+    .option('until', { type: 'string', group: 'Period:', describe: 'Only records starting before this time' })
+    .option('flows', { type: 'boolean', default: false, group: 'pmacct:', describe: 'Print the FLOWS column (as pmacct does when "flows" is aggregated)' })
+    .option('numeric-protocols', { alias: 'u', type: 'boolean', default: false, group: 'pmacct:', describe: 'Protocol numbers instead of names (pmacct -u)' })
+    .option('separator', { alias: 'E', type: 'string', default: ',', group: 'pmacct:', describe: 'pmacct-csv separator (one character, \\t or \\s)' })
+    .option('good-id', { type: 'string', group: 'Hydra:', describe: 'EXT_GOOD_ID (service id) for every line' })
+    .option('good-map', { type: 'string', group: 'Hydra:', describe: 'Service map file: "DIRECTION NETWORK GOOD_ID" lines (remote network → id)' })
+    .option('object-map', { type: 'string', group: 'Hydra:', describe: 'Equipment map file: "NETWORK OBJECT_CODE" lines (subscriber network → code)' })
+    .option('direction', { type: 'string', choices: ['ab', 'ba'], group: 'Hydra:', describe: 'Direction of every record (default: from the primitives)' })
+    .option('split', { type: 'string', group: 'Hydra:', describe: 'Write NAME-ab and NAME-ba into DIR atomically instead of stdout' })
+    .option('name', { type: 'string', default: 'agg', group: 'Hydra:', describe: 'Statistics name for --split (the Hydra aggregator code)' })
+    .option('begin', { type: 'string', group: 'Hydra:', describe: 'D_BEGIN for every line (default: the record\'s time_start)' })
+    .option('end', { type: 'string', group: 'Hydra:', describe: 'D_END for every line (default: the record\'s time_end)' })
+    .option('report', { type: 'string', choices: FLOW_TOOLS_REPORT_NAMES as string[], default: 'summary', group: 'flow-tools:', describe: 'flow-tools report type' })
+    .option('percent', { type: 'boolean', default: false, group: 'flow-tools:', describe: 'Flows, octets and packets as percent of the total' })
+    .option('si', { type: 'boolean', default: false, group: 'Text:', describe: 'Sizes in powers of 1000 (kB, MB)' })
+    .option('iec', { type: 'boolean', default: false, group: 'Text:', describe: 'Sizes in powers of 1024 (KiB, MiB; the default)' })
+    .option('bars', { type: 'boolean', group: 'Text:', describe: 'Bar per row (default: only when stdout is a terminal)' })
+    .option('strict', { type: 'boolean', default: false, group: 'Input:', describe: 'Stop at the first bad input line' });
+  const a = await parseArgs(y as unknown as typeof y & { argv: Args });
+  if (!a) return EXIT.OK;
+  const args = a as unknown as Args;
+  const log = makeLog(proc, PROG, args);
+  const files = args.files ?? [];
+  refuseTerminalStdin(files, proc.stdin, 'flow or aggregate records');
+
+  // Aggregation through flow-aggregate's library.
+  let prims: AggPrimitive[] | undefined;
+  let flowsColumn = args.flows;
+  const given = [args.aggregate !== undefined, args.ab, args.ba].filter(Boolean).length;
+  if (given > 1) throw usageError('give one of -a, --ab, --ba');
+  if (args.aggregate !== undefined) {
+    prims = parsePrimitiveList(args.aggregate, '--aggregate');
+    if (args.aggregate.split(/[\s,]+/).some((x) => x.toLowerCase() === 'flows')) flowsColumn = true;
+  } else if (args.ab) prims = [...SHORTHANDS.ab];
+  else if (args.ba) prims = [...SHORTHANDS.ba];
+  if (!prims && (args.networks || args.filter.length > 0 || args['net-source'])) throw usageError('-n, -f and --net-source apply when aggregating: add -a, --ab or --ba');
+  if (prims && args.format.startsWith('pmacct') || prims && args.format === 'hcd-table') {
+    const unsupported = prims!.filter((p) => !PRIMITIVE_SET.has(p));
+    if (unsupported.length > 0) throw usageError(`--format ${args.format}: cannot print ${unsupported.join(', ')}`);
+  }
+  const filters = args.filter.map((expr) => {
+    try {
+      return compileFilter(expr).test;
+    } catch (e) {
+      if (e instanceof FilterSyntaxError) throw usageError(`--filter: ${e.display()}`);
+      throw e;
+    }
+  });
+  const netSource = args['net-source'] ?? 'file';
+  if (prims && netSource !== 'exporter' && prims.some((p) => /_(net|mask)$/.test(p)) && !args.networks && args['net-source'] !== undefined) {
+    throw usageError(`--net-source ${netSource} needs a networks file (-n)`);
+  }
+  const networks = args.networks
+    ? await loadNetworksFile(args.networks, { strict: args.strict, onProblem: (place, msg) => log.reject('networks file', msg, place) })
+    : undefined;
+  const networkProblems = log.rejectedTotal;
+
+  if (args.si && args.iec) throw usageError('--si and --iec exclude each other');
+  if (args.split !== undefined) {
+    if (args.format !== 'hydra') throw usageError('--split writes Hydra billing files: use it with --format hydra');
+    if (args.output !== '-') throw usageError('--split and --output exclude each other');
+    let isDir = false;
+    try {
+      isDir = statSync(args.split).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw new CliError(`--split ${args.split}: not a directory`, EXIT.CANTCREAT);
+  }
+  if (!/^[A-Za-z0-9_.-]+$/.test(args.name)) throw usageError(`--name: expected a statistics name like "agg", got "${args.name}"`);
+  if (args['good-id'] !== undefined && !/^[^;\s]+$/.test(args['good-id'])) throw usageError(`--good-id: no ";" or blanks allowed, got "${args['good-id']}"`);
+
+  const sortArg = args.sort === 'octets' ? 'bytes' : args.sort;
+  if (sortArg === 'duration' && args.format !== 'flow-tools') throw usageError('--sort duration applies to --format flow-tools');
+  const ftSort: FtSortField = sortArg === undefined || sortArg === 'none' || sortArg === 'bytes' ? 'octets' : (sortArg as FtSortField);
+  const sort: SortKey = sortArg === undefined || sortArg === 'duration' ? 'none' : (sortArg as SortKey);
+
+  const cfg: ReportConfig = {
+    inputs: files,
+    format: args.format,
+    strict: args.strict,
+    aggregation: prims ? { name: 'report', primitives: prims, filters, netSource } : undefined,
+    networks,
+    sort,
+    top: args.top,
+    since: parseTime('since', args.since),
+    until: parseTime('until', args.until),
+    output: args.output,
+    pmacct: { numericProtocols: args['numeric-protocols'], separator: separator(args.separator), flows: flowsColumn },
+    hydra: {
+      goodId: args['good-id'],
+      goodMap: args['good-map'] ? GoodMap.load(args['good-map']) : undefined,
+      objectMap: args['object-map'] ? ObjectMap.load(args['object-map']) : undefined,
+      direction: args.direction,
+      split: args.split,
+      name: args.name,
+      begin: parseTime('begin', args.begin),
+      end: parseTime('end', args.end),
+    },
+    flowTools: { report: args.report, percent: args.percent, sort: ftSort },
+    text: {
+      units: args.si ? 'si' : 'iec',
+      bars: args.bars ?? (proc.stdout.isTTY === true && args.output === '-'),
+      barWidth: Math.max(10, Math.min(40, (proc.stdout.columns ?? 100) - 80)),
+      chalk: makeChalk(args.output === '-' ? colorLevel(proc.stdout, proc.env, args.color) : 0),
+    },
+  };
+
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort();
+  process.once('SIGINT', onSignal);
+  let summary;
+  try {
+    summary = await runReport(cfg, { stdin: proc.stdin, stdout: proc.stdout, log, signal: ac.signal });
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+  log.flushSuppressed();
+  log.info(`${summary.lines} lines: ${summary.flows} flows, ${summary.aggregates} aggregate records, ${summary.rejected} rejected; ${summary.rows} rows, ${summary.bytesIn} bytes`);
+  if (summary.interrupted) {
+    log.warn('interrupted: reported what was read so far');
+    return EXIT.INTERRUPTED;
+  }
+  if (summary.rejected > 0) {
+    const first = [...log.rejections.keys()].filter((r) => r !== 'networks file').map((r) => log.firstPlaceOf(r)).find((p) => p !== undefined);
+    log.error(`${summary.rejected} of ${summary.lines} lines rejected${first ? ` (first: ${first})` : ''}`);
+    return EXIT.DATAERR;
+  }
+  if (networkProblems > 0) {
+    log.error(`${networkProblems} bad lines in ${args.networks} were skipped`);
+    return EXIT.DATAERR;
+  }
+  return EXIT.OK;
+}

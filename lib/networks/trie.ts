@@ -1,0 +1,99 @@
+// Longest-prefix match over IPv4 (one u32) and IPv6 (four u32 words) keys: a binary trie kept
+// in growable typed arrays (no object per node), so 100,000+ prefixes cost a few MB and a lookup
+// is at most 32 (IPv4) or 128 (IPv6) array steps with no allocation.
+
+const NONE = -1;
+
+export class BinaryTrie {
+  private child0: Int32Array;
+  private child1: Int32Array;
+  private value: Int32Array;
+  private count = 1; // node 0 is the root (the /0 prefix)
+  private prefixes = 0;
+
+  constructor(initialNodes = 1024) {
+    this.child0 = new Int32Array(initialNodes);
+    this.child1 = new Int32Array(initialNodes);
+    this.value = new Int32Array(initialNodes).fill(NONE);
+  }
+
+  /** Number of distinct prefixes stored. */
+  get size(): number {
+    return this.prefixes;
+  }
+
+  /** Nodes in use (for memory figures). */
+  get nodes(): number {
+    return this.count;
+  }
+
+  private grow(): void {
+    const n = this.child0.length * 2;
+    const c0 = new Int32Array(n);
+    c0.set(this.child0);
+    const c1 = new Int32Array(n);
+    c1.set(this.child1);
+    const v = new Int32Array(n).fill(NONE);
+    v.set(this.value);
+    this.child0 = c0;
+    this.child1 = c1;
+    this.value = v;
+  }
+
+  /** Store `value` (>= 0) for the first `len` bits of `words` (big-endian u32 words).
+   *  Returns the value already stored for exactly this prefix (then nothing changes), or -1. */
+  insert(words: ArrayLike<number>, len: number, value: number): number {
+    let node = 0;
+    for (let i = 0; i < len; i++) {
+      const bit = (words[i >>> 5]! >>> (31 - (i & 31))) & 1;
+      const children = bit === 0 ? this.child0 : this.child1;
+      let next = children[node]!;
+      if (next === 0) {
+        if (this.count === this.child0.length) this.grow();
+        next = this.count++;
+        (bit === 0 ? this.child0 : this.child1)[node] = next;
+      }
+      node = next;
+    }
+    const old = this.value[node]!;
+    if (old !== NONE) return old;
+    this.value[node] = value;
+    this.prefixes++;
+    return NONE;
+  }
+
+  /** Value of the longest stored prefix covering the IPv4 address `a` (u32), or -1. */
+  lookup4(a: number): number {
+    const c0 = this.child0;
+    const c1 = this.child1;
+    const val = this.value;
+    let node = 0;
+    let best = val[0]!;
+    for (let shift = 31; shift >= 0; shift--) {
+      node = ((a >>> shift) & 1) === 0 ? c0[node]! : c1[node]!;
+      if (node === 0) return best;
+      const v = val[node]!;
+      if (v !== NONE) best = v;
+    }
+    return best;
+  }
+
+  /** Value of the longest stored prefix covering the 128-bit key (four big-endian u32 words), or -1. */
+  lookup6(w0: number, w1: number, w2: number, w3: number): number {
+    const c0 = this.child0;
+    const c1 = this.child1;
+    const val = this.value;
+    let node = 0;
+    let best = val[0]!;
+    for (let w = 0; w < 4; w++) {
+      const word = w === 0 ? w0 : w === 1 ? w1 : w === 2 ? w2 : w3;
+      for (let shift = 31; shift >= 0; shift--) {
+        node = ((word >>> shift) & 1) === 0 ? c0[node]! : c1[node]!;
+        if (node === 0) return best;
+        const v = val[node]!;
+        if (v !== NONE) best = v;
+      }
+    }
+    return best;
+  }
+}

@@ -1,0 +1,487 @@
+// The flow-report pipeline: read flow or aggregate NDJSON once (files or stdin), optionally
+// aggregate it with flow-aggregate's Aggregator (-a, networks file, filters), select a time
+// window, and render one format to stdout, an atomic file, or (Hydra) agg-ab/agg-ba files.
+
+import type { Readable, Writable } from 'node:stream';
+import { join } from 'node:path';
+import type { ChalkInstance } from 'chalk';
+import { AtomicFile, openInput } from '../cli/io.js';
+import { readLines, LineTooLongError } from '../cli/lines.js';
+import { BatchWriter } from '../cli/writer.js';
+import { CliError, EXIT } from '../cli/exit.js';
+import type { Log } from '../cli/log.js';
+import { FieldError, describeValue, flowFromObject, type FlowRecord } from '../flow/record.js';
+import { PROTO_JSON, etypeName } from '../flow/proto.js';
+import { Aggregator, aggregateToJson, type AggregationSpec } from '../aggregate/aggregator.js';
+import { isAggregateObject } from '../aggregate/run.js';
+import { FlowView } from '../aggregate/view.js';
+import type { NetworkTable } from '../networks/file.js';
+import { isFlowObject, primitivesOf, rowFromAggregate, rowFromFlow, type Primitive, type Row } from './record.js';
+import { HcdTableFormatter, PmacctFormatter, isEmptyEntry } from './pmacct.js';
+import { HydraError, hydraLine, type Direction, type HydraOptions } from './hydra.js';
+import { FLOW_TOOLS_REPORTS, KeyTally, Summary, flowToolsLines, type FtSortField } from './flowtools.js';
+import { textTable, valueText, type Units } from './text.js';
+
+export const FORMATS = ['text', 'pmacct', 'pmacct-csv', 'pmacct-json', 'hcd-table', 'hydra', 'flow-tools', 'csv', 'ndjson'] as const;
+export type ReportFormat = (typeof FORMATS)[number];
+export type SortKey = 'bytes' | 'packets' | 'flows' | 'key' | 'none';
+
+export interface ReportConfig {
+  inputs: readonly string[];
+  format: ReportFormat;
+  strict: boolean;
+  /** -a: aggregate flows (and re-aggregate aggregates) with flow-aggregate's library. */
+  aggregation?: AggregationSpec;
+  networks?: NetworkTable;
+  sort: SortKey;
+  top?: number;
+  /** Unix seconds: keep rows whose start is in [since, until). */
+  since?: number;
+  until?: number;
+  output: string; // '-' = stdout
+  /** flows: print the FLOWS column (pmacct does when `flows` is aggregated). */
+  pmacct: { numericProtocols: boolean; separator: string; flows: boolean };
+  hydra: HydraOptions & { split?: string; name: string };
+  flowTools: { report: string; percent: boolean; sort: FtSortField };
+  text: { units: Units; bars: boolean; barWidth: number; chalk: ChalkInstance };
+}
+
+export interface ReportIO {
+  stdin: Readable;
+  stdout: Writable;
+  log: Log;
+  signal?: AbortSignal;
+}
+
+export interface ReportSummary {
+  lines: number;
+  flows: number;
+  aggregates: number;
+  rejected: number;
+  rows: number;
+  bytesIn: number;
+  bytesOut: number;
+  interrupted: boolean;
+}
+
+/** Lines to stdout (batched, backpressure) or to an atomic file (committed only by commit()). */
+class LineOut {
+  private w: BatchWriter | undefined;
+  private file: AtomicFile | undefined;
+  private buf = '';
+  private constructor() {}
+
+  static async open(path: string, stdout: Writable): Promise<LineOut> {
+    const o = new LineOut();
+    if (path === '-') o.w = new BatchWriter(stdout);
+    else o.file = await AtomicFile.create(path);
+    return o;
+  }
+
+  /** True when the caller should await flush(). */
+  line(s: string): boolean {
+    if (this.w) return this.w.line(s);
+    this.buf += s + '\n';
+    return this.buf.length >= 65536;
+  }
+
+  async flush(): Promise<void> {
+    if (this.w) return this.w.flush();
+    if (this.buf !== '') {
+      const b = this.buf;
+      this.buf = '';
+      await this.file!.write(b);
+    }
+  }
+
+  async commit(): Promise<void> {
+    await this.flush();
+    if (this.w) await this.w.end();
+    else await this.file!.commit();
+  }
+
+  async abort(): Promise<void> {
+    this.buf = '';
+    await this.file?.abort();
+  }
+}
+
+/** A format: takes rows, writes lines. */
+interface Sink {
+  add(r: Row): boolean;
+  flush(): Promise<void>;
+  end(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+function rowToJson(prims: readonly Primitive[], r: Row): string {
+  let s = '{';
+  for (const p of prims) {
+    const v = r.values[p];
+    if (v === undefined) continue;
+    const j = p === 'proto' ? PROTO_JSON[v as number]! : p === 'etype' ? (etypeName(v as number) ? `"${etypeName(v as number)}"` : String(v)) : typeof v === 'number' ? String(v) : JSON.stringify(v);
+    s += `"${p}":${j},`;
+  }
+  return `${s}"packets":${r.packets},"bytes":${r.bytes},"flows":${r.flows},"time_start":${r.time_start},"time_end":${r.time_end}}`;
+}
+
+function csvCell(s: string): string {
+  return /[;"\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function compareRows(sort: SortKey, prims: readonly Primitive[]): ((a: Row, b: Row) => number) | undefined {
+  if (sort === 'none') return undefined;
+  const byKey = (a: Row, b: Row): number => {
+    for (const p of prims) {
+      const x = a.values[p], y = b.values[p];
+      if (x === y) continue;
+      if (typeof x === 'number' && typeof y === 'number') return x - y;
+      return String(x ?? '') < String(y ?? '') ? -1 : 1;
+    }
+    return a.time_start - b.time_start;
+  };
+  if (sort === 'key') return byKey;
+  return (a, b) => b[sort] - a[sort] || byKey(a, b);
+}
+
+/** Rows go out one per line (pmacct tables, csv, ndjson, Hydra); buffered only to sort/top. */
+class LinesSink implements Sink {
+  private prims: Primitive[] | undefined;
+  private held: Row[] | undefined;
+  private count = 0;
+  private started = false;
+  constructor(
+    private readonly cfg: ReportConfig,
+    private readonly out: LineOut,
+    private readonly render: (prims: readonly Primitive[]) => { header?: string; row: (r: Row) => string | undefined; trailer?: (n: number) => string },
+    fixed: readonly Primitive[] | undefined,
+    private r?: ReturnType<LinesSink['render']>,
+  ) {
+    this.prims = fixed ? [...fixed] : undefined;
+    if (cfg.sort !== 'none' || cfg.top !== undefined) this.held = [];
+  }
+
+  private start(first: Row | undefined): void {
+    if (this.started) return;
+    this.started = true;
+    this.prims ??= first ? primitivesOf(first) : [];
+    this.r = this.render(this.prims);
+    if (this.r.header !== undefined) this.out.line(this.r.header);
+  }
+
+  add(row: Row): boolean {
+    if (this.held) {
+      this.held.push(row);
+      return false;
+    }
+    this.start(row);
+    const s = this.r!.row(row);
+    if (s === undefined) return false;
+    this.count++;
+    return this.out.line(s);
+  }
+
+  flush(): Promise<void> {
+    return this.out.flush();
+  }
+
+  async end(): Promise<void> {
+    if (this.held) {
+      const rows = this.held;
+      this.held = undefined;
+      this.start(rows[0]);
+      const cmp = compareRows(this.cfg.sort, this.prims!);
+      if (cmp) rows.sort(cmp);
+      const n = this.cfg.top === undefined ? rows.length : Math.min(this.cfg.top, rows.length);
+      for (let i = 0; i < n; i++) if (this.add(rows[i]!)) await this.out.flush();
+    }
+    this.start(undefined);
+    if (this.r!.trailer) this.out.line(this.r!.trailer(this.count));
+    await this.out.commit();
+  }
+
+  abort(): Promise<void> {
+    return this.out.abort();
+  }
+}
+
+/** Hydra billing CSV: lines to one output, or split into agg-ab / agg-ba files in a directory. */
+class HydraSink implements Sink {
+  bytesOut = 0;
+  constructor(
+    private readonly cfg: ReportConfig,
+    private readonly outs: Record<Direction, LineOut>,
+    private readonly onReject: (row: Row, message: string) => void,
+  ) {}
+
+  add(row: Row): boolean {
+    let l;
+    try {
+      l = hydraLine(row, this.cfg.hydra);
+    } catch (e) {
+      if (!(e instanceof HydraError)) throw e;
+      this.onReject(row, e.message);
+      return false;
+    }
+    if (!l) return false;
+    this.bytesOut += l.bytes;
+    return this.outs[l.direction].line(l.text);
+  }
+
+  async flush(): Promise<void> {
+    await this.outs.ab.flush();
+    if (this.outs.ba !== this.outs.ab) await this.outs.ba.flush();
+  }
+
+  async end(): Promise<void> {
+    await this.outs.ab.commit();
+    if (this.outs.ba !== this.outs.ab) await this.outs.ba.commit();
+  }
+
+  async abort(): Promise<void> {
+    await this.outs.ab.abort();
+    if (this.outs.ba !== this.outs.ab) await this.outs.ba.abort();
+  }
+}
+
+/** Formats that need every row first (flow-tools tallies, the text table). */
+class TallySink implements Sink {
+  private readonly tally: KeyTally | undefined;
+  private readonly summary: Summary | undefined;
+  private rows: Row[] = [];
+  private prims: Primitive[] | undefined;
+  constructor(
+    private readonly cfg: ReportConfig,
+    private readonly out: LineOut,
+    fixed: readonly Primitive[] | undefined,
+  ) {
+    this.prims = fixed ? [...fixed] : undefined;
+    if (cfg.format === 'flow-tools') {
+      if (cfg.flowTools.report === 'summary') this.summary = new Summary();
+      else {
+        const type = FLOW_TOOLS_REPORTS.find((t) => t.name === cfg.flowTools.report);
+        if (!type) throw new CliError(`unknown flow-tools report "${cfg.flowTools.report}"`, EXIT.USAGE);
+        this.tally = new KeyTally(type);
+      }
+    }
+  }
+
+  add(r: Row): boolean {
+    if (this.summary) this.summary.add(r);
+    else if (this.tally) this.tally.add(r);
+    else {
+      this.prims ??= primitivesOf(r);
+      this.rows.push(r);
+    }
+    return false;
+  }
+
+  async flush(): Promise<void> {}
+
+  async end(): Promise<void> {
+    let lines: string[];
+    if (this.summary) lines = this.summary.lines();
+    else if (this.tally) lines = flowToolsLines(this.tally.type, this.tally, { sort: this.cfg.flowTools.sort, top: this.cfg.top, percent: this.cfg.flowTools.percent });
+    else lines = this.textLines();
+    for (const l of lines) if (this.out.line(l)) await this.out.flush();
+    await this.out.commit();
+  }
+
+  private textLines(): string[] {
+    const prims = this.prims ?? [];
+    const cmp = compareRows(this.cfg.sort === 'none' ? 'bytes' : this.cfg.sort, prims)!;
+    this.rows.sort(cmp);
+    const sum = (rs: Row[]): { rows: number; packets: number; bytes: number; flows: number } =>
+      rs.reduce((t, r) => ({ rows: t.rows + 1, packets: t.packets + r.packets, bytes: t.bytes + r.bytes, flows: t.flows + r.flows }), { rows: 0, packets: 0, bytes: 0, flows: 0 });
+    const shown = this.cfg.top === undefined ? this.rows : this.rows.slice(0, this.cfg.top);
+    const rest = this.cfg.top === undefined ? [] : this.rows.slice(this.cfg.top);
+    return textTable(shown, { primitives: prims, ...this.cfg.text, total: sum(this.rows), others: rest.length > 0 ? sum(rest) : undefined });
+  }
+
+  abort(): Promise<void> {
+    return this.out.abort();
+  }
+}
+
+async function makeSink(cfg: ReportConfig, io: ReportIO, fixed: readonly Primitive[] | undefined, onReject: (row: Row, message: string) => void): Promise<Sink> {
+  const f = cfg.format;
+  if (f === 'hydra') {
+    if (cfg.hydra.split !== undefined) {
+      const ab = await LineOut.open(join(cfg.hydra.split, `${cfg.hydra.name}-ab`), io.stdout);
+      let ba;
+      try {
+        ba = await LineOut.open(join(cfg.hydra.split, `${cfg.hydra.name}-ba`), io.stdout);
+      } catch (e) {
+        await ab.abort();
+        throw e;
+      }
+      return new HydraSink(cfg, { ab, ba }, onReject);
+    }
+    const one = await LineOut.open(cfg.output, io.stdout);
+    return new HydraSink(cfg, { ab: one, ba: one }, onReject);
+  }
+  const out = await LineOut.open(cfg.output, io.stdout);
+  if (f === 'flow-tools' || f === 'text') return new TallySink(cfg, out, fixed);
+  const p = cfg.pmacct;
+  switch (f) {
+    case 'pmacct':
+      return new LinesSink(cfg, out, (prims) => {
+        const fm = new PmacctFormatter({ primitives: prims, flows: p.flows, numericProtocols: p.numericProtocols });
+        return { header: fm.header(), row: (r) => (isEmptyEntry(r, prims) ? undefined : fm.row(r)), trailer: (n) => fm.trailer(n) };
+      }, fixed);
+    case 'pmacct-csv':
+      return new LinesSink(cfg, out, (prims) => {
+        const fm = new PmacctFormatter({ primitives: prims, flows: p.flows, numericProtocols: p.numericProtocols, separator: p.separator });
+        return { header: fm.csvHeader(), row: (r) => (isEmptyEntry(r, prims) ? undefined : fm.csvRow(r)) };
+      }, fixed);
+    case 'pmacct-json':
+      return new LinesSink(cfg, out, (prims) => {
+        const fm = new PmacctFormatter({ primitives: prims, flows: p.flows, numericProtocols: p.numericProtocols });
+        return { row: (r) => (isEmptyEntry(r, prims) ? undefined : fm.jsonRow(r)) };
+      }, fixed);
+    case 'hcd-table':
+      return new LinesSink(cfg, out, (prims) => {
+        let fm: HcdTableFormatter;
+        try {
+          fm = new HcdTableFormatter(prims);
+        } catch (e) {
+          throw new CliError((e as Error).message, EXIT.USAGE);
+        }
+        return { header: fm.header(), row: (r) => fm.row(r), trailer: (n) => fm.trailer(n) };
+      }, fixed);
+    case 'csv':
+      return new LinesSink(cfg, out, (prims) => ({
+        header: [...prims, 'packets', 'bytes', 'flows', 'time_start', 'time_end'].join(';'),
+        row: (r) => [...prims.map((pr) => csvCell(valueText(pr, r.values[pr]).replace(/^-$/, ''))), r.packets, r.bytes, r.flows, r.time_start, r.time_end].join(';'),
+      }), fixed);
+    default:
+      return new LinesSink(cfg, out, (prims) => ({ row: (r) => rowToJson(prims, r) }), fixed);
+  }
+}
+
+function flowSeconds(f: FlowRecord): number {
+  return Math.floor((f.time_flow_start_ns || f.time_received_ns) / 1e9);
+}
+
+export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<ReportSummary> {
+  const { log } = io;
+  const s: ReportSummary = { lines: 0, flows: 0, aggregates: 0, rejected: 0, rows: 0, bytesIn: 0, bytesOut: 0, interrupted: false };
+  const agg = cfg.aggregation ? new Aggregator({ ...cfg.aggregation, networks: cfg.networks }) : undefined;
+  const view = agg ? new FlowView(cfg.networks) : undefined;
+  const fixed = agg ? (agg.primitives as readonly string[] as readonly Primitive[]) : undefined;
+  const inputs = cfg.inputs.length === 0 ? ['-'] : cfg.inputs;
+
+  const reject = (place: string, reason: string, message: string): void => {
+    s.rejected++;
+    if (cfg.strict) throw new CliError(`${place}: ${message}`, EXIT.DATAERR);
+    log.reject(reason, `${place}: ${message}`, place);
+  };
+  const rowPlace = new WeakMap<Row, string>();
+  const sink = await makeSink(cfg, io, fixed, (row, message) => reject(rowPlace.get(row) ?? 'aggregate', 'not billable', message));
+  const inWindow = (t: number): boolean => (cfg.since === undefined || t >= cfg.since) && (cfg.until === undefined || t < cfg.until);
+
+  const emit = (row: Row): boolean => {
+    s.rows++;
+    s.bytesIn += row.bytes;
+    return sink.add(row);
+  };
+
+  try {
+    for (const path of inputs) {
+      if (io.signal?.aborted) break;
+      const src = await openInput(path, io.stdin);
+      const onAbort = (): void => {
+        src.stream.destroy();
+      };
+      io.signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        for await (const batch of readLines(src.stream)) {
+          const lines = batch.lines;
+          let needFlush = false;
+          for (let i = 0; i < lines.length; i++) {
+            const line = lines[i]!;
+            s.lines++;
+            if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) continue;
+            const place = `${src.name}:${batch.firstLine + i}`;
+            let o: unknown;
+            try {
+              o = JSON.parse(line);
+            } catch {
+              reject(place, 'not JSON', `expected a JSON object (got ${describeValue(line)})`);
+              continue;
+            }
+            if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+              reject(place, 'not an object', `expected a JSON object (got ${describeValue(line)})`);
+              continue;
+            }
+            const obj = o as Record<string, unknown>;
+            try {
+              if (isAggregateObject(obj) || !isFlowObject(obj)) {
+                const row = rowFromAggregate(obj);
+                s.aggregates++;
+                if (!inWindow(row.time_start)) continue;
+                if (agg) agg.commit(agg.prepare(obj));
+                else {
+                  rowPlace.set(row, place);
+                  if (emit(row)) needFlush = true;
+                }
+              } else {
+                const f = flowFromObject(obj);
+                s.flows++;
+                if (!inWindow(flowSeconds(f))) continue;
+                if (agg) agg.addFlow(f, view!.set(f));
+                else {
+                  const row = rowFromFlow(f);
+                  rowPlace.set(row, place);
+                  if (emit(row)) needFlush = true;
+                }
+              }
+            } catch (e) {
+              if (!(e instanceof FieldError)) throw e;
+              reject(place, `field "${e.field}"`, e.message);
+            }
+          }
+          if (needFlush) await sink.flush();
+          if (io.signal?.aborted) break;
+        }
+      } catch (e) {
+        if (e instanceof LineTooLongError) reject(`${src.name}:${e.line}`, 'line too long', `${e.message}; rest of ${src.name} skipped`);
+        else if (io.signal?.aborted) {
+          // cut short on purpose: report what was read
+        } else if (e instanceof CliError) throw e;
+        else throw new CliError(`${src.name}: read error: ${(e as Error).message}`, EXIT.IOERR);
+      } finally {
+        io.signal?.removeEventListener('abort', onAbort);
+      }
+    }
+    s.interrupted = io.signal?.aborted === true;
+
+    if (agg) {
+      for (const rec of agg.results('key')) {
+        const row = rowFromAggregate(JSON.parse(aggregateToJson(agg.primitives, rec)) as Record<string, unknown>);
+        if (emit(row)) await sink.flush();
+      }
+    }
+
+    if (cfg.format === 'hydra') {
+      const hs = sink as HydraSink;
+      s.bytesOut = hs.bytesOut;
+      // Billing must never lose or invent bytes: refuse to commit files that do not add up.
+      if (s.rejected > 0 && cfg.hydra.split !== undefined) {
+        await sink.abort();
+        throw new CliError(`${s.rejected} records could not be billed; ${cfg.hydra.name}-ab/${cfg.hydra.name}-ba not written`, EXIT.DATAERR);
+      }
+      if (s.rejected === 0 && s.bytesOut !== s.bytesIn) {
+        await sink.abort();
+        throw new CliError(`billing total ${s.bytesOut} bytes differs from the input total ${s.bytesIn} bytes (this is a bug)`, EXIT.SOFTWARE);
+      }
+    }
+    await sink.end();
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
+  return s;
+}
+
+export { valueText };
