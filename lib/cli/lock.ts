@@ -74,7 +74,7 @@ interface Holder {
 async function readHolder(path: string): Promise<Holder | undefined> {
   try {
     const [text, st] = await Promise.all([fsp.readFile(path, 'utf8'), fsp.stat(path)]);
-    const m = /^(\d+) (\S+) /.exec(text);
+    const m = /^(\d+) (\S+)(?:\s|$)/.exec(text);
     return { text, pid: m ? Number(m[1]) : undefined, host: m?.[2], mtimeMs: st.mtimeMs };
   } catch {
     return undefined; // gone meanwhile: just retry

@@ -11,7 +11,7 @@ import { LineTooLongError, readLines } from '../cli/lines.js';
 import type { Log } from '../cli/log.js';
 import { describeProblem, isProblem, parseBillingLine } from './billing.js';
 import { Ledger } from './ledger.js';
-import { acquireLock, type Lock } from './lock.js';
+import { LockFile } from '../cli/lock.js';
 import { keepRejectedInput, listSpool, spoolFile, type SpoolItem } from './spool.js';
 import { CallFailure, callWithRetries, type CallOptions, type FailureKind } from './transport.js';
 import type { HcdEndpoint } from './url.js';
@@ -225,7 +225,8 @@ function lockPath(cfg: { lock: string | undefined; state: string | undefined }):
 
 async function withLock<T>(path: string | undefined, spoolDir: string | undefined, body: () => Promise<T>): Promise<T> {
   if (spoolDir) await fsp.mkdir(spoolDir, { recursive: true, mode: 0o700 }).catch(() => undefined);
-  const lock: Lock | undefined = path ? await acquireLock(path) : undefined;
+  // never wait: a second cron run should give way at once (75) rather than queue behind an upload
+  const lock = path ? await LockFile.acquire(path, { timeoutMs: 0 }) : undefined;
   try {
     return await body();
   } finally {

@@ -490,7 +490,7 @@ describe('hcd-putfile never loses, never sends twice', () => {
     const b = runBin('hcd-putfile', args);
     const loser = await Promise.race([a, b]);
     assert.equal(loser.code, 75, loser.stderr);
-    assert.match(loser.stderr, new RegExp(`lock ${state}\\.lock is held by process \\d+: another hcd-putfile is sending; try again later`));
+    assert.match(loser.stderr, new RegExp(`${state}\\.lock: locked by pid \\d+ on \\S+; try again later`));
     await hcd.control('release=1');
     const [ra, rb] = await Promise.all([a, b]);
     assert.deepEqual([ra.code, rb.code].sort(), [0, 75]);
