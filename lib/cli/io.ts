@@ -2,7 +2,8 @@
 // rename, fsync the directory) so a killed run never leaves a half-written product.
 
 import { createReadStream, promises as fsp, constants as fsc } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CliError, EXIT, exitCodeForSystemError } from './exit.js';
@@ -25,7 +26,11 @@ export function describeSystemError(err: NodeJS.ErrnoException): string {
   }
 }
 
-/** Open a path for reading (or stdin for `-`); a missing file is a CliError with exit 66. */
+/**
+ * Open a path for reading (or stdin for `-`); a missing file is a CliError with exit 66. A path
+ * ending in `.gz` is decompressed (flow-capture `-w --compress gzip` writes such files); a corrupt
+ * one fails the stream with an error that names the path.
+ */
 export async function openInput(path: string, stdin: Readable): Promise<InputSource> {
   if (path === '-') return { name: 'stdin', stream: stdin };
   try {
@@ -37,7 +42,13 @@ export async function openInput(path: string, stdin: Readable): Promise<InputSou
     }
     // Hand the stream the FileHandle itself so that it owns the close: with the raw fd, the fd was
     // closed by the stream and again when the FileHandle was collected (EBADF, DEP0137 warnings).
-    return { name: path, stream: createReadStream('', { fd: handle, highWaterMark: 1 << 16 }) };
+    const raw = createReadStream('', { fd: handle, highWaterMark: 1 << 16 });
+    if (!path.endsWith('.gz')) return { name: path, stream: raw };
+    const gunzip = createGunzip({ chunkSize: 1 << 16 });
+    pipeline(raw, gunzip, (err) => {
+      if (err && !gunzip.destroyed) gunzip.destroy(new Error(`${path}: gzip: ${err.message}`));
+    });
+    return { name: path, stream: gunzip };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new CliError(`${path}: ${describeSystemError(err)}`, exitCodeForSystemError(err, false));
