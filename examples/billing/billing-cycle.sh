@@ -1,0 +1,223 @@
+#!/bin/sh
+# billing-cycle.sh -- bill each closed flow-capture file exactly once (run it from cron).
+#
+# For every closed rotated file flows.*.ndjson[.gz] that flow-capture -w DIR --rotate 300 wrote
+# and that was not billed yet, oldest first:
+#   flow-aggregate --ab --ba -n NETWORKS      -> WORK/agg-ab.ndjson, WORK/agg-ba.ndjson
+#   flow-report --format hydra --split        -> WORK/report/NAME-ab, WORK/report/NAME-ba
+#   hcd-putfile --spool --state (per file)    -> hcd (or the spool when hcd is down)
+# after a first hcd-putfile --flush-spool. The whole run holds a lock (exit 75 when held).
+#
+# Exactly once: each step writes its outputs atomically and then a marker in the file's work
+# directory (STATE_DIR/work/FILE/.STEP, created under a temporary name and renamed), the finished
+# file gets STATE_DIR/done/FILE. A run killed at any point starts again at the first step without
+# a marker. Every step is deterministic (the same capture file gives byte-identical billing
+# files), so a step redone after a crash produces what it produced before, and hcd-putfile's
+# ledger (--state) recognises an upload hcd already accepted and does not send it again.
+#
+# Usage: billing-cycle.sh [CONFIG]   (default $BILLING_CONFIG, else /etc/flowmeter/billing.conf)
+# Exit: 0 all billed and delivered; 75 another run holds the lock, or files wait in the hcd
+# spool (hcd unreachable: they go out with the next run); 64 bad configuration; otherwise the
+# exit status of the step that failed (its file is retried by the next run). See README.md.
+set -eu
+
+PROG=billing-cycle
+say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() { code=$1; shift; say "$*"; exit "$code"; }
+
+CONFIG=${1:-${BILLING_CONFIG:-/etc/flowmeter/billing.conf}}
+if [ -e "$CONFIG" ] || [ $# -gt 0 ] || [ -n "${BILLING_CONFIG:-}" ]; then
+  [ -r "$CONFIG" ] || die 78 "$CONFIG: cannot read the configuration"
+  case $CONFIG in */*) ;; *) CONFIG=./$CONFIG ;; esac  # "." searches PATH for a bare name
+  # shellcheck disable=SC1090
+  . "$CONFIG"
+fi
+
+# Defaults (see billing.conf.example for what each means).
+: "${CAPTURE_DIR:=/var/lib/flowmeter/spool}"
+: "${STATE_DIR:=/var/lib/flowmeter/billing}"
+: "${NETWORKS:=}"
+: "${SUBSCRIBERS:=}"
+: "${STAT_NAME:=agg}"
+: "${GOOD_ID:=}"
+: "${GOOD_MAP:=}"
+: "${OBJECT_MAP:=}"
+: "${HCD_URL:=}"
+: "${HCD_PASSWORD_FILE:=}"
+: "${HCD_OPTS:=}"
+: "${HCD_SPOOL:=$STATE_DIR/hcd-spool}"
+: "${HCD_LEDGER:=$STATE_DIR/hcd-ledger.json}"
+: "${AFTER:=keep}"
+: "${MAX_FILES:=0}"
+: "${FLOWMETER_BIN:=}"
+: "${BILLING_CYCLE_CRASH_AFTER:=}"
+
+[ -n "$HCD_URL" ] || die 78 "HCD_URL is not set (in $CONFIG or the environment)"
+[ -d "$CAPTURE_DIR" ] || die 66 "CAPTURE_DIR $CAPTURE_DIR: no such directory"
+case $AFTER in keep|delete) ;; *) die 78 "AFTER must be keep or delete (got \"$AFTER\")" ;; esac
+case $MAX_FILES in ''|*[!0-9]*) die 78 "MAX_FILES must be a number (got \"$MAX_FILES\")" ;; esac
+export HCD_URL
+
+bin() { if [ -n "$FLOWMETER_BIN" ]; then printf '%s/%s' "$FLOWMETER_BIN" "$1"; else printf '%s' "$1"; fi; }
+FLOW_AGGREGATE=$(bin flow-aggregate)
+FLOW_REPORT=$(bin flow-report)
+HCD_PUTFILE=$(bin hcd-putfile)
+
+umask 077
+mkdir -p "$STATE_DIR/work" "$STATE_DIR/done" "$HCD_SPOOL"
+
+# One run at a time. flock(1) (util-linux) holds the lock on a descriptor that the kernel
+# releases when the run dies, even by kill -9: no stale lock to clean up.
+exec 9>>"$STATE_DIR/billing-cycle.lock"
+if ! flock -n 9; then
+  say "another run holds $STATE_DIR/billing-cycle.lock; try again later"
+  exit 75
+fi
+
+# Test hook: BILLING_CYCLE_CRASH_AFTER=STEP kills this run with SIGKILL right after STEP, to show
+# that a crash there neither loses nor repeats a file (test/e2e/billing-cycle.test.ts).
+crash_point() {
+  if [ "$BILLING_CYCLE_CRASH_AFTER" = "$1" ]; then
+    say "test hook: kill -9 after $1"
+    kill -9 $$
+  fi
+}
+
+# An empty marker file, created atomically (temporary name, rename).
+mark() {
+  : >"$1.tmp.$$"
+  mv -f "$1.tmp.$$" "$1"
+}
+
+# The hcd-putfile options every call shares; HCD_OPTS is split into words on purpose.
+set -- --state "$HCD_LEDGER"
+[ -z "$HCD_PASSWORD_FILE" ] || set -- "$@" --password-file "$HCD_PASSWORD_FILE"
+# shellcheck disable=SC2086
+set -- "$@" $HCD_OPTS
+
+status=0  # the exit status of this run, unless a step fails
+
+# 1. What earlier runs (or pipelines) left in the spool goes first, oldest first.
+rc=0
+"$HCD_PUTFILE" "$@" --flush-spool "$HCD_SPOOL" || rc=$?
+case $rc in
+  0) ;;
+  75) say "hcd unreachable (or busy): the spool is kept for the next run" ;;
+  69|76|77) say "hcd-putfile --flush-spool exited $rc: new files are still billed and spooled"; status=$rc ;;
+  *) die "$rc" "hcd-putfile --flush-spool exited $rc: stopping (nothing billed by this run)" ;;
+esac
+crash_point flush
+
+# The aggregations: "ab" outgoing (src_host,dst_net,dst_mask), "ba" incoming
+# (src_net,src_mask,dst_host). With SUBSCRIBERS, ab only takes flows from them and ba only flows
+# to them, as Hydra's nfacctd.conf does with aggregate_filter.
+AGG_CONF=
+if [ -n "$SUBSCRIBERS" ]; then
+  src= dst=
+  for n in $SUBSCRIBERS; do
+    src="${src:+$src or }src net $n"
+    dst="${dst:+$dst or }dst net $n"
+  done
+  AGG_CONF=$STATE_DIR/aggregate.conf
+  printf '%s\n' "# written by billing-cycle.sh from SUBSCRIBERS=\"$SUBSCRIBERS\"" \
+    "aggregate[ab]: src_host,dst_net,dst_mask" "aggregate_filter[ab]: $src" \
+    "aggregate[ba]: src_net,src_mask,dst_host" "aggregate_filter[ba]: $dst" >"$AGG_CONF.tmp.$$"
+  mv -f "$AGG_CONF.tmp.$$" "$AGG_CONF"
+fi
+
+bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-putfile options
+  f=$1; shift
+  w=$STATE_DIR/work/$f
+  mkdir -p "$w"
+
+  if [ ! -e "$w/.aggregated" ]; then
+    agg_rc=0
+    if [ -n "$AGG_CONF" ]; then
+      if [ -n "$NETWORKS" ]; then
+        "$FLOW_AGGREGATE" -q -c "$AGG_CONF" --ab --ba -n "$NETWORKS" -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
+      else
+        "$FLOW_AGGREGATE" -q -c "$AGG_CONF" --ab --ba -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
+      fi
+    elif [ -n "$NETWORKS" ]; then
+      "$FLOW_AGGREGATE" -q --ab --ba -n "$NETWORKS" -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
+    else
+      "$FLOW_AGGREGATE" -q --ab --ba -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
+    fi
+    [ "$agg_rc" -eq 0 ] || { say "$f: flow-aggregate exited $agg_rc; the file is retried by the next run"; return "$agg_rc"; }
+    crash_point aggregate
+    mark "$w/.aggregated"
+    crash_point aggregate-mark
+  fi
+
+  if [ ! -e "$w/.reported" ]; then
+    mkdir -p "$w/report"
+    rep_rc=0
+    if [ -n "$GOOD_MAP" ] && [ -n "$OBJECT_MAP" ]; then
+      "$FLOW_REPORT" -q --format hydra --split "$w/report" --name "$STAT_NAME" --good-map "$GOOD_MAP" --object-map "$OBJECT_MAP" "$w/agg-ab.ndjson" "$w/agg-ba.ndjson" || rep_rc=$?
+    elif [ -n "$GOOD_MAP" ]; then
+      "$FLOW_REPORT" -q --format hydra --split "$w/report" --name "$STAT_NAME" --good-map "$GOOD_MAP" "$w/agg-ab.ndjson" "$w/agg-ba.ndjson" || rep_rc=$?
+    elif [ -n "$GOOD_ID" ]; then
+      "$FLOW_REPORT" -q --format hydra --split "$w/report" --name "$STAT_NAME" --good-id "$GOOD_ID" "$w/agg-ab.ndjson" "$w/agg-ba.ndjson" || rep_rc=$?
+    else
+      "$FLOW_REPORT" -q --format hydra --split "$w/report" --name "$STAT_NAME" "$w/agg-ab.ndjson" "$w/agg-ba.ndjson" || rep_rc=$?
+    fi
+    [ "$rep_rc" -eq 0 ] || { say "$f: flow-report exited $rep_rc; the file is retried by the next run"; return "$rep_rc"; }
+    crash_point report
+    mark "$w/.reported"
+    crash_point report-mark
+  fi
+
+  for dir in ab ba; do
+    [ ! -e "$w/.sent-$dir" ] || continue
+    put_rc=0
+    "$HCD_PUTFILE" -q "$@" --spool "$HCD_SPOOL" -f "$w/report/$STAT_NAME-$dir" "$STAT_NAME-$dir" || put_rc=$?
+    case $put_rc in
+      0) ;;
+      75) ;;  # hcd down or busy: the file is in the spool, sent by the next flush
+      *) say "$f: hcd-putfile $STAT_NAME-$dir exited $put_rc; the file is retried by the next run"; return "$put_rc" ;;
+    esac
+    crash_point "upload-$dir"
+    mark "$w/.sent-$dir"
+    crash_point "upload-$dir-mark"
+  done
+
+  mark "$STATE_DIR/done/$f"
+  crash_point done-mark
+  rm -rf -- "$w"
+  if [ "$AFTER" = delete ]; then rm -f "$CAPTURE_DIR/$f"; fi
+  crash_point cleanup
+  return 0
+}
+
+# 2. The closed capture files not billed yet, oldest first (names sort by time; flow-capture
+# writes the open file under a hidden temporary name, so every flows.* file is complete).
+rm -f "$STATE_DIR"/.todo.*  # left by a killed run
+list=$STATE_DIR/.todo.$$
+trap 'rm -f "$list"' EXIT
+(cd "$CAPTURE_DIR" && ls -1A) | LC_ALL=C grep -E '^flows\.[0-9]{12}([0-9]{2})?(\.r[0-9]+)?\.ndjson(\.gz)?$' | LC_ALL=C sort >"$list" || true
+
+count=0
+while IFS= read -r f; do
+  [ ! -e "$STATE_DIR/done/$f" ] || continue
+  if [ "$MAX_FILES" -gt 0 ] && [ "$count" -ge "$MAX_FILES" ]; then break; fi
+  rc=0
+  bill_one "$f" "$@" || rc=$?
+  [ "$rc" -eq 0 ] || exit "$rc"
+  count=$((count + 1))
+done <"$list"
+
+# Done markers of capture files that are gone (AFTER=delete, or removed by the operator) are no
+# longer needed: such a file cannot come back to be billed again.
+for d in "$STATE_DIR"/done/flows.*; do
+  [ -e "$d" ] || continue
+  [ -e "$CAPTURE_DIR/${d##*/}" ] || rm -f -- "$d"
+done
+
+left=0
+for s in "$HCD_SPOOL"/*.hcd; do [ -e "$s" ] && left=$((left + 1)); done
+[ "$count" -eq 0 ] || say "billed $count file(s)"
+if [ "$status" -eq 0 ] && [ "$left" -gt 0 ]; then
+  say "$left file(s) wait in $HCD_SPOOL for hcd; the next run sends them"
+  status=75
+fi
+exit "$status"
