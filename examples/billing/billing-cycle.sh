@@ -110,7 +110,9 @@ crash_point flush
 
 # The aggregations: "ab" outgoing (src_host,dst_net,dst_mask), "ba" incoming
 # (src_net,src_mask,dst_host). With SUBSCRIBERS, ab only takes flows from them and ba only flows
-# to them, as Hydra's nfacctd.conf does with aggregate_filter.
+# to them, as Hydra's nfacctd.conf does with aggregate_filter. The generated pmacct-style file
+# names both aggregations itself: --ab/--ba on the command line would replace them, filters and
+# all (flow-aggregate(1): options win over the file).
 AGG_CONF=
 if [ -n "$SUBSCRIBERS" ]; then
   src= dst=
@@ -134,9 +136,9 @@ bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-put
     agg_rc=0
     if [ -n "$AGG_CONF" ]; then
       if [ -n "$NETWORKS" ]; then
-        "$FLOW_AGGREGATE" -q -c "$AGG_CONF" --ab --ba -n "$NETWORKS" -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
+        "$FLOW_AGGREGATE" -q -c "$AGG_CONF" -n "$NETWORKS" -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
       else
-        "$FLOW_AGGREGATE" -q -c "$AGG_CONF" --ab --ba -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
+        "$FLOW_AGGREGATE" -q -c "$AGG_CONF" -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
       fi
     elif [ -n "$NETWORKS" ]; then
       "$FLOW_AGGREGATE" -q --ab --ba -n "$NETWORKS" -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
@@ -195,6 +197,12 @@ rm -f "$STATE_DIR"/.todo.*  # left by a killed run
 list=$STATE_DIR/.todo.$$
 trap 'rm -f "$list"' EXIT
 (cd "$CAPTURE_DIR" && ls -1A) | LC_ALL=C grep -E '^flows\.[0-9]{12}([0-9]{2})?(\.r[0-9]+)?\.ndjson(\.gz)?$' | LC_ALL=C sort >"$list" || true
+
+# A run killed between the done marker and the clean-up left the work directory behind.
+for w in "$STATE_DIR"/work/flows.*; do
+  [ -e "$w" ] || continue
+  [ ! -e "$STATE_DIR/done/${w##*/}" ] || rm -rf -- "$w"
+done
 
 count=0
 while IFS= read -r f; do
