@@ -1,10 +1,10 @@
-// Flow records out, in the chosen format, through the batched drain-aware BatchWriter: the one
+// Flow records out, in the chosen format, through batched drain-aware output (ByteBatch): the one
 // output path for `flow-capture -r` (and any mode that writes a stream of records). Callers
 // add() records synchronously and `await flush()` when add() says a batch is full.
 
 import type { Writable } from 'node:stream';
 import type { ChalkInstance } from 'chalk';
-import { BatchWriter } from '../cli/writer.js';
+import { ByteBatch } from './bytes.js';
 import { flowToJson, type FlowRecord } from '../flow/record.js';
 import { CsvFormatter } from './csv.js';
 import { TextFormatter } from './text.js';
@@ -22,7 +22,7 @@ export interface FlowWriterOptions {
 }
 
 export class FlowWriter {
-  private readonly out: BatchWriter;
+  private readonly out: ByteBatch;
   private readonly csv: CsvFormatter | undefined;
   private readonly text: TextFormatter | undefined;
   private headerDone = false;
@@ -33,7 +33,7 @@ export class FlowWriter {
     stream: Writable,
     readonly opts: FlowWriterOptions,
   ) {
-    this.out = new BatchWriter(stream);
+    this.out = new ByteBatch(stream);
     if (opts.format === 'csv') this.csv = new CsvFormatter(opts.fields ?? DEFAULT_FIELDS);
     if (opts.format === 'text') this.text = new TextFormatter(opts.chalk, opts.fields);
   }
@@ -68,6 +68,5 @@ export class FlowWriter {
   async end(): Promise<void> {
     if (this.csv !== undefined && !this.headerDone) this.header();
     await this.flush();
-    await this.out.end();
   }
 }
