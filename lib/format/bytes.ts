@@ -35,6 +35,22 @@ export class ByteBatch {
     return this.off >= this.batchBytes || this.full.length > 0;
   }
 
+  /** Room for `need` bytes at the returned offset of `buffer`; then `advance(newOffset)`. */
+  reserve(need: number): number {
+    if (this.off + need > this.buf.length) this.rotate(need);
+    return this.off;
+  }
+
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** After writing into buffer up to `off`; true when a flush is due. */
+  advance(off: number): boolean {
+    this.off = off;
+    return off >= this.batchBytes || this.full.length > 0;
+  }
+
   private rotate(need: number): void {
     if (this.off > 0) this.full.push(this.buf.subarray(0, this.off));
     this.buf = Buffer.allocUnsafe(Math.max(SIZE, need));

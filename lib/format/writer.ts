@@ -5,7 +5,8 @@
 import type { Writable } from 'node:stream';
 import type { ChalkInstance } from 'chalk';
 import { ByteBatch } from './bytes.js';
-import { flowToJson, type FlowRecord } from '../flow/record.js';
+import type { FlowRecord } from '../flow/record.js';
+import { MAX_CORE_BYTES, optionalJson, writeFlowJsonLine } from './ndjson-bytes.js';
 import { CsvFormatter } from './csv.js';
 import { TextFormatter } from './text.js';
 import { DEFAULT_FIELDS, type FieldName } from './fields.js';
@@ -46,7 +47,9 @@ export class FlowWriter {
       return this.csv.add(r) ? this.out.add(this.csv.take()) : false;
     }
     if (this.text !== undefined) return this.out.line(this.text.line(r));
-    return this.out.line(flowToJson(r));
+    const optional = optionalJson(r);
+    const off = this.out.reserve(MAX_CORE_BYTES + optional.length * 3 + 2);
+    return this.out.advance(writeFlowJsonLine(this.out.buffer, off, r, optional));
   }
 
   /** Queue a line of another kind (sFlow counter records in NDJSON); true when a flush is due. */
