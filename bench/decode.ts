@@ -73,6 +73,21 @@ function templateSet(setId: number, id: number, fields: [number, number][]): Buf
   return b;
 }
 
+/** Value ranges seen on real routers: small ifindexes, 16/32-bit AS numbers, flows of a few
+ *  hundred packets. (Uniformly random 32-bit values would make every number a heap double.) */
+function realistic(ie: number): number {
+  switch (ie) {
+    case 1: return 40 + (next() % 2_000_000); // bytes
+    case 2: return 1 + (next() % 2000); // packets
+    case 10: case 14: return 1 + (next() % 64); // ifindex
+    case 16: case 17: return next() & 1 ? next() % 65536 : 131072 + (next() % 300000); // AS
+    case 5: return next() & 0xfc; // tos
+    case 6: return next() & 0x3f; // tcp flags
+    case 61: return next() & 1; // direction
+    default: return next();
+  }
+}
+
 function record(fields: [number, number][]): Buffer {
   const len = fields.reduce((s, [, l]) => s + l, 0);
   const b = Buffer.alloc(len);
@@ -86,7 +101,8 @@ function record(fields: [number, number][]): Buffer {
     else if (t === 22 || t === 21) b.writeUInt32BE(t === 22 ? 3_500_000 : 3_599_000, o);
     else if (t === 4) b[o] = [6, 17, 6, 1][next() & 3]!;
     else if (t === 9 || t === 13 || t === 29 || t === 30) b[o] = 8 + (next() % 17);
-    else if (l <= 4) b.writeUIntBE(next() % 2 ** (8 * l), o, l);
+    else if (t === 7 || t === 11) b.writeUInt16BE(next() & 1 ? [80, 443, 53, 123][next() & 3]! : 1024 + (next() % 64000), o);
+    else if (l <= 4 || t === 1 || t === 2) b.writeUIntBE(realistic(t) % 2 ** (8 * Math.min(l, 6)), o + Math.max(0, l - 6), Math.min(l, 6));
     else b.writeBigUInt64BE(BigInt(next()), o);
     o += l;
   }

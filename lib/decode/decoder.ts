@@ -31,6 +31,8 @@ export interface FlowDecoderOptions {
   maxTemplatesPerDomain?: number;
   /** Exporter domains overall (default 16384). */
   maxDomains?: number;
+  /** Template fields held overall (default 1,000,000). */
+  maxTemplateFields?: number;
   /** Start from a saved template cache (TemplateCache.fromJSON). */
   templates?: TemplateCache;
   /** sFlow v5 decoder (datagrams whose first uint32 is 5). */
@@ -50,7 +52,8 @@ export class FlowDecoder implements DecodeCore {
   constructor(opts: FlowDecoderOptions) {
     this.log = opts.log;
     this.templates =
-      opts.templates ?? new TemplateCache({ maxTemplatesPerDomain: opts.maxTemplatesPerDomain, maxDomains: opts.maxDomains });
+      opts.templates ??
+      new TemplateCache({ maxTemplatesPerDomain: opts.maxTemplatesPerDomain, maxDomains: opts.maxDomains, maxFields: opts.maxTemplateFields });
     this.pending = new PendingBuffer(opts.maxPending ?? 1024, opts.maxPendingBytes ?? 16 << 20, (opts.pendingTtlSeconds ?? 60) * 1e9);
     this.sflow = opts.sflow;
   }

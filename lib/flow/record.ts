@@ -90,13 +90,24 @@ export function intText(x: number): string {
   return `${hi}${D3[Math.floor(lo / 1e6)]}${D3[Math.floor(lo / 1e3) % 1000]}${D3[lo % 1000]}`;
 }
 
+let memoRecv = -1;
+let memoRecvText = '';
+let memoStart = -1;
+let memoStartText = '';
+let memoEnd = -1;
+let memoEndText = '';
+
 /** One NDJSON line (without newline). Hand-built for speed; every string that can come from the
  *  wire (MACs are formatted by us, addresses too) is either ours or goes through JSON.stringify. */
 export function flowToJson(r: FlowRecord): string {
+  // one-entry memos: records of one datagram share the receive time, and often start/end times
+  const recv = r.time_received_ns === memoRecv ? memoRecvText : (memoRecvText = intText((memoRecv = r.time_received_ns)));
+  const start = r.time_flow_start_ns === memoStart ? memoStartText : (memoStartText = intText((memoStart = r.time_flow_start_ns)));
+  const end = r.time_flow_end_ns === memoEnd ? memoEndText : (memoEndText = intText((memoEnd = r.time_flow_end_ns)));
   let s =
-    `{"type":"${r.type}","time_received_ns":${intText(r.time_received_ns)},"sequence_num":${r.sequence_num},` +
+    `{"type":"${r.type}","time_received_ns":${recv},"sequence_num":${r.sequence_num},` +
     `"sampling_rate":${r.sampling_rate},"sampler_address":"${r.sampler_address}",` +
-    `"time_flow_start_ns":${intText(r.time_flow_start_ns)},"time_flow_end_ns":${intText(r.time_flow_end_ns)},` +
+    `"time_flow_start_ns":${start},"time_flow_end_ns":${end},` +
     `"bytes":${r.bytes},"packets":${r.packets},"src_addr":"${r.src_addr}","dst_addr":"${r.dst_addr}",` +
     `"etype":"${etypeName(r.etype)}","proto":${PROTO_JSON[r.proto]},"src_port":${r.src_port},` +
     `"dst_port":${r.dst_port},"in_if":${r.in_if},"out_if":${r.out_if},"ip_tos":${r.ip_tos},` +

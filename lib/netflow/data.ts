@@ -216,6 +216,8 @@ export function buildFlow(s: Scratch, m: MessageContext, b: Uint8Array): FlowRec
     next_hop: nextHop,
     src_net: srcNet,
     dst_net: dstNet,
+    // always known for v9/IPFIX: in the literal, so every record starts with the same shape
+    observation_domain_id: s[A.OBS_DOMAIN]! >= 0 ? s[A.OBS_DOMAIN]! : m.domainId,
   };
   // optional goflow2 fields, only when the exporter sent them
   if (s[A.SRC_MAC]! >= 0) r.src_mac = formatMacAt(b, s[A.SRC_MAC]!);
@@ -251,7 +253,6 @@ export function buildFlow(s: Scratch, m: MessageContext, b: Uint8Array): FlowRec
     if (s[A.MPLS2]! >= 0 && s[A.MPLS3]! >= 0) labels.push(s[A.MPLS3]!);
     r.mpls_label = labels;
   }
-  r.observation_domain_id = s[A.OBS_DOMAIN]! >= 0 ? s[A.OBS_DOMAIN]! : m.domainId;
   if (s[A.OBS_POINT]! >= 0) r.observation_point_id = s[A.OBS_POINT]!;
   if (s[A.DIRECTION]! >= 0) r.flow_direction = s[A.DIRECTION]!;
   return r;

@@ -26,8 +26,6 @@ export class Template {
   readonly minLength: number;
   /** Record length when there is no variable-length field, else -1. */
   readonly fixedLength: number;
-  /** True when some field maps to a flow field (else the record is only skipped). */
-  readonly useful: boolean;
 
   constructor(
     readonly id: number,
@@ -43,7 +41,6 @@ export class Template {
     this.lens = new Int32Array(n);
     let fixed = 0;
     let variable = 0;
-    let useful = false;
     for (let i = 0; i < n; i++) {
       const f = fields[i]!;
       const isVar = f.length === VARLEN;
@@ -54,11 +51,9 @@ export class Template {
       const code = scopeOfV9 ? A.SKIP : actionFor(f.id, f.length, f.pen !== 0);
       this.codes[i] = code;
       this.kinds[i] = code === A.SKIP ? K.UINT : kindFor(f.id);
-      if (code !== A.SKIP) useful = true;
     }
     this.minLength = fixed + variable;
     this.fixedLength = variable === 0 ? fixed : -1;
-    this.useful = useful;
   }
 
   get isOptions(): boolean {
@@ -77,8 +72,12 @@ export class Template {
 }
 
 /** Why a template definition is refused (undefined when it is acceptable). */
+/** More fields than any real exporter sends: refused, so the cache's memory stays bounded. */
+export const MAX_TEMPLATE_FIELDS = 1024;
+
 export function templateProblem(fields: readonly TemplateField[], scopeCount: number): string | undefined {
   if (fields.length === 0) return 'no fields';
+  if (fields.length > MAX_TEMPLATE_FIELDS) return `${fields.length} fields (more than ${MAX_TEMPLATE_FIELDS})`;
   if (scopeCount > fields.length) return `scope field count ${scopeCount} exceeds field count ${fields.length}`;
   let total = 0;
   for (let i = 0; i < fields.length; i++) {
@@ -114,6 +113,8 @@ export interface TemplateCacheOptions {
   maxTemplatesPerDomain?: number;
   /** Domains (exporter + version + source id) overall (default 16384); more are refused. */
   maxDomains?: number;
+  /** Template fields held overall (default 1,000,000, some 50 MB); more templates are refused. */
+  maxFields?: number;
 }
 
 interface JsonTemplate {
@@ -142,10 +143,14 @@ export class TemplateCache {
   private readonly domains = new Map<string, Domain>();
   readonly maxTemplatesPerDomain: number;
   readonly maxDomains: number;
+  readonly maxFields: number;
+  /** Template fields held now (the memory bound). */
+  private fieldCount = 0;
 
   constructor(opts: TemplateCacheOptions = {}) {
     this.maxTemplatesPerDomain = opts.maxTemplatesPerDomain ?? 4096;
     this.maxDomains = opts.maxDomains ?? 16384;
+    this.maxFields = opts.maxFields ?? 1_000_000;
   }
 
   static key(exporter: string, version: number, id: number): string {
@@ -177,15 +182,21 @@ export class TemplateCache {
     const old = d.templates.get(t.id);
     if (old !== undefined) {
       if (old.sameLayout(t)) return 'unchanged';
+      if (this.fieldCount - old.fields.length + t.fields.length > this.maxFields) return 'limit';
+      this.fieldCount += t.fields.length - old.fields.length;
       d.templates.set(t.id, t);
       return 'updated';
     }
-    if (d.templates.size >= this.maxTemplatesPerDomain) return 'limit';
+    if (d.templates.size >= this.maxTemplatesPerDomain || this.fieldCount + t.fields.length > this.maxFields) return 'limit';
+    this.fieldCount += t.fields.length;
     d.templates.set(t.id, t);
     return 'added';
   }
 
   withdraw(d: Domain, id: number): boolean {
+    const t = d.templates.get(id);
+    if (t === undefined) return false;
+    this.fieldCount -= t.fields.length;
     return d.templates.delete(id);
   }
 
@@ -194,6 +205,7 @@ export class TemplateCache {
     let n = 0;
     for (const [id, t] of d.templates) {
       if (t.isOptions === options) {
+        this.fieldCount -= t.fields.length;
         d.templates.delete(id);
         n++;
       }

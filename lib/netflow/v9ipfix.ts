@@ -197,7 +197,7 @@ function addTemplate(core: DecodeCore, d: Datagram, protocol: string, where: str
   const dom = m.domain!;
   const r = core.templates.add(dom, t);
   if (r === 'limit') {
-    core.reject('template limit', d, protocol, where, `more than ${core.templates.maxTemplatesPerDomain} templates for this domain; template ${t.id} ignored`);
+    core.reject('template limit', d, protocol, where, `template cache full (${core.templates.maxTemplatesPerDomain} per domain, ${core.templates.maxFields} fields overall); template ${t.id} ignored`);
     return;
   }
   if (r === 'added') core.stats.templatesAdded++;

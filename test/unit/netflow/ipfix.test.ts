@@ -191,3 +191,34 @@ test('IPFIX: dual-stack template uses the non-zero address family', () => {
   assert.equal(recs[1]!.src_addr, '10.0.0.1');
   assert.equal(recs[1]!.etype, 0x800);
 });
+
+test('IPFIX: fallback elements — 85/86 totals, 252/253 physical interfaces, 243/254 dot1q VLANs, 176/177 ICMP, 192 TTL, 81/57 post MACs, MPLS, next-hop AS', () => {
+  const t = tmpl(256, [
+    [8, 4], [12, 4], [85, 8], [86, 4], [252, 4], [253, 4], [243, 2], [254, 2], [176, 1], [177, 1], [192, 1],
+    [81, 6], [57, 6], [70, 3], [71, 3], [128, 4], [138, 4], [197, 1], [54, 4], [88, 2], [4, 1],
+  ]);
+  const rec = new Bytes().ip4('10.0.0.1').ip4('10.0.0.2').u64(123456789n).u32(4321).u32(17, 18).u16(300, 301).u8(3, 1, 57)
+    .raw([2, 0, 0, 0, 0, 1]).raw([2, 0, 0, 0, 0, 2]).u8(0x00, 0x00, 0x10).u8(0x00, 0x00, 0x21).u32(64999).u32(5).u8(0x40).u32(777).u16(185).u8(1);
+  const { run } = decoder();
+  const [r] = run(ipfix([set(2, t), set(256, rec)]));
+  assert.ok(r);
+  assert.equal(r.bytes, 123456789);
+  assert.equal(r.packets, 4321);
+  assert.equal(r.in_if, 17);
+  assert.equal(r.out_if, 18);
+  assert.equal(r.src_vlan, 300);
+  assert.equal(r.vlan_id, 300);
+  assert.equal(r.dst_vlan, 301);
+  assert.equal(r.icmp_type, 3);
+  assert.equal(r.icmp_code, 1);
+  assert.equal(r.ip_ttl, 57);
+  assert.equal(r.src_mac, '02:00:00:00:00:01');
+  assert.equal(r.dst_mac, '02:00:00:00:00:02');
+  assert.deepEqual(r.mpls_label, [1, 2]);
+  assert.equal(r.next_hop_as, 64999);
+  assert.equal(r.observation_point_id, 5);
+  assert.equal(r.ip_flags, 2); // DF (0x40 >> 5), as goflow2 shifts fragmentFlags
+  assert.equal(r.fragment_id, 777);
+  assert.equal(r.fragment_offset, 185);
+  assert.equal(r.proto, 1);
+});

@@ -44,3 +44,25 @@ test('template cache: fromJSON refuses what is not a cache, naming the entry', (
   assert.throws(() => TemplateCache.fromJSON(badVersion), /domains\[0\]: expected exporter, version 9 or 10/);
   assert.throws(() => TemplateCache.fromJSON(good, { maxTemplatesPerDomain: 0 }), /more than 0 templates/);
 });
+
+test('template cache memory is bounded: too many fields per template, too many fields overall', () => {
+  const [B, mk, ipfixMsg, mkSet] = [Bytes, decoder, ipfix, set];
+  const wide = new B().u16(256, 1025);
+  for (let i = 0; i < 1025; i++) wide.u16(200, 1);
+  const { dec, run, text } = mk();
+  run(ipfixMsg([mkSet(2, wide)]));
+  assert.equal(dec.stats.rejects.get('bad template'), 1);
+  assert.match(text(), /1025 fields \(more than 1024\)/);
+  const { dec: dec2, run: run2 } = mk({ maxTemplateFields: 10 });
+  const t = (id: number, n: number) => {
+    const b = new B().u16(id, n);
+    for (let i = 0; i < n; i++) b.u16(8, 4);
+    return b.build();
+  };
+  run2(ipfixMsg([mkSet(2, Buffer.concat([t(256, 6), t(257, 4), t(258, 1)]))]));
+  assert.equal(dec2.stats.templatesAdded, 2);
+  assert.equal(dec2.stats.rejects.get('template limit'), 1);
+  run2(ipfixMsg([mkSet(2, new B().u16(256, 0))])); // withdrawing frees room
+  run2(ipfixMsg([mkSet(2, t(258, 1))]));
+  assert.equal(dec2.stats.templatesAdded, 3);
+});

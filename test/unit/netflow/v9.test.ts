@@ -239,7 +239,7 @@ test('v9: a changed layout replaces the template; the per-domain limit refuses m
   run(v9([set(0, Buffer.concat([tmpl(256, [[8, 4]]).build(), tmpl(257, [[8, 4]]).build(), tmpl(258, [[8, 4]]).build()]))]));
   assert.equal(dec.stats.templatesAdded, 2);
   assert.equal(dec.stats.rejects.get('template limit'), 1);
-  assert.match(text(), /more than 2 templates/);
+  assert.match(text(), /template cache full \(2 per domain/);
   run(v9([set(0, tmpl(256, [[12, 4]]))]));
   run(v9([set(0, tmpl(256, [[12, 4]]))]));
   assert.equal(dec.stats.templatesUpdated, 1);
