@@ -20,6 +20,8 @@ import { parseListen, type ListenSpec } from './udp.js';
 import { runLive, type LiveDecoder } from './live.js';
 
 const GROUP = 'Live capture:';
+/** Exporter streams listed with their own loss line. */
+const MAX_LOSS_STREAMS = 4096;
 
 export interface LiveArgs {
   listen?: string[];
@@ -77,7 +79,11 @@ export class LiveFlowDecoder implements LiveDecoder {
       const before = fd.stats.sequenceMissing;
       const ok = base(key, seq, maxGap);
       const missing = fd.stats.sequenceMissing - before;
-      if (missing > 0 || !loss.has(key)) loss.set(key, (loss.get(key) ?? 0) + missing);
+      // bounded like the core's tracker: streams beyond the cap are summed under one entry
+      if (missing > 0) {
+        const k = loss.has(key) || loss.size < MAX_LOSS_STREAMS ? key : 'other streams';
+        loss.set(k, (loss.get(k) ?? 0) + missing);
+      }
       return ok;
     };
   }
@@ -178,6 +184,7 @@ export async function runLiveFromArgs(i: LiveRunInput): Promise<number> {
   const specs: ListenSpec[] = (a.listen ?? []).map(parseListen);
   if (specs.length === 0) throw usageError('--listen: give at least one [ADDR]:PORT');
   if (a.w === undefined && (a.compress !== undefined || a.exec !== undefined)) throw usageError('--compress and --exec need -w DIR');
+  if (a.counters && i.extension !== 'ndjson') throw usageError('--counters emits NDJSON records: use it with --format ndjson');
   const templates = a['template-cache'] ? loadTemplateCache(a['template-cache'], i.log) : undefined;
   const decoder = new LiveFlowDecoder(i.log, i.format, a.counters, templates, a['template-cache']);
   return runLive({

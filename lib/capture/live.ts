@@ -5,7 +5,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Log } from '../cli/log.js';
-import { BatchWriter } from '../cli/writer.js';
+import { waitDrain } from '../cli/writer.js';
 import type { Datagram } from './datagram.js';
 import { DatagramQueue, UdpListeners, rcvbufWarning, type ListenSpec } from './udp.js';
 import { readKernelStats } from './kernel-drops.js';
@@ -54,25 +54,54 @@ export interface LiveOptions {
 }
 
 interface Sink {
-  write(text: string, records: number): Promise<void>;
+  write(data: Buffer, records: number): Promise<void>;
   reopen(): Promise<void>;
   close(): Promise<void>;
 }
 
 function stdoutSink(out: Writable): Sink {
-  const w = new BatchWriter(out);
   return {
-    async write(text) {
-      w.add(text);
-      await w.flush();
+    async write(data) {
+      if (!out.write(data)) await waitDrain(out);
     },
     async reopen() {
       /* stdout cannot be reopened */
     },
     async close() {
-      await w.end();
+      /* nothing held back */
     },
   };
+}
+
+/** Output lines encoded straight into a byte buffer: measured cheaper than building one large
+ *  string and converting it at write time (rope flattening + UTF-8 encoding of the whole batch). */
+const LINE_BUFFER_SIZE = 512 * 1024;
+
+class LineBuffer {
+  private buf = Buffer.allocUnsafe(LINE_BUFFER_SIZE);
+  bytes = 0;
+  lines = 0;
+
+  add(s: string): void {
+    const need = s.length * 3 + 1;
+    if (this.bytes + need > this.buf.length) {
+      const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.bytes + need));
+      this.buf.copy(nb, 0, 0, this.bytes);
+      this.buf = nb;
+    }
+    this.bytes += this.buf.write(s, this.bytes);
+    this.buf[this.bytes++] = 10;
+    this.lines++;
+  }
+
+  /** The bytes so far; the buffer is handed over (the write may still hold it), a new one starts. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.bytes);
+    this.buf = Buffer.allocUnsafe(LINE_BUFFER_SIZE);
+    this.bytes = 0;
+    this.lines = 0;
+    return out;
+  }
 }
 
 export async function runLive(o: LiveOptions): Promise<number> {
@@ -107,31 +136,24 @@ export async function runLive(o: LiveOptions): Promise<number> {
     },
   });
 
-  let text = '';
-  let lines = 0;
-  const line = (s: string): void => {
-    text += s + '\n';
-    lines++;
-  };
+  const out = new LineBuffer();
+  const line = (s: string): void => out.add(s);
   const flush = async (): Promise<void> => {
-    if (lines === 0) return;
-    const t = text;
-    const n = lines;
-    text = '';
-    lines = 0;
-    await sink.write(t, n);
+    if (out.lines === 0) return;
+    const n = out.lines;
+    await sink.write(out.take(), n);
   };
 
   async function pump(): Promise<void> {
     try {
       while (queue.length > 0) {
         // a turn ends after `batchSize` datagrams or ~256 KiB of output, whichever comes first
-        for (let i = 0; i < batchSize && text.length < 262144; i++) {
+        for (let i = 0; i < batchSize && out.bytes < 262144; i++) {
           const d = queue.shift();
           if (!d) break;
           o.decoder.decode(d, line);
         }
-        if (text.length >= 65536) await flush();
+        if (out.bytes >= 65536) await flush();
         // let the sockets be read between batches
         await new Promise<void>((r) => setImmediate(r));
       }
@@ -223,7 +245,7 @@ export async function runLive(o: LiveOptions): Promise<number> {
     o.signals.off('SIGHUP', onHup);
     o.signals.off('SIGUSR2', onUsr2);
     await listeners.stop();
-    await rotating?.close().catch(() => undefined);
+    await rotating?.abort().catch(() => undefined);
     throw e;
   }
   for (const g of listeners.grants) {

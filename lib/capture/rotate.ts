@@ -74,15 +74,21 @@ class OutFile {
     return this.file.path;
   }
 
-  async write(text: string): Promise<void> {
+  async write(data: string | Buffer): Promise<void> {
     if (this.failed) throw this.failed;
     if (this.gz) {
-      if (!this.gz.write(text)) await once(this.gz, 'drain');
+      if (!this.gz.write(data)) await once(this.gz, 'drain');
       await this.pending;
     } else {
-      await this.file.write(text);
+      await this.file.write(data);
     }
     if (this.failed) throw this.failed;
+  }
+
+  /** Throw the file away (start-up failed before anything was written). */
+  async abort(): Promise<void> {
+    this.gz?.destroy();
+    await this.file.abort();
   }
 
   async commit(): Promise<void> {
@@ -149,12 +155,12 @@ export class RotatingWriter {
     return p;
   }
 
-  /** Append text (complete lines) holding `records` records. */
-  write(text: string, records: number): Promise<void> {
+  /** Append complete lines holding `records` records. */
+  write(data: string | Buffer, records: number): Promise<void> {
     return this.serial(async () => {
       if (!this.current) throw new Error('RotatingWriter: not open');
       this.current.records += records;
-      await this.current.write(text);
+      await this.current.write(data);
     });
   }
 
@@ -209,6 +215,15 @@ export class RotatingWriter {
     });
     this.children.add(p);
     void p.then(() => this.children.delete(p));
+  }
+
+  /** Start-up failed: remove the file being written, rename nothing, run nothing. */
+  async abort(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.closed = true;
+    const f = this.current;
+    this.current = undefined;
+    await f?.abort();
   }
 
   /** Close the current file (renamed into place) and wait for --exec commands still running. */

@@ -169,8 +169,7 @@ export class UdpListeners {
       /* not available */
     }
     this.grants.push({ spec, asked: this.o.rcvbuf, granted });
-    const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
-    this.refs.push({ port: socket.address().port, inode: socketInode(handle?.fd) });
+    this.refs.push({ port: socket.address().port, inode: socketInode(socketFd(socket)) });
     this.sockets.push(socket);
   }
 
@@ -185,6 +184,15 @@ export class UdpListeners {
     await Promise.all(this.sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.sockets.length = 0;
   }
+}
+
+/** The socket's file descriptor, from dgram's internal state (the public `_handle` getter prints a
+ *  deprecation warning); undefined if Node changes it, and drops are then matched by port. */
+function socketFd(socket: dgram.Socket): number | undefined {
+  const sym = Object.getOwnPropertySymbols(socket).find((x) => x.description === 'state symbol');
+  const state = sym ? (socket as unknown as Record<symbol, { handle?: { fd?: number } }>)[sym] : undefined;
+  const fd = state?.handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 /** The warning to print when the kernel gave less than asked (Linux reports double the size). */

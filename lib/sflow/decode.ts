@@ -8,7 +8,7 @@
 
 import type { Datagram } from '../capture/datagram.js';
 import type { FlowRecord } from '../flow/record.js';
-import { formatIPv4At, formatIPv6At, ipv4Network, ipv6Network, parseIPv4, parseIPv6 } from '../net/ip.js';
+import { formatIPv4At, formatIPv6At, ipv4Network, ipv6Network, parseIPv4, parseIPv6, unmapIPv4 } from '../net/ip.js';
 import { applySampledHeader } from './header.js';
 import type { DecodeCore } from '../netflow/core.js';
 import { type CounterSample, decodeCounterRecords } from './counters.js';
@@ -76,7 +76,7 @@ export class SflowDecoder {
         o += 4;
       } else if (agentType === 2) {
         if (end < o + 16 + 16) throw new Stop('sflow truncated', `${end} bytes is too short for the header`);
-        agent = formatIPv6At(b, o);
+        agent = unmapIPv4(formatIPv6At(b, o)); // goflow2 unmaps IPv4-mapped sampler addresses
         o += 16;
       } else {
         throw new Stop('sflow bad agent type', `agent address type ${agentType} (expected 1 or 2)`);

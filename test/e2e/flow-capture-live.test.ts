@@ -18,7 +18,13 @@ async function offline(file: string): Promise<string> {
   return r.stdout;
 }
 
-for (const [file, sflow] of [['live-v5.pcap', false], ['live-v9.pcap', false], ['live-ipfix.pcap', false], ['sflow-v4.pcap', true], ['sflow-v6.pcap', true]] as const) {
+const REPLAY: ReadonlyArray<readonly [string, boolean]> = [
+  ['softflowd-v5.pcap', false], ['softflowd-v9.pcap', false], ['softflowd-ipfix.pcap', false], ['softflowd-ipfix-ms.pcap', false],
+  ['softflowd-ipfix-us.pcap', false], ['live-v5.pcap', false], ['live-v9.pcap', false], ['live-ipfix.pcap', false],
+  ['sflow-v4.pcap', true], ['sflow-v6.pcap', true],
+];
+
+for (const [file, sflow] of REPLAY) {
   test(`live: replaying ${file} to -l 127.0.0.1 gives what -r gives`, async () => {
     const c = await startCollector(['-v', '-l', '127.0.0.1:0']);
     await replay(await captureDatagrams(FX + file), '127.0.0.1', c.port);
@@ -30,6 +36,7 @@ for (const [file, sflow] of [['live-v5.pcap', false], ['live-v9.pcap', false], [
     assert.ok(want.length > 0);
     assert.deepEqual(live, want);
     assert.match(c.stderr(), /final stats .*datagrams=\d+ .*queue_drops=0 .*kernel_drops=0/);
+    assert.doesNotMatch(c.stderr(), /\(node:\d+\)|Warning:/, 'no Node runtime warnings');
   });
 }
 
@@ -345,4 +352,38 @@ test('live: -w into a missing directory is exit 73 naming it', async () => {
   const r = await runBin('flow-capture', ['-l', '127.0.0.1:0', '-w', '/nonexistent/flows']);
   assert.equal(r.code, 73);
   assert.match(r.stderr, /^flow-capture: \/nonexistent\/flows\/.*cannot create/);
+});
+
+test('live: --stats N prints key=value lines while running', async () => {
+  const c = await startCollector(['-v', '-l', '127.0.0.1:0', '--stats', '1']);
+  await replay(await captureDatagrams(FX + 'live-v5.pcap'), '127.0.0.1', c.port);
+  await waitFor(() => /flow-capture: stats uptime=\d+ datagrams=1 bytes=\d+ records=\d+ /.test(c.stderr()));
+  c.child.kill('SIGTERM');
+  assert.equal((await c.exited).code, 0);
+  for (const l of c.stderr().split('\n').filter((x) => / stats uptime=/.test(x))) {
+    assert.match(l, /^flow-capture: (final )?stats( [a-z0-9_]+=[0-9a-z]+)+$/, l);
+  }
+});
+
+test('live: NetFlow v9, IPFIX and sFlow on one port are told apart per datagram', async () => {
+  const files = ['softflowd-v9.pcap', 'softflowd-ipfix.pcap', 'sflow-v4.pcap'];
+  const c = await startCollector(['-v', '-l', '127.0.0.1:0']);
+  for (const f of files) await replay(await captureDatagrams(FX + f), '127.0.0.1', c.port);
+  c.child.kill('SIGTERM');
+  assert.equal((await c.exited).code, 0, c.stderr());
+  let want: string[] = [];
+  for (const f of files) want = want.concat(normalise(await offline(f), true));
+  assert.deepEqual(normalise(c.stdout(), true), want.sort());
+  assert.match(c.stderr(), /netflow_v9_datagrams=\d+ ipfix_datagrams=\d+ sflow_datagrams=\d+/);
+});
+
+test('live: the template cache is also saved while running (--template-save)', async () => {
+  const dir = tempDir();
+  const cache = join(dir, 'templates.json');
+  const c = await startCollector(['-v', '-l', '127.0.0.1:0', '--template-cache', cache, '--template-save', '1']);
+  await replay(await captureDatagrams(FX + 'softflowd-v9.pcap'), '127.0.0.1', c.port);
+  await waitFor(() => existsSync(cache) && JSON.parse(readFileSync(cache, 'utf8')).domains.length > 0);
+  assert.equal(c.child.exitCode, null, 'still running');
+  c.child.kill('SIGTERM');
+  assert.equal((await c.exited).code, 0, c.stderr());
 });

@@ -52,8 +52,10 @@ test('kernel drops: a real socket that is not read overflows and /proc/net/udp s
   await new Promise<void>((r) => rx.bind(0, '127.0.0.1', () => r()));
   rx.on('message', () => undefined);
   // stop reading (libuv recvStop) so the kernel buffer fills up
-  (rx as unknown as { _handle: { recvStop(): void } })._handle.recvStop();
-  const fd = (rx as unknown as { _handle: { fd: number } })._handle.fd;
+  const sym = Object.getOwnPropertySymbols(rx).find((x) => x.description === 'state symbol')!;
+  const handle = (rx as unknown as Record<symbol, { handle: { fd: number; recvStop(): void } }>)[sym]!.handle;
+  handle.recvStop();
+  const fd = handle.fd;
   const ref = { port: rx.address().port, inode: socketInode(fd) };
   assert.ok(ref.inode! > 0, 'the socket inode is found through /proc/self/fd');
   const tx = dgram.createSocket('udp4');

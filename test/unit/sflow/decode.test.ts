@@ -207,3 +207,14 @@ test('the real pmacct captures decode; every truncation and byte flip of them is
     assert.ok(!h.messages.join('').includes('internal error'), 'no decoder bug surfaced as an internal error');
   }
 });
+
+test('an IPv4-mapped IPv6 agent address is shown as IPv4 (goflow2 unmaps the sampler)', () => {
+  const v4 = new X().u32(1500, 6).ip4('10.0.0.1').ip4('10.0.0.2').u32(1, 2, 0x12, 0).buf;
+  const sample = new X().u32(1, 1, 100, 100, 0, 1, 2, 1).bytes(record(3, v4)).buf;
+  const x = new X().u32(5, 2).bytes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 77]).u32(0, 1, 0, 1).bytes(record(1, sample));
+  const h = harness();
+  h.feed(x.buf);
+  assert.equal(h.records[0]!.sampler_address, '192.0.2.77');
+  assert.equal(h.records[0]!.tcp_flags, 0x12);
+  assert.equal(h.records[0]!.bytes, 1500);
+});
