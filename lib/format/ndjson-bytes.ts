@@ -40,7 +40,7 @@ const P = {
 export const MAX_CORE_BYTES = 2048;
 
 function put(buf: Uint8Array, off: number, p: Uint8Array): number {
-  for (let i = 0; i < p.length; i++) buf[off + i] = p[i]!;
+  buf.set(p, off);
   return off + p.length;
 }
 
