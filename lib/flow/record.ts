@@ -118,7 +118,7 @@ export function flowToJson(r: FlowRecord): string {
 
 /** The optional fields of flowToJson, unrolled once at load from OPTIONAL: a loop of keyed
  *  `r[name]` loads is megamorphic and cost ~60% of the line; direct loads are monomorphic. */
-const optionalJson = new Function(
+export const optionalJson = new Function(
   'r',
   `let s = ''; let v;\n` +
     OPTIONAL.map((f) => `v = r.${f.name}; if (v !== undefined) s += typeof v === 'number' ? ',"${f.name}":' + v : ',"${f.name}":' + JSON.stringify(v);`).join('\n') +
