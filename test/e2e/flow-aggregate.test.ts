@@ -196,6 +196,7 @@ test('usage errors: unknown primitive, two aggregations on stdout, --pro-rate wi
     [['--ab', '--ba'], /would all go to stdout/],
     [['-a', 'src_host', '--pro-rate'], /--pro-rate needs --interval/],
     [['-a', 'src_host', '--interval', '0'], /--interval/],
+    [['--ab', '-o', 'ba=x.ndjson'], /no aggregation named "ba" \(have: ab/],
   ] as const) {
     const r = await runBin('flow-aggregate', [...args, flowsFile]);
     assert.equal(r.code, 64, `${args.join(' ')}: ${r.stderr}`);
