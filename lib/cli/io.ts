@@ -35,8 +35,8 @@ export async function openInput(path: string, stdin: Readable): Promise<InputSou
       await handle.close();
       throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     }
-    // pass the FileHandle itself: with its bare fd the stream closes the fd and the handle's GC
-    // later closes it again (EBADF, uncaught)
+    // Hand the stream the FileHandle itself so that it owns the close: with the raw fd, the fd was
+    // closed by the stream and again when the FileHandle was collected (EBADF, DEP0137 warnings).
     return { name: path, stream: createReadStream('', { fd: handle, highWaterMark: 1 << 16 }) };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

@@ -31,10 +31,12 @@ export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
     .strict()
     .version(VERSION)
     .help('help')
-    .alias('help', 'h')
+    .alias('help', 'h') // this order: with strip-aliased, alias('h','help') strips "help" and --help prints nothing
     .wrap(width)
     .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true })
     .fail((msg: string | null, err: Error | undefined) => {
+      // yargs re-throws what a coerce function throws (intInRange's usage errors) as a YError
+      if (err?.name === 'YError') throw usageError(`${err.message}\nTry '${spec.prog} --help' for more information.`);
       if (err) throw err;
       throw usageError(`${unknownAsGiven(msg ?? 'invalid arguments', proc.argv)}\nTry '${spec.prog} --help' for more information.`);
     })
@@ -43,6 +45,7 @@ export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
     .option('color', { type: 'boolean', describe: 'Force colour on/off (default: on a TTY, off with NO_COLOR)', group: 'Common:' })
     .epilogue(`See ${spec.prog}(1) for details. Exit status: 0 ok, 64 usage, 65 bad data, 66 no input (see the man page).`);
   for (const [cmd, desc] of spec.examples) y = y.example(cmd, desc);
+  RAW_ARGV.set(y, proc.argv);
   return y as unknown as Argv<CommonArgs>;
 }
 
@@ -65,9 +68,44 @@ export function unknownAsGiven(msg: string, argv: readonly string[]): string {
   return `${shown.length === 1 ? 'Unknown argument' : 'Unknown arguments'}: ${shown.join(', ')}`;
 }
 
+const RAW_ARGV = new WeakMap<object, readonly string[]>();
+
+/**
+ * yargs-parser never takes "-" as the value of a flag written apart (`-f -`, `--output -`): the
+ * flag gets "" and "-" becomes a positional. Join such pairs (`-f=-`) for string options, so
+ * "-" means stdin/stdout as everywhere else.
+ */
+export function joinDashValues(argv: readonly string[], stringKeys: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const key = /^--([^=]+)$/.exec(a)?.[1] ?? /^-([A-Za-z0-9])$/.exec(a)?.[1];
+    if (key !== undefined && stringKeys.has(key) && argv[i + 1] === '-') {
+      out.push(`${a}=-`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** Parse; undefined when --help or --version was printed (the caller just returns 0). */
 export async function parseArgs<T extends CommonArgs>(y: Argv<T>): Promise<T | undefined> {
-  const argv = (await y.parseAsync()) as unknown as T & { help?: boolean; version?: boolean };
+  const raw = RAW_ARGV.get(y);
+  let args: string[] | undefined;
+  if (raw) {
+    const o = (y as unknown as { getOptions(): { string: string[]; alias: Record<string, string[]> } }).getOptions();
+    const keys = new Set<string>();
+    for (const k of o.string) {
+      keys.add(k);
+      for (const a of o.alias[k] ?? []) keys.add(a);
+    }
+    args = joinDashValues(raw, keys);
+  }
+  const argv = (await (args ? y.parseAsync(args) : y.parseAsync())) as unknown as T & { help?: boolean; version?: boolean };
   if (argv.help || argv.version) return undefined;
   return argv;
 }
