@@ -3,6 +3,7 @@
 
 import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
+import { CSV_OPTIONS } from '../format/csv.js';
 import { openInput } from '../cli/io.js';
 import { AtomicFile } from '../cli/io.js';
 import { readLines, LineTooLongError } from '../cli/lines.js';
@@ -159,9 +160,9 @@ async function writeResults(agg: Aggregator, output: string, cfg: AggregateRunCo
       }
       if (buf !== '') yield buf;
     } else {
-      yield stringify([aggregateCsvHeader(prims)]);
+      yield stringify([aggregateCsvHeader(prims)], CSV_OPTIONS);
       for (let i = 0; i < recs.length; i += 1000) {
-        yield stringify(recs.slice(i, i + 1000).map((r) => aggregateCsvRow(prims, r)));
+        yield stringify(recs.slice(i, i + 1000).map((r) => aggregateCsvRow(prims, r)), CSV_OPTIONS);
       }
     }
   };

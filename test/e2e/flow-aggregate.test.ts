@@ -153,11 +153,11 @@ test('--interval, --pro-rate and --sort bytes; CSV output', async () => {
   const r = await runBin('flow-aggregate', ['-a', 'src_host', '--interval', '5m', '--pro-rate', '--format', 'csv'], { input: long + '\n' });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, [
-    'src_host,packets,bytes,flows,time_start,time_end',
-    '10.5.1.2,3,300,1,1700000100,1700000400',
-    '10.5.1.2,3,300,0,1700000400,1700000700',
-    '10.5.1.2,3,300,0,1700000700,1700001000',
-    '10.5.1.2,1,100,0,1700001000,1700001300',
+    'src_host;packets;bytes;flows;time_start;time_end',
+    '10.5.1.2;3;300;1;1700000100;1700000400',
+    '10.5.1.2;3;300;0;1700000400;1700000700',
+    '10.5.1.2;3;300;0;1700000700;1700001000',
+    '10.5.1.2;1;100;0;1700001000;1700001300',
     '',
   ].join('\n'));
   const b = await runBin('flow-aggregate', ['-a', 'dst_host', '--sort', 'bytes', flowsFile]);
