@@ -174,7 +174,13 @@ async function main(): Promise<void> {
   const bin = join(ROOT, 'bin/flow-aggregate.js');
   const ab = join(OUT, 'fa-ab.ndjson');
   const ba = join(OUT, 'fa-ba.ndjson');
+  const billing = join(OUT, 'billing.conf');
+  writeFileSync(billing, [
+    'aggregate[ab]: src_host, dst_net, dst_mask', 'aggregate[ba]: src_net, src_mask, dst_host',
+    'aggregate_filter[ab]: src net 10.0.0.0/10', 'aggregate_filter[ba]: dst net 10.0.0.0/10', `networks_file: ${netsFile}`,
+  ].join('\n') + '\n');
   const runs: Array<[string, string[]]> = [
+    ['flow-aggregate -c billing.conf (ab/ba with subscriber filters)', ['-c', billing, '-o', `ab=${join(OUT, 'fa-bill-ab.ndjson')}`, '-o', `ba=${join(OUT, 'fa-bill-ba.ndjson')}`, flowsFile]],
     ['flow-aggregate --ab --ba -n nets (10,000 prefixes)', ['--ab', '--ba', '-n', netsFile, '-o', `ab=${ab}`, '-o', `ba=${ba}`, flowsFile]],
     ['flow-aggregate -a src_host (no networks)', ['-a', 'src_host', '-o', join(OUT, 'fa-src.ndjson'), flowsFile]],
   ];

@@ -7,6 +7,7 @@ import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from '../f
 import { parseIP, formatIP } from '../net/ip.js';
 import type { NetworkEntry, NetworkTable } from '../networks/file.js';
 import { FlowView } from './view.js';
+import { ipv4ToU32 } from '../networks/addr.js';
 import { ADDRESS_PRIMITIVES, NET_PRIMITIVES, canonicalOrder, isKeyPrimitive, isSumPrimitive, type Primitive } from './primitives.js';
 
 export type Value = string | number;
@@ -67,14 +68,44 @@ export interface AggregatorStats {
   inexact: boolean;
 }
 
-class Bucket implements AggregateRecord {
-  packets = 0;
-  bytes = 0;
-  flows = 0;
-  time_start = Number.POSITIVE_INFINITY;
-  time_end = Number.NEGATIVE_INFINITY;
-  tcpflags = 0;
-  constructor(readonly values: Value[]) {}
+/** Counters of all aggregates in typed columns indexed by slot (no object per counter: a
+ *  million keys are a million Map entries and key arrays, not eight million heap objects). */
+class Columns {
+  size = 0;
+  packets: Float64Array = new Float64Array(1024);
+  bytes: Float64Array = new Float64Array(1024);
+  flows: Float64Array = new Float64Array(1024);
+  start: Float64Array = new Float64Array(1024);
+  end: Float64Array = new Float64Array(1024);
+  flags: Uint32Array = new Uint32Array(1024);
+  values: Value[][] = [];
+
+  /** A new slot for an aggregate with these key values. */
+  push(values: Value[]): number {
+    if (this.size === this.bytes.length) this.grow();
+    const i = this.size++;
+    this.start[i] = Number.POSITIVE_INFINITY;
+    this.end[i] = Number.NEGATIVE_INFINITY;
+    this.values.push(values);
+    return i;
+  }
+
+  private grow(): void {
+    const n = this.bytes.length * 2;
+    const f64 = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    this.packets = f64(this.packets);
+    this.bytes = f64(this.bytes);
+    this.flows = f64(this.flows);
+    this.start = f64(this.start);
+    this.end = f64(this.end);
+    const fl = new Uint32Array(n);
+    fl.set(this.flags);
+    this.flags = fl;
+  }
 }
 
 type Getter = (v: FlowView, side: number) => Value;
@@ -158,7 +189,8 @@ export class Aggregator {
   readonly keyPrimitives: readonly Primitive[];
   readonly stats: AggregatorStats = { flows: 0, aggregates: 0, filtered: 0, renormalized: 0, unknownSamplingRate: 0, inexact: false };
   private readonly getters: Getter[];
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly index = new Map<string, number>();
+  private cols = new Columns();
   private readonly filters: readonly FlowPredicate[];
   private readonly interval: number;
   private readonly arrival: boolean;
@@ -190,7 +222,7 @@ export class Aggregator {
 
   /** Number of distinct aggregates held. */
   get size(): number {
-    return this.buckets.size;
+    return this.index.size;
   }
 
   /** Account one flow record. `view` (if given) must have been built with this aggregation's
@@ -241,13 +273,13 @@ export class Aggregator {
     return key;
   }
 
-  private bucketFor(key: string, v: FlowView, side: number): Bucket {
-    let b = this.buckets.get(key);
-    if (b === undefined) {
-      b = new Bucket(this.getters.map((g) => g(v, side)));
-      this.buckets.set(key, b);
+  private bucketFor(key: string, v: FlowView, side: number): number {
+    let i = this.index.get(key);
+    if (i === undefined) {
+      i = this.cols.push(this.getters.map((g) => g(v, side)));
+      this.index.set(key, i);
     }
-    return b;
+    return i;
   }
 
   private account(v: FlowView, side: number, bytes: number, packets: number, startNs: number, endNs: number): void {
@@ -289,14 +321,15 @@ export class Aggregator {
     }
   }
 
-  private add(b: Bucket, bytes: number, packets: number, flows: number, start: number, end: number, flags: number): void {
-    b.bytes += bytes;
-    b.packets += packets;
-    b.flows += flows;
-    if (start < b.time_start) b.time_start = start;
-    if (end > b.time_end) b.time_end = end;
-    if (this.orFlags) b.tcpflags |= flags;
-    if (b.bytes > Number.MAX_SAFE_INTEGER || b.packets > Number.MAX_SAFE_INTEGER) this.stats.inexact = true;
+  private add(i: number, bytes: number, packets: number, flows: number, start: number, end: number, flags: number): void {
+    const c = this.cols;
+    const b = (c.bytes[i]! += bytes);
+    const p = (c.packets[i]! += packets);
+    c.flows[i]! += flows;
+    if (start < c.start[i]!) c.start[i] = start;
+    if (end > c.end[i]!) c.end[i] = end;
+    if (this.orFlags) c.flags[i]! |= flags;
+    if (b > Number.MAX_SAFE_INTEGER || p > Number.MAX_SAFE_INTEGER) this.stats.inexact = true;
   }
 
   /** Merge one aggregate record (an object read from aggregate NDJSON). It must carry every key
@@ -334,26 +367,27 @@ export class Aggregator {
 
   commit(p: PreparedAggregate): void {
     this.stats.aggregates++;
-    let b = this.buckets.get(p.key);
-    if (b === undefined) {
-      b = new Bucket(p.values);
-      this.buckets.set(p.key, b);
+    let i = this.index.get(p.key);
+    if (i === undefined) {
+      i = this.cols.push(p.values);
+      this.index.set(p.key, i);
     }
-    this.add(b, p.bytes, p.packets, p.flows, p.start, p.end, p.flags);
+    this.add(i, p.bytes, p.packets, p.flows, p.start, p.end, p.flags);
   }
 
   /** The aggregates, sorted deterministically. */
   results(sort: SortOrder = 'key'): AggregateRecord[] {
     const out: AggregateRecord[] = [];
-    for (const b of this.buckets.values()) {
+    const c = this.cols;
+    for (let i = 0; i < c.size; i++) {
       out.push({
-        values: b.values,
-        packets: b.packets,
-        bytes: b.bytes,
-        flows: b.flows,
-        time_start: Number.isFinite(b.time_start) ? b.time_start : 0,
-        time_end: Number.isFinite(b.time_end) ? b.time_end : 0,
-        tcpflags: b.tcpflags,
+        values: c.values[i]!,
+        packets: c.packets[i]!,
+        bytes: c.bytes[i]!,
+        flows: c.flows[i]!,
+        time_start: Number.isFinite(c.start[i]!) ? c.start[i]! : 0,
+        time_end: Number.isFinite(c.end[i]!) ? c.end[i]! : 0,
+        tcpflags: c.flags[i]!,
       });
     }
     return sortAggregates(out, this.keyPrimitives, sort, this.interval > 0);
@@ -361,7 +395,8 @@ export class Aggregator {
 
   /** Forget everything (e.g. after writing a bin). */
   clear(): void {
-    this.buckets.clear();
+    this.index.clear();
+    this.cols = new Columns();
   }
 }
 
@@ -428,15 +463,29 @@ function addressSortKey(text: string): string {
   return k;
 }
 
-function compareValues(a: readonly Value[], b: readonly Value[]): number {
+/** Per record, values that compare like its key: numbers as they are, IPv4 text as its u32,
+ *  other text (IPv6) as a family+hex string, which sorts after every number. */
+function sortableOf(values: readonly Value[]): Value[] {
+  const out: Value[] = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (typeof v === 'number') out[i] = v;
+    else {
+      const a = ipv4ToU32(v);
+      out[i] = a >= 0 ? a : addressSortKey(v);
+    }
+  }
+  return out;
+}
+
+function compareSortable(a: readonly Value[], b: readonly Value[]): number {
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
     if (x === y) continue;
-    if (typeof x === 'number' && typeof y === 'number') return x - y;
-    const kx = addressSortKey(String(x));
-    const ky = addressSortKey(String(y));
-    if (kx !== ky) return kx < ky ? -1 : 1;
+    if (typeof x === 'number') return typeof y === 'number' ? x - y : -1;
+    if (typeof y === 'number') return 1;
+    return x < y ? -1 : 1;
   }
   return 0;
 }
@@ -447,14 +496,19 @@ export function sortAggregates(
   sort: SortOrder,
   binned: boolean,
 ): AggregateRecord[] {
-  return recs.sort((a, b) => {
+  const keyed = recs.map((r) => ({ r, k: sortableOf(r.values) }));
+  keyed.sort((x, y) => {
+    const a = x.r;
+    const b = y.r;
     if (binned && a.time_start !== b.time_start) return a.time_start - b.time_start;
     if (sort === 'bytes' && a.bytes !== b.bytes) return b.bytes - a.bytes;
     if (sort === 'packets' && a.packets !== b.packets) return b.packets - a.packets;
-    const c = compareValues(a.values, b.values);
-    if (c !== 0) return c;
-    return a.time_start - b.time_start;
+    const c = compareSortable(x.k, y.k);
+    return c !== 0 ? c : a.time_start - b.time_start;
   });
+  for (let i = 0; i < keyed.length; i++) recs[i] = keyed[i]!.r;
+  addrKeyCache.clear();
+  return recs;
 }
 
 // ---- output ---------------------------------------------------------------------------------

@@ -3,13 +3,13 @@
 
 import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
-import { openInput } from '../cli/io.js';
+import { CSV_OPTIONS } from '../format/csv.js';
+import { readNdjsonObjects } from '../cli/ndjson-input.js';
 import { AtomicFile } from '../cli/io.js';
-import { readLines, LineTooLongError } from '../cli/lines.js';
 import { BatchWriter } from '../cli/writer.js';
 import { CliError, EXIT } from '../cli/exit.js';
 import type { Log } from '../cli/log.js';
-import { FieldError, flowFromObject, describeValue } from '../flow/record.js';
+import { FieldError, flowFromObject } from '../flow/record.js';
 import type { NetworkTable } from '../networks/file.js';
 import { FlowView } from './view.js';
 import {
@@ -74,68 +74,21 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
     log.reject(reason, `${place}: ${message}`, place);
   };
 
-  for (const path of inputs) {
-    if (io.signal?.aborted) break;
-    const src = await openInput(path, io.stdin);
-    const onAbort = (): void => {
-      src.stream.destroy();
-    };
-    io.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      for await (const batch of readLines(src.stream)) {
-        const lines = batch.lines;
-        for (let i = 0; i < lines.length; i++) {
-          const line = lines[i]!;
-          summary.lines++;
-          if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) continue;
-          let o: unknown;
-          try {
-            o = JSON.parse(line);
-          } catch {
-            reject(`${src.name}:${batch.firstLine + i}`, 'not JSON', `expected a JSON object (got ${describeValue(line)})`);
-            continue;
-          }
-          if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-            reject(`${src.name}:${batch.firstLine + i}`, 'not an object', `expected a JSON object (got ${describeValue(line)})`);
-            continue;
-          }
-          const obj = o as Record<string, unknown>;
-          try {
-            if (isAggregateObject(obj)) {
-              if (anyFilter) {
-                throw new FieldError('flows', 'a flow record: filters apply to flows, not to aggregate records (merge without -f)', obj.flows);
-              }
-              for (let k = 0; k < aggs.length; k++) prepared[k] = aggs[k]!.prepare(obj);
-              for (let k = 0; k < aggs.length; k++) aggs[k]!.commit(prepared[k]!);
-              summary.aggregates++;
-            } else {
-              const r = flowFromObject(obj);
-              view.set(r);
-              for (let k = 0; k < aggs.length; k++) aggs[k]!.addFlow(r, view);
-              summary.flows++;
-            }
-          } catch (e) {
-            if (!(e instanceof FieldError)) throw e;
-            reject(`${src.name}:${batch.firstLine + i}`, `field "${e.field}"`, e.message);
-          }
-        }
-        if (io.signal?.aborted) break;
+  await readNdjsonObjects(inputs, io, summary, reject, (obj) => {
+    if (isAggregateObject(obj)) {
+      if (anyFilter) {
+        throw new FieldError('flows', 'a flow record: filters apply to flows, not to aggregate records (merge without -f)', obj.flows);
       }
-    } catch (e) {
-      if (e instanceof LineTooLongError) {
-        reject(`${src.name}:${e.line}`, 'line too long', `${e.message}; rest of ${src.name} skipped`);
-      } else if (io.signal?.aborted) {
-        // reading was cut short on purpose
-      } else if (e instanceof CliError) {
-        throw e;
-      } else {
-        const err = e as NodeJS.ErrnoException;
-        throw new CliError(`${src.name}: read error: ${err.message}`, EXIT.IOERR);
-      }
-    } finally {
-      io.signal?.removeEventListener('abort', onAbort);
+      for (let k = 0; k < aggs.length; k++) prepared[k] = aggs[k]!.prepare(obj);
+      for (let k = 0; k < aggs.length; k++) aggs[k]!.commit(prepared[k]!);
+      summary.aggregates++;
+    } else {
+      const r = flowFromObject(obj);
+      view.set(r);
+      for (let k = 0; k < aggs.length; k++) aggs[k]!.addFlow(r, view);
+      summary.flows++;
     }
-  }
+  });
   summary.interrupted = io.signal?.aborted === true;
 
   for (let k = 0; k < aggs.length; k++) {
@@ -159,9 +112,9 @@ async function writeResults(agg: Aggregator, output: string, cfg: AggregateRunCo
       }
       if (buf !== '') yield buf;
     } else {
-      yield stringify([aggregateCsvHeader(prims)]);
+      yield stringify([aggregateCsvHeader(prims)], CSV_OPTIONS);
       for (let i = 0; i < recs.length; i += 1000) {
-        yield stringify(recs.slice(i, i + 1000).map((r) => aggregateCsvRow(prims, r)));
+        yield stringify(recs.slice(i, i + 1000).map((r) => aggregateCsvRow(prims, r)), CSV_OPTIONS);
       }
     }
   };

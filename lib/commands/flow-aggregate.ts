@@ -111,7 +111,9 @@ export async function main(proc: Proc): Promise<number | void> {
     const eq = o.indexOf('=');
     const name = eq > 0 ? o.slice(0, eq) : undefined;
     if (name !== undefined && aggs.has(name)) aggs.get(name)!.output = o.slice(eq + 1);
-    else if (aggs.size === 1) [...aggs.values()][0]!.output = o;
+    else if (name !== undefined && /^[A-Za-z0-9_-]+$/.test(name)) {
+      throw usageError(`--output ${o}: no aggregation named "${name}" (have: ${[...aggs.keys()].join(', ')}; a file name with "=" needs a directory, like ./${o})`);
+    } else if (aggs.size === 1) [...aggs.values()][0]!.output = o;
     else throw usageError(`--output ${o}: with several aggregations (${[...aggs.keys()].join(', ')}) write NAME=FILE`);
   }
   const toStdout = [...aggs].filter(([, g]) => g.output === undefined || g.output === '-').map(([n]) => n);

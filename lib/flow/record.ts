@@ -118,7 +118,7 @@ export function flowToJson(r: FlowRecord): string {
 
 /** The optional fields of flowToJson, unrolled once at load from OPTIONAL: a loop of keyed
  *  `r[name]` loads is megamorphic and cost ~60% of the line; direct loads are monomorphic. */
-const optionalJson = new Function(
+export const optionalJson = new Function(
   'r',
   `let s = ''; let v;\n` +
     OPTIONAL.map((f) => `v = r.${f.name}; if (v !== undefined) s += typeof v === 'number' ? ',"${f.name}":' + v : ',"${f.name}":' + JSON.stringify(v);`).join('\n') +
@@ -279,8 +279,8 @@ export function flowFromObject(o: Record<string, unknown>): FlowRecord {
   return r;
 }
 
-/** Parse one NDJSON line into a record; throws FieldError (field "" for bad JSON). */
-export function parseFlowLine(line: string): FlowRecord {
+/** One NDJSON line as an object; throws FieldError (field "") when it is not a JSON object. */
+export function parseJsonObject(line: string): Record<string, unknown> {
   let o: unknown;
   try {
     o = JSON.parse(line);
@@ -288,5 +288,10 @@ export function parseFlowLine(line: string): FlowRecord {
     throw new FieldError('', 'a JSON object', line);
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new FieldError('', 'a JSON object', line);
-  return flowFromObject(o as Record<string, unknown>);
+  return o as Record<string, unknown>;
+}
+
+/** Parse one NDJSON line into a record; throws FieldError (field "" for bad JSON). */
+export function parseFlowLine(line: string): FlowRecord {
+  return flowFromObject(parseJsonObject(line));
 }

@@ -6,7 +6,8 @@ import { stringify } from 'csv-stringify/sync';
 import { renderField, type FlowRecord } from '../flow/record.js';
 import type { FieldName } from './fields.js';
 
-const OPTIONS = { delimiter: ';', record_delimiter: 'unix' as const, eof: true };
+/** The CSV dialect of every flowmeter command (design: `;`-separated, `\n` line ends). */
+export const CSV_OPTIONS = { delimiter: ';', record_delimiter: 'unix' as const, eof: true };
 
 export class CsvFormatter {
   private rows: string[][] = [];
@@ -17,7 +18,7 @@ export class CsvFormatter {
   ) {}
 
   header(): string {
-    return stringify([this.fields as string[]], OPTIONS);
+    return stringify([this.fields as string[]], CSV_OPTIONS);
   }
 
   /** Queue one record; true when a batch is ready to take(). */
@@ -32,7 +33,7 @@ export class CsvFormatter {
   /** The queued rows as CSV text ("" when none). */
   take(): string {
     if (this.rows.length === 0) return '';
-    const text = stringify(this.rows, OPTIONS);
+    const text = stringify(this.rows, CSV_OPTIONS);
     this.rows = [];
     return text;
   }

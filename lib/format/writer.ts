@@ -1,11 +1,12 @@
-// Flow records out, in the chosen format, through the batched drain-aware BatchWriter: the one
+// Flow records out, in the chosen format, through batched drain-aware output (ByteBatch): the one
 // output path for `flow-capture -r` (and any mode that writes a stream of records). Callers
 // add() records synchronously and `await flush()` when add() says a batch is full.
 
 import type { Writable } from 'node:stream';
 import type { ChalkInstance } from 'chalk';
-import { BatchWriter } from '../cli/writer.js';
-import { flowToJson, type FlowRecord } from '../flow/record.js';
+import { ByteBatch } from './bytes.js';
+import type { FlowRecord } from '../flow/record.js';
+import { MAX_CORE_BYTES, optionalJson, writeFlowJsonLine } from './ndjson-bytes.js';
 import { CsvFormatter } from './csv.js';
 import { TextFormatter } from './text.js';
 import { DEFAULT_FIELDS, type FieldName } from './fields.js';
@@ -22,7 +23,7 @@ export interface FlowWriterOptions {
 }
 
 export class FlowWriter {
-  private readonly out: BatchWriter;
+  private readonly out: ByteBatch;
   private readonly csv: CsvFormatter | undefined;
   private readonly text: TextFormatter | undefined;
   private headerDone = false;
@@ -33,7 +34,7 @@ export class FlowWriter {
     stream: Writable,
     readonly opts: FlowWriterOptions,
   ) {
-    this.out = new BatchWriter(stream);
+    this.out = new ByteBatch(stream);
     if (opts.format === 'csv') this.csv = new CsvFormatter(opts.fields ?? DEFAULT_FIELDS);
     if (opts.format === 'text') this.text = new TextFormatter(opts.chalk, opts.fields);
   }
@@ -46,7 +47,9 @@ export class FlowWriter {
       return this.csv.add(r) ? this.out.add(this.csv.take()) : false;
     }
     if (this.text !== undefined) return this.out.line(this.text.line(r));
-    return this.out.line(flowToJson(r));
+    const optional = optionalJson(r);
+    const off = this.out.reserve(MAX_CORE_BYTES + optional.length * 3 + 2);
+    return this.out.advance(writeFlowJsonLine(this.out.buffer, off, r, optional));
   }
 
   /** Queue a line of another kind (sFlow counter records in NDJSON); true when a flush is due. */
@@ -68,6 +71,5 @@ export class FlowWriter {
   async end(): Promise<void> {
     if (this.csv !== undefined && !this.headerDone) this.header();
     await this.flush();
-    await this.out.end();
   }
 }

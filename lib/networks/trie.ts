@@ -10,6 +10,11 @@ export class BinaryTrie {
   private value: Int32Array;
   private count = 1; // node 0 is the root (the /0 prefix)
   private prefixes = 0;
+  /** IPv4 only: for each value of the top 16 bits, the node reached after 16 steps (0 = none)
+   *  and the best value met on the way, so a lookup walks at most 16 more bits. Built on the
+   *  first lookup after an insert. */
+  private jumpNode: Int32Array | undefined;
+  private jumpBest: Int32Array | undefined;
 
   constructor(initialNodes = 1024) {
     this.child0 = new Int32Array(initialNodes);
@@ -59,17 +64,44 @@ export class BinaryTrie {
     if (old !== NONE) return old;
     this.value[node] = value;
     this.prefixes++;
+    this.jumpNode = undefined;
+    this.jumpBest = undefined;
     return NONE;
+  }
+
+  private buildJump(): void {
+    const jn = new Int32Array(65536);
+    const jb = new Int32Array(65536);
+    const c0 = this.child0;
+    const c1 = this.child1;
+    const val = this.value;
+    for (let top = 0; top < 65536; top++) {
+      let node = 0;
+      let best = val[0]!;
+      for (let shift = 15; shift >= 0; shift--) {
+        node = ((top >>> shift) & 1) === 0 ? c0[node]! : c1[node]!;
+        if (node === 0) break;
+        const v = val[node]!;
+        if (v !== NONE) best = v;
+      }
+      jn[top] = node;
+      jb[top] = best;
+    }
+    this.jumpNode = jn;
+    this.jumpBest = jb;
   }
 
   /** Value of the longest stored prefix covering the IPv4 address `a` (u32), or -1. */
   lookup4(a: number): number {
+    if (this.jumpNode === undefined) this.buildJump();
+    const top = a >>> 16;
+    let node = this.jumpNode![top]!;
+    let best = this.jumpBest![top]!;
+    if (node === 0) return best;
     const c0 = this.child0;
     const c1 = this.child1;
     const val = this.value;
-    let node = 0;
-    let best = val[0]!;
-    for (let shift = 31; shift >= 0; shift--) {
+    for (let shift = 15; shift >= 0; shift--) {
       node = ((a >>> shift) & 1) === 0 ? c0[node]! : c1[node]!;
       if (node === 0) return best;
       const v = val[node]!;

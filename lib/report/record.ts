@@ -2,7 +2,7 @@
 // carries, its counters and time span. Flow records (goflow2 names) are read as one-flow rows
 // whose primitives are all the flow's fields, so every format can also render flows.
 
-import { FieldError, describeValue, flowFromObject, type FlowRecord } from '../flow/record.js';
+import { FieldError, describeValue, flowFromObject, parseJsonObject, type FlowRecord } from '../flow/record.js';
 import { protoNumber } from '../flow/proto.js';
 import { formatIP, maskBytes, parseCidr, parseIP } from '../net/ip.js';
 
@@ -184,14 +184,7 @@ export function isFlowObject(o: Record<string, unknown>): boolean {
 
 /** Parse one NDJSON line (flow or aggregate) into a row; throws FieldError naming the field. */
 export function parseRowLine(line: string): { row: Row; kind: InputKind } {
-  let o: unknown;
-  try {
-    o = JSON.parse(line);
-  } catch {
-    throw new FieldError('', 'a JSON object', line);
-  }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new FieldError('', 'a JSON object', line);
-  const obj = o as Record<string, unknown>;
+  const obj = parseJsonObject(line);
   if (isFlowObject(obj)) return { row: rowFromFlow(flowFromObject(obj)), kind: 'flow' };
   return { row: rowFromAggregate(obj), kind: 'aggregate' };
 }

@@ -5,12 +5,12 @@
 import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import type { ChalkInstance } from 'chalk';
-import { AtomicFile, openInput } from '../cli/io.js';
-import { readLines, LineTooLongError } from '../cli/lines.js';
+import { AtomicFile } from '../cli/io.js';
+import { readNdjsonObjects } from '../cli/ndjson-input.js';
 import { BatchWriter } from '../cli/writer.js';
 import { CliError, EXIT } from '../cli/exit.js';
 import type { Log } from '../cli/log.js';
-import { FieldError, describeValue, flowFromObject, type FlowRecord } from '../flow/record.js';
+import { flowFromObject, type FlowRecord } from '../flow/record.js';
 import { PROTO_JSON, etypeName } from '../flow/proto.js';
 import { Aggregator, aggregateToJson, type AggregationSpec } from '../aggregate/aggregator.js';
 import { isAggregateObject } from '../aggregate/run.js';
@@ -387,73 +387,36 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
   };
 
   try {
-    for (const path of inputs) {
-      if (io.signal?.aborted) break;
-      const src = await openInput(path, io.stdin);
-      const onAbort = (): void => {
-        src.stream.destroy();
-      };
-      io.signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        for await (const batch of readLines(src.stream)) {
-          const lines = batch.lines;
-          let needFlush = false;
-          for (let i = 0; i < lines.length; i++) {
-            const line = lines[i]!;
-            s.lines++;
-            if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) continue;
-            const place = `${src.name}:${batch.firstLine + i}`;
-            let o: unknown;
-            try {
-              o = JSON.parse(line);
-            } catch {
-              reject(place, 'not JSON', `expected a JSON object (got ${describeValue(line)})`);
-              continue;
-            }
-            if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-              reject(place, 'not an object', `expected a JSON object (got ${describeValue(line)})`);
-              continue;
-            }
-            const obj = o as Record<string, unknown>;
-            try {
-              if (isAggregateObject(obj) || !isFlowObject(obj)) {
-                const row = rowFromAggregate(obj);
-                s.aggregates++;
-                if (!inWindow(row.time_start)) continue;
-                if (agg) agg.commit(agg.prepare(obj));
-                else {
-                  rowPlace.set(row, place);
-                  if (emit(row)) needFlush = true;
-                }
-              } else {
-                const f = flowFromObject(obj);
-                s.flows++;
-                if (!inWindow(flowSeconds(f))) continue;
-                if (agg) agg.addFlow(f, view!.set(f));
-                else {
-                  const row = rowFromFlow(f);
-                  rowPlace.set(row, place);
-                  if (emit(row)) needFlush = true;
-                }
-              }
-            } catch (e) {
-              if (!(e instanceof FieldError)) throw e;
-              reject(place, `field "${e.field}"`, e.message);
-            }
+    await readNdjsonObjects(
+      inputs,
+      io,
+      s,
+      reject,
+      (obj, file, line) => {
+        if (isAggregateObject(obj) || !isFlowObject(obj)) {
+          const row = rowFromAggregate(obj);
+          s.aggregates++;
+          if (!inWindow(row.time_start)) return false;
+          if (agg) agg.commit(agg.prepare(obj));
+          else {
+            rowPlace.set(row, `${file}:${line}`);
+            return emit(row);
           }
-          if (needFlush) await sink.flush();
-          if (io.signal?.aborted) break;
+        } else {
+          const f = flowFromObject(obj);
+          s.flows++;
+          if (!inWindow(flowSeconds(f))) return false;
+          if (agg) agg.addFlow(f, view!.set(f));
+          else {
+            const row = rowFromFlow(f);
+            rowPlace.set(row, `${file}:${line}`);
+            return emit(row);
+          }
         }
-      } catch (e) {
-        if (e instanceof LineTooLongError) reject(`${src.name}:${e.line}`, 'line too long', `${e.message}; rest of ${src.name} skipped`);
-        else if (io.signal?.aborted) {
-          // cut short on purpose: report what was read
-        } else if (e instanceof CliError) throw e;
-        else throw new CliError(`${src.name}: read error: ${(e as Error).message}`, EXIT.IOERR);
-      } finally {
-        io.signal?.removeEventListener('abort', onAbort);
-      }
-    }
+        return false;
+      },
+      () => sink.flush(),
+    );
     s.interrupted = io.signal?.aborted === true;
 
     if (agg) {

@@ -153,11 +153,11 @@ test('--interval, --pro-rate and --sort bytes; CSV output', async () => {
   const r = await runBin('flow-aggregate', ['-a', 'src_host', '--interval', '5m', '--pro-rate', '--format', 'csv'], { input: long + '\n' });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, [
-    'src_host,packets,bytes,flows,time_start,time_end',
-    '10.5.1.2,3,300,1,1700000100,1700000400',
-    '10.5.1.2,3,300,0,1700000400,1700000700',
-    '10.5.1.2,3,300,0,1700000700,1700001000',
-    '10.5.1.2,1,100,0,1700001000,1700001300',
+    'src_host;packets;bytes;flows;time_start;time_end',
+    '10.5.1.2;3;300;1;1700000100;1700000400',
+    '10.5.1.2;3;300;0;1700000400;1700000700',
+    '10.5.1.2;3;300;0;1700000700;1700001000',
+    '10.5.1.2;1;100;0;1700001000;1700001300',
     '',
   ].join('\n'));
   const b = await runBin('flow-aggregate', ['-a', 'dst_host', '--sort', 'bytes', flowsFile]);
@@ -196,6 +196,7 @@ test('usage errors: unknown primitive, two aggregations on stdout, --pro-rate wi
     [['--ab', '--ba'], /would all go to stdout/],
     [['-a', 'src_host', '--pro-rate'], /--pro-rate needs --interval/],
     [['-a', 'src_host', '--interval', '0'], /--interval/],
+    [['--ab', '-o', 'ba=x.ndjson'], /no aggregation named "ba" \(have: ab/],
   ] as const) {
     const r = await runBin('flow-aggregate', [...args, flowsFile]);
     assert.equal(r.code, 64, `${args.join(' ')}: ${r.stderr}`);
@@ -216,4 +217,19 @@ test('| head -1 ends quietly with status 0', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   assert.equal(r.stdout, `${JSON.stringify({ src_host: '10.0.0.0', packets: 1, bytes: 100, flows: 1, time_start: T, time_end: T + 30 })}\n`);
+});
+
+test('--net-source: exporter masks instead of the networks file, or the longer of both', async () => {
+  const input = flow('10.5.1.2', '8.8.8.8', 10, { dst_net: '8.8.0.0/16' }) + '\n' + flow('10.5.1.2', '10.5.2.3', 20, { dst_net: '10.5.2.0/25' }) + '\n';
+  const run = async (src: string): Promise<unknown[]> => {
+    const r = await runBin('flow-aggregate', ['-a', 'dst_net,dst_mask', '-n', netsFile, '--net-source', src], { input });
+    assert.equal(r.code, 0, r.stderr);
+    return parse(r.stdout).map((x) => [x.dst_net, x.dst_mask]);
+  };
+  assert.deepEqual(await run('file'), [['8.8.8.0', 24], ['10.5.2.0', 24]]);
+  assert.deepEqual(await run('exporter'), [['8.8.0.0', 16], ['10.5.2.0', 25]]);
+  assert.deepEqual(await run('longest'), [['8.8.8.0', 24], ['10.5.2.0', 25]]);
+  const r = await runBin('flow-aggregate', ['-a', 'dst_net', '--net-source', 'longest'], { input });
+  assert.equal(r.code, 64);
+  assert.match(r.stderr, /--net-source longest needs a networks file/);
 });

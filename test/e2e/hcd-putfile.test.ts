@@ -507,7 +507,7 @@ describe('hcd-putfile never loses, never sends twice', () => {
     writeFileSync(lock, `${process.pid} ${(await import('node:os')).hostname()}\n`); // held by this (live) test process
     const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--lock', lock, '--spool', spool, 'agg-ab'], { input: GOOD });
     assert.equal(r.code, 75);
-    assert.match(r.stderr, /is held by process \d+: .*; kept in \S+_agg-ab\.hcd/);
+    assert.match(r.stderr, /locked by pid \d+ on \S+; try again later.*; kept in \S+_agg-ab\.hcd/);
     assert.equal(readdirSync(spool).filter((n) => n.endsWith('.hcd')).length, 1);
     // A lock left by a dead process is taken over.
     writeFileSync(lock, `999999999 ${(await import('node:os')).hostname()}\n`);

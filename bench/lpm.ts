@@ -1,0 +1,61 @@
+// Networks-file LPM: load time, memory and lookups/s with 100,000 IPv4 and 20,000 IPv6 prefixes
+// (random lengths /8-/32 and /16-/64), against the same lookups done by scanning the list.
+// Usage: npx tsc -p . && node dist/bench/lpm.js [prefixes, default 100000]
+
+import { parseNetworks } from '../lib/networks/file.js';
+import { formatIPv4 } from '../lib/net/ip.js';
+import { maskV4 } from '../lib/networks/addr.js';
+
+const N = Number(process.argv[2] ?? 100_000);
+let seed = 42;
+const rand = (): number => {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+const lines: string[] = [];
+for (let i = 0; i < N; i++) {
+  const len = 8 + Math.floor(rand() * 25);
+  lines.push(`${formatIPv4(maskV4(Math.floor(rand() * 2 ** 32), len))}/${len}`);
+}
+for (let i = 0; i < N / 5; i++) {
+  const len = 16 + Math.floor(rand() * 49);
+  const g = Array.from({ length: 4 }, () => Math.floor(rand() * 65536).toString(16));
+  lines.push(`2001:${g.join(':')}::/${Math.max(len, 16)}`);
+}
+const text = lines.join('\n');
+global.gc?.();
+const heap0 = process.memoryUsage().heapUsed;
+let t = process.hrtime.bigint();
+const { table, problems } = parseNetworks(text);
+const loadMs = Number(process.hrtime.bigint() - t) / 1e6;
+global.gc?.();
+const heapMB = (process.memoryUsage().heapUsed - heap0) / 2 ** 20;
+if (problems.length) throw new Error(`${problems.length} problems`);
+
+const M = 5_000_000;
+const addrs = new Uint32Array(1 << 16).map(() => Math.floor(rand() * 2 ** 32));
+t = process.hrtime.bigint();
+let hits = 0;
+for (let i = 0; i < M; i++) if (table.index4(addrs[i & 0xffff]!) >= 0) hits++;
+const v4ns = Number(process.hrtime.bigint() - t) / M;
+t = process.hrtime.bigint();
+for (let i = 0; i < M; i++) if (table.index6(0x20010000 | (addrs[i & 0xffff]! >>> 16), addrs[(i + 1) & 0xffff]!, 0, 1) >= 0) hits++;
+const v6ns = Number(process.hrtime.bigint() - t) / M;
+
+// the same IPv4 lookups by scanning the entries, on a small sample (what an LPM avoids)
+const entries = table.entries.filter((e) => e.family === 4).map((e) => [Number(e.net.split('.').reduce((a, b) => a * 256 + Number(b), 0)), e.mask] as const);
+const S = 200;
+t = process.hrtime.bigint();
+for (let i = 0; i < S; i++) {
+  const a = addrs[i]!;
+  let best = -1;
+  for (const [n, m] of entries) if (m > best && maskV4(a, m) === n) best = m;
+  if (best >= 0) hits++;
+}
+const scanNs = Number(process.hrtime.bigint() - t) / S;
+console.log(`${table.size} prefixes (${N} IPv4 + ${N / 5} IPv6 lines, ${table.duplicates} duplicates): loaded in ${loadMs.toFixed(0)} ms, ~${heapMB.toFixed(1)} MB heap`);
+console.log(`IPv4 lookup: ${(1e3 / v4ns).toFixed(1)} M/s (${v4ns.toFixed(0)} ns); IPv6 lookup: ${(1e3 / v6ns).toFixed(1)} M/s (${v6ns.toFixed(0)} ns); linear scan: ${(scanNs / 1e3).toFixed(0)} µs per lookup`);
+void hits;
