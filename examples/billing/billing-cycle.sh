@@ -83,10 +83,10 @@ crash_point() {
   fi
 }
 
-# An empty marker file, created atomically (temporary name, rename).
+# An empty marker file, created atomically (temporary name, rename). bill_one runs in an "||"
+# context, where set -e does not apply: failures there stop the run explicitly.
 mark() {
-  : >"$1.tmp.$$"
-  mv -f "$1.tmp.$$" "$1"
+  { : >"$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"; } || die 73 "cannot write the marker $1"
 }
 
 # The hcd-putfile options every call shares; HCD_OPTS is split into words on purpose.
@@ -130,7 +130,7 @@ fi
 bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-putfile options
   f=$1; shift
   w=$STATE_DIR/work/$f
-  mkdir -p "$w"
+  mkdir -p "$w" || die 73 "cannot create $w"
 
   if [ ! -e "$w/.aggregated" ]; then
     agg_rc=0
@@ -152,7 +152,7 @@ bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-put
   fi
 
   if [ ! -e "$w/.reported" ]; then
-    mkdir -p "$w/report"
+    mkdir -p "$w/report" || die 73 "cannot create $w/report"
     rep_rc=0
     if [ -n "$GOOD_MAP" ] && [ -n "$OBJECT_MAP" ]; then
       "$FLOW_REPORT" -q --format hydra --split "$w/report" --name "$STAT_NAME" --good-map "$GOOD_MAP" --object-map "$OBJECT_MAP" "$w/agg-ab.ndjson" "$w/agg-ba.ndjson" || rep_rc=$?
@@ -185,8 +185,8 @@ bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-put
 
   mark "$STATE_DIR/done/$f"
   crash_point done-mark
-  rm -rf -- "$w"
-  if [ "$AFTER" = delete ]; then rm -f "$CAPTURE_DIR/$f"; fi
+  rm -rf -- "$w" || die 74 "cannot remove $w"
+  if [ "$AFTER" = delete ]; then rm -f -- "$CAPTURE_DIR/$f" || die 74 "cannot remove $CAPTURE_DIR/$f"; fi
   crash_point cleanup
   return 0
 }

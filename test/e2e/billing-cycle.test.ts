@@ -236,3 +236,21 @@ test('billing cycle: a bad capture file stops the run with its status and is ret
   assert.equal(noUrl.code, 78);
   assert.match(noUrl.stderr, /HCD_URL is not set/);
 });
+
+test('billing cycle: AFTER=delete removes billed files and their done markers; MAX_FILES bounds a run', async () => {
+  const s = setup();
+  const hcd = await startHcd();
+  const cap = await runBin('flow-capture', ['-r', join(ROOT, 'examples/softflowd-v9.pcap')]);
+  assert.equal(cap.code, 0, cap.stderr);
+  const names = writeCaptures(s, cap.stdout.split('\n').filter(Boolean), 3, 0);
+  writeFileSync(s.config, readFileSync(s.config, 'utf8') + 'AFTER=delete\nMAX_FILES=2\n');
+  const first = await cycle(s, hcd);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /billed 2 file\(s\)/);
+  assert.deepEqual(readdirSync(s.capture), [names[2]]); // oldest first
+  assert.deepEqual(readdirSync(join(s.state, 'done')), []); // markers of deleted files pruned
+  const second = await cycle(s, hcd);
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(readdirSync(s.capture), []);
+  assert.equal((await hcd.calls()).calls.length, 6);
+});
