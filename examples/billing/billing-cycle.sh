@@ -57,6 +57,7 @@ fi
 case $AFTER in keep|delete) ;; *) die 78 "AFTER must be keep or delete (got \"$AFTER\")" ;; esac
 case $MAX_FILES in ''|*[!0-9]*) die 78 "MAX_FILES must be a number (got \"$MAX_FILES\")" ;; esac
 export HCD_URL
+[ -z "${HCD_PASSWORD:-}" ] || export HCD_PASSWORD  # also when the configuration sets it
 
 bin() { if [ -n "$FLOWMETER_BIN" ]; then printf '%s/%s' "$FLOWMETER_BIN" "$1"; else printf '%s' "$1"; fi; }
 FLOW_AGGREGATE=$(bin flow-aggregate)
