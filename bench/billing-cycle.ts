@@ -2,7 +2,10 @@
 // (issue 8: 3,000,000): wall time and peak RSS of each stage (flow-aggregate, flow-report, each
 // hcd-putfile) and of the whole run, uploading to the test hcd server (Python's xmlrpc.server).
 // Each stage runs under GNU time through a wrapper in FLOWMETER_BIN, so the script is measured
-// as installed, unchanged.
+// as installed, unchanged. The capture file is deleted once billed (AFTER=delete).
+// Measured (3,000,000 flows, 20,000 subscribers x 201 networks: 380 k lines per billing file,
+// shared 2-core machine): whole cycle 49 s, peak 622 MB (flow-aggregate 39 s, 77 k flows/s;
+// flow-report 5.5 s, 105 MB; each hcd-putfile upload of 23 MB 1.7-2.0 s, 238 MB).
 // Usage: npx tsc -p . && node dist/bench/billing-cycle.js [flows, default 3000000]
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -84,7 +87,7 @@ const port = await new Promise<number>((resolve) => {
 });
 const config = join(OUT, 'billing.conf');
 writeFileSync(config, `CAPTURE_DIR=${capture}\nSTATE_DIR=${join(OUT, 'state')}\nNETWORKS=${netsFile}\nSUBSCRIBERS=10.0.0.0/10\n` +
-  `HCD_URL=http://127.0.0.1:${port}\nHCD_OPTS="--retries 0 --timeout 300"\nFLOWMETER_BIN=${bin}\n`);
+  `HCD_URL=http://127.0.0.1:${port}\nHCD_OPTS="--retries 0 --timeout 300"\nAFTER=delete\nFLOWMETER_BIN=${bin}\n`);
 const run = spawnSync('/usr/bin/time', ['-f', 'whole-cycle %e %M', '-a', '-o', timeLog, '/bin/sh', join(ROOT, 'examples/billing/billing-cycle.sh'), config], { stdio: 'inherit' });
 hcd.kill();
 if (run.status !== 0) throw new Error(`billing-cycle.sh exited ${run.status}`);
