@@ -92,8 +92,6 @@ const run = spawnSync('/usr/bin/time', ['-f', 'whole-cycle %e %M', '-a', '-o', t
 hcd.kill();
 if (run.status !== 0) throw new Error(`billing-cycle.sh exited ${run.status}`);
 
-const report = join(OUT, 'state/done');
-console.log(`billed: ${spawnSync('ls', [report], { encoding: 'utf8' }).stdout.trim()}`);
 console.log('stage            wall s   peak RSS MB');
 for (const line of readFileSync(timeLog, 'utf8').trim().split('\n')) {
   const [name, wall, rss] = line.split(' ');
