@@ -144,6 +144,7 @@ function axisTime(t: number, step: number, lo: number, hi: number): string {
 }
 
 function stepName(s: number): string {
+  if (s === 604800) return 'week';
   if (s % 86400 === 0) return s === 86400 ? 'day' : `${s / 86400} days`;
   if (s % 3600 === 0) return s === 3600 ? 'hour' : `${s / 3600} hours`;
   if (s % 60 === 0) return s === 60 ? 'minute' : `${s / 60} minutes`;
