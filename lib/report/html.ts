@@ -88,9 +88,11 @@ export class TimeBins {
       while (this.span() / this.step > DRAW && this.stepIndex < STEPS.length - 1) this.coarsen();
     }
     if (this.bins.size === 0) return [];
-    const keys = [...this.bins.keys()];
-    const lo = Math.min(...keys);
-    const hi = Math.max(...keys);
+    let lo = Infinity, hi = -Infinity;
+    for (const t of this.bins.keys()) {
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+    }
     const out: Array<[number, number]> = [];
     for (let t = lo; t <= hi; t += this.step) out.push([t, this.bins.get(t) ?? 0]);
     return out;
@@ -176,7 +178,7 @@ function chart(bins: TimeBins): string {
   if (s.length === 0) return '<p class="note">No timed records: nothing to draw.</p>';
   const W = 940, H = 260, L = 70, R = 10, T = 10, B = 40;
   const pw = W - L - R, ph = H - T - B;
-  const max = Math.max(...s.map(([, b]) => b), 1);
+  const max = s.reduce((m, [, b]) => Math.max(m, b), 1);
   // a round y scale: 1, 2 or 5 × 10^k per grid line, four or five lines
   const raw = max / 4;
   const mag = 10 ** Math.floor(Math.log10(raw));
