@@ -223,12 +223,15 @@ function numCell(n: number, text: string): string {
   return `<td class="n" title="${n}">${escapeHtml(text)}</td>`;
 }
 
-/** Collects rows and writes the page at the end (tallies are bounded by distinct keys; records
- *  of aggregate input are kept for the records table like the text format keeps them). */
+/** Collects rows and writes the page at the end. Memory: tallies hold one entry per distinct key;
+ *  of aggregate records only the best `top` so far (plus a buffer) are held, the rest summed. */
 export class HtmlReport {
   private readonly bins: TimeBins;
   private readonly tallies: Array<{ type: FlowToolsReportType; tally: KeyTally; seen: number }>;
-  private readonly records: Row[] = [];
+  private records: Row[] = [];
+  private recordCount = 0;
+  /** Records pruned from the table (not in the top N). */
+  private readonly rest = { rows: 0, packets: 0, bytes: 0, flows: 0 };
   private prims: Primitive[] | undefined;
   private readonly totals: Totals = { rows: 0, packets: 0, bytes: 0, flows: 0, first: 0, last: 0 };
 
@@ -260,10 +263,25 @@ export class HtmlReport {
     } else {
       this.prims ??= primitivesOf(r);
       this.records.push(r);
+      this.recordCount++;
+      if (this.records.length >= Math.max(4 * this.o.top, 1024)) this.prune();
     }
   }
 
-  private recordsTable(): string {
+  /** Sort the held records (stable: ties keep input order) and sum those past the top N. */
+  private prune(): void {
+    this.sortRecords();
+    const gone = this.records.slice(this.o.top);
+    this.records = this.records.slice(0, this.o.top);
+    for (const r of gone) {
+      this.rest.rows++;
+      this.rest.packets += r.packets;
+      this.rest.bytes += r.bytes;
+      this.rest.flows += r.flows;
+    }
+  }
+
+  private sortRecords(): void {
     const prims = this.prims ?? [];
     const key = this.o.sort;
     const rows = this.records;
@@ -278,9 +296,16 @@ export class HtmlReport {
         return 0;
       });
     } else rows.sort((a, b) => b[key] - a[key]);
-    const n = Math.min(this.o.top, rows.length);
+  }
+
+  private recordsTable(): string {
+    this.prune();
+    const prims = this.prims ?? [];
+    const key = this.o.sort;
+    const rows = this.records;
+    const n = rows.length;
     const u = this.o.units;
-    const out = [`<h2>Top ${n} of ${rows.length} records by ${key === 'key' ? 'key' : key}</h2>`, '<table>', '<thead><tr>'];
+    const out = [`<h2>Top ${n} of ${this.recordCount} records by ${key === 'key' ? 'key' : key}</h2>`, '<table>', '<thead><tr>'];
     out.push(prims.map((p) => `<th>${escapeHtml(p)}</th>`).join('') + '<th class="n">packets</th><th class="n">bytes</th><th class="n">flows</th><th class="n">%</th><th></th></tr></thead><tbody>');
     for (let i = 0; i < n; i++) {
       const r = rows[i]!;
@@ -291,11 +316,10 @@ export class HtmlReport {
       );
     }
     out.push('</tbody>');
-    const rest = rows.slice(n);
     const span = Math.max(prims.length, 1);
-    if (rest.length > 0) {
-      const sum = rest.reduce((a, r) => ({ p: a.p + r.packets, b: a.b + r.bytes, f: a.f + r.flows }), { p: 0, b: 0, f: 0 });
-      out.push(`<tfoot><tr><td colspan="${span}">${rest.length} more</td>${numCell(sum.p, humanCount(sum.p, u))}${numCell(sum.b, humanBytes(sum.b, u))}${numCell(sum.f, humanCount(sum.f, u))}${shareCell(sum.b, this.totals.bytes)}</tr></tfoot>`);
+    if (this.rest.rows > 0) {
+      const sum = { p: this.rest.packets, b: this.rest.bytes, f: this.rest.flows };
+      out.push(`<tfoot><tr><td colspan="${span}">${this.rest.rows} more</td>${numCell(sum.p, humanCount(sum.p, u))}${numCell(sum.b, humanBytes(sum.b, u))}${numCell(sum.f, humanCount(sum.f, u))}${shareCell(sum.b, this.totals.bytes)}</tr></tfoot>`);
     }
     out.push('</table>');
     return out.join('\n');

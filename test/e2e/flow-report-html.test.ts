@@ -149,3 +149,19 @@ test('html: headless Chromium renders the page and its chart, and the page fetch
   assert.ok(png.readUInt32BE(16) === 1024 && png.readUInt32BE(20) > 1000, `full-page screenshot: ${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`);
   if (process.env.UPDATE_SCREENSHOT) writeFileSync(`${ROOT}examples/flow-report-html.png`, png);
 });
+
+test('html: many aggregate records: the top N and the "more" line are exact (held records are pruned)', async () => {
+  const dir = tempDir();
+  const input = join(dir, 'many.ndjson');
+  const rows = Array.from({ length: 5000 }, (_, i) => ({ src_host: `10.1.${i >> 8}.${i & 255}`, packets: 1, bytes: (i * 7919) % 3001, flows: 1, time_start: 1794489282, time_end: 1794489282 }));
+  writeFileSync(input, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const r = await runBin('flow-report', ['--format', 'html', '--top', '5', input]);
+  assert.equal(r.code, 0, r.stderr);
+  // stable order: largest bytes first, ties in input order
+  const want = rows.map((x, i) => ({ ...x, i })).sort((a, b) => b.bytes - a.bytes || a.i - b.i);
+  const shown = [...r.stdout.matchAll(/<tr><td>(10\.1\.[0-9.]+)<\/td>/g)].map((m) => m[1]);
+  assert.deepEqual(shown, want.slice(0, 5).map((x) => x.src_host));
+  assert.match(r.stdout, /<h2>Top 5 of 5000 records by bytes<\/h2>/);
+  const restBytes = want.slice(5).reduce((s, x) => s + x.bytes, 0);
+  assert.match(r.stdout, new RegExp(`<td colspan="1">4995 more</td><td class="n" title="4995">[^<]*</td><td class="n" title="${restBytes}">`));
+});
