@@ -2,8 +2,9 @@
 // rename, fsync the directory) so a killed run never leaves a half-written product.
 
 import { createReadStream, promises as fsp, constants as fsc } from 'node:fs';
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CliError, EXIT, exitCodeForSystemError } from './exit.js';
@@ -26,11 +27,8 @@ export function describeSystemError(err: NodeJS.ErrnoException): string {
   }
 }
 
-/**
- * Open a path for reading (or stdin for `-`); a missing file is a CliError with exit 66. A path
- * ending in `.gz` is decompressed (flow-capture `-w --compress gzip` writes such files); a corrupt
- * one fails the stream with an error that names the path.
- */
+/** Open a path for reading (or stdin for `-`); a missing file is a CliError with exit 66; a path
+ *  ending in `.gz` is decompressed. */
 export async function openInput(path: string, stdin: Readable): Promise<InputSource> {
   if (path === '-') return { name: 'stdin', stream: stdin };
   try {
@@ -43,12 +41,9 @@ export async function openInput(path: string, stdin: Readable): Promise<InputSou
     // Hand the stream the FileHandle itself so that it owns the close: with the raw fd, the fd was
     // closed by the stream and again when the FileHandle was collected (EBADF, DEP0137 warnings).
     const raw = createReadStream('', { fd: handle, highWaterMark: 1 << 16 });
-    if (!path.endsWith('.gz')) return { name: path, stream: raw };
-    const gunzip = createGunzip({ chunkSize: 1 << 16 });
-    pipeline(raw, gunzip, (err) => {
-      if (err && !gunzip.destroyed) gunzip.destroy(new Error(`${path}: gzip: ${err.message}`));
-    });
-    return { name: path, stream: gunzip };
+    // rotated files may be gzip (flow-capture --compress gzip): read `*.gz` through gunzip
+    if (path.endsWith('.gz')) return { name: path, stream: pipeline(raw, createGunzip(), () => undefined) };
+    return { name: path, stream: raw };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new CliError(`${path}: ${describeSystemError(err)}`, exitCodeForSystemError(err, false));

@@ -14,6 +14,7 @@ import { PRIMITIVE_SET } from '../report/record.js';
 import { GoodMap, ObjectMap, type Direction } from '../report/hydra.js';
 import { FLOW_TOOLS_REPORT_NAMES, type FtSortField } from '../report/flowtools.js';
 import { FORMATS, runReport, type ReportConfig, type ReportFormat, type SortKey } from '../report/run.js';
+import { parsePeriod, selectPeriod, type PeriodSelection } from '../report/period.js';
 import { statSync } from 'node:fs';
 
 const PROG = 'flow-report';
@@ -31,6 +32,8 @@ const SPEC: CommandSpec = {
     ['flow-report --format hcd-table --ab -n subs.lst flows.ndjson', "the pmacct 0.12 table hcd's nfacctd module parses"],
     ['flow-report --format flow-tools --report ip-destination-port --top 10 flows.ndjson', 'top destination ports, flow-tools style'],
     ['flow-report -a dst_host --top 20 flows.ndjson', 'a table for people: top 20 destinations with bars on a terminal'],
+    ['flow-report --period last --dir /var/spool/flows --format html -o /var/www/traffic/index.html', 'cron: a web page for the last closed flow-capture file'],
+    ['flow-report --period hour --dir /var/spool/flows --format hydra --ab -n subs.lst --split /var/spool/hydra', 'cron at 5 past the hour: bill the previous hour'],
   ],
 };
 
@@ -65,6 +68,10 @@ interface Args extends CommonArgs {
   iec: boolean;
   bars?: boolean;
   strict: boolean;
+  period?: string;
+  dir?: string;
+  title: string;
+  interval?: number;
 }
 
 /** Unix seconds or an ISO 8601 date/time (UTC unless an offset is given). */
@@ -98,6 +105,8 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('filter', { alias: 'f', type: 'string', array: true, nargs: 1, default: [], group: 'Aggregation:', describe: 'tcpdump-style flow filter when aggregating (repeatable: any matches)' })
     .option('since', { type: 'string', group: 'Period:', describe: 'Only records starting at or after this time (Unix seconds or ISO date)' })
     .option('until', { type: 'string', group: 'Period:', describe: 'Only records starting before this time' })
+    .option('period', { type: 'string', group: 'Period:', describe: 'Read the files of flow-capture -w --dir: last (newest complete interval), last:N, hour or day (the previous clock hour/day)' })
+    .option('dir', { type: 'string', group: 'Period:', describe: 'flow-capture -w directory for --period' })
     .option('flows', { type: 'boolean', default: false, group: 'pmacct:', describe: 'Print the FLOWS column (as pmacct does when "flows" is aggregated)' })
     .option('numeric-protocols', { alias: 'u', type: 'boolean', default: false, group: 'pmacct:', describe: 'Protocol numbers instead of names (pmacct -u)' })
     .option('separator', { alias: 'E', type: 'string', default: ',', group: 'pmacct:', describe: 'pmacct-csv separator (one character, \\t or \\s)' })
@@ -114,12 +123,25 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('si', { type: 'boolean', default: false, group: 'Text:', describe: 'Sizes in powers of 1000 (kB, MB)' })
     .option('iec', { type: 'boolean', default: false, group: 'Text:', describe: 'Sizes in powers of 1024 (KiB, MiB; the default)' })
     .option('bars', { type: 'boolean', group: 'Text:', describe: 'Bar per row (default: only when stdout is a terminal)' })
+    .option('title', { type: 'string', default: 'Traffic report', group: 'HTML:', describe: 'Page title for --format html' })
+    .option('interval', { type: 'string', coerce: intInRange('interval', 1, 86400 * 366), group: 'HTML:', describe: 'Chart bin in seconds (default: chosen from the time span)' })
     .option('strict', { type: 'boolean', default: false, group: 'Input:', describe: 'Stop at the first bad input line' });
   const a = await parseArgs(y as unknown as typeof y & { argv: Args });
   if (!a) return EXIT.OK;
   const args = a as unknown as Args;
   const log = makeLog(proc, PROG, args);
-  const files = args.files ?? [];
+  let files = args.files ?? [];
+  let period: PeriodSelection | undefined;
+  if (args.period !== undefined) {
+    const spec = parsePeriod(args.period);
+    if (!spec) throw usageError(`--period: expected last, last:N, hour or day, got "${args.period}"`);
+    if (args.dir === undefined) throw usageError('--period needs --dir DIR (the flow-capture -w directory)');
+    if (files.length > 0) throw usageError('--period reads the files in --dir: give no FILE arguments');
+    period = selectPeriod(args.dir, spec);
+    files = period.files;
+    log.info(`--period ${args.period}: ${period.description}: ${files.join(' ')}`);
+  } else if (args.dir !== undefined) throw usageError('--dir applies to --period');
+  if (args.format !== 'html' && (args.interval !== undefined || args.title !== 'Traffic report')) throw usageError('--title and --interval apply to --format html');
   refuseTerminalStdin(files, proc.stdin, 'flow or aggregate records');
 
   // Aggregation through flow-aggregate's library.
@@ -203,6 +225,7 @@ export async function main(proc: Proc): Promise<number | void> {
       barWidth: Math.max(10, Math.min(40, (proc.stdout.columns ?? 100) - 80)),
       chalk: makeChalk(args.output === '-' ? colorLevel(proc.stdout, proc.env, args.color) : 0),
     },
+    html: { title: args.title, interval: args.interval, subtitle: period ? `${args.dir}: ${period.description}` : undefined },
   };
 
   const ac = new AbortController();

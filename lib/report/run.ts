@@ -21,8 +21,9 @@ import { HcdTableFormatter, PmacctFormatter, isEmptyEntry } from './pmacct.js';
 import { HydraError, hydraLine, type Direction, type HydraOptions } from './hydra.js';
 import { FLOW_TOOLS_REPORTS, KeyTally, Summary, flowToolsLines, type FtSortField } from './flowtools.js';
 import { textTable, valueText, type Units } from './text.js';
+import { BinOverflowError, HtmlReport } from './html.js';
 
-export const FORMATS = ['text', 'pmacct', 'pmacct-csv', 'pmacct-json', 'hcd-table', 'hydra', 'flow-tools', 'csv', 'ndjson'] as const;
+export const FORMATS = ['text', 'pmacct', 'pmacct-csv', 'pmacct-json', 'hcd-table', 'hydra', 'flow-tools', 'csv', 'ndjson', 'html'] as const;
 export type ReportFormat = (typeof FORMATS)[number];
 export type SortKey = 'bytes' | 'packets' | 'flows' | 'key' | 'none';
 
@@ -44,6 +45,8 @@ export interface ReportConfig {
   hydra: HydraOptions & { split?: string; name: string };
   flowTools: { report: string; percent: boolean; sort: FtSortField };
   text: { units: Units; bars: boolean; barWidth: number; chalk: ChalkInstance };
+  /** --format html: page title, chart bin (seconds; default automatic), what was read. */
+  html?: { title: string; interval?: number; subtitle?: string };
 }
 
 export interface ReportIO {
@@ -303,6 +306,43 @@ class TallySink implements Sink {
   }
 }
 
+/** The HTML page: everything is tallied, the page is written at the end. */
+class HtmlSink implements Sink {
+  private readonly page: HtmlReport;
+  constructor(
+    cfg: ReportConfig,
+    private readonly out: LineOut,
+    fixed: readonly Primitive[] | undefined,
+  ) {
+    const h = cfg.html ?? { title: 'Traffic report' };
+    this.page = new HtmlReport(
+      { title: h.title, interval: h.interval, subtitle: h.subtitle, top: cfg.top ?? 10, units: cfg.text.units, sort: cfg.sort === 'none' ? 'bytes' : cfg.sort },
+      fixed,
+    );
+  }
+
+  add(r: Row): boolean {
+    try {
+      this.page.add(r);
+    } catch (e) {
+      if (e instanceof BinOverflowError) throw new CliError(e.message, EXIT.USAGE);
+      throw e;
+    }
+    return false;
+  }
+
+  async flush(): Promise<void> {}
+
+  async end(): Promise<void> {
+    this.out.line(this.page.render());
+    await this.out.commit();
+  }
+
+  abort(): Promise<void> {
+    return this.out.abort();
+  }
+}
+
 async function makeSink(cfg: ReportConfig, io: ReportIO, fixed: readonly Primitive[] | undefined, onReject: (row: Row, message: string) => void): Promise<Sink> {
   const f = cfg.format;
   if (f === 'hydra') {
@@ -322,6 +362,7 @@ async function makeSink(cfg: ReportConfig, io: ReportIO, fixed: readonly Primiti
   }
   const out = await LineOut.open(cfg.output, io.stdout);
   if (f === 'flow-tools' || f === 'text') return new TallySink(cfg, out, fixed);
+  if (f === 'html') return new HtmlSink(cfg, out, fixed);
   const p = cfg.pmacct;
   switch (f) {
     case 'pmacct':
