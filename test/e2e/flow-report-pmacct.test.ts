@@ -43,10 +43,23 @@ function pipeOf(name: string): string {
   return join(dir, `${name}.pipe`);
 }
 
-async function pmacct(name: string, ...args: string[]): Promise<string> {
+async function pmacctOnce(name: string, args: string[]): Promise<string> {
   const r = await runProcess('pmacct', ['-p', pipeOf(name), '-s', ...args]);
   assert.equal(r.code, 0, `pmacct -s ${args.join(' ')}: ${r.stderr}${r.stdout}`);
   return r.stdout;
+}
+
+/** The table as the running daemon shows it once two queries in a row agree: once, on a loaded
+ *  machine, the trailer said one entry more than ours (cause not found); rows are compared first. */
+async function pmacct(name: string, ...args: string[]): Promise<string> {
+  let last = await pmacctOnce(name, args);
+  for (let i = 0; i < 10; i++) {
+    await new Promise((res) => setTimeout(res, 300));
+    const now = await pmacctOnce(name, args);
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
 }
 
 before(async () => {
@@ -140,8 +153,8 @@ for (const s of SETS) {
     assert.equal(got.code, 0, got.stderr);
     assert.equal(got.stdout.split('\n')[0], want.split('\n')[0], 'header');
     // trailer: "", "For a total of: N entries", and the final newline
-    assert.deepEqual(got.stdout.split('\n').slice(-3), want.split('\n').slice(-3), 'trailer');
     assert.deepEqual(sortedBody(got.stdout, 1, 3), sortedBody(want, 1, 3), 'rows');
+    assert.deepEqual(got.stdout.split('\n').slice(-3), want.split('\n').slice(-3), 'trailer');
   });
 
   test(`pmacct -s -O csv (${s.aggregate})`, async () => {
