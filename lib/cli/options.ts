@@ -107,6 +107,14 @@ export async function parseArgs<T extends CommonArgs>(y: Argv<T>): Promise<T | u
   }
   const argv = (await (args ? y.parseAsync(args) : y.parseAsync())) as unknown as T & { help?: boolean; version?: boolean };
   if (argv.help || argv.version) return undefined;
+  // yargs leaves what follows `--` in `_` instead of the `[files..]` positional: an input named
+  // there must not be ignored in favour of stdin
+  const rest = (argv as unknown as { _?: unknown[] })._;
+  const withFiles = argv as unknown as { files?: string[] };
+  if (Array.isArray(rest) && rest.length > 0 && raw !== undefined) {
+    const after = raw.slice(raw.indexOf('--') + 1);
+    if (raw.includes('--')) withFiles.files = [...(withFiles.files ?? []), ...after];
+  }
   return argv;
 }
 

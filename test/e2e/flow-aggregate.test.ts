@@ -233,3 +233,11 @@ test('--net-source: exporter masks instead of the networks file, or the longer o
   assert.equal(r.code, 64);
   assert.match(r.stderr, /--net-source longest needs a networks file/);
 });
+
+test('inputs named after -- are read, not ignored for stdin', async () => {
+  const direct = await runBin('flow-aggregate', ['-a', 'src_host', flowsFile]);
+  const after = await runBin('flow-aggregate', ['-a', 'src_host', '--', flowsFile], { input: '' });
+  assert.equal(after.code, 0, after.stderr);
+  assert.equal(after.stdout, direct.stdout);
+  assert.ok(after.stdout.length > 0);
+});
