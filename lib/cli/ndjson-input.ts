@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { openInput } from './io.js';
 import { readLines, LineTooLongError } from './lines.js';
 import { CliError, EXIT } from './exit.js';
+import type { Log } from './log.js';
 import { FieldError, describeValue } from '../flow/record.js';
 
 export interface NdjsonInputIO {
@@ -80,4 +81,34 @@ export async function readNdjsonObjects(
       io.signal?.removeEventListener('abort', onAbort);
     }
   }
+}
+
+export interface InputOutcome {
+  lines: number;
+  rejected: number;
+  interrupted: boolean;
+}
+
+/** The exit status of a run over NDJSON input, with its last words on stderr: 130 when
+ *  interrupted, 65 when lines (or `networksProblems` networks-file lines) were rejected. */
+export function inputExitStatus(
+  log: Log,
+  s: InputOutcome,
+  interruptedNote: string,
+  networks?: { problems: number; path: string | undefined },
+): number {
+  if (s.interrupted) {
+    log.warn(`interrupted: ${interruptedNote}`);
+    return EXIT.INTERRUPTED;
+  }
+  if (s.rejected > 0) {
+    const first = [...log.rejections.keys()].filter((r) => r !== 'networks file').map((r) => log.firstPlaceOf(r)).find((p) => p !== undefined);
+    log.error(`${s.rejected} of ${s.lines} lines rejected${first ? ` (first: ${first})` : ''}`);
+    return EXIT.DATAERR;
+  }
+  if (networks && networks.problems > 0) {
+    log.error(`${networks.problems} bad lines in ${networks.path} were skipped`);
+    return EXIT.DATAERR;
+  }
+  return EXIT.OK;
 }

@@ -4,6 +4,7 @@ import type { Proc } from '../cli/run.js';
 import { makeParser, parseArgs, makeLog, type CommonArgs, type CommandSpec } from '../cli/options.js';
 import { EXIT, usageError } from '../cli/exit.js';
 import { refuseTerminalStdin } from '../cli/io.js';
+import { inputExitStatus } from '../cli/ndjson-input.js';
 import { parsePrimitiveList, SHORTHANDS, type Primitive } from '../aggregate/primitives.js';
 import { compileFilter, FilterSyntaxError, type CompiledFilter } from '../filter/filter.js';
 import { loadNetworksFile } from '../networks/file.js';
@@ -175,18 +176,5 @@ export async function main(proc: Proc): Promise<number | void> {
     if (s.inexact) log.warn(`aggregation ${agg.name}: a counter passed 2^53 and may have lost precision`);
   }
   log.info(`${summary.lines} lines: ${summary.flows} flows, ${summary.aggregates} aggregate records, ${summary.rejected} rejected`);
-  if (summary.interrupted) {
-    log.warn('interrupted: wrote the aggregates of what was read so far');
-    return EXIT.INTERRUPTED;
-  }
-  if (summary.rejected > 0) {
-    const first = [...log.rejections.keys()].filter((r) => r !== 'networks file').map((r) => log.firstPlaceOf(r)).find((p) => p !== undefined);
-    log.error(`${summary.rejected} of ${summary.lines} lines rejected${first ? ` (first: ${first})` : ''}`);
-    return EXIT.DATAERR;
-  }
-  if (networkProblems > 0) {
-    log.error(`${networkProblems} bad lines in ${networksPath} were skipped`);
-    return EXIT.DATAERR;
-  }
-  return EXIT.OK;
+  return inputExitStatus(log, summary, 'wrote the aggregates of what was read so far', { problems: networkProblems, path: networksPath });
 }

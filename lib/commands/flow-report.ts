@@ -6,6 +6,7 @@ import type { Proc } from '../cli/run.js';
 import { makeParser, parseArgs, makeLog, intInRange, type CommonArgs, type CommandSpec } from '../cli/options.js';
 import { CliError, EXIT, usageError } from '../cli/exit.js';
 import { refuseTerminalStdin } from '../cli/io.js';
+import { inputExitStatus } from '../cli/ndjson-input.js';
 import { colorLevel, makeChalk } from '../cli/color.js';
 import { parsePrimitiveList, SHORTHANDS, type Primitive as AggPrimitive } from '../aggregate/primitives.js';
 import { compileFilter, FilterSyntaxError } from '../filter/filter.js';
@@ -239,18 +240,5 @@ export async function main(proc: Proc): Promise<number | void> {
   }
   log.flushSuppressed();
   log.info(`${summary.lines} lines: ${summary.flows} flows, ${summary.aggregates} aggregate records, ${summary.rejected} rejected; ${summary.rows} rows, ${summary.bytesIn} bytes`);
-  if (summary.interrupted) {
-    log.warn('interrupted: reported what was read so far');
-    return EXIT.INTERRUPTED;
-  }
-  if (summary.rejected > 0) {
-    const first = [...log.rejections.keys()].filter((r) => r !== 'networks file').map((r) => log.firstPlaceOf(r)).find((p) => p !== undefined);
-    log.error(`${summary.rejected} of ${summary.lines} lines rejected${first ? ` (first: ${first})` : ''}`);
-    return EXIT.DATAERR;
-  }
-  if (networkProblems > 0) {
-    log.error(`${networkProblems} bad lines in ${args.networks} were skipped`);
-    return EXIT.DATAERR;
-  }
-  return EXIT.OK;
+  return inputExitStatus(log, summary, 'reported what was read so far', { problems: networkProblems, path: args.networks });
 }
