@@ -11,7 +11,7 @@ import type { Log } from '../cli/log.js';
 import { openInput } from '../cli/io.js';
 import { openOutput } from '../cli/output.js';
 import { readCapture, newCaptureStats, type CaptureStats } from './pcap-file.js';
-import type { FlowRecord } from '../flow/record.js';
+import type { FlowSink } from '../netflow/core.js';
 import { FlowDecoder } from '../decode/decoder.js';
 import { SflowDecoder } from '../sflow/decode.js';
 import { counterToJson } from '../sflow/counters.js';
@@ -46,8 +46,9 @@ export async function decodeCaptureFiles(cfg: ReadFilesConfig, proc: Proc, log: 
     cfg.counters === true && cfg.format === 'ndjson' ? { onCounters: (c) => void (writer.addLine(counterToJson(c)) && (pendingFlush = true)) } : {},
   );
   const dec = new FlowDecoder({ log, sflow: (d, v, e, core) => sflow.decode(d, v, e, core) });
-  const emit = (r: FlowRecord): void => {
-    if (writer.add(r)) pendingFlush = true;
+  const sink: FlowSink = {
+    flow: (w) => void (writer.addWire(w) && (pendingFlush = true)),
+    record: (r) => void (writer.add(r) && (pendingFlush = true)),
   };
   const capture = newCaptureStats();
   let stoppedEarly = false;
@@ -59,7 +60,7 @@ export async function decodeCaptureFiles(cfg: ReadFilesConfig, proc: Proc, log: 
       try {
         for await (const batch of gen) {
           for (const d of batch) {
-            dec.decode(d, emit);
+            dec.decode(d, sink);
             if (strict && log.rejectedTotal > 0) {
               stoppedEarly = true;
               break files;

@@ -4,8 +4,8 @@
 
 import { type Datagram, describeDatagram } from '../capture/datagram.js';
 import type { Log } from '../cli/log.js';
-import type { FlowRecord } from '../flow/record.js';
-import { type DecodeCore, type DecoderStats, type Emit, newStats } from '../netflow/core.js';
+import { type DecodeCore, type DecoderStats, type Emit, type FlowSink, newStats, recordSink } from '../netflow/core.js';
+import { WireFlow } from '../flow/wire.js';
 import { MessageContext, type Scratch, newScratch } from '../netflow/data.js';
 import { decodeV1, decodeV5, decodeV7 } from '../netflow/legacy.js';
 import { PendingBuffer, type PendingSet } from '../netflow/pending.js';
@@ -46,7 +46,12 @@ export class FlowDecoder implements DecodeCore {
   readonly sequences = new SequenceTracker();
   readonly scratch: Scratch = newScratch();
   readonly ctx = new MessageContext();
+  readonly wire = new WireFlow();
   private readonly log: Log;
+  /** The sink of the decode() call in progress, and sFlow's way into it. */
+  private sink: FlowSink = recordSink(() => {});
+  private readonly emitRecord: Emit = (r) => this.sink.record(r);
+  private lastEmit: Emit | undefined;
   private sflow: ExtraDecoder | undefined;
 
   constructor(opts: FlowDecoderOptions) {
@@ -63,8 +68,16 @@ export class FlowDecoder implements DecodeCore {
     if (name === 'sflow') this.sflow = fn;
   }
 
-  /** Decode one export datagram; records go to `emit` synchronously. Never throws on input. */
-  decode(d: Datagram, emit: (r: FlowRecord) => void): void {
+  /** Decode one export datagram; flows go to `out` synchronously (a function gets FlowRecords).
+   *  Never throws on input. */
+  decode(d: Datagram, out: FlowSink | Emit): void {
+    if (typeof out === 'function') {
+      if (out !== this.lastEmit) {
+        this.lastEmit = out;
+        this.sink = recordSink(out);
+      }
+    } else this.sink = out;
+    const sink = this.sink;
     const stats = this.stats;
     stats.datagrams++;
     if (this.pending.size > 0) for (const p of this.pending.expire(d.receivedNs)) this.expire(p, 'its template did not arrive in time');
@@ -79,29 +92,29 @@ export class FlowDecoder implements DecodeCore {
       switch (version) {
         case 5:
           stats.byVersion.netflow_v5.datagrams++;
-          stats.byVersion.netflow_v5.records += this.count(decodeV5(this, d, v, emit));
+          stats.byVersion.netflow_v5.records += this.count(decodeV5(this, d, v, sink));
           return;
         case 9:
           stats.byVersion.netflow_v9.datagrams++;
-          decodeV9(this, d, v, b, emit);
+          decodeV9(this, d, v, b, sink);
           return;
         case 10:
           stats.byVersion.ipfix.datagrams++;
-          decodeIpfix(this, d, v, b, emit);
+          decodeIpfix(this, d, v, b, sink);
           return;
         case 1:
           stats.byVersion.netflow_v1.datagrams++;
-          stats.byVersion.netflow_v1.records += this.count(decodeV1(this, d, v, emit));
+          stats.byVersion.netflow_v1.records += this.count(decodeV1(this, d, v, sink));
           return;
         case 7:
           stats.byVersion.netflow_v7.datagrams++;
-          stats.byVersion.netflow_v7.records += this.count(decodeV7(this, d, v, emit));
+          stats.byVersion.netflow_v7.records += this.count(decodeV7(this, d, v, sink));
           return;
         case 0:
           if (v.getUint32(0) === 5) {
             if (this.sflow !== undefined) {
               stats.byVersion.sflow.datagrams++;
-              this.sflow(d, v, emit, this);
+              this.sflow(d, v, this.emitRecord, this);
             } else this.reject('unknown version', d, 'sFlow v5', 'header', 'no sFlow decoder is enabled');
             return;
           }

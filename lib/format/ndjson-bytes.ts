@@ -1,154 +1,337 @@
-// flowToJson written straight into a Buffer: the same bytes (test/unit/format compares them),
-// without building a rope of ~50 strings per record that the output then has to flatten and
-// encode — that was about half of `flow-capture -r`'s CPU. Core fields are ASCII we generated
-// (names, numbers, addresses); the optional fields, which may carry strings from the wire, still
-// go through optionalJson (JSON.stringify) and are copied as UTF-8.
+// NDJSON flow lines written straight into a Buffer: flowToJson's bytes (test/unit/format
+// compares them) without building strings. Two entry points: a FlowRecord (sFlow, tests), and
+// the decoders' WireFlow (NetFlow/IPFIX), whose addresses, nets and times are still numbers.
+// Why it looks like this (measured in bench/, `flow-capture -r` CPU): a rope of ~50 strings per
+// record, then encoding it, was half the time; byte loops and TypedArray#set for the ~25 key
+// texts per line were the next half. Key texts are now unrolled 4-byte DataView stores built at
+// load (about 4x fewer stores than bytes), digits go two at a time, and stores may run a few bytes
+// past the returned offset (the next store overwrites them; callers reserve room).
 
 import { optionalJson, type FlowRecord } from '../flow/record.js';
 import { PROTO_JSON, etypeName } from '../flow/proto.js';
+import { NONE, V4, V6, type WireFlow } from '../flow/wire.js';
+import { formatIPv6At, ipv6Network } from '../net/ip.js';
+import { formatMacAt } from '../net/mac.js';
 
-const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
-const P = {
-  type: bytes('{"type":"'),
-  recv: bytes('","time_received_ns":'),
-  seq: bytes(',"sequence_num":'),
-  rate: bytes(',"sampling_rate":'),
-  sampler: bytes(',"sampler_address":"'),
-  start: bytes('","time_flow_start_ns":'),
-  end: bytes(',"time_flow_end_ns":'),
-  bytes: bytes(',"bytes":'),
-  packets: bytes(',"packets":'),
-  src: bytes(',"src_addr":"'),
-  dst: bytes('","dst_addr":"'),
-  etype: bytes('","etype":"'),
-  proto: bytes('","proto":'),
-  sport: bytes(',"src_port":'),
-  dport: bytes(',"dst_port":'),
-  inIf: bytes(',"in_if":'),
-  outIf: bytes(',"out_if":'),
-  tos: bytes(',"ip_tos":'),
-  flags: bytes(',"tcp_flags":'),
-  srcAs: bytes(',"src_as":'),
-  dstAs: bytes(',"dst_as":'),
-  nextHop: bytes(',"next_hop":"'),
-  srcNet: bytes('","src_net":"'),
-  dstNet: bytes('","dst_net":"'),
-  close: bytes('"'),
-};
+/** A function that stores `text` (ASCII) at dv[off…] and returns off + its length. */
+type Lit = (dv: DataView, off: number) => number;
+
+/** Unrolled little-endian 4-byte stores of the text's bytes (zero-padded to a multiple of 4). */
+function storesOf(text: string): string {
+  const b = Buffer.alloc(Math.ceil(text.length / 4) * 4);
+  b.write(text, 'latin1');
+  let js = '';
+  for (let i = 0; i < b.length; i += 4) js += `dv.setInt32(off + ${i}, ${b.readInt32LE(i)}, true);\n`;
+  return `${js}off += ${text.length};\n`;
+}
+
+function lit(text: string): Lit {
+  return new Function('dv', 'off', `${storesOf(text)}return off;`) as Lit;
+}
+
+/** A statement of a compiled writer, as opposed to its literal text. */
+class Code {
+  constructor(readonly js: string) {}
+}
+const $ = (js: string): Code => new Code(js);
+
+/**
+ * One function for a whole line: literal pieces become inline stores, Code pieces run as written
+ * with `dv`, `off`, the record `r`, the arguments `a` and `b` and the helpers in scope. One
+ * function because V8 stops inlining small calls once a function is big, and a call per key
+ * text was ~20 % of the time.
+ */
+function compileWriter<R, A, B>(helpers: Record<string, unknown>, parts: ReadonlyArray<string | Code>): (dv: DataView, off: number, r: R, a: A, b: B) => number {
+  let body = '';
+  let text = '';
+  for (const p of parts) {
+    if (typeof p === 'string') {
+      text += p;
+      continue;
+    }
+    if (text !== '') body += storesOf(text);
+    text = '';
+    body += `${p.js}\n`;
+  }
+  if (text !== '') body += storesOf(text);
+  const names = Object.keys(helpers);
+  const make = new Function(...names, `return function writeLine(dv, off, r, a, b) {\n${body}return off;\n};`);
+  return make(...names.map((n) => helpers[n])) as (dv: DataView, off: number, r: R, a: A, b: B) => number;
+}
 
 /** Longest core part: the fixed text plus generous room for every value (numbers 22, addresses 45). */
 export const MAX_CORE_BYTES = 2048;
 
-function put(buf: Uint8Array, off: number, p: Uint8Array): number {
-  buf.set(p, off);
-  return off + p.length;
-}
-
-/** ASCII text we generated (addresses, names). */
-function ascii(buf: Uint8Array, off: number, s: string): number {
-  for (let i = 0; i < s.length; i++) buf[off + i] = s.charCodeAt(i);
+/** ASCII text (addresses, names we generated). */
+function ascii(dv: DataView, off: number, s: string): number {
+  for (let i = 0; i < s.length; i++) dv.setUint8(off + i, s.charCodeAt(i));
   return off + s.length;
 }
 
-/** Decimal digits of a non-negative integer below 2^53, as `${n}` prints it. */
-function digits(buf: Uint8Array, off: number, n: number): number {
-  if (n < 4294967296) {
-    let v = n >>> 0;
-    const len = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
-    for (let i = off + len - 1; i >= off; i--) {
-      const q = (v / 10) >>> 0;
-      buf[i] = 48 + v - q * 10;
-      v = q;
-    }
-    return off + len;
+/** "00".."99" as little-endian uint16 (tens digit first in memory). */
+const PAIRS = Uint16Array.from({ length: 100 }, (_, i) => (48 + Math.floor(i / 10)) | ((48 + (i % 10)) << 8));
+
+function decimalLength(v: number): number {
+  return v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+}
+
+/** Decimal digits of an integer 0 ≤ v < 2^32, two at a time from the right. */
+function digits32(dv: DataView, off: number, v: number): number {
+  const end = off + decimalLength(v);
+  let p = end;
+  while (v >= 100) {
+    const q = (v / 100) >>> 0;
+    p -= 2;
+    dv.setUint16(p, PAIRS[v - q * 100]!, true);
+    v = q;
   }
+  if (v >= 10) dv.setUint16(p - 2, PAIRS[v]!, true);
+  else dv.setUint8(p - 1, 48 + v);
+  return end;
+}
+
+/** Decimal digits of a non-negative integer below 2^53, as `${n}` prints it. */
+function digits(dv: DataView, off: number, n: number): number {
+  if (n < 4294967296) return digits32(dv, off, n >>> 0);
   const hi = Math.floor(n / 1e9);
-  off = digits(buf, off, hi);
-  return nine(buf, off, n - hi * 1e9);
+  return nine(dv, digits(dv, off, hi), n - hi * 1e9);
 }
 
 /** Exactly nine digits, zero-padded, of an integer below 1e9. */
-function nine(buf: Uint8Array, off: number, lo: number): number {
-  let v = lo >>> 0;
-  for (let i = off + 8; i >= off; i--) {
-    const q = (v / 10) >>> 0;
-    buf[i] = 48 + v - q * 10;
+function nine(dv: DataView, off: number, v: number): number {
+  for (let p = off + 7; p > off; p -= 2) {
+    const q = (v / 100) >>> 0;
+    dv.setUint16(p, PAIRS[v - q * 100]!, true);
     v = q;
   }
+  dv.setUint8(off, 48 + v);
   return off + 9;
 }
 
 /** A number as a template literal prints it (`${n}`). */
-function num(buf: Uint8Array, off: number, n: number): number {
-  if (n >= 0 && n < 1e15 && Number.isInteger(n)) return digits(buf, off, n);
-  return ascii(buf, off, `${n}`);
+function num(dv: DataView, off: number, n: number): number {
+  if (n >= 0 && n < 1e15 && Number.isInteger(n)) return digits(dv, off, n);
+  return ascii(dv, off, `${n}`);
 }
 
 /** A number as intText prints it: big integers (ns times) exactly, not in shortest round-trip form. */
-function big(buf: Uint8Array, off: number, x: number): number {
-  if (x < 1e15 || x >= 1e21 || !Number.isInteger(x)) return num(buf, off, x);
+function big(dv: DataView, off: number, x: number): number {
+  if (x < 1e15 || x >= 1e21 || !Number.isInteger(x)) return num(dv, off, x);
   const hi = Math.floor(x / 1e9);
-  return nine(buf, digits(buf, off, hi), x - hi * 1e9);
+  return nine(dv, digits(dv, off, hi), x - hi * 1e9);
 }
 
+/** A DataView over a Buffer, for the writers below. */
+export function viewOf(buf: Buffer): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+const writeRecordLine = compileWriter<FlowRecord, Buffer, string>({ ascii, big, num, etypeName, PROTO_JSON }, [
+  '{"type":"', $('off = ascii(dv, off, r.type);'),
+  '","time_received_ns":', $('off = big(dv, off, r.time_received_ns);'),
+  ',"sequence_num":', $('off = num(dv, off, r.sequence_num);'),
+  ',"sampling_rate":', $('off = num(dv, off, r.sampling_rate);'),
+  ',"sampler_address":"', $('off = ascii(dv, off, r.sampler_address);'),
+  '","time_flow_start_ns":', $('off = big(dv, off, r.time_flow_start_ns);'),
+  ',"time_flow_end_ns":', $('off = big(dv, off, r.time_flow_end_ns);'),
+  ',"bytes":', $('off = num(dv, off, r.bytes);'),
+  ',"packets":', $('off = num(dv, off, r.packets);'),
+  ',"src_addr":"', $('off = ascii(dv, off, r.src_addr);'),
+  '","dst_addr":"', $('off = ascii(dv, off, r.dst_addr);'),
+  '","etype":"', $('off = ascii(dv, off, etypeName(r.etype));'),
+  '","proto":', $('off = ascii(dv, off, PROTO_JSON[r.proto] ?? `${r.proto}`);'),
+  ',"src_port":', $('off = num(dv, off, r.src_port);'),
+  ',"dst_port":', $('off = num(dv, off, r.dst_port);'),
+  ',"in_if":', $('off = num(dv, off, r.in_if);'),
+  ',"out_if":', $('off = num(dv, off, r.out_if);'),
+  ',"ip_tos":', $('off = num(dv, off, r.ip_tos);'),
+  ',"tcp_flags":', $('off = num(dv, off, r.tcp_flags);'),
+  ',"src_as":', $('off = num(dv, off, r.src_as);'),
+  ',"dst_as":', $('off = num(dv, off, r.dst_as);'),
+  ',"next_hop":"', $('off = ascii(dv, off, r.next_hop);'),
+  '","src_net":"', $('off = ascii(dv, off, r.src_net);'),
+  '","dst_net":"', $('off = ascii(dv, off, r.dst_net);'),
+  '"', $('if (b.length > 0) off += a.write(b, off);'),
+  '}\n',
+]);
+
 /**
- * Write flowToJson(r) + "\n" at buf[off…]; the caller guarantees MAX_CORE_BYTES + 3 × the optional
- * part's length + 2 bytes of room. Returns the new offset.
+ * Write flowToJson(r) + "\n" at buf[off…] (dv views buf); the caller guarantees MAX_CORE_BYTES +
+ * 3 × the optional part's length + 2 bytes of room. Returns the new offset.
  */
-export function writeFlowJsonLine(buf: Buffer, off: number, r: FlowRecord, optional: string): number {
-  off = put(buf, off, P.type);
-  off = ascii(buf, off, r.type);
-  off = put(buf, off, P.recv);
-  off = big(buf, off, r.time_received_ns);
-  off = put(buf, off, P.seq);
-  off = num(buf, off, r.sequence_num);
-  off = put(buf, off, P.rate);
-  off = num(buf, off, r.sampling_rate);
-  off = put(buf, off, P.sampler);
-  off = ascii(buf, off, r.sampler_address);
-  off = put(buf, off, P.start);
-  off = big(buf, off, r.time_flow_start_ns);
-  off = put(buf, off, P.end);
-  off = big(buf, off, r.time_flow_end_ns);
-  off = put(buf, off, P.bytes);
-  off = num(buf, off, r.bytes);
-  off = put(buf, off, P.packets);
-  off = num(buf, off, r.packets);
-  off = put(buf, off, P.src);
-  off = ascii(buf, off, r.src_addr);
-  off = put(buf, off, P.dst);
-  off = ascii(buf, off, r.dst_addr);
-  off = put(buf, off, P.etype);
-  off = ascii(buf, off, etypeName(r.etype));
-  off = put(buf, off, P.proto);
-  off = ascii(buf, off, PROTO_JSON[r.proto] ?? `${r.proto}`);
-  off = put(buf, off, P.sport);
-  off = num(buf, off, r.src_port);
-  off = put(buf, off, P.dport);
-  off = num(buf, off, r.dst_port);
-  off = put(buf, off, P.inIf);
-  off = num(buf, off, r.in_if);
-  off = put(buf, off, P.outIf);
-  off = num(buf, off, r.out_if);
-  off = put(buf, off, P.tos);
-  off = num(buf, off, r.ip_tos);
-  off = put(buf, off, P.flags);
-  off = num(buf, off, r.tcp_flags);
-  off = put(buf, off, P.srcAs);
-  off = num(buf, off, r.src_as);
-  off = put(buf, off, P.dstAs);
-  off = num(buf, off, r.dst_as);
-  off = put(buf, off, P.nextHop);
-  off = ascii(buf, off, r.next_hop);
-  off = put(buf, off, P.srcNet);
-  off = ascii(buf, off, r.src_net);
-  off = put(buf, off, P.dstNet);
-  off = ascii(buf, off, r.dst_net);
-  off = put(buf, off, P.close);
-  if (optional.length > 0) off += buf.write(optional, off);
-  buf[off++] = 125; // }
-  buf[off++] = 10; // \n
-  return off;
+export function writeFlowJsonLine(buf: Buffer, dv: DataView, off: number, r: FlowRecord, optional: string): number {
+  return writeRecordLine(dv, off, r, buf, optional);
 }
 
 export { optionalJson };
+
+// ---- WireFlow → NDJSON, without the FlowRecord's strings -------------------------------------
+// The same bytes as writeFlowJsonLine(w.toRecord()) (test/unit/format/wire.test.ts compares them
+// on every fixture and on generated records). Only IPv6 and MAC text still goes through the
+// string formatters.
+
+/** Room writeWireJsonLine may use: the core part plus every optional field at its widest. */
+export const MAX_WIRE_BYTES = 4096;
+
+const PROTO_LIT: readonly Lit[] = PROTO_JSON.map(lit);
+const TYPE_LIT = new Map<string, Lit>();
+
+function flowType(dv: DataView, off: number, type: string): number {
+  let t = TYPE_LIT.get(type);
+  if (t === undefined) TYPE_LIT.set(type, (t = lit(type)));
+  return t(dv, off);
+}
+
+function etype(dv: DataView, off: number, e: number): number {
+  return ascii(dv, off, etypeName(e));
+}
+
+/** "d." / "dd." / "ddd." of each octet as a little-endian uint32, and its length without the dot. */
+const OCTET = Uint32Array.from({ length: 256 }, (_, i) => {
+  const b = Buffer.alloc(4);
+  b.write(`${i}.`, 'latin1');
+  return b.readUInt32LE(0);
+});
+const OCTET_LEN = Uint8Array.from({ length: 256 }, (_, i) => String(i).length);
+
+/** Dotted quad of a u32, as formatIPv4 prints it (the last store runs one byte over). */
+function ipv4(dv: DataView, off: number, a: number): number {
+  let x = a >>> 24;
+  dv.setUint32(off, OCTET[x]!, true);
+  off += OCTET_LEN[x]! + 1;
+  x = (a >>> 16) & 255;
+  dv.setUint32(off, OCTET[x]!, true);
+  off += OCTET_LEN[x]! + 1;
+  x = (a >>> 8) & 255;
+  dv.setUint32(off, OCTET[x]!, true);
+  off += OCTET_LEN[x]! + 1;
+  x = a & 255;
+  dv.setUint32(off, OCTET[x]!, true);
+  return off + OCTET_LEN[x]!;
+}
+
+function address(dv: DataView, off: number, kind: number, v4: number, b: Uint8Array, o: number): number {
+  if (kind === V4) return ipv4(dv, off, v4);
+  if (kind === V6) return ascii(dv, off, formatIPv6At(b, o));
+  return off;
+}
+
+const ZERO4 = lit('0.0.0.0/0');
+const ZERO6 = lit('::/0');
+
+/** netText's rendering: the exporter's prefix, or the zero net of the record's family. */
+function net(dv: DataView, off: number, kind: number, v4: number, b: Uint8Array, o: number, mask: number, etype: number): number {
+  if (kind === V4 && mask > 0) {
+    off = ipv4(dv, off, mask >= 32 ? v4 : (v4 & (~0 << (32 - mask))) >>> 0);
+    dv.setUint8(off, 47); // /
+    return digits32(dv, off + 1, mask > 32 ? 32 : mask);
+  }
+  if (kind === V6) return ascii(dv, off, ipv6Network(b, o, mask));
+  return etype === 0x86dd ? ZERO6(dv, off) : ZERO4(dv, off);
+}
+
+/** Exporter address texts seen (bounded: past it, addresses are copied char by char). */
+const EXPORTER_LIT = new Map<string, Lit>();
+const MAX_EXPORTER_LITS = 4096;
+
+function exporter(dv: DataView, off: number, address: string): number {
+  let l = EXPORTER_LIT.get(address);
+  if (l === undefined) {
+    if (EXPORTER_LIT.size >= MAX_EXPORTER_LITS) return ascii(dv, off, address);
+    EXPORTER_LIT.set(address, (l = lit(address)));
+  }
+  return l(dv, off);
+}
+
+// the records of a datagram share the receive time
+let lastRecv = -1;
+const recvText = new DataView(new ArrayBuffer(32));
+let recvLen = 0;
+
+function received(dv: DataView, off: number, ns: number): number {
+  if (ns !== lastRecv) {
+    lastRecv = ns;
+    recvLen = big(recvText, 0, ns);
+  }
+  for (let i = 0; i < recvLen; i += 4) dv.setUint32(off + i, recvText.getUint32(i, true), true);
+  return off + recvLen;
+}
+
+function mac(dv: DataView, off: number, b: Uint8Array, o: number): number {
+  return ascii(dv, off, formatMacAt(b, o));
+}
+
+function mpls(dv: DataView, off: number, w: WireFlow): number {
+  off = num(dv, off, w.mpls1);
+  if (w.mpls2 >= 0) {
+    dv.setUint8(off++, 44); // ,
+    off = num(dv, off, w.mpls2);
+    if (w.mpls3 >= 0) {
+      dv.setUint8(off++, 44);
+      off = num(dv, off, w.mpls3);
+    }
+  }
+  return off;
+}
+
+/** An optional numeric field: `,"name":value` when present (≥ 0). */
+function opt(name: string, field: keyof WireFlow): Code {
+  return $(`if (r.${field} >= 0) {\n${storesOf(`,"${name}":`)}off = num(dv, off, r.${field});\n}`);
+}
+
+const writeWireLine = compileWriter<WireFlow, undefined, undefined>(
+  { flowType, received, num, big, digits32, exporter, address, etype, PROTO_LIT, net, mac, mpls, NONE },
+  [
+    '{"type":"', $('off = flowType(dv, off, r.type);'),
+    '","time_received_ns":', $('off = received(dv, off, r.receivedNs);'),
+    ',"sequence_num":', $('off = num(dv, off, r.sequence);'),
+    ',"sampling_rate":', $('off = num(dv, off, r.samplingRate);'),
+    ',"sampler_address":"', $('off = exporter(dv, off, r.exporter);'),
+    '","time_flow_start_ns":', $('off = big(dv, off, r.startNs);'),
+    ',"time_flow_end_ns":', $('off = big(dv, off, r.endNs);'),
+    ',"bytes":', $('off = num(dv, off, r.bytes);'),
+    ',"packets":', $('off = num(dv, off, r.packets);'),
+    ',"src_addr":"', $('off = address(dv, off, r.srcKind, r.srcV4, r.buf, r.srcOff);'),
+    '","dst_addr":"', $('off = address(dv, off, r.dstKind, r.dstV4, r.buf, r.dstOff);'),
+    '","etype":"', $('off = etype(dv, off, r.etype);'),
+    '","proto":', $('off = PROTO_LIT[r.proto](dv, off);'),
+    ',"src_port":', $('off = digits32(dv, off, r.srcPort);'),
+    ',"dst_port":', $('off = digits32(dv, off, r.dstPort);'),
+    ',"in_if":', $('off = num(dv, off, r.inIf);'),
+    ',"out_if":', $('off = num(dv, off, r.outIf);'),
+    ',"ip_tos":', $('off = digits32(dv, off, r.tos);'),
+    ',"tcp_flags":', $('off = digits32(dv, off, r.tcpFlags);'),
+    ',"src_as":', $('off = num(dv, off, r.srcAs);'),
+    ',"dst_as":', $('off = num(dv, off, r.dstAs);'),
+    ',"next_hop":"', $('off = address(dv, off, r.nhKind, r.nhV4, r.buf, r.nhOff);'),
+    '","src_net":"', $('off = net(dv, off, r.srcKind, r.srcV4, r.buf, r.srcOff, r.srcMask, r.etype);'),
+    '","dst_net":"', $('off = net(dv, off, r.dstKind, r.dstV4, r.buf, r.dstOff, r.dstMask, r.etype);'),
+    '"',
+    // the optional fields, in FLOW_FIELDS order (as optionalJson writes them)
+    $(`if (r.srcMacOff >= 0) {\n${storesOf(',"src_mac":"')}off = mac(dv, off, r.buf, r.srcMacOff);\n${storesOf('"')}}`),
+    $(`if (r.dstMacOff >= 0) {\n${storesOf(',"dst_mac":"')}off = mac(dv, off, r.buf, r.dstMacOff);\n${storesOf('"')}}`),
+    opt('src_vlan', 'srcVlan'),
+    opt('dst_vlan', 'dstVlan'),
+    opt('vlan_id', 'vlanId'),
+    opt('forwarding_status', 'forwardingStatus'),
+    opt('ip_ttl', 'ipTtl'),
+    opt('ip_flags', 'ipFlags'),
+    opt('icmp_type', 'icmpType'),
+    opt('icmp_code', 'icmpCode'),
+    opt('ipv6_flow_label', 'flowLabel'),
+    opt('fragment_id', 'fragmentId'),
+    opt('fragment_offset', 'fragmentOffset'),
+    opt('next_hop_as', 'nextHopAs'),
+    $(`if (r.bgpKind !== NONE) {\n${storesOf(',"bgp_next_hop":"')}off = address(dv, off, r.bgpKind, r.bgpV4, r.buf, r.bgpOff);\n${storesOf('"')}}`),
+    $(`if (r.mpls1 >= 0) {\n${storesOf(',"mpls_label":[')}off = mpls(dv, off, r);\n${storesOf(']')}}`),
+    opt('observation_domain_id', 'observationDomainId'),
+    opt('observation_point_id', 'observationPointId'),
+    opt('flow_direction', 'flowDirection'),
+    '}\n',
+  ],
+);
+
+/** Write the NDJSON line of `w` (and "\n") at dv[off…], which has MAX_WIRE_BYTES of room. */
+export function writeWireJsonLine(dv: DataView, off: number, w: WireFlow): number {
+  return writeWireLine(dv, off, w, undefined, undefined);
+}

@@ -6,7 +6,8 @@ import type { Writable } from 'node:stream';
 import type { ChalkInstance } from 'chalk';
 import { ByteBatch } from './bytes.js';
 import type { FlowRecord } from '../flow/record.js';
-import { MAX_CORE_BYTES, optionalJson, writeFlowJsonLine } from './ndjson-bytes.js';
+import { MAX_CORE_BYTES, MAX_WIRE_BYTES, optionalJson, writeFlowJsonLine, writeWireJsonLine } from './ndjson-bytes.js';
+import type { WireFlow } from '../flow/wire.js';
 import { CsvFormatter } from './csv.js';
 import { TextFormatter } from './text.js';
 import { DEFAULT_FIELDS, type FieldName } from './fields.js';
@@ -49,7 +50,15 @@ export class FlowWriter {
     if (this.text !== undefined) return this.out.line(this.text.line(r));
     const optional = optionalJson(r);
     const off = this.out.reserve(MAX_CORE_BYTES + optional.length * 3 + 2);
-    return this.out.advance(writeFlowJsonLine(this.out.buffer, off, r, optional));
+    return this.out.advance(writeFlowJsonLine(this.out.buffer, this.out.view, off, r, optional));
+  }
+
+  /** Queue a decoder's flow; NDJSON is written from its numbers, other formats from its record. */
+  addWire(w: WireFlow): boolean {
+    if (this.opts.format !== 'ndjson') return this.add(w.toRecord());
+    this.count++;
+    const off = this.out.reserve(MAX_WIRE_BYTES);
+    return this.out.advance(writeWireJsonLine(this.out.view, off, w));
   }
 
   /** Queue a line of another kind (sFlow counter records in NDJSON); true when a flush is due. */

@@ -3,6 +3,7 @@
 
 import type { Datagram } from '../capture/datagram.js';
 import type { FlowRecord } from '../flow/record.js';
+import type { WireFlow } from '../flow/wire.js';
 import type { MessageContext, Scratch } from './data.js';
 import type { PendingBuffer, PendingSet } from './pending.js';
 import type { SequenceTracker } from './sequence.js';
@@ -49,6 +50,18 @@ export function newStats(): DecoderStats {
 
 export type Emit = (r: FlowRecord) => void;
 
+/** Where decoded flows go. NetFlow/IPFIX hand over the decoder's reused WireFlow (valid only
+ *  during the call: copy what you keep, or call toRecord()); sFlow hands over FlowRecords. */
+export interface FlowSink {
+  flow(w: WireFlow): void;
+  record(r: FlowRecord): void;
+}
+
+/** A sink for code that wants FlowRecord objects only. */
+export function recordSink(emit: Emit): FlowSink {
+  return { flow: (w) => emit(w.toRecord()), record: emit };
+}
+
 export interface DecodeCore {
   readonly stats: DecoderStats;
   readonly templates: TemplateCache;
@@ -56,6 +69,8 @@ export interface DecodeCore {
   readonly sequences: SequenceTracker;
   /** Reused per datagram. */
   readonly scratch: Scratch;
+  /** Reused per record: what decoders hand to FlowSink.flow. */
+  readonly wire: WireFlow;
   readonly ctx: MessageContext;
   /** Count a rejection and (rate-limited) say `<place>: <protocol> <where>: <what>`. */
   reject(reason: string, place: Datagram | string, protocol: string, where: string, what: string): void;

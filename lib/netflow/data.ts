@@ -1,10 +1,9 @@
 // Data records of NetFlow v9 / IPFIX: run a template's field plan over one record into a reusable
-// scratch struct (numbers and byte offsets, nothing allocated), then either build a FlowRecord
-// (goflow2 semantics) or apply an options record to the domain state (sampling, systemInitTime).
+// scratch struct (numbers and byte offsets, nothing allocated), then either resolve it into a
+// WireFlow (goflow2 semantics) or apply an options record to the domain state (sampling, systemInitTime).
 
-import type { FlowRecord, FlowType } from '../flow/record.js';
-import { formatIPv4, formatIPv6At, ipv4Network, ipv6Network } from '../net/ip.js';
-import { formatMacAt } from '../net/mac.js';
+import type { FlowType } from '../flow/record.js';
+import { NONE, V4, V6, type WireFlow } from '../flow/wire.js';
 import { A, K } from './fields.js';
 import type { Domain, Template } from './templates.js';
 
@@ -140,49 +139,51 @@ function zero16(b: Uint8Array, o: number): boolean {
   return true;
 }
 
-/** The flow record for a data record in `s`. */
-export function buildFlow(s: Scratch, m: MessageContext, b: Uint8Array): FlowRecord {
+/** Fill `w` with the flow of the data record in `s` (goflow2 semantics: which field wins). */
+export function resolveFlow(s: Scratch, m: MessageContext, b: Uint8Array, w: WireFlow): void {
   const d = m.domain;
+  w.buf = b;
   // addresses: an all-zero IPv6 field loses to an IPv4 one (dual templates), as goflow2 does
-  let src = '';
-  let dst = '';
-  let srcNet = '0.0.0.0/0';
-  let dstNet = '0.0.0.0/0';
   let etype = 0;
   if (s[A.SRC6]! >= 0 && (s[A.SRC4]! < 0 || !zero16(b, s[A.SRC6]!))) {
-    src = formatIPv6At(b, s[A.SRC6]!);
-    srcNet = ipv6Network(b, s[A.SRC6]!, s[A.SRC6_MASK]! >= 0 ? s[A.SRC6_MASK]! : s[A.SRC_MASK]! >= 0 ? s[A.SRC_MASK]! : 0);
+    w.srcKind = V6;
+    w.srcOff = s[A.SRC6]!;
+    w.srcMask = s[A.SRC6_MASK]! >= 0 ? s[A.SRC6_MASK]! : s[A.SRC_MASK]! >= 0 ? s[A.SRC_MASK]! : 0;
     etype = 0x86dd;
   } else if (s[A.SRC4]! >= 0) {
-    src = formatIPv4(s[A.SRC4]!);
-    srcNet = ipv4Network(s[A.SRC4]!, s[A.SRC_MASK]! >= 0 ? s[A.SRC_MASK]! : 0);
+    w.srcKind = V4;
+    w.srcV4 = s[A.SRC4]!;
+    w.srcMask = s[A.SRC_MASK]! >= 0 ? s[A.SRC_MASK]! : 0;
     etype = 0x0800;
-  }
+  } else w.srcKind = NONE;
   if (s[A.DST6]! >= 0 && (s[A.DST4]! < 0 || !zero16(b, s[A.DST6]!))) {
-    dst = formatIPv6At(b, s[A.DST6]!);
-    dstNet = ipv6Network(b, s[A.DST6]!, s[A.DST6_MASK]! >= 0 ? s[A.DST6_MASK]! : s[A.DST_MASK]! >= 0 ? s[A.DST_MASK]! : 0);
+    w.dstKind = V6;
+    w.dstOff = s[A.DST6]!;
+    w.dstMask = s[A.DST6_MASK]! >= 0 ? s[A.DST6_MASK]! : s[A.DST_MASK]! >= 0 ? s[A.DST_MASK]! : 0;
     if (etype === 0) etype = 0x86dd;
   } else if (s[A.DST4]! >= 0) {
-    dst = formatIPv4(s[A.DST4]!);
-    dstNet = ipv4Network(s[A.DST4]!, s[A.DST_MASK]! >= 0 ? s[A.DST_MASK]! : 0);
+    w.dstKind = V4;
+    w.dstV4 = s[A.DST4]!;
+    w.dstMask = s[A.DST_MASK]! >= 0 ? s[A.DST_MASK]! : 0;
     if (etype === 0) etype = 0x0800;
-  }
+  } else w.dstKind = NONE;
   if (etype === 0 && s[A.IP_VERSION]! === 4) etype = 0x0800;
   else if (etype === 0 && s[A.IP_VERSION]! === 6) etype = 0x86dd;
-  if (etype === 0x86dd) {
-    if (srcNet === '0.0.0.0/0') srcNet = '::/0';
-    if (dstNet === '0.0.0.0/0') dstNet = '::/0';
-  }
-  let nextHop = '';
-  if (s[A.NH6]! >= 0 && (s[A.NH4]! < 0 || !zero16(b, s[A.NH6]!))) nextHop = formatIPv6At(b, s[A.NH6]!);
-  else if (s[A.NH4]! >= 0) nextHop = formatIPv4(s[A.NH4]!);
+  w.etype = etype;
+  if (s[A.NH6]! >= 0 && (s[A.NH4]! < 0 || !zero16(b, s[A.NH6]!))) {
+    w.nhKind = V6;
+    w.nhOff = s[A.NH6]!;
+  } else if (s[A.NH4]! >= 0) {
+    w.nhKind = V4;
+    w.nhV4 = s[A.NH4]!;
+  } else w.nhKind = NONE;
 
   // times: absolute, else delta from export time, else sysUpTime-relative, else the export time
   const exportNs = m.exportSecs * 1e9;
   const startAbs = s[A.START_NS]! >= 0 ? s[A.START_NS]! : s[A.START_US]! >= 0 ? s[A.START_US]! : s[A.START_MS]! >= 0 ? s[A.START_MS]! * 1e6 : s[A.START_S]! >= 0 ? s[A.START_S]! * 1e9 : -1;
   const endAbs = s[A.END_NS]! >= 0 ? s[A.END_NS]! : s[A.END_US]! >= 0 ? s[A.END_US]! : s[A.END_MS]! >= 0 ? s[A.END_MS]! * 1e6 : s[A.END_S]! >= 0 ? s[A.END_S]! * 1e9 : -1;
-  const start = timeOf(startAbs, s[A.START_DELTA_US]!, s[A.FIRST_SW]!, s, m, exportNs);
-  const end = timeOf(endAbs, s[A.END_DELTA_US]!, s[A.LAST_SW]!, s, m, exportNs);
+  w.startNs = timeOf(startAbs, s[A.START_DELTA_US]!, s[A.FIRST_SW]!, s, m, exportNs);
+  w.endNs = timeOf(endAbs, s[A.END_DELTA_US]!, s[A.LAST_SW]!, s, m, exportNs);
 
   let rate = samplingOf(s);
   if (rate < 0) {
@@ -191,71 +192,53 @@ export function buildFlow(s: Scratch, m: MessageContext, b: Uint8Array): FlowRec
     rate = r ?? d?.samplingRate ?? 0;
   }
 
-  const r: FlowRecord = {
-    type: m.type,
-    time_received_ns: m.receivedNs,
-    sequence_num: m.sequence,
-    sampling_rate: rate,
-    sampler_address: m.exporter,
-    time_flow_start_ns: start,
-    time_flow_end_ns: end,
-    bytes: s[A.BYTES]! >= 0 ? s[A.BYTES]! : s[A.OUT_BYTES]! >= 0 ? s[A.OUT_BYTES]! : s[A.TOT_BYTES]! >= 0 ? s[A.TOT_BYTES]! : 0,
-    packets: s[A.PKTS]! >= 0 ? s[A.PKTS]! : s[A.OUT_PKTS]! >= 0 ? s[A.OUT_PKTS]! : s[A.TOT_PKTS]! >= 0 ? s[A.TOT_PKTS]! : 0,
-    src_addr: src,
-    dst_addr: dst,
-    etype,
-    proto: s[A.PROTO]! >= 0 ? s[A.PROTO]! & 255 : 0,
-    src_port: s[A.SRC_PORT]! >= 0 ? s[A.SRC_PORT]! & 0xffff : 0,
-    dst_port: s[A.DST_PORT]! >= 0 ? s[A.DST_PORT]! & 0xffff : 0,
-    in_if: s[A.IN_IF]! >= 0 ? s[A.IN_IF]! : s[A.IN_PHYS]! >= 0 ? s[A.IN_PHYS]! : 0,
-    out_if: s[A.OUT_IF]! >= 0 ? s[A.OUT_IF]! : s[A.OUT_PHYS]! >= 0 ? s[A.OUT_PHYS]! : 0,
-    ip_tos: s[A.TOS]! >= 0 ? s[A.TOS]! & 255 : 0,
-    tcp_flags: s[A.TCP_FLAGS]! >= 0 ? s[A.TCP_FLAGS]! & 0xffff : 0,
-    src_as: s[A.SRC_AS]! >= 0 ? s[A.SRC_AS]! : 0,
-    dst_as: s[A.DST_AS]! >= 0 ? s[A.DST_AS]! : 0,
-    next_hop: nextHop,
-    src_net: srcNet,
-    dst_net: dstNet,
-    // always known for v9/IPFIX: in the literal, so every record starts with the same shape
-    observation_domain_id: s[A.OBS_DOMAIN]! >= 0 ? s[A.OBS_DOMAIN]! : m.domainId,
-  };
+  w.type = m.type;
+  w.receivedNs = m.receivedNs;
+  w.sequence = m.sequence;
+  w.samplingRate = rate;
+  w.exporter = m.exporter;
+  w.bytes = s[A.BYTES]! >= 0 ? s[A.BYTES]! : s[A.OUT_BYTES]! >= 0 ? s[A.OUT_BYTES]! : s[A.TOT_BYTES]! >= 0 ? s[A.TOT_BYTES]! : 0;
+  w.packets = s[A.PKTS]! >= 0 ? s[A.PKTS]! : s[A.OUT_PKTS]! >= 0 ? s[A.OUT_PKTS]! : s[A.TOT_PKTS]! >= 0 ? s[A.TOT_PKTS]! : 0;
+  w.proto = s[A.PROTO]! >= 0 ? s[A.PROTO]! & 255 : 0;
+  w.srcPort = s[A.SRC_PORT]! >= 0 ? s[A.SRC_PORT]! & 0xffff : 0;
+  w.dstPort = s[A.DST_PORT]! >= 0 ? s[A.DST_PORT]! & 0xffff : 0;
+  w.inIf = s[A.IN_IF]! >= 0 ? s[A.IN_IF]! : s[A.IN_PHYS]! >= 0 ? s[A.IN_PHYS]! : 0;
+  w.outIf = s[A.OUT_IF]! >= 0 ? s[A.OUT_IF]! : s[A.OUT_PHYS]! >= 0 ? s[A.OUT_PHYS]! : 0;
+  w.tos = s[A.TOS]! >= 0 ? s[A.TOS]! & 255 : 0;
+  w.tcpFlags = s[A.TCP_FLAGS]! >= 0 ? s[A.TCP_FLAGS]! & 0xffff : 0;
+  w.srcAs = s[A.SRC_AS]! >= 0 ? s[A.SRC_AS]! : 0;
+  w.dstAs = s[A.DST_AS]! >= 0 ? s[A.DST_AS]! : 0;
+
   // optional goflow2 fields, only when the exporter sent them
-  if (s[A.SRC_MAC]! >= 0) r.src_mac = formatMacAt(b, s[A.SRC_MAC]!);
-  else if (s[A.POST_SRC_MAC]! >= 0) r.src_mac = formatMacAt(b, s[A.POST_SRC_MAC]!);
-  if (s[A.DST_MAC]! >= 0) r.dst_mac = formatMacAt(b, s[A.DST_MAC]!);
-  else if (s[A.POST_DST_MAC]! >= 0) r.dst_mac = formatMacAt(b, s[A.POST_DST_MAC]!);
+  w.srcMacOff = s[A.SRC_MAC]! >= 0 ? s[A.SRC_MAC]! : s[A.POST_SRC_MAC]!;
+  w.dstMacOff = s[A.DST_MAC]! >= 0 ? s[A.DST_MAC]! : s[A.POST_DST_MAC]!;
   const srcVlan = s[A.SRC_VLAN]! >= 0 ? s[A.SRC_VLAN]! : s[A.DOT1Q_VLAN]!;
-  const dstVlan = s[A.DST_VLAN]! >= 0 ? s[A.DST_VLAN]! : s[A.POST_DOT1Q_VLAN]!;
-  if (srcVlan >= 0) {
-    r.src_vlan = srcVlan;
-    r.vlan_id = srcVlan;
-  }
-  if (dstVlan >= 0) r.dst_vlan = dstVlan;
-  if (s[A.FWD_STATUS]! >= 0) r.forwarding_status = s[A.FWD_STATUS]!;
-  if (s[A.TTL]! >= 0) r.ip_ttl = s[A.TTL]! & 255;
-  else if (s[A.MIN_TTL]! >= 0) r.ip_ttl = s[A.MIN_TTL]! & 255;
-  if (s[A.FRAG_FLAGS]! >= 0) r.ip_flags = s[A.FRAG_FLAGS]! >> 5;
-  if (s[A.ICMP_TC]! >= 0) {
-    r.icmp_type = s[A.ICMP_TC]! >> 8;
-    r.icmp_code = s[A.ICMP_TC]! & 255;
-  }
-  if (s[A.ICMP_TYPE]! >= 0) r.icmp_type = s[A.ICMP_TYPE]! & 255;
-  if (s[A.ICMP_CODE]! >= 0) r.icmp_code = s[A.ICMP_CODE]! & 255;
-  if (s[A.FLOW_LABEL]! >= 0) r.ipv6_flow_label = s[A.FLOW_LABEL]!;
-  if (s[A.FRAG_ID]! >= 0) r.fragment_id = s[A.FRAG_ID]!;
-  if (s[A.FRAG_OFF]! >= 0) r.fragment_offset = s[A.FRAG_OFF]!;
-  if (s[A.NEXT_HOP_AS]! >= 0) r.next_hop_as = s[A.NEXT_HOP_AS]!;
-  if (s[A.BGP_NH6]! >= 0 && (s[A.BGP_NH4]! < 0 || !zero16(b, s[A.BGP_NH6]!))) r.bgp_next_hop = formatIPv6At(b, s[A.BGP_NH6]!);
-  else if (s[A.BGP_NH4]! >= 0) r.bgp_next_hop = formatIPv4(s[A.BGP_NH4]!);
-  if (s[A.MPLS1]! >= 0) {
-    const labels = [s[A.MPLS1]!];
-    if (s[A.MPLS2]! >= 0) labels.push(s[A.MPLS2]!);
-    if (s[A.MPLS2]! >= 0 && s[A.MPLS3]! >= 0) labels.push(s[A.MPLS3]!);
-    r.mpls_label = labels;
-  }
-  if (s[A.OBS_POINT]! >= 0) r.observation_point_id = s[A.OBS_POINT]!;
-  if (s[A.DIRECTION]! >= 0) r.flow_direction = s[A.DIRECTION]!;
-  return r;
+  w.srcVlan = srcVlan;
+  w.vlanId = srcVlan;
+  w.dstVlan = s[A.DST_VLAN]! >= 0 ? s[A.DST_VLAN]! : s[A.POST_DOT1Q_VLAN]!;
+  w.forwardingStatus = s[A.FWD_STATUS]!;
+  w.ipTtl = s[A.TTL]! >= 0 ? s[A.TTL]! & 255 : s[A.MIN_TTL]! >= 0 ? s[A.MIN_TTL]! & 255 : -1;
+  w.ipFlags = s[A.FRAG_FLAGS]! >= 0 ? s[A.FRAG_FLAGS]! >> 5 : -1;
+  w.icmpType = s[A.ICMP_TYPE]! >= 0 ? s[A.ICMP_TYPE]! & 255 : s[A.ICMP_TC]! >= 0 ? s[A.ICMP_TC]! >> 8 : -1;
+  w.icmpCode = s[A.ICMP_CODE]! >= 0 ? s[A.ICMP_CODE]! & 255 : s[A.ICMP_TC]! >= 0 ? s[A.ICMP_TC]! & 255 : -1;
+  w.flowLabel = s[A.FLOW_LABEL]!;
+  w.fragmentId = s[A.FRAG_ID]!;
+  w.fragmentOffset = s[A.FRAG_OFF]!;
+  w.nextHopAs = s[A.NEXT_HOP_AS]!;
+  if (s[A.BGP_NH6]! >= 0 && (s[A.BGP_NH4]! < 0 || !zero16(b, s[A.BGP_NH6]!))) {
+    w.bgpKind = V6;
+    w.bgpOff = s[A.BGP_NH6]!;
+  } else if (s[A.BGP_NH4]! >= 0) {
+    w.bgpKind = V4;
+    w.bgpV4 = s[A.BGP_NH4]!;
+  } else w.bgpKind = NONE;
+  w.mpls1 = s[A.MPLS1]!;
+  w.mpls2 = w.mpls1 >= 0 ? s[A.MPLS2]! : -1;
+  w.mpls3 = w.mpls2 >= 0 ? s[A.MPLS3]! : -1;
+  // always known for v9/IPFIX
+  w.observationDomainId = s[A.OBS_DOMAIN]! >= 0 ? s[A.OBS_DOMAIN]! : m.domainId;
+  w.observationPointId = s[A.OBS_POINT]!;
+  w.flowDirection = s[A.DIRECTION]!;
 }
 
 function timeOf(abs: number, deltaUs: number, sysUp: number, s: Scratch, m: MessageContext, exportNs: number): number {

@@ -3,9 +3,9 @@
 // (SysUptime − First) ms, as goflow2 computes them.
 
 import type { Datagram } from '../capture/datagram.js';
-import type { FlowRecord, FlowType } from '../flow/record.js';
-import { formatIPv4, ipv4Network } from '../net/ip.js';
-import type { DecodeCore, Emit } from './core.js';
+import type { FlowType } from '../flow/record.js';
+import { V4 } from '../flow/wire.js';
+import type { DecodeCore, FlowSink } from './core.js';
 
 interface Layout {
   version: 1 | 5 | 7;
@@ -23,17 +23,17 @@ const V7: Layout = { version: 7, type: 'NETFLOW_V7', protocol: 'NetFlow v7', hea
 /** Largest believable jump in flow_sequence before we call it a reset rather than loss. */
 const MAX_FLOW_GAP = 1 << 24;
 
-export function decodeV1(core: DecodeCore, d: Datagram, v: DataView, emit: Emit): number {
-  return decodeLegacy(core, d, v, emit, V1);
+export function decodeV1(core: DecodeCore, d: Datagram, v: DataView, out: FlowSink): number {
+  return decodeLegacy(core, d, v, out, V1);
 }
-export function decodeV5(core: DecodeCore, d: Datagram, v: DataView, emit: Emit): number {
-  return decodeLegacy(core, d, v, emit, V5);
+export function decodeV5(core: DecodeCore, d: Datagram, v: DataView, out: FlowSink): number {
+  return decodeLegacy(core, d, v, out, V5);
 }
-export function decodeV7(core: DecodeCore, d: Datagram, v: DataView, emit: Emit): number {
-  return decodeLegacy(core, d, v, emit, V7);
+export function decodeV7(core: DecodeCore, d: Datagram, v: DataView, out: FlowSink): number {
+  return decodeLegacy(core, d, v, out, V7);
 }
 
-function decodeLegacy(core: DecodeCore, d: Datagram, v: DataView, emit: Emit, L: Layout): number {
+function decodeLegacy(core: DecodeCore, d: Datagram, v: DataView, out: FlowSink, L: Layout): number {
   const len = v.byteLength;
   if (len < L.header) {
     core.reject('truncated', d, L.protocol, 'header', `datagram of ${len} bytes is shorter than the ${L.header}-byte header`);
@@ -65,46 +65,45 @@ function decodeLegacy(core: DecodeCore, d: Datagram, v: DataView, emit: Emit, L:
     if (core.sequence(key, sequence, MAX_FLOW_GAP)) core.sequences.advance(key, sequence, count);
   }
   const baseNs = secs * 1e9 + (nsecs < 1e9 ? nsecs : 0);
-  const exporter = d.exporter;
-  const receivedNs = d.receivedNs;
-  const type = L.type;
   const v5like = L.version !== 1;
+  // what the header says, once; the record loop sets the rest (no optional fields in v1/v5/v7)
+  const w = core.wire;
+  w.clearOptional();
+  w.buf = d.payload;
+  w.type = L.type;
+  w.receivedNs = d.receivedNs;
+  w.sequence = sequence;
+  w.samplingRate = sampling;
+  w.exporter = d.exporter;
+  w.etype = 0x0800;
   for (let i = 0, o = L.header; i < count; i++, o += L.record) {
     const src = v.getUint32(o);
     const dst = v.getUint32(o + 4);
     const first = v.getUint32(o + 24);
     const last = v.getUint32(o + 28);
     // v1 keeps proto/tos/flags at 38/39/40; v5/v7 have tcp_flags at 37, proto 38, tos 39
-    const proto = v.getUint8(o + 38);
-    const srcMask = v5like ? v.getUint8(o + 44) : 0;
-    const dstMask = v5like ? v.getUint8(o + 45) : 0;
-    const r: FlowRecord = {
-      type,
-      time_received_ns: receivedNs,
-      sequence_num: sequence,
-      sampling_rate: sampling,
-      sampler_address: exporter,
-      time_flow_start_ns: baseNs - ((uptime - first) | 0) * 1e6,
-      time_flow_end_ns: baseNs - ((uptime - last) | 0) * 1e6,
-      bytes: v.getUint32(o + 20),
-      packets: v.getUint32(o + 16),
-      src_addr: formatIPv4(src),
-      dst_addr: formatIPv4(dst),
-      etype: 0x0800,
-      proto,
-      src_port: v.getUint16(o + 32),
-      dst_port: v.getUint16(o + 34),
-      in_if: v.getUint16(o + 12),
-      out_if: v.getUint16(o + 14),
-      ip_tos: v.getUint8(o + 39),
-      tcp_flags: v5like ? v.getUint8(o + 37) : v.getUint8(o + 40),
-      src_as: v5like ? v.getUint16(o + 40) : 0,
-      dst_as: v5like ? v.getUint16(o + 42) : 0,
-      next_hop: formatIPv4(v.getUint32(o + 8)),
-      src_net: ipv4Network(src, srcMask),
-      dst_net: ipv4Network(dst, dstMask),
-    };
-    emit(r);
+    w.srcKind = V4;
+    w.srcV4 = src;
+    w.srcMask = v5like ? v.getUint8(o + 44) : 0;
+    w.dstKind = V4;
+    w.dstV4 = dst;
+    w.dstMask = v5like ? v.getUint8(o + 45) : 0;
+    w.nhKind = V4;
+    w.nhV4 = v.getUint32(o + 8);
+    w.startNs = baseNs - ((uptime - first) | 0) * 1e6;
+    w.endNs = baseNs - ((uptime - last) | 0) * 1e6;
+    w.bytes = v.getUint32(o + 20);
+    w.packets = v.getUint32(o + 16);
+    w.proto = v.getUint8(o + 38);
+    w.srcPort = v.getUint16(o + 32);
+    w.dstPort = v.getUint16(o + 34);
+    w.inIf = v.getUint16(o + 12);
+    w.outIf = v.getUint16(o + 14);
+    w.tos = v.getUint8(o + 39);
+    w.tcpFlags = v5like ? v.getUint8(o + 37) : v.getUint8(o + 40);
+    w.srcAs = v5like ? v.getUint16(o + 40) : 0;
+    w.dstAs = v5like ? v.getUint16(o + 42) : 0;
+    out.flow(w);
   }
   return count;
 }

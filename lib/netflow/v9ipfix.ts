@@ -4,8 +4,8 @@
 // data for unknown templates held until the template comes.
 
 import type { Datagram } from '../capture/datagram.js';
-import { type DecodeCore, type Emit, hex } from './core.js';
-import { type MessageContext, applyOptions, buildFlow, readRecord } from './data.js';
+import { type DecodeCore, type FlowSink, hex } from './core.js';
+import { type MessageContext, applyOptions, readRecord, resolveFlow } from './data.js';
 import type { PendingSet } from './pending.js';
 import { type Domain, Template, type TemplateField, TemplateCache, templateProblem } from './templates.js';
 
@@ -18,7 +18,7 @@ const MAX_RECORD_GAP = 1 << 24;
 /** Set to false by decodeSets when some data set could not be counted (held or rejected). */
 let complete = true;
 
-export function decodeV9(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, emit: Emit): void {
+export function decodeV9(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, out: FlowSink): void {
   const len = v.byteLength;
   if (len < 20) {
     core.reject('truncated', d, V9, 'header', `datagram of ${len} bytes is shorter than the 20-byte header`);
@@ -40,11 +40,11 @@ export function decodeV9(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Arr
   }
   const key = TemplateCache.key(d.exporter, 9, m.domainId);
   const inOrder = core.sequence(key, m.sequence, MAX_PACKET_GAP);
-  decodeSets(core, d, v, b, 20, len, m, false, emit);
+  decodeSets(core, d, v, b, 20, len, m, false, out);
   if (inOrder) core.sequences.advance(key, m.sequence, 1);
 }
 
-export function decodeIpfix(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, emit: Emit): void {
+export function decodeIpfix(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, out: FlowSink): void {
   const len = v.byteLength;
   if (len < 16) {
     core.reject('truncated', d, IPFIX, 'header', `datagram of ${len} bytes is shorter than the 16-byte header`);
@@ -75,7 +75,7 @@ export function decodeIpfix(core: DecodeCore, d: Datagram, v: DataView, b: Uint8
   }
   const key = TemplateCache.key(d.exporter, 10, m.domainId);
   const inOrder = core.sequence(key, m.sequence, MAX_RECORD_GAP);
-  const n = decodeSets(core, d, v, b, 16, mlen, m, true, emit);
+  const n = decodeSets(core, d, v, b, 16, mlen, m, true, out);
   if (inOrder) core.sequences.advance(key, m.sequence, complete ? n : -1);
 }
 
@@ -85,7 +85,7 @@ function allZero(b: Uint8Array, from: number, to: number): boolean {
 }
 
 /** Walk the sets in [o, end). Returns the number of data records (flows + options) decoded now. */
-function decodeSets(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o: number, end: number, m: MessageContext, ipfix: boolean, emit: Emit): number {
+function decodeSets(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o: number, end: number, m: MessageContext, ipfix: boolean, out: FlowSink): number {
   const protocol = ipfix ? IPFIX : V9;
   const word = ipfix ? 'set' : 'flowset';
   complete = true;
@@ -118,13 +118,13 @@ function decodeSets(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o
         hold(core, d, b, o, setEnd, id, m, protocol);
         complete = false;
       } else {
-        const n = decodeDataSet(core, d, protocol, v, b, o, setEnd, t, m, emit);
+        const n = decodeDataSet(core, d, protocol, v, b, o, setEnd, t, m, out);
         if (n < 0) complete = false;
         else records += n;
       }
     } else if (ipfix ? id === 2 || id === 3 : id === 0 || id === 1) {
-      if (ipfix) ipfixTemplates(core, d, v, b, o, setEnd, m, id === 3, emit);
-      else v9Templates(core, d, v, b, o, setEnd, m, id === 1, emit);
+      if (ipfix) ipfixTemplates(core, d, v, b, o, setEnd, m, id === 3, out);
+      else v9Templates(core, d, v, b, o, setEnd, m, id === 1, out);
     } else {
       core.reject('bad set id', d, protocol, `${word} ${id} at offset ${hex(o)}`, `reserved ${word} id; skipped`);
     }
@@ -134,8 +134,9 @@ function decodeSets(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o
 }
 
 /** Decode the records of one data set (set header at `o`). Returns the record count, -1 on error. */
-function decodeDataSet(core: DecodeCore, place: Datagram | string, protocol: string, v: DataView, b: Uint8Array, o: number, end: number, t: Template, m: MessageContext, emit: Emit): number {
+function decodeDataSet(core: DecodeCore, place: Datagram | string, protocol: string, v: DataView, b: Uint8Array, o: number, end: number, t: Template, m: MessageContext, out: FlowSink): number {
   const s = core.scratch;
+  const w = core.wire;
   const stats = core.stats;
   const domain = m.domain!;
   const version = m.version === 9 ? stats.byVersion.netflow_v9 : stats.byVersion.ipfix;
@@ -156,7 +157,8 @@ function decodeDataSet(core: DecodeCore, place: Datagram | string, protocol: str
       applyOptions(s, domain);
       stats.optionsRecords++;
     } else {
-      emit(buildFlow(s, m, b));
+      resolveFlow(s, m, b, w);
+      out.flow(w);
       stats.records++;
       version.records++;
     }
@@ -180,7 +182,7 @@ function hold(core: DecodeCore, d: Datagram, b: Uint8Array, o: number, end: numb
 }
 
 /** A template was added or changed: decode the data that waited for it. */
-function release(core: DecodeCore, dom: Domain, id: number, emit: Emit): void {
+function release(core: DecodeCore, dom: Domain, id: number, out: FlowSink): void {
   const key = `${TemplateCache.key(dom.exporter, dom.version, dom.id)} ${id}`;
   if (!core.pending.has(key)) return;
   for (const p of core.pending.take(key)) {
@@ -189,11 +191,11 @@ function release(core: DecodeCore, dom: Domain, id: number, emit: Emit): void {
     const v = new DataView(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
     core.stats.pendingDecoded++;
     // the held copy starts at its set header; offsets in messages are relative to that copy
-    decodeDataSet(core, `${p.place} (held since then)`, p.protocol, v, p.bytes, 0, p.bytes.length, t, p.ctx, emit);
+    decodeDataSet(core, `${p.place} (held since then)`, p.protocol, v, p.bytes, 0, p.bytes.length, t, p.ctx, out);
   }
 }
 
-function addTemplate(core: DecodeCore, d: Datagram, protocol: string, where: string, m: MessageContext, t: Template, emit: Emit): void {
+function addTemplate(core: DecodeCore, d: Datagram, protocol: string, where: string, m: MessageContext, t: Template, out: FlowSink): void {
   const dom = m.domain!;
   const r = core.templates.add(dom, t);
   if (r === 'limit') {
@@ -202,11 +204,11 @@ function addTemplate(core: DecodeCore, d: Datagram, protocol: string, where: str
   }
   if (r === 'added') core.stats.templatesAdded++;
   else if (r === 'updated') core.stats.templatesUpdated++;
-  release(core, dom, t.id, emit);
+  release(core, dom, t.id, out);
 }
 
 /** v9 template flowset (id 0) or options template flowset (id 1). */
-function v9Templates(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o: number, end: number, m: MessageContext, options: boolean, emit: Emit): void {
+function v9Templates(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o: number, end: number, m: MessageContext, options: boolean, out: FlowSink): void {
   let p = o + 4;
   const head = options ? 6 : 4;
   const setName = `flowset ${options ? 1 : 0} at offset ${hex(o)}`;
@@ -249,12 +251,12 @@ function v9Templates(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, 
       core.reject('bad template', d, V9, where, problem);
       continue;
     }
-    addTemplate(core, d, V9, where, m, new Template(tid, scopeCount, fields, true), emit);
+    addTemplate(core, d, V9, where, m, new Template(tid, scopeCount, fields, true), out);
   }
 }
 
 /** IPFIX template set (id 2) or options template set (id 3), with withdrawals. */
-function ipfixTemplates(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o: number, end: number, m: MessageContext, options: boolean, emit: Emit): void {
+function ipfixTemplates(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o: number, end: number, m: MessageContext, options: boolean, out: FlowSink): void {
   let p = o + 4;
   const setName = `set ${options ? 3 : 2} at offset ${hex(o)}`;
   const dom = m.domain!;
@@ -325,6 +327,6 @@ function ipfixTemplates(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Arra
       core.reject('bad template', d, IPFIX, where, problem);
       continue;
     }
-    addTemplate(core, d, IPFIX, where, m, new Template(tid, scopeCount, fields, false), emit);
+    addTemplate(core, d, IPFIX, where, m, new Template(tid, scopeCount, fields, false), out);
   }
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { flowToJson, parseFlowLine, type FlowRecord } from '../../../lib/flow/record.js';
-import { writeFlowJsonLine, optionalJson, MAX_CORE_BYTES } from '../../../lib/format/ndjson-bytes.js';
+import { writeFlowJsonLine, optionalJson, viewOf, MAX_CORE_BYTES } from '../../../lib/format/ndjson-bytes.js';
 import { ByteBatch } from '../../../lib/format/bytes.js';
 import { CsvFormatter } from '../../../lib/format/csv.js';
 import { TextFormatter, tcpFlagLetters } from '../../../lib/format/text.js';
@@ -47,7 +47,7 @@ test('writeFlowJsonLine writes exactly flowToJson + "\\n"', () => {
   }
   for (const rec of records) {
     const opt = optionalJson(rec);
-    const end = writeFlowJsonLine(buf, 0, rec, opt);
+    const end = writeFlowJsonLine(buf, viewOf(buf), 0, rec, opt);
     assert.ok(end <= MAX_CORE_BYTES + opt.length * 3 + 2);
     assert.equal(buf.toString('utf8', 0, end), flowToJson(rec) + '\n');
   }
