@@ -58,7 +58,7 @@ export class FlowWriter {
     if (this.opts.format !== 'ndjson') return this.add(w.toRecord());
     this.count++;
     const off = this.out.reserve(MAX_WIRE_BYTES);
-    return this.out.advance(writeWireJsonLine(this.out.view, off, w));
+    return this.out.advance(writeWireJsonLine(this.out.buffer, this.out.view, off, w));
   }
 
   /** Queue a line of another kind (sFlow counter records in NDJSON); true when a flush is due. */

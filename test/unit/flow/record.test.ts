@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { flowFromObject, flowToJson, parseFlowLine, FieldError, type FlowRecord } from '../../../lib/flow/record.js';
+import { flowFromObject, flowToJson, intText, nsUnit, parseFlowLine, FieldError, type FlowRecord } from '../../../lib/flow/record.js';
 
 const base: FlowRecord = {
   type: 'IPFIX', time_received_ns: 1700000000123456800, sequence_num: 7, sampling_rate: 0, sampler_address: '192.0.2.1',
@@ -50,4 +50,27 @@ test('bad fields are named', () => {
   assert.throws(() => flowFromObject({ proto: 'nope' }), (e: unknown) => (e as FieldError).field === 'proto');
   assert.throws(() => parseFlowLine('{"bytes":'), (e: unknown) => (e as FieldError).field === '' && /JSON object/.test((e as Error).message));
   assert.throws(() => parseFlowLine('[1]'), FieldError);
+});
+
+test('ns times print as the whole ms or µs they were sent as, and parse back to the same double', () => {
+  // 1705319946383 ms: the nearest double is 1705319946383000064; goflow2 prints the uint64 it computed
+  assert.equal(intText(1705319946383 * 1e6), '1705319946383000000');
+  assert.equal(nsUnit(1705319946383 * 1e6), 1e6);
+  assert.equal(intText(1705319946383123 * 1e3), '1705319946383123000');
+  assert.equal(nsUnit(1705319946383123 * 1e3), 1e3);
+  // not a whole µs: the double's exact integer value
+  assert.equal(intText(1700000000123456768), '1700000000123456768');
+  assert.equal(nsUnit(1700000000123456768), 1);
+  assert.equal(intText(1e15 + 1), '1000000000000001');
+  assert.equal(intText(12345), '12345');
+  let seed = 7;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  for (let i = 0; i < 20000; i++) {
+    const ms = Math.floor(1e12 + rnd() * 1e12);
+    const x = i % 3 === 0 ? ms * 1e6 : i % 3 === 1 ? (ms * 1000 + Math.floor(rnd() * 1000)) * 1e3 : ms * 1e6 + Math.floor(rnd() * 1e6);
+    const text = intText(x);
+    assert.match(text, /^[0-9]{19}$/);
+    assert.equal(Number(text), x, text);
+    assert.equal(BigInt(text) - BigInt(x) < 1000n && BigInt(x) - BigInt(text) < 1000n, true, text);
+  }
 });

@@ -22,7 +22,7 @@ const dv = viewOf(out);
 
 function check(w: WireFlow): void {
   out.fill(0xee); // stale bytes past the line must not leak into it
-  const end = writeWireJsonLine(dv, 7, w);
+  const end = writeWireJsonLine(out, dv, 7, w);
   assert.ok(end - 7 <= MAX_WIRE_BYTES);
   assert.equal(out.toString('latin1', 7, end), flowToJson(w.toRecord()) + '\n');
 }
@@ -41,11 +41,14 @@ test('writeWireJsonLine equals flowToJson(toRecord()) on random flows', () => {
     for (let j = 0; j < buf.length; j++) buf[j] = r() < 0.4 ? 0 : r() < 0.2 ? 0xff : u(256);
     if (i % 5 === 0) buf.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff], 32); // IPv4-mapped at 32
     w.buf = buf;
-    w.type = pick(TYPES);
-    w.receivedNs = i % 3 === 0 ? 1.7e18 : big();
-    w.sequence = u(2 ** 32);
-    w.samplingRate = r() < 0.5 ? 0 : big();
-    w.exporter = pick(['192.0.2.1', '2001:db8::1', '10.255.255.254', '::ffff:1.2.3.4']);
+    // one flow in four shares the datagram fields of the one before (the writer reuses their text)
+    if (i % 4 !== 1) {
+      w.type = pick(TYPES);
+      w.receivedNs = i % 3 === 0 ? 1.7e18 : big();
+      w.sequence = u(2 ** 32);
+      w.samplingRate = r() < 0.5 ? 0 : big();
+      w.exporter = pick(['192.0.2.1', '2001:db8::1', '10.255.255.254', '::ffff:1.2.3.4']);
+    }
     w.startNs = big();
     w.endNs = big();
     w.bytes = big();
