@@ -13,7 +13,8 @@ import { intInRange } from '../cli/options.js';
 import type { Datagram } from './datagram.js';
 import { FlowDecoder } from '../decode/decoder.js';
 import { TemplateCache } from '../netflow/templates.js';
-import type { FlowRecord } from '../flow/record.js';
+import type { FlowSink } from '../netflow/core.js';
+import type { FlowWriter, FlowWriterOptions } from '../format/writer.js';
 import { SflowDecoder } from '../sflow/decode.js';
 import { counterToJson } from '../sflow/counters.js';
 import { parseListen, type ListenSpec } from './udp.js';
@@ -57,18 +58,20 @@ export function addLiveOptions<T>(y: Argv<T>): Argv<T & LiveArgs> {
 export class LiveFlowDecoder implements LiveDecoder {
   readonly fd: FlowDecoder;
   readonly sflow: SflowDecoder;
-  private out: ((text: string) => void) | undefined;
-  private readonly emitRecord = (r: FlowRecord): void => this.out!(this.format(r));
+  private out: FlowWriter | undefined;
+  private readonly sink: FlowSink = {
+    flow: (w) => void this.out!.addWire(w),
+    record: (r) => void this.out!.add(r),
+  };
   private readonly lossByStream = new Map<string, number>();
 
   constructor(
     log: Log,
-    private readonly format: (r: FlowRecord) => string,
     counters: boolean,
     templates: TemplateCache | undefined,
     private readonly cachePath: string | undefined,
   ) {
-    this.sflow = new SflowDecoder(counters ? { onCounters: (c) => this.out?.(counterToJson(c)) } : {});
+    this.sflow = new SflowDecoder(counters ? { onCounters: (c) => void this.out?.addLine(counterToJson(c)) } : {});
     const sflow = this.sflow;
     this.fd = new FlowDecoder({ log, templates, sflow: (d, v, emit, core) => sflow.decode(d, v, emit, core) });
     // per-stream loss for the stats lines: wrap the core's sequence accounting
@@ -92,13 +95,13 @@ export class LiveFlowDecoder implements LiveDecoder {
     return this.fd.stats.records;
   }
 
-  decode(d: Datagram, line: (text: string) => void): void {
-    this.out = line;
-    this.fd.decode(d, this.emitRecord);
+  decode(d: Datagram, out: FlowWriter): void {
+    this.out = out;
+    this.fd.decode(d, this.sink);
   }
 
-  finish(line: (text: string) => void): void {
-    this.out = line;
+  finish(out: FlowWriter): void {
+    this.out = out;
     this.fd.finish();
   }
 
@@ -172,7 +175,8 @@ export interface LiveRunInput {
   args: LiveArgs;
   proc: Proc;
   log: Log;
-  format: (r: FlowRecord) => string;
+  /** Output format (ndjson or text), fields and colours. */
+  output: FlowWriterOptions;
   /** File extension for -w files ("ndjson", "csv", "txt"). */
   extension: string;
   quiet: boolean;
@@ -184,14 +188,15 @@ export async function runLiveFromArgs(i: LiveRunInput): Promise<number> {
   const specs: ListenSpec[] = (a.listen ?? []).map(parseListen);
   if (specs.length === 0) throw usageError('--listen: give at least one [ADDR]:PORT');
   if (a.w === undefined && (a.compress !== undefined || a.exec !== undefined)) throw usageError('--compress and --exec need -w DIR');
-  if (a.counters && i.extension !== 'ndjson') throw usageError('--counters emits NDJSON records: use it with --format ndjson');
+  if (a.counters && i.output.format !== 'ndjson') throw usageError('--counters emits NDJSON records: use it with --format ndjson');
   const templates = a['template-cache'] ? loadTemplateCache(a['template-cache'], i.log) : undefined;
-  const decoder = new LiveFlowDecoder(i.log, i.format, a.counters, templates, a['template-cache']);
+  const decoder = new LiveFlowDecoder(i.log, a.counters, templates, a['template-cache']);
   return runLive({
     listen: specs,
     rcvbuf: a.rcvbuf,
     queueBytes: a['queue-bytes'],
     decoder,
+    output: i.output,
     stdout: i.proc.stdout,
     rotate: a.w !== undefined ? {
       dir: a.w, interval: a.rotate, extension: i.extension,

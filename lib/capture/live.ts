@@ -1,4 +1,4 @@
-// flow-capture's live mode: listeners → byte-bounded queue → decoders → formatted lines → stdout
+// flow-capture's live mode: listeners → byte-bounded queue → decoders → FlowWriter → stdout
 // or rotated files; loss accounting on stderr; signals (INT/TERM: stop receiving, flush, close,
 // final stats, exit 0; HUP: close the current file and open a new one; USR2: stats now).
 
@@ -6,6 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Log } from '../cli/log.js';
 import { waitDrain } from '../cli/writer.js';
+import { FlowWriter, type FlowWriterOptions } from '../format/writer.js';
 import type { Datagram } from './datagram.js';
 import { DatagramQueue, UdpListeners, rcvbufWarning, type ListenSpec } from './udp.js';
 import { readKernelStats } from './kernel-drops.js';
@@ -13,10 +14,10 @@ import { RotatingWriter, type RotateOptions } from './rotate.js';
 
 /** What the live loop needs from the decoding side (NetFlow/IPFIX/sFlow dispatch). */
 export interface LiveDecoder {
-  /** Decode one datagram; each output line (without newline) goes to `line`. Never throws. */
-  decode(d: Datagram, line: (text: string) => void): void;
+  /** Decode one datagram; its records go to `out`. Never throws. */
+  decode(d: Datagram, out: FlowWriter): void;
   /** End of input: emit whatever is held back (e.g. data waiting for templates). */
-  finish(line: (text: string) => void): void;
+  finish(out: FlowWriter): void;
   /** Counters for the stats line, `key=value` order preserved. */
   counters(): Array<[string, number]>;
   /** Records emitted so far. */
@@ -32,6 +33,8 @@ export interface LiveOptions {
   rcvbuf: number;
   queueBytes: number;
   decoder: LiveDecoder;
+  /** Output format (ndjson or text), fields and colours. */
+  output: FlowWriterOptions;
   /** stdout (no rotation) or a directory with rotation. */
   stdout: Writable;
   rotate?: Omit<RotateOptions, 'onClosed' | 'onExecError'>;
@@ -73,37 +76,6 @@ function stdoutSink(out: Writable): Sink {
   };
 }
 
-/** Output lines encoded straight into a byte buffer: measured cheaper than building one large
- *  string and converting it at write time (rope flattening + UTF-8 encoding of the whole batch). */
-const LINE_BUFFER_SIZE = 512 * 1024;
-
-class LineBuffer {
-  private buf = Buffer.allocUnsafe(LINE_BUFFER_SIZE);
-  bytes = 0;
-  lines = 0;
-
-  add(s: string): void {
-    const need = s.length * 3 + 1;
-    if (this.bytes + need > this.buf.length) {
-      const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.bytes + need));
-      this.buf.copy(nb, 0, 0, this.bytes);
-      this.buf = nb;
-    }
-    this.bytes += this.buf.write(s, this.bytes);
-    this.buf[this.bytes++] = 10;
-    this.lines++;
-  }
-
-  /** The bytes so far; the buffer is handed over (the write may still hold it), a new one starts. */
-  take(): Buffer {
-    const out = this.buf.subarray(0, this.bytes);
-    this.buf = Buffer.allocUnsafe(LINE_BUFFER_SIZE);
-    this.bytes = 0;
-    this.lines = 0;
-    return out;
-  }
-}
-
 export async function runLive(o: LiveOptions): Promise<number> {
   const log = o.log;
   const queue = new DatagramQueue(o.queueBytes);
@@ -136,24 +108,31 @@ export async function runLive(o: LiveOptions): Promise<number> {
     },
   });
 
-  const out = new LineBuffer();
-  const line = (s: string): void => out.add(s);
+  // the records of a flush are credited to its first chunk (a rotated file counts what it got)
+  let credited = 0;
+  let toCredit = 0;
+  const writer = new FlowWriter(async (chunk) => {
+    const n = toCredit;
+    toCredit = 0;
+    await sink.write(chunk, n);
+  }, o.output);
   const flush = async (): Promise<void> => {
-    if (out.lines === 0) return;
-    const n = out.lines;
-    await sink.write(out.take(), n);
+    if (writer.pendingBytes === 0) return;
+    toCredit += writer.count - credited;
+    credited = writer.count;
+    await writer.flush();
   };
 
   async function pump(): Promise<void> {
     try {
       while (queue.length > 0) {
         // a turn ends after `batchSize` datagrams or ~256 KiB of output, whichever comes first
-        for (let i = 0; i < batchSize && out.bytes < 262144; i++) {
+        for (let i = 0; i < batchSize && writer.pendingBytes < 262144; i++) {
           const d = queue.shift();
           if (!d) break;
-          o.decoder.decode(d, line);
+          o.decoder.decode(d, writer);
         }
-        if (out.bytes >= 65536) await flush();
+        if (writer.pendingBytes >= 65536) await flush();
         // let the sockets be read between batches
         await new Promise<void>((r) => setImmediate(r));
       }
@@ -285,7 +264,7 @@ export async function runLive(o: LiveOptions): Promise<number> {
     if (!fatal) {
       pumping = true;
       await pump();
-      o.decoder.finish(line);
+      o.decoder.finish(writer);
       await flush();
     }
   } catch (e) {

@@ -5,12 +5,10 @@ import { makeParser, parseArgs, makeLog, type CommandSpec } from '../cli/options
 import { EXIT, usageError } from '../cli/exit.js';
 import { refuseTerminalStdin } from '../cli/io.js';
 import { colorLevel, makeChalk } from '../cli/color.js';
-import { flowToJson } from '../flow/record.js';
 import { addLiveOptions, runLiveFromArgs } from '../capture/live-cli.js';
 import { decodeCaptureFiles } from '../capture/read-files.js';
 import { FORMATS, type Format } from '../format/writer.js';
 import { parseFields } from '../format/fields.js';
-import { TextFormatter } from '../format/text.js';
 
 const SPEC: CommandSpec = {
   prog: 'flow-capture',
@@ -52,9 +50,8 @@ export async function main(proc: Proc): Promise<number | void> {
   if (live) {
     if (args.output !== undefined) throw usageError('-o is for -r; with --listen write rotated files with -w DIR, or redirect stdout');
     if (format === 'csv') throw usageError('--format csv is for -r; with --listen use ndjson or text');
-    const text = new TextFormatter(makeChalk(args.w === undefined ? chalk.level : 0), fields);
-    const line = format === 'text' ? (r: Parameters<typeof flowToJson>[0]) => text.line(r) : flowToJson;
-    return runLiveFromArgs({ args, proc, log, format: line, extension: format === 'text' ? 'txt' : 'ndjson', quiet: args.quiet });
+    const output = { format, fields, chalk: makeChalk(args.w === undefined ? chalk.level : 0) };
+    return runLiveFromArgs({ args, proc, log, output, extension: format === 'text' ? 'txt' : 'ndjson', quiet: args.quiet });
   }
   if (args.w !== undefined) throw usageError('-w needs --listen (with -r, use -o FILE or redirect stdout)');
   refuseTerminalStdin(files.filter((f) => f !== '-').length === files.length ? files : [], proc.stdin, 'a capture');

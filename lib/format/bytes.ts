@@ -2,6 +2,8 @@
 // strings to join and no second string→bytes conversion at write time (measured: BatchWriter's
 // join + the stream's utf8 encoding were ~35% of `flow-capture -r` CPU, with the GC they cause).
 // Same contract as BatchWriter: line() says when a batch is full, `await flush()` honours drain.
+// The destination is a stream, or an async function that takes whole chunks (the live collector's
+// stdout/rotating-file sink, which counts records per file).
 
 import type { Writable } from 'node:stream';
 import { waitDrain } from '../cli/writer.js';
@@ -11,6 +13,9 @@ const SIZE = 1 << 18; // a buffer holds ~256 KiB; a batch is due at 64 KiB like 
  *  which was ~15 % of `flow-capture -r`'s CPU. */
 const MAX_FREE = 8;
 
+/** Takes a chunk of whole lines; resolves when the next one may be written. */
+export type ChunkWriter = (chunk: Buffer) => Promise<void>;
+
 export class ByteBatch {
   private buf: Buffer = Buffer.allocUnsafe(SIZE);
   private dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
@@ -18,10 +23,11 @@ export class ByteBatch {
   /** Filled buffers and how much of each is used, waiting for flush(). */
   private full: Buffer[] = [];
   private fullLen: number[] = [];
+  private fullBytes = 0;
   private readonly free: Buffer[] = [];
 
   constructor(
-    private readonly out: Writable,
+    private readonly out: Writable | ChunkWriter,
     private readonly batchBytes = 65536,
   ) {}
 
@@ -67,14 +73,16 @@ export class ByteBatch {
     if (this.off > 0) {
       this.full.push(this.buf);
       this.fullLen.push(this.off);
+      this.fullBytes += this.off;
     }
     this.buf = need <= SIZE && this.free.length > 0 ? this.free.pop()! : Buffer.allocUnsafe(Math.max(SIZE, need));
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.off = 0;
   }
 
+  /** Bytes queued and not yet flushed. */
   get pending(): number {
-    return this.off;
+    return this.fullBytes + this.off;
   }
 
   async flush(): Promise<void> {
@@ -84,14 +92,21 @@ export class ByteBatch {
     if (chunks.length === 0) return;
     this.full = [];
     this.fullLen = [];
+    this.fullBytes = 0;
+    const out = this.out;
+    if (typeof out === 'function') {
+      // such a writer may hold on to a chunk after it resolves (a gzip stream): never reused
+      for (let i = 0; i < chunks.length; i++) await out(chunks[i]!.subarray(0, lens[i]));
+      return;
+    }
     // a buffer is reused only once the stream says it was written (the write callback)
     let ok = true;
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i]!;
-      ok = this.out.write(c.subarray(0, lens[i]), () => {
+      ok = out.write(c.subarray(0, lens[i]), () => {
         if (this.free.length < MAX_FREE && c.length === SIZE) this.free.push(c);
       });
     }
-    if (!ok) await waitDrain(this.out);
+    if (!ok) await waitDrain(out);
   }
 }

@@ -4,7 +4,7 @@
 
 import type { Writable } from 'node:stream';
 import type { ChalkInstance } from 'chalk';
-import { ByteBatch } from './bytes.js';
+import { ByteBatch, type ChunkWriter } from './bytes.js';
 import type { FlowRecord } from '../flow/record.js';
 import { MAX_CORE_BYTES, MAX_WIRE_BYTES, optionalJson, writeFlowJsonLine, writeWireJsonLine } from './ndjson-bytes.js';
 import type { WireFlow } from '../flow/wire.js';
@@ -28,11 +28,11 @@ export class FlowWriter {
   private readonly csv: CsvFormatter | undefined;
   private readonly text: TextFormatter | undefined;
   private headerDone = false;
-  /** Records written. */
+  /** Records queued: flows and other records (sFlow counters). */
   count = 0;
 
   constructor(
-    stream: Writable,
+    stream: Writable | ChunkWriter,
     readonly opts: FlowWriterOptions,
   ) {
     this.out = new ByteBatch(stream);
@@ -63,7 +63,13 @@ export class FlowWriter {
 
   /** Queue a line of another kind (sFlow counter records in NDJSON); true when a flush is due. */
   addLine(text: string): boolean {
+    this.count++;
     return this.out.line(text);
+  }
+
+  /** Bytes queued since the last flush. */
+  get pendingBytes(): number {
+    return this.out.pending;
   }
 
   private header(): void {

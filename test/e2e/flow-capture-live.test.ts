@@ -207,6 +207,18 @@ test('live: SIGUSR2 prints stats now, SIGHUP closes the file and opens the next'
   assert.match(files[1]!, /\.r1\.ndjson$/);
   const n = normalise(await offline('live-v5.pcap')).length;
   for (const f of files) assert.equal(readFileSync(join(dir, f), 'utf8').trim().split('\n').length, n);
+  // each closed file is reported with the records it got
+  assert.equal(c.stderr().match(new RegExp(`closed \\S+ \\(${n} records\\)`, 'g'))?.length, 2, c.stderr());
+});
+
+test('live: --format text prints the lines -r --format text prints', async () => {
+  const c = await startCollector(['-v', '-l', '127.0.0.1:0', '--format', 'text', '--no-color']);
+  await replay(await captureDatagrams(FX + 'softflowd-v9.pcap'), '127.0.0.1', c.port);
+  c.child.kill('SIGTERM');
+  assert.equal((await c.exited).code, 0, c.stderr());
+  const r = await runBin('flow-capture', ['-r', FX + 'softflowd-v9.pcap', '--format', 'text', '--no-color']);
+  assert.ok(r.stdout.length > 0);
+  assert.deepEqual(c.stdout().split('\n').sort(), r.stdout.split('\n').sort());
 });
 
 function statsNow(c: Awaited<ReturnType<typeof startCollector>>): string {
