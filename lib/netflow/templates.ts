@@ -4,6 +4,7 @@
 // collector decodes at once (--template-cache FILE).
 
 import { A, K, VARLEN, actionFor, kindFor } from './fields.js';
+import type { FixedReader } from './data.js';
 
 export interface TemplateField {
   /** Information element id (enterprise bit cleared). */
@@ -26,6 +27,9 @@ export class Template {
   readonly minLength: number;
   /** Record length when there is no variable-length field, else -1. */
   readonly fixedLength: number;
+  /** Data sets decoded with it, until it gets a compiled reader (data.ts fixedReader). */
+  sets = 0;
+  reader: FixedReader | undefined = undefined;
 
   constructor(
     readonly id: number,

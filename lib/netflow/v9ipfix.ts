@@ -5,7 +5,7 @@
 
 import type { Datagram } from '../capture/datagram.js';
 import { type DecodeCore, type FlowSink, hex } from './core.js';
-import { type MessageContext, applyOptions, readRecord, resolveFlow } from './data.js';
+import { type MessageContext, applyOptions, fixedReader, readRecord, resolveFlow } from './data.js';
 import type { PendingSet } from './pending.js';
 import { type Domain, Template, type TemplateField, TemplateCache, templateProblem } from './templates.js';
 
@@ -145,8 +145,10 @@ function decodeDataSet(core: DecodeCore, place: Datagram | string, protocol: str
   const options = t.isOptions;
   const fixed = t.fixedLength;
   const min = t.minLength;
+  s.fill(-1);
+  const read = fixedReader(t);
   while (end - p >= min) {
-    const q = readRecord(v, b, p, end, t, s);
+    const q = read !== undefined ? read(v, b, p, s) : readRecord(v, b, p, end, t, s);
     if (q < 0) {
       core.reject('bad record', place, protocol, `${m.version === 9 ? 'flowset' : 'set'} ${t.id} at offset ${hex(o)}`, `variable-length field of record ${n + 1} (offset ${hex(p)}) runs past the set end`);
       return -1;
