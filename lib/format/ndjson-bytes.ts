@@ -84,12 +84,15 @@ const DIGITS4 = new Uint32Array(10000);
 /** i's digits without leading zeros, first digit in the low byte (the store runs past them). */
 const LEAD4 = new Uint32Array(10000);
 const LEAD4_LEN = new Uint8Array(10000);
-for (let i = 0; i < 10000; i++) {
-  const d = [Math.floor(i / 1000), Math.floor(i / 100) % 10, Math.floor(i / 10) % 10, i % 10].map((x) => 48 + x);
-  DIGITS4[i] = (d[0]! | (d[1]! << 8) | (d[2]! << 16) | (d[3]! << 24)) >>> 0;
-  const len = i < 10 ? 1 : i < 100 ? 2 : i < 1000 ? 3 : 4;
-  LEAD4_LEN[i] = len;
-  LEAD4[i] = DIGITS4[i]! >>> (8 * (4 - len)); // drop the leading zeros (the low bytes)
+{
+  const pair = (i: number): number => (48 + ((i / 10) | 0)) | ((48 + (i % 10)) << 8);
+  for (let i = 0; i < 10000; i++) {
+    const four = (pair((i / 100) | 0) | (pair(i % 100) << 16)) >>> 0;
+    const len = i < 10 ? 1 : i < 100 ? 2 : i < 1000 ? 3 : 4;
+    DIGITS4[i] = four;
+    LEAD4_LEN[i] = len;
+    LEAD4[i] = four >>> (8 * (4 - len)); // without the leading zeros (the low bytes)
+  }
 }
 
 /** Inline code for `off = digits32(dv, off, <expr>)`: the common short case without a call. */
@@ -148,17 +151,25 @@ function num(dv: DataView, off: number, n: number): number {
   return ascii(dv, off, `${n}`);
 }
 
-const ZEROS6 = lit('000000');
-const ZEROS3 = lit('000');
+/** "000000" and "000" as little-endian stores (the ms and µs units' zeros). */
+const ZEROS4 = 0x30303030;
+const ZEROS2 = 0x3030;
 
 /** A number as intText prints it: ns times as the whole ms or µs they came as, else exactly. */
 function big(dv: DataView, off: number, x: number): number {
   if (x < 1e15 || x >= 1e21 || !Number.isInteger(x)) return num(dv, off, x);
   const unit = nsUnit(x);
-  if (unit === 1e6) return ZEROS6(dv, digits(dv, off, Math.round(x / 1e6)));
-  if (unit === 1e3) return ZEROS3(dv, digits(dv, off, Math.round(x / 1e3)));
-  const hi = Math.floor(x / 1e9);
-  return nine(dv, digits(dv, off, hi), x - hi * 1e9);
+  if (unit === 1) {
+    const hi = Math.floor(x / 1e9);
+    return nine(dv, digits(dv, off, hi), x - hi * 1e9);
+  }
+  // n = the time in ms (µs): at least 1e9 and below 1e16 here, so hi has 2-8 digits
+  const n = Math.round(x / unit);
+  const hi = Math.floor(n / 1e8);
+  off = eight(dv, digits32(dv, off, hi), n - hi * 1e8);
+  dv.setUint32(off, ZEROS4, true);
+  dv.setUint16(off + 4, ZEROS2, true);
+  return off + (unit === 1e6 ? 6 : 3);
 }
 
 /** A DataView over a Buffer, for the writers below. */
@@ -213,7 +224,12 @@ export { optionalJson };
 /** Room writeWireJsonLine may use: the core part plus every optional field at its widest. */
 export const MAX_WIRE_BYTES = 4096;
 
-const PROTO_LIT: readonly Lit[] = PROTO_JSON.map(lit);
+// compiled on first use: 256 Function compilations at load were ~25 ms of every start
+const PROTO_LIT: Array<Lit | undefined> = new Array<Lit | undefined>(256).fill(undefined);
+
+function proto(dv: DataView, off: number, p: number): number {
+  return (PROTO_LIT[p] ??= lit(PROTO_JSON[p]!))(dv, off);
+}
 const IPV4_LIT = lit('IPv4');
 const IPV6_LIT = lit('IPv6');
 
@@ -322,7 +338,7 @@ function opt(name: string, field: keyof WireFlow): Code {
 }
 
 const writeWireLine = compileWriter<WireFlow, Uint8Array, undefined>(
-  { prefix, num, big, digits32, LEAD4, LEAD4_LEN, address, etype, PROTO_LIT, net, mac, mpls, NONE },
+  { prefix, num, big, digits32, LEAD4, LEAD4_LEN, address, etype, proto, net, mac, mpls, NONE },
   [
     $('off = prefix(a, off, r);'),
     $('off = big(dv, off, r.startNs);'),
@@ -332,7 +348,7 @@ const writeWireLine = compileWriter<WireFlow, Uint8Array, undefined>(
     ',"src_addr":"', $('off = address(dv, off, r.srcKind, r.srcV4, r.buf, r.srcOff);'),
     '","dst_addr":"', $('off = address(dv, off, r.dstKind, r.dstV4, r.buf, r.dstOff);'),
     '","etype":"', $('off = etype(dv, off, r.etype);'),
-    '","proto":', $('off = PROTO_LIT[r.proto](dv, off);'),
+    '","proto":', $('off = proto(dv, off, r.proto);'),
     ',"src_port":', digits32Code('r.srcPort'),
     ',"dst_port":', digits32Code('r.dstPort'),
     ',"in_if":', numCode('r.inIf'),
