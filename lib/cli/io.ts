@@ -40,7 +40,7 @@ export async function openInput(path: string, stdin: Readable): Promise<InputSou
     }
     // Hand the stream the FileHandle itself so that it owns the close: with the raw fd, the fd was
     // closed by the stream and again when the FileHandle was collected (EBADF, DEP0137 warnings).
-    const raw = createReadStream('', { fd: handle, highWaterMark: 1 << 16 });
+    const raw = createReadStream('', { fd: handle, highWaterMark: 1 << 18 });
     // rotated files may be gzip (flow-capture --compress gzip): read `*.gz` through gunzip
     if (path.endsWith('.gz')) return { name: path, stream: pipeline(raw, createGunzip(), () => undefined) };
     return { name: path, stream: raw };
