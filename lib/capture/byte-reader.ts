@@ -13,6 +13,8 @@ export class ByteReader {
   /** File offset of buf[0]. */
   base = 0;
   eof = false;
+  /** The part of a chunk after a record that straddled into it: read before the next chunk. */
+  private rest: Buffer | undefined;
   private readonly it: AsyncIterator<unknown>;
 
   constructor(stream: Readable) {
@@ -29,6 +31,11 @@ export class ByteReader {
   }
 
   private async next(): Promise<Buffer | undefined> {
+    if (this.rest !== undefined) {
+      const r = this.rest;
+      this.rest = undefined;
+      return r;
+    }
     for (;;) {
       const r = await this.it.next();
       if (r.done) {
@@ -60,13 +67,27 @@ export class ByteReader {
     }
     this.base += this.pos;
     this.pos = 0;
+    if (parts.length > 1 && have > n) {
+      // copy only what straddles the chunks; the rest of the last chunk is read next, uncopied
+      const last = parts.pop()!;
+      const keep = last.length - (have - n);
+      parts.push(last.subarray(0, keep));
+      this.rest = last.subarray(keep);
+      have = n;
+    }
     this.buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
     return have >= n;
   }
 
   /** Read the next chunk (when a caller wants more input without a specific size). */
   async more(): Promise<boolean> {
-    return this.need(this.avail + 1);
+    if (this.eof && this.rest === undefined) return false;
+    const chunk = await this.next();
+    if (chunk === undefined) return false;
+    this.base += this.pos;
+    this.buf = this.avail > 0 ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
+    this.pos = 0;
+    return true;
   }
 
   /** Discard n bytes without holding them (skipping a large unknown block). false at EOF. */

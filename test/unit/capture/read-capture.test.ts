@@ -118,11 +118,11 @@ test('nanosecond captures keep the nanoseconds: same packets as the µs capture,
   assert.ok(sub > 0, 'some timestamps have sub-microsecond digits');
 });
 
-test('reading in 1-byte and 13-byte chunks gives the same datagrams (records cross chunks)', async () => {
+test('reading in 1, 13, 100 and 1500-byte chunks gives the same datagrams (records cross chunks)', async () => {
   for (const file of ['udp-lo.pcap', 'udp-lo.pcapng', 'udp-dumpcap.pcapng', 'udp-lo.pcapng.gz']) {
     const whole = await read(file);
     const bytes = readFileSync(join(DIR, file));
-    for (const size of [1, 13]) {
+    for (const size of [1, 13, 100, 1500]) {
       const parts = await read(file, chunked(bytes, size));
       assert.equal(parts.ds.length, whole.ds.length, `${file} in ${size}-byte chunks`);
       for (let i = 0; i < whole.ds.length; i++) {
