@@ -24,6 +24,12 @@ cd "$root"
 [ -f dist/bench/gen-capture.js ] || npx tsc -p .
 PORT=29055
 TIME=/usr/bin/time
+# Seen on a VM: /dev/null was a regular file on devtmpfs, so every "discarded" byte was written
+# to memory (~1 ns/byte of sys time) and flow-capture's figures were off by a third.
+if [ ! -c /dev/null ]; then
+  echo "capture.sh: /dev/null is not a character device (ls -l /dev/null); figures would include writing the output to it. Fix: rm -f /dev/null && mknod -m 666 /dev/null c 1 3" >&2
+  exit 1
+fi
 
 have() { command -v "$1" >/dev/null 2>&1; }
 rows=()
