@@ -11,7 +11,7 @@
 import { nsUnit, optionalJson, type FlowRecord } from '../flow/record.js';
 import { PROTO_JSON, etypeName } from '../flow/proto.js';
 import { NONE, V4, V6, type WireFlow } from '../flow/wire.js';
-import { formatIPv6At, ipv6Network } from '../net/ip.js';
+import { MAPPED_IPV4, ipv6Groups, maskIPv6 } from '../net/ip.js';
 import { formatMacAt } from '../net/mac.js';
 
 /** A function that stores `text` (ASCII) at dv[off…] and returns off + its length. */
@@ -263,13 +263,55 @@ function ipv4(dv: DataView, off: number, a: number): number {
   return off + OCTET_LEN[x]!;
 }
 
+const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/** A 16-bit group in hex without leading zeros. */
+function hexGroup(dv: DataView, off: number, x: number): number {
+  if (x >= 0x1000) dv.setUint8(off++, HEX[x >> 12]!);
+  if (x >= 0x100) dv.setUint8(off++, HEX[(x >> 8) & 15]!);
+  if (x >= 0x10) dv.setUint8(off++, HEX[(x >> 4) & 15]!);
+  dv.setUint8(off, HEX[x & 15]!);
+  return off + 1;
+}
+
+const GROUPS = new Int32Array(8);
+const MAPPED_PREFIX = lit('::ffff:');
+
+/** formatIPv6At's text (RFC 5952) of the address at b[o…], as bytes. */
+function ipv6(dv: DataView, off: number, b: Uint8Array, o: number): number {
+  const g = GROUPS;
+  const run = ipv6Groups(b, o, g);
+  if (run === MAPPED_IPV4) return ipv4(dv, MAPPED_PREFIX(dv, off), ((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0);
+  const start = run >> 4;
+  if (start < 0) {
+    off = hexGroup(dv, off, g[0]!);
+    for (let i = 1; i < 8; i++) {
+      dv.setUint8(off, 58); // :
+      off = hexGroup(dv, off + 1, g[i]!);
+    }
+    return off;
+  }
+  for (let i = 0; i < start; i++) {
+    if (i > 0) dv.setUint8(off++, 58);
+    off = hexGroup(dv, off, g[i]!);
+  }
+  dv.setUint16(off, 0x3a3a, true); // ::
+  off += 2;
+  for (let i = start + (run & 15); i < 8; i++) {
+    off = hexGroup(dv, off, g[i]!);
+    if (i < 7) dv.setUint8(off++, 58);
+  }
+  return off;
+}
+
 function address(dv: DataView, off: number, kind: number, v4: number, b: Uint8Array, o: number): number {
   if (kind === V4) return ipv4(dv, off, v4);
-  if (kind === V6) return ascii(dv, off, formatIPv6At(b, o));
+  if (kind === V6) return ipv6(dv, off, b, o);
   return off;
 }
 
 const ZERO4 = lit('0.0.0.0/0');
+const MASKED6 = new Uint8Array(16);
 const ZERO6 = lit('::/0');
 
 /** netText's rendering: the exporter's prefix, or the zero net of the record's family. */
@@ -279,7 +321,14 @@ function net(dv: DataView, off: number, kind: number, v4: number, b: Uint8Array,
     dv.setUint8(off, 47); // /
     return digits32(dv, off + 1, mask > 32 ? 32 : mask);
   }
-  if (kind === V6) return ascii(dv, off, ipv6Network(b, o, mask));
+  if (kind === V6) {
+    if (mask <= 0) return ZERO6(dv, off);
+    const len = mask > 128 ? 128 : mask;
+    maskIPv6(b, o, len, MASKED6);
+    off = ipv6(dv, off, MASKED6, 0);
+    dv.setUint8(off, 47); // /
+    return digits32(dv, off + 1, len);
+  }
   return etype === 0x86dd ? ZERO6(dv, off) : ZERO4(dv, off);
 }
 

@@ -35,10 +35,35 @@ export function formatIPv6At(b: Uint8Array, o: number): string {
   // map/join version)
   const h = hex16();
   const g = G6;
+  const run = ipv6Groups(b, o, g);
+  if (run === MAPPED_IPV4) return `::ffff:${formatIPv4At(b, o + 12)}`;
+  const bestStart = run >> 4;
+  const bestLen = run & 15;
+  const c = colonHex16();
+  if (bestStart < 0) return h[g[0]!]! + c[g[1]!]! + c[g[2]!]! + c[g[3]!]! + c[g[4]!]! + c[g[5]!]! + c[g[6]!]! + c[g[7]!]!;
+  let s = bestStart === 0 ? '' : h[g[0]!]!;
+  for (let i = 1; i < bestStart; i++) s += c[g[i]!]!;
+  const after = bestStart + bestLen;
+  if (after === 8) return `${s}::`;
+  s += `::${h[g[after]!]}`;
+  for (let i = after + 1; i < 8; i++) s += c[g[i]!]!;
+  return s;
+}
+
+const G6 = new Int32Array(8);
+const MASKED6 = new Uint8Array(16);
+
+/** ipv6Groups' answer for an IPv4-mapped address (::ffff:a.b.c.d, printed with the dotted quad). */
+export const MAPPED_IPV4 = -1;
+
+/**
+ * The 8 groups of the address at b[o…] into g, and RFC 5952's zero run to print as "::": the
+ * first longest run of two or more zero groups, as start << 4 | length (start -1: none), or
+ * MAPPED_IPV4. The one rendering decision behind formatIPv6At and the NDJSON byte writer.
+ */
+export function ipv6Groups(b: Uint8Array, o: number, g: Int32Array): number {
   for (let i = 0; i < 8; i++) g[i] = (b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!;
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${formatIPv4At(b, o + 12)}`;
-  }
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return MAPPED_IPV4;
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -54,19 +79,16 @@ export function formatIPv6At(b: Uint8Array, o: number): string {
     }
     i = j;
   }
-  const c = colonHex16();
-  if (bestStart < 0) return h[g[0]!]! + c[g[1]!]! + c[g[2]!]! + c[g[3]!]! + c[g[4]!]! + c[g[5]!]! + c[g[6]!]! + c[g[7]!]!;
-  let s = bestStart === 0 ? '' : h[g[0]!]!;
-  for (let i = 1; i < bestStart; i++) s += c[g[i]!]!;
-  const after = bestStart + bestLen;
-  if (after === 8) return `${s}::`;
-  s += `::${h[g[after]!]}`;
-  for (let i = after + 1; i < 8; i++) s += c[g[i]!]!;
-  return s;
+  return (bestStart << 4) | bestLen;
 }
 
-const G6 = new Int32Array(8);
-const MASKED6 = new Uint8Array(16);
+/** The first `len` bits (0-128) of the IPv6 address at b[o…] into out[0…16), the rest zero. */
+export function maskIPv6(b: Uint8Array, o: number, len: number, out: Uint8Array): void {
+  for (let i = 0; i < 16; i++) {
+    const bits = len - 8 * i;
+    out[i] = bits >= 8 ? b[o + i]! : bits <= 0 ? 0 : b[o + i]! & ((0xff00 >> bits) & 0xff);
+  }
+}
 
 export function formatIPv6(bytes: Uint8Array): string {
   return formatIPv6At(bytes, 0);
@@ -181,11 +203,7 @@ export function ipv4Network(u32: number, len: number): string {
 export function ipv6Network(b: Uint8Array, o: number, len: number): string {
   if (len <= 0) return '::/0';
   const l = len > 128 ? 128 : len;
-  // mask into a reused scratch buffer: no allocation per record
-  for (let i = 0; i < 16; i++) {
-    const bits = l - 8 * i;
-    MASKED6[i] = bits >= 8 ? b[o + i]! : bits <= 0 ? 0 : b[o + i]! & ((0xff00 >> bits) & 0xff);
-  }
+  maskIPv6(b, o, l, MASKED6); // a reused scratch buffer: no allocation per record
   return `${formatIPv6At(MASKED6, 0)}/${l}`;
 }
 

@@ -17,6 +17,10 @@ import { Log } from '../../../lib/cli/log.js';
 import { ROOT } from '../../helpers/spawn.js';
 import { rng } from '../../helpers/mutate.js';
 
+function pick<T>(r: () => number, xs: readonly T[]): T {
+  return xs[Math.floor(r() * xs.length)]!;
+}
+
 const out = Buffer.alloc(MAX_WIRE_BYTES + 64);
 const dv = viewOf(out);
 
@@ -107,6 +111,28 @@ test('writeWireJsonLine equals flowToJson(toRecord()) on random flows', () => {
     if (r() < 0.7) w.observationDomainId = pick([0, 4294967295, u(100)]);
     if (some()) w.observationPointId = u(2 ** 32);
     if (some()) w.flowDirection = u(2);
+    check(w);
+  }
+});
+
+test('IPv6 addresses and nets are written as formatIPv6At/ipv6Network print them (RFC 5952)', () => {
+  const r = rng(23);
+  const u = (max: number): number => Math.floor(r() * max);
+  const buf = new Uint8Array(48);
+  const w = new WireFlow();
+  w.clearOptional();
+  Object.assign(w, { type: 'IPFIX', receivedNs: 1.7e18, exporter: '2001:db8::1', etype: 0x86dd, srcKind: V6, srcOff: 0, dstKind: V6, dstOff: 16, nhKind: V6, nhOff: 32 });
+  for (let i = 0; i < 20000; i++) {
+    // groups are zero half the time, so zero runs of every length and position occur
+    for (let g = 0; g < 24; g++) {
+      const x = r() < 0.5 ? 0 : r() < 0.3 ? u(16) : u(65536);
+      buf[2 * g] = x >> 8;
+      buf[2 * g + 1] = x & 255;
+    }
+    if (i % 7 === 0) buf.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff], 16 * u(3)); // IPv4-mapped
+    w.buf = buf;
+    w.srcMask = pick(r, [0, 1, 7, 8, 9, 15, 16, 17, 31, 48, 64, 65, 127, 128, 129, u(256)]);
+    w.dstMask = u(140);
     check(w);
   }
 });
