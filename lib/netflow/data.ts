@@ -129,7 +129,7 @@ export function fixedReader(t: Template): FixedReader | undefined {
     o += len;
     if (c === 0) continue;
     const k = t.kinds[i]!;
-    if (k === K.UINT) js += `s[${c}] = ${len === 4 ? `v.getUint32(${at})` : len === 2 ? `v.getUint16(${at})` : len === 1 ? `b[${at}]` : `uint(v, b, ${at}, ${len})`};\n`;
+    if (k === K.UINT) js += `s[${c}] = ${len === 4 ? `v.getUint32(${at})` : len === 2 ? `v.getUint16(${at})` : len === 1 ? `b[${at}]` : len === 8 ? `v.getUint32(${at}) * 4294967296 + v.getUint32(${at} + 4)` : `uint(v, b, ${at}, ${len})`};\n`;
     else if (k === K.OFFSET) js += `s[${c}] = ${at};\n`;
     else if (k === K.NTP_NS || k === K.NTP_US) js += `s[${c}] = ntpNs(v, ${at}, ${k === K.NTP_US});\n`;
     else js += `s[${c}] = (b[${at}] << 12) | (b[${at} + 1] << 4) | (b[${at} + 2] >> 4);\n`;
