@@ -6,17 +6,20 @@
 // default (8 MiB, about 0.3 s of traffic at 500k flows/s) makes "falling behind" show up as
 // queue drops within the step instead of hiding in a large buffer.
 //
-// Run: npm run build && node dist/bench/live-udp.js [SECONDS] [RATE...]
+// Run: npm run build && [LIVE_OUT=rotate] node dist/bench/live-udp.js [SECONDS] [RATE...]
+//   (LIVE_OUT=rotate: -w DIR instead of stdout redirected to a file)
 //   e.g. node dist/bench/live-udp.js 10 100000 200000 300000 400000 500000
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, writeFileSync, statSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, openSync, closeSync, writeFileSync, statSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FLOWS_PER_DATAGRAM = 30;
+/** LIVE_OUT=rotate: the collector writes with -w DIR --rotate 3600 instead of to stdout. */
+const ROTATE = process.env.LIVE_OUT === 'rotate';
 
 function v5Datagram(): Buffer {
   const b = Buffer.alloc(24 + 48 * FLOWS_PER_DATAGRAM);
@@ -77,9 +80,14 @@ function stat(line: string, key: string): number {
 
 async function step(rate: number, seconds: number, sender: string, payload: string, dir: string, haveTaskset: boolean): Promise<Step> {
   const outPath = join(dir, `out-${rate}.ndjson`);
+  // stdout redirected to a file is written synchronously by Node (a disk stall stalls the
+  // receive loop); -w DIR writes through async file handles, as a production set-up would
+  const rotDir = join(dir, `rot-${rate}`);
+  if (ROTATE) mkdirSync(rotDir);
   const out = openSync(outPath, 'w');
   const pin = (cpu: number, cmd: string, args: string[]): [string, string[]] => (haveTaskset ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]);
-  const [cmd, args] = pin(0, process.execPath, [join(ROOT, 'bin/flow-capture.js'), '-v', '-l', '127.0.0.1:0', '--queue-bytes', String(8 << 20)]);
+  const outArgs = ROTATE ? ['-w', rotDir, '--rotate', '3600'] : [];
+  const [cmd, args] = pin(0, process.execPath, [join(ROOT, 'bin/flow-capture.js'), '-v', '-l', '127.0.0.1:0', '--queue-bytes', String(8 << 20), ...outArgs]);
   const child = spawn(cmd, args, { stdio: ['ignore', out, 'pipe'] });
   let err = '';
   const stderr = child.stderr!;
@@ -109,10 +117,12 @@ async function step(rate: number, seconds: number, sender: string, payload: stri
     rate, sent,
     datagrams: stat(final, 'datagrams'), records: stat(final, 'records'),
     kernelDrops: stat(final, 'kernel_drops'), queueDrops: stat(final, 'queue_drops'), queueMax: stat(final, 'queue_max_bytes'),
-    outBytes: statSync(outPath).size, ok: false, cpuSec,
+    outBytes: statSync(outPath).size + (ROTATE ? readdirSync(rotDir).reduce((n, f) => n + statSync(join(rotDir, f)).size, 0) : 0),
+    ok: false, cpuSec,
   };
   s.ok = s.datagrams === sent && s.kernelDrops === 0 && s.queueDrops === 0 && s.records === sent * FLOWS_PER_DATAGRAM;
   rmSync(outPath);
+  rmSync(rotDir, { recursive: true, force: true });
   return s;
 }
 
@@ -131,7 +141,7 @@ async function main(): Promise<void> {
   } catch {
     haveTaskset = false;
   }
-  console.log(`# flow-capture live receive, NetFlow v5 x${FLOWS_PER_DATAGRAM} flows/datagram, ${seconds} s per step, ` +
+  console.log(`# flow-capture live receive, NetFlow v5 x${FLOWS_PER_DATAGRAM} flows/datagram, ${seconds} s per step, output ${ROTATE ? "-w DIR" : "stdout to a file"}, ` +
     `collector ${haveTaskset ? 'pinned to cpu 0, sender to cpu 1' : 'not pinned'} (${cpus().length} cpus, ${cpus()[0]?.model ?? ''})`);
   console.log('rate_flows_s\tsent_dgrams\trecv_dgrams\trecords\tkernel_drops\tqueue_drops\tqueue_max_bytes\tndjson_MB\tcpu_s\tus_per_flow\tkept_up');
   let best = 0;
