@@ -55,7 +55,7 @@ const SRC_AS = F('src_as');
 const DST_AS = F('dst_as');
 const SRC_NET = F('src_net');
 
-const TWO32 = 4294967296;
+const POW10 = [1, 10, 100, 1000, 10000, 100000];
 const NONE = -1;
 /** A key that is valid but not a record field (its value is skipped). */
 const UNKNOWN = -2;
@@ -337,29 +337,36 @@ export class FlowLineScanner {
   private uint(b: Buffer, p: number, end: number): number {
     const s = p;
     let x = 0;
-    while (p < end) {
+    const lim = p + 15 < end ? p + 15 : end;
+    while (p < lim) {
       const d = b[p]! - 48;
       if (d < 0 || d > 9) break;
       x = x * 10 + d;
       p++;
     }
+    if (p === lim && p < end) {
+      // more than 15 digits: x (exact, < 2^50) holds the first 15; the rest (k <= 5) go to t.
+      // JSON.parse rounds the whole value once; with x = xh·2^16 + xl the value is
+      // (xh·10^k)·2^16 + (xl·10^k + t), both terms exact, so one correctly rounded addition.
+      let t = 0;
+      let k = 0;
+      while (p < end) {
+        const d = b[p]! - 48;
+        if (d < 0 || d > 9) break;
+        t = t * 10 + d;
+        p++;
+        if (++k > 5) return -1; // more than 20 digits: beyond any field's bound
+      }
+      if (k > 0) {
+        const xh = Math.floor(x / 65536);
+        const pk = POW10[k]!;
+        x = xh * pk * 65536 + ((x - xh * 65536) * pk + t);
+      }
+    }
     const n = p - s;
     if (n === 0 || (n > 1 && b[s] === 48)) return -1;
     const c = b[p];
     if (c === 46 || c === 101 || c === 69) return -1;
-    if (n > 15) {
-      // beyond 2^53 the digit loop above rounds at every step; JSON.parse rounds once. With
-      // A = all but the last 9 digits (< 2^37) = ah·2^16 + al, and B = the last 9 digits:
-      // value = (ah·1e9)·2^16 + (al·1e9 + B), both terms exact, so one correctly rounded add.
-      if (n > 20) return -1;
-      let a = 0;
-      const split = p - 9;
-      for (let i = s; i < split; i++) a = a * 10 + (b[i]! - 48);
-      let lo = 0;
-      for (let i = split; i < p; i++) lo = lo * 10 + (b[i]! - 48);
-      const ah = Math.floor(a / 65536);
-      x = ah * 1e9 * 65536 + ((a - ah * 65536) * 1e9 + lo);
-    }
     this.pos = p;
     return x;
   }
