@@ -82,7 +82,7 @@ class StringMemo {
   set(b: Uint8Array, s: number, e: number, value: number): void {
     const k = this.next;
     this.next = (k + 1) & 7;
-    this.bytes[k] = b.slice(s, e);
+    this.bytes[k] = new Uint8Array(b.subarray(s, e)); // a copy: Buffer#slice would share the chunk
     this.values[k] = value;
   }
 }
