@@ -139,5 +139,16 @@ compare merge-binned "$IN/agg-ab-60.ndjson" -- "--ab --interval 300"
 compare merge-filter "$IN/agg-ab.ndjson" -- "--ab -f tcp"
 compare stdin "- < $IN/edge.ndjson" -- "--ab -n $N"
 compare missing "$IN/nope.ndjson" "$IN/edge.ndjson" -- "--ab"
+# line boundaries: no final newline, blank lines only, empty, lines over 1 MiB (first, middle, last)
+printf '%s\n%s' '{"bytes":5,"src_addr":"10.0.0.1"}' '{"bytes":7,"src_addr":"10.0.0.2"}' > "$IN/nonl.ndjson"
+printf '\n \n\t\n' > "$IN/blank.ndjson"
+: > "$IN/empty.ndjson"
+node -e "
+const fs = require('fs'); const l = '{\"bytes\":5,\"src_addr\":\"10.0.0.1\"}\n'; const big = '{\"x\":\"' + 'a'.repeat(1.5 * 1024 * 1024);
+fs.writeFileSync('$IN/long.ndjson', l.repeat(3000) + big + '\"}\n' + l.repeat(3000));
+fs.writeFileSync('$IN/longtail.ndjson', l.repeat(3000) + big);
+fs.writeFileSync('$IN/longfirst.ndjson', big + '\"}\n' + l.repeat(10));
+"
+for f in nonl blank empty long longtail longfirst; do compare "lines-$f" "$IN/$f.ndjson" -- "-v -a src_host"; done
 echo "$runs comparisons, $fail with differences"
 [ $fail = 0 ]
