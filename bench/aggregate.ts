@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flowToJson, flowFromObject, type FlowRecord } from '../lib/flow/record.js';
 import { formatIPv4 } from '../lib/net/ip.js';
+import { FlowLineScanner } from '../lib/aggregate/scan.js';
+import { FlowView } from '../lib/aggregate/view.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const N = Number(process.argv[2] ?? 1_000_000);
@@ -141,11 +143,17 @@ async function writeInputs(): Promise<void> {
   writeFileSync(pcapFile, Buffer.concat(parts));
 }
 
-function timed(cmd: string, args: string[]): { secs: number; rssMB: number; status: number | null; stderr: string } {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  const m = [...r.stderr.matchAll(/^([0-9.]+) ([0-9]+)$/gm)].pop();
-  const [secs, kb] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
-  return { secs: secs!, rssMB: kb! / 1024, status: r.status, stderr: r.stderr };
+function timed(cmd: string, args: string[]): { secs: number; cpu: number; rssMB: number; status: number | null; stderr: string } {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const m = [...r.stderr.matchAll(/^([0-9.]+) ([0-9.]+) ([0-9.]+) ([0-9]+)$/gm)].pop();
+  const [secs, user, sys, kb] = m ? [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])] : [NaN, NaN, NaN, NaN];
+  return { secs: secs!, cpu: user! + sys!, rssMB: kb! / 1024, status: r.status, stderr: r.stderr };
+}
+
+/** The one line printed per timed run: wall and CPU (user+sys; the fairer figure on a shared
+ *  machine) throughput, and peak RSS. */
+function line(label: string, r: { secs: number; cpu: number; rssMB: number }): string {
+  return `${label}: ${r.secs.toFixed(2)} s wall (${(N / r.secs / 1e3).toFixed(0)} k flows/s), ${r.cpu.toFixed(2)} s CPU (${(N / r.cpu / 1e3).toFixed(0)} k flows/CPU-s), peak RSS ${r.rssMB.toFixed(0)} MB`;
 }
 
 function sumBytes(file: string, key = 'bytes'): number {
@@ -168,8 +176,20 @@ async function main(): Promise<void> {
   t = process.hrtime.bigint();
   for (const l of sample) x += flowFromObject(JSON.parse(l) as Record<string, unknown>).bytes;
   const validateNs = Number(process.hrtime.bigint() - t) / sample.length;
+  const bytes = Buffer.from(sample.join('\n') + '\n');
+  const scanner = new FlowLineScanner(new FlowView());
+  t = process.hrtime.bigint();
+  let accepted = 0;
+  for (let p = 0; p < bytes.length; ) {
+    const nl = scanner.scan(bytes, p, bytes.length);
+    if (nl < 0) throw new Error('the scanner refused a bench line');
+    accepted++;
+    p = nl + 1;
+  }
+  const scanNs = Number(process.hrtime.bigint() - t) / accepted;
   void x;
-  console.log(`JSON.parse alone: ${(1e9 / parseNs / 1e6).toFixed(2)} M lines/s; JSON.parse + flowFromObject: ${(1e9 / validateNs / 1e6).toFixed(2)} M lines/s`);
+  console.log(`JSON.parse alone: ${(1e9 / parseNs / 1e6).toFixed(2)} M lines/s; JSON.parse + flowFromObject: ${(1e9 / validateNs / 1e6).toFixed(2)} M lines/s; ` +
+    `byte scanner (what flow-aggregate uses): ${(1e9 / scanNs / 1e6).toFixed(2)} M lines/s`);
 
   const bin = join(ROOT, 'bin/flow-aggregate.js');
   const ab = join(OUT, 'fa-ab.ndjson');
@@ -187,7 +207,7 @@ async function main(): Promise<void> {
   for (const [label, args] of runs) {
     const r = timed(process.execPath, [bin, ...args]);
     if (r.status !== 0) throw new Error(`${label} failed: ${r.stderr}`);
-    console.log(`${label}: ${r.secs.toFixed(2)} s, ${(N / r.secs / 1e3).toFixed(0)} k flows/s, peak RSS ${r.rssMB.toFixed(0)} MB`);
+    console.log(line(label, r));
   }
   const abRows = readFileSync(ab, 'utf8').split('\n').length - 1;
   const ourAb = sumBytes(ab);
@@ -209,7 +229,7 @@ async function main(): Promise<void> {
   const r = timed('nfacctd', ['-f', conf]);
   if (r.status !== 0) throw new Error(`nfacctd failed: ${r.stderr}`);
   const pmAb = existsSync(join(OUT, 'pm-ab.json')) ? sumBytes(join(OUT, 'pm-ab.json')) : 0;
-  console.log(`nfacctd (pcap_savefile, print[ab] + print[ba], same networks file): ${r.secs.toFixed(2)} s, ${(N / r.secs / 1e3).toFixed(0)} k flows/s, peak RSS ${r.rssMB.toFixed(0)} MB (largest process)`);
+  console.log(line('nfacctd (pcap_savefile, print[ab] + print[ba], same networks file; RSS of the largest process)', r));
   const pmRows = existsSync(join(OUT, 'pm-ab.json')) ? readFileSync(join(OUT, 'pm-ab.json'), 'utf8').split('\n').length - 1 : 0;
   console.log(`  ab bytes: nfacctd ${pmAb}, flow-aggregate ${ourAb}: ` +
     (pmAb === ourAb ? 'equal' : `nfacctd accounted ${((1 - pmAb / ourAb) * 100).toFixed(1)}% less (its plugins drop data when the pcap is replayed at full speed)`) +

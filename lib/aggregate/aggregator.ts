@@ -5,9 +5,10 @@ import type { FlowRecord } from '../flow/record.js';
 import { FieldError, describeValue } from '../flow/record.js';
 import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from '../flow/proto.js';
 import { parseIP, formatIP } from '../net/ip.js';
-import type { NetworkEntry, NetworkTable } from '../networks/file.js';
-import { FlowView } from './view.js';
-import { ipv4ToU32 } from '../networks/addr.js';
+import type { NetworkTable } from '../networks/file.js';
+import { FlowView, NET_UNMATCHED_V6 } from './view.js';
+import { ipv4ToU32, ipv6ToWords, formatIPv4, formatWords6 } from '../networks/addr.js';
+import { KeyTable } from './keys.js';
 import { ADDRESS_PRIMITIVES, NET_PRIMITIVES, canonicalOrder, isKeyPrimitive, isSumPrimitive, type Primitive } from './primitives.js';
 
 export type Value = string | number;
@@ -48,8 +49,8 @@ export interface AggregateRecord {
 }
 
 export interface PreparedAggregate {
-  key: string;
-  values: Value[];
+  /** The encoded key (the time bin first when binned). */
+  key: Uint32Array;
   bytes: number;
   packets: number;
   flows: number;
@@ -68,118 +69,225 @@ export interface AggregatorStats {
   inexact: boolean;
 }
 
-/** Counters of all aggregates in typed columns indexed by slot (no object per counter: a
- *  million keys are a million Map entries and key arrays, not eight million heap objects). */
-class Columns {
+/** Counters of all aggregates, one row of six doubles per key index (bytes, packets, flows,
+ *  start, end, tcpflags): no object per counter, and one cache line touched per update. */
+const ROW = 6;
+const C_BYTES = 0;
+const C_PACKETS = 1;
+const C_FLOWS = 2;
+const C_START = 3;
+const C_END = 4;
+const C_FLAGS = 5;
+
+class Counters {
   size = 0;
-  packets: Float64Array = new Float64Array(1024);
-  bytes: Float64Array = new Float64Array(1024);
-  flows: Float64Array = new Float64Array(1024);
-  start: Float64Array = new Float64Array(1024);
-  end: Float64Array = new Float64Array(1024);
-  flags: Uint32Array = new Uint32Array(1024);
-  values: Value[][] = [];
+  c: Float64Array = new Float64Array(1024 * ROW);
 
-  /** A new slot for an aggregate with these key values. */
-  push(values: Value[]): number {
-    if (this.size === this.bytes.length) this.grow();
-    const i = this.size++;
-    this.start[i] = Number.POSITIVE_INFINITY;
-    this.end[i] = Number.NEGATIVE_INFINITY;
-    this.values.push(values);
-    return i;
-  }
-
-  private grow(): void {
-    const n = this.bytes.length * 2;
-    const f64 = (a: Float64Array): Float64Array => {
-      const b = new Float64Array(n);
-      b.set(a);
-      return b;
-    };
-    this.packets = f64(this.packets);
-    this.bytes = f64(this.bytes);
-    this.flows = f64(this.flows);
-    this.start = f64(this.start);
-    this.end = f64(this.end);
-    const fl = new Uint32Array(n);
-    fl.set(this.flags);
-    this.flags = fl;
+  /** A new row (index = size before the call). */
+  push(): void {
+    if ((this.size + 1) * ROW > this.c.length) {
+      const n = new Float64Array(this.c.length * 2);
+      n.set(this.c);
+      this.c = n;
+    }
+    const o = this.size++ * ROW;
+    this.c[o + C_START] = Number.POSITIVE_INFINITY;
+    this.c[o + C_END] = Number.NEGATIVE_INFINITY;
   }
 }
 
-type Getter = (v: FlowView, side: number) => Value;
+// ---- compact keys ---------------------------------------------------------------------------
+// A key is a row of u32 words: each primitive takes one word (small numbers: ports, proto, tos,
+// masks, etype), two (other numbers, as low and high 32 bits: exact for every integer double up
+// to 2^64), or two for an address (kind 0 = "" / 4 / 6, then the IPv4 address or the index of
+// the IPv6 address in a per-aggregation table of 128-bit addresses). The encoding is one-to-one
+// with the text/number values the aggregates print, so keys from flows and from merged
+// aggregate records meet exactly as their values would.
 
-const SEP = '\x01';
+const N1 = 1;
+const N2 = 2;
+const ADDR = 3;
+type Encoding = typeof N1 | typeof N2 | typeof ADDR;
+const TWO32 = 4294967296;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const NS = 1e9;
 
-function exporterNet(cidr: string): string {
-  const slash = cidr.indexOf('/');
-  return slash < 0 ? cidr : cidr.slice(0, slash);
-}
-
-function exporterMask(cidr: string): number {
-  const slash = cidr.indexOf('/');
-  return slash < 0 ? 0 : Number(cidr.slice(slash + 1));
-}
-
-function longer(e: NetworkEntry, cidr: string): [string, number] {
-  const m = exporterMask(cidr);
-  return m > e.mask ? [exporterNet(cidr), m] : [e.net, e.mask];
-}
-
-function makeGetter(p: Primitive, table: NetworkTable | undefined, source: NetSource, renormalize: boolean): Getter {
+function encodingOf(p: Primitive): Encoding {
+  if (ADDRESS_PRIMITIVES.has(p)) return ADDR;
   switch (p) {
-    case 'in_iface': return (v) => v.r.in_if;
-    case 'out_iface': return (v) => v.r.out_if;
-    case 'etype': return (v) => v.r.etype;
-    case 'src_as': return (v) => v.r.src_as;
-    case 'dst_as': return (v) => v.r.dst_as;
-    case 'sum_as': return (v, side) => (side === 0 ? v.r.src_as : v.r.dst_as);
-    case 'peer_src_ip': return (v) => v.r.sampler_address;
-    case 'src_host': return (v) => v.r.src_addr;
-    case 'dst_host': return (v) => v.r.dst_addr;
-    case 'sum_host': return (v, side) => (side === 0 ? v.r.src_addr : v.r.dst_addr);
-    case 'src_port': return (v) => v.r.src_port;
-    case 'dst_port': return (v) => v.r.dst_port;
-    case 'sum_port': return (v, side) => (side === 0 ? v.r.src_port : v.r.dst_port);
-    case 'proto': return (v) => v.r.proto;
-    case 'tos': return (v) => v.r.ip_tos;
+    case 'src_port': case 'dst_port': case 'sum_port': case 'proto': case 'tos': case 'src_mask': case 'dst_mask': case 'etype':
+      return N1;
+    default:
+      return N2;
+  }
+}
+
+/** Addresses in keys, and the networks-file entries as key values (cached per entry). */
+class AddressCodec {
+  private v6 = new KeyTable(4, 64);
+  private entryKind: Uint8Array;
+  private entryVal: Uint32Array;
+  readonly entryMask: Uint8Array;
+
+  constructor(private readonly table: NetworkTable | undefined) {
+    const n = table?.size ?? 0;
+    this.entryKind = new Uint8Array(n);
+    this.entryVal = new Uint32Array(n);
+    this.entryMask = new Uint8Array(n);
+    for (let i = 0; i < n; i++) this.entryMask[i] = table!.entries[i]!.mask;
+  }
+
+  clear(): void {
+    this.v6 = new KeyTable(4, 64);
+    this.entryKind.fill(0);
+  }
+
+  private intern6(w0: number, w1: number, w2: number, w3: number): number {
+    const s = this.v6.scratch;
+    s[0] = w0;
+    s[1] = w1;
+    s[2] = w2;
+    s[3] = w3;
+    return this.v6.intern();
+  }
+
+  put(k: Uint32Array, o: number, fam: number, w: Uint32Array): void {
+    if (fam === 4) {
+      k[o] = 4;
+      k[o + 1] = w[0]!;
+    } else if (fam === 6) {
+      k[o] = 6;
+      k[o + 1] = this.intern6(w[0]!, w[1]!, w[2]!, w[3]!);
+    } else {
+      k[o] = 0;
+      k[o + 1] = 0;
+    }
+  }
+
+  /** The entry (index from FlowView.srcNetIndex; <0 = unmatched) as an address value. */
+  putEntry(k: Uint32Array, o: number, i: number): void {
+    if (i < 0) {
+      k[o] = i === NET_UNMATCHED_V6 ? 6 : 4;
+      k[o + 1] = i === NET_UNMATCHED_V6 ? this.intern6(0, 0, 0, 0) : 0;
+      return;
+    }
+    if (this.entryKind[i] === 0) this.cacheEntry(i);
+    k[o] = this.entryKind[i]!;
+    k[o + 1] = this.entryVal[i]!;
+  }
+
+  private cacheEntry(i: number): void {
+    const e = this.table!.entries[i]!;
+    const w = new Uint32Array(4);
+    if (e.family === 4) {
+      this.entryKind[i] = 4;
+      this.entryVal[i] = ipv4ToU32(e.net);
+    } else {
+      ipv6ToWords(e.net, w);
+      this.entryKind[i] = 6;
+      this.entryVal[i] = this.intern6(w[0]!, w[1]!, w[2]!, w[3]!);
+    }
+  }
+
+  /** From the text of a value ("", IPv4 or IPv6, as readPrimitive canonicalised it). */
+  putText(k: Uint32Array, o: number, text: string): void {
+    const a = text === '' ? -1 : ipv4ToU32(text);
+    if (a >= 0) {
+      k[o] = 4;
+      k[o + 1] = a;
+    } else if (text !== '' && ipv6ToWords(text, this.v6.scratch)) {
+      k[o] = 6;
+      k[o + 1] = this.v6.intern();
+    } else {
+      k[o] = 0;
+      k[o + 1] = 0;
+    }
+  }
+
+  text(k: Uint32Array, o: number): string {
+    const kind = k[o];
+    if (kind === 4) return formatIPv4(k[o + 1]!);
+    if (kind === 6) {
+      const w = this.v6.keys;
+      const b = 4 * k[o + 1]!;
+      return formatWords6(w[b]!, w[b + 1]!, w[b + 2]!, w[b + 3]!);
+    }
+    return '';
+  }
+
+  /** Sort rank and value of an address: IPv4 first (by number), then "", then IPv6 (by bytes),
+   *  as sortableOf orders the texts. */
+  rank(k: Uint32Array, o: number): number {
+    const kind = k[o];
+    return kind === 4 ? 0 : kind === 0 ? 1 : 2;
+  }
+
+  compare6(a: number, b: number): number {
+    const w = this.v6.keys;
+    for (let i = 0; i < 4; i++) {
+      const x = w[4 * a + i]!;
+      const y = w[4 * b + i]!;
+      if (x !== y) return x - y;
+    }
+    return 0;
+  }
+}
+
+/** Writes one primitive's value of a flow (side 0 = source, 1 = destination for sum_*) at k[o]. */
+type Writer = (v: FlowView, side: number, k: Uint32Array, o: number) => void;
+
+function n2(k: Uint32Array, o: number, x: number): void {
+  k[o] = x >>> 0;
+  k[o + 1] = Math.floor(x / TWO32);
+}
+
+function makeWriter(p: Primitive, table: NetworkTable | undefined, source: NetSource, renormalize: boolean, ac: AddressCodec): Writer {
+  switch (p) {
+    case 'in_iface': return (v, _s, k, o) => n2(k, o, v.inIf);
+    case 'out_iface': return (v, _s, k, o) => n2(k, o, v.outIf);
+    case 'etype': return (v, _s, k, o) => void (k[o] = v.etype);
+    case 'src_as': return (v, _s, k, o) => n2(k, o, v.srcAs);
+    case 'dst_as': return (v, _s, k, o) => n2(k, o, v.dstAs);
+    case 'sum_as': return (v, side, k, o) => n2(k, o, side === 0 ? v.srcAs : v.dstAs);
+    case 'peer_src_ip': return (v, _s, k, o) => ac.put(k, o, v.peerFam, v.peer);
+    case 'src_host': return (v, _s, k, o) => ac.put(k, o, v.srcFam, v.src);
+    case 'dst_host': return (v, _s, k, o) => ac.put(k, o, v.dstFam, v.dst);
+    case 'sum_host': return (v, side, k, o) => (side === 0 ? ac.put(k, o, v.srcFam, v.src) : ac.put(k, o, v.dstFam, v.dst));
+    case 'src_port': return (v, _s, k, o) => void (k[o] = v.srcPort);
+    case 'dst_port': return (v, _s, k, o) => void (k[o] = v.dstPort);
+    case 'sum_port': return (v, side, k, o) => void (k[o] = side === 0 ? v.srcPort : v.dstPort);
+    case 'proto': return (v, _s, k, o) => void (k[o] = v.proto);
+    case 'tos': return (v, _s, k, o) => void (k[o] = v.tos);
     case 'sampling_rate':
-      return renormalize ? (v) => (v.r.sampling_rate > 0 ? 1 : 0) : (v) => v.r.sampling_rate;
-    case 'tcpflags': return () => 0;
+      return renormalize ? (v, _s, k, o) => n2(k, o, v.samplingRate > 0 ? 1 : 0) : (v, _s, k, o) => n2(k, o, v.samplingRate);
     default:
       break;
   }
+  const isSrc = (side: number): boolean => (p === 'sum_net' ? side === 0 : p === 'src_net' || p === 'src_mask');
+  const mask = p === 'src_mask' || p === 'dst_mask';
   if (table && source === 'file') {
-    switch (p) {
-      case 'src_net': return (v) => v.srcNet().net;
-      case 'dst_net': return (v) => v.dstNet().net;
-      case 'sum_net': return (v, side) => (side === 0 ? v.srcNet().net : v.dstNet().net);
-      case 'src_mask': return (v) => v.srcNet().mask;
-      case 'dst_mask': return (v) => v.dstNet().mask;
-    }
-  } else if (table && source === 'longest') {
-    // pmacct "longest": the exporter's prefix wins when it is longer than the file's
-    const src = (v: FlowView): [string, number] => longer(v.srcNet(), v.r.src_net);
-    const dst = (v: FlowView): [string, number] => longer(v.dstNet(), v.r.dst_net);
-    switch (p) {
-      case 'src_net': return (v) => src(v)[0];
-      case 'dst_net': return (v) => dst(v)[0];
-      case 'sum_net': return (v, side) => (side === 0 ? src(v) : dst(v))[0];
-      case 'src_mask': return (v) => src(v)[1];
-      case 'dst_mask': return (v) => dst(v)[1];
-    }
-  } else {
-    switch (p) {
-      case 'src_net': return (v) => exporterNet(v.r.src_net);
-      case 'dst_net': return (v) => exporterNet(v.r.dst_net);
-      case 'sum_net': return (v, side) => exporterNet(side === 0 ? v.r.src_net : v.r.dst_net);
-      case 'src_mask': return (v) => exporterMask(v.r.src_net);
-      case 'dst_mask': return (v) => exporterMask(v.r.dst_net);
-    }
+    const em = ac.entryMask;
+    if (mask) return (v, side, k, o) => {
+      const i = isSrc(side) ? v.srcNetIndex() : v.dstNetIndex();
+      k[o] = i < 0 ? 0 : em[i]!;
+    };
+    return (v, side, k, o) => ac.putEntry(k, o, isSrc(side) ? v.srcNetIndex() : v.dstNetIndex());
   }
-  throw new Error(`no getter for primitive ${p}`);
+  if (table && source === 'longest') {
+    // pmacct "longest": the exporter's prefix wins when it is longer than the file's
+    const em = ac.entryMask;
+    return (v, side, k, o) => {
+      const src = isSrc(side);
+      const i = src ? v.srcNetIndex() : v.dstNetIndex();
+      const xLen = src ? v.srcXLen : v.dstXLen;
+      const exporter = xLen > (i < 0 ? 0 : em[i]!);
+      if (mask) k[o] = exporter ? xLen : i < 0 ? 0 : em[i]!;
+      else if (exporter) ac.put(k, o, src ? v.srcXFam : v.dstXFam, src ? v.srcX : v.dstX);
+      else ac.putEntry(k, o, i);
+    };
+  }
+  if (mask) return (v, side, k, o) => void (k[o] = isSrc(side) ? v.srcXLen : v.dstXLen);
+  return (v, side, k, o) => (isSrc(side) ? ac.put(k, o, v.srcXFam, v.srcX) : ac.put(k, o, v.dstXFam, v.dstX));
 }
 
 export class Aggregator {
@@ -188,9 +296,14 @@ export class Aggregator {
   /** Primitives that make up the key (all but tcpflags), in order. */
   readonly keyPrimitives: readonly Primitive[];
   readonly stats: AggregatorStats = { flows: 0, aggregates: 0, filtered: 0, renormalized: 0, unknownSamplingRate: 0, inexact: false };
-  private readonly getters: Getter[];
-  private readonly index = new Map<string, number>();
-  private cols = new Columns();
+  private readonly writers: Writer[];
+  private readonly encodings: Encoding[];
+  /** Word offset of each key primitive (after the two words of the time bin when binned). */
+  private readonly offsets: number[];
+  private readonly width: number;
+  private keys: KeyTable;
+  private cols = new Counters();
+  private readonly codec: AddressCodec;
   private readonly filters: readonly FlowPredicate[];
   private readonly interval: number;
   private readonly arrival: boolean;
@@ -216,28 +329,43 @@ export class Aggregator {
     this.orFlags = spec.primitives.includes('tcpflags');
     this.networks = spec.networks;
     this.needsNetworks = spec.networks !== undefined && spec.primitives.some((p) => NET_PRIMITIVES.has(p));
-    this.getters = this.keyPrimitives.map((p) => makeGetter(p, spec.networks, spec.netSource ?? 'file', this.renormalize));
+    this.codec = new AddressCodec(spec.networks);
+    this.writers = this.keyPrimitives.map((p) => makeWriter(p, spec.networks, spec.netSource ?? 'file', this.renormalize, this.codec));
+    this.encodings = this.keyPrimitives.map(encodingOf);
+    this.offsets = [];
+    let w = this.interval > 0 ? 2 : 0;
+    for (const e of this.encodings) {
+      this.offsets.push(w);
+      w += e === N1 ? 1 : 2;
+    }
+    this.width = w;
+    this.keys = new KeyTable(w);
     this.ownView = new FlowView(spec.networks);
   }
 
   /** Number of distinct aggregates held. */
   get size(): number {
-    return this.index.size;
+    return this.keys.size;
   }
 
   /** Account one flow record. `view` (if given) must have been built with this aggregation's
-   *  networks table and set to `r`. Returns false when the filters rejected it. */
-  addFlow(r: FlowRecord, view?: FlowView): boolean {
-    const v = view ?? this.ownView.set(r);
+   *  networks table and set to `r` (or filled by the scanner, then `r` is not read).
+   *  Returns false when the filters rejected it. */
+  addFlow(r: FlowRecord | undefined, view?: FlowView): boolean {
+    return this.addView(view ?? this.ownView.set(r!));
+  }
+
+  /** Account the flow in `v` (see addFlow). */
+  addView(v: FlowView): boolean {
     if (this.filters.length > 0 && !this.passes(v)) {
       this.stats.filtered++;
       return false;
     }
     this.stats.flows++;
-    let bytes = r.bytes;
-    let packets = r.packets;
+    let bytes = v.bytes;
+    let packets = v.packets;
     if (this.renormalize) {
-      const rate = r.sampling_rate;
+      const rate = v.samplingRate;
       if (rate > 0) {
         if (rate !== 1) {
           bytes *= rate;
@@ -249,10 +377,10 @@ export class Aggregator {
     let startNs: number;
     let endNs: number;
     if (this.arrival) {
-      startNs = endNs = r.time_received_ns;
+      startNs = endNs = v.timeReceivedNs;
     } else {
-      startNs = r.time_flow_start_ns || r.time_received_ns;
-      endNs = r.time_flow_end_ns || startNs;
+      startNs = v.startNs || v.timeReceivedNs;
+      endNs = v.endNs || startNs;
       if (endNs < startNs) endNs = startNs;
     }
     this.account(v, 0, bytes, packets, startNs, endNs);
@@ -266,34 +394,29 @@ export class Aggregator {
     return false;
   }
 
-  private flowKey(v: FlowView, side: number): string {
-    const g = this.getters;
-    let key = '';
-    for (let i = 0; i < g.length; i++) key += g[i]!(v, side) + SEP;
-    return key;
-  }
-
-  private bucketFor(key: string, v: FlowView, side: number): number {
-    let i = this.index.get(key);
-    if (i === undefined) {
-      i = this.cols.push(this.getters.map((g) => g(v, side)));
-      this.index.set(key, i);
-    }
+  /** The key index of the key in the scratch row, with a counter slot for a new one. */
+  private slot(): number {
+    const i = this.keys.intern();
+    if (this.keys.added) this.cols.push();
     return i;
   }
 
   private account(v: FlowView, side: number, bytes: number, packets: number, startNs: number, endNs: number): void {
-    const key = this.flowKey(v, side);
+    const k = this.keys.scratch;
+    const ws = this.writers;
+    const offs = this.offsets;
+    for (let i = 0; i < ws.length; i++) ws[i]!(v, side, k, offs[i]!);
     const startS = Math.floor(startNs / NS);
     const endS = Math.floor(endNs / NS);
     if (this.interval === 0) {
-      this.add(this.bucketFor(key, v, side), bytes, packets, 1, startS, endS, v.r.tcp_flags);
+      this.add(this.slot(), bytes, packets, 1, startS, endS, v.tcpFlags);
       return;
     }
     const iv = this.interval;
     const bin = startS - (startS % iv);
     if (!this.proRate || endS < bin + iv || endNs <= startNs) {
-      this.add(this.bucketFor(bin + SEP + key, v, side), bytes, packets, 1, bin, bin + iv, v.r.tcp_flags);
+      n2(k, 0, bin);
+      this.add(this.slot(), bytes, packets, 1, bin, bin + iv, v.tcpFlags);
       return;
     }
     // Pro-rating: each bin gets the share of the flow's duration it covers; shares are taken as
@@ -315,20 +438,22 @@ export class Aggregator {
       const kp = Number(cumP - prevP);
       prevB = cumB;
       prevP = cumP;
-      this.add(this.bucketFor(b + SEP + key, v, side), kb, kp, first ? 1 : 0, b, b + iv, v.r.tcp_flags);
+      n2(k, 0, b);
+      this.add(this.slot(), kb, kp, first ? 1 : 0, b, b + iv, v.tcpFlags);
       first = false;
       if (boundary >= e) break;
     }
   }
 
   private add(i: number, bytes: number, packets: number, flows: number, start: number, end: number, flags: number): void {
-    const c = this.cols;
-    const b = (c.bytes[i]! += bytes);
-    const p = (c.packets[i]! += packets);
-    c.flows[i]! += flows;
-    if (start < c.start[i]!) c.start[i] = start;
-    if (end > c.end[i]!) c.end[i] = end;
-    if (this.orFlags) c.flags[i]! |= flags;
+    const c = this.cols.c;
+    const o = i * ROW;
+    const b = (c[o + C_BYTES]! += bytes);
+    const p = (c[o + C_PACKETS]! += packets);
+    c[o + C_FLOWS]! += flows;
+    if (start < c[o + C_START]!) c[o + C_START] = start;
+    if (end > c[o + C_END]!) c[o + C_END] = end;
+    if (this.orFlags) c[o + C_FLAGS] = c[o + C_FLAGS]! | flags;
     if (b > Number.MAX_SAFE_INTEGER || p > Number.MAX_SAFE_INTEGER) this.stats.inexact = true;
   }
 
@@ -343,60 +468,156 @@ export class Aggregator {
    *  check a record before any of them counts it). */
   prepare(o: Record<string, unknown>): PreparedAggregate {
     const values: Value[] = new Array(this.keyPrimitives.length);
-    let key = '';
-    for (let i = 0; i < this.keyPrimitives.length; i++) {
-      const val = readPrimitive(o, this.keyPrimitives[i]!);
-      values[i] = val;
-      key += val + SEP;
-    }
+    for (let i = 0; i < this.keyPrimitives.length; i++) values[i] = readPrimitive(o, this.keyPrimitives[i]!);
     const bytes = uintField(o, 'bytes', true);
     const packets = uintField(o, 'packets', true);
     const flows = uintField(o, 'flows', true);
     let start = o.time_start === undefined ? Number.POSITIVE_INFINITY : uintField(o, 'time_start', true);
     let end = o.time_end === undefined ? Number.NEGATIVE_INFINITY : uintField(o, 'time_end', true);
     const flags = this.orFlags && o.tcpflags !== undefined ? uintField(o, 'tcpflags', true, 0xffff) : 0;
+    const key = new Uint32Array(this.width);
     if (this.interval > 0) {
       const s = Number.isFinite(start) ? start : 0;
       const bin = s - (s % this.interval);
-      key = bin + SEP + key;
+      n2(key, 0, bin);
       start = bin;
       end = bin + this.interval;
     }
-    return { key, values, bytes, packets, flows, start, end, flags };
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      const off = this.offsets[i]!;
+      const enc = this.encodings[i]!;
+      if (enc === ADDR) this.codec.putText(key, off, v as string);
+      else if (enc === N1) key[off] = v as number;
+      else n2(key, off, v as number);
+    }
+    return { key, bytes, packets, flows, start, end, flags };
   }
 
   commit(p: PreparedAggregate): void {
     this.stats.aggregates++;
-    let i = this.index.get(p.key);
-    if (i === undefined) {
-      i = this.cols.push(p.values);
-      this.index.set(p.key, i);
+    this.keys.scratch.set(p.key);
+    this.add(this.slot(), p.bytes, p.packets, p.flows, p.start, p.end, p.flags);
+  }
+
+  /** The key values of aggregate i, as they print, into `out`. */
+  private valuesInto(i: number, out: Value[]): Value[] {
+    const k = this.keys.keys;
+    const base = i * this.width;
+    for (let j = 0; j < this.encodings.length; j++) {
+      const o = base + this.offsets[j]!;
+      const enc = this.encodings[j]!;
+      out[j] = enc === N1 ? k[o]! : enc === N2 ? k[o + 1]! * TWO32 + k[o]! : this.codec.text(k, o);
     }
-    this.add(i, p.bytes, p.packets, p.flows, p.start, p.end, p.flags);
+    return out;
+  }
+
+  /** Aggregate i into `rec` (which may be reused: its values array is overwritten). */
+  fill(i: number, rec: AggregateRecord): AggregateRecord {
+    const c = this.cols.c;
+    const o = i * ROW;
+    this.valuesInto(i, rec.values);
+    rec.packets = c[o + C_PACKETS]!;
+    rec.bytes = c[o + C_BYTES]!;
+    rec.flows = c[o + C_FLOWS]!;
+    rec.time_start = Number.isFinite(c[o + C_START]!) ? c[o + C_START]! : 0;
+    rec.time_end = Number.isFinite(c[o + C_END]!) ? c[o + C_END]! : 0;
+    rec.tcpflags = c[o + C_FLAGS]!;
+    return rec;
+  }
+
+  /** A record object to pass to fill(). */
+  newRecord(): AggregateRecord {
+    return { values: new Array<Value>(this.keyPrimitives.length), packets: 0, bytes: 0, flows: 0, time_start: 0, time_end: 0, tcpflags: 0 };
+  }
+
+  /** Aggregate indices in output order: by time bin when binned, then largest bytes/packets
+   *  first (--sort), then by key (numbers numerically; addresses IPv4 by number, then "", then
+   *  IPv6 by bytes), then time_start. The same order sortAggregates gives their records. */
+  order(sort: SortOrder = 'key'): number[] {
+    const n = this.keys.size;
+    const idx: number[] = new Array(n);
+    for (let i = 0; i < n; i++) idx[i] = i;
+    const c = this.cols.c;
+    const start = (i: number): number => (Number.isFinite(c[i * ROW + C_START]!) ? c[i * ROW + C_START]! : 0);
+    const k = this.keys.keys;
+    const w = this.width;
+    const encs = this.encodings;
+    const offs = this.offsets;
+    const codec = this.codec;
+    const binned = this.interval > 0;
+    const by = sort === 'bytes' ? C_BYTES : sort === 'packets' ? C_PACKETS : -1;
+    const cmp = (a: number, b: number): number => {
+      if (binned) {
+        const d = start(a) - start(b);
+        if (d !== 0) return d;
+      }
+      if (by >= 0 && c[a * ROW + by] !== c[b * ROW + by]) return c[b * ROW + by]! - c[a * ROW + by]!;
+      const ba = a * w;
+      const bb = b * w;
+      for (let j = 0; j < encs.length; j++) {
+        const oa = ba + offs[j]!;
+        const ob = bb + offs[j]!;
+        const e = encs[j]!;
+        if (e === N1) {
+          if (k[oa] !== k[ob]) return k[oa]! - k[ob]!;
+        } else if (e === N2) {
+          if (k[oa + 1] !== k[ob + 1]) return k[oa + 1]! - k[ob + 1]!;
+          if (k[oa] !== k[ob]) return k[oa]! - k[ob]!;
+        } else {
+          const ra = codec.rank(k, oa);
+          const rb = codec.rank(k, ob);
+          if (ra !== rb) return ra - rb;
+          if (k[oa + 1] !== k[ob + 1]) return ra === 0 ? k[oa + 1]! - k[ob + 1]! : codec.compare6(k[oa + 1]!, k[ob + 1]!);
+        }
+      }
+      return start(a) - start(b);
+    };
+    if (binned || by >= 0 || encs.length === 0 || encs[0] === N2 || !LITTLE_ENDIAN) {
+      idx.sort(cmp);
+      return idx;
+    }
+    // By key: sort (first key value, index) packed in 64 bits natively (the first value is an
+    // IPv4 address or small number with its rank: < 2^34; index < 2^24, the key limit), then
+    // each run of equal first values with the comparator. Same order as idx.sort(cmp): the
+    // packed order agrees with cmp's first test, and runs come out in insertion order, which the
+    // stable comparator sort keeps for ties.
+    const packed = new BigUint64Array(n);
+    const u32 = new Uint32Array(packed.buffer);
+    const o0 = offs[0]!;
+    const addr = encs[0] === ADDR;
+    for (let i = 0; i < n; i++) {
+      const o = i * w + o0;
+      const first = addr ? (codec.rank(k, o) === 0 ? k[o + 1]! : codec.rank(k, o) * TWO32) : k[o]!;
+      u32[2 * i] = (((first % 256) << 24) | i) >>> 0;
+      u32[2 * i + 1] = Math.floor(first / 256);
+    }
+    packed.sort();
+    for (let i = 0; i < n; i++) idx[i] = u32[2 * i]! & 0xffffff;
+    for (let i = 0; i < n; ) {
+      const hi = u32[2 * i + 1]!;
+      const lo = u32[2 * i]! >>> 24;
+      let j = i + 1;
+      while (j < n && u32[2 * j + 1] === hi && u32[2 * j]! >>> 24 === lo) j++;
+      if (j - i > 1) {
+        const run = idx.slice(i, j).sort(cmp);
+        for (let r = 0; r < run.length; r++) idx[i + r] = run[r]!;
+      }
+      i = j;
+    }
+    return idx;
   }
 
   /** The aggregates, sorted deterministically. */
   results(sort: SortOrder = 'key'): AggregateRecord[] {
-    const out: AggregateRecord[] = [];
-    const c = this.cols;
-    for (let i = 0; i < c.size; i++) {
-      out.push({
-        values: c.values[i]!,
-        packets: c.packets[i]!,
-        bytes: c.bytes[i]!,
-        flows: c.flows[i]!,
-        time_start: Number.isFinite(c.start[i]!) ? c.start[i]! : 0,
-        time_end: Number.isFinite(c.end[i]!) ? c.end[i]! : 0,
-        tcpflags: c.flags[i]!,
-      });
-    }
-    return sortAggregates(out, this.keyPrimitives, sort, this.interval > 0);
+    return this.order(sort).map((i) => this.fill(i, this.newRecord()));
   }
 
   /** Forget everything (e.g. after writing a bin). */
   clear(): void {
-    this.index.clear();
-    this.cols = new Columns();
+    this.keys = new KeyTable(this.width);
+    this.cols = new Counters();
+    this.codec.clear();
   }
 }
 
@@ -448,69 +669,6 @@ function readPrimitive(o: Record<string, unknown>, p: Primitive): Value {
   }
 }
 
-// ---- ordering -------------------------------------------------------------------------------
-
-const addrKeyCache = new Map<string, string>();
-
-/** A string that sorts addresses numerically: family first, then the bytes in hex. */
-function addressSortKey(text: string): string {
-  let k = addrKeyCache.get(text);
-  if (k !== undefined) return k;
-  const ip = text === '' ? undefined : parseIP(text);
-  k = ip ? `${ip.family}${Buffer.from(ip.bytes).toString('hex')}` : `0${text}`;
-  if (addrKeyCache.size > 100_000) addrKeyCache.clear();
-  addrKeyCache.set(text, k);
-  return k;
-}
-
-/** Per record, values that compare like its key: numbers as they are, IPv4 text as its u32,
- *  other text (IPv6) as a family+hex string, which sorts after every number. */
-function sortableOf(values: readonly Value[]): Value[] {
-  const out: Value[] = new Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (typeof v === 'number') out[i] = v;
-    else {
-      const a = ipv4ToU32(v);
-      out[i] = a >= 0 ? a : addressSortKey(v);
-    }
-  }
-  return out;
-}
-
-function compareSortable(a: readonly Value[], b: readonly Value[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x === y) continue;
-    if (typeof x === 'number') return typeof y === 'number' ? x - y : -1;
-    if (typeof y === 'number') return 1;
-    return x < y ? -1 : 1;
-  }
-  return 0;
-}
-
-export function sortAggregates(
-  recs: AggregateRecord[],
-  _primitives: readonly Primitive[],
-  sort: SortOrder,
-  binned: boolean,
-): AggregateRecord[] {
-  const keyed = recs.map((r) => ({ r, k: sortableOf(r.values) }));
-  keyed.sort((x, y) => {
-    const a = x.r;
-    const b = y.r;
-    if (binned && a.time_start !== b.time_start) return a.time_start - b.time_start;
-    if (sort === 'bytes' && a.bytes !== b.bytes) return b.bytes - a.bytes;
-    if (sort === 'packets' && a.packets !== b.packets) return b.packets - a.packets;
-    const c = compareSortable(x.k, y.k);
-    return c !== 0 ? c : a.time_start - b.time_start;
-  });
-  for (let i = 0; i < keyed.length; i++) recs[i] = keyed[i]!.r;
-  addrKeyCache.clear();
-  return recs;
-}
-
 // ---- output ---------------------------------------------------------------------------------
 
 function jsonValue(p: Primitive, v: Value): string {
@@ -519,7 +677,8 @@ function jsonValue(p: Primitive, v: Value): string {
     const name = etypeName(v as number);
     return name === '' ? String(v) : `"${name}"`;
   }
-  return typeof v === 'number' ? String(v) : JSON.stringify(v);
+  // values are numbers or address text ("", canonical IPv4/IPv6), which never needs escaping
+  return typeof v === 'number' ? String(v) : `"${v}"`;
 }
 
 /** One aggregate NDJSON line (design.md §3): primitives in canonical order, then the counters. */

@@ -4,7 +4,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { CSV_OPTIONS } from '../format/csv.js';
-import { readNdjsonObjects } from '../cli/ndjson-input.js';
+import { readNdjsonObjects, type LineScanner } from '../cli/ndjson-input.js';
 import { AtomicFile } from '../cli/io.js';
 import { BatchWriter } from '../cli/writer.js';
 import { CliError, EXIT } from '../cli/exit.js';
@@ -12,6 +12,7 @@ import type { Log } from '../cli/log.js';
 import { FieldError, flowFromObject } from '../flow/record.js';
 import type { NetworkTable } from '../networks/file.js';
 import { FlowView } from './view.js';
+import { FlowLineScanner } from './scan.js';
 import {
   Aggregator,
   aggregateCsvHeader,
@@ -74,6 +75,20 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
     log.reject(reason, `${place}: ${message}`, place);
   };
 
+  // Flow lines go straight from bytes into the view (scan.ts); any other line, and any line the
+  // scanner does not fully understand, takes the JSON.parse path below.
+  const scanner = new FlowLineScanner(view);
+  const fast: LineScanner = {
+    scan(buf, start, end) {
+      const nl = scanner.scan(buf, start, end);
+      if (nl >= 0) {
+        for (let k = 0; k < aggs.length; k++) aggs[k]!.addView(view);
+        summary.flows++;
+      }
+      return nl;
+    },
+  };
+
   await readNdjsonObjects(inputs, io, summary, reject, (obj) => {
     if (isAggregateObject(obj)) {
       if (anyFilter) {
@@ -83,12 +98,11 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
       for (let k = 0; k < aggs.length; k++) aggs[k]!.commit(prepared[k]!);
       summary.aggregates++;
     } else {
-      const r = flowFromObject(obj);
-      view.set(r);
-      for (let k = 0; k < aggs.length; k++) aggs[k]!.addFlow(r, view);
+      view.set(flowFromObject(obj));
+      for (let k = 0; k < aggs.length; k++) aggs[k]!.addView(view);
       summary.flows++;
     }
-  });
+  }, undefined, fast);
   summary.interrupted = io.signal?.aborted === true;
 
   for (let k = 0; k < aggs.length; k++) {
@@ -98,13 +112,14 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
 }
 
 async function writeResults(agg: Aggregator, output: string, cfg: AggregateRunConfig, stdout: Writable): Promise<void> {
-  const recs = agg.results(cfg.sort);
+  const order = agg.order(cfg.sort);
   const prims = agg.primitives;
+  const rec = agg.newRecord();
   const chunks = function* (): Generator<string> {
     if (cfg.format === 'ndjson') {
       let buf = '';
-      for (const r of recs) {
-        buf += aggregateToJson(prims, r) + '\n';
+      for (let i = 0; i < order.length; i++) {
+        buf += aggregateToJson(prims, agg.fill(order[i]!, rec)) + '\n';
         if (buf.length >= 65536) {
           yield buf;
           buf = '';
@@ -113,8 +128,10 @@ async function writeResults(agg: Aggregator, output: string, cfg: AggregateRunCo
       if (buf !== '') yield buf;
     } else {
       yield stringify([aggregateCsvHeader(prims)], CSV_OPTIONS);
-      for (let i = 0; i < recs.length; i += 1000) {
-        yield stringify(recs.slice(i, i + 1000).map((r) => aggregateCsvRow(prims, r)), CSV_OPTIONS);
+      for (let i = 0; i < order.length; i += 1000) {
+        const rows = [];
+        for (let j = i; j < Math.min(order.length, i + 1000); j++) rows.push(aggregateCsvRow(prims, agg.fill(order[j]!, rec)));
+        yield stringify(rows, CSV_OPTIONS);
       }
     }
   };

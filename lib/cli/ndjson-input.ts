@@ -5,7 +5,7 @@
 
 import type { Readable } from 'node:stream';
 import { openInput } from './io.js';
-import { readLines, LineTooLongError } from './lines.js';
+import { LineTooLongError } from './lines.js';
 import { CliError, EXIT } from './exit.js';
 import type { Log } from './log.js';
 import { FieldError, describeValue } from '../flow/record.js';
@@ -26,6 +26,16 @@ export interface NdjsonCounts {
   lines: number;
 }
 
+/** A fast path for whole lines: `scan(buf, start, end)` looks at the line starting at `start`
+ *  (buf holds complete lines up to `end`) and returns the index of the '\n' ending it when it
+ *  took the line itself (counted, never rejected), or -1 to have it parsed as JSON and handed
+ *  to onObject as usual. */
+export interface LineScanner {
+  scan(buf: Buffer, start: number, end: number): number;
+}
+
+const MAX_LINE = 1 << 20;
+
 export async function readNdjsonObjects(
   paths: readonly string[],
   io: NdjsonInputIO,
@@ -33,6 +43,7 @@ export async function readNdjsonObjects(
   reject: RejectLine,
   onObject: OnObject,
   flush?: () => Promise<void>,
+  scanner?: LineScanner,
 ): Promise<void> {
   for (const path of paths.length === 0 ? ['-'] : paths) {
     if (io.signal?.aborted) return;
@@ -41,35 +52,65 @@ export async function readNdjsonObjects(
       src.stream.destroy();
     };
     io.signal?.addEventListener('abort', onAbort, { once: true });
+    let lineNo = 1;
+    let needFlush = false;
+    // One line (without '\n' and a trailing '\r') through JSON.parse and onObject.
+    const parseLine = (line: string): void => {
+      counts.lines++;
+      const no = lineNo++;
+      if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) return;
+      let o: unknown;
+      try {
+        o = JSON.parse(line);
+      } catch {
+        reject(`${src.name}:${no}`, 'not JSON', `expected a JSON object (got ${describeValue(line)})`);
+        return;
+      }
+      if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+        reject(`${src.name}:${no}`, 'not an object', `expected a JSON object (got ${describeValue(line)})`);
+        return;
+      }
+      try {
+        if (onObject(o as Record<string, unknown>, src.name, no)) needFlush = true;
+      } catch (e) {
+        if (!(e instanceof FieldError)) throw e;
+        reject(`${src.name}:${no}`, `field "${e.field}"`, e.message);
+      }
+    };
     try {
-      for await (const batch of readLines(src.stream)) {
-        const lines = batch.lines;
-        let needFlush = false;
-        for (let i = 0; i < lines.length; i++) {
-          const line = lines[i]!;
-          counts.lines++;
-          if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) continue;
-          const lineNo = batch.firstLine + i;
-          let o: unknown;
-          try {
-            o = JSON.parse(line);
-          } catch {
-            reject(`${src.name}:${lineNo}`, 'not JSON', `expected a JSON object (got ${describeValue(line)})`);
-            continue;
+      // Chunks split at '\n' as lib/cli/lines.ts readLines does (same lines, same numbers, same
+      // limit: a line longer than MAX_LINE ends the file before any line of its chunk is used).
+      let tail: Buffer | undefined;
+      for await (const raw of src.stream) {
+        const chunk: Buffer = typeof raw === 'string' ? Buffer.from(raw) : (raw as Buffer);
+        const buf = tail ? Buffer.concat([tail, chunk]) : chunk;
+        if (buf.length > MAX_LINE) checkLineLengths(buf, lineNo);
+        let start = 0;
+        const n = buf.length;
+        while (start < n) {
+          if (scanner !== undefined && buf[start]! > 32) {
+            const nl = scanner.scan(buf, start, n);
+            if (nl >= 0) {
+              counts.lines++;
+              lineNo++;
+              start = nl + 1;
+              continue;
+            }
           }
-          if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-            reject(`${src.name}:${lineNo}`, 'not an object', `expected a JSON object (got ${describeValue(line)})`);
-            continue;
-          }
-          try {
-            if (onObject(o as Record<string, unknown>, src.name, lineNo)) needFlush = true;
-          } catch (e) {
-            if (!(e instanceof FieldError)) throw e;
-            reject(`${src.name}:${lineNo}`, `field "${e.field}"`, e.message);
-          }
+          const nl = buf.indexOf(10, start);
+          if (nl < 0) break;
+          parseLine(buf.toString('utf8', start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl));
+          start = nl + 1;
         }
+        tail = start < n ? buf.subarray(start) : undefined;
+        if (tail && tail.length > MAX_LINE) throw new LineTooLongError(lineNo, MAX_LINE);
         if (needFlush && flush) await flush();
+        needFlush = false;
         if (io.signal?.aborted) break;
+      }
+      if (tail && tail.length > 0 && !io.signal?.aborted) {
+        parseLine(tail.toString('utf8', 0, tail[tail.length - 1] === 13 ? tail.length - 1 : tail.length));
+        if (needFlush && flush) await flush();
       }
     } catch (e) {
       if (e instanceof LineTooLongError) reject(`${src.name}:${e.line}`, 'line too long', `${e.message}; rest of ${src.name} skipped`);
@@ -81,6 +122,20 @@ export async function readNdjsonObjects(
       io.signal?.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/** Throw LineTooLongError for the first line of `buf` (or its incomplete last line) longer than
+ *  MAX_LINE, before any of its lines is used, as readLines does. */
+function checkLineLengths(buf: Buffer, firstLine: number): void {
+  let lineNo = firstLine;
+  let start = 0;
+  for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
+    const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
+    if (end - start > MAX_LINE) throw new LineTooLongError(lineNo, MAX_LINE);
+    lineNo++;
+    start = nl + 1;
+  }
+  if (buf.length - start > MAX_LINE) throw new LineTooLongError(lineNo, MAX_LINE);
 }
 
 export interface InputOutcome {

@@ -359,7 +359,7 @@ class Parser {
 // ---- compilation to closures ------------------------------------------------------------------
 
 function family(v: FlowView): number {
-  const e = v.r.etype;
+  const e = v.etype;
   if (e === 0x0800) return 4;
   if (e === 0x86dd) return 6;
   return v.srcFam || v.dstFam;
@@ -409,16 +409,16 @@ function compile(n: Node): FlowPredicate {
     case 'port': {
       const { lo, hi } = n;
       const protos = n.protos;
-      const ok = (v: FlowView): boolean => protos.includes(v.r.proto);
-      const src: FlowPredicate = lo === hi ? (v) => ok(v) && v.r.src_port === lo : (v) => ok(v) && v.r.src_port >= lo && v.r.src_port <= hi;
-      const dst: FlowPredicate = lo === hi ? (v) => ok(v) && v.r.dst_port === lo : (v) => ok(v) && v.r.dst_port >= lo && v.r.dst_port <= hi;
+      const ok = (v: FlowView): boolean => protos.includes(v.proto);
+      const src: FlowPredicate = lo === hi ? (v) => ok(v) && v.srcPort === lo : (v) => ok(v) && v.srcPort >= lo && v.srcPort <= hi;
+      const dst: FlowPredicate = lo === hi ? (v) => ok(v) && v.dstPort === lo : (v) => ok(v) && v.dstPort >= lo && v.dstPort <= hi;
       return withDir(n.dir, src, dst);
     }
     case 'proto': {
       const { fam, proto } = n;
       if (proto < 0) return (v) => family(v) === fam;
-      if (fam === 0) return (v) => v.r.proto === proto;
-      return (v) => v.r.proto === proto && family(v) === fam;
+      if (fam === 0) return (v) => v.proto === proto;
+      return (v) => v.proto === proto && family(v) === fam;
     }
   }
 }

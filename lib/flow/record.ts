@@ -206,7 +206,12 @@ function ipv4CidrFast(v: string): string | undefined {
 }
 
 function net(o: Record<string, unknown>, name: string, address: string): string {
-  const v = o[name];
+  return netField(o[name], name, address);
+}
+
+/** The canonical "net/len" text of a src_net/dst_net value `v` of a record whose matching
+ *  address is `address` (canonical text, "" when none); throws FieldError naming `name`. */
+export function netField(v: unknown, name: string, address: string): string {
   if (typeof v === 'string') {
     const fast = ipv4CidrFast(v);
     if (fast !== undefined) return fast;

@@ -6,6 +6,7 @@ import { parsePrimitiveList, SHORTHANDS } from '../../../lib/aggregate/primitive
 import { parseNetworks } from '../../../lib/networks/file.js';
 import { flowFromObject, FieldError } from '../../../lib/flow/record.js';
 import { compileFilter } from '../../../lib/filter/filter.js';
+import { parseIP } from '../../../lib/net/ip.js';
 
 const S = 1_000_000_000;
 const T0 = 1_700_000_100; // a multiple of 300 is 1_700_000_100 - 100
@@ -238,4 +239,57 @@ test('ordering: by key with addresses in numeric order, or by bytes/packets', ()
   assert.deepEqual(agg.results('key').map((r) => r.values[0]), ['9.255.0.1', '10.0.0.9', '10.0.0.10', '2001:db8::1']);
   assert.deepEqual(agg.results('bytes').map((r) => r.values[0]), ['10.0.0.9', '2001:db8::1', '10.0.0.10', '9.255.0.1']);
   assert.deepEqual(agg.results('packets').map((r) => r.values[0]), ['10.0.0.10', '2001:db8::1', '9.255.0.1', '10.0.0.9']);
+});
+
+test('ordering on 20,000 random keys (IPv4, IPv6, missing addresses, numbers): every sort and binning agrees with a plain reference sort', () => {
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const addrs = (): string => {
+    const x = rnd(10);
+    if (x === 0) return '';
+    if (x === 1) return ['2001:db8::1', '2001:db8::2', '::1', 'fe80::9', '2001:db8:5::1'][rnd(5)]!;
+    return `${rnd(3) === 0 ? 255 : rnd(256)}.${rnd(4)}.${rnd(4)}.${rnd(256)}`;
+  };
+  // reference: numbers numerically; addresses IPv4 by value, then "", then IPv6 by bytes
+  const addrKey = (s: string): [number, string] => {
+    if (s === '') return [1, ''];
+    if (!s.includes(':')) return [0, s.split('.').map((o) => o.padStart(3, '0')).join('.')];
+    const ip = parseIP(s)!;
+    return [2, Buffer.from(ip.bytes).toString('hex')];
+  };
+  const cmpVal = (x: string | number, y: string | number): number => {
+    if (typeof x === 'number') return x - (y as number);
+    const [rx, kx] = addrKey(x);
+    const [ry, ky] = addrKey(y as string);
+    return rx !== ry ? rx - ry : kx < ky ? -1 : kx > ky ? 1 : 0;
+  };
+  for (const prims of [['src_host', 'dst_port'], ['src_port', 'dst_host'], ['in_iface', 'src_host'], ['dst_net', 'dst_mask']] as const) {
+    for (const interval of [0, 60]) {
+      const agg = new Aggregator({ name: 'x', primitives: parsePrimitiveList(prims.join(',')), interval, networks: prims[0] === 'dst_net' ? nets : undefined });
+      for (let i = 0; i < 20_000; i++) {
+        const t = T0 + rnd(600);
+        agg.addFlow(fl({ src_addr: addrs(), dst_addr: addrs(), etype: '', src_port: rnd(50), dst_port: rnd(50), in_if: rnd(3) * 2 ** 33 + rnd(5),
+          bytes: rnd(1000), packets: rnd(10), time_flow_start_ns: t * S, time_flow_end_ns: (t + rnd(100)) * S }));
+      }
+      for (const sort of ['key', 'bytes', 'packets'] as const) {
+        const got = agg.results(sort);
+        assert.equal(got.length, agg.size);
+        const want = [...got].sort((a, b) => {
+          if (interval > 0 && a.time_start !== b.time_start) return a.time_start - b.time_start;
+          if (sort === 'bytes' && a.bytes !== b.bytes) return b.bytes - a.bytes;
+          if (sort === 'packets' && a.packets !== b.packets) return b.packets - a.packets;
+          for (let i = 0; i < a.values.length; i++) {
+            const c = cmpVal(a.values[i]!, b.values[i]!);
+            if (c !== 0) return c;
+          }
+          return a.time_start - b.time_start;
+        });
+        // equal under the reference = the same key, so the order is fully determined
+        assert.deepEqual(got.map((r) => r.values.join('|') + '@' + r.time_start), want.map((r) => r.values.join('|') + '@' + r.time_start), `${prims} interval ${interval} sort ${sort}`);
+      }
+    }
+  }
 });

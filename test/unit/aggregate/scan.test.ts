@@ -1,0 +1,147 @@
+// The byte scanner (fast path of flow-aggregate) against the reference path it stands in for:
+// JSON.parse + flowFromObject + FlowView.set. For every line the scanner accepts, the view must
+// hold exactly what the reference gives (and the reference must accept the line); lines as
+// flow-capture writes them must all be accepted. Inputs: every fixture capture through
+// flow-capture, and random/edge-case lines (test/helpers/flow-lines.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { FlowView } from '../../../lib/aggregate/view.js';
+import { FlowLineScanner } from '../../../lib/aggregate/scan.js';
+import { flowFromObject, flowToJson } from '../../../lib/flow/record.js';
+import { parseNetworks } from '../../../lib/networks/file.js';
+import { rng, randomLine, randomRecord } from '../../helpers/flow-lines.js';
+import { ROOT } from '../../helpers/spawn.js';
+
+const nets = parseNetworks('10.0.0.0/8\n10.0.3.0/24\n8.8.8.0/24\n2001:db8::/32\n2001:db8:5::/48\n0.0.0.0/1\n').table;
+
+function snapshot(v: FlowView): unknown[] {
+  const words = (fam: number, w: Uint32Array): number[] => (fam === 4 ? [w[0]!] : fam === 6 ? [...w] : []);
+  return [
+    v.timeReceivedNs, v.startNs, v.endNs, v.bytes, v.packets, v.samplingRate, v.etype, v.proto, v.srcPort, v.dstPort,
+    v.inIf, v.outIf, v.tos, v.tcpFlags, v.srcAs, v.dstAs,
+    v.srcFam, words(v.srcFam, v.src), v.dstFam, words(v.dstFam, v.dst), v.peerFam, words(v.peerFam, v.peer),
+    v.srcXFam, words(v.srcXFam, v.srcX), v.srcXLen, v.dstXFam, words(v.dstXFam, v.dstX), v.dstXLen,
+    v.srcNetIndex(), v.dstNetIndex(),
+  ];
+}
+
+/** The reference: the view of a line, or undefined when it is not a valid flow record. */
+function reference(line: string, view: FlowView): unknown[] | undefined {
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || (o as { flows?: unknown }).flows !== undefined) return undefined;
+  try {
+    return snapshot(view.set(flowFromObject(o as Record<string, unknown>)));
+  } catch {
+    return undefined;
+  }
+}
+
+interface Tally {
+  lines: number;
+  accepted: number;
+  valid: number;
+}
+
+function check(lines: readonly string[], mustAccept: boolean): Tally {
+  const refView = new FlowView(nets);
+  const view = new FlowView(nets);
+  const scanner = new FlowLineScanner(view);
+  const t: Tally = { lines: 0, accepted: 0, valid: 0 };
+  // all lines in one buffer, as the reader hands them over (the scanner must stop at each '\n')
+  const buf = Buffer.from(lines.map((l) => l + '\n').join(''), 'utf8');
+  let start = 0;
+  for (const line of lines) {
+    const len = Buffer.byteLength(line + '\n');
+    const ref = reference(line.endsWith('\r') ? line.slice(0, -1) : line, refView);
+    t.lines++;
+    if (ref) t.valid++;
+    if (buf[start]! > 32) {
+      const nl = scanner.scan(buf, start, buf.length);
+      if (nl >= 0) {
+        t.accepted++;
+        assert.equal(nl, start + len - 1, `stops at the line's end: ${line}`);
+        assert.ok(ref, `the scanner accepted a line the reference rejects: ${line}`);
+        assert.deepEqual(snapshot(view), ref, `same view: ${line}`);
+      } else if (mustAccept) assert.fail(`not accepted: ${line}`);
+    }
+    start += len;
+  }
+  return t;
+}
+
+test('every fixture capture through flow-capture: all lines accepted, same view', () => {
+  const pcaps = [
+    ...readdirSync(join(ROOT, 'test/fixtures')).filter((f) => f.endsWith('.pcap')).map((f) => join(ROOT, 'test/fixtures', f)),
+    ...['aggregate/nf5.pcap', 'aggregate/nf9.pcap', 'report/netflow-v9.pcap'].map((f) => join(ROOT, 'test/fixtures', f)),
+  ];
+  let total = 0;
+  for (const p of pcaps) {
+    // (some captures hold datagrams flow-capture rejects: exit 65, the flows it decoded still count)
+    const out = spawnSync(process.execPath, [join(ROOT, 'bin/flow-capture.js'), '-q', '-r', p], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
+    const lines = out.split('\n').filter((l) => l !== '');
+    const t = check(lines, true);
+    total += t.accepted;
+  }
+  assert.ok(total > 1000, `fixture flows checked: ${total}`);
+});
+
+test('random records as flow-capture writes them: all accepted, same view', () => {
+  const r = rng(1);
+  const lines: string[] = [];
+  for (let i = 0; i < 20_000; i++) lines.push(flowToJson(randomRecord(r)));
+  const t = check(lines, true);
+  assert.equal(t.accepted, 20_000);
+});
+
+test('edge cases: whatever the scanner accepts the reference accepts with the same view', () => {
+  for (const seed of [2, 3, 4, 5]) {
+    const r = rng(seed);
+    const lines: string[] = [];
+    for (let i = 0; i < 25_000; i++) lines.push(randomLine(r));
+    const t = check(lines, false);
+    // the scanner must take most valid lines (else the fast path is not doing its job) and
+    // must leave to the reference a good share of the mutated ones
+    assert.ok(t.accepted > t.valid * 0.6, `accepted ${t.accepted} of ${t.valid} valid of ${t.lines}`);
+    assert.ok(t.accepted < t.valid, `accepted ${t.accepted} of ${t.valid} valid`);
+  }
+});
+
+test('hand-picked lines: numbers, addresses, nets, strings, structure', () => {
+  const ok = [
+    '{}',
+    '{"bytes":0}',
+    '{ "bytes" : 1 , "packets":2 }',
+    '{"bytes":9007199254740993}',
+    '{"bytes":9223372036854774784}',
+    '{"time_flow_start_ns":1700000000123456789,"time_flow_end_ns":18446744073709551615}'.replace('18446744073709551615', '9223372036854774783'),
+    '{"src_addr":"::ffff:1.2.3.4","src_net":"::/0"}',
+    '{"src_addr":"2001:db8::1%eth0","dst_addr":"1.2.3.4","src_net":"2001:db8::1/64","dst_net":"1.2.3.4/24"}',
+    '{"src_addr":"10.1.2.3","src_net":"","dst_net":"10.0.0.0/8"}',
+    '{"src_addr":"10.1.2.3","src_net":"10.1.2.3/32","etype":0}',
+    '{"src_addr":"2001:db8::1","etype":""}',
+    '{"proto":"tcp","etype":"ipv6","type":"IPFIX"}',
+    '{"proto":"6","etype":34525}',
+    '{"as_path":[],"mpls_label":[ 1 , 2 ],"src_mac":"é","extra":"x\u00e9","n":-1.5e3,"t":true,"f":false,"z":null}',
+    '{"__proto__":1,"constructor":"x"}',
+  ];
+  const leftToReference = [
+    '{"bytes":-1}', '{"bytes":1.0}', '{"bytes":1e3}', '{"bytes":01}', '{"bytes":"1"}', '{"bytes":null}', '{"bytes":18446744073709551616}',
+    '{"src_port":65536}', '{"ip_tos":256}', '{"proto":256}', '{"proto":"bogus"}', '{"type":"ipfix"}', '{"type":1}',
+    '{"src_addr":"1.2.3"}', '{"src_addr":"01.2.3.4"}', '{"src_addr":"1.2.3.4 "}', '{"src_net":"1.2.3.4/33"}', '{"src_net":24}',
+    '{"bytes":1,"bytes":2}', '{"flows":1}', '{"b\\u0079tes":1}', '{"x":{"a":1}}', '{"x":[1]}', '{"bytes":1,}', '{"bytes":1}}', '{"bytes":1} x',
+    '{"as_path":[1,-2]}', '{"as_path":[1.5]}', '{"src_mac":1}', '{"src_mac":"a\\"b"}', '[]', '{"bytes":1',
+  ];
+  const t = check([...ok], true);
+  assert.equal(t.accepted, ok.length);
+  const view = new FlowView(nets);
+  const scanner = new FlowLineScanner(view);
+  for (const l of leftToReference) assert.equal(scanner.scan(Buffer.from(l + '\n'), 0, l.length + 1), -1, l);
+});
