@@ -30,14 +30,18 @@ export async function* readLines(stream: Readable, maxLineBytes = 1 << 20): Asyn
     let start = 0;
     for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
-      if (end - start > maxLineBytes) throw new LineTooLongError(lineNo, maxLineBytes);
+      if (end - start > maxLineBytes) {
+        // the lines before it are good data: hand them over, then stop
+        if (lines.length > 0) yield { lines, firstLine: first };
+        throw new LineTooLongError(lineNo, maxLineBytes);
+      }
       lines.push(buf.toString('utf8', start, end));
       lineNo++;
       start = nl + 1;
     }
     tail = start < buf.length ? buf.subarray(start) : undefined;
-    if (tail && tail.length > maxLineBytes) throw new LineTooLongError(lineNo, maxLineBytes);
     if (lines.length > 0) yield { lines, firstLine: first };
+    if (tail && tail.length > maxLineBytes) throw new LineTooLongError(lineNo, maxLineBytes);
   }
   if (tail && tail.length > 0) {
     const end = tail[tail.length - 1] === 13 ? tail.length - 1 : tail.length;

@@ -79,15 +79,19 @@ export async function readNdjsonObjects(
     };
     try {
       // Chunks split at '\n' as lib/cli/lines.ts readLines does (same lines, same numbers, same
-      // limit: a line longer than MAX_LINE ends the file before any line of its chunk is used).
+      // limit: a line longer than MAX_LINE ends the file; the lines before it count).
       let tail: Buffer | undefined;
       for await (const raw of src.stream) {
         const chunk: Buffer = typeof raw === 'string' ? Buffer.from(raw) : (raw as Buffer);
         const buf = tail ? Buffer.concat([tail, chunk]) : chunk;
-        if (buf.length > MAX_LINE) checkLineLengths(buf, lineNo);
         let start = 0;
         const n = buf.length;
         while (start < n) {
+          // only a buffer of more than MAX_LINE bytes can hold a line that long: check it first
+          if (n - start > MAX_LINE) {
+            const nl = buf.indexOf(10, start);
+            if ((nl < 0 ? n - start : lineLength(buf, start, nl)) > MAX_LINE) throw new LineTooLongError(lineNo, MAX_LINE);
+          }
           if (scanner !== undefined && buf[start]! > 32) {
             const nl = scanner.scan(buf, start, n);
             if (nl >= 0) {
@@ -124,18 +128,9 @@ export async function readNdjsonObjects(
   }
 }
 
-/** Throw LineTooLongError for the first line of `buf` (or its incomplete last line) longer than
- *  MAX_LINE, before any of its lines is used, as readLines does. */
-function checkLineLengths(buf: Buffer, firstLine: number): void {
-  let lineNo = firstLine;
-  let start = 0;
-  for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-    const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
-    if (end - start > MAX_LINE) throw new LineTooLongError(lineNo, MAX_LINE);
-    lineNo++;
-    start = nl + 1;
-  }
-  if (buf.length - start > MAX_LINE) throw new LineTooLongError(lineNo, MAX_LINE);
+/** Length of the line buf[start, nl) without a CR before the newline. */
+function lineLength(buf: Buffer, start: number, nl: number): number {
+  return nl > start && buf[nl - 1] === 13 ? nl - 1 - start : nl - start;
 }
 
 export interface InputOutcome {

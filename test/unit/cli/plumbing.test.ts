@@ -4,6 +4,7 @@ import { Readable, Writable, PassThrough } from 'node:stream';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLines, LineTooLongError } from '../../../lib/cli/lines.js';
+import { readNdjsonObjects } from '../../../lib/cli/ndjson-input.js';
 import { BatchWriter } from '../../../lib/cli/writer.js';
 import { AtomicFile, openInput, writeFileAtomic } from '../../../lib/cli/io.js';
 import { colorLevel } from '../../../lib/cli/color.js';
@@ -28,10 +29,25 @@ test('lines: a multi-byte character split between chunks survives', async () => 
   assert.deepEqual(await collect([euro.subarray(0, 2), euro.subarray(2)]), [[1, 'x€y']]);
 });
 
-test('lines: an over-long line is an error naming it', async () => {
+test('lines: an over-long line is an error naming it; the lines before it in its chunk still come through', async () => {
+  const got: string[] = [];
   await assert.rejects(async () => {
-    for await (const _ of readLines(Readable.from([Buffer.from('ok\n' + 'x'.repeat(50) + '\n')]), 10)) void _;
-  }, (e: unknown) => e instanceof LineTooLongError && e.line === 2);
+    for await (const b of readLines(Readable.from([Buffer.from('ok\nfine\n' + 'x'.repeat(50) + '\nlater\n')]), 10)) got.push(...b.lines);
+  }, (e: unknown) => e instanceof LineTooLongError && e.line === 3);
+  assert.deepEqual(got, ['ok', 'fine']);
+});
+
+test('ndjson input: an over-long line ends the file; the objects before it in its chunk are used', async () => {
+  // one chunk holding good lines, the long one and more after it
+  const text = `{"a":1}\n{"a":2}\n{"pad":"${'x'.repeat((1 << 20) + 10)}"}\n{"a":3}\n`;
+  for (const scanner of [undefined, { scan: () => -1 }]) {
+    const seen: unknown[] = [];
+    const rejects: string[] = [];
+    const stdin = Readable.from([Buffer.from(text)]);
+    await readNdjsonObjects(['-'], { stdin }, { lines: 0 }, (place, reason) => void rejects.push(`${place} ${reason}`), (o) => void seen.push(o.a), undefined, scanner);
+    assert.deepEqual(seen, [1, 2]);
+    assert.deepEqual(rejects, ['stdin:3 line too long']);
+  }
 });
 
 test('writer: waits for drain instead of buffering without bound', async () => {
