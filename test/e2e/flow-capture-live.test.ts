@@ -3,10 +3,11 @@
 // running `flow-capture -l` and its output must equal `flow-capture -r` of the same capture.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { ROOT, runBin } from '../helpers/spawn.js';
+import { ROOT, binPath, runBin } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
 import { captureDatagrams, normalise, replay, startCollector } from '../helpers/udp-replay.js';
 
@@ -209,6 +210,31 @@ test('live: SIGUSR2 prints stats now, SIGHUP closes the file and opens the next'
   for (const f of files) assert.equal(readFileSync(join(dir, f), 'utf8').trim().split('\n').length, n);
   // each closed file is reported with the records it got
   assert.equal(c.stderr().match(new RegExp(`closed \\S+ \\(${n} records\\)`, 'g'))?.length, 2, c.stderr());
+});
+
+test('live: stdout redirected to a file gets every record (written through its own async stream)', async () => {
+  const path = join(tempDir(), 'out.ndjson');
+  const fd = openSync(path, 'w');
+  const child = spawn(process.execPath, [binPath('flow-capture'), '-v', '-l', '127.0.0.1:0'], { cwd: ROOT, stdio: ['ignore', fd, 'pipe'] });
+  closeSync(fd);
+  let err = '';
+  const stderr = child.stderr!;
+  stderr.setEncoding('utf8');
+  const port = await new Promise<number>((resolve, reject) => {
+    stderr.on('data', (d: string) => {
+      err += d;
+      const m = /listening on [0-9.]+:(\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('close', () => reject(new Error(`collector exited: ${err}`)));
+  });
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const dgs = await captureDatagrams(FX + 'softflowd-ipfix.pcap');
+  await replay(Array.from({ length: 20 }, () => dgs).flat(), '127.0.0.1', port);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, err);
+  const want = normalise(await offline('softflowd-ipfix.pcap'));
+  assert.equal(normalise(readFileSync(path, 'utf8')).length, want.length * 20);
 });
 
 test('live: --format text prints the lines -r --format text prints', async () => {
