@@ -218,8 +218,8 @@ export { optionalJson };
 
 // ---- WireFlow → NDJSON, without the FlowRecord's strings -------------------------------------
 // The same bytes as writeFlowJsonLine(w.toRecord()) (test/unit/format/wire.test.ts compares them
-// on every fixture and on generated records). Only IPv6 and MAC text still goes through the
-// string formatters.
+// on every fixture and on generated records). Only MAC text still goes through a string
+// formatter.
 
 /** Room writeWireJsonLine may use: the core part plus every optional field at its widest. */
 export const MAX_WIRE_BYTES = 4096;
@@ -230,6 +230,7 @@ const PROTO_LIT: Array<Lit | undefined> = new Array<Lit | undefined>(256).fill(u
 function proto(dv: DataView, off: number, p: number): number {
   return (PROTO_LIT[p] ??= lit(PROTO_JSON[p]!))(dv, off);
 }
+
 const IPV4_LIT = lit('IPv4');
 const IPV6_LIT = lit('IPv6');
 
