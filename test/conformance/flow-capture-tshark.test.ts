@@ -22,6 +22,9 @@ const FIXTURES: ReadonlyArray<readonly [string, number]> = [
   ['softflowd-ipfix.pcap', 4739],
   ['softflowd-ipfix-ms.pcap', 4740],
   ['softflowd-ipfix-us.pcap', 4741],
+  ['pmacct-v5.pcap', 2105],
+  ['pmacct-v9.pcap', 2109],
+  ['pmacct-v10.pcap', 2110],
 ];
 
 type Obj = { [k: string]: string | Obj };
@@ -103,14 +106,16 @@ function tsharkRecords(file: string, port: number): Expected[] {
       };
       let start = time('start');
       let end = time('end');
-      if (relative) {
-        let base: bigint;
-        if (version === 10) {
-          assert.ok(sysInit !== undefined, 'IPFIX relative times come with systemInitTime');
-          base = sysInit;
-        } else base = header - uptime!;
-        start += base;
-        end += base;
+      if (relative && version === 10) {
+        assert.ok(sysInit !== undefined, 'IPFIX relative times come with systemInitTime');
+        start += sysInit;
+        end += sysInit;
+      } else if (relative) {
+        // FIRST/LAST_SWITCHED - sysUpTime as a signed 32-bit ms difference (the uptime may have
+        // wrapped past 2^32 ms since the flow began), as flow-capture, pmacct and goflow2 take
+        // it; tshark adds them without a wrap. Seen with pmacctd's nfprobe on an old capture.
+        start = header + wrapMs(start - uptime!);
+        end = header + wrapMs(end - uptime!);
       }
       const num = (k: string): number => (r[k] === undefined ? 0 : Number(r[k] as string));
       out.push({
@@ -134,6 +139,14 @@ function tsharkRecords(file: string, port: number): Expected[] {
     }
   }
   return out;
+}
+
+const WRAP_NS = 4294967296n * 1_000_000n;
+
+/** A difference of 32-bit ms counters (in ns) brought into [-2^31, 2^31) ms. */
+function wrapMs(diff: bigint): bigint {
+  const r = ((diff % WRAP_NS) + WRAP_NS) % WRAP_NS;
+  return r >= WRAP_NS / 2n ? r - WRAP_NS : r;
 }
 
 function near(ours: number, theirs: bigint, what: string): void {

@@ -1,0 +1,150 @@
+// Conformance with nfdump (Debian nfdump 1.7, installed by .ci/run), a second independent decoder:
+// every NetFlow/IPFIX fixture's export datagrams are sent to a real nfcapd over UDP on loopback
+// (Debian's nfcapd cannot read pcap files), `nfdump -o json` prints what it stored, and
+// flow-capture -r must give the same records in the same order: exporter, addresses, ports,
+// protocol, bytes, packets, ToS, TCP flags, interfaces, AS numbers, masks, and start/end times
+// to the millisecond (nfdump keeps ms) where nfdump decodes them right.
+//
+// Where nfdump 1.7.1 gets times wrong (tshark, flow-capture-tshark.test.ts, agrees with us):
+// - IPFIX sysUpTime-relative times with systemInitTime in options data: first and last swapped;
+// - IPFIX flowStart/EndMicroseconds (NTP format): not decoded, printed as 1970;
+// - NetFlow v9 FIRST/LAST_SWITCHED ahead of sysUpTime: added without the 2^32 ms uptime wrap,
+//   giving flows 49.7 days in the future.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { ROOT, runBin, runProcess } from '../helpers/spawn.js';
+import { tempDir } from '../helpers/tmp.js';
+import { parseFlowLine, type FlowRecord } from '../../lib/flow/record.js';
+import { protoNumber } from '../../lib/flow/proto.js';
+import { openInput } from '../../lib/cli/io.js';
+import { Log } from '../../lib/cli/log.js';
+import { newCaptureStats, readCapture } from '../../lib/capture/pcap-file.js';
+import { Writable } from 'node:stream';
+
+/** Fixture → whether nfdump's times can be compared (see above). */
+const FIXTURES: ReadonlyArray<readonly [string, boolean]> = [
+  ['softflowd-v5.pcap', true],
+  ['softflowd-v9.pcap', true],
+  ['softflowd-ipfix.pcap', false],
+  ['softflowd-ipfix-ms.pcap', true],
+  ['softflowd-ipfix-us.pcap', false],
+  ['pmacct-v5.pcap', true],
+  ['pmacct-v9.pcap', true],
+  ['pmacct-v10.pcap', true],
+  ['live-v5.pcap', true],
+  ['live-v9.pcap', false],
+  ['live-ipfix.pcap', false],
+];
+
+type NfdumpRecord = Record<string, string | number | undefined>;
+
+/** A free UDP port on 127.0.0.1 (closed again: nfcapd binds it next). */
+async function freePort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const port = s.address().port;
+  await new Promise<void>((resolve) => s.close(resolve));
+  return port;
+}
+
+/** Wait until something is bound to UDP `port` (/proc/net/udp), so no datagram is sent too early. */
+async function udpBound(port: number): Promise<void> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  for (let i = 0; i < 200; i++) {
+    if (readFileSync('/proc/net/udp', 'utf8').includes(hex)) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`nfcapd did not bind UDP port ${port}`);
+}
+
+/** Send the capture's UDP payloads, one at a time, to 127.0.0.1:port. */
+async function replay(file: string, port: number): Promise<number> {
+  const sock = createSocket('udp4');
+  const log = new Log('replay', new Writable({ write: (_c, _e, cb) => cb() }));
+  let sent = 0;
+  for await (const batch of readCapture(await openInput(file, process.stdin), log, newCaptureStats())) {
+    for (const d of batch) {
+      await new Promise<void>((resolve, reject) => sock.send(Buffer.from(d.payload), port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      sent++;
+    }
+  }
+  sock.close();
+  return sent;
+}
+
+/** What nfcapd stores of the capture, as `nfdump -o json` prints it. */
+async function nfdumpRecords(file: string): Promise<NfdumpRecord[]> {
+  const dir = tempDir('nfcapd');
+  const port = await freePort();
+  const nfcapd = spawn('nfcapd', ['-b', '127.0.0.1', '-p', String(port), '-w', dir, '-t', '3600'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => nfcapd.on('exit', () => resolve()));
+  try {
+    await udpBound(port);
+    assert.ok((await replay(file, port)) > 0, 'datagrams sent');
+    await new Promise((r) => setTimeout(r, 300)); // nfcapd reads its socket asynchronously
+  } finally {
+    nfcapd.kill('SIGTERM'); // nfcapd writes its file at exit
+    await exited;
+  }
+  const r = await runProcess('nfdump', ['-R', dir, '-o', 'json'], { env: { TZ: 'UTC' } }); // it prints local time
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as NfdumpRecord[];
+}
+
+/** nfdump's "...AP.S." flag text → the TCP flags byte. */
+function tcpFlags(text: string | number | undefined): number {
+  if (typeof text !== 'string') return 0;
+  let v = 0;
+  for (let i = 0; i < 8; i++) if (text[i] !== '.') v |= 1 << (7 - i);
+  return v;
+}
+
+/** nfdump's time text (run with TZ=UTC) with ms → ms since the epoch. */
+const ms = (text: string | number | undefined): number => Date.parse(`${String(text)}Z`);
+
+const maskOf = (net: string): number => Number(net.slice(net.indexOf('/') + 1));
+
+for (const [name, times] of FIXTURES) {
+  test(`${name}: flow-capture and nfdump agree on every record`, async () => {
+    const file = `${ROOT}test/fixtures/${name}`;
+    const theirs = await nfdumpRecords(file);
+    const r = await runBin('flow-capture', ['-r', file]);
+    assert.equal(r.code, 0, r.stderr);
+    const ours: FlowRecord[] = r.stdout.split('\n').filter((l) => l !== '').map(parseFlowLine);
+    assert.ok(theirs.length > 0, 'nfdump found flows');
+    assert.equal(ours.length, theirs.length, 'same number of records');
+    ours.forEach((o, i) => {
+      const e = theirs[i]!;
+      const at = `${name} record ${i + 1}`;
+      const num = (k: string): number => (e[k] === undefined ? 0 : Number(e[k]));
+      const proto = protoNumber(o.proto);
+      assert.equal(o.sampler_address, e.ip4_router ?? e.ip6_router, `${at}: exporter`);
+      assert.equal(o.src_addr, e.src4_addr ?? e.src6_addr, `${at}: src_addr`);
+      assert.equal(o.dst_addr, e.dst4_addr ?? e.dst6_addr, `${at}: dst_addr`);
+      assert.equal(proto, num('proto'), `${at}: proto`);
+      // nfdump shows ICMP type/code instead of ports; flow-capture passes the port fields through
+      if (proto !== 1 && proto !== 58) {
+        assert.equal(o.src_port, num('src_port'), `${at}: src_port`);
+        assert.equal(o.dst_port, num('dst_port'), `${at}: dst_port`);
+      }
+      assert.equal(o.bytes, num('in_bytes'), `${at}: bytes`);
+      assert.equal(o.packets, num('in_packets'), `${at}: packets`);
+      assert.equal(o.ip_tos, num('src_tos'), `${at}: ip_tos`);
+      assert.equal(o.tcp_flags & 0xff, tcpFlags(e.tcp_flags), `${at}: tcp_flags`);
+      assert.equal(o.in_if, num('input_snmp'), `${at}: in_if`);
+      assert.equal(o.out_if, num('output_snmp'), `${at}: out_if`);
+      assert.equal(o.src_as, num('src_as'), `${at}: src_as`);
+      assert.equal(o.dst_as, num('dst_as'), `${at}: dst_as`);
+      assert.equal(maskOf(o.src_net), num('src_mask'), `${at}: src mask`);
+      assert.equal(maskOf(o.dst_net), num('dst_mask'), `${at}: dst mask`);
+      if (times) {
+        // nfdump keeps ms; v9 headers carry whole seconds, so either side may round the other way
+        assert.ok(Math.abs(Math.floor(o.time_flow_start_ns / 1e6) - ms(e.first)) <= 1, `${at}: start ${o.time_flow_start_ns} vs nfdump ${String(e.first)}`);
+        assert.ok(Math.abs(Math.floor(o.time_flow_end_ns / 1e6) - ms(e.last)) <= 1, `${at}: end ${o.time_flow_end_ns} vs nfdump ${String(e.last)}`);
+      }
+    });
+  });
+}
