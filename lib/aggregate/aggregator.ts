@@ -65,9 +65,16 @@ export interface AggregatorStats {
   filtered: number;
   renormalized: number;
   unknownSamplingRate: number;
+  /** Flows --pro-rate left whole in their start bin: they span more than MAX_PRO_RATE_BINS. */
+  notProRated: number;
   /** A sum went past 2^53 and may have lost precision. */
   inexact: boolean;
 }
+
+/** Bins --pro-rate spreads one flow over at most: an end time years after the start (a broken
+ *  exporter clock) would otherwise make millions of aggregates out of one flow. Such a flow is
+ *  counted whole in its start bin instead (no byte is lost) and counted in the summary. */
+export const MAX_PRO_RATE_BINS = 100_000;
 
 /** Counters of all aggregates, one row of six doubles per key index (bytes, packets, flows,
  *  start, end, tcpflags): no object per counter, and one cache line touched per update. */
@@ -295,7 +302,7 @@ export class Aggregator {
   readonly primitives: readonly Primitive[];
   /** Primitives that make up the key (all but tcpflags), in order. */
   readonly keyPrimitives: readonly Primitive[];
-  readonly stats: AggregatorStats = { flows: 0, aggregates: 0, filtered: 0, renormalized: 0, unknownSamplingRate: 0, inexact: false };
+  readonly stats: AggregatorStats = { flows: 0, aggregates: 0, filtered: 0, renormalized: 0, unknownSamplingRate: 0, notProRated: 0, inexact: false };
   private readonly writers: Writer[];
   private readonly encodings: Encoding[];
   /** Word offset of each key primitive (after the two words of the time bin when binned). */
@@ -414,7 +421,10 @@ export class Aggregator {
     }
     const iv = this.interval;
     const bin = startS - (startS % iv);
-    if (!this.proRate || endS < bin + iv || endNs <= startNs) {
+    const spread = this.proRate && endS >= bin + iv && endNs > startNs;
+    const tooLong = spread && (endS - bin) / iv > MAX_PRO_RATE_BINS;
+    if (tooLong) this.stats.notProRated++;
+    if (!spread || tooLong) {
       n2(k, 0, bin);
       this.add(this.slot(), bytes, packets, 1, bin, bin + iv, v.tcpFlags);
       return;

@@ -10,7 +10,7 @@ import { compileFilter, FilterSyntaxError, type CompiledFilter } from '../filter
 import { loadNetworksFile } from '../networks/file.js';
 import { loadConfig, parseDuration, type AggregateConfigFile } from '../aggregate/config.js';
 import { runAggregate, type AggregationConfig } from '../aggregate/run.js';
-import type { SortOrder } from '../aggregate/aggregator.js';
+import { MAX_PRO_RATE_BINS, type SortOrder } from '../aggregate/aggregator.js';
 
 const PROG = 'flow-aggregate';
 
@@ -173,6 +173,7 @@ export async function main(proc: Proc): Promise<number | void> {
     const s = agg.stats;
     log.info(`aggregation ${agg.name}: ${agg.size} aggregates from ${s.flows} flows and ${s.aggregates} aggregate records (${s.filtered} flows filtered out)`);
     if (s.unknownSamplingRate > 0) log.warn(`aggregation ${agg.name}: ${s.unknownSamplingRate} flows had sampling_rate 0 (unknown): counted as exported, not renormalised`);
+    if (s.notProRated > 0) log.warn(`aggregation ${agg.name}: ${s.notProRated} flows span more than ${MAX_PRO_RATE_BINS} intervals (end time far after start: an exporter clock?): counted whole in their start interval, not pro-rated`);
     if (s.inexact) log.warn(`aggregation ${agg.name}: a counter passed 2^53 and may have lost precision`);
   }
   log.info(`${summary.lines} lines: ${summary.flows} flows, ${summary.aggregates} aggregate records, ${summary.rejected} rejected`);

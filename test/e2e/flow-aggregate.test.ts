@@ -160,6 +160,12 @@ test('--interval, --pro-rate and --sort bytes; CSV output', async () => {
     '10.5.1.2;1;100;0;1700001000;1700001300',
     '',
   ].join('\n'));
+  // an end time decades after the start: counted whole in its first bin, with a warning, exit 0
+  const absurd = flow('10.5.1.2', '8.8.8.8', 1000, { time_flow_start_ns: 1_700_000_100 * S, time_flow_end_ns: 4_000_000_000 * S });
+  const w = await runBin('flow-aggregate', ['-a', 'src_host', '--interval', '5m', '--pro-rate'], { input: absurd + '\n' });
+  assert.equal(w.code, 0, w.stderr);
+  assert.deepEqual(parse(w.stdout).map((x) => [x.bytes, x.time_start]), [[1000, 1700000100]]);
+  assert.match(w.stderr, /1 flows span more than 100000 intervals .*counted whole in their start interval/);
   const b = await runBin('flow-aggregate', ['-a', 'dst_host', '--sort', 'bytes', flowsFile]);
   assert.deepEqual(parse(b.stdout).map((x) => x.bytes), [9000, 1050, 700, 500, 300]);
 });

@@ -1,7 +1,7 @@
 // Aggregator: keys, networks, sums, time bins, pro-rating, renormalisation, exact merges, ordering.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Aggregator, aggregateToJson, aggregateCsvRow, type AggregationSpec } from '../../../lib/aggregate/aggregator.js';
+import { Aggregator, MAX_PRO_RATE_BINS, aggregateToJson, aggregateCsvRow, type AggregationSpec } from '../../../lib/aggregate/aggregator.js';
 import { parsePrimitiveList, SHORTHANDS } from '../../../lib/aggregate/primitives.js';
 import { parseNetworks } from '../../../lib/networks/file.js';
 import { flowFromObject, FieldError } from '../../../lib/flow/record.js';
@@ -134,6 +134,19 @@ test('--pro-rate spreads a flow over its bins (pmacct: 1000 s, 1000 bytes, 5m bi
     [600, 300, 3, 0],
     [900, 100, 1, 0],
   ]);
+});
+
+test('--pro-rate leaves a flow spanning more than MAX_PRO_RATE_BINS whole in its first bin, counted', () => {
+  const bin = T0 - (T0 % 60);
+  const agg = new Aggregator({ name: 'x', primitives: ['src_host'], interval: 60, proRate: true });
+  const end = (bin + 60 * (MAX_PRO_RATE_BINS + 1)) * S;
+  agg.addFlow(fl({ src_addr: '10.0.0.1', time_flow_start_ns: bin * S, time_flow_end_ns: end, bytes: 1000, packets: 10 }));
+  agg.addFlow(fl({ src_addr: '10.0.0.1', time_flow_start_ns: bin * S, time_flow_end_ns: (bin + 60 * MAX_PRO_RATE_BINS) * S, bytes: 7, packets: 1 }));
+  const rs = agg.results();
+  assert.equal(agg.stats.notProRated, 1);
+  assert.deepEqual([rs[0]!.time_start - bin, rs[0]!.bytes, rs[0]!.flows], [0, 1000, 2]);
+  assert.equal(rs.length, MAX_PRO_RATE_BINS, 'the flow at the limit is still spread');
+  assert.equal(rs.reduce((n, r) => n + r.bytes, 0), 1007);
 });
 
 test('--pro-rate never loses or invents a byte (random flows, awkward numbers)', () => {
