@@ -37,6 +37,8 @@ const FIXTURES: ReadonlyArray<readonly [string, boolean]> = [
   ['live-v5.pcap', true],
   ['live-v9.pcap', false],
   ['live-ipfix.pcap', false],
+  ['nfreplay-v5.pcap', true],
+  ['nfreplay-v9.pcap', true],
 ];
 
 type NfdumpRecord = Record<string, string | number | undefined>;
