@@ -50,6 +50,8 @@ const FIXTURES: readonly Fixture[] = [
   { name: 'live-ipfix.pcap', collector: 'nfcapd', times: false },
   { name: 'nfreplay-v5.pcap', collector: 'nfcapd', times: true },
   { name: 'nfreplay-v9.pcap', collector: 'nfcapd', times: true },
+  { name: 'fprobe-v1.pcap', collector: 'nfcapd', times: true },
+  { name: 'fprobe-v7.pcap', collector: 'nfcapd', times: true },
   { name: 'sflow-v4.pcap', collector: 'sfcapd', times: false },
   { name: 'sflow-v6.pcap', collector: 'sfcapd', times: false, exit: 65 },
 ];

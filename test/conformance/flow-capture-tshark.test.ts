@@ -27,6 +27,8 @@ const FIXTURES: ReadonlyArray<readonly [string, number]> = [
   ['pmacct-v10.pcap', 2110],
   ['nfreplay-v5.pcap', 2200],
   ['nfreplay-v9.pcap', 2200],
+  ['fprobe-v1.pcap', 2301],
+  ['fprobe-v7.pcap', 2307],
 ];
 
 type Obj = { [k: string]: string | Obj };
@@ -84,7 +86,7 @@ function tsharkRecords(file: string, port: number): Expected[] {
     const version = Number(cf['cflow.version']);
     const header = absNs(cf['cflow.timestamp'] as string);
     const uptime = cf['cflow.sysuptime'] === undefined ? undefined : relNs(cf['cflow.sysuptime'] as string);
-    const sequence = Number(cf['cflow.sequence']);
+    const sequence = Number(cf['cflow.sequence'] ?? 0); // v1 has none
     const flows: Obj[] = [];
     const walk = (o: Obj): void => {
       if (typeof o['cflow.sys_init_time'] === 'string') sysInit = absNs(o['cflow.sys_init_time']);
