@@ -122,6 +122,7 @@ export class LiveFlowDecoder implements LiveDecoder {
       ['seq_gaps', s.sequenceGaps],
       ['seq_lost', s.sequenceMissing],
       ['seq_resets', s.sequenceResets],
+      ['times_unanchored', s.timesUnanchored],
     );
     return out;
   }

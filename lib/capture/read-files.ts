@@ -33,6 +33,8 @@ export interface ReadFilesResult {
   datagrams: number;
   records: number;
   rejected: number;
+  /** Records whose times fell back to the export time (DecoderStats.timesUnanchored). */
+  timesUnanchored: number;
   stoppedEarly: boolean;
 }
 
@@ -94,6 +96,7 @@ export async function decodeCaptureFiles(cfg: ReadFilesConfig, proc: Proc, log: 
     datagrams: s.datagrams,
     records: s.records,
     rejected: log.rejectedTotal,
+    timesUnanchored: s.timesUnanchored,
     stoppedEarly,
   };
   summarise(res, log);
@@ -111,4 +114,5 @@ function summarise(res: ReadFilesResult, log: Log): void {
     if (res.stoppedEarly) line += '; stopped at the first (--strict)';
     log.error(line);
   } else log.info(line);
+  if (res.timesUnanchored > 0) log.warn(`${res.timesUnanchored} IPFIX records had sysUpTime-relative times before their exporter sent systemInitTimeMilliseconds: their start and end are the export time`);
 }

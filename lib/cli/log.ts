@@ -16,6 +16,7 @@ export interface LogOptions {
 
 export class Log {
   private readonly counts = new Map<string, number>();
+  private readonly notes = new Map<string, number>();
   private readonly shown = new Map<string, number>();
   private readonly firstPlace = new Map<string, string>();
   private readonly perReason: number;
@@ -57,6 +58,17 @@ export class Log {
   reject(reason: string, message: string, place?: string): void {
     this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
     if (place !== undefined && !this.firstPlace.has(reason)) this.firstPlace.set(reason, place);
+    this.limited(reason, message);
+  }
+
+  /** Count one warning under `reason` that is not a rejection (the data was used); print the
+   *  first few, like reject(). */
+  note(reason: string, message: string): void {
+    this.notes.set(reason, (this.notes.get(reason) ?? 0) + 1);
+    this.limited(reason, message);
+  }
+
+  private limited(reason: string, message: string): void {
     const shown = this.shown.get(reason) ?? 0;
     if (shown < this.perReason) {
       this.shown.set(reason, shown + 1);
@@ -66,7 +78,7 @@ export class Log {
 
   /** Say how many messages were held back since the last call, one line per reason. */
   flushSuppressed(): void {
-    for (const [reason, count] of this.counts) {
+    for (const [reason, count] of [...this.counts, ...this.notes]) {
       const shown = this.shown.get(reason) ?? 0;
       const suppressed = count - shown;
       if (suppressed > 0) {

@@ -145,6 +145,11 @@ export class FlowDecoder implements DecodeCore {
     this.log.reject(reason, `${at}: ${protocol} ${where}: ${what}`, at);
   }
 
+  warn(reason: string, place: Datagram | string, protocol: string, what: string): void {
+    const at = typeof place === 'string' ? place : describeDatagram(place);
+    this.log.note(reason, `${at}: ${protocol}: ${what}`);
+  }
+
   describe(d: Datagram): string {
     return describeDatagram(d);
   }

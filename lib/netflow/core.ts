@@ -34,6 +34,8 @@ export interface DecoderStats {
   sequenceMissing: number;
   sequenceResets: number;
   sequenceLate: number;
+  /** IPFIX records whose sysUpTime-relative times had no systemInitTime yet: given the export time. */
+  timesUnanchored: number;
 }
 
 export function newStats(): DecoderStats {
@@ -45,6 +47,7 @@ export function newStats(): DecoderStats {
     templatesAdded: 0, templatesUpdated: 0, templatesWithdrawn: 0,
     pendingHeld: 0, pendingDecoded: 0, pendingExpired: 0,
     sequenceGaps: 0, sequenceMissing: 0, sequenceResets: 0, sequenceLate: 0,
+    timesUnanchored: 0,
   };
 }
 
@@ -74,6 +77,8 @@ export interface DecodeCore {
   readonly ctx: MessageContext;
   /** Count a rejection and (rate-limited) say `<place>: <protocol> <where>: <what>`. */
   reject(reason: string, place: Datagram | string, protocol: string, where: string, what: string): void;
+  /** Say (rate-limited, counted under `reason`) something decoded but not as well as it could be. */
+  warn(reason: string, place: Datagram | string, protocol: string, what: string): void;
   /** describeDatagram(d), for messages about held data. */
   describe(d: Datagram): string;
   /** Give up on held data (age, capacity, end of input): count and say so. */

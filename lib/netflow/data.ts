@@ -173,9 +173,15 @@ function zero16(b: Uint8Array, o: number): boolean {
   return true;
 }
 
-/** Fill `w` with the flow of the data record in `s` (goflow2 semantics: which field wins). */
-export function resolveFlow(s: Scratch, m: MessageContext, b: Uint8Array, w: WireFlow): void {
+/** Set by timeOf when an IPFIX sysUpTime-relative time had no systemInitTime to anchor it. */
+let unanchored = false;
+
+/** Fill `w` with the flow of the data record in `s` (goflow2 semantics: which field wins).
+ *  Returns false when its times had to fall back to the export time: sysUpTime-relative IPFIX
+ *  times before the exporter sent systemInitTimeMilliseconds (the caller counts and says so). */
+export function resolveFlow(s: Scratch, m: MessageContext, b: Uint8Array, w: WireFlow): boolean {
   const d = m.domain;
+  unanchored = false;
   w.buf = b;
   // addresses: an all-zero IPv6 field loses to an IPv4 one (dual templates), as goflow2 does
   let etype = 0;
@@ -273,6 +279,7 @@ export function resolveFlow(s: Scratch, m: MessageContext, b: Uint8Array, w: Wir
   w.observationDomainId = s[A.OBS_DOMAIN]! >= 0 ? s[A.OBS_DOMAIN]! : m.domainId;
   w.observationPointId = s[A.OBS_POINT]!;
   w.flowDirection = s[A.DIRECTION]!;
+  return !unanchored;
 }
 
 function timeOf(abs: number, deltaUs: number, sysUp: number, s: Scratch, m: MessageContext, exportNs: number): number {
@@ -285,6 +292,7 @@ function timeOf(abs: number, deltaUs: number, sysUp: number, s: Scratch, m: Mess
     }
     const init = s[A.SYS_INIT_MS]! >= 0 ? s[A.SYS_INIT_MS]! : m.domain !== undefined ? m.domain.systemInitMs : -1;
     if (init >= 0) return (init + sysUp) * 1e6;
+    unanchored = true;
   }
   return exportNs;
 }

@@ -145,6 +145,7 @@ function decodeDataSet(core: DecodeCore, place: Datagram | string, protocol: str
   const options = t.isOptions;
   const fixed = t.fixedLength;
   const min = t.minLength;
+  let unanchored = 0;
   s.fill(-1);
   const read = fixedReader(t);
   while (end - p >= min) {
@@ -159,11 +160,15 @@ function decodeDataSet(core: DecodeCore, place: Datagram | string, protocol: str
       applyOptions(s, domain);
       stats.optionsRecords++;
     } else {
-      resolveFlow(s, m, b, w);
+      if (!resolveFlow(s, m, b, w)) unanchored++;
       out.flow(w);
       stats.records++;
       version.records++;
     }
+  }
+  if (unanchored > 0) {
+    stats.timesUnanchored += unanchored;
+    core.warn('times unanchored', place, protocol, `set ${t.id} at offset ${hex(o)}: ${unanchored} records with sysUpTime-relative times before the exporter sent systemInitTimeMilliseconds (options data): their start and end are the export time`);
   }
   return n;
 }

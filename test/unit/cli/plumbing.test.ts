@@ -124,3 +124,15 @@ test('log: rate-limited per reason, everything counted', () => {
   assert.equal(log.rejectedTotal, 6);
   assert.equal(log.firstPlaceOf('truncated'), 'p0');
 });
+
+test('log: notes are rate-limited like rejections but are not rejections', () => {
+  const err = new PassThrough();
+  const log = new Log('t', err, { perReason: 1 });
+  for (let i = 0; i < 3; i++) log.note('times unanchored', `note ${i}`);
+  log.flushSuppressed();
+  const text = err.read()?.toString() ?? '';
+  assert.match(text, /t: note 0\n/);
+  assert.doesNotMatch(text, /note 1/);
+  assert.match(text, /2 more "times unanchored" messages suppressed/);
+  assert.equal(log.rejectedTotal, 0);
+});

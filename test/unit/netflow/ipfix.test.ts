@@ -70,18 +70,22 @@ test('IPFIX: every time encoding', () => {
 
 test('IPFIX: sysUpTime-relative times (IE 22/21) with systemInitTimeMilliseconds from options data', () => {
   const init = 1_699_990_000_000; // ms
-  const { run } = decoder();
+  const { dec, run, text } = decoder();
   // options template 600: scope observationDomainId(149), option systemInitTimeMilliseconds(160)
   const ot = tmpl(600, [[149, 4], [160, 8]], 1);
   const od = new Bytes().u32(1).u64(BigInt(init));
   const t = tmpl(601, [[8, 4], [22, 4], [21, 4]]);
-  // before the init time is known, records fall back to the export time
-  const [before] = run(ipfix([set(2, t), set(601, new Bytes().ip4('10.0.0.1').u32(5000, 9000))]));
-  assert.equal(before!.time_flow_start_ns, T * 1e9);
+  // before the init time is known, records fall back to the export time: counted, and said
+  const before = run(ipfix([set(2, t), set(601, new Bytes().ip4('10.0.0.1').u32(5000, 9000).ip4('10.0.0.2').u32(1, 2))]));
+  assert.deepEqual(before.map((r) => [r.time_flow_start_ns, r.time_flow_end_ns]), [[T * 1e9, T * 1e9], [T * 1e9, T * 1e9]]);
+  assert.equal(dec.stats.timesUnanchored, 2);
+  assert.equal(dec.stats.rejected, 0, 'the records are used, not rejected');
+  assert.match(text(), /set 601 at offset 0x\w+: 2 records with sysUpTime-relative times before the exporter sent systemInitTimeMilliseconds/);
   const recs = run(ipfix([set(3, ot), set(600, od), set(601, new Bytes().ip4('10.0.0.1').u32(5000, 9000))]));
   assert.equal(recs.length, 1);
   assert.equal(recs[0]!.time_flow_start_ns, (init + 5000) * 1e6);
   assert.equal(recs[0]!.time_flow_end_ns, (init + 9000) * 1e6);
+  assert.equal(dec.stats.timesUnanchored, 2, 'anchored from then on');
 });
 
 test('IPFIX: options sampling (305/306, 34, 50, 309/310) applies to later data of that domain', () => {
