@@ -45,6 +45,8 @@ const FIXTURES: readonly Fixture[] = [
   { name: 'pmacct-v5.pcap', collector: 'nfcapd', times: true },
   { name: 'pmacct-v9.pcap', collector: 'nfcapd', times: true },
   { name: 'pmacct-v10.pcap', collector: 'nfcapd', times: true },
+  { name: 'pmacct-sampled-v9.pcap', collector: 'nfcapd', times: true },
+  { name: 'pmacct-sampled-v10.pcap', collector: 'nfcapd', times: true },
   { name: 'live-v5.pcap', collector: 'nfcapd', times: true },
   { name: 'live-v9.pcap', collector: 'nfcapd', times: false },
   { name: 'live-ipfix.pcap', collector: 'nfcapd', times: false },

@@ -25,6 +25,8 @@ const FIXTURES: ReadonlyArray<readonly [string, number]> = [
   ['pmacct-v5.pcap', 2105],
   ['pmacct-v9.pcap', 2109],
   ['pmacct-v10.pcap', 2110],
+  ['pmacct-sampled-v9.pcap', 2409],
+  ['pmacct-sampled-v10.pcap', 2410],
   ['nfreplay-v5.pcap', 2200],
   ['nfreplay-v9.pcap', 2200],
   ['fprobe-v1.pcap', 2301],

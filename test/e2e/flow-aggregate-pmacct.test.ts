@@ -216,3 +216,30 @@ for (const [fixture, port, sources] of CAPTURES) {
     });
   }
 }
+
+// Sampled exports: pmacctd's nfprobe with sampling_rate 4 states the rate in options data
+// (samplerRandomInterval per sampler id); nfacctd_renormalize and --renormalize must scale the
+// same flows by the same rate.
+for (const fixture of ['pmacct-sampled-v9.pcap', 'pmacct-sampled-v10.pcap']) {
+  test(`flow-capture -r ${fixture} | flow-aggregate --renormalize agrees with nfacctd_renormalize`, async () => {
+    const dir = tempDir('flowmeter-pmacct-');
+    const pcap = join(ROOT, 'test/fixtures', fixture);
+    const conf = join(dir, 'nfacctd.conf');
+    const aggregate = 'src_host, dst_host, proto, flows';
+    writeFileSync(conf, `daemonize: false\npcap_savefile: ${pcap}\nplugins: print\naggregate: ${aggregate}\nprint_output: json\nprint_output_file: ${dir}/pm.json\nnfacctd_renormalize: true\n`);
+    const nf = await runProcess('nfacctd', ['-f', conf], { timeoutMs: 60_000 });
+    assert.equal(nf.code, 0, `nfacctd failed:\n${nf.stdout}\n${nf.stderr}`);
+    const node = `'${process.execPath}'`;
+    const fa = await runShell(`${node} '${binPath('flow-capture')}' -r '${pcap}' | ${node} '${binPath('flow-aggregate')}' --renormalize -a '${aggregate.replaceAll(' ', '')}'`);
+    assert.equal(fa.code, 0, fa.stderr);
+    const theirs = byKey(pmacctRows(readFileSync(join(dir, 'pm.json'), 'utf8'), 'x'));
+    const ours = byKey(ourRows(fa.stdout));
+    assert.ok(theirs.size > 10, `nfacctd wrote ${theirs.size} rows`);
+    assert.deepEqual([...ours.keys()].sort(), [...theirs.keys()].sort());
+    for (const [k, r] of theirs) assert.deepEqual(ours.get(k), r, `${fixture}: ${k}`);
+    const cap = await runBin('flow-capture', ['-r', pcap]);
+    const flows = cap.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { bytes: number; sampling_rate: number });
+    assert.ok(flows.every((f) => f.sampling_rate === 4), 'every record carries the rate from the options data');
+    assert.equal([...ours.values()].reduce((s, r) => s + r.bytes, 0), 4 * flows.reduce((s, f) => s + f.bytes, 0), 'renormalised total = 4 × exported bytes');
+  });
+}
