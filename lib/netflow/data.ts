@@ -31,7 +31,7 @@ export class MessageContext {
  *  Float64Array: the record loop is "read by length, store at code", no per-field switch. */
 export type Scratch = Float64Array;
 
-export const SCRATCH_SIZE = A.MPLS3 + 1;
+export const SCRATCH_SIZE = A.INIT_PKTS + 1;
 
 export function newScratch(): Scratch {
   return new Float64Array(SCRATCH_SIZE).fill(-1);
@@ -237,8 +237,10 @@ export function resolveFlow(s: Scratch, m: MessageContext, b: Uint8Array, w: Wir
   w.sequence = m.sequence;
   w.samplingRate = rate;
   w.exporter = m.exporter;
-  w.bytes = s[A.BYTES]! >= 0 ? s[A.BYTES]! : s[A.OUT_BYTES]! >= 0 ? s[A.OUT_BYTES]! : s[A.TOT_BYTES]! >= 0 ? s[A.TOT_BYTES]! : 0;
-  w.packets = s[A.PKTS]! >= 0 ? s[A.PKTS]! : s[A.OUT_PKTS]! >= 0 ? s[A.OUT_PKTS]! : s[A.TOT_PKTS]! >= 0 ? s[A.TOT_PKTS]! : 0;
+  // counters in goflow2's order of preference; initiator counters (Cisco ASA NSEL, IE 231/298)
+  // last, as nfdump's in_bytes/in_packets (the responder's, 232/299, have no field here)
+  w.bytes = s[A.BYTES]! >= 0 ? s[A.BYTES]! : s[A.OUT_BYTES]! >= 0 ? s[A.OUT_BYTES]! : s[A.TOT_BYTES]! >= 0 ? s[A.TOT_BYTES]! : s[A.INIT_BYTES]! >= 0 ? s[A.INIT_BYTES]! : 0;
+  w.packets = s[A.PKTS]! >= 0 ? s[A.PKTS]! : s[A.OUT_PKTS]! >= 0 ? s[A.OUT_PKTS]! : s[A.TOT_PKTS]! >= 0 ? s[A.TOT_PKTS]! : s[A.INIT_PKTS]! >= 0 ? s[A.INIT_PKTS]! : 0;
   w.proto = s[A.PROTO]! >= 0 ? s[A.PROTO]! & 255 : 0;
   w.srcPort = s[A.SRC_PORT]! >= 0 ? s[A.SRC_PORT]! & 0xffff : 0;
   w.dstPort = s[A.DST_PORT]! >= 0 ? s[A.DST_PORT]! & 0xffff : 0;

@@ -25,6 +25,7 @@ export const enum A {
   SAMPLING_INTERVAL = 66, SAMPLING_ALGO = 67, SAMPLER_RANDOM = 68, PKT_INTERVAL = 69, PKT_SPACE = 70,
   SAMPLING_SIZE = 71, SAMPLING_POP = 72, SAMPLER_ID = 73, SELECTOR_ID = 74,
   MPLS1 = 75, MPLS2 = 76, MPLS3 = 77,
+  INIT_BYTES = 78, INIT_PKTS = 79,
 }
 
 /** How a planned field is read into the scratch record (data.ts readRecord). */
@@ -62,6 +63,8 @@ const IES: ReadonlyArray<[number, A, Kind]> = [
   [253, A.OUT_PHYS, 'u'], [254, A.POST_DOT1Q_VLAN, 'u'], [302, A.SELECTOR_ID, 'u'],
   [305, A.PKT_INTERVAL, 'u'], [306, A.PKT_SPACE, 'u'], [309, A.SAMPLING_SIZE, 'u'],
   [310, A.SAMPLING_POP, 'u'],
+  // Cisco ASA NSEL / RFC 5103-style initiator counters: the record's src → dst direction
+  [231, A.INIT_BYTES, 'u'], [298, A.INIT_PKTS, 'u'],
 ];
 
 const ACTION = new Uint8Array(65536);

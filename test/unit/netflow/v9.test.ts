@@ -246,3 +246,16 @@ test('v9: a changed layout replaces the template; the per-domain limit refuses m
   const [r] = run(v9([set(256, new Bytes().ip4('10.9.9.9'))]));
   assert.equal(r!.dst_addr, '10.9.9.9');
 });
+
+test('v9: Cisco ASA NSEL initiator counters (IE 231 octets, 298 packets) are the flow\'s bytes and packets', () => {
+  const { run } = decoder();
+  const t = tmpl(260, [[8, 4], [12, 4], [4, 1], [231, 4], [232, 4], [298, 8], [299, 8]]);
+  const d = new Bytes().ip4('10.0.0.1').ip4('10.0.0.2').u8(6).u32(1500, 90000).u64(3n).u64(60n);
+  const [r] = run(v9([set(0, t), set(260, d)], { uptime: UPTIME, secs: SECS }));
+  assert.equal(r!.bytes, 1500);
+  assert.equal(r!.packets, 3);
+  // IN_BYTES, when present, wins
+  const t2 = tmpl(261, [[8, 4], [12, 4], [1, 4], [231, 4]]);
+  const [r2] = run(v9([set(0, t2), set(261, new Bytes().ip4('10.0.0.1').ip4('10.0.0.2').u32(700, 1500))], { uptime: UPTIME, secs: SECS }));
+  assert.equal(r2!.bytes, 700);
+});
