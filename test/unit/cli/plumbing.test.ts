@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Readable, Writable, PassThrough } from 'node:stream';
 import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { readLines, LineTooLongError } from '../../../lib/cli/lines.js';
 import { readNdjsonObjects } from '../../../lib/cli/ndjson-input.js';
 import { BatchWriter } from '../../../lib/cli/writer.js';
@@ -101,6 +102,26 @@ test('openInput: missing file is exit 66 with the path', async () => {
   await assert.rejects(openInput('/nonexistent/x.ndjson', process.stdin), (e: unknown) => e instanceof CliError && e.exitCode === 66 && /\/nonexistent\/x.ndjson: No such file/.test(e.message));
   await assert.rejects(openInputChunks('/nonexistent/x.ndjson', process.stdin), (e: unknown) => e instanceof CliError && e.exitCode === 66);
   await assert.rejects(openInputChunks(tempDir(), process.stdin), (e: unknown) => e instanceof CliError && /Is a directory/.test(e.message));
+});
+
+test('openInputChunks: a named pipe stays a stream (its destroy() ends a waiting read: SIGINT), a regular file does not', async () => {
+  const dir = tempDir();
+  const fifo = join(dir, 'in.fifo');
+  if (spawnSync('mkfifo', [fifo]).status !== 0) return; // no mkfifo here
+  const writer = spawn('sh', ['-c', `exec 3>${fifo}; sleep 30`], { stdio: 'ignore' });
+  try {
+    const src = await openInputChunks(fifo, process.stdin);
+    assert.ok(src.chunks instanceof Readable);
+    src.destroy();
+  } finally {
+    writer.kill();
+  }
+  writeFileSync(join(dir, 'f.ndjson'), '{"a":1}\n');
+  const file = await openInputChunks(join(dir, 'f.ndjson'), process.stdin);
+  assert.ok(!(file.chunks instanceof Readable));
+  const got: string[] = [];
+  for await (const c of file.chunks) got.push(c.toString());
+  assert.deepEqual(got, ['{"a":1}\n']);
 });
 
 test('ndjson input from a file of many chunks (read into two buffers in turn): every line, in order, numbered', async () => {
