@@ -59,6 +59,15 @@ export interface PreparedAggregate {
   flags: number;
 }
 
+/** An aggregation's columns as its output reads them: aggregate i's key is words [i·width,
+ *  (i+1)·width) of `keys` (laid out by Aggregator's encodings and offsets), its counters are in a
+ *  segment of `counters` (see Counters), and an IPv6 key value indexes `v6` (four words each). */
+export interface AggregateTable {
+  keys: Uint32Array;
+  counters: Float64Array[];
+  v6: Uint32Array;
+}
+
 export interface AggregatorStats {
   flows: number;
   aggregates: number;
@@ -78,28 +87,46 @@ export const MAX_PRO_RATE_BINS = 100_000;
 
 /** Counters of all aggregates, one row of six doubles per key index (bytes, packets, flows,
  *  start, end, tcpflags): no object per counter, and one cache line touched per update. */
-const ROW = 6;
-const C_BYTES = 0;
-const C_PACKETS = 1;
-const C_FLOWS = 2;
-const C_START = 3;
-const C_END = 4;
-const C_FLAGS = 5;
+export const ROW = 6;
+export const C_BYTES = 0;
+export const C_PACKETS = 1;
+export const C_FLOWS = 2;
+export const C_START = 3;
+export const C_END = 4;
+export const C_FLAGS = 5;
+
+/** Rows are kept in segments of 2^SEGMENT_BITS rows: row i is at segs[i >>> SEGMENT_BITS],
+ *  offset (i & SEGMENT_MASK) · ROW. Growing then never copies rows nor touches more memory than
+ *  the rows in use; doubling one array did both, and first touches of fresh pages are dear (2 ×
+ *  701 k rows took ~0.5 s on the bench machine). */
+export const SEGMENT_BITS = 16;
+export const SEGMENT_MASK = (1 << SEGMENT_BITS) - 1;
 
 class Counters {
   size = 0;
-  c: Float64Array = new Float64Array(1024 * ROW);
+  /** The first segment starts small and doubles up to full size, for small aggregations. */
+  segs: Float64Array[] = [new Float64Array(1024 * ROW)];
 
   /** A new row (index = size before the call). */
   push(): void {
-    if ((this.size + 1) * ROW > this.c.length) {
-      const n = new Float64Array(this.c.length * 2);
-      n.set(this.c);
-      this.c = n;
+    const i = this.size++;
+    const o = (i & SEGMENT_MASK) * ROW;
+    let c = this.segs[i >>> SEGMENT_BITS];
+    if (c === undefined) {
+      c = new Float64Array((SEGMENT_MASK + 1) * ROW);
+      this.segs.push(c);
+    } else if (o === c.length) {
+      const n = new Float64Array(c.length * 2);
+      n.set(c);
+      this.segs[0] = c = n;
     }
-    const o = this.size++ * ROW;
-    this.c[o + C_START] = Number.POSITIVE_INFINITY;
-    this.c[o + C_END] = Number.NEGATIVE_INFINITY;
+    c[o + C_START] = Number.POSITIVE_INFINITY;
+    c[o + C_END] = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Counter `col` of row i. */
+  get(i: number, col: number): number {
+    return this.segs[i >>> SEGMENT_BITS]![(i & SEGMENT_MASK) * ROW + col]!;
   }
 }
 
@@ -111,10 +138,10 @@ class Counters {
 // with the text/number values the aggregates print, so keys from flows and from merged
 // aggregate records meet exactly as their values would.
 
-const N1 = 1;
-const N2 = 2;
-const ADDR = 3;
-type Encoding = typeof N1 | typeof N2 | typeof ADDR;
+export const N1 = 1;
+export const N2 = 2;
+export const ADDR = 3;
+export type Encoding = typeof N1 | typeof N2 | typeof ADDR;
 const TWO32 = 4294967296;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const NS = 1e9;
@@ -142,6 +169,11 @@ class AddressCodec {
     this.entryVal = new Uint32Array(n);
     this.entryMask = new Uint8Array(n);
     for (let i = 0; i < n; i++) this.entryMask[i] = table!.entries[i]!.mask;
+  }
+
+  /** The IPv6 addresses of keys: address i is words [4i, 4i + 4). */
+  get v6Words(): Uint32Array {
+    return this.v6.keys;
   }
 
   clear(): void {
@@ -229,6 +261,15 @@ class AddressCodec {
     return kind === 4 ? 0 : kind === 0 ? 1 : 2;
   }
 
+  /** The place of every IPv6 address (by index) in address order. */
+  v6Ranks(): Uint32Array {
+    const n = this.v6.size;
+    const sorted = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.compare6(a, b));
+    const rank = new Uint32Array(n);
+    for (let r = 0; r < n; r++) rank[sorted[r]!] = r;
+    return rank;
+  }
+
   compare6(a: number, b: number): number {
     const w = this.v6.keys;
     for (let i = 0; i < 4; i++) {
@@ -304,10 +345,10 @@ export class Aggregator {
   readonly keyPrimitives: readonly Primitive[];
   readonly stats: AggregatorStats = { flows: 0, aggregates: 0, filtered: 0, renormalized: 0, unknownSamplingRate: 0, notProRated: 0, inexact: false };
   private readonly writers: Writer[];
-  private readonly encodings: Encoding[];
+  readonly encodings: readonly Encoding[];
   /** Word offset of each key primitive (after the two words of the time bin when binned). */
-  private readonly offsets: number[];
-  private readonly width: number;
+  readonly offsets: readonly number[];
+  readonly width: number;
   private keys: KeyTable;
   private cols = new Counters();
   private readonly codec: AddressCodec;
@@ -339,15 +380,21 @@ export class Aggregator {
     this.codec = new AddressCodec(spec.networks);
     this.writers = this.keyPrimitives.map((p) => makeWriter(p, spec.networks, spec.netSource ?? 'file', this.renormalize, this.codec));
     this.encodings = this.keyPrimitives.map(encodingOf);
-    this.offsets = [];
+    const offsets: number[] = [];
     let w = this.interval > 0 ? 2 : 0;
     for (const e of this.encodings) {
-      this.offsets.push(w);
+      offsets.push(w);
       w += e === N1 ? 1 : 2;
     }
+    this.offsets = offsets;
     this.width = w;
     this.keys = new KeyTable(w);
     this.ownView = new FlowView(spec.networks);
+  }
+
+  /** The key words, counter rows and IPv6 addresses as they are now (they move as keys are added). */
+  table(): AggregateTable {
+    return { keys: this.keys.keys, counters: this.cols.segs, v6: this.codec.v6Words };
   }
 
   /** Number of distinct aggregates held. */
@@ -456,8 +503,8 @@ export class Aggregator {
   }
 
   private add(i: number, bytes: number, packets: number, flows: number, start: number, end: number, flags: number): void {
-    const c = this.cols.c;
-    const o = i * ROW;
+    const c = this.cols.segs[i >>> SEGMENT_BITS]!;
+    const o = (i & SEGMENT_MASK) * ROW;
     const b = (c[o + C_BYTES]! += bytes);
     const p = (c[o + C_PACKETS]! += packets);
     c[o + C_FLOWS]! += flows;
@@ -524,8 +571,8 @@ export class Aggregator {
 
   /** Aggregate i into `rec` (which may be reused: its values array is overwritten). */
   fill(i: number, rec: AggregateRecord): AggregateRecord {
-    const c = this.cols.c;
-    const o = i * ROW;
+    const c = this.cols.segs[i >>> SEGMENT_BITS]!;
+    const o = (i & SEGMENT_MASK) * ROW;
     this.valuesInto(i, rec.values);
     rec.packets = c[o + C_PACKETS]!;
     rec.bytes = c[o + C_BYTES]!;
@@ -544,12 +591,13 @@ export class Aggregator {
   /** Aggregate indices in output order: by time bin when binned, then largest bytes/packets
    *  first (--sort), then by key (numbers numerically; addresses IPv4 by number, then "", then
    *  IPv6 by bytes), then time_start. The same order sortAggregates gives their records. */
-  order(sort: SortOrder = 'key'): number[] {
+  order(sort: SortOrder = 'key'): ArrayLike<number> {
+    if (this.interval === 0 && sort === 'key' && LITTLE_ENDIAN) return this.keyOrder();
     const n = this.keys.size;
     const idx: number[] = new Array(n);
     for (let i = 0; i < n; i++) idx[i] = i;
-    const c = this.cols.c;
-    const start = (i: number): number => (Number.isFinite(c[i * ROW + C_START]!) ? c[i * ROW + C_START]! : 0);
+    const cols = this.cols;
+    const start = (i: number): number => (Number.isFinite(cols.get(i, C_START)) ? cols.get(i, C_START) : 0);
     const k = this.keys.keys;
     const w = this.width;
     const encs = this.encodings;
@@ -562,7 +610,7 @@ export class Aggregator {
         const d = start(a) - start(b);
         if (d !== 0) return d;
       }
-      if (by >= 0 && c[a * ROW + by] !== c[b * ROW + by]) return c[b * ROW + by]! - c[a * ROW + by]!;
+      if (by >= 0 && cols.get(a, by) !== cols.get(b, by)) return cols.get(b, by) - cols.get(a, by);
       const ba = a * w;
       const bb = b * w;
       for (let j = 0; j < encs.length; j++) {
@@ -583,44 +631,71 @@ export class Aggregator {
       }
       return start(a) - start(b);
     };
-    if (binned || by >= 0 || encs.length === 0 || encs[0] === N2 || !LITTLE_ENDIAN) {
-      idx.sort(cmp);
-      return idx;
+    idx.sort(cmp);
+    return idx;
+  }
+
+  /** order('key') of an unbinned aggregation without a comparator: (digit, index) pairs packed in
+   *  64 bits and sorted natively, one digit (a key word, or an address as its rank and value) at
+   *  a time, each next digit only within the runs of equal previous ones: a most-significant-
+   *  digit-first radix sort of native sorts. Keys are distinct, so the digits order them fully,
+   *  as cmp does (its last test, time_start, never decides). The packing needs digit < 2^40 and
+   *  index < 2^24 (the key limit). */
+  private keyOrder(): Uint32Array {
+    const n = this.keys.size;
+    const k = this.keys.keys;
+    const w = this.width;
+    const digitOff: number[] = [];
+    const digitAddr: boolean[] = [];
+    for (let j = 0; j < this.encodings.length; j++) {
+      const o = this.offsets[j]!;
+      const e = this.encodings[j]!;
+      if (e === N2) digitOff.push(o + 1, o); // high word first
+      else digitOff.push(o);
+      if (e === N2) digitAddr.push(false, false);
+      else digitAddr.push(e === ADDR);
     }
-    // By key: sort (first key value, index) packed in 64 bits natively (the first value is an
-    // IPv4 address or small number with its rank: < 2^34; index < 2^24, the key limit), then
-    // each run of equal first values with the comparator. Same order as idx.sort(cmp): the
-    // packed order agrees with cmp's first test, and runs come out in insertion order, which the
-    // stable comparator sort keeps for ties.
+    const v6rank = this.codec.v6Ranks();
+    // IPv4 by number, then "", then IPv6 in address order (as codec.rank and compare6)
+    const digit = (d: number, i: number): number => {
+      const o = i * w + digitOff[d]!;
+      if (!digitAddr[d]) return k[o]!;
+      const kind = k[o];
+      return kind === 4 ? k[o + 1]! : kind === 0 ? TWO32 : 2 * TWO32 + v6rank[k[o + 1]!]!;
+    };
+    const idx = new Uint32Array(n);
+    for (let i = 0; i < n; i++) idx[i] = i;
     const packed = new BigUint64Array(n);
     const u32 = new Uint32Array(packed.buffer);
-    const o0 = offs[0]!;
-    const addr = encs[0] === ADDR;
-    for (let i = 0; i < n; i++) {
-      const o = i * w + o0;
-      const first = addr ? (codec.rank(k, o) === 0 ? k[o + 1]! : codec.rank(k, o) * TWO32) : k[o]!;
-      u32[2 * i] = (((first % 256) << 24) | i) >>> 0;
-      u32[2 * i + 1] = Math.floor(first / 256);
-    }
-    packed.sort();
-    for (let i = 0; i < n; i++) idx[i] = u32[2 * i]! & 0xffffff;
-    for (let i = 0; i < n; ) {
-      const hi = u32[2 * i + 1]!;
-      const lo = u32[2 * i]! >>> 24;
-      let j = i + 1;
-      while (j < n && u32[2 * j + 1] === hi && u32[2 * j]! >>> 24 === lo) j++;
-      if (j - i > 1) {
-        const run = idx.slice(i, j).sort(cmp);
-        for (let r = 0; r < run.length; r++) idx[i + r] = run[r]!;
+    const todo = digitOff.length > 0 && n > 1 ? [0, n, 0] : [];
+    while (todo.length > 0) {
+      const d = todo.pop()!;
+      const hi = todo.pop()!;
+      const lo = todo.pop()!;
+      for (let t = lo; t < hi; t++) {
+        const i = idx[t]!;
+        const x = digit(d, i);
+        u32[2 * t] = (((x % 256) << 24) | i) >>> 0;
+        u32[2 * t + 1] = Math.floor(x / 256);
       }
-      i = j;
+      packed.subarray(lo, hi).sort();
+      for (let t = lo; t < hi; t++) idx[t] = u32[2 * t]! & 0xffffff;
+      if (d + 1 === digitOff.length) continue;
+      for (let t = lo; t < hi; ) {
+        const top = u32[2 * t + 1]!;
+        const low = u32[2 * t]! >>> 24;
+        let r = t + 1;
+        while (r < hi && u32[2 * r + 1] === top && u32[2 * r]! >>> 24 === low) r++;
+        if (r - t > 1) todo.push(t, r, d + 1);
+        t = r;
+      }
     }
     return idx;
   }
 
   /** The aggregates, sorted deterministically. */
   results(sort: SortOrder = 'key'): AggregateRecord[] {
-    return this.order(sort).map((i) => this.fill(i, this.newRecord()));
+    return Array.from(this.order(sort), (i) => this.fill(i, this.newRecord()));
   }
 
   /** Forget everything (e.g. after writing a bin). */

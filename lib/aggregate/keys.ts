@@ -1,5 +1,5 @@
 // A hash table of fixed-width keys made of u32 words (aggregation keys, IPv6 addresses), kept in
-// typed arrays: no string, object or Map entry per key, so memory is ~4·width + 8-16 bytes per
+// typed arrays: no string, object or Map entry per key, so memory is ~4·width + 16-32 bytes per
 // key and a lookup allocates nothing. Keys get dense indices 0, 1, 2, … in insertion order (the
 // caller keeps its per-key data in columns under that index).
 
@@ -12,7 +12,9 @@ export class KeyTable {
   size = 0;
   /** True when the last `intern()` added the key. */
   added = false;
-  /** Open addressing, linear probing: index + 1, 0 = empty. */
+  /** Open addressing, linear probing, two words a slot: index + 1 (0 = empty) and the key's
+   *  hash, so that a probe past another key and a rehash do not have to read that key (each
+   *  read of a key row is a cache miss in a big table). */
   private slots: Int32Array;
   private mask: number;
 
@@ -29,7 +31,7 @@ export class KeyTable {
     this.keys = new Uint32Array(width * initial);
     let cap = 16;
     while (cap < initial * 2) cap *= 2;
-    this.slots = new Int32Array(cap);
+    this.slots = new Int32Array(2 * cap);
     this.mask = cap - 1;
   }
 
@@ -50,16 +52,19 @@ export class KeyTable {
     const s = this.scratch;
     const keys = this.keys;
     const slots = this.slots;
-    let p = this.hash(s, 0) & this.mask;
+    const h = this.hash(s, 0);
+    let p = h & this.mask;
     for (;;) {
-      const e = slots[p]!;
+      const e = slots[2 * p]!;
       if (e === 0) break;
-      const o = (e - 1) * w;
-      let i = 0;
-      while (i < w && keys[o + i] === s[i]) i++;
-      if (i === w) {
-        this.added = false;
-        return e - 1;
+      if (slots[2 * p + 1] === h) {
+        const o = (e - 1) * w;
+        let i = 0;
+        while (i < w && keys[o + i] === s[i]) i++;
+        if (i === w) {
+          this.added = false;
+          return e - 1;
+        }
       }
       p = (p + 1) & this.mask;
     }
@@ -71,20 +76,25 @@ export class KeyTable {
       this.keys = k;
     }
     this.keys.set(s, idx * w);
-    slots[p] = idx + 1;
+    slots[2 * p] = idx + 1;
+    slots[2 * p + 1] = h;
     this.added = true;
-    if (this.size * 2 > slots.length) this.rehash();
+    if (this.size * 2 > this.mask + 1) this.rehash();
     return idx;
   }
 
   private rehash(): void {
-    const cap = this.slots.length * 2;
-    const slots = new Int32Array(cap);
-    const mask = cap - 1;
-    for (let idx = 0; idx < this.size; idx++) {
-      let p = this.hash(this.keys, idx * this.width) & mask;
-      while (slots[p] !== 0) p = (p + 1) & mask;
-      slots[p] = idx + 1;
+    const old = this.slots;
+    const mask = 2 * (this.mask + 1) - 1;
+    const slots = new Int32Array(2 * (mask + 1));
+    for (let q = 0; q < old.length; q += 2) {
+      const e = old[q]!;
+      if (e === 0) continue;
+      const h = old[q + 1]!;
+      let p = h & mask;
+      while (slots[2 * p] !== 0) p = (p + 1) & mask;
+      slots[2 * p] = e;
+      slots[2 * p + 1] = h;
     }
     this.slots = slots;
     this.mask = mask;

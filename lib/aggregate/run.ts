@@ -7,17 +7,18 @@ import { CSV_OPTIONS } from '../format/csv.js';
 import { readNdjsonObjects, type LineScanner } from '../cli/ndjson-input.js';
 import { AtomicFile } from '../cli/io.js';
 import { BatchWriter } from '../cli/writer.js';
+import { ByteBatch, type ChunkWriter } from '../format/bytes.js';
 import { CliError, EXIT } from '../cli/exit.js';
 import type { Log } from '../cli/log.js';
 import { FieldError, flowFromObject } from '../flow/record.js';
 import type { NetworkTable } from '../networks/file.js';
 import { FlowView } from './view.js';
 import { FlowLineScanner } from './scan.js';
+import { aggregateLineWriter, MAX_AGGREGATE_BYTES } from './json-bytes.js';
 import {
   Aggregator,
   aggregateCsvHeader,
   aggregateCsvRow,
-  aggregateToJson,
   type AggregationSpec,
   type PreparedAggregate,
   type SortOrder,
@@ -113,40 +114,43 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
 
 async function writeResults(agg: Aggregator, output: string, cfg: AggregateRunConfig, stdout: Writable): Promise<void> {
   const order = agg.order(cfg.sort);
+  const f = output === '-' ? undefined : await AtomicFile.create(output);
+  try {
+    if (cfg.format === 'ndjson') await writeNdjson(agg, order, f ? (chunk) => f.write(chunk) : stdout);
+    else await writeCsv(agg, order, f, stdout);
+    await f?.commit();
+  } catch (e) {
+    await f?.abort();
+    throw e;
+  }
+}
+
+async function writeNdjson(agg: Aggregator, order: ArrayLike<number>, out: Writable | ChunkWriter): Promise<void> {
+  const batch = new ByteBatch(out, 65536, true);
+  const write = aggregateLineWriter(agg);
+  for (let i = 0; i < order.length; i++) {
+    const off = batch.reserve(MAX_AGGREGATE_BYTES);
+    if (batch.advance(write(batch.view, off, order[i]!))) await batch.flush();
+  }
+  await batch.flush();
+}
+
+async function writeCsv(agg: Aggregator, order: ArrayLike<number>, f: AtomicFile | undefined, stdout: Writable): Promise<void> {
   const prims = agg.primitives;
   const rec = agg.newRecord();
   const chunks = function* (): Generator<string> {
-    if (cfg.format === 'ndjson') {
-      let buf = '';
-      for (let i = 0; i < order.length; i++) {
-        buf += aggregateToJson(prims, agg.fill(order[i]!, rec)) + '\n';
-        if (buf.length >= 65536) {
-          yield buf;
-          buf = '';
-        }
-      }
-      if (buf !== '') yield buf;
-    } else {
-      yield stringify([aggregateCsvHeader(prims)], CSV_OPTIONS);
-      for (let i = 0; i < order.length; i += 1000) {
-        const rows = [];
-        for (let j = i; j < Math.min(order.length, i + 1000); j++) rows.push(aggregateCsvRow(prims, agg.fill(order[j]!, rec)));
-        yield stringify(rows, CSV_OPTIONS);
-      }
+    yield stringify([aggregateCsvHeader(prims)], CSV_OPTIONS);
+    for (let i = 0; i < order.length; i += 1000) {
+      const rows = [];
+      for (let j = i; j < Math.min(order.length, i + 1000); j++) rows.push(aggregateCsvRow(prims, agg.fill(order[j]!, rec)));
+      yield stringify(rows, CSV_OPTIONS);
     }
   };
-  if (output === '-') {
-    const w = new BatchWriter(stdout);
-    for (const c of chunks()) if (w.add(c)) await w.flush();
-    await w.end();
+  if (f) {
+    for (const c of chunks()) await f.write(c);
     return;
   }
-  const f = await AtomicFile.create(output);
-  try {
-    for (const c of chunks()) await f.write(c);
-    await f.commit();
-  } catch (e) {
-    await f.abort();
-    throw e;
-  }
+  const w = new BatchWriter(stdout);
+  for (const c of chunks()) if (w.add(c)) await w.flush();
+  await w.end();
 }

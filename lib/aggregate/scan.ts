@@ -30,6 +30,15 @@ const NF = FIELDS.length;
 const ID = new Map<string, number>(FIELDS.map((n, i) => [n, i]));
 /** `name":` as bytes: a key as we write it, up to its colon. */
 const KEY_BYTES = FIELDS.map((n) => Buffer.from(`${n}":`, 'latin1'));
+/** The same as little-endian 32-bit words, the last one masked to the bytes it has: a key is
+ *  compared four bytes at a time (the per-byte loop was a fifth of the scanner). */
+const KEY_WORDS = KEY_BYTES.map((k) => Int32Array.from({ length: Math.ceil(k.length / 4) }, (_, i) => Buffer.concat([k, Buffer.alloc(3)]).readInt32LE(4 * i) & wordMask(k.length - 4 * i)));
+const KEY_MASKS = KEY_BYTES.map((k) => Int32Array.from({ length: Math.ceil(k.length / 4) }, (_, i) => wordMask(k.length - 4 * i)));
+
+/** A mask of the first `n` bytes (all four when n >= 4) of a little-endian word. */
+function wordMask(n: number): number {
+  return n >= 4 ? -1 : (1 << (8 * n)) - 1;
+}
 const KIND = new Uint8Array(FLOW_FIELDS.map((f) => ({ u: K_U, ip: K_IP, type: K_TYPE, proto: K_PROTO, etype: K_ETYPE, net: K_NET, array: K_ARRAY, mac: K_STR, str: K_STR })[f.kind]));
 const MAX_UINT = Number.MAX_SAFE_INTEGER * 1024; // record.ts uint()'s default bound
 const MAX = FIELDS.map((n) => (n === 'src_port' || n === 'dst_port' ? 65535 : n === 'ip_tos' ? 255 : n === 'tcp_flags' ? 0xffff : MAX_UINT));
@@ -159,15 +168,8 @@ export class FlowLineScanner {
         let id = j < 64 ? order[j]! : NONE;
         if (id >= 0) {
           // name, closing quote and colon in one comparison
-          const name = KEY_BYTES[id]!;
-          const n = name.length;
-          let ok = p + n < end;
-          if (ok) {
-            let i = 0;
-            while (i < n && b[p + i] === name[i]) i++;
-            ok = i === n;
-          }
-          if (ok) p += n;
+          const n = KEY_BYTES[id]!.length;
+          if (p + n < end && this.keyAt(b, p, id)) p += n;
           else id = NONE;
         }
         if (id === NONE) {
@@ -212,6 +214,27 @@ export class FlowLineScanner {
     v.resetNets();
     return p;
   }
+
+  /** Whether b[p…] holds KEY_BYTES[id] (which ends before the end of the lines). */
+  private keyAt(b: Buffer, p: number, id: number): boolean {
+    const words = KEY_WORDS[id]!;
+    if (p + 4 * words.length > b.length) {
+      const name = KEY_BYTES[id]!;
+      for (let i = 0; i < name.length; i++) if (b[p + i] !== name[i]) return false;
+      return true;
+    }
+    if (b !== this.dvOf) {
+      this.dvOf = b;
+      this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+    const dv = this.dv;
+    const masks = KEY_MASKS[id]!;
+    for (let i = 0; i < words.length; i++) if ((dv.getInt32(p + 4 * i, true) & masks[i]!) !== words[i]) return false;
+    return true;
+  }
+
+  private dvOf: Buffer | undefined;
+  private dv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   /** The rest of flowFromObject that depends on several fields: nets that need the address
    *  family, the default nets, and etype from the address when missing. */

@@ -4,7 +4,7 @@
 // (SIGINT) stops reading cleanly so the caller can write what it has.
 
 import type { Readable } from 'node:stream';
-import { openInput } from './io.js';
+import { openInputChunks } from './io.js';
 import { LineTooLongError } from './lines.js';
 import { CliError, EXIT } from './exit.js';
 import type { Log } from './log.js';
@@ -47,9 +47,9 @@ export async function readNdjsonObjects(
 ): Promise<void> {
   for (const path of paths.length === 0 ? ['-'] : paths) {
     if (io.signal?.aborted) return;
-    const src = await openInput(path, io.stdin);
+    const src = await openInputChunks(path, io.stdin);
     const onAbort = (): void => {
-      src.stream.destroy();
+      src.destroy();
     };
     io.signal?.addEventListener('abort', onAbort, { once: true });
     let lineNo = 1;
@@ -77,36 +77,52 @@ export async function readNdjsonObjects(
         reject(`${src.name}:${no}`, `field "${e.field}"`, e.message);
       }
     };
+    // The whole lines of buf from `start` on; returns where the unfinished last line starts.
+    const lines = (buf: Buffer, start: number): number => {
+      const n = buf.length;
+      while (start < n) {
+        // only a buffer of more than MAX_LINE bytes can hold a line that long: check it first
+        if (n - start > MAX_LINE) {
+          const nl = buf.indexOf(10, start);
+          if ((nl < 0 ? n - start : lineLength(buf, start, nl)) > MAX_LINE) throw new LineTooLongError(lineNo, MAX_LINE);
+        }
+        if (scanner !== undefined && buf[start]! > 32) {
+          const nl = scanner.scan(buf, start, n);
+          if (nl >= 0) {
+            counts.lines++;
+            lineNo++;
+            start = nl + 1;
+            continue;
+          }
+        }
+        const nl = buf.indexOf(10, start);
+        if (nl < 0) break;
+        parseLine(buf.toString('utf8', start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl));
+        start = nl + 1;
+      }
+      return start;
+    };
     try {
       // Chunks split at '\n' as lib/cli/lines.ts readLines does (same lines, same numbers, same
       // limit: a line longer than MAX_LINE ends the file; the lines before it count).
       let tail: Buffer | undefined;
-      for await (const raw of src.stream) {
+      for await (const raw of src.chunks) {
         const chunk: Buffer = typeof raw === 'string' ? Buffer.from(raw) : (raw as Buffer);
-        const buf = tail ? Buffer.concat([tail, chunk]) : chunk;
+        let buf = chunk;
         let start = 0;
-        const n = buf.length;
-        while (start < n) {
-          // only a buffer of more than MAX_LINE bytes can hold a line that long: check it first
-          if (n - start > MAX_LINE) {
-            const nl = buf.indexOf(10, start);
-            if ((nl < 0 ? n - start : lineLength(buf, start, nl)) > MAX_LINE) throw new LineTooLongError(lineNo, MAX_LINE);
+        if (tail) {
+          // the line cut by the chunk boundary is joined on its own: copying whole chunks onto
+          // the tail cost a copy of the input (~8 % of reading)
+          const nl = chunk.indexOf(10);
+          if (nl < 0) buf = Buffer.concat([tail, chunk]);
+          else {
+            const joined = Buffer.concat([tail, chunk.subarray(0, nl + 1)]);
+            lines(joined, 0);
+            start = nl + 1;
           }
-          if (scanner !== undefined && buf[start]! > 32) {
-            const nl = scanner.scan(buf, start, n);
-            if (nl >= 0) {
-              counts.lines++;
-              lineNo++;
-              start = nl + 1;
-              continue;
-            }
-          }
-          const nl = buf.indexOf(10, start);
-          if (nl < 0) break;
-          parseLine(buf.toString('utf8', start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl));
-          start = nl + 1;
         }
-        tail = start < n ? buf.subarray(start) : undefined;
+        start = lines(buf, start);
+        tail = start < buf.length ? buf.subarray(start) : undefined;
         if (tail && tail.length > MAX_LINE) throw new LineTooLongError(lineNo, MAX_LINE);
         if (needFlush && flush) await flush();
         needFlush = false;

@@ -29,6 +29,9 @@ export class ByteBatch {
   constructor(
     private readonly out: Writable | ChunkWriter,
     private readonly batchBytes = 65536,
+    /** The ChunkWriter is done with a chunk when it resolves (a file write), so its buffers can
+     *  be reused as a stream's are. */
+    private readonly doneOnResolve = false,
   ) {}
 
   /** Queue text plus '\n'; true when the caller should `await flush()`. */
@@ -85,6 +88,10 @@ export class ByteBatch {
     return this.fullBytes + this.off;
   }
 
+  private recycle(c: Buffer): void {
+    if (this.free.length < MAX_FREE && c.length === SIZE) this.free.push(c);
+  }
+
   async flush(): Promise<void> {
     if (this.off > 0) this.rotate(0);
     const chunks = this.full;
@@ -95,17 +102,19 @@ export class ByteBatch {
     this.fullBytes = 0;
     const out = this.out;
     if (typeof out === 'function') {
-      // such a writer may hold on to a chunk after it resolves (a gzip stream): never reused
-      for (let i = 0; i < chunks.length; i++) await out(chunks[i]!.subarray(0, lens[i]));
+      // such a writer may hold on to a chunk after it resolves (a gzip stream): not reused unless told
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i]!;
+        await out(c.subarray(0, lens[i]));
+        if (this.doneOnResolve) this.recycle(c);
+      }
       return;
     }
     // a buffer is reused only once the stream says it was written (the write callback)
     let ok = true;
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i]!;
-      ok = out.write(c.subarray(0, lens[i]), () => {
-        if (this.free.length < MAX_FREE && c.length === SIZE) this.free.push(c);
-      });
+      ok = out.write(c.subarray(0, lens[i]), () => this.recycle(c));
     }
     if (!ok) await waitDrain(out);
   }

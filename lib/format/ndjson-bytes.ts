@@ -41,10 +41,10 @@ function lit(text: string): Lit {
 }
 
 /** A statement of a compiled writer, as opposed to its literal text. */
-class Code {
+export class Code {
   constructor(readonly js: string) {}
 }
-const $ = (js: string): Code => new Code(js);
+export const $ = (js: string): Code => new Code(js);
 
 /**
  * One function for a whole line: literal pieces become inline stores, Code pieces run as written
@@ -52,7 +52,7 @@ const $ = (js: string): Code => new Code(js);
  * function because V8 stops inlining small calls once a function is big, and a call per key
  * text was ~20 % of the time.
  */
-function compileWriter<R, A, B>(helpers: Record<string, unknown>, parts: ReadonlyArray<string | Code>): (dv: DataView, off: number, r: R, a: A, b: B) => number {
+export function compileWriter<R, A, B>(helpers: Record<string, unknown>, parts: ReadonlyArray<string | Code>): (dv: DataView, off: number, r: R, a: A, b: B) => number {
   let body = '';
   let text = '';
   for (const p of parts) {
@@ -74,7 +74,7 @@ function compileWriter<R, A, B>(helpers: Record<string, unknown>, parts: Readonl
 export const MAX_CORE_BYTES = 2048;
 
 /** ASCII text (addresses, names we generated). */
-function ascii(dv: DataView, off: number, s: string): number {
+export function ascii(dv: DataView, off: number, s: string): number {
   for (let i = 0; i < s.length; i++) dv.setUint8(off + i, s.charCodeAt(i));
   return off + s.length;
 }
@@ -82,8 +82,8 @@ function ascii(dv: DataView, off: number, s: string): number {
 /** i (0-9999) as four digits "0000".."9999", little-endian (first digit in the low byte). */
 const DIGITS4 = new Uint32Array(10000);
 /** i's digits without leading zeros, first digit in the low byte (the store runs past them). */
-const LEAD4 = new Uint32Array(10000);
-const LEAD4_LEN = new Uint8Array(10000);
+export const LEAD4 = new Uint32Array(10000);
+export const LEAD4_LEN = new Uint8Array(10000);
 {
   const pair = (i: number): number => (48 + ((i / 10) | 0)) | ((48 + (i % 10)) << 8);
   for (let i = 0; i < 10000; i++) {
@@ -96,17 +96,17 @@ const LEAD4_LEN = new Uint8Array(10000);
 }
 
 /** Inline code for `off = digits32(dv, off, <expr>)`: the common short case without a call. */
-function digits32Code(expr: string): Code {
+export function digits32Code(expr: string): Code {
   return $(`{ const v = ${expr}; if (v < 10000) { dv.setUint32(off, LEAD4[v], true); off += LEAD4_LEN[v]; } else off = digits32(dv, off, v); }`);
 }
 
 /** Inline code for `off = num(dv, off, <expr>)`: the common short case without a call. */
-function numCode(expr: string): Code {
+export function numCode(expr: string): Code {
   return $(`{ const v = ${expr}; if (v >= 0 && v < 10000 && (v | 0) === v) { dv.setUint32(off, LEAD4[v], true); off += LEAD4_LEN[v]; } else off = num(dv, off, v); }`);
 }
 
 /** Decimal digits of an integer 0 ≤ v < 2^32: a table store per four digits (one or two divisions). */
-function digits32(dv: DataView, off: number, v: number): number {
+export function digits32(dv: DataView, off: number, v: number): number {
   if (v < 10000) {
     dv.setUint32(off, LEAD4[v]!, true);
     return off + LEAD4_LEN[v]!;
@@ -146,7 +146,7 @@ function nine(dv: DataView, off: number, v: number): number {
 }
 
 /** A number as a template literal prints it (`${n}`). */
-function num(dv: DataView, off: number, n: number): number {
+export function num(dv: DataView, off: number, n: number): number {
   if (n >= 0 && n < 1e15 && Number.isInteger(n)) return digits(dv, off, n);
   return ascii(dv, off, `${n}`);
 }
@@ -227,7 +227,7 @@ export const MAX_WIRE_BYTES = 4096;
 // compiled on first use: 256 Function compilations at load were ~25 ms of every start
 const PROTO_LIT: Array<Lit | undefined> = new Array<Lit | undefined>(256).fill(undefined);
 
-function proto(dv: DataView, off: number, p: number): number {
+export function proto(dv: DataView, off: number, p: number): number {
   return (PROTO_LIT[p] ??= lit(PROTO_JSON[p]!))(dv, off);
 }
 
@@ -249,7 +249,7 @@ const OCTET = Uint32Array.from({ length: 256 }, (_, i) => {
 const OCTET_LEN = Uint8Array.from({ length: 256 }, (_, i) => String(i).length);
 
 /** Dotted quad of a u32, as formatIPv4 prints it (the last store runs one byte over). */
-function ipv4(dv: DataView, off: number, a: number): number {
+export function ipv4(dv: DataView, off: number, a: number): number {
   let x = a >>> 24;
   dv.setUint32(off, OCTET[x]!, true);
   off += OCTET_LEN[x]! + 1;
@@ -279,7 +279,7 @@ const GROUPS = new Int32Array(8);
 const MAPPED_PREFIX = lit('::ffff:');
 
 /** formatIPv6At's text (RFC 5952) of the address at b[o…], as bytes. */
-function ipv6(dv: DataView, off: number, b: Uint8Array, o: number): number {
+export function ipv6(dv: DataView, off: number, b: Uint8Array, o: number): number {
   const g = GROUPS;
   const run = ipv6Groups(b, o, g);
   if (run === MAPPED_IPV4) return ipv4(dv, MAPPED_PREFIX(dv, off), ((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0);

@@ -279,7 +279,7 @@ test('ordering on 20,000 random keys (IPv4, IPv6, missing addresses, numbers): e
     const [ry, ky] = addrKey(y as string);
     return rx !== ry ? rx - ry : kx < ky ? -1 : kx > ky ? 1 : 0;
   };
-  for (const prims of [['src_host', 'dst_port'], ['src_port', 'dst_host'], ['in_iface', 'src_host'], ['dst_net', 'dst_mask']] as const) {
+  for (const prims of [['src_host', 'dst_port'], ['src_port', 'dst_host'], ['in_iface', 'src_host'], ['dst_net', 'dst_mask'], ['src_port', 'src_host', 'dst_host', 'dst_port']] as const) {
     for (const interval of [0, 60]) {
       const agg = new Aggregator({ name: 'x', primitives: parsePrimitiveList(prims.join(',')), interval, networks: prims[0] === 'dst_net' ? nets : undefined });
       for (let i = 0; i < 20_000; i++) {

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable, Writable, PassThrough } from 'node:stream';
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { readLines, LineTooLongError } from '../../../lib/cli/lines.js';
 import { readNdjsonObjects } from '../../../lib/cli/ndjson-input.js';
 import { BatchWriter } from '../../../lib/cli/writer.js';
-import { AtomicFile, openInput, writeFileAtomic } from '../../../lib/cli/io.js';
+import { AtomicFile, openInput, openInputChunks, writeFileAtomic } from '../../../lib/cli/io.js';
 import { colorLevel } from '../../../lib/cli/color.js';
 import { Log } from '../../../lib/cli/log.js';
 import { CliError } from '../../../lib/cli/exit.js';
@@ -99,6 +100,45 @@ test('atomic file: invisible until commit, temp removed on abort', async () => {
 
 test('openInput: missing file is exit 66 with the path', async () => {
   await assert.rejects(openInput('/nonexistent/x.ndjson', process.stdin), (e: unknown) => e instanceof CliError && e.exitCode === 66 && /\/nonexistent\/x.ndjson: No such file/.test(e.message));
+  await assert.rejects(openInputChunks('/nonexistent/x.ndjson', process.stdin), (e: unknown) => e instanceof CliError && e.exitCode === 66);
+  await assert.rejects(openInputChunks(tempDir(), process.stdin), (e: unknown) => e instanceof CliError && /Is a directory/.test(e.message));
+});
+
+test('openInputChunks: a named pipe stays a stream (its destroy() ends a waiting read: SIGINT), a regular file does not', async () => {
+  const dir = tempDir();
+  const fifo = join(dir, 'in.fifo');
+  if (spawnSync('mkfifo', [fifo]).status !== 0) return; // no mkfifo here
+  const writer = spawn('sh', ['-c', `exec 3>${fifo}; sleep 30`], { stdio: 'ignore' });
+  try {
+    const src = await openInputChunks(fifo, process.stdin);
+    assert.ok(src.chunks instanceof Readable);
+    src.destroy();
+  } finally {
+    writer.kill();
+  }
+  writeFileSync(join(dir, 'f.ndjson'), '{"a":1}\n');
+  const file = await openInputChunks(join(dir, 'f.ndjson'), process.stdin);
+  assert.ok(!(file.chunks instanceof Readable));
+  const got: string[] = [];
+  for await (const c of file.chunks) got.push(c.toString());
+  assert.deepEqual(got, ['{"a":1}\n']);
+});
+
+test('ndjson input from a file of many chunks (read into two buffers in turn): every line, in order, numbered', async () => {
+  // lines of many lengths, so that chunk boundaries fall everywhere in them; a blank line, a
+  // CRLF line, a bad line and no final newline
+  const lines: string[] = [];
+  for (let i = 0; lines.join('\n').length < 3 * (1 << 18) + 1000; i++) lines.push(i === 7 ? '' : i === 9 ? '{"a":9}\r' : i === 11 ? '{"a":' : `{"a":${i},"pad":"${'y'.repeat((i * 37) % 300)}"}`);
+  const path = join(tempDir(), 'in.ndjson');
+  writeFileSync(path, lines.join('\n'));
+  for (const scanner of [undefined, { scan: () => -1 }]) {
+    const seen: string[] = [];
+    const rejects: string[] = [];
+    await readNdjsonObjects([path], { stdin: process.stdin }, { lines: 0 }, (place, reason) => void rejects.push(`${place.slice(path.length)} ${reason}`), (o, _f, no) => void seen.push(`${no}:${o.a}`), undefined, scanner);
+    const want = lines.flatMap((l, i) => (i === 7 || i === 11 ? [] : [`${i + 1}:${i}`]));
+    assert.deepEqual(seen, want);
+    assert.deepEqual(rejects, [':12 not JSON']);
+  }
 });
 
 test('colour: NO_COLOR wins, TTY decides otherwise', () => {
