@@ -13,7 +13,7 @@ import type { Log } from '../cli/log.js';
 import { FieldError, flowFromObject } from '../flow/record.js';
 import type { NetworkTable } from '../networks/file.js';
 import { FlowView } from './view.js';
-import { FlowLineScanner } from './scan.js';
+import { WasmFlowLineScanner } from './scan-wasm.js';
 import { aggregateLineWriter, MAX_AGGREGATE_BYTES } from './json-bytes.js';
 import {
   Aggregator,
@@ -78,8 +78,9 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
 
   // Flow lines go straight from bytes into the view (scan.ts); any other line, and any line the
   // scanner does not fully understand, takes the JSON.parse path below.
-  const scanner = new FlowLineScanner(view);
+  const scanner = new WasmFlowLineScanner(view);
   const fast: LineScanner = {
+    chunkBuffers: scanner.chunkBuffers,
     scan(buf, start, end) {
       const nl = scanner.scan(buf, start, end);
       if (nl >= 0) {

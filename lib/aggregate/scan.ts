@@ -11,7 +11,7 @@
 // holds what FlowView.set(flowFromObject(JSON.parse(line))) would (test/unit/aggregate/scan.test.ts
 // checks that on every fixture and on random and edge-case lines).
 
-import { FLOW_FIELDS, FieldError, netField } from '../flow/record.js';
+import { FLOW_FIELDS, FLOW_TYPES, FieldError, netField } from '../flow/record.js';
 import { etypeNumber, protoNumber } from '../flow/proto.js';
 import { ipv4ToU32, ipv6ToWords } from '../networks/addr.js';
 import type { FlowView } from './view.js';
@@ -41,8 +41,10 @@ function wordMask(n: number): number {
 }
 const KIND = new Uint8Array(FLOW_FIELDS.map((f) => ({ u: K_U, ip: K_IP, type: K_TYPE, proto: K_PROTO, etype: K_ETYPE, net: K_NET, array: K_ARRAY, mac: K_STR, str: K_STR })[f.kind]));
 const MAX_UINT = Number.MAX_SAFE_INTEGER * 1024; // record.ts uint()'s default bound
-const MAX = FIELDS.map((n) => (n === 'src_port' || n === 'dst_port' ? 65535 : n === 'ip_tos' ? 255 : n === 'tcp_flags' ? 0xffff : MAX_UINT));
-const FLOW_TYPES: ReadonlySet<string> = new Set(['NETFLOW_V1', 'NETFLOW_V5', 'NETFLOW_V7', 'NETFLOW_V9', 'IPFIX', 'SFLOW_5', 'FLOWUNKNOWN']);
+const MAX = FIELDS.map((n) => (n === 'src_port' || n === 'dst_port' ? 65535 : n === 'ip_tos' || n === 'proto' ? 255 : n === 'tcp_flags' || n === 'etype' ? 0xffff : MAX_UINT));
+/** Each field's kind and largest value, by FLOW_FIELDS index, for the WebAssembly scanner. */
+export const SCAN_KINDS: ArrayLike<number> = KIND;
+export const SCAN_BOUNDS: ArrayLike<number> = MAX;
 
 const F = (n: string): number => ID.get(n)!;
 const TIME_RECEIVED = F('time_received_ns');

@@ -27,7 +27,7 @@ export function describeSystemError(err: NodeJS.ErrnoException): string {
   }
 }
 
-const CHUNK = 1 << 18;
+export const INPUT_CHUNK = 1 << 18;
 
 /** Open a path for reading (or stdin for `-`); a missing file is a CliError with exit 66; a path
  *  ending in `.gz` is decompressed. */
@@ -39,7 +39,7 @@ export async function openInput(path: string, stdin: Readable): Promise<InputSou
 function streamOf(path: string, handle: fsp.FileHandle): InputSource {
   // Hand the stream the FileHandle itself so that it owns the close: with the raw fd, the fd was
   // closed by the stream and again when the FileHandle was collected (EBADF, DEP0137 warnings).
-  const raw = createReadStream('', { fd: handle, highWaterMark: CHUNK });
+  const raw = createReadStream('', { fd: handle, highWaterMark: INPUT_CHUNK });
   // rotated files may be gzip (flow-capture --compress gzip): read `*.gz` through gunzip
   if (path.endsWith('.gz')) return { name: path, stream: pipeline(raw, createGunzip(), () => undefined) };
   return { name: path, stream: raw };
@@ -69,29 +69,45 @@ export interface ChunkSource {
 }
 
 /** openInput for a reader that is done with each chunk before it asks for the one after the next
- *  (it may keep a piece of the last one): a regular file is read into two buffers in turn. A
- *  fresh buffer per chunk, as a stream reads, cost ~0.4 CPU-s per 480 MB here (page faults and
- *  GC). Pipes and devices (`<(cmd)`, a FIFO) stay streams, whose destroy() ends a waiting read. */
-export async function openInputChunks(path: string, stdin: Readable): Promise<ChunkSource> {
+ *  (it may keep a piece of the last one): a regular file is read into three buffers in turn, the
+ *  next chunk while the reader works on this one. A fresh buffer per chunk, as a stream reads,
+ *  cost ~0.4 CPU-s per 480 MB here (page faults and GC). Pipes and devices (`<(cmd)`, a FIFO)
+ *  stay streams, whose destroy() ends a waiting read. `buffers`: the three to read a regular
+ *  file into (the caller's own memory), else fresh ones. */
+export async function openInputChunks(path: string, stdin: Readable, buffers?: ChunkBuffers): Promise<ChunkSource> {
   if (path === '-' || path.endsWith('.gz')) return chunksOf(await openInput(path, stdin));
   const { handle, regular } = await openFile(path);
   if (!regular) return chunksOf(streamOf(path, handle));
-  return { name: path, chunks: fileChunks(handle), destroy: () => undefined };
+  return { name: path, chunks: fileChunks(handle, buffers ?? newChunkBuffers()), destroy: () => undefined };
+}
+
+/** Three chunk buffers: the one the reader works on, the one it may keep a piece of, and the
+ *  one being read ahead. */
+export type ChunkBuffers = readonly [Buffer, Buffer, Buffer];
+
+function newChunkBuffers(): ChunkBuffers {
+  return [Buffer.allocUnsafe(INPUT_CHUNK), Buffer.allocUnsafe(INPUT_CHUNK), Buffer.allocUnsafe(INPUT_CHUNK)];
 }
 
 function chunksOf(s: InputSource): ChunkSource {
   return { name: s.name, chunks: s.stream, destroy: () => s.stream.destroy() };
 }
 
-async function* fileChunks(handle: fsp.FileHandle): AsyncGenerator<Buffer> {
-  const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+async function* fileChunks(handle: fsp.FileHandle, bufs: ChunkBuffers): AsyncGenerator<Buffer> {
+  let next: Promise<{ bytesRead: number }> | undefined = handle.read(bufs[0], 0, bufs[0].length, null);
   try {
-    for (let k = 0; ; k ^= 1) {
-      const { bytesRead } = await handle.read(bufs[k]!, 0, CHUNK, null);
+    for (let k = 0; ; ) {
+      const { bytesRead } = await next;
+      next = undefined;
       if (bytesRead === 0) return;
-      yield bufs[k]!.subarray(0, bytesRead);
+      const chunk = bufs[k]!.subarray(0, bytesRead);
+      k = k === 2 ? 0 : k + 1;
+      next = handle.read(bufs[k]!, 0, bufs[k]!.length, null);
+      yield chunk;
     }
   } finally {
+    // a read still under way (the reader stopped early) must end before the file is closed
+    await next?.catch(() => undefined);
     await handle.close();
   }
 }

@@ -4,7 +4,7 @@
 // (SIGINT) stops reading cleanly so the caller can write what it has.
 
 import type { Readable } from 'node:stream';
-import { openInputChunks } from './io.js';
+import { openInputChunks, type ChunkBuffers } from './io.js';
 import { LineTooLongError } from './lines.js';
 import { CliError, EXIT } from './exit.js';
 import type { Log } from './log.js';
@@ -32,6 +32,9 @@ export interface NdjsonCounts {
  *  to onObject as usual. */
 export interface LineScanner {
   scan(buf: Buffer, start: number, end: number): number;
+  /** Buffers the scanner is fastest on: chunks are read (files) or copied (streams, when they
+   *  fit) into them in turn. */
+  readonly chunkBuffers?: ChunkBuffers;
 }
 
 const MAX_LINE = 1 << 20;
@@ -47,7 +50,8 @@ export async function readNdjsonObjects(
 ): Promise<void> {
   for (const path of paths.length === 0 ? ['-'] : paths) {
     if (io.signal?.aborted) return;
-    const src = await openInputChunks(path, io.stdin);
+    const own = scanner?.chunkBuffers;
+    const src = await openInputChunks(path, io.stdin, own);
     const onAbort = (): void => {
       src.destroy();
     };
@@ -106,8 +110,15 @@ export async function readNdjsonObjects(
       // Chunks split at '\n' as lib/cli/lines.ts readLines does (same lines, same numbers, same
       // limit: a line longer than MAX_LINE ends the file; the lines before it count).
       let tail: Buffer | undefined;
+      let k = 0;
       for await (const raw of src.chunks) {
-        const chunk: Buffer = typeof raw === 'string' ? Buffer.from(raw) : (raw as Buffer);
+        let chunk: Buffer = typeof raw === 'string' ? Buffer.from(raw) : (raw as Buffer);
+        if (own !== undefined && chunk.buffer !== own[0].buffer && chunk.length <= own[k]!.length) {
+          // a stream's chunk into the scanner's buffers (the tail, if any, is in the one before)
+          chunk.copy(own[k]!);
+          chunk = own[k]!.subarray(0, chunk.length);
+          k = (k + 1) % own.length;
+        }
         let buf = chunk;
         let start = 0;
         if (tail) {

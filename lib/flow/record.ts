@@ -241,7 +241,7 @@ function netText(ip: ReturnType<typeof parseIP>, len: number): string {
   return `${formatIP({ family: ip.family, bytes })}/${len}`;
 }
 
-const FLOW_TYPES: ReadonlySet<string> = new Set(['NETFLOW_V1', 'NETFLOW_V5', 'NETFLOW_V7', 'NETFLOW_V9', 'IPFIX', 'SFLOW_5', 'FLOWUNKNOWN']);
+export const FLOW_TYPES: ReadonlySet<string> = new Set(['NETFLOW_V1', 'NETFLOW_V5', 'NETFLOW_V7', 'NETFLOW_V9', 'IPFIX', 'SFLOW_5', 'FLOWUNKNOWN']);
 
 /** Validate a parsed NDJSON object (ours or goflow2's, missing fields allowed) into a record.
  *  Throws FieldError naming the first bad field. */

@@ -5,6 +5,9 @@ import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBin, runShell, binPath } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
+import { gzipSync } from 'node:zlib';
+import { rng, randomRecord } from '../helpers/flow-lines.js';
+import { flowToJson } from '../../lib/flow/record.js';
 
 const dir = tempDir('flowmeter-agg-');
 const S = 1_000_000_000;
@@ -246,4 +249,36 @@ test('inputs named after -- are read, not ignored for stdin', async () => {
   assert.equal(after.code, 0, after.stderr);
   assert.equal(after.stdout, direct.stdout);
   assert.ok(after.stdout.length > 0);
+});
+
+test('a file, a pipe and a .gz of the same 3 MB give the same aggregates and the same errors', async () => {
+  // Lines of every shape (IPv4 and IPv6, CRLF, blank, whitespace, bad ones) over many 256 KiB
+  // chunks: the file is read into the WebAssembly scanner's buffers, a pipe's chunks are copied
+  // there, and lines cut by a chunk boundary go through the JavaScript scanner.
+  const r = rng(21);
+  const lines: string[] = [];
+  for (let i = 0; i < 6000; i++) {
+    const line = flowToJson(randomRecord(r));
+    const k = i % 97;
+    lines.push(k === 3 ? line + '\r' : k === 5 ? line.replace('{"type"', '{ "type"') : k === 7 ? '' : k === 11 ? line.replace('"bytes":', '"bytes":-') : line);
+  }
+  const text = lines.join('\n') + '\n';
+  const file = join(dir, 'many.ndjson');
+  writeFileSync(file, text);
+  writeFileSync(file + '.gz', gzipSync(text));
+  const args = ['-a', 'src_host,dst_host,proto', '--sort', 'key'];
+  const fromFile = await runBin('flow-aggregate', [...args, file]);
+  const fromPipe = await runShell(`cat '${file}' | node '${binPath('flow-aggregate')}' ${args.join(' ')}`);
+  const fromGz = await runBin('flow-aggregate', [...args, file + '.gz']);
+  assert.equal(fromFile.code, 65, fromFile.stderr);
+  assert.ok(parse(fromFile.stdout).length > 5000);
+  for (const other of [fromPipe, fromGz]) {
+    assert.equal(other.code, fromFile.code);
+    assert.equal(other.stdout, fromFile.stdout);
+    assert.equal(other.stderr.replaceAll(/\S*many\.ndjson(\.gz)?|stdin/g, 'INPUT'), fromFile.stderr.replaceAll(/\S*many\.ndjson(\.gz)?|stdin/g, 'INPUT'));
+  }
+  // every good line counted once (random byte counts add up past 2^53: count flows instead)
+  const good = lines.filter((l) => l.trim() !== '' && !l.includes('"bytes":-'));
+  assert.equal(sum(parse(fromFile.stdout), 'flows'), good.length);
+  assert.match(fromFile.stderr, new RegExp(`${lines.length - good.length - lines.filter((l) => l === '').length} of ${lines.length} lines rejected`));
 });
