@@ -76,8 +76,8 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
     log.reject(reason, `${place}: ${message}`, place);
   };
 
-  // Flow lines go straight from bytes into the view (scan.ts); any other line, and any line the
-  // scanner does not fully understand, takes the JSON.parse path below.
+  // Flow lines go straight from bytes into the view (scan-wasm.ts, then scan.ts); any other line,
+  // and any line the scanners do not fully understand, takes the JSON.parse path below.
   const scanner = new WasmFlowLineScanner(view);
   const fast: LineScanner = {
     chunkBuffers: scanner.chunkBuffers,
