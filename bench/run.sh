@@ -14,5 +14,6 @@ run node dist/bench/report.js 200000
 run node dist/bench/meter-label-count.js 500000
 run node dist/bench/billing-cycle.js 300000
 run node dist/bench/fuzz.js 200000
+run node dist/bench/fuzz-scan.js 100000
 run node dist/bench/fuzz-capture.js --cases 10000
 if command -v gcc >/dev/null && command -v taskset >/dev/null; then run node dist/bench/live-udp.js 5 100000 200000 300000; fi

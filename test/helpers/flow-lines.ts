@@ -1,9 +1,11 @@
 // Random and edge-case flow NDJSON lines for differential tests of the NDJSON readers: the
-// byte scanner (lib/aggregate/scan.ts) must give exactly what JSON.parse + flowFromObject give,
-// and reject (leave to the slow path) what they reject. Deterministic for a seed.
+// byte scanners (lib/aggregate/scan.ts, wasm/scan.ts) must give exactly what JSON.parse +
+// flowFromObject give, and reject (leave to the slow path) what they reject. Deterministic for a
+// seed. viewSnapshot and referenceView are the comparison both the tests and bench/fuzz-scan use.
 
-import { flowToJson, type FlowRecord } from '../../lib/flow/record.js';
+import { flowFromObject, flowToJson, type FlowRecord } from '../../lib/flow/record.js';
 import { formatIPv4 } from '../../lib/net/ip.js';
+import type { FlowView } from '../../lib/aggregate/view.js';
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -137,4 +139,33 @@ export function randomLine(r: () => number): string {
   else if (z < 0.05) s = s + pick(r, ['}', ',', ' x', '{}']);
   else if (z < 0.07) s = pick(r, ['[]', '1', '"s"', 'null', '[{}]', '{}', '{"flows":1}', '', '   ', '\t', '\u00a0', '{"bytes":1}{"bytes":2}']);
   return s;
+}
+
+/** Everything a FlowView holds that aggregations read, as one comparable value. */
+export function viewSnapshot(v: FlowView): unknown[] {
+  const words = (fam: number, w: Uint32Array): number[] => (fam === 4 ? [w[0]!] : fam === 6 ? [...w] : []);
+  return [
+    v.timeReceivedNs, v.startNs, v.endNs, v.bytes, v.packets, v.samplingRate, v.etype, v.proto, v.srcPort, v.dstPort,
+    v.inIf, v.outIf, v.tos, v.tcpFlags, v.srcAs, v.dstAs,
+    v.srcFam, words(v.srcFam, v.src), v.dstFam, words(v.dstFam, v.dst), v.peerFam, words(v.peerFam, v.peer),
+    v.srcXFam, words(v.srcXFam, v.srcX), v.srcXLen, v.dstXFam, words(v.dstXFam, v.dstX), v.dstXLen,
+    v.srcNetIndex(), v.dstNetIndex(),
+  ];
+}
+
+/** The reference reading of a line: its snapshot through JSON.parse + flowFromObject +
+ *  FlowView.set, or undefined when it is not a valid flow record. */
+export function referenceView(line: string, view: FlowView): unknown[] | undefined {
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || (o as { flows?: unknown }).flows !== undefined) return undefined;
+  try {
+    return viewSnapshot(view.set(flowFromObject(o as Record<string, unknown>)));
+  } catch {
+    return undefined;
+  }
 }

@@ -13,39 +13,12 @@ import { join } from 'node:path';
 import { FlowView } from '../../../lib/aggregate/view.js';
 import { FlowLineScanner } from '../../../lib/aggregate/scan.js';
 import { WasmFlowLineScanner } from '../../../lib/aggregate/scan-wasm.js';
-import { flowFromObject, flowToJson } from '../../../lib/flow/record.js';
+import { flowToJson } from '../../../lib/flow/record.js';
 import { parseNetworks } from '../../../lib/networks/file.js';
-import { rng, randomLine, randomRecord } from '../../helpers/flow-lines.js';
+import { rng, randomLine, randomRecord, referenceView, viewSnapshot } from '../../helpers/flow-lines.js';
 import { ROOT } from '../../helpers/spawn.js';
 
 const nets = parseNetworks('10.0.0.0/8\n10.0.3.0/24\n8.8.8.0/24\n2001:db8::/32\n2001:db8:5::/48\n0.0.0.0/1\n').table;
-
-function snapshot(v: FlowView): unknown[] {
-  const words = (fam: number, w: Uint32Array): number[] => (fam === 4 ? [w[0]!] : fam === 6 ? [...w] : []);
-  return [
-    v.timeReceivedNs, v.startNs, v.endNs, v.bytes, v.packets, v.samplingRate, v.etype, v.proto, v.srcPort, v.dstPort,
-    v.inIf, v.outIf, v.tos, v.tcpFlags, v.srcAs, v.dstAs,
-    v.srcFam, words(v.srcFam, v.src), v.dstFam, words(v.dstFam, v.dst), v.peerFam, words(v.peerFam, v.peer),
-    v.srcXFam, words(v.srcXFam, v.srcX), v.srcXLen, v.dstXFam, words(v.dstXFam, v.dstX), v.dstXLen,
-    v.srcNetIndex(), v.dstNetIndex(),
-  ];
-}
-
-/** The reference: the view of a line, or undefined when it is not a valid flow record. */
-function reference(line: string, view: FlowView): unknown[] | undefined {
-  let o: unknown;
-  try {
-    o = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof o !== 'object' || o === null || Array.isArray(o) || (o as { flows?: unknown }).flows !== undefined) return undefined;
-  try {
-    return snapshot(view.set(flowFromObject(o as Record<string, unknown>)));
-  } catch {
-    return undefined;
-  }
-}
 
 interface Tally {
   lines: number;
@@ -107,7 +80,7 @@ function check(lines: readonly string[], mustAccept: boolean, kind: Kind): Tally
     let start = 0;
     for (const line of group) {
       const len = Buffer.byteLength(line + '\n');
-      const ref = reference(line.endsWith('\r') ? line.slice(0, -1) : line, refView);
+      const ref = referenceView(line.endsWith('\r') ? line.slice(0, -1) : line, refView);
       t.lines++;
       if (ref) t.valid++;
       if (buf[start]! > 32) {
@@ -116,7 +89,7 @@ function check(lines: readonly string[], mustAccept: boolean, kind: Kind): Tally
           t.accepted++;
           assert.equal(nl, start + len - 1, `${kind} stops at the line's end: ${line}`);
           assert.ok(ref, `${kind} accepted a line the reference rejects: ${line}`);
-          assert.deepEqual(snapshot(view), ref, `${kind}: same view: ${line}`);
+          assert.deepEqual(viewSnapshot(view), ref, `${kind}: same view: ${line}`);
         } else if (mustAccept && (kind !== 'wasm' || !IPV6.test(line))) assert.fail(`${kind}: not accepted: ${line}`);
       }
       start += len;
