@@ -107,33 +107,41 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
   }, undefined, fast);
   summary.interrupted = io.signal?.aborted === true;
 
-  for (let k = 0; k < aggs.length; k++) {
-    await writeResults(aggs[k]!, cfg.aggregations[k]!.output, cfg, io.stdout);
+  // Every output file is written before any is renamed into place, so that a failed run replaces
+  // none of them (a billing run's ab and ba belong together); renamed in order.
+  const files: AtomicFile[] = [];
+  try {
+    for (let k = 0; k < aggs.length; k++) {
+      const output = cfg.aggregations[k]!.output;
+      const f = output === '-' ? undefined : await AtomicFile.create(output);
+      if (f) files.push(f);
+      await writeResults(aggs[k]!, f, cfg, io.stdout);
+    }
+    for (const f of files) await f.commit();
+  } catch (e) {
+    await Promise.all(files.map((f) => f.abort()));
+    throw e;
   }
   return summary;
 }
 
-async function writeResults(agg: Aggregator, output: string, cfg: AggregateRunConfig, stdout: Writable): Promise<void> {
+/** One aggregation's sorted results to its (uncommitted) file, or stdout. */
+async function writeResults(agg: Aggregator, f: AtomicFile | undefined, cfg: AggregateRunConfig, stdout: Writable): Promise<void> {
   const order = agg.order(cfg.sort);
-  const f = output === '-' ? undefined : await AtomicFile.create(output);
-  try {
-    if (cfg.format === 'ndjson') await writeNdjson(agg, order, f ? (chunk) => f.write(chunk) : stdout);
-    else await writeCsv(agg, order, f, stdout);
-    await f?.commit();
-  } catch (e) {
-    await f?.abort();
-    throw e;
-  }
+  if (cfg.format === 'ndjson') await writeNdjson(agg, order, f ? (chunk) => f.write(chunk) : stdout);
+  else await writeCsv(agg, order, f, stdout);
 }
 
 async function writeNdjson(agg: Aggregator, order: ArrayLike<number>, out: Writable | ChunkWriter): Promise<void> {
-  const batch = new ByteBatch(out, 65536, true);
+  // a file's next 64 KiB are formatted while the last ones are written (the write is a thread-pool
+  // round trip the main thread otherwise waits out)
+  const batch = new ByteBatch(out, 65536, true, typeof out === 'function');
   const write = aggregateLineWriter(agg);
   for (let i = 0; i < order.length; i++) {
     const off = batch.reserve(MAX_AGGREGATE_BYTES);
     if (batch.advance(write(batch.view, off, order[i]!))) await batch.flush();
   }
-  await batch.flush();
+  await batch.end();
 }
 
 async function writeCsv(agg: Aggregator, order: ArrayLike<number>, f: AtomicFile | undefined, stdout: Writable): Promise<void> {

@@ -26,12 +26,19 @@ export class ByteBatch {
   private fullBytes = 0;
   private readonly free: Buffer[] = [];
 
+  /** The ChunkWriter's write still under way (writeBehind); awaited before the next one. */
+  private writing: Promise<void> | undefined;
+
   constructor(
     private readonly out: Writable | ChunkWriter,
     private readonly batchBytes = 65536,
     /** The ChunkWriter is done with a chunk when it resolves (a file write), so its buffers can
      *  be reused as a stream's are. */
     private readonly doneOnResolve = false,
+    /** flush() returns once the ChunkWriter has started on the last chunk, so that the next batch
+     *  is made while it is written (end() waits for it). A failed write throws from the next
+     *  flush() or end(). */
+    private readonly writeBehind = false,
   ) {}
 
   /** Queue text plus '\n'; true when the caller should `await flush()`. */
@@ -105,8 +112,15 @@ export class ByteBatch {
       // such a writer may hold on to a chunk after it resolves (a gzip stream): not reused unless told
       for (let i = 0; i < chunks.length; i++) {
         const c = chunks[i]!;
-        await out(c.subarray(0, lens[i]));
-        if (this.doneOnResolve) this.recycle(c);
+        await this.writing; // one write at a time, in order
+        const w = out(c.subarray(0, lens[i])).then(() => {
+          if (this.doneOnResolve) this.recycle(c);
+        });
+        if (!this.writeBehind) await w;
+        else {
+          this.writing = w;
+          w.catch(() => undefined); // (its failure is thrown by the next flush or end)
+        }
       }
       return;
     }
@@ -117,5 +131,11 @@ export class ByteBatch {
       ok = out.write(c.subarray(0, lens[i]), () => this.recycle(c));
     }
     if (!ok) await waitDrain(out);
+  }
+
+  /** Flush, and wait for a write still under way (writeBehind). */
+  async end(): Promise<void> {
+    await this.flush();
+    await this.writing;
   }
 }

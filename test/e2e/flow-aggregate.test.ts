@@ -1,7 +1,7 @@
 // flow-aggregate end to end: the real bin on real files and pipes (stdout, stderr, exit status).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBin, runShell, binPath } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -281,4 +281,15 @@ test('a file, a pipe and a .gz of the same 3 MB give the same aggregates and the
   const good = lines.filter((l) => l.trim() !== '' && !l.includes('"bytes":-'));
   assert.equal(sum(parse(fromFile.stdout), 'flows'), good.length);
   assert.match(fromFile.stderr, new RegExp(`${lines.length - good.length - lines.filter((l) => l === '').length} of ${lines.length} lines rejected`));
+});
+
+test('several output files: a run that cannot write one of them replaces none (and leaves no temporary file)', async () => {
+  const out = join(dir, 'all-or-none');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'ab.ndjson'), 'yesterday\n');
+  const r = await runBin('flow-aggregate', ['--ab', '--ba', '-n', netsFile, '-o', `ab=${join(out, 'ab.ndjson')}`, '-o', `ba=${join(out, 'missing-dir', 'ba.ndjson')}`, flowsFile]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /missing-dir\/ba\.ndjson/);
+  assert.equal(readFileSync(join(out, 'ab.ndjson'), 'utf8'), 'yesterday\n');
+  assert.deepEqual(readdirSync(out), ['ab.ndjson']);
 });

@@ -116,3 +116,47 @@ test('--fields: names from the record, usage errors for unknown or repeated ones
   }
   parseFlowLine(flowToJson(base())); // the base record is valid
 });
+
+test('ByteBatch write-behind: one write at a time, in order, buffers reused only once written, a failure thrown by the next flush or end', async () => {
+  const written: Buffer[] = [];
+  let inFlight = 0;
+  let most = 0;
+  const slowWriter = async (c: Buffer): Promise<void> => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    const copyAtStart = Buffer.from(c);
+    await new Promise((r) => setTimeout(r, 1));
+    // the chunk must not have been overwritten by the next batch while it was being written
+    assert.ok(copyAtStart.equals(c), 'a chunk changed while it was being written');
+    written.push(Buffer.from(c));
+    inFlight--;
+  };
+  const b = new ByteBatch(slowWriter, 4096, true, true);
+  const lines: string[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const l = `line ${i} ${'z'.repeat(i % 200)}`;
+    lines.push(l);
+    if (b.line(l)) await b.flush();
+  }
+  await b.end();
+  assert.equal(most, 1);
+  assert.equal(inFlight, 0);
+  assert.equal(Buffer.concat(written).toString(), lines.join('\n') + '\n');
+
+  let calls = 0;
+  const failing = async (): Promise<void> => {
+    calls++;
+    await new Promise((r) => setTimeout(r, 1));
+    throw new Error('disk full');
+  };
+  const f = new ByteBatch(failing, 16, true, true);
+  f.line('a');
+  await f.flush(); // the write is under way: not failed yet
+  f.line('b');
+  await assert.rejects(f.flush(), /disk full/);
+  assert.equal(calls, 1, 'nothing written after a failed write');
+  const g = new ByteBatch(failing, 16, true, true);
+  g.line('a');
+  await g.flush();
+  await assert.rejects(g.end(), /disk full/);
+});
