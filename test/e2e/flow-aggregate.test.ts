@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runBin, runShell, binPath } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
 import { gzipSync } from 'node:zlib';
+import { spawn } from 'node:child_process';
 import { rng, randomRecord } from '../helpers/flow-lines.js';
 import { flowToJson } from '../../lib/flow/record.js';
 
@@ -292,4 +293,20 @@ test('several output files: a run that cannot write one of them replaces none (a
   assert.match(r.stderr, /missing-dir\/ba\.ndjson/);
   assert.equal(readFileSync(join(out, 'ab.ndjson'), 'utf8'), 'yesterday\n');
   assert.deepEqual(readdirSync(out), ['ab.ndjson']);
+});
+
+test('SIGINT while reading a pipe: what was read is aggregated and written, exit 130', async () => {
+  const child = spawn(process.execPath, [binPath('flow-aggregate'), '-a', 'src_host', '-o', join(dir, 'int.ndjson')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // two chunks' worth of lines, then the pipe stays open: the command waits for more
+  child.stdin.write(FLOWS.join('\n') + '\n' + `${FLOWS[0]}\n`.repeat(5000));
+  await new Promise((r) => setTimeout(r, 1500));
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.on('close', r));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /interrupted/);
+  const rows = parse(readFileSync(join(dir, 'int.ndjson'), 'utf8'));
+  assert.equal(sum(rows, 'flows'), FLOWS.length + 5000);
+  assert.equal(sum(rows), 11550 + 5000 * 1000);
 });
