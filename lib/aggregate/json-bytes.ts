@@ -6,7 +6,7 @@
 
 import { etypeName } from '../flow/proto.js';
 import { $, ascii, compileWriter, digits32, digits32Code, ipv4, ipv6, LEAD4, LEAD4_LEN, num, numCode, proto, type Code } from '../format/ndjson-bytes.js';
-import { ADDR, C_BYTES, C_END, C_FLAGS, C_FLOWS, C_PACKETS, C_START, N1, ROW, SEGMENT_BITS, SEGMENT_MASK, type Aggregator, type AggregateTable } from './aggregator.js';
+import { ADDR, C_BYTES, C_END, C_FLAGS, C_FLOWS, C_PACKETS, C_START, N1, SEGMENT_BITS, SEGMENT_MASK, type Aggregator, type AggregateTable } from './aggregator.js';
 
 /** Room one line may take (about twenty primitives at their widest, the counters, and the few
  *  bytes the stores run past the end). */
@@ -42,7 +42,7 @@ function etypeJson(dv: DataView, off: number, e: number): number {
  *  returns the new offset. It reads the aggregation's table as it is now: make it after the last
  *  record was added. */
 export function aggregateLineWriter(agg: Aggregator): (dv: DataView, off: number, i: number) => number {
-  const parts: Array<string | Code> = [$(`const k = r.keys; const c = r.counters[a >>> ${SEGMENT_BITS}]; const base = a * ${agg.width}; const ro = (a & ${SEGMENT_MASK}) * ${ROW};`), '{'];
+  const parts: Array<string | Code> = [$(`const k = r.keys; const c = r.counters[a >>> ${SEGMENT_BITS}]; const base = a * ${agg.width}; const ro = (a & ${SEGMENT_MASK}) * ${agg.row};`), '{'];
   let j = 0;
   for (const p of agg.primitives) {
     if (p === 'tcpflags') {
