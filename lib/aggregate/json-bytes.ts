@@ -5,6 +5,7 @@
 // compileWriter: key texts as inline stores).
 
 import { etypeName } from '../flow/proto.js';
+import { words6ToBytes } from '../networks/addr.js';
 import { $, ascii, compileWriter, digits32, digits32Code, ipv4, ipv6, LEAD4, LEAD4_LEN, num, numCode, proto, type Code } from '../format/ndjson-bytes.js';
 import { ADDR, C_BYTES, C_END, C_FLAGS, C_FLOWS, C_PACKETS, C_START, N1, SEGMENT_BITS, SEGMENT_MASK, type Aggregator, type AggregateTable } from './aggregator.js';
 
@@ -18,14 +19,7 @@ const V6_BYTES = new Uint8Array(16);
 function address(dv: DataView, off: number, kind: number, v: number, v6: Uint32Array): number {
   if (kind === 4) return ipv4(dv, off, v);
   if (kind !== 6) return off;
-  for (let i = 0; i < 4; i++) {
-    const x = v6[4 * v + i]!;
-    V6_BYTES[4 * i] = x >>> 24;
-    V6_BYTES[4 * i + 1] = (x >>> 16) & 255;
-    V6_BYTES[4 * i + 2] = (x >>> 8) & 255;
-    V6_BYTES[4 * i + 3] = x & 255;
-  }
-  return ipv6(dv, off, V6_BYTES, 0);
+  return ipv6(dv, off, words6ToBytes(v6, 4 * v, V6_BYTES), 0);
 }
 
 /** etype as aggregateToJson writes it: the quoted name, or the number when it has none. */

@@ -33,17 +33,26 @@ export function maskWord(word: number, w: number, len: number): number {
 }
 
 const scratch = new Uint8Array(16);
+const scratchWords = new Uint32Array(4);
+
+/** Four big-endian words (words[at] … words[at + 3]) as the 16 bytes of an IPv6 address in `out`. */
+export function words6ToBytes(words: ArrayLike<number>, at: number, out: Uint8Array): Uint8Array {
+  for (let i = 0; i < 4; i++) {
+    const x = words[at + i]!;
+    out[4 * i] = x >>> 24;
+    out[4 * i + 1] = (x >>> 16) & 255;
+    out[4 * i + 2] = (x >>> 8) & 255;
+    out[4 * i + 3] = x & 255;
+  }
+  return out;
+}
 
 export function formatWords6(w0: number, w1: number, w2: number, w3: number): string {
-  const w = [w0, w1, w2, w3];
-  for (let i = 0; i < 4; i++) {
-    const x = w[i]!;
-    scratch[4 * i] = x >>> 24;
-    scratch[4 * i + 1] = (x >>> 16) & 255;
-    scratch[4 * i + 2] = (x >>> 8) & 255;
-    scratch[4 * i + 3] = x & 255;
-  }
-  return formatIPv6At(scratch, 0);
+  scratchWords[0] = w0;
+  scratchWords[1] = w1;
+  scratchWords[2] = w2;
+  scratchWords[3] = w3;
+  return formatIPv6At(words6ToBytes(scratchWords, 0, scratch), 0);
 }
 
 export { formatIPv4 };
