@@ -3,10 +3,12 @@
 // (GNU time), plus the cost of JSON.parse and of the record validator alone for scale. Where
 // nfacctd is installed, the same flows as NetFlow v5 in a pcap go through nfacctd
 // (pcap_savefile, two print plugins ab/ba, the same networks file) side by side, and the byte
-// totals of both are checked to agree.
+// totals of both are checked to agree. Also: the cost of a line whose keys are already held (the
+// flows once and twice), and nfdump's `-A` on the same flows (replayed into nfcapd) as the C
+// aggregator on binary records, where both are installed.
 // Usage: npx tsc -p . && node dist/bench/aggregate.js [flows, default 1000000]
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -186,6 +188,75 @@ function scanCost(scanner: { scan(b: Buffer, p: number, end: number): number }, 
   return ns / lines;
 }
 
+const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+/** What a line costs once its keys are held: --ab --ba over the flows once and twice (alternating,
+ *  best of RUNS each); the second copy adds no key, so the difference is the per-line cost of
+ *  reading, scanning, two LPM lookups and two counter updates, without key creation or output
+ *  growth. A run on a live collector sees mostly such lines. */
+function steadyState(bin: string, ab: string, ba: string, onceAb: number): void {
+  const RUNS = 3;
+  const args = ['--ab', '--ba', '-n', netsFile, '-o', `ab=${ab}`, '-o', `ba=${ba}`];
+  let once = Infinity;
+  let twice = Infinity;
+  for (let i = 0; i < RUNS; i++) {
+    for (const files of [[flowsFile], [flowsFile, flowsFile]]) {
+      const r = timed(process.execPath, [bin, ...args, ...files]);
+      if (r.status !== 0) throw new Error(`steady-state run failed: ${r.stderr}`);
+      if (files.length === 1) once = Math.min(once, r.cpu);
+      else twice = Math.min(twice, r.cpu);
+    }
+  }
+  const twiceAb = sumBytes(ab);
+  if (twiceAb !== 2 * onceAb) throw new Error(`the flows twice gave ab bytes ${twiceAb}, not 2 × ${onceAb}`);
+  const extra = twice - once;
+  console.log(`flow-aggregate --ab --ba -n, the flows once vs twice (best of ${RUNS} CPU each: ${once.toFixed(2)} s, ${twice.toFixed(2)} s): ` +
+    `the second ${N} lines over keys already held took ${extra.toFixed(2)} CPU-s (${(N / extra / 1e3).toFixed(0)} k lines/CPU-s); ab bytes doubled exactly`);
+}
+
+/** nfdump (C, binary records) aggregating the same flows, where nfcapd and nfdump are installed:
+ *  the v5 pcap is replayed to nfcapd over UDP (Debian's nfcapd cannot read pcap files), then
+ *  `nfdump -A` aggregates nfcapd's file. It has no networks file, so its keys are the nearest
+ *  it has: srcip (the same keys as `-a src_host`, checked: rows and bytes) and srcip,dstip4/24. */
+function nfdumpPeer(): void {
+  if (!have('nfcapd') || !have('nfdump')) {
+    console.log('nfdump: not installed, skipped');
+    return;
+  }
+  const dir = join(OUT, 'nfcapd');
+  spawnSync('rm', ['-rf', dir]);
+  mkdirSync(dir);
+  const port = String(29056);
+  const nfcapd = spawn('nfcapd', ['-b', '127.0.0.1', '-p', port, '-w', dir, '-t', '3600', '-B', '33554432'], { stdio: 'ignore' });
+  spawnSync('sleep', ['1']);
+  const replay = spawnSync(process.execPath, [join(ROOT, 'dist/bench/replay-udp.js'), pcapFile, '127.0.0.1', port], { encoding: 'utf8' });
+  spawnSync('sleep', ['2']);
+  nfcapd.kill('SIGTERM');
+  spawnSync('sleep', ['1']);
+  const info = spawnSync('nfdump', ['-R', dir, '-I'], { encoding: 'utf8' }).stdout;
+  const stored = Number(/^Flows: (\d+)/m.exec(info)?.[1] ?? 0);
+  console.log(`nfdump: nfcapd stored ${stored} of ${N} flows (UDP replay ${replay.stdout.trim()})`);
+  if (stored !== N) {
+    console.log('  not all flows reached nfcapd (kernel drops on replay); nfdump figures skipped');
+    return;
+  }
+  const fmt = 'fmt:%sa %da %pkt %byt %fl';
+  const src = join(OUT, 'nfdump-srcip.txt');
+  for (const [label, keys, out] of [['nfdump -A srcip', 'srcip', src], ['nfdump -A srcip,dstip4/24', 'srcip,dstip4/24', join(OUT, 'nfdump-srcip-dst24.txt')]] as const) {
+    const r = timed('sh', ['-c', `nfdump -R "${dir}" -A ${keys} -N -q -o "${fmt}" > "${out}"`]);
+    if (r.status !== 0) throw new Error(`${label} failed: ${r.stderr}`);
+    const rows = readFileSync(out, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+    console.log(line(`${label} (${rows} aggregates; reads binary records, no text to parse)`, r));
+  }
+  const rows = readFileSync(src, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const bytes = rows.reduce((s, l) => s + Number(l.trim().split(/\s+/)[3]), 0);
+  const ours = join(OUT, 'fa-src.ndjson');
+  const ourRows = readFileSync(ours, 'utf8').split('\n').length - 1;
+  const ourBytes = sumBytes(ours);
+  console.log(`  srcip: nfdump ${rows.length} rows, ${bytes} bytes; flow-aggregate -a src_host ${ourRows} rows, ${ourBytes} bytes: ` +
+    (rows.length === ourRows && bytes === ourBytes ? 'equal' : 'DIFFERENT'));
+}
+
 async function main(): Promise<void> {
   if (fresh) await writeInputs();
   const size = statSync(flowsFile).size;
@@ -229,9 +300,10 @@ async function main(): Promise<void> {
   const abRows = readFileSync(ab, 'utf8').split('\n').length - 1;
   const ourAb = sumBytes(ab);
   console.log(`  ab: ${abRows} aggregates, ba: ${readFileSync(ba, 'utf8').split('\n').length - 1} aggregates`);
+  steadyState(bin, ab, ba, ourAb);
+  nfdumpPeer();
 
-  const which = spawnSync('sh', ['-c', 'command -v nfacctd'], { encoding: 'utf8' });
-  if (which.status !== 0) {
+  if (!have('nfacctd')) {
     console.log('nfacctd: not installed, skipped');
     return;
   }
