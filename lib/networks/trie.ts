@@ -3,6 +3,8 @@
 // is at most 32 (IPv4) or 128 (IPv6) array steps with no allocation.
 
 const NONE = -1;
+/** Level-2 blocks of the IPv4 jump table: 2 KiB each, 4 MiB at most. */
+const MAX_BLOCKS = 2048;
 
 export class BinaryTrie {
   private child0: Int32Array;
@@ -15,8 +17,16 @@ export class BinaryTrie {
    *  first lookup after an insert. */
   private jumpNode: Int32Array | undefined;
   private jumpBest: Int32Array | undefined;
+  /** IPv4 only: level-2 blocks of 256 entries, one per next byte, for a top 16 bits under which
+   *  prefixes go deeper (its jumpNode is then ~block, < 0): the node reached after 24 steps (0 =
+   *  none) and the best value met, so a lookup under a /24 reads two tables instead of taking
+   *  eight more steps. At most maxBlocks blocks (the first /16s in address order); the others
+   *  walk the bits. */
+  private blockNode: Int32Array | undefined;
+  private blockBest: Int32Array | undefined;
 
-  constructor(initialNodes = 1024) {
+  /** `maxBlocks`: level-2 blocks at most (tests lower it to check the bit walk that takes over). */
+  constructor(initialNodes = 1024, private readonly maxBlocks = MAX_BLOCKS) {
     this.child0 = new Int32Array(initialNodes);
     this.child1 = new Int32Array(initialNodes);
     this.value = new Int32Array(initialNodes).fill(NONE);
@@ -65,7 +75,6 @@ export class BinaryTrie {
     this.value[node] = value;
     this.prefixes++;
     this.jumpNode = undefined;
-    this.jumpBest = undefined;
     return NONE;
   }
 
@@ -89,6 +98,36 @@ export class BinaryTrie {
     }
     this.jumpNode = jn;
     this.jumpBest = jb;
+    this.buildBlocks(jn, jb, this.maxBlocks);
+  }
+
+  private buildBlocks(jn: Int32Array, jb: Int32Array, maxBlocks: number): void {
+    const c0 = this.child0;
+    const c1 = this.child1;
+    const val = this.value;
+    let blocks = 0;
+    for (let top = 0; top < 65536 && blocks < maxBlocks; top++) if (jn[top] !== 0) blocks++;
+    const bn = new Int32Array(blocks * 256);
+    const bb = new Int32Array(blocks * 256);
+    for (let top = 0, b = 0; top < 65536 && b < blocks; top++) {
+      if (jn[top] === 0) continue;
+      const base = b * 256;
+      for (let byte = 0; byte < 256; byte++) {
+        let node = jn[top]!;
+        let best = jb[top]!;
+        for (let shift = 7; shift >= 0; shift--) {
+          node = ((byte >>> shift) & 1) === 0 ? c0[node]! : c1[node]!;
+          if (node === 0) break;
+          const v = val[node]!;
+          if (v !== NONE) best = v;
+        }
+        bn[base + byte] = node;
+        bb[base + byte] = best;
+      }
+      jn[top] = ~b++;
+    }
+    this.blockNode = bn;
+    this.blockBest = bb;
   }
 
   /** Value of the longest stored prefix covering the IPv4 address `a` (u32), or -1. */
@@ -96,12 +135,22 @@ export class BinaryTrie {
     if (this.jumpNode === undefined) this.buildJump();
     const top = a >>> 16;
     let node = this.jumpNode![top]!;
-    let best = this.jumpBest![top]!;
+    let best: number;
+    let shift: number;
+    if (node < 0) {
+      const e = ~node * 256 + ((a >>> 8) & 255);
+      node = this.blockNode![e]!;
+      best = this.blockBest![e]!;
+      shift = 7;
+    } else {
+      best = this.jumpBest![top]!;
+      shift = 15;
+    }
     if (node === 0) return best;
     const c0 = this.child0;
     const c1 = this.child1;
     const val = this.value;
-    for (let shift = 15; shift >= 0; shift--) {
+    for (; shift >= 0; shift--) {
       node = ((a >>> shift) & 1) === 0 ? c0[node]! : c1[node]!;
       if (node === 0) return best;
       const v = val[node]!;

@@ -17,9 +17,9 @@ function rng(seed: number): () => number {
   };
 }
 
-test('IPv4 trie: longest prefix against brute force over 5,000 random prefixes', () => {
+for (const [blocks, what] of [[undefined, ''], [0, ', no level-2 blocks'], [200, ', level-2 blocks for some /16s only']] as const) test(`IPv4 trie: longest prefix against brute force over 5,000 random prefixes${what}`, () => {
   const rand = rng(1);
-  const trie = new BinaryTrie(16);
+  const trie = new BinaryTrie(16, blocks);
   const prefixes: Array<{ net: number; len: number; id: number }> = [];
   // Clustered under a few /8s so that nesting is common.
   const bases = [0x0a000000, 0xc0a80000, 0xac100000, 0x64400000];
@@ -34,6 +34,25 @@ test('IPv4 trie: longest prefix against brute force over 5,000 random prefixes',
   assert.equal(trie.size, prefixes.length);
   for (let k = 0; k < 20000; k++) {
     const a = k % 3 === 0 ? Math.floor(rand() * 2 ** 32) : (bases[k % 4]! | Math.floor(rand() * 0x01000000)) >>> 0;
+    let best = -1;
+    let bestLen = -1;
+    for (const p of prefixes) if (maskV4(a, p.len) === p.net && p.len > bestLen) { best = p.id; bestLen = p.len; }
+    assert.equal(trie.lookup4(a), best, `lookup of ${formatIPv4(a)}`);
+  }
+});
+
+for (const blocks of [undefined, 2]) test(`IPv4 trie: prefixes packed into four /16s (level-2 blocks: ${blocks ?? 'all'}) against brute force`, () => {
+  const rand = rng(4);
+  const trie = new BinaryTrie(16, blocks);
+  const prefixes: Array<{ net: number; len: number; id: number }> = [{ net: 0x0a000000, len: 12, id: 0 }];
+  trie.insert([0x0a000000], 12, 0);
+  for (let i = 1; i < 3000; i++) {
+    const len = 16 + Math.floor(rand() * 17);
+    const net = maskV4((0x0a000000 | Math.floor(rand() * 0x40000)) >>> 0, len);
+    if (trie.insert([net], len, i) < 0) prefixes.push({ net, len, id: i });
+  }
+  for (let k = 0; k < 20000; k++) {
+    const a = (0x0a000000 | Math.floor(rand() * 0x40000)) >>> 0;
     let best = -1;
     let bestLen = -1;
     for (const p of prefixes) if (maskV4(a, p.len) === p.net && p.len > bestLen) { best = p.id; bestLen = p.len; }
