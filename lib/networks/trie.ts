@@ -12,9 +12,9 @@ export class BinaryTrie {
   private value: Int32Array;
   private count = 1; // node 0 is the root (the /0 prefix)
   private prefixes = 0;
-  /** IPv4 only: for each value of the top 16 bits, the node reached after 16 steps (0 = none)
-   *  and the best value met on the way, so a lookup walks at most 16 more bits. Built on the
-   *  first lookup after an insert. */
+  /** IPv4 only: for each value of the top 16 bits, the node reached after 16 steps (0 = none;
+   *  ~block, < 0, where a level-2 block takes over) and the best value met on the way, so a
+   *  lookup walks at most 16 more bits. Built on the first lookup after an insert. */
   private jumpNode: Int32Array | undefined;
   private jumpBest: Int32Array | undefined;
   /** IPv4 only: level-2 blocks of 256 entries, one per next byte, for a top 16 bits under which
