@@ -15,9 +15,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { ROOT, runBin, runProcess } from '../helpers/spawn.js';
+import { captureRecords } from '../helpers/capture.js';
+import { ROOT, runProcess } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
-import { parseFlowLine, type FlowRecord } from '../../lib/flow/record.js';
 import { protoNumber } from '../../lib/flow/proto.js';
 import { openInput } from '../../lib/cli/io.js';
 import { Log } from '../../lib/cli/log.js';
@@ -130,9 +130,7 @@ for (const { name, collector, times, exit = 0 } of FIXTURES) {
   test(`${name}: flow-capture and nfdump (${collector}) agree on every record`, async () => {
     const file = `${ROOT}test/fixtures/${name}`;
     const theirs = await nfdumpRecords(file, collector);
-    const r = await runBin('flow-capture', ['-r', file]);
-    assert.equal(r.code, exit, r.stderr);
-    const ours: FlowRecord[] = r.stdout.split('\n').filter((l) => l !== '').map(parseFlowLine);
+    const ours = (await captureRecords([file], exit)).records;
     assert.ok(theirs.length > 0, 'nfdump found flows');
     assert.equal(ours.length, theirs.length, 'same number of records');
     ours.forEach((o, i) => {

@@ -12,8 +12,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { ROOT, runBin } from '../helpers/spawn.js';
-import { parseFlowLine, type FlowRecord } from '../../lib/flow/record.js';
+import { captureRecords } from '../helpers/capture.js';
+import { ROOT } from '../helpers/spawn.js';
 
 /** Fixture → the UDP port it was exported to (make-fixtures.sh). */
 const FIXTURES: ReadonlyArray<readonly [string, number]> = [
@@ -164,9 +164,7 @@ for (const [name, port] of FIXTURES) {
   test(`${name}: flow-capture and tshark agree on every record`, async () => {
     const file = `${ROOT}test/fixtures/${name}`;
     const expected = tsharkRecords(file, port);
-    const r = await runBin('flow-capture', ['-r', file]);
-    assert.equal(r.code, 0, r.stderr);
-    const ours: FlowRecord[] = r.stdout.split('\n').filter((l) => l !== '').map(parseFlowLine);
+    const ours = (await captureRecords([file])).records;
     assert.ok(expected.length > 0, 'tshark found flows');
     assert.equal(ours.length, expected.length, 'same number of records');
     ours.forEach((o, i) => {

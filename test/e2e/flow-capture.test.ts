@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { captureRecords } from '../helpers/capture.js';
 import { ROOT, binPath, runBin, runShell } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
 import { parseFlowLine, renderField, type FlowRecord } from '../../lib/flow/record.js';
@@ -19,10 +20,9 @@ function lines(s: string): string[] {
 }
 
 async function ndjson(...files: string[]): Promise<FlowRecord[]> {
-  const r = await runBin('flow-capture', files.flatMap((f) => ['-r', f]));
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stderr, '');
-  return lines(r.stdout).map(parseFlowLine);
+  const { records, stderr } = await captureRecords(files);
+  assert.equal(stderr, '');
+  return records;
 }
 
 test('ndjson (default): every line is a valid flow record of the capture\'s version', async () => {
