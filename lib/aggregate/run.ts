@@ -5,7 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { CSV_OPTIONS } from '../format/csv.js';
 import { readNdjsonObjects, type LineScanner } from '../cli/ndjson-input.js';
-import { AtomicFile } from '../cli/io.js';
+import { AtomicFile, commitAll } from '../cli/io.js';
 import { BatchWriter } from '../cli/writer.js';
 import { ByteBatch, type ChunkWriter } from '../format/bytes.js';
 import { CliError, EXIT } from '../cli/exit.js';
@@ -108,7 +108,7 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
   summary.interrupted = io.signal?.aborted === true;
 
   // Every output file is written before any is renamed into place, so that a failed run replaces
-  // none of them (a billing run's ab and ba belong together); renamed in order.
+  // none of them (a billing run's ab and ba belong together); commitAll publishes them as one.
   const files: AtomicFile[] = [];
   try {
     for (let k = 0; k < aggs.length; k++) {
@@ -117,7 +117,7 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
       if (f) files.push(f);
       await writeResults(aggs[k]!, f, cfg, io.stdout);
     }
-    for (const f of files) await f.commit();
+    await commitAll(files);
   } catch (e) {
     await Promise.all(files.map((f) => f.abort()));
     throw e;

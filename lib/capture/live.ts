@@ -38,7 +38,7 @@ export interface LiveOptions {
   output: FlowWriterOptions;
   /** stdout (no rotation) or a directory with rotation. */
   stdout: Writable;
-  rotate?: Omit<RotateOptions, 'onClosed' | 'onExecError'>;
+  rotate?: Omit<RotateOptions, 'onClosed' | 'onExecError' | 'onRecovered'>;
   /** Seconds between stats lines on stderr (0: only at exit and on SIGUSR2). */
   statsInterval: number;
   /** Seconds between state saves (template cache); 0 disables the periodic save. */
@@ -107,6 +107,7 @@ export async function runLive(o: LiveOptions): Promise<number> {
       ...o.rotate,
       onClosed: (path, records) => log.info(`closed ${path} (${records} records)`),
       onExecError: (m) => log.warn(m),
+      onRecovered: (m) => log.warn(m),
     });
     await rotating.start();
     sink = rotating;
@@ -293,6 +294,7 @@ export async function runLive(o: LiveOptions): Promise<number> {
   try {
     await sink.close();
   } catch (e) {
+    if (fatal && e !== fatal) log.error((e as Error).message); // e.g. where a partial file was kept
     fatal ??= e;
   }
   if (o.decoder.save) await o.decoder.save().catch((e: Error) => log.warn(`saving state: ${e.message}`));

@@ -4,14 +4,21 @@
 // is a dot-prefixed temporary in the same directory (AtomicFile: `.flows.….tmp-PID-…`), fsynced and
 // renamed when its interval ends, so a cron job globbing `flows.*` only ever sees complete files.
 // A file is written for every interval, even an empty one, so consumers can tell "no traffic" from
-// "collector down". After SIGHUP (reopen) within one interval, the next file of that interval is
-// `flows.202611220305.r1.ndjson`, which sorts after the first and before the next interval.
+// "collector down". A published file is never replaced: after SIGHUP (reopen) or a restart within
+// one interval, the next file of that interval is `flows.202611220305.r1.ndjson`, which sorts
+// after the first and before the next interval.
+// A collector killed mid-interval leaves its temporary behind; the next start publishes what it
+// holds (complete lines only) under the first free name of its interval. A file whose write
+// failed (a full disk) is never published: it is kept as `NAME.partial` for the operator.
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { basename, dirname, join } from 'node:path';
 import { createGzip, type Gzip } from 'node:zlib';
-import { AtomicFile } from '../cli/io.js';
+import { promises as fsp } from 'node:fs';
+import { gunzipSync, gzipSync, constants as zc } from 'node:zlib';
+import { AtomicFile, deadTemps, fsyncDir, publishNew, writeFileAtomic } from '../cli/io.js';
+import { CliError, EXIT } from '../cli/exit.js';
 
 export interface RotateOptions {
   dir: string;
@@ -28,6 +35,8 @@ export interface RotateOptions {
   now?: () => number;
   onClosed?: (path: string, records: number) => void;
   onExecError?: (message: string) => void;
+  /** A dead collector's temporary was published (or dropped, when it held no complete line). */
+  onRecovered?: (message: string) => void;
 }
 
 /** Start of the interval containing `ms`, aligned to local time (so 86400 means local midnight). */
@@ -67,7 +76,7 @@ class OutFile {
   }
 
   static async open(path: string, gzip: boolean): Promise<OutFile> {
-    return new OutFile(await AtomicFile.create(path), gzip);
+    return new OutFile(await AtomicFile.create(path, 0o644, { keepOnFailure: true }), gzip);
   }
 
   get path(): string {
@@ -91,18 +100,28 @@ class OutFile {
     await this.file.abort();
   }
 
-  async commit(): Promise<void> {
-    if (this.gz) {
+  /** Publish under `path` (which must not exist: EEXIST otherwise, the file still open). A file
+   *  whose write failed is kept as `path.partial` instead and the failure thrown. */
+  async commit(path: string): Promise<void> {
+    if (this.gz && !this.failed) {
       const ended = once(this.gz, 'end');
       this.gz.end();
       await ended;
       await this.pending;
-      if (this.failed) {
-        await this.file.abort();
-        throw this.failed;
-      }
     }
-    await this.file.commit();
+    if (this.failed) throw await this.keepPartial(path, this.failed);
+    try {
+      await this.file.commit({ replace: false, as: path });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw e;
+      throw await this.keepPartial(path, e);
+    }
+  }
+
+  private async keepPartial(path: string, failure: unknown): Promise<unknown> {
+    const kept = await this.file.keepAs(`${path}.partial`);
+    const what = kept ? `what was written is kept as ${kept}, not published` : 'nothing was kept';
+    return new CliError(`${(failure as Error).message}; ${what}`, (failure as CliError).exitCode ?? EXIT.IOERR);
   }
 }
 
@@ -114,6 +133,8 @@ export class RotatingWriter {
   private chain: Promise<void> = Promise.resolve();
   private readonly children = new Set<Promise<void>>();
   private closed = false;
+  /** A rotation by the timer failed: the collector cannot go on writing. */
+  private failure: unknown;
   readonly now: () => number;
   filesClosed = 0;
 
@@ -122,21 +143,69 @@ export class RotatingWriter {
   }
 
   private name(start: number, reopen: number): string {
-    const gz = this.o.compress === 'gzip' ? '.gz' : '';
-    const r = reopen > 0 ? `.r${reopen}` : '';
-    return join(this.o.dir, `${this.o.prefix ?? 'flows'}.${stamp(start, this.o.interval)}${r}.${this.o.extension}${gz}`);
+    return this.nameOf(stamp(start, this.o.interval), reopen);
   }
 
-  /** Open the file for the current interval and arm the rotation timer. */
+  /** `DIR/PREFIX.STAMP[.rN].EXT[.gz]`; `suffix`: `.EXT[.gz]` when not this writer's own. */
+  private nameOf(stampText: string, reopen: number, suffix = this.suffix): string {
+    const r = reopen > 0 ? `.r${reopen}` : '';
+    return join(this.o.dir, `${this.o.prefix ?? 'flows'}.${stampText}${r}${suffix}`);
+  }
+
+  private get suffix(): string {
+    return `.${this.o.extension}${this.o.compress === 'gzip' ? '.gz' : ''}`;
+  }
+
+  /** The first part number from `reopen` on whose name is not taken in the directory. */
+  private async freePart(stampText: string, reopen: number, suffix = this.suffix): Promise<number> {
+    while (await exists(this.nameOf(stampText, reopen, suffix))) reopen++;
+    return reopen;
+  }
+
+  /** Publish what dead collectors left, open the file for the current interval and arm the
+   *  rotation timer. */
   async start(): Promise<void> {
+    await this.recover();
     await this.openFor(this.now());
     this.arm();
   }
 
   private async openFor(ms: number, reopen = 0): Promise<void> {
     this.currentStart = intervalStart(ms, this.o.interval);
-    this.reopenCount = reopen;
-    this.current = await OutFile.open(this.name(this.currentStart, reopen), this.o.compress === 'gzip');
+    this.reopenCount = await this.freePart(stamp(this.currentStart, this.o.interval), reopen);
+    this.current = await OutFile.open(this.name(this.currentStart, this.reopenCount), this.o.compress === 'gzip');
+  }
+
+  /** The temporaries of collectors that died in this directory: each one's complete lines are
+   *  published under the first free name of its own interval (a part `.rN` when the interval
+   *  already has a file, which may have been billed and must not change). */
+  private async recover(): Promise<void> {
+    // either compression: the dead collector may have run with other flags
+    const ours = new RegExp(`^${escapeRegExp(this.o.prefix ?? 'flows')}\\.(\\d{12}(?:\\d{2})?)(?:\\.r\\d+)?(\\.${escapeRegExp(this.o.extension)}(?:\\.gz)?)$`);
+    const temps = await deadTemps(this.o.dir, (name) => ours.test(name));
+    temps.sort((a, b) => (a.path < b.path ? -1 : 1));
+    for (const t of temps) {
+      const [, stampText, suffix] = ours.exec(t.finalName)! as unknown as [string, string, string];
+      const lines = await salvage(t.path, suffix.endsWith('.gz'));
+      if (lines === 'published') continue;
+      if (lines === 0) {
+        await fsp.unlink(t.path);
+        this.o.onRecovered?.(`${t.path}: left by pid ${t.pid}, holds no complete record; removed`);
+        continue;
+      }
+      for (let part = await this.freePart(stampText, 0, suffix); ; part = await this.freePart(stampText, part + 1, suffix)) {
+        const target = this.nameOf(stampText, part, suffix);
+        try {
+          await publishNew(t.path, target);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+          throw e;
+        }
+        await fsyncDir(this.o.dir);
+        this.o.onRecovered?.(`${target}: recovered ${lines} records left by pid ${t.pid} (${t.path})`);
+        break;
+      }
+    }
   }
 
   private arm(): void {
@@ -144,7 +213,9 @@ export class RotatingWriter {
     const next = this.currentStart + this.o.interval * 1000;
     const wait = Math.max(0, next - this.now());
     this.timer = setTimeout(() => {
-      this.serial(() => this.rotate(false)).catch(() => undefined);
+      this.serial(() => this.rotate(false)).catch((e: unknown) => {
+        this.failure ??= e; // told by the next write
+      });
     }, wait + 5);
   }
 
@@ -158,6 +229,7 @@ export class RotatingWriter {
   /** Append complete lines holding `records` records. */
   write(data: string | Buffer, records: number): Promise<void> {
     return this.serial(async () => {
+      if (this.failure) throw this.failure;
       if (!this.current) throw new Error('RotatingWriter: not open');
       this.current.records += records;
       await this.current.write(data);
@@ -186,11 +258,26 @@ export class RotatingWriter {
     return this.serial(() => this.rotate(true));
   }
 
+  /** Publish under the file's name, or the next free part of its interval if that name was
+   *  taken meanwhile (by another process: a published file is never replaced). */
   private async finish(f: OutFile): Promise<void> {
-    await f.commit();
+    const stampText = stamp(this.currentStart, this.o.interval);
+    let part = this.reopenCount;
+    let path = f.path;
+    for (;;) {
+      try {
+        await f.commit(path);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        part = await this.freePart(stampText, part + 1);
+        path = this.nameOf(stampText, part);
+      }
+    }
+    this.reopenCount = part;
     this.filesClosed++;
-    this.o.onClosed?.(f.path, f.records);
-    if (this.o.exec && this.o.exec.length > 0) this.runExec(f.path);
+    this.o.onClosed?.(path, f.records);
+    if (this.o.exec && this.o.exec.length > 0) this.runExec(path);
   }
 
   private runExec(path: string): void {
@@ -237,4 +324,50 @@ export class RotatingWriter {
     });
     await Promise.all([...this.children]);
   }
+}
+
+function exists(path: string): Promise<boolean> {
+  return fsp.lstat(path).then(() => true, () => false);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Cut a dead collector's temporary to its complete lines, in place: a killed write may have left
+ *  half a line, and a killed gzip stream has no trailer (what it holds is decompressed and
+ *  compressed again). Returns the number of complete lines, or 'published' when the file is
+ *  already linked under its final name (the publishing run died before removing the temporary;
+ *  the temporary is then removed). */
+async function salvage(path: string, gzip: boolean): Promise<number | 'published'> {
+  if ((await fsp.stat(path)).nlink > 1) {
+    await fsp.unlink(path);
+    return 'published';
+  }
+  const raw = await fsp.readFile(path);
+  let text: Buffer;
+  try {
+    text = gzip ? gunzipSync(raw, { finishFlush: zc.Z_SYNC_FLUSH }) : raw;
+  } catch {
+    text = Buffer.alloc(0); // not even a gzip header survived
+  }
+  const end = text.lastIndexOf(10) + 1;
+  let lines = 0;
+  for (let i = text.indexOf(10); i >= 0 && i < end; i = text.indexOf(10, i + 1)) lines++;
+  if (lines === 0) return 0;
+  if (gzip) {
+    // written beside and renamed over, so a crash now leaves the temporary as it was
+    const repaired = `${path}.salvage`;
+    await writeFileAtomic(repaired, gzipSync(text.subarray(0, end)));
+    await fsp.rename(repaired, path);
+  } else if (end < raw.length) {
+    const h = await fsp.open(path, 'r+');
+    try {
+      await h.truncate(end);
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  }
+  return lines;
 }

@@ -5,7 +5,7 @@ import { createReadStream, promises as fsp, constants as fsc } from 'node:fs';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CliError, EXIT, exitCodeForSystemError } from './exit.js';
 
@@ -46,6 +46,8 @@ function streamOf(path: string, handle: fsp.FileHandle): InputSource {
 }
 
 async function openFile(path: string): Promise<{ handle: fsp.FileHandle; regular: boolean }> {
+  // a set of files that a killed run was publishing is completed before one of them is read
+  await completeCommit(path).catch(() => undefined);
   try {
     const handle = await fsp.open(path, fsc.O_RDONLY);
     const st = await handle.stat();
@@ -119,20 +121,103 @@ export function refuseTerminalStdin(paths: readonly string[], stdin: { isTTY?: b
   }
 }
 
-/** A file written under a temporary name and renamed into place only by commit(). */
+/** A temporary's name: `.NAME.tmp-PID-HEX` beside NAME, so the owner's PID tells whether a
+ *  leftover belongs to a dead run. */
+export function tempNameFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+const TEMP_NAME = /^\.(.+)\.tmp-(\d+)-[0-9a-f]+$/;
+
+/** A leftover temporary in `dir`: the final name it was written for and the PID that wrote it. */
+export interface DeadTemp {
+  path: string;
+  finalName: string;
+  pid: number;
+}
+
+/** Temporaries in `dir` whose writer is gone (no such process), optionally only those for names
+ *  that `finalName` accepts. A PID of a live process (ours, or a reused one) is left alone. */
+export async function deadTemps(dir: string, accept: (finalName: string) => boolean = () => true): Promise<DeadTemp[]> {
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const dead: DeadTemp[] = [];
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || !accept(m[1]!)) continue;
+    const pid = Number(m[2]);
+    if (pid > 0 && pid !== process.pid && !processExists(pid)) dead.push({ path: join(dir, name), finalName: m[1]!, pid });
+  }
+  return dead;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** Remove the temporaries that killed runs left for `path`. */
+export async function removeDeadTemps(path: string): Promise<void> {
+  const name = basename(path);
+  for (const t of await deadTemps(dirname(path), (n) => n === name)) await fsp.unlink(t.path).catch(() => undefined);
+}
+
+/** Write all of `data` at the file's current position: a write may take fewer bytes than it was
+ *  given (a nearly full disk), so loop until every byte is taken or the system says why not. */
+export async function writeAll(handle: fsp.FileHandle, data: Uint8Array): Promise<void> {
+  let off = 0;
+  try {
+    while (off < data.length) {
+      const { bytesWritten } = await handle.write(data, off, data.length - off, null);
+      if (bytesWritten <= 0) throw Object.assign(new Error('write took no bytes'), { code: 'ENOSPC' });
+      off += bytesWritten;
+    }
+  } catch (e) {
+    throw Object.assign(e as Error, { bytesWritten: off });
+  }
+}
+
+/** What a path to be written is now: nothing (or a regular file) is replaced atomically; a
+ *  device, FIFO or socket (`/dev/null`, `/dev/stdout`, `<(cmd)`) is written in place, never
+ *  renamed over. */
+async function writesInPlace(path: string): Promise<boolean> {
+  const st = await fsp.stat(path).catch(() => undefined);
+  return st !== undefined && !st.isFile() && !st.isDirectory();
+}
+
+/** A file written under a temporary name and renamed into place only by commit(), after every
+ *  byte was written and synced. A failed write leaves the destination untouched and the
+ *  temporary removed (or kept, by keepAs). A device, FIFO or socket is written in place. */
 export class AtomicFile {
   private handle: fsp.FileHandle | undefined;
   private done = false;
+  private failure: CliError | undefined;
+  /** Bytes written so far. */
+  written = 0;
   private constructor(
     readonly path: string,
+    /** The temporary; equal to path when the file is written in place. */
     readonly tempPath: string,
+    /** After a failed write, keep the temporary for keepAs() instead of removing it. */
+    private readonly keepOnFailure: boolean,
   ) {}
 
-  static async create(path: string, mode = 0o644): Promise<AtomicFile> {
-    const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-    const f = new AtomicFile(path, temp);
+  get inPlace(): boolean {
+    return this.tempPath === this.path;
+  }
+
+  static async create(path: string, mode = 0o644, opts: { keepOnFailure?: boolean } = {}): Promise<AtomicFile> {
+    const inPlace = await writesInPlace(path);
+    if (!inPlace) {
+      await completeCommit(path);
+      await removeDeadTemps(path);
+    }
+    const f = new AtomicFile(path, inPlace ? path : tempNameFor(path), opts.keepOnFailure === true);
     try {
-      f.handle = await fsp.open(temp, 'wx', mode);
+      f.handle = await fsp.open(f.tempPath, inPlace ? 'w' : 'wx', mode);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       throw new CliError(`${path}: cannot create: ${describeSystemError(err)}`, exitCodeForSystemError(err, true));
@@ -141,31 +226,74 @@ export class AtomicFile {
   }
 
   async write(data: string | Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
     if (!this.handle) throw new Error('AtomicFile: not open');
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     try {
-      if (typeof data === 'string') await this.handle.write(data, null, 'utf8');
-      else await this.handle.write(data);
+      await writeAll(this.handle, bytes);
+      this.written += bytes.length;
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new CliError(`${this.path}: write failed: ${describeSystemError(err)}`, EXIT.IOERR);
+      const err = e as NodeJS.ErrnoException & { bytesWritten?: number };
+      const done = this.written + (err.bytesWritten ?? 0);
+      const outcome = this.inPlace ? 'written in place' : `${this.path} was not replaced`;
+      this.failure = new CliError(`${this.path}: write failed after ${done} of ${this.written + bytes.length} bytes: ${describeSystemError(err)}; ${outcome}`, EXIT.IOERR);
+      if (!this.keepOnFailure) await this.abort();
+      throw this.failure;
     }
   }
 
-  /** fsync, close, rename over the destination, fsync the directory. */
-  async commit(): Promise<void> {
-    if (!this.handle || this.done) return;
+  /** fsync, close, rename over the destination (or, with replace false, publish only under a
+   *  name not taken: EEXIST otherwise, the temporary kept), fsync the directory. `as`: publish
+   *  under that name instead of the one created with. Refused after a failed write. */
+  async commit(opts: { replace?: boolean; as?: string } = {}): Promise<void> {
+    const path = opts.as ?? this.path;
+    if (this.failure) throw this.failure;
+    if (this.done) return;
     try {
-      await this.handle.sync();
-      await this.handle.close();
-      this.handle = undefined;
-      await fsp.rename(this.tempPath, this.path);
+      await this.seal();
+      if (this.inPlace) {
+        this.done = true;
+        return;
+      }
+      await (opts.replace === false ? publishNew(this.tempPath, path) : fsp.rename(this.tempPath, path));
       this.done = true;
-      await fsyncDir(dirname(this.path));
+      await fsyncDir(dirname(path));
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EEXIST' && opts.replace === false) throw err; // the caller picks another name
       await this.abort();
-      throw new CliError(`${this.path}: cannot write: ${describeSystemError(err)}`, EXIT.IOERR);
+      throw new CliError(`${path}: cannot write: ${describeSystemError(err)}`, EXIT.IOERR);
     }
+  }
+
+  /** Make every byte durable and close: what commit does before it renames. */
+  async seal(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (!this.handle) return;
+    await this.handle.sync().catch(ignoreUnsyncable);
+    await this.handle.close();
+    this.handle = undefined;
+  }
+
+  /** Close and rename the temporary to `path` (or `path.2`, `path.3`, … when taken) instead of
+   *  the destination: what was written is kept for the operator. Returns the name it got, or
+   *  undefined when nothing could be kept (the temporary is then removed). */
+  async keepAs(path: string): Promise<string | undefined> {
+    if (this.inPlace) return undefined;
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+    this.done = true;
+    for (let n = 1; n < 100; n++) {
+      const name = n === 1 ? path : `${path}.${n}`;
+      try {
+        await publishNew(this.tempPath, name);
+        return name;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') break;
+      }
+    }
+    await fsp.unlink(this.tempPath).catch(() => undefined);
+    return undefined;
   }
 
   /** Remove the temporary file; the destination is untouched. */
@@ -174,8 +302,28 @@ export class AtomicFile {
     this.done = true;
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
-    await fsp.unlink(this.tempPath).catch(() => undefined);
+    if (!this.inPlace) await fsp.unlink(this.tempPath).catch(() => undefined);
   }
+}
+
+/** A device or pipe cannot be fsynced (EINVAL): nothing to make durable there. */
+function ignoreUnsyncable(e: NodeJS.ErrnoException): void {
+  if (e.code !== 'EINVAL' && e.code !== 'ENOTSUP') throw e;
+}
+
+/** Give `from` the name `to` only if `to` does not exist (EEXIST otherwise): a hard link, then
+ *  the old name removed. Where links are not supported, a rename after a check. */
+export async function publishNew(from: string, to: string): Promise<void> {
+  try {
+    await fsp.link(from, to);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code !== 'EPERM' && err.code !== 'ENOTSUP' && err.code !== 'EOPNOTSUPP') throw err;
+    if (await fsp.lstat(to).then(() => true, () => false)) throw Object.assign(new Error(`${to} exists`), { code: 'EEXIST' });
+    await fsp.rename(from, to);
+    return;
+  }
+  await fsp.unlink(from);
 }
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -183,6 +331,67 @@ export async function fsyncDir(dir: string): Promise<void> {
   if (!h) return;
   await h.sync().catch(() => undefined); // some filesystems refuse fsync on directories
   await h.close();
+}
+
+/** The journal of a commit of several files, one beside each: `.NAME.commit`. */
+function journalPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.commit`);
+}
+
+interface JournalEntry {
+  temp: string;
+  path: string;
+}
+
+/** Publish several files as one: each is synced, then a journal listing every rename is written
+ *  beside each file, then the renames are made and the journals removed. A run killed among the
+ *  renames leaves the journals, and the next AtomicFile.create of any of those paths completes
+ *  the renames (completeCommit) before anything else, so the set ends all new, not mixed.
+ *  Readers between two renames may still see one file new and another old. A file written in
+ *  place (a device) is not part of the journal. */
+export async function commitAll(files: readonly AtomicFile[]): Promise<void> {
+  const renamed = files.filter((f) => !f.inPlace);
+  if (renamed.length > 1) await journalCommit(files);
+  for (const f of files) await f.commit();
+  await Promise.all(renamed.map((f) => fsp.unlink(journalPath(f.path)).catch(() => undefined)));
+}
+
+/** commitAll's first half: every file synced, the journal beside each renamed one. */
+export async function journalCommit(files: readonly AtomicFile[]): Promise<void> {
+  try {
+    for (const f of files) await f.seal();
+    const entries: JournalEntry[] = files.filter((f) => !f.inPlace).map((f) => ({ temp: resolve(f.tempPath), path: resolve(f.path) }));
+    const body = JSON.stringify({ pid: process.pid, renames: entries }) + '\n';
+    for (const e of entries) await writeFileAtomic(journalPath(e.path), body, 0o600);
+  } catch (e) {
+    await Promise.all(files.map((f) => f.abort()));
+    throw e;
+  }
+}
+
+/** Finish the renames of a commitAll that a killed run left half done, if `path` has a journal
+ *  whose writer is gone (a live writer is still renaming). */
+export async function completeCommit(path: string): Promise<void> {
+  const text = await fsp.readFile(journalPath(path), 'utf8').catch(() => undefined);
+  if (text === undefined) return;
+  let journal: { pid: number; renames: JournalEntry[] };
+  try {
+    journal = JSON.parse(text) as typeof journal;
+  } catch {
+    return; // written atomically: only a hand edit gets here; left for the operator
+  }
+  if (processExists(journal.pid)) return;
+  const entries = journal.renames;
+  for (const e of entries) {
+    try {
+      await fsp.rename(e.temp, e.path); // a temp already renamed is gone: ENOENT, nothing to do
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    await fsyncDir(dirname(e.path));
+  }
+  for (const e of entries) await fsp.unlink(journalPath(e.path)).catch(() => undefined);
+  await fsp.unlink(journalPath(path)).catch(() => undefined);
 }
 
 /** Write a whole file atomically. */

@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomInt } from 'node:crypto';
 import { CliError, EXIT } from './exit.js';
-import { describeSystemError } from './io.js';
+import { describeSystemError, writeAll } from './io.js';
 
 export interface LockOptions {
   /** How long to wait for another run to finish, in milliseconds (0 = try once). */
@@ -30,14 +30,10 @@ export class LockFile {
     let delay = 5;
     for (;;) {
       try {
-        const h = await fsp.open(path, 'wx', 0o644);
-        try {
-          await h.writeFile(token);
-        } finally {
-          await h.close();
-        }
+        await writeLock(path, token);
         return new LockFile(path, token);
       } catch (e) {
+        if (e instanceof CliError) throw e;
         const err = e as NodeJS.ErrnoException;
         if (err.code !== 'EEXIST') throw new CliError(`${path}: cannot create lock: ${describeSystemError(err)}`, EXIT.CANTCREAT);
       }
@@ -62,6 +58,20 @@ export class LockFile {
     const holder = await readHolder(this.path);
     if (holder?.text === this.token) await fsp.unlink(this.path).catch(() => undefined);
   }
+}
+
+/** Create the lock holding `token`; a lock that cannot be written whole (a full disk) is removed,
+ *  so that no empty lock is left for the next run to wait out. */
+async function writeLock(path: string, token: string): Promise<void> {
+  const h = await fsp.open(path, 'wx', 0o644);
+  try {
+    await writeAll(h, Buffer.from(token));
+  } catch (e) {
+    await h.close().catch(() => undefined);
+    await fsp.unlink(path).catch(() => undefined);
+    throw new CliError(`${path}: cannot write lock: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.IOERR);
+  }
+  await h.close();
 }
 
 interface Holder {

@@ -3,7 +3,7 @@
 // version, is refused with a message and never overwritten.
 
 import { promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
 import { CliError, EXIT } from '../cli/exit.js';
 import { describeSystemError, writeFileAtomic } from '../cli/io.js';
@@ -147,7 +147,6 @@ export async function updateStore<T>(
   }
   const lock = await LockFile.acquire(`${path}.lock`, { timeoutMs: opts.lockTimeoutMs ?? 10_000 });
   try {
-    await removeAbandonedTemps(path);
     const data = await readStore(path);
     const { result, changed } = await change(data);
     if (changed) {
@@ -157,22 +156,5 @@ export async function updateStore<T>(
     return result;
   } finally {
     await lock.release();
-  }
-}
-
-/** Temporary files of writers killed mid-write (AtomicFile names them `.NAME.tmp-PID-HEX`):
- *  removed under the lock when their process is gone. */
-async function removeAbandonedTemps(path: string): Promise<void> {
-  const prefix = `.${basename(path)}.tmp-`;
-  const names = await fsp.readdir(dirname(path)).catch(() => [] as string[]);
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (!Number.isInteger(pid) || pid <= 0) continue;
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') await fsp.unlink(join(dirname(path), name)).catch(() => undefined);
-    }
   }
 }

@@ -5,7 +5,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import type { ChalkInstance } from 'chalk';
-import { AtomicFile } from '../cli/io.js';
+import { AtomicFile, commitAll } from '../cli/io.js';
 import { readNdjsonObjects } from '../cli/ndjson-input.js';
 import { BatchWriter } from '../cli/writer.js';
 import { CliError, EXIT } from '../cli/exit.js';
@@ -106,6 +106,13 @@ class LineOut {
   async abort(): Promise<void> {
     this.buf = '';
     await this.file?.abort();
+  }
+
+  /** Commit several outputs as one (commitAll): all files replaced or none. */
+  static async commitAll(outs: readonly LineOut[]): Promise<void> {
+    for (const o of outs) await o.flush();
+    for (const o of outs) await o.w?.end();
+    await commitAll(outs.flatMap((o) => (o.file ? [o.file] : [])));
   }
 }
 
@@ -237,8 +244,7 @@ class HydraSink implements Sink {
   }
 
   async end(): Promise<void> {
-    await this.outs.ab.commit();
-    if (this.outs.ba !== this.outs.ab) await this.outs.ba.commit();
+    await LineOut.commitAll(this.outs.ba === this.outs.ab ? [this.outs.ab] : [this.outs.ab, this.outs.ba]);
   }
 
   async abort(): Promise<void> {
