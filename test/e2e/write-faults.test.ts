@@ -7,6 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { ROOT, runBin, runProcess } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -282,4 +283,20 @@ test('a temporary left by a killed run is removed by the next run writing the sa
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!existsSync(dead), 'the dead run\'s temporary is removed');
   assert.ok(existsSync(live), 'a live run\'s temporary is left alone');
+});
+
+test('full disk: hcd-putfile that cannot spool says so (exit 74), keeps no cut spool file', async (t) => {
+  const d = smallDisk(t, 64, 2);
+  if (!d) return skipNoMount(t);
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r)); // nothing listens there now: connection refused
+  const now = Math.floor(Date.now() / 1000);
+  const line = `;;${now - 300};${now};10.5.1.10/32;0.0.0.0/0;1725;\n`;
+  const spool = join(d, 'spool');
+  const r = await runBin('hcd-putfile', ['-q', '-u', `http://127.0.0.1:${port}`, '--retries', '0', '--spool', spool, 'agg-ab'], { input: line.repeat(200) });
+  assert.equal(r.code, 74, r.stderr);
+  assert.match(r.stderr, /No space left on device/);
+  assert.deepEqual(readdirSync(spool), [], 'no spool file, no temporary');
 });
