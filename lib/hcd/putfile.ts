@@ -1,6 +1,7 @@
-// hcd-putfile's work: read and validate a billing CSV, then deliver it to hcd exactly once —
-// under a run lock, checked against and recorded in the ledger, retried when the failure is
-// transient, kept in the spool when it could not be delivered. Also --flush-spool.
+// hcd-putfile's work: read and validate a billing CSV, then deliver it to hcd at most once —
+// under a run lock, checked against and recorded in the ledger, retried only when it provably
+// did not reach hcd, kept in the spool when it could not be delivered or is in doubt. Also
+// --flush-spool.
 
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
