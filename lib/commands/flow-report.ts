@@ -12,7 +12,7 @@ import { parsePrimitiveList, SHORTHANDS, type Primitive as AggPrimitive } from '
 import { compileFilter, FilterSyntaxError } from '../filter/filter.js';
 import { loadNetworksFile } from '../networks/file.js';
 import { PRIMITIVE_SET } from '../report/record.js';
-import { GoodMap, ObjectMap, type Direction } from '../report/hydra.js';
+import { badHydraId, GoodMap, ObjectMap, type Direction } from '../report/hydra.js';
 import { FLOW_TOOLS_REPORT_NAMES, type FtSortField } from '../report/flowtools.js';
 import { FORMATS, runReport, type ReportConfig, type ReportFormat, type SortKey } from '../report/run.js';
 import { parsePeriod, selectPeriod, type PeriodSelection } from '../report/period.js';
@@ -190,7 +190,8 @@ export async function main(proc: Proc): Promise<number | void> {
     if (!isDir) throw new CliError(`--split ${args.split}: not a directory`, EXIT.CANTCREAT);
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(args.name)) throw usageError(`--name: expected a statistics name like "agg", got "${args.name}"`);
-  if (args['good-id'] !== undefined && !/^[^;\s]+$/.test(args['good-id'])) throw usageError(`--good-id: no ";" or blanks allowed, got "${args['good-id']}"`);
+  const badGoodId = args['good-id'] === undefined ? undefined : badHydraId(args['good-id']);
+  if (badGoodId) throw usageError(`--good-id: expected ${badGoodId} (got ${JSON.stringify(args['good-id'])})`);
 
   const sortArg = args.sort === 'octets' ? 'bytes' : args.sort;
   if (sortArg === 'duration' && args.format !== 'flow-tools') throw usageError('--sort duration applies to --format flow-tools');

@@ -1,12 +1,14 @@
 // hcd-putfile: upload Hydra billing statistics (the ;-separated billing CSV) to hcd over XML-RPC,
 // validated first, authenticated, retried, kept in a spool when undeliverable, never sent twice.
 
+import { basename } from 'node:path';
 import type { Proc } from '../cli/run.js';
 import { EXIT, usageError } from '../cli/exit.js';
 import { refuseTerminalStdin } from '../cli/io.js';
 import { intInRange, makeLog, makeParser, parseArgs, type CommandSpec, type CommonArgs } from '../cli/options.js';
 import { hcdPutfile } from '../hcd/main.js';
 import { checkName } from '../hcd/putfile.js';
+import { SPOOL_NAME as SPOOLED } from '../hcd/spool.js';
 import { parseHcdUrl } from '../hcd/url.js';
 
 const PROG = 'hcd-putfile';
@@ -24,6 +26,7 @@ const SPEC: CommandSpec = {
     ['flow-report --format hydra aggregates.ndjson | hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --spool /var/spool/hcd agg-ab', 'from a pipeline, never twice, kept if hcd is down'],
     ['hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --flush-spool /var/spool/hcd', 'cron: first send what is waiting, oldest first'],
     ['hcd-putfile --dry-run -u http://hcd:8888 -f agg-ba.csv agg-ba', 'validate and show what would be sent'],
+    ['hcd-putfile --dry-run -u http://hcd:8888 --flush-spool /var/spool/hcd', 'list what waits in the spool, and what is in doubt'],
   ],
 };
 
@@ -47,6 +50,8 @@ interface Args extends CommonArgs {
   state: string | undefined;
   lock: string | undefined;
   force: boolean;
+  'resend-in-doubt': string[];
+  'mark-delivered': string[];
   'dry-run': boolean;
 }
 
@@ -66,6 +71,15 @@ function methodName(v: unknown): string {
   const m = String(v);
   if (!/^[A-Za-z0-9_.:/]{1,128}$/.test(m)) throw usageError(`--method: expected an XML-RPC method name (letters, digits, _ . : /), got "${m}"`);
   return m;
+}
+
+/** Spooled files are named as listed; a path to one is taken by its name. */
+function spooledNames(flag: string, values: unknown[] | undefined): string[] {
+  return (values ?? []).map((v) => {
+    const file = basename(String(v));
+    if (!SPOOLED.test(file)) throw usageError(`--${flag}: expected a spooled file's name like 20261122T030405678Z-0001_0123456789ab_agg-ab.hcd (got "${String(v)}")`);
+    return file;
+  });
 }
 
 export async function main(proc: Proc): Promise<number | void> {
@@ -89,6 +103,8 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('force', { type: 'boolean', default: false, describe: 'Send even if the ledger says it was sent', group: 'Delivery:' })
     .option('spool', { type: 'string', describe: 'Keep a file that could not be sent in DIR', group: 'Delivery:' })
     .option('flush-spool', { type: 'string', describe: 'Send the files waiting in DIR, oldest first', group: 'Delivery:' })
+    .option('resend-in-doubt', { type: 'string', array: true, nargs: 1, default: [], describe: 'With --flush-spool: send spooled FILE although in doubt (Hydra lacks it; repeatable)', group: 'Delivery:' })
+    .option('mark-delivered', { type: 'string', array: true, nargs: 1, default: [], describe: 'With --flush-spool: record spooled FILE as delivered without sending it (Hydra has it; repeatable)', group: 'Delivery:' })
     .option('lock', { type: 'string', describe: 'Lock file (default STATE.lock)', group: 'Delivery:' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'Validate and print what would be sent; send nothing', group: 'Delivery:' });
   const a = (await parseArgs(y)) as unknown as Args | undefined;
@@ -100,11 +116,18 @@ export async function main(proc: Proc): Promise<number | void> {
   const endpoint = parseHcdUrl(urlText);
   const positional = (a.args ?? []).map(String);
   const flush = a['flush-spool'];
+  const resendInDoubt = spooledNames('resend-in-doubt', a['resend-in-doubt']);
+  const markDelivered = spooledNames('mark-delivered', a['mark-delivered']);
+  const both = resendInDoubt.find((f) => markDelivered.includes(f));
+  if (both) throw usageError(`${both}: either --resend-in-doubt or --mark-delivered, not both`);
   let name: string | undefined;
   if (flush !== undefined) {
     if (positional.length > 0) throw usageError('--flush-spool sends what waits in the spool: no NAME');
     if (a.file !== '-') throw usageError('--flush-spool and -f cannot be combined');
   } else {
+    if (resendInDoubt.length + markDelivered.length > 0) {
+      throw usageError('--resend-in-doubt and --mark-delivered name files waiting in a spool: use them with --flush-spool DIR (a file sent directly is sent again with --force)');
+    }
     if (positional[0] === 'putfile') positional.shift();
     if (positional.length !== 1) {
       throw usageError(`${positional.length === 0 ? 'missing the statistics NAME (e.g. agg-ab)' : `one NAME expected, got ${positional.length}`}\nTry '${PROG} --help' for more information.`);
@@ -138,6 +161,8 @@ export async function main(proc: Proc): Promise<number | void> {
       lock: a.lock,
       force: a.force,
       dryRun: a['dry-run'],
+      resendInDoubt,
+      markDelivered,
     },
     { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, env: proc.env, log },
   );

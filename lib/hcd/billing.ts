@@ -43,14 +43,21 @@ function problem(field: BillingField | undefined, expected: string, got: string)
   return { field, expected, got };
 }
 
-// eslint-disable-next-line no-control-regex
-const BAD_ID_CHARS = /[\u0000-\u001f\u007f"]/;
+/** What Hydra's service ids and equipment codes look like (the guide's `c39501`): anything else,
+ *  a spreadsheet formula such as `=cmd|' /C calc'!A0` included, is refused rather than billed. */
+const HYDRA_ID = /^[A-Za-z0-9._-]*$/;
+export const HYDRA_ID_RULE = 'letters, digits, "-", "_" and "." (like c39501)';
+
+/** What is wrong with a non-empty EXT_GOOD_ID / EXT_OBJECT_ID (undefined: nothing). */
+export function hydraIdProblem(v: string): string | undefined {
+  if (v.length > MAX_ID_LENGTH) return `an id of at most ${MAX_ID_LENGTH} characters`;
+  if (!HYDRA_ID.test(v)) return `an id of ${HYDRA_ID_RULE}`;
+  return undefined;
+}
 
 function checkId(field: BillingField, v: string): LineProblem | undefined {
-  if (v.length > MAX_ID_LENGTH) return problem(field, `an id of at most ${MAX_ID_LENGTH} characters`, quote(v));
-  if (BAD_ID_CHARS.test(v)) return problem(field, 'an id without control characters or quotes', quote(v));
-  if (v !== v.trim()) return problem(field, 'an id without leading or trailing spaces', quote(v));
-  return undefined;
+  const expected = hydraIdProblem(v);
+  return expected ? problem(field, expected, quote(v)) : undefined;
 }
 
 function checkTime(field: BillingField, v: string, now: number): number | LineProblem {

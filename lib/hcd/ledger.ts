@@ -1,7 +1,8 @@
 // The ledger (--state FILE): every file hcd accepted, by SHA-256 of the bytes sent and the
 // statistics name, so a re-run never bills twice. An entry is written as "sending" before the
 // call and turned into "sent" after hcd's answer, so a run killed in between leaves a trace the
-// next run refuses to guess about. Rewritten atomically; readers and writers hold the run lock.
+// next run refuses to guess about; "in-doubt" records a request hcd got whole but whose answer
+// could not be read. Rewritten atomically; readers and writers hold the run lock.
 
 import { promises as fsp } from 'node:fs';
 import { CliError, EXIT } from '../cli/exit.js';
@@ -16,9 +17,19 @@ export interface LedgerEntry {
   lines: number;
   source: string;
   url: string; // masked
-  state: 'sending' | 'sent';
+  state: LedgerState;
   time: string; // ISO 8601 UTC
   pid: number;
+  /** For "in-doubt": the failure that left it so; for "sent" without a call: who said so. */
+  note?: string;
+}
+
+export type LedgerState = 'sending' | 'sent' | 'in-doubt';
+const STATES: readonly string[] = ['sending', 'sent', 'in-doubt'] satisfies LedgerState[];
+
+/** Whether hcd may have stored it without us knowing: an unreadable answer or a run that died mid-call. */
+export function isInDoubt(e: LedgerEntry | undefined): boolean {
+  return e?.state === 'in-doubt' || e?.state === 'sending';
 }
 
 export class Ledger {
@@ -40,7 +51,7 @@ export class Ledger {
       const doc = JSON.parse(text) as { format?: unknown; entries?: unknown };
       if (doc.format !== LEDGER_FORMAT || !Array.isArray(doc.entries)) throw new Error(`not a ${LEDGER_FORMAT} document`);
       for (const e of doc.entries as LedgerEntry[]) {
-        if (typeof e?.sha256 !== 'string' || typeof e.name !== 'string' || (e.state !== 'sent' && e.state !== 'sending')) {
+        if (typeof e?.sha256 !== 'string' || typeof e.name !== 'string' || !STATES.includes(e.state)) {
           throw new Error('an entry lacks sha256, name or state');
         }
       }

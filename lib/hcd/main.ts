@@ -37,6 +37,9 @@ export interface HcdPutfileOptions {
   lock: string | undefined;
   force: boolean;
   dryRun: boolean;
+  /** With flushSpool: spooled files (as listed) to send although in doubt, or to record as delivered. */
+  resendInDoubt: string[];
+  markDelivered: string[];
 }
 
 export interface HcdIo {
@@ -91,7 +94,11 @@ export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<numbe
   const state = o.state ?? (spoolDir !== undefined ? join(spoolDir, DEFAULT_LEDGER) : undefined);
   const runIo = { stdin: io.stdin, stdout: io.stdout, log };
   if (o.flushSpool !== undefined) {
-    return runFlushSpool({ spool: o.flushSpool, state, lock: o.lock, force: o.force, dryRun: o.dryRun }, conn, runIo);
+    return runFlushSpool(
+      { spool: o.flushSpool, state, lock: o.lock, force: o.force, dryRun: o.dryRun, resendInDoubt: o.resendInDoubt, markDelivered: o.markDelivered },
+      conn,
+      runIo,
+    );
   }
   return runPutfile(
     {

@@ -1,16 +1,18 @@
-// hcd-putfile's work: read and validate a billing CSV, then deliver it to hcd exactly once —
-// under a run lock, checked against and recorded in the ledger, retried when the failure is
-// transient, kept in the spool when it could not be delivered. Also --flush-spool.
+// hcd-putfile's work: read and validate a billing CSV, then deliver it to hcd at most once —
+// under a run lock, checked against and recorded in the ledger, retried only when it provably
+// did not reach hcd, kept in the spool when it could not be delivered or is in doubt. Also
+// --flush-spool.
 
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import { basename } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { CliError, EXIT, usageError } from '../cli/exit.js';
 import { describeSystemError, openInput, writeFileAtomic } from '../cli/io.js';
 import { LineTooLongError, readLines } from '../cli/lines.js';
 import type { Log } from '../cli/log.js';
 import { describeProblem, isProblem, parseBillingLine } from './billing.js';
-import { Ledger } from './ledger.js';
+import { isInDoubt, Ledger, type LedgerEntry } from './ledger.js';
 import { LockFile } from '../cli/lock.js';
 import { keepRejectedInput, listSpool, spoolFile, type SpoolItem } from './spool.js';
 import { CallFailure, callWithRetries, type CallOptions, type FailureKind } from './transport.js';
@@ -171,48 +173,68 @@ function describeValue(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 }
 
-/** One delivery under the lock: ledger check, "sending" mark, call, "sent" mark. */
-async function deliver(
-  c: ConnectionConfig,
-  ledger: Ledger | undefined,
-  what: { source: string; name: string; content: Buffer; sha256: string; lines: number },
-  force: boolean,
-  log: Log,
-): Promise<'sent' | 'duplicate'> {
-  const prior = ledger?.find(what.sha256, what.name);
-  if (prior && !force) {
-    if (prior.state === 'sent') {
-      log.warn(`${what.source}: already sent as "${what.name}" at ${prior.time} (sha256 ${what.sha256.slice(0, 16)}…, ledger ${ledger!.path}); not sent again (--force sends it anyway)`);
-      return 'duplicate';
-    }
-    throw new CliError(
-      `${what.source}: a run (pid ${prior.pid}) stopped while sending it as "${what.name}" at ${prior.time}; whether hcd stored it is unknown. Check hcd, then send it with --force`,
-      EXIT.FAILURE,
-    );
-  }
-  const entry = {
+/** What one delivery sends, and what the ledger records of it. */
+interface Upload {
+  source: string;
+  name: string;
+  content: Buffer;
+  sha256: string;
+  lines: number;
+}
+
+/** The ledger entry for an upload, in a given state as of now. */
+function entryFor(c: ConnectionConfig, what: Upload, state: LedgerEntry['state'], note?: string): LedgerEntry {
+  return {
     sha256: what.sha256,
     name: what.name,
     bytes: what.content.length,
     lines: what.lines,
     source: what.source,
     url: c.endpoint.display,
+    state,
+    time: new Date().toISOString(),
     pid: process.pid,
+    ...(note === undefined ? {} : { note }),
   };
+}
+
+/** What an operator looks for in Hydra to tell whether hcd stored an upload in doubt. */
+export function hydraCheck(e: Pick<LedgerEntry, 'name' | 'lines' | 'bytes' | 'time'>): string {
+  return `check in Hydra whether statistics "${e.name}" has an upload of ${plural(e.lines, 'line')} (${plural(e.bytes, 'byte')}) made at ${e.time}`;
+}
+
+/** Why an earlier run left this content in doubt. */
+function doubtCause(e: LedgerEntry): string {
+  return e.state === 'sending' ? `a run (pid ${e.pid}) stopped while sending it as "${e.name}" at ${e.time}` : `sent as "${e.name}" at ${e.time}, ${e.note ?? 'no answer could be read'}`;
+}
+
+/** One delivery under the lock: ledger check, "sending" mark, call, "sent" mark. A failure in
+ *  doubt is recorded as "in-doubt" and not retried; content the ledger has in doubt is refused
+ *  unless `resend` (--force, --resend-in-doubt). */
+async function deliver(c: ConnectionConfig, ledger: Ledger | undefined, what: Upload, resend: boolean, log: Log): Promise<'sent' | 'duplicate'> {
+  const prior = ledger?.find(what.sha256, what.name);
+  if (prior && !resend) {
+    if (prior.state === 'sent') {
+      log.warn(`${what.source}: already sent as "${what.name}" at ${prior.time} (sha256 ${what.sha256.slice(0, 16)}…, ledger ${ledger!.path}); not sent again (--force sends it anyway)`);
+      return 'duplicate';
+    }
+    throw new CliError(`${what.source}: ${doubtCause(prior)}; whether hcd stored it is unknown: ${hydraCheck(prior)}; if it has not, send it with --force`, EXIT.FAILURE);
+  }
   // The "sending" mark is there only while a request is in flight, so a run killed while it
   // waits to retry leaves nothing to clear up; a failed attempt restores what was there
-  // (an earlier "sent" record, for a failed --force).
+  // (an earlier "sent" record, for a failed --force), or records the doubt.
   const value = await callWithRetries(c.endpoint, callOptions(c, what.name, what.content, log), {
     retries: c.retries,
     delayMs: c.retryDelayMs,
     onRetry: (f, attempt, wait) => log.warn(`${f.message}; attempt ${attempt} of ${c.retries + 1} failed, retrying in ${(wait / 1000).toFixed(wait < 1000 ? 2 : 0)} s`),
-    beforeAttempt: async () => ledger?.record({ ...entry, state: 'sending', time: new Date().toISOString() }),
-    afterFailedAttempt: async () => {
-      if (prior?.state === 'sent') await ledger?.record(prior);
+    beforeAttempt: async () => ledger?.record(entryFor(c, what, 'sending')),
+    afterFailedAttempt: async (f) => {
+      if (f.inDoubt) await ledger?.record({ ...ledger.find(what.sha256, what.name)!, state: 'in-doubt', note: f.message });
+      else if (prior?.state === 'sent') await ledger?.record(prior);
       else await ledger?.remove(what.sha256, what.name);
     },
   });
-  await ledger?.record({ ...entry, state: 'sent', time: new Date().toISOString() });
+  await ledger?.record(entryFor(c, what, 'sent'));
   log.info(`${what.source}: sent as "${what.name}" (${plural(what.lines, 'line')}, ${plural(what.content.length, 'byte')}, sha256 ${what.sha256.slice(0, 16)}…) to ${c.endpoint.display}; hcd answered ${describeValue(value)}`);
   return 'sent';
 }
@@ -235,7 +257,18 @@ async function withLock<T>(path: string | undefined, spoolDir: string | undefine
 }
 
 export function failureToCliError(f: CallFailure): CliError {
-  return new CliError(f.message, EXIT_FOR[f.kind]);
+  return new CliError(f.message, f.inDoubt ? EXIT.TEMPFAIL : EXIT_FOR[f.kind]);
+}
+
+/** A failure in doubt, told with what to check in Hydra and what to do then. */
+function inDoubtError(f: CallFailure, what: Upload, ledger: Ledger | undefined, remedy: string): CliError {
+  const entry = ledger?.find(what.sha256, what.name) ?? { name: what.name, lines: what.lines, bytes: what.content.length, time: new Date().toISOString() };
+  return new CliError(`${f.message}: hcd got the whole file and may have stored it, so it is in doubt and not sent again; ${hydraCheck(entry)}; ${remedy}`, EXIT.TEMPFAIL);
+}
+
+/** The commands that settle a spooled file in doubt. */
+function spoolRemedy(spool: string, file: string): string {
+  return `if it has, hcd-putfile --flush-spool ${spool} --mark-delivered ${file}; if not, hcd-putfile --flush-spool ${spool} --resend-in-doubt ${file}`;
 }
 
 /** Validate and send one file. Returns the exit status. */
@@ -249,92 +282,159 @@ export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io:
   if (cfg.dryRun) {
     const ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
     const prior = ledger?.find(p.sha256, cfg.name);
-    const note = prior?.state === 'sent' ? ` (already sent at ${prior.time}: would be refused without --force)` : '';
+    const note =
+      prior?.state === 'sent'
+        ? ` (already sent at ${prior.time}: would be refused without --force)`
+        : isInDoubt(prior)
+          ? ` (in doubt since ${prior!.time}: would be refused without --force)`
+          : '';
     io.stdout.write(
       `would send ${p.source} as "${cfg.name}": ${plural(p.lines, 'line')}, ${plural(p.content.length, 'byte')}, sha256 ${p.sha256}, ` +
         `${conn.method}("${cfg.name}", <${conn.encoding}>) to ${conn.endpoint.display}${note}\n`,
     );
     return okStatus;
   }
-  const what = { source: p.source, name: cfg.name, content: p.content, sha256: p.sha256, lines: p.lines };
+  const what: Upload = { source: p.source, name: cfg.name, content: p.content, sha256: p.sha256, lines: p.lines };
+  const spoolIt = (): Promise<string> => spoolFile(cfg.spool!, cfg.name, p.sha256, p.content);
   const keep = async (reason: CliError): Promise<never> => {
-    if (cfg.spool) {
-      const path = await spoolFile(cfg.spool, cfg.name, p.sha256, p.content);
-      throw new CliError(`${reason.message}; kept in ${path} (hcd-putfile --flush-spool ${cfg.spool} sends it)`, reason.exitCode);
-    }
+    if (cfg.spool) throw new CliError(`${reason.message}; kept in ${await spoolIt()} (hcd-putfile --flush-spool ${cfg.spool} sends it)`, reason.exitCode);
     throw reason;
   };
-  let outcome: 'sent' | 'duplicate';
+  let ledger: Ledger | undefined;
   try {
-    outcome = await withLock(lockPath(cfg), cfg.spool, async () => {
-      const ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
+    await withLock(lockPath(cfg), cfg.spool, async () => {
+      ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
       return deliver(conn, ledger, what, cfg.force, io.log);
     });
   } catch (e) {
+    if (e instanceof CallFailure && e.inDoubt) {
+      // Kept where --flush-spool will not send it unasked; without a spool, the input is what to resend.
+      if (cfg.spool) {
+        const path = await spoolIt();
+        throw inDoubtError(e, what, ledger, `kept in ${path}: ${spoolRemedy(cfg.spool, basename(path))}`);
+      }
+      throw inDoubtError(e, what, ledger, `if it has not, send it again${ledger ? ' with --force' : ''}`);
+    }
     if (e instanceof CallFailure) return keep(failureToCliError(e));
     if (e instanceof CliError && e.exitCode === EXIT.TEMPFAIL) return keep(e); // lock held
     throw e;
   }
-  void outcome;
   return okStatus;
 }
 
-/** Send what waits in the spool, oldest first. */
-export async function runFlushSpool(
-  cfg: { spool: string; state: string | undefined; lock: string | undefined; force: boolean; dryRun: boolean },
-  conn: ConnectionConfig,
-  io: Io,
-): Promise<number> {
-  if (cfg.dryRun) {
-    const items = await listSpool(cfg.spool);
-    for (const it of items) io.stdout.write(`would send ${it.path} as "${it.name}" to ${conn.endpoint.display}\n`);
-    return EXIT.OK;
+export interface FlushConfig {
+  spool: string;
+  state: string | undefined;
+  lock: string | undefined;
+  force: boolean;
+  dryRun: boolean;
+  /** Spooled files (names as listed) the operator found missing in Hydra: send them although in doubt. */
+  resendInDoubt: readonly string[];
+  /** Spooled files the operator found in Hydra: record them as sent, without sending. */
+  markDelivered: readonly string[];
+}
+
+/** A spooled file with its content, digest and what the ledger says of it. */
+interface SpooledUpload extends Upload {
+  item: SpoolItem;
+  prior: LedgerEntry | undefined;
+}
+
+/** Read a spooled file: "gone" when it went meanwhile, "damaged" (reported) when its digest is wrong. */
+async function readSpooled(it: SpoolItem, ledger: Ledger | undefined, log: Log): Promise<SpooledUpload | 'gone' | 'damaged'> {
+  let content: Buffer;
+  try {
+    content = await fsp.readFile(it.path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'gone'; // sent by someone else meanwhile
+    throw new CliError(`${it.path}: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.IOERR);
   }
+  const digest = sha256(content);
+  if (!digest.startsWith(it.sha12)) {
+    log.error(`${it.path}: content does not match the digest in its name (damaged?); left in place`);
+    return 'damaged';
+  }
+  const lines = content.length === 0 ? 0 : content.toString('latin1').split('\n').length - (content[content.length - 1] === 10 ? 1 : 0);
+  return { item: it, source: it.path, name: it.name, content, sha256: digest, lines, prior: ledger?.find(digest, it.name) };
+}
+
+/** The spooled files named by --resend-in-doubt / --mark-delivered, each of which must be in the spool. */
+function namedFiles(cfg: FlushConfig, items: readonly SpoolItem[]): void {
+  const inSpool = new Set(items.map((i) => i.file));
+  for (const [flag, list] of [['--resend-in-doubt', cfg.resendInDoubt], ['--mark-delivered', cfg.markDelivered]] as const) {
+    for (const f of list) if (!inSpool.has(f)) throw new CliError(`${flag} ${f}: no such file waiting in ${cfg.spool}`, EXIT.NOINPUT);
+  }
+}
+
+/** Send what waits in the spool, oldest first; files in doubt wait for the operator. */
+export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io: Io): Promise<number> {
+  if (cfg.dryRun) return listFlush(cfg, conn, io);
   return withLock(lockPath(cfg), cfg.spool, async () => {
     const ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
     const items = await listSpool(cfg.spool);
+    namedFiles(cfg, items);
     let status: number = EXIT.OK;
     let sent = 0;
+    let waiting = 0;
     for (let i = 0; i < items.length; i++) {
-      const it: SpoolItem = items[i]!;
-      let content: Buffer;
-      try {
-        content = await fsp.readFile(it.path);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // sent by someone else meanwhile
-        throw new CliError(`${it.path}: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.IOERR);
-      }
-      const digest = sha256(content);
-      if (!digest.startsWith(it.sha12)) {
-        io.log.error(`${it.path}: content does not match the digest in its name (damaged?); left in place`);
-        status = Math.max(status, EXIT.DATAERR);
+      const up = await readSpooled(items[i]!, ledger, io.log);
+      if (up === 'damaged') status = Math.max(status, EXIT.DATAERR);
+      if (typeof up === 'string') continue;
+      const { item } = up;
+      if (cfg.markDelivered.includes(item.file)) {
+        await ledger?.record({ ...entryFor(conn, up, 'sent', 'marked delivered by the operator (--mark-delivered), not sent'), source: up.prior?.source ?? up.source });
+        io.log.info(`${item.path}: recorded as delivered without sending it; removed from the spool`);
+        await fsp.unlink(item.path).catch(() => undefined);
         continue;
       }
-      const lines = content.length === 0 ? 0 : content.toString('latin1').split('\n').length - (content[content.length - 1] === 10 ? 1 : 0);
+      const resend = cfg.resendInDoubt.includes(item.file);
+      if (isInDoubt(up.prior) && !resend) {
+        io.log.error(`${item.path}: in doubt: ${doubtCause(up.prior!)}; not sent: ${hydraCheck(up.prior!)}; ${spoolRemedy(cfg.spool, item.file)}`);
+        waiting++;
+        status = Math.max(status, EXIT.TEMPFAIL);
+        continue;
+      }
       try {
-        await deliver(conn, ledger, { source: it.path, name: it.name, content, sha256: digest, lines }, cfg.force, io.log);
+        await deliver(conn, ledger, up, resend || cfg.force, io.log);
         sent++;
       } catch (e) {
-        if (e instanceof CliError && e.exitCode === EXIT.FAILURE) {
-          io.log.error(`${e.message}; left in the spool`);
-          status = Math.max(status, EXIT.FAILURE);
-          continue;
-        }
         if (!(e instanceof CallFailure)) throw e;
+        const left = items.length - i;
+        const leftNote = `${left} file${left === 1 ? '' : 's'} left in ${cfg.spool}`;
+        if (e.inDoubt) throw inDoubtError(e, up, ledger, `${spoolRemedy(cfg.spool, item.file)}; ${leftNote}`);
         const err = failureToCliError(e);
         if (e.kind === 'protocol') {
-          io.log.error(`${it.path}: ${err.message}; left in the spool`);
-          status = EXIT.PROTOCOL;
+          io.log.error(`${item.path}: ${err.message}; left in the spool`);
+          status = Math.max(status, EXIT.PROTOCOL);
           continue;
         }
-        const left = items.length - i;
-        throw new CliError(`${err.message}; ${left} file${left === 1 ? '' : 's'} left in ${cfg.spool}`, err.exitCode);
+        throw new CliError(`${err.message}; ${leftNote}`, err.exitCode);
       }
-      await fsp.unlink(it.path).catch(() => undefined);
+      await fsp.unlink(item.path).catch(() => undefined);
     }
-    if (items.length > 0) io.log.info(`${cfg.spool}: ${sent} of ${items.length} spooled files sent`);
+    if (items.length > 0) io.log.info(`${cfg.spool}: ${sent} of ${items.length} spooled files sent${waiting > 0 ? `, ${waiting} in doubt` : ''}`);
     return status;
   });
+}
+
+/** --dry-run --flush-spool: one line per spooled file saying what a flush would do with it. */
+async function listFlush(cfg: FlushConfig, conn: ConnectionConfig, io: Io): Promise<number> {
+  const ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
+  const items = await listSpool(cfg.spool);
+  namedFiles(cfg, items);
+  for (const it of items) {
+    const up = await readSpooled(it, ledger, io.log);
+    if (typeof up === 'string') continue;
+    const as = `${it.path} as "${it.name}"`;
+    let line: string;
+    if (cfg.markDelivered.includes(it.file)) line = `would record ${as} as delivered, without sending it`;
+    else if (up.prior?.state === 'sent' && !cfg.force) line = `would remove ${as}: already sent at ${up.prior.time}`;
+    else if (isInDoubt(up.prior) && !cfg.resendInDoubt.includes(it.file)) {
+      line = `in doubt: ${it.path}: ${doubtCause(up.prior!)}; not sent without --resend-in-doubt ${it.file}`;
+    } else line = `would send ${as} to ${conn.endpoint.display}`;
+    io.stdout.write(`${line}\n`);
+  }
+  return EXIT.OK;
 }
 
 export function checkName(name: string): string {

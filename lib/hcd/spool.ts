@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CliError, EXIT } from '../cli/exit.js';
 import { describeSystemError, writeFileAtomic } from '../cli/io.js';
 
-const SPOOL_NAME = /^(\d{8}T\d{9}Z-\d{4})_([0-9a-f]{12})_([A-Za-z0-9._-]+)\.hcd$/;
+export const SPOOL_NAME = /^(\d{8}T\d{9}Z-\d{4})_([0-9a-f]{12})_([A-Za-z0-9._-]+)\.hcd$/;
 
 export interface SpoolItem {
   path: string;

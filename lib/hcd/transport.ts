@@ -3,7 +3,9 @@
 // timeout per attempt, TLS verification with an optional CA file, Basic auth, a response size
 // cap, a -v trace that never shows the password, and failures sorted into "try again"
 // (refused, reset, timeout, 5xx), "protocol" (fault, malformed answer, unexpected status) and
-// "auth" (401/403, untrusted certificate).
+// "auth" (401/403, untrusted certificate). A failure is also "in doubt" when the whole request
+// was handed to the network and no answer could be read (timeout, reset, 5xx, a cut or
+// unreadable answer): hcd may have stored the file, so it must not be sent again blindly.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -36,9 +38,16 @@ export class CallFailure extends Error {
     readonly kind: FailureKind,
     message: string,
     readonly detail: { status?: number; faultCode?: string; faultText?: string; code?: string } = {},
+    /** The request was sent whole and no answer could be read: hcd may have stored it. */
+    readonly inDoubt = false,
   ) {
     super(message);
     this.name = 'CallFailure';
+  }
+
+  /** The same failure, marked in doubt. */
+  asInDoubt(): CallFailure {
+    return this.inDoubt ? this : new CallFailure(this.kind, this.message, this.detail, true);
   }
 }
 
@@ -92,9 +101,9 @@ function statusFailure(status: number, statusText: string, body: string, where: 
   if (status === 401 || status === 403) {
     return new CallFailure('auth', `${where}: ${line}: authentication refused (check the user in --url and the password)`, { status });
   }
-  if (status >= 500 || status === 408 || status === 429) {
-    return new CallFailure('transient', `${where}: ${line}`, { status });
-  }
+  // 408 and 429 say the request was not taken; a 5xx may come after hcd stored the file
+  if (status >= 500) return new CallFailure('transient', `${where}: ${line}`, { status }, true);
+  if (status === 408 || status === 429) return new CallFailure('transient', `${where}: ${line}`, { status });
   const hint = status === 404 ? ' (wrong path in --url? hcdctl posts to /RPC2)' : '';
   const text = body.trim().replace(/\s+/g, ' ').slice(0, 120);
   return new CallFailure('protocol', `${where}: ${line}${hint}${text ? `: ${text}` : ''}`, { status });
@@ -131,7 +140,8 @@ export async function callOnce(ep: HcdEndpoint, o: CallOptions): Promise<unknown
     throw new CallFailure('protocol', `${where}: XML-RPC fault ${answer.code}: ${answer.text}`, { faultCode: answer.code, faultText: answer.text });
   }
   if (answer.kind === 'malformed') {
-    throw new CallFailure('protocol', `${where}: malformed XML-RPC answer: ${answer.reason}${text.trim() ? ` (got ${JSON.stringify(text.trim().slice(0, 60))})` : ' (empty body)'}`);
+    const got = text.trim() ? ` (got ${JSON.stringify(text.trim().slice(0, 60))})` : ' (empty body)';
+    throw new CallFailure('protocol', `${where}: malformed XML-RPC answer: ${answer.reason}${got}`, {}, true);
   }
   return answer.value;
 }
@@ -148,6 +158,9 @@ function exchange(ep: HcdEndpoint, o: CallOptions, headers: Record<string, strin
   const maxBytes = o.maxResponseBytes ?? 16 << 20;
   return new Promise<Exchange>((resolve, reject) => {
     let done = false;
+    // Set once the whole request is handed to the operating system: before that, hcd cannot
+    // have read all of it; after it, any failure short of a readable answer leaves it in doubt.
+    let sentWhole = false;
     const timers: NodeJS.Timeout[] = [];
     const finish = (err: Error | undefined, value?: Exchange): void => {
       if (done) return;
@@ -155,7 +168,8 @@ function exchange(ep: HcdEndpoint, o: CallOptions, headers: Record<string, strin
       for (const t of timers) clearTimeout(t);
       if (err) {
         req.destroy();
-        reject(err instanceof CallFailure ? err : failureFromError(err as NodeJS.ErrnoException, where));
+        const f = err instanceof CallFailure ? err : failureFromError(err as NodeJS.ErrnoException, where);
+        reject(sentWhole ? f.asInDoubt() : f);
       } else resolve(value!);
     };
     const common = {
@@ -185,6 +199,9 @@ function exchange(ep: HcdEndpoint, o: CallOptions, headers: Record<string, strin
       timers.push(t);
       socket.once(connectedEvent, () => clearTimeout(t));
     });
+    req.on('finish', () => {
+      sentWhole = true;
+    });
     req.on('error', (err) => finish(err));
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -192,7 +209,7 @@ function exchange(ep: HcdEndpoint, o: CallOptions, headers: Record<string, strin
       res.on('data', (c: Buffer) => {
         size += c.length;
         if (size > maxBytes) {
-          finish(new CallFailure('protocol', `${where}: answer larger than ${maxBytes} bytes`));
+          finish(new CallFailure('protocol', `${where}: answer larger than ${maxBytes} bytes`, {}, true));
           return;
         }
         chunks.push(c);
@@ -216,10 +233,11 @@ export interface RetryPolicy {
   onRetry?: (failure: CallFailure, attempt: number, waitMs: number) => void;
   /** Awaited before each attempt and after each failed one (the ledger's "sending" mark). */
   beforeAttempt?: () => Promise<void>;
-  afterFailedAttempt?: () => Promise<void>;
+  afterFailedAttempt?: (failure: CallFailure) => Promise<void>;
 }
 
-/** Call, retrying transient failures with exponential backoff (delay, 2×delay, 4×delay…). */
+/** Call, retrying transient failures with exponential backoff (delay, 2×delay, 4×delay…).
+ *  A failure in doubt is never retried: a second request might store the file twice. */
 export async function callWithRetries(ep: HcdEndpoint, o: CallOptions, p: RetryPolicy): Promise<unknown> {
   const sleep = p.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let attempt = 1; ; attempt++) {
@@ -227,10 +245,10 @@ export async function callWithRetries(ep: HcdEndpoint, o: CallOptions, p: RetryP
     try {
       return await callOnce(ep, o);
     } catch (e) {
-      await p.afterFailedAttempt?.();
       const f = e instanceof CallFailure ? e : failureFromError(e as NodeJS.ErrnoException, ep.display);
-      if (f.kind !== 'transient' || attempt > p.retries) {
-        if (f.kind === 'transient' && p.retries > 0) {
+      await p.afterFailedAttempt?.(f);
+      if (f.inDoubt || f.kind !== 'transient' || attempt > p.retries) {
+        if (!f.inDoubt && f.kind === 'transient' && p.retries > 0) {
           throw new CallFailure('transient', `${f.message} (gave up after ${attempt} attempts)`, f.detail);
         }
         throw f;

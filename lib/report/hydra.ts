@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { CliError, EXIT } from '../cli/exit.js';
 import { describeSystemError } from '../cli/io.js';
+import { hydraIdProblem, quote } from '../hcd/billing.js';
 import { parseCidr, parseIP, type ParsedIP } from '../net/ip.js';
 import type { Row } from './record.js';
 
@@ -53,7 +54,15 @@ function readMapFile(path: string, what: string): string[] {
   void what;
 }
 
-const ID = /^[^;\s]+$/;
+/** Why a map's or --good-id's id cannot go into a billing line (undefined: it can). */
+export function badHydraId(id: string): string | undefined {
+  return id === '' ? 'a non-empty id' : hydraIdProblem(id);
+}
+
+function checkMapId(where: string, what: string, id: string): void {
+  const expected = badHydraId(id);
+  if (expected) throw new CliError(`${where}: bad ${what} ${quote(id)}: expected ${expected}`, EXIT.CONFIG);
+}
 
 /** Service map: lines `DIRECTION NETWORK GOOD_ID` (DIRECTION ab|ba|any; `#` comments), e.g.
  *  `ab 192.168.0.0/16 local_out` / `ab 0.0.0.0/0 inet_out`. The remote side is the receiver for
@@ -71,7 +80,7 @@ export class GoodMap {
       if (f.length !== 3) throw new CliError(`${where}: expected "DIRECTION NETWORK GOOD_ID" (got "${line}")`, EXIT.CONFIG);
       const [dir, net, id] = f as [string, string, string];
       if (dir !== 'ab' && dir !== 'ba' && dir !== 'any') throw new CliError(`${where}: direction must be ab, ba or any (got "${dir}")`, EXIT.CONFIG);
-      if (!ID.test(id)) throw new CliError(`${where}: bad service id "${id}"`, EXIT.CONFIG);
+      checkMapId(where, 'service id', id);
       for (const d of dir === 'any' ? (['ab', 'ba'] as const) : [dir as Direction]) {
         if (!m.maps[d].add(net, id)) throw new CliError(`${where}: bad network "${net}" (expected a CIDR like 10.0.0.0/8)`, EXIT.CONFIG);
       }
@@ -96,7 +105,7 @@ export class ObjectMap {
       const f = line.split(/\s+/);
       const where = `${path}:${i + 1}`;
       if (f.length !== 2) throw new CliError(`${where}: expected "NETWORK OBJECT_CODE" (got "${line}")`, EXIT.CONFIG);
-      if (!ID.test(f[1]!)) throw new CliError(`${where}: bad object code "${f[1]}"`, EXIT.CONFIG);
+      checkMapId(where, 'object code', f[1]!);
       if (!m.map.add(f[0]!, f[1]!)) throw new CliError(`${where}: bad network "${f[0]}" (expected a CIDR like 10.5.0.0/16)`, EXIT.CONFIG);
     });
     return m;

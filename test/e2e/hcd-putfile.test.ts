@@ -260,27 +260,38 @@ describe('hcd-putfile passwords', () => {
 });
 
 describe('hcd-putfile failures', () => {
-  test('5xx twice then success: retried with backoff, stored once', async () => {
+  test('429 twice then success: retried with backoff, stored once', async () => {
     const hcd = await startHcd();
-    await hcd.control('mode=status&code=503&count=2');
+    await hcd.control('mode=status&code=429&count=2');
     const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--retries', '3', ...FAST, 'agg-ab'], { input: GOOD });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /HTTP 503 Service Unavailable; attempt 1 of 4 failed, retrying in 0\.01 s/);
+    assert.match(r.stderr, /HTTP 429 Too Many Requests; attempt 1 of 4 failed, retrying in 0\.01 s/);
     assert.match(r.stderr, /attempt 2 of 4 failed, retrying in 0\.02 s/);
     const { attempts, calls } = await hcd.calls();
     assert.equal(attempts, 3);
     assert.equal(calls.length, 1);
   });
 
-  test('5xx every time: gives up after the retries with exit 75', async () => {
+  test('429 every time: gives up after the retries with exit 75', async () => {
+    const hcd = await startHcd();
+    await hcd.control('mode=status&code=429');
+    const r = await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--retries', '2', ...FAST, 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 75);
+    assert.match(r.stderr, /^hcd-putfile: http:\/\/127\.0\.0\.1:\d+\/RPC2: HTTP 429 Too Many Requests \(gave up after 3 attempts\)\n$/);
+    assert.equal((await hcd.calls()).attempts, 3);
+  });
+
+  test('HTTP 500: in doubt after one attempt (hcd may have stored it), 75, says what to check in Hydra', async () => {
     const hcd = await startHcd();
     await hcd.control('mode=status&code=500');
     const r = await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--retries', '2', ...FAST, 'agg-ab'], { input: GOOD });
     assert.equal(r.code, 75);
-    assert.match(r.stderr, /^hcd-putfile: http:\/\/127\.0\.0\.1:\d+\/RPC2: HTTP 500 Internal Server Error \(gave up after 3 attempts\)\n$/);
-    assert.equal((await hcd.calls()).attempts, 3);
+    assert.match(
+      r.stderr,
+      /^hcd-putfile: http:\/\/127\.0\.0\.1:\d+\/RPC2: HTTP 500 Internal Server Error: hcd got the whole file and may have stored it, so it is in doubt and not sent again; check in Hydra whether statistics "agg-ab" has an upload of 4 lines \(\d+ bytes\) made at \S+Z; if it has not, send it again\n$/,
+    );
+    assert.equal((await hcd.calls()).attempts, 1, 'not resent');
   });
-
   test('connection refused: retried, then 75', async () => {
     const port = await closedPort();
     const r = await runBin('hcd-putfile', ['-q', '-u', `http://127.0.0.1:${port}`, '--retries', '1', ...FAST, 'agg-ab'], { input: GOOD });
@@ -297,22 +308,23 @@ describe('hcd-putfile failures', () => {
     assert.equal((await hcd.calls()).attempts, 1);
   });
 
-  test('an answer that is not XML-RPC → 76', async () => {
+  test('an answer that is not XML-RPC: in doubt (something took the request), 75, not resent', async () => {
     const hcd = await startHcd();
     await hcd.control('mode=garbage');
-    const r = await runBin('hcd-putfile', ['-u', hcd.url(), 'agg-ab'], { input: GOOD });
-    assert.equal(r.code, 76);
-    assert.match(r.stderr, /malformed XML-RPC answer: .*\(got "<html><body>this is not hcd<\/body><\/html>"\)/);
+    const r = await runBin('hcd-putfile', ['-u', hcd.url(), ...FAST, 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 75);
+    assert.match(r.stderr, /malformed XML-RPC answer: .*\(got "<html><body>this is not hcd<\/body><\/html>"\): hcd got the whole file and may have stored it/);
+    assert.equal((await hcd.calls()).attempts, 1);
   });
 
-  test('no answer: --timeout per attempt, then 75', async () => {
+  test('no answer after the request was sent: --timeout, then in doubt (75), not resent', async () => {
     const hcd = await startHcd();
     await hcd.control('mode=hang');
     const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--timeout', '0.3', '--retries', '1', ...FAST, 'agg-ab'], { input: GOOD });
     await hcd.control('release=1');
     assert.equal(r.code, 75);
-    assert.match(r.stderr, /RPC2: no answer within 0\.3 s \(--timeout\) \(gave up after 2 attempts\)\n$/);
-    assert.equal((await hcd.calls()).held, 2);
+    assert.match(r.stderr, /RPC2: no answer within 0\.3 s \(--timeout\): hcd got the whole file and may have stored it, so it is in doubt/);
+    assert.equal((await hcd.calls()).held, 1);
   });
 
   test('--connect-timeout: a server that accepts TCP but never completes the TLS handshake', async () => {
@@ -416,8 +428,8 @@ describe('hcd-putfile never loses, never sends twice', () => {
     assert.equal(ledger.entries.length, 1);
     assert.equal(ledger.entries[0]!.state, 'sent');
     assert.equal(ledger.entries[0]!.bytes, GOOD.length);
-    // A --force that fails keeps the record of the earlier delivery.
-    await hcd.control('mode=status&code=500');
+    // A --force that fails before hcd took it keeps the record of the earlier delivery.
+    await hcd.control('mode=status&code=429');
     const failed = await run2('--force', '--retries', '0');
     assert.equal(failed.code, 75);
     const after = JSON.parse(readFileSync(state2, 'utf8')) as { entries: Array<{ state: string }> };
@@ -445,7 +457,7 @@ describe('hcd-putfile never loses, never sends twice', () => {
     await hcd.control('mode=ok');
     const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /stopped while sending it as "agg-ab" at \S+; whether hcd stored it is unknown\. Check hcd, then send it with --force/);
+    assert.match(r.stderr, /stopped while sending it as "agg-ab" at \S+; whether hcd stored it is unknown: check in Hydra whether statistics "agg-ab" has an upload of 4 lines \(\d+ bytes\) made at \S+; if it has not, send it with --force\n$/);
     const forced = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--force', 'agg-ab']);
     assert.equal(forced.code, 0, forced.stderr);
   });
@@ -455,7 +467,7 @@ describe('hcd-putfile never loses, never sends twice', () => {
     const dir = tempDir();
     const state = join(dir, 'ledger.json');
     const f = file(dir, 'x.csv', GOOD);
-    await hcd.control('mode=status&code=503');
+    await hcd.control('mode=status&code=429');
     const child = spawn(process.execPath, [binPath('hcd-putfile'), '-q', '-f', f, '-u', hcd.url(), '--state', state, '--retry-delay', '600', 'agg-ab'], { stdio: 'ignore' });
     const exited = new Promise((r) => child.on('exit', r));
     const entries = (): Array<{ state: string }> | undefined => {
@@ -521,6 +533,202 @@ describe('hcd-putfile never loses, never sends twice', () => {
     assert.equal(again.code, 0);
     assert.match(again.stderr, /already sent as "agg-ab"/);
     assert.equal((await hcd.calls()).attempts, 1);
+  });
+});
+
+interface LedgerDoc {
+  entries: Array<{ name: string; state: string; note?: string; bytes: number; lines: number }>;
+}
+
+function ledgerOf(path: string): LedgerDoc['entries'] {
+  return (JSON.parse(readFileSync(path, 'utf8')) as LedgerDoc).entries;
+}
+
+function spooled(spool: string): string[] {
+  return readdirSync(spool).filter((n) => n.endsWith('.hcd'));
+}
+
+describe('hcd-putfile: an answer it could not read leaves the file in doubt, never resent unasked', () => {
+  for (const [mode, cause] of [
+    ['stored-hang', /no answer within 0\.5 s \(--timeout\)/],
+    ['stored-500', /HTTP 500 Internal Server Error/],
+    ['stored-cut', /connection (closed in the middle of the answer|reset by peer)|closed before an answer/],
+  ] as const) {
+    test(`hcd stores the file, then ${mode.slice(7)}: stored exactly once across putfile + flush-spool; --mark-delivered settles it`, async () => {
+      const hcd = await startHcd();
+      const dir = tempDir();
+      const spool = join(dir, 'spool');
+      const ledger = join(spool, '.hcd-putfile-ledger.json');
+      await hcd.control(`mode=${mode}`);
+      const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, '--retries', '3', '--timeout', '0.5', ...FAST, 'agg-ab'], { input: GOOD });
+      assert.equal(r.code, 75, r.stderr);
+      assert.match(r.stderr, cause);
+      const [file] = spooled(spool);
+      assert.ok(file, 'kept in the spool');
+      assert.ok(
+        r.stderr.endsWith(
+          `: hcd got the whole file and may have stored it, so it is in doubt and not sent again; check in Hydra whether statistics "agg-ab" has an upload of 4 lines (${GOOD.length} bytes) made at ${/made at (\S+);/.exec(r.stderr)?.[1]}; ` +
+            `kept in ${spool}/${file}: if it has, hcd-putfile --flush-spool ${spool} --mark-delivered ${file}; if not, hcd-putfile --flush-spool ${spool} --resend-in-doubt ${file}\n`,
+        ),
+        r.stderr,
+      );
+      assert.deepEqual(await hcd.calls().then((c) => [c.attempts, c.calls.length]), [1, 1], 'one request, stored once');
+      assert.deepEqual(ledgerOf(ledger).map((e) => [e.name, e.state]), [['agg-ab', 'in-doubt']]);
+      assert.match(ledgerOf(ledger)[0]!.note!, cause);
+      await hcd.control('release=1');
+      await hcd.control('mode=ok');
+
+      // hcd works again: the flush sends nothing in doubt, and says so (75 until someone looks).
+      const list = await runBin('hcd-putfile', ['--dry-run', '-u', hcd.url(), '--flush-spool', spool]);
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, new RegExp(`^in doubt: ${spool}/${file}: sent as "agg-ab" at \\S+, .+; not sent without --resend-in-doubt ${file}\\n$`));
+      const flush = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool]);
+      assert.equal(flush.code, 75, flush.stderr);
+      assert.match(flush.stderr, new RegExp(`${file}: in doubt: sent as "agg-ab" at \\S+, .+; not sent: check in Hydra whether statistics "agg-ab" has an upload of 4 lines`));
+      // The same content sent directly is refused too.
+      const again = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD });
+      assert.equal(again.code, 1, again.stderr);
+      assert.match(again.stderr, /whether hcd stored it is unknown: check in Hydra/);
+      assert.equal((await hcd.calls()).calls.length, 1);
+
+      // The operator found it in Hydra.
+      const mark = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool, '--mark-delivered', join(spool, file)]);
+      assert.equal(mark.code, 0, mark.stderr);
+      assert.deepEqual(spooled(spool), []);
+      assert.deepEqual(ledgerOf(ledger).map((e) => [e.state, e.note]), [['sent', 'marked delivered by the operator (--mark-delivered), not sent']]);
+      const direct = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD });
+      assert.equal(direct.code, 0, direct.stderr);
+      assert.match(direct.stderr, /already sent as "agg-ab"/);
+      const { attempts, calls } = await hcd.calls();
+      assert.equal(calls.length, 1, 'stored exactly once');
+      assert.equal(attempts, 1, 'never sent a second time');
+      assert.equal(stored(calls[0]!), GOOD);
+    });
+  }
+
+  test('--resend-in-doubt FILE: the operator found it missing in Hydra; sent once, the doubt cleared', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const spool = join(dir, 'spool');
+    const state = join(dir, 'ledger.json');
+    await hcd.control('mode=status&code=502'); // answered 5xx without storing: in doubt all the same
+    const r = await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--spool', spool, '--state', state, ...FAST, 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 75);
+    assert.equal((await hcd.calls()).calls.length, 0);
+    const [file] = spooled(spool);
+    await hcd.control('mode=ok');
+    // Another file waiting behind it is not held up by the one in doubt.
+    const other = await runBin('hcd-putfile', ['-q', '-u', `http://127.0.0.1:${await closedPort()}`, '--spool', spool, '--state', state, '--retries', '0', 'agg-ba'], { input: `${LINES[0]}\n` });
+    assert.equal(other.code, 75);
+    const flush = await runBin('hcd-putfile', ['-u', hcd.url(), '--state', state, '--flush-spool', spool]);
+    assert.equal(flush.code, 75);
+    assert.deepEqual((await hcd.calls()).calls.map((c) => c.name), ['agg-ba']);
+    assert.deepEqual(spooled(spool), [file]);
+    const resend = await runBin('hcd-putfile', ['-v', '-u', hcd.url(), '--state', state, '--flush-spool', spool, '--resend-in-doubt', file!]);
+    assert.equal(resend.code, 0, resend.stderr);
+    assert.deepEqual(spooled(spool), []);
+    assert.deepEqual(ledgerOf(state).map((e) => [e.name, e.state]), [['agg-ba', 'sent'], ['agg-ab', 'sent']]);
+    const again = await runBin('hcd-putfile', ['-u', hcd.url(), '--state', state, '--flush-spool', spool]);
+    assert.equal(again.code, 0);
+    const { calls } = await hcd.calls();
+    assert.deepEqual(calls.map((c) => c.name), ['agg-ba', 'agg-ab']);
+    assert.equal(stored(calls[1]!), GOOD);
+  });
+
+  test('connection refused: provably not delivered, so retried, spooled, and later delivered once (no doubt)', async () => {
+    const dir = tempDir();
+    const spool = join(dir, 'spool');
+    const port = await closedPort();
+    const url = `http://127.0.0.1:${port}`;
+    const r = await runBin('hcd-putfile', ['-u', url, '--spool', spool, '--retries', '2', ...FAST, 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 75);
+    assert.match(r.stderr, /connection refused; attempt 2 of 3 failed/);
+    assert.match(r.stderr, /connection refused \(gave up after 3 attempts\); kept in /);
+    assert.doesNotMatch(r.stderr, /in doubt/);
+    assert.ok(!existsSync(join(spool, '.hcd-putfile-ledger.json')) || ledgerOf(join(spool, '.hcd-putfile-ledger.json')).length === 0);
+    const hcd = await startHcd({ port });
+    const flush = await runBin('hcd-putfile', ['-u', url, '--flush-spool', spool]);
+    assert.equal(flush.code, 0, flush.stderr);
+    const again = await runBin('hcd-putfile', ['-u', url, '--flush-spool', spool]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((await hcd.calls()).calls.length, 1);
+  });
+
+  test('an XML-RPC fault: hcd refused it, so the flush may send it again', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const spool = join(dir, 'spool');
+    await hcd.control(`mode=fault&code=3&text=${encodeURIComponent('busy')}`);
+    const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD });
+    assert.equal(r.code, 76);
+    assert.match(r.stderr, /XML-RPC fault 3: busy; kept in \S+_agg-ab\.hcd \(hcd-putfile --flush-spool \S+ sends it\)\n$/);
+    await hcd.control('mode=ok');
+    const flush = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool]);
+    assert.equal(flush.code, 0, flush.stderr);
+    assert.deepEqual(spooled(spool), []);
+    assert.deepEqual(await hcd.calls().then((c) => [c.attempts, c.calls.length]), [2, 1]);
+  });
+
+  test('without a spool: in doubt in the ledger, the same file refused until --force', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const state = join(dir, 'ledger.json');
+    const f = file(dir, 'agg-ab.csv', GOOD);
+    await hcd.control('mode=stored-500');
+    const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, ...FAST, 'agg-ab']);
+    assert.equal(r.code, 75);
+    assert.match(r.stderr, /in doubt and not sent again; check in Hydra whether statistics "agg-ab" has an upload of 4 lines \(\d+ bytes\) made at \S+; if it has not, send it again with --force\n$/);
+    await hcd.control('mode=ok');
+    const again = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab']);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, new RegExp(`^hcd-putfile: ${f}: sent as "agg-ab" at \\S+, .*HTTP 500 Internal Server Error; whether hcd stored it is unknown`));
+    const dry = await runBin('hcd-putfile', ['--dry-run', '-f', f, '-u', hcd.url(), '--state', state, 'agg-ab']);
+    assert.match(dry.stdout, /\(in doubt since \S+: would be refused without --force\)\n$/);
+    assert.equal((await hcd.calls()).calls.length, 1);
+    const forced = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--force', 'agg-ab']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual(ledgerOf(state).map((e) => e.state), ['sent']);
+    assert.equal((await hcd.calls()).calls.length, 2, 'the operator asked for it');
+  });
+
+  test('--resend-in-doubt / --mark-delivered: only with --flush-spool, a spooled file that is there, not both', async () => {
+    const dir = tempDir();
+    const spool = join(dir, 'spool');
+    const name = '20261122T030405678Z-0001_0123456789ab_agg-ab.hcd';
+    for (const [args, code, msg] of [
+      [['--resend-in-doubt', name, 'agg-ab'], 64, /use them with --flush-spool DIR/],
+      [['--flush-spool', spool, '--mark-delivered', 'agg-ab'], 64, /--mark-delivered: expected a spooled file's name like/],
+      [['--flush-spool', spool, '--mark-delivered', name, '--resend-in-doubt', name], 64, /either --resend-in-doubt or --mark-delivered, not both/],
+      [['--flush-spool', spool, '--resend-in-doubt', name], 66, new RegExp(`--resend-in-doubt ${name}: no such file waiting in ${spool}`)],
+    ] as const) {
+      const r = await runBin('hcd-putfile', ['-u', 'http://127.0.0.1:1', ...args], { input: GOOD });
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, msg);
+    }
+  });
+});
+
+describe('hcd-putfile: billing ids are what Hydra ids look like', () => {
+  test('a formula in EXT_GOOD_ID is refused with file and line; flow-report refuses it as --good-id and in a map', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const f = file(dir, 'agg-ab.csv', `${LINES[0]}\n=cmd|' /C calc'!A0;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;\n`);
+    const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), 'agg-ab']);
+    assert.equal(r.code, 65);
+    assert.match(r.stderr, new RegExp(`^hcd-putfile: ${f}:2: field "EXT_GOOD_ID": expected an id of letters, digits, "-", "_" and "\\." \\(like c39501\\) \\(got "=cmd\\|' /C calc'!A0"\\)\\n`));
+    assert.equal((await hcd.calls()).attempts, 0);
+    const flows = join(dir, 'agg.ndjson');
+    writeFileSync(flows, '{"src_host":"10.5.10.6","dst_net":"0.0.0.0","dst_mask":0,"packets":1,"bytes":900,"flows":1,"time_start":1291242554,"time_end":1291242554}\n');
+    const g = await runBin('flow-report', ['--format', 'hydra', '--good-id', "=cmd|' /C calc'!A0", flows]);
+    assert.equal(g.code, 64);
+    assert.match(g.stderr, /--good-id: expected an id of letters, digits, "-", "_" and "\." \(like c39501\) \(got "=cmd\|' \/C calc'!A0"\)/);
+    const map = file(dir, 'services.map', "ab 10.0.0.0/8 inet\nab 0.0.0.0/0 =HYPERLINK(1)\n");
+    const m = await runBin('flow-report', ['--format', 'hydra', '--good-map', map, flows]);
+    assert.equal(m.code, 78);
+    assert.match(m.stderr, new RegExp(`${map}:2: bad service id "=HYPERLINK\\(1\\)": expected an id of letters`));
+    const ok = await runBin('flow-report', ['--format', 'hydra', '--good-id', 'c39501', flows]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, `${LINES[0]}\n`);
   });
 });
 

@@ -35,9 +35,19 @@ test('shape: seven fields and the trailing ";"', () => {
 });
 
 test('ids', () => {
-  assert.equal(message('c"1;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;'), 'field "EXT_GOOD_ID": expected an id without control characters or quotes (got "c\\"1")');
-  assert.equal(message('c1;o\tb;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;'), 'field "EXT_OBJECT_ID": expected an id without control characters or quotes (got "o\\tb")');
-  assert.equal(message(' c1;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;'), 'field "EXT_GOOD_ID": expected an id without leading or trailing spaces (got " c1")');
+  const rule = 'expected an id of letters, digits, "-", "_" and "." (like c39501)';
+  assert.equal(message('c"1;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;'), `field "EXT_GOOD_ID": ${rule} (got "c\\"1")`);
+  assert.equal(message('c1;o\tb;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;'), `field "EXT_OBJECT_ID": ${rule} (got "o\\tb")`);
+  assert.equal(message(' c1;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;'), `field "EXT_GOOD_ID": ${rule} (got " c1")`);
+  // a spreadsheet formula (CSV injection) is not an id
+  assert.equal(message("=cmd|' /C calc'!A0;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;"), `field "EXT_GOOD_ID": ${rule} (got "=cmd|' /C calc'!A0")`);
+  for (const bad of ['+1', '@sum(1)', 'c 1', 'ид1', 'a,b', "o'brien"]) {
+    assert.equal(message(`c1;${bad};1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;`), `field "EXT_OBJECT_ID": ${rule} (got ${JSON.stringify(bad)})`);
+  }
+  for (const good of ['c39501', 'inet_out', 'sw-10.core', 'A9', '-1']) {
+    const r = parseBillingLine(`${good};${good};1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;`, NOW);
+    assert.ok(!isProblem(r), `${good}: ${isProblem(r) ? describeProblem(r) : ''}`);
+  }
   assert.match(message(`${'x'.repeat(129)};;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;`), /^field "EXT_GOOD_ID": expected an id of at most 128 characters \(got "x{40}…"\)$/);
   assert.equal(message(';obj;1291242554;1291242554;;;900;'), 'field "EXT_GOOD_ID": expected a service id (the addresses are empty, so both ids are required) (got an empty field)');
   assert.equal(message('c1;;1291242554;1291242554;;;900;'), 'field "EXT_OBJECT_ID": expected an equipment code (the addresses are empty, so both ids are required) (got an empty field)');

@@ -38,3 +38,11 @@ test('map errors name file:line', () => {
   writeFileSync(join(dir, 'o'), '10.0.0.0/8\n');
   assert.throws(() => ObjectMap.load(join(dir, 'o')), /o:1: expected "NETWORK OBJECT_CODE"/);
 });
+
+test('map ids are what Hydra ids look like: anything else is refused with file:line', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'g'), 'ab 10.0.0.0/8 inet_out\nab 0.0.0.0/0 =1+2\n');
+  assert.throws(() => GoodMap.load(join(dir, 'g')), /g:2: bad service id "=1\+2": expected an id of letters, digits, "-", "_" and "\." \(like c39501\)/);
+  writeFileSync(join(dir, 'o'), '10.5.0.0/16 sw-10.core_a\n10.6.0.0/16 @SUM(A1)\n');
+  assert.throws(() => ObjectMap.load(join(dir, 'o')), /o:2: bad object code "@SUM\(A1\)": expected an id of letters/);
+});
