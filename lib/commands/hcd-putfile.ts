@@ -37,6 +37,7 @@ interface Args extends CommonArgs {
   method: string;
   encoding: 'base64' | 'string';
   'password-file': string | undefined;
+  password: boolean | undefined;
   ca: string | undefined;
   insecure: boolean;
   'connect-timeout': number;
@@ -91,6 +92,7 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('reject-file', { type: 'string', describe: 'Where --skip-bad keeps bad lines (default FILE.rejected)', group: 'Input:' })
     .option('url', { alias: 'u', type: 'string', describe: 'hcd endpoint http(s)://[user@]host:port[/path] (default path /RPC2; env HCD_URL)', group: 'Connection:' })
     .option('password-file', { type: 'string', describe: 'Read the password from the first line of FILE (mode 600; - = stdin)', group: 'Connection:' })
+    .option('password', { type: 'boolean', describe: '--no-password: send the URL\'s user with no password, on purpose (else a user without one is refused, exit 77)', group: 'Connection:' })
     .option('method', { type: 'string', default: 'putfile', coerce: methodName, describe: 'XML-RPC method, called as method(NAME, content)', group: 'Connection:' })
     .option('encoding', { choices: ['base64', 'string'] as const, default: 'base64' as const, describe: 'How the content is passed', group: 'Connection:' })
     .option('ca', { type: 'string', describe: 'Trust the CA certificates in this PEM file (https)', group: 'Connection:' })
@@ -148,6 +150,7 @@ export async function main(proc: Proc): Promise<number | void> {
       method: a.method,
       encoding: a.encoding,
       passwordFile: a['password-file'],
+      noPassword: a.password === false,
       ca: a.ca,
       insecure: a.insecure,
       connectTimeoutMs: Math.round(a['connect-timeout'] * 1000),

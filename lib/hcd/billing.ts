@@ -81,6 +81,15 @@ function checkCidr(field: BillingField, v: string): LineProblem | undefined {
   return problem(field, `a mask 0..${max} after the IPv${addr.ip.family} address`, quote(lenText === '' ? v : lenText));
 }
 
+/** The line in the header's form: the Hydra guide's own example (`c39501;;…;900`) leaves out
+ *  the ";" after BYTES, which hcd reads the same; such a line (exactly 7 fields) gets it. */
+export function withTrailingSemicolon(text: string): string {
+  if (text.endsWith(';')) return text;
+  let n = 0;
+  for (let i = text.indexOf(';'); i >= 0; i = text.indexOf(';', i + 1)) n++;
+  return n === 6 ? `${text};` : text;
+}
+
 /** Validate one line (without its newline). `now` is Unix seconds, passed in so tests are fixed. */
 export function parseBillingLine(text: string, now: number): BillingLine | LineProblem {
   if (text.length === 0) return problem(undefined, '7 fields each followed by ";"', 'an empty line');

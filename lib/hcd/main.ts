@@ -24,6 +24,8 @@ export interface HcdPutfileOptions {
   method: string;
   encoding: 'base64' | 'string';
   passwordFile: string | undefined;
+  /** --no-password: send the URL's user without a password on purpose. */
+  noPassword: boolean;
   ca: string | undefined;
   insecure: boolean;
   connectTimeoutMs: number;
@@ -75,6 +77,7 @@ export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<numbe
         stdin: io.stdin as never,
         promptTo: io.stderr,
         stdinIsData: o.flushSpool === undefined && o.input === '-',
+        noPassword: o.noPassword,
         warn: (m) => log.warn(m),
       });
   const conn: ConnectionConfig = {

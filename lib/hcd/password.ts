@@ -19,6 +19,8 @@ export interface PasswordSources {
   promptTo: { write(s: string): unknown };
   /** Whether stdin carries the statistics file (then neither `-` nor a prompt can use it). */
   stdinIsData: boolean;
+  /** --no-password: a user in the URL and no password is meant, not a missing setting. */
+  noPassword?: boolean;
   warn: (message: string) => void;
 }
 
@@ -84,7 +86,10 @@ export function promptPassword(stdin: PasswordSources['stdin'], out: PasswordSou
   });
 }
 
+/** The password for the URL's user, from the first source that has one. A user with no password
+ *  anywhere is refused (exit 77) rather than sent with an empty one, unless --no-password. */
 export async function resolvePassword(s: PasswordSources): Promise<Password> {
+  if (s.noPassword) return { password: undefined, source: 'none' };
   if (s.passwordFile !== undefined) {
     if (s.user === undefined) throw usageError('--password-file needs a user name in the URL (http://USER@host:port)');
     if (s.urlPassword !== undefined) s.warn('the password in --url is ignored: --password-file is used');
@@ -103,5 +108,6 @@ export async function resolvePassword(s: PasswordSources): Promise<Password> {
   if (s.user !== undefined && s.stdin.isTTY && !s.stdinIsData) {
     return { password: await promptPassword(s.stdin, s.promptTo, `Password for ${s.user}: `), source: 'prompt' };
   }
+  if (s.user !== undefined) throw new CliError(`no password for ${s.user} (set HCD_PASSWORD or --password-file; --no-password sends none)`, EXIT.NOPERM);
   return { password: undefined, source: 'none' };
 }

@@ -11,7 +11,7 @@ import { CliError, EXIT, usageError } from '../cli/exit.js';
 import { describeSystemError, openInput, writeFileAtomic } from '../cli/io.js';
 import { LineTooLongError, readLines } from '../cli/lines.js';
 import type { Log } from '../cli/log.js';
-import { describeProblem, isProblem, parseBillingLine } from './billing.js';
+import { describeProblem, isProblem, parseBillingLine, withTrailingSemicolon } from './billing.js';
 import { isInDoubt, Ledger, type LedgerEntry } from './ledger.js';
 import { LockFile } from '../cli/lock.js';
 import { keepRejectedInput, listSpool, spoolFile, type SpoolItem } from './spool.js';
@@ -103,11 +103,14 @@ export async function prepare(cfg: PutfileConfig, io: Io): Promise<Prepared> {
   const bad: string[] = [];
   let goodCount = 0;
   let total = 0;
+  let completed = 0;
   let firstBad: string | undefined;
   try {
     for await (const batch of readLines(Readable.from([data]))) {
       for (let i = 0; i < batch.lines.length; i++) {
-        const text = batch.lines[i]!;
+        const raw = batch.lines[i]!;
+        const text = withTrailingSemicolon(raw);
+        if (text !== raw) completed++;
         const lineNo = batch.firstLine + i;
         total++;
         const r = parseBillingLine(text, cfg.now);
@@ -118,7 +121,7 @@ export async function prepare(cfg: PutfileConfig, io: Io): Promise<Prepared> {
           bad.push(text);
         } else {
           goodCount++;
-          if (cfg.skipBad) good.push(text); // only needed to rebuild the content without the bad lines
+          good.push(text); // to rebuild the content without bad lines, or in the header's form
         }
       }
     }
@@ -137,8 +140,9 @@ export async function prepare(cfg: PutfileConfig, io: Io): Promise<Prepared> {
     const rejectPath = cfg.rejectFile ?? `${cfg.input}.rejected`;
     await writeFileAtomic(rejectPath, bad.map((l) => `${l}\n`).join(''));
     io.log.warn(`${bad.length} of ${total} lines rejected (first: ${firstBad}); kept in ${rejectPath}`);
-    content = Buffer.from(good.map((l) => `${l}\n`).join(''), 'utf8');
   }
+  if (completed > 0) io.log.info(`${source}: ${plural(completed, 'line')} without the trailing ";" after BYTES, sent with it`);
+  if (bad.length > 0 || completed > 0) content = Buffer.from(good.map((l) => `${l}\n`).join(''), 'utf8');
   return { source, content, lines: goodCount, rejected: bad.length, sha256: sha256(content) };
 }
 

@@ -38,6 +38,34 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+describe('hcd-putfile takes what Hydra users write', () => {
+  test("the Hydra guide's example line without the ';' after BYTES is sent with it, said once with -v", async () => {
+    const hcd = await startHcd({ user: 'hydra', password: PW });
+    const guide = `${LINES[0]!.slice(0, -1)}\n${LINES[1]}\n${LINES[2]!.slice(0, -1)}\n`;
+    const r = await runBin('hcd-putfile', ['-v', '-u', hcd.url('hydra'), 'agg-ab'], { input: guide, env: { HCD_PASSWORD: PW } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr.match(/without the trailing ";"/g)?.length, 1, r.stderr);
+    assert.match(r.stderr, /stdin: 2 lines without the trailing ";" after BYTES, sent with it/);
+    const { calls } = await hcd.calls();
+    assert.equal(calls.length, 1);
+    assert.equal(stored(calls[0]!), `${LINES.slice(0, 3).join('\n')}\n`);
+  });
+
+  test('a user in the URL and no password anywhere: exit 77, nothing sent; --no-password sends without one', async () => {
+    const hcd = await startHcd({ user: 'hydra', password: '' }); // an account without a password
+    const env = { HCD_PASSWORD: '' };
+    const r = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD, env });
+    assert.equal(r.code, 77, r.stderr);
+    assert.match(r.stderr, /^hcd-putfile: no password for hydra \(set HCD_PASSWORD or --password-file; --no-password sends none\)\n$/);
+    assert.equal((await hcd.calls()).attempts, 0);
+    const on = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '--no-password', 'agg-ab'], { input: GOOD, env });
+    assert.equal(on.code, 0, on.stderr);
+    const { calls } = await hcd.calls();
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]!.user, 'hydra');
+  });
+});
+
 describe('hcd-putfile sends', () => {
   test("hcdctl's spelling: -f FILE -u URL putfile agg-ab, bytes stored equal the file, POST /RPC2 with Basic auth", async () => {
     const hcd = await startHcd({ user: 'hydra', password: PW });

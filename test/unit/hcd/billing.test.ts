@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeProblem, isProblem, parseBillingLine } from '../../../lib/hcd/billing.js';
+import { describeProblem, isProblem, parseBillingLine, withTrailingSemicolon } from '../../../lib/hcd/billing.js';
 
 const NOW = 1_700_000_000; // fixed "now" so the future check is deterministic
 
@@ -23,6 +23,13 @@ test('good lines: addresses with ids optional, ids without addresses, IPv6, big 
   }
   const r = parseBillingLine('c39501;;1291242554;1291242600;10.5.10.6/32;0.0.0.0/0;900;', NOW);
   assert.deepEqual(r, { goodId: 'c39501', objectId: '', begin: 1291242554, end: 1291242600, addr1: '10.5.10.6/32', addr2: '0.0.0.0/0', bytes: 900n });
+});
+
+test('withTrailingSemicolon: only a line of exactly seven fields gets the ";" after BYTES', () => {
+  assert.equal(withTrailingSemicolon('c39501;;1291242554;1291242600;10.5.10.6/32;0.0.0.0/0;900'), 'c39501;;1291242554;1291242600;10.5.10.6/32;0.0.0.0/0;900;');
+  assert.equal(withTrailingSemicolon('c1;;1;2;10.5.10.6/32;0.0.0.0/0;900;'), 'c1;;1;2;10.5.10.6/32;0.0.0.0/0;900;');
+  assert.equal(withTrailingSemicolon('c1;;1;2;10.5.10.6/32;900'), 'c1;;1;2;10.5.10.6/32;900');
+  assert.equal(withTrailingSemicolon('EXT_GOOD_ID,EXT_OBJECT_ID'), 'EXT_GOOD_ID,EXT_OBJECT_ID');
 });
 
 test('shape: seven fields and the trailing ";"', () => {
