@@ -10,6 +10,7 @@ import { CliError, EXIT } from '../cli/exit.js';
 import { describeSystemError } from '../cli/io.js';
 import { parseCidr, parseIP, type ParsedIP } from '../net/ip.js';
 import type { Row } from './record.js';
+import type { Counter } from '../flow/counter.js';
 
 export type Direction = 'ab' | 'ba';
 
@@ -121,7 +122,7 @@ export interface HydraOptions {
 export interface HydraLine {
   direction: Direction;
   text: string; // without newline
-  bytes: number;
+  bytes: Counter;
 }
 
 /** Why a row cannot become a billing line (counted as a rejection by the caller). */
