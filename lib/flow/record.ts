@@ -188,11 +188,16 @@ export function counterField(o: Record<string, unknown>, name: string, required 
     return 0;
   }
   const c = counterFromJson(v);
-  if (c === undefined) throw new FieldError(name, COUNTER_EXPECTED, v);
+  if (c === undefined) throw new FieldError(name, counterExpected(v), v);
   return c;
 }
 
-export const COUNTER_EXPECTED = 'an integer 0-18446744073709551615 (2^64-1) written in digits';
+/** What a refused counter value should have been: in range, or in digits, or an integer at all. */
+function counterExpected(v: unknown): string {
+  if (typeof v === 'bigint' || (typeof v === 'string' && /^[0-9]+$/.test(v))) return 'a non-negative integer at most 18446744073709551615 (2^64-1)';
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return 'a non-negative integer in plain digits (above 2^53-1 no other form is exact)';
+  return 'a non-negative integer';
+}
 
 function addr(o: Record<string, unknown>, name: string): string {
   const v = o[name];
