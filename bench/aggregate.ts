@@ -269,7 +269,7 @@ async function main(): Promise<void> {
   for (const l of sample) x += (JSON.parse(l) as { bytes: number }).bytes;
   const parseNs = Number(process.hrtime.bigint() - t) / sample.length;
   t = process.hrtime.bigint();
-  for (const l of sample) x += flowFromObject(JSON.parse(l) as Record<string, unknown>).bytes;
+  for (const l of sample) x += Number(flowFromObject(JSON.parse(l) as Record<string, unknown>).bytes);
   const validateNs = Number(process.hrtime.bigint() - t) / sample.length;
   const bytes = Buffer.from(sample.join('\n') + '\n');
   const jsNs = scanCost(new FlowLineScanner(new FlowView()), bytes, undefined);

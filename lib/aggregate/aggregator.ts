@@ -2,7 +2,8 @@
 // Memory is one bucket per distinct key (plus per time bin with --interval), never per flow.
 
 import type { FlowRecord } from '../flow/record.js';
-import { FieldError, describeValue } from '../flow/record.js';
+import { FieldError, counterField, describeValue } from '../flow/record.js';
+import { MAX_SAFE, counterOf, type Counter } from '../flow/counter.js';
 import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from '../flow/proto.js';
 import { parseIP, formatIP } from '../net/ip.js';
 import type { NetworkTable } from '../networks/file.js';
@@ -40,9 +41,9 @@ export interface AggregateRecord {
   /** One value per key primitive, in the aggregation's (canonical) primitive order; tcpflags is
    *  not a key and has no slot here. */
   values: Value[];
-  packets: number;
-  bytes: number;
-  flows: number;
+  packets: Counter;
+  bytes: Counter;
+  flows: Counter;
   time_start: number;
   time_end: number;
   tcpflags: number;
@@ -51,9 +52,9 @@ export interface AggregateRecord {
 export interface PreparedAggregate {
   /** The encoded key (the time bin first when binned). */
   key: Uint32Array;
-  bytes: number;
-  packets: number;
-  flows: number;
+  bytes: Counter;
+  packets: Counter;
+  flows: Counter;
   start: number;
   end: number;
   flags: number;
@@ -66,6 +67,18 @@ export interface AggregateTable {
   keys: Uint32Array;
   counters: Float64Array[];
   v6: Uint32Array;
+  /** The exact sums of the aggregates whose counters passed 2^53 - 1 (see WideSums). */
+  wide: Map<number, WideSums>;
+}
+
+/** An aggregate's exact counters once one of its sums passed 2^53 - 1, or a flow's exact addends
+ *  beyond it: a double is then only near, so these hold the sums and the row's doubles (still
+ *  above 2^53 - 1, which sends every later add here) only serve to sort. Sums are exact at any
+ *  size, beyond 2^64 - 1 too. */
+export interface WideSums {
+  bytes: bigint;
+  packets: bigint;
+  flows: bigint;
 }
 
 export interface AggregatorStats {
@@ -76,8 +89,6 @@ export interface AggregatorStats {
   unknownSamplingRate: number;
   /** Flows --pro-rate left whole in their start bin: they span more than MAX_PRO_RATE_BINS. */
   notProRated: number;
-  /** A sum went past 2^53 and may have lost precision. */
-  inexact: boolean;
 }
 
 /** Bins --pro-rate spreads one flow over at most: an end time years after the start (a broken
@@ -360,7 +371,7 @@ export class Aggregator {
   readonly primitives: readonly Primitive[];
   /** Primitives that make up the key (all but tcpflags), in order. */
   readonly keyPrimitives: readonly Primitive[];
-  readonly stats: AggregatorStats = { flows: 0, aggregates: 0, filtered: 0, renormalized: 0, unknownSamplingRate: 0, notProRated: 0, inexact: false };
+  readonly stats: AggregatorStats = { flows: 0, aggregates: 0, filtered: 0, renormalized: 0, unknownSamplingRate: 0, notProRated: 0 };
   private readonly writeKey: KeyWriter;
   readonly encodings: readonly Encoding[];
   /** Word offset of each key primitive (after the two words of the time bin when binned). */
@@ -368,6 +379,8 @@ export class Aggregator {
   readonly width: number;
   private keys: KeyTable;
   private cols: Counters;
+  /** Exact sums of the rows whose counters passed 2^53 - 1, by row index. */
+  private wide = new Map<number, WideSums>();
   /** Doubles per counter row (see Counters). */
   readonly row: number;
   private readonly codec: AddressCodec;
@@ -416,7 +429,7 @@ export class Aggregator {
 
   /** The key words, counter rows and IPv6 addresses as they are now (they move as keys are added). */
   table(): AggregateTable {
-    return { keys: this.keys.keys, counters: this.cols.segs, v6: this.codec.v6Words };
+    return { keys: this.keys.keys, counters: this.cols.segs, v6: this.codec.v6Words, wide: this.wide };
   }
 
   /** Number of distinct aggregates held. */
@@ -440,9 +453,10 @@ export class Aggregator {
     this.stats.flows++;
     let bytes = v.bytes;
     let packets = v.packets;
+    let rate = 1;
     if (this.renormalize) {
-      const rate = v.samplingRate;
-      if (rate > 0) {
+      if (v.samplingRate > 0) {
+        rate = v.samplingRate;
         if (rate !== 1) {
           bytes *= rate;
           packets *= rate;
@@ -450,6 +464,7 @@ export class Aggregator {
         this.stats.renormalized++;
       } else this.stats.unknownSamplingRate++;
     }
+    const exact = bytes > MAX_SAFE || packets > MAX_SAFE ? wideAddends(v, rate) : undefined;
     let startNs: number;
     let endNs: number;
     if (this.arrival) {
@@ -459,8 +474,8 @@ export class Aggregator {
       endNs = v.endNs || startNs;
       if (endNs < startNs) endNs = startNs;
     }
-    this.account(v, 0, bytes, packets, startNs, endNs);
-    if (this.sum) this.account(v, 1, bytes, packets, startNs, endNs);
+    this.account(v, 0, bytes, packets, startNs, endNs, exact);
+    if (this.sum) this.account(v, 1, bytes, packets, startNs, endNs, exact);
     return true;
   }
 
@@ -477,13 +492,14 @@ export class Aggregator {
     return i;
   }
 
-  private account(v: FlowView, side: number, bytes: number, packets: number, startNs: number, endNs: number): void {
+  /** `exact`: the flow's counters when one is above 2^53 - 1 (then bytes and packets are near). */
+  private account(v: FlowView, side: number, bytes: number, packets: number, startNs: number, endNs: number, exact: WideSums | undefined): void {
     const k = this.keys.scratch;
     this.writeKey(v, side, k);
     const startS = Math.floor(startNs / NS);
     const endS = Math.floor(endNs / NS);
     if (this.interval === 0) {
-      this.add(this.slot(), bytes, packets, 1, startS, endS, v.tcpFlags);
+      this.add(this.slot(), bytes, packets, 1, startS, endS, v.tcpFlags, exact);
       return;
     }
     const iv = this.interval;
@@ -493,7 +509,7 @@ export class Aggregator {
     if (tooLong) this.stats.notProRated++;
     if (!spread || tooLong) {
       n2(k, 0, bin);
-      this.add(this.slot(), bytes, packets, 1, bin, bin + iv, v.tcpFlags);
+      this.add(this.slot(), bytes, packets, 1, bin, bin + iv, v.tcpFlags, exact);
       return;
     }
     // Pro-rating: each bin gets the share of the flow's duration it covers; shares are taken as
@@ -501,8 +517,8 @@ export class Aggregator {
     const s = BigInt(Math.round(startNs));
     const e = BigInt(Math.round(endNs));
     const d = e - s;
-    const B = BigInt(bytes);
-    const P = BigInt(packets);
+    const B = exact?.bytes ?? BigInt(bytes);
+    const P = exact?.packets ?? BigInt(packets);
     let prevB = 0n;
     let prevP = 0n;
     let first = true;
@@ -511,27 +527,51 @@ export class Aggregator {
       const t = boundary < e ? boundary - s : d;
       const cumB = (B * t) / d;
       const cumP = (P * t) / d;
-      const kb = Number(cumB - prevB);
-      const kp = Number(cumP - prevP);
+      const kb = cumB - prevB;
+      const kp = cumP - prevP;
       prevB = cumB;
       prevP = cumP;
       n2(k, 0, b);
-      this.add(this.slot(), kb, kp, first ? 1 : 0, b, b + iv, v.tcpFlags);
+      const share = exact === undefined ? undefined : { bytes: kb, packets: kp, flows: first ? 1n : 0n };
+      this.add(this.slot(), Number(kb), Number(kp), first ? 1 : 0, b, b + iv, v.tcpFlags, share);
       first = false;
       if (boundary >= e) break;
     }
   }
 
-  private add(i: number, bytes: number, packets: number, flows: number, start: number, end: number, flags: number): void {
+  /** Add to row i: in doubles while every sum stays within 2^53 - 1, else exactly (addWide).
+   *  `exact`: the addends when one is beyond 2^53 - 1 (bytes/packets/flows are then near). */
+  private add(i: number, bytes: number, packets: number, flows: number, start: number, end: number, flags: number, exact?: WideSums): void {
     const c = this.cols.segs[i >>> SEGMENT_BITS]!;
     const o = (i & SEGMENT_MASK) * this.row;
-    const b = (c[o + C_BYTES]! += bytes);
-    const p = (c[o + C_PACKETS]! += packets);
-    c[o + C_FLOWS]! += flows;
+    const b = c[o + C_BYTES]! + bytes;
+    const p = c[o + C_PACKETS]! + packets;
+    const f = c[o + C_FLOWS]! + flows;
+    if (b > MAX_SAFE || p > MAX_SAFE || f > MAX_SAFE) this.addWide(i, c, o, exact ?? { bytes: BigInt(bytes), packets: BigInt(packets), flows: BigInt(flows) });
+    else {
+      c[o + C_BYTES] = b;
+      c[o + C_PACKETS] = p;
+      c[o + C_FLOWS] = f;
+    }
     if (start < c[o + C_START]!) c[o + C_START] = start;
     if (end > c[o + C_END]!) c[o + C_END] = end;
     if (this.orFlags) c[o + C_FLAGS] = c[o + C_FLAGS]! | flags;
-    if (b > Number.MAX_SAFE_INTEGER || p > Number.MAX_SAFE_INTEGER) this.stats.inexact = true;
+  }
+
+  /** The slow path of add: row i's sums as bigints from the first time one passes 2^53 - 1 (the
+   *  doubles are exact until then), its doubles their nearest values. */
+  private addWide(i: number, c: Float64Array, o: number, add: WideSums): void {
+    let w = this.wide.get(i);
+    if (w === undefined) {
+      w = { bytes: BigInt(c[o + C_BYTES]!), packets: BigInt(c[o + C_PACKETS]!), flows: BigInt(c[o + C_FLOWS]!) };
+      this.wide.set(i, w);
+    }
+    w.bytes += add.bytes;
+    w.packets += add.packets;
+    w.flows += add.flows;
+    c[o + C_BYTES] = Number(w.bytes);
+    c[o + C_PACKETS] = Number(w.packets);
+    c[o + C_FLOWS] = Number(w.flows);
   }
 
   /** Merge one aggregate record (an object read from aggregate NDJSON). It must carry every key
@@ -546,9 +586,9 @@ export class Aggregator {
   prepare(o: Record<string, unknown>): PreparedAggregate {
     const values: Value[] = new Array(this.keyPrimitives.length);
     for (let i = 0; i < this.keyPrimitives.length; i++) values[i] = readPrimitive(o, this.keyPrimitives[i]!);
-    const bytes = uintField(o, 'bytes', true);
-    const packets = uintField(o, 'packets', true);
-    const flows = uintField(o, 'flows', true);
+    const bytes = counterField(o, 'bytes', true);
+    const packets = counterField(o, 'packets', true);
+    const flows = counterField(o, 'flows', true);
     let start = o.time_start === undefined ? Number.POSITIVE_INFINITY : uintField(o, 'time_start', true);
     let end = o.time_end === undefined ? Number.NEGATIVE_INFINITY : uintField(o, 'time_end', true);
     const flags = this.orFlags && o.tcpflags !== undefined ? uintField(o, 'tcpflags', true, 0xffff) : 0;
@@ -574,7 +614,9 @@ export class Aggregator {
   commit(p: PreparedAggregate): void {
     this.stats.aggregates++;
     this.keys.scratch.set(p.key);
-    this.add(this.slot(), p.bytes, p.packets, p.flows, p.start, p.end, p.flags);
+    const wide = typeof p.bytes !== 'number' || typeof p.packets !== 'number' || typeof p.flows !== 'number';
+    const exact = wide ? { bytes: BigInt(p.bytes), packets: BigInt(p.packets), flows: BigInt(p.flows) } : undefined;
+    this.add(this.slot(), Number(p.bytes), Number(p.packets), Number(p.flows), p.start, p.end, p.flags, exact);
   }
 
   /** The key values of aggregate i, as they print, into `out`. */
@@ -594,9 +636,10 @@ export class Aggregator {
     const c = this.cols.segs[i >>> SEGMENT_BITS]!;
     const o = (i & SEGMENT_MASK) * this.row;
     this.valuesInto(i, rec.values);
-    rec.packets = c[o + C_PACKETS]!;
-    rec.bytes = c[o + C_BYTES]!;
-    rec.flows = c[o + C_FLOWS]!;
+    const w = this.wide.size === 0 ? undefined : this.wide.get(i);
+    rec.packets = w === undefined ? c[o + C_PACKETS]! : counterOf(w.packets);
+    rec.bytes = w === undefined ? c[o + C_BYTES]! : counterOf(w.bytes);
+    rec.flows = w === undefined ? c[o + C_FLOWS]! : counterOf(w.flows);
     rec.time_start = Number.isFinite(c[o + C_START]!) ? c[o + C_START]! : 0;
     rec.time_end = Number.isFinite(c[o + C_END]!) ? c[o + C_END]! : 0;
     rec.tcpflags = this.orFlags ? c[o + C_FLAGS]! : 0;
@@ -630,7 +673,10 @@ export class Aggregator {
         const d = start(a) - start(b);
         if (d !== 0) return d;
       }
-      if (by >= 0 && cols.get(a, by) !== cols.get(b, by)) return cols.get(b, by) - cols.get(a, by);
+      if (by >= 0) {
+        const d = this.compareSums(b, a, by);
+        if (d !== 0) return d;
+      }
       const ba = a * w;
       const bb = b * w;
       for (let j = 0; j < encs.length; j++) {
@@ -718,12 +764,33 @@ export class Aggregator {
     return Array.from(this.order(sort), (i) => this.fill(i, this.newRecord()));
   }
 
+  /** Order of rows a and b by counter `col` (C_BYTES or C_PACKETS), exact beyond 2^53 - 1. */
+  private compareSums(a: number, b: number, col: number): number {
+    const x = this.cols.get(a, col);
+    const y = this.cols.get(b, col);
+    if (x <= MAX_SAFE || y <= MAX_SAFE) return x - y;
+    const wa = this.wide.get(a)!;
+    const wb = this.wide.get(b)!;
+    const ea = col === C_BYTES ? wa.bytes : wa.packets;
+    const eb = col === C_BYTES ? wb.bytes : wb.packets;
+    return ea < eb ? -1 : ea > eb ? 1 : 0;
+  }
+
   /** Forget everything (e.g. after writing a bin). */
   clear(): void {
     this.keys = new KeyTable(this.width);
     this.cols = new Counters(this.row);
+    this.wide = new Map();
     this.codec.clear();
   }
+}
+
+/** The flow's exact counters (times `rate`) when one passed 2^53 - 1: from the view where its
+ *  double is exact, else from the record it was set from (the scanners leave such lines to it). */
+function wideAddends(v: FlowView, rate: number): WideSums {
+  const bytes = v.bytes <= MAX_SAFE ? BigInt(v.bytes) : BigInt(v.r!.bytes);
+  const packets = v.packets <= MAX_SAFE ? BigInt(v.packets) : BigInt(v.r!.packets);
+  return { bytes: bytes * BigInt(rate), packets: packets * BigInt(rate), flows: 1n };
 }
 
 function uintField(o: Record<string, unknown>, name: string, required: boolean, max = Number.MAX_SAFE_INTEGER): number {
@@ -801,8 +868,8 @@ export function aggregateCsvHeader(primitives: readonly Primitive[]): string[] {
   return [...primitives, 'packets', 'bytes', 'flows', 'time_start', 'time_end'];
 }
 
-export function aggregateCsvRow(primitives: readonly Primitive[], r: AggregateRecord): Array<string | number> {
-  const row: Array<string | number> = [];
+export function aggregateCsvRow(primitives: readonly Primitive[], r: AggregateRecord): Array<string | number | bigint> {
+  const row: Array<string | number | bigint> = [];
   let k = 0;
   for (const p of primitives) {
     if (p === 'tcpflags') row.push(r.tcpflags);

@@ -36,7 +36,11 @@ function etypeJson(dv: DataView, off: number, e: number): number {
  *  returns the new offset. It reads the aggregation's table as it is now: make it after the last
  *  record was added. */
 export function aggregateLineWriter(agg: Aggregator): (dv: DataView, off: number, i: number) => number {
-  const parts: Array<string | Code> = [$(`const k = r.keys; const c = r.counters[a >>> ${SEGMENT_BITS}]; const base = a * ${agg.width}; const ro = (a & ${SEGMENT_MASK}) * ${agg.row};`), '{'];
+  const parts: Array<string | Code> = [
+    $(`const k = r.keys; const c = r.counters[a >>> ${SEGMENT_BITS}]; const base = a * ${agg.width}; const ro = (a & ${SEGMENT_MASK}) * ${agg.row};`),
+    $('const w = r.wide.size === 0 ? undefined : r.wide.get(a);'),
+    '{',
+  ];
   let j = 0;
   for (const p of agg.primitives) {
     if (p === 'tcpflags') {
@@ -51,16 +55,18 @@ export function aggregateLineWriter(agg: Aggregator): (dv: DataView, off: number
     else if (enc === N1) parts.push(`"${p}":`, digits32Code(`k[${o}]`), ',');
     else parts.push(`"${p}":`, numCode(`k[${o} + 1] * 4294967296 + k[${o}]`), ',');
   }
+  // a sum past 2^53 - 1 is printed from its exact bigint (w, see WideSums)
+  const sum = (name: string, col: number): Code => $(`if (w !== undefined) off = ascii(dv, off, String(w.${name})); else {\n${numCode(`c[ro + ${col}]`).js}\n}`);
   const finite = (col: number): string => `(Number.isFinite(c[ro + ${col}]) ? c[ro + ${col}] : 0)`;
   parts.push(
-    '"packets":', numCode(`c[ro + ${C_PACKETS}]`),
-    ',"bytes":', numCode(`c[ro + ${C_BYTES}]`),
-    ',"flows":', numCode(`c[ro + ${C_FLOWS}]`),
+    '"packets":', sum('packets', C_PACKETS),
+    ',"bytes":', sum('bytes', C_BYTES),
+    ',"flows":', sum('flows', C_FLOWS),
     ',"time_start":', numCode(finite(C_START)),
     ',"time_end":', numCode(finite(C_END)),
     '}\n',
   );
-  const write = compileWriter<AggregateTable, number, undefined>({ address, etypeJson, proto, digits32, num, LEAD4, LEAD4_LEN }, parts);
+  const write = compileWriter<AggregateTable, number, undefined>({ address, etypeJson, proto, digits32, num, ascii, LEAD4, LEAD4_LEN }, parts);
   const t = agg.table();
   return (dv, off, i) => write(dv, off, t, i, undefined);
 }

@@ -41,7 +41,10 @@ function wordMask(n: number): number {
 }
 const KIND = new Uint8Array(FLOW_FIELDS.map((f) => ({ u: K_U, ip: K_IP, type: K_TYPE, proto: K_PROTO, etype: K_ETYPE, net: K_NET, array: K_ARRAY, mac: K_STR, str: K_STR })[f.kind]));
 const MAX_UINT = Number.MAX_SAFE_INTEGER * 1024; // record.ts uint()'s default bound
-const MAX = FIELDS.map((n) => (n === 'src_port' || n === 'dst_port' ? 65535 : n === 'ip_tos' || n === 'proto' ? 255 : n === 'tcp_flags' || n === 'etype' ? 0xffff : MAX_UINT));
+// counters above 2^53 - 1 (which a double cannot hold) go to the JSON.parse path, which keeps them exact
+const MAX = FIELDS.map((n) =>
+  n === 'src_port' || n === 'dst_port' ? 65535 : n === 'ip_tos' || n === 'proto' ? 255 : n === 'tcp_flags' || n === 'etype' ? 0xffff : n === 'bytes' || n === 'packets' ? Number.MAX_SAFE_INTEGER : MAX_UINT,
+);
 /** Each field's kind and largest value, by FLOW_FIELDS index, for the WebAssembly scanner. */
 export const SCAN_KINDS: ArrayLike<number> = KIND;
 export const SCAN_BOUNDS: ArrayLike<number> = MAX;

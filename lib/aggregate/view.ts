@@ -19,6 +19,8 @@ export class FlowView {
   timeReceivedNs = 0;
   startNs = 0;
   endNs = 0;
+  /** The counters as doubles: exact up to 2^53 - 1. Above that they are only near, and the view
+   *  was set from a record (the scanner leaves such lines to JSON.parse): `r` has them exactly. */
   bytes = 0;
   packets = 0;
   samplingRate = 0;
@@ -61,8 +63,8 @@ export class FlowView {
     this.timeReceivedNs = r.time_received_ns;
     this.startNs = r.time_flow_start_ns;
     this.endNs = r.time_flow_end_ns;
-    this.bytes = r.bytes;
-    this.packets = r.packets;
+    this.bytes = Number(r.bytes);
+    this.packets = Number(r.packets);
     this.samplingRate = r.sampling_rate;
     this.etype = r.etype;
     this.proto = r.proto;

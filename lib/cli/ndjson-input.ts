@@ -9,6 +9,7 @@ import { LineTooLongError } from './lines.js';
 import { CliError, EXIT } from './exit.js';
 import type { Log } from './log.js';
 import { FieldError, describeValue } from '../flow/record.js';
+import { exactJsonIntegers } from '../flow/counter.js';
 
 export interface NdjsonInputIO {
   stdin: Readable;
@@ -74,6 +75,7 @@ export async function readNdjsonObjects(
         reject(`${src.name}:${no}`, 'not an object', `expected a JSON object (got ${describeValue(line)})`);
         return;
       }
+      exactJsonIntegers(line, o as Record<string, unknown>);
       try {
         if (onObject(o as Record<string, unknown>, src.name, no)) needFlush = true;
       } catch (e) {

@@ -174,7 +174,6 @@ export async function main(proc: Proc): Promise<number | void> {
     log.info(`aggregation ${agg.name}: ${agg.size} aggregates from ${s.flows} flows and ${s.aggregates} aggregate records (${s.filtered} flows filtered out)`);
     if (s.unknownSamplingRate > 0) log.warn(`aggregation ${agg.name}: ${s.unknownSamplingRate} flows had sampling_rate 0 (unknown): counted as exported, not renormalised`);
     if (s.notProRated > 0) log.warn(`aggregation ${agg.name}: ${s.notProRated} flows span more than ${MAX_PRO_RATE_BINS} intervals (end time far after start: an exporter clock?): counted whole in their start interval, not pro-rated`);
-    if (s.inexact) log.warn(`aggregation ${agg.name}: a counter passed 2^53 and may have lost precision`);
   }
   log.info(`${summary.lines} lines: ${summary.flows} flows, ${summary.aggregates} aggregate records, ${summary.rejected} rejected`);
   return inputExitStatus(log, summary, 'wrote the aggregates of what was read so far', { problems: networkProblems, path: networksPath });

@@ -3,6 +3,7 @@
 
 import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from './proto.js';
 import { parseCidr, parseIP, parseIPv4, formatIP, formatIPv4 } from '../net/ip.js';
+import { counterFromJson, exactJsonIntegers, type Counter } from './counter.js';
 
 export type FlowType = 'NETFLOW_V1' | 'NETFLOW_V5' | 'NETFLOW_V7' | 'NETFLOW_V9' | 'IPFIX' | 'SFLOW_5' | 'FLOWUNKNOWN';
 
@@ -14,8 +15,8 @@ export interface FlowRecord {
   sampler_address: string;
   time_flow_start_ns: number;
   time_flow_end_ns: number;
-  bytes: number; // as exported, never renormalised here
-  packets: number;
+  bytes: Counter; // as exported, never renormalised here; uint64 (counter.ts)
+  packets: Counter;
   src_addr: string;
   dst_addr: string;
   etype: number; // 0x0800, 0x86dd, 0 = unknown
@@ -162,7 +163,8 @@ export class FieldError extends Error {
 }
 
 export function describeValue(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  // a bigint is a JSON integer as written (exactJsonIntegers): its digits, never rounded
+  const s = typeof v === 'bigint' ? String(v) : JSON.stringify(v) ?? String(v);
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
@@ -170,12 +172,31 @@ function uint(o: Record<string, unknown>, name: string, max = Number.MAX_SAFE_IN
   const v = o[name];
   if (v === undefined || v === null) return 0;
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max) return v;
-  // uint64 values beyond 2^53 may arrive as strings (ns times, big counters)
-  if (typeof v === 'string' && /^[0-9]{1,20}$/.test(v)) {
+  // uint64 values beyond 2^53 may arrive as strings (ns times), or as exact bigints
+  if ((typeof v === 'string' && /^[0-9]{1,20}$/.test(v)) || typeof v === 'bigint') {
     const n = Number(v);
     if (n <= max) return n;
   }
   throw new FieldError(name, 'a non-negative integer', v);
+}
+
+/** A counter field (bytes, packets, flows): uint64, exact (counter.ts); 0 when absent. */
+export function counterField(o: Record<string, unknown>, name: string, required = false): Counter {
+  const v = o[name];
+  if (v === undefined || v === null) {
+    if (required) throw new FieldError(name, 'a non-negative integer (field missing)', v);
+    return 0;
+  }
+  const c = counterFromJson(v);
+  if (c === undefined) throw new FieldError(name, counterExpected(v), v);
+  return c;
+}
+
+/** What a refused counter value should have been: in range, or in digits, or an integer at all. */
+function counterExpected(v: unknown): string {
+  if (typeof v === 'bigint' || (typeof v === 'string' && /^[0-9]+$/.test(v))) return 'a non-negative integer at most 18446744073709551615 (2^64-1)';
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return 'a non-negative integer in plain digits (above 2^53-1 no other form is exact)';
+  return 'a non-negative integer';
 }
 
 function addr(o: Record<string, unknown>, name: string): string {
@@ -265,8 +286,8 @@ export function flowFromObject(o: Record<string, unknown>): FlowRecord {
     sampler_address: addr(o, 'sampler_address'),
     time_flow_start_ns: uint(o, 'time_flow_start_ns'),
     time_flow_end_ns: uint(o, 'time_flow_end_ns'),
-    bytes: uint(o, 'bytes'),
-    packets: uint(o, 'packets'),
+    bytes: counterField(o, 'bytes'),
+    packets: counterField(o, 'packets'),
     src_addr,
     dst_addr,
     etype,
@@ -308,6 +329,7 @@ export function parseJsonObject(line: string): Record<string, unknown> {
     throw new FieldError('', 'a JSON object', line);
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new FieldError('', 'a JSON object', line);
+  exactJsonIntegers(line, o as Record<string, unknown>);
   return o as Record<string, unknown>;
 }
 

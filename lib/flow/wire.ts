@@ -8,6 +8,7 @@
 import type { FlowRecord, FlowType } from './record.js';
 import { formatIPv4, formatIPv6At, ipv4Network, ipv6Network } from '../net/ip.js';
 import { formatMacAt } from '../net/mac.js';
+import type { Counter } from './counter.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -26,8 +27,9 @@ export class WireFlow {
   exporter = '';
   startNs = 0;
   endNs = 0;
-  bytes = 0;
-  packets = 0;
+  /** uint64, exact (lib/flow/counter.ts): a bigint only above 2^53 - 1. */
+  bytes: Counter = 0;
+  packets: Counter = 0;
   srcKind = NONE;
   srcV4 = 0;
   srcOff = 0;

@@ -4,6 +4,7 @@
 // file before anything reaches billing.
 
 import { parseCidr } from '../net/ip.js';
+import { U64_MAX } from '../flow/counter.js';
 
 export const BILLING_FIELDS = ['EXT_GOOD_ID', 'EXT_OBJECT_ID', 'D_BEGIN', 'D_END', 'ADDR_1/MASK_1', 'ADDR_2/MASK_2', 'BYTES'] as const;
 export type BillingField = (typeof BILLING_FIELDS)[number];
@@ -12,7 +13,7 @@ export type BillingField = (typeof BILLING_FIELDS)[number];
 export const MIN_TIME = 946_684_800;
 /** How far past "now" a D_BEGIN/D_END may lie (clock skew between collector and this host). */
 export const MAX_FUTURE_SECONDS = 86_400;
-const MAX_BYTES = 18_446_744_073_709_551_615n; // u64, what any counter can hold
+const MAX_BYTES = U64_MAX; // what any counter can hold
 const MAX_ID_LENGTH = 128;
 
 export interface BillingLine {

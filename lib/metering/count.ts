@@ -15,6 +15,7 @@ import { BatchWriter } from '../cli/writer.js';
 import { FieldError, parseFlowLine, type FlowRecord } from '../flow/record.js';
 import type { MeteringLabel, StoreData } from './model.js';
 import { Matcher, ANY_DIRECTION, INGRESS, EGRESS } from './match.js';
+import { addCounters, stringifyCounters, type Counter } from '../flow/counter.js';
 
 export type TimeField = 'start' | 'end' | 'received';
 
@@ -56,8 +57,9 @@ export interface CountStats {
 
 interface Window {
   start: number; // epoch seconds
-  bytes: Float64Array;
-  pkts: Float64Array;
+  /** Per label, exact (lib/flow/counter.ts). */
+  bytes: Counter[];
+  pkts: Counter[];
   reopened: number; // 0 for the first emission of this interval, 1.. for late additions
 }
 
@@ -82,7 +84,7 @@ class SampleWriter {
 
   private line(obj: object): boolean {
     this.samples++;
-    return this.out.line(JSON.stringify(obj));
+    return this.out.line(stringifyCounters(obj));
   }
 
   private first(key: string, at: number): number {
@@ -103,7 +105,7 @@ class SampleWriter {
       timestamp: osloTime(end),
       payload,
     });
-    const projects = new Map<string, { pkts: number; bytes: number }>();
+    const projects = new Map<string, { pkts: Counter; bytes: Counter }>();
     for (let i = 0; i < labels.length; i++) {
       const l = labels[i]!;
       const pkts = w.pkts[i]!;
@@ -144,8 +146,8 @@ class SampleWriter {
           ) || full;
         if (!l.shared) {
           const p = projects.get(l.project_id) ?? { pkts: 0, bytes: 0 };
-          p.pkts += pkts;
-          p.bytes += bytes;
+          p.pkts = addCounters(p.pkts, pkts);
+          p.bytes = addCounters(p.bytes, bytes);
           projects.set(l.project_id, p);
         }
       }
@@ -188,8 +190,8 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
   const now = io.now ?? Date.now;
   const newWindow = (start: number, reopened = 0): Window => ({
     start,
-    bytes: new Float64Array(matcher.labels.length),
-    pkts: new Float64Array(matcher.labels.length),
+    bytes: new Array<Counter>(matcher.labels.length).fill(0),
+    pkts: new Array<Counter>(matcher.labels.length).fill(0),
     reopened,
   });
 
@@ -303,8 +305,8 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
             if (n > 0) stats.matched++;
             for (let k = 0; k < n; k++) {
               const l = matcher.hits[k]!;
-              w.bytes[l]! += r.bytes;
-              w.pkts[l]! += r.packets;
+              w.bytes[l] = addCounters(w.bytes[l]!, r.bytes);
+              w.pkts[l] = addCounters(w.pkts[l]!, r.packets);
             }
           }
           if (!cfg.live) await flushClosed(false);

@@ -5,6 +5,7 @@
 import type { FlowType } from '../flow/record.js';
 import { NONE, V4, V6, type WireFlow } from '../flow/wire.js';
 import { A, K } from './fields.js';
+import { MAX_SAFE, type Counter } from '../flow/counter.js';
 import type { Domain, Template } from './templates.js';
 
 /** What the message header tells every record in it. One instance reused per datagram. */
@@ -37,8 +38,19 @@ export function newScratch(): Scratch {
   return new Float64Array(SCRATCH_SIZE).fill(-1);
 }
 
-/** Unsigned big-endian integer of 1-8 bytes (reduced-size encoding). Beyond 2^53 precision is lost. */
-function uint(v: DataView, b: Uint8Array, o: number, len: number): number {
+/** The exact value of scratch slot c whenever the slot holds more than 2^53 - 1 (a double then
+ *  holds only its nearest value): written by the same record's read, so never stale when read. */
+const WIDE: bigint[] = [];
+
+/** Keep `x` exactly for slot c (see WIDE); its nearest double for the scratch. */
+function wide(c: number, x: bigint): number {
+  WIDE[c] = x;
+  return Number(x);
+}
+
+/** Unsigned big-endian integer of 1-8 bytes (reduced-size encoding) for slot c; beyond 2^53 - 1
+ *  it is also kept exactly in WIDE. */
+function uint(v: DataView, b: Uint8Array, o: number, len: number, c: number): number {
   switch (len) {
     case 1:
       return b[o]!;
@@ -46,15 +58,34 @@ function uint(v: DataView, b: Uint8Array, o: number, len: number): number {
       return v.getUint16(o);
     case 4:
       return v.getUint32(o);
-    case 8:
-      return v.getUint32(o) * 4294967296 + v.getUint32(o + 4);
+    case 8: {
+      const hi = v.getUint32(o);
+      return hi < 0x200000 ? hi * 4294967296 + v.getUint32(o + 4) : wide(c, v.getBigUint64(o));
+    }
     default: {
       let x = 0;
       for (let i = 0; i < len; i++) x = x * 256 + b[o + i]!;
-      return x;
+      if (x <= MAX_SAFE) return x;
+      let e = 0n;
+      for (let i = 0; i < len; i++) e = (e << 8n) | BigInt(b[o + i]!);
+      return wide(c, e);
     }
   }
 }
+
+/** The first of the counter slots `codes` the record has, exactly; 0 when it has none. */
+function counterOf(s: Scratch, codes: readonly number[]): Counter {
+  for (const c of codes) {
+    const x = s[c]!;
+    if (x >= 0) return x <= MAX_SAFE ? x : WIDE[c]!;
+  }
+  return 0;
+}
+
+// counters in goflow2's order of preference; initiator counters (Cisco ASA NSEL, IE 231/298)
+// last, as nfdump's in_bytes/in_packets (the responder's, 232/299, have no field here)
+const BYTES_SLOTS = [A.BYTES, A.OUT_BYTES, A.TOT_BYTES, A.INIT_BYTES];
+const PACKETS_SLOTS = [A.PKTS, A.OUT_PKTS, A.TOT_PKTS, A.INIT_PKTS];
 
 const NTP_UNIX_OFFSET = 2208988800;
 
@@ -94,7 +125,7 @@ export function readRecord(v: DataView, b: Uint8Array, o: number, end: number, t
     const c = codes[i]!;
     if (c !== 0) {
       const k = kinds[i]!;
-      if (k === K.UINT) s[c] = len === 4 ? v.getUint32(o) : len === 2 ? v.getUint16(o) : len === 1 ? b[o]! : uint(v, b, o, len);
+      if (k === K.UINT) s[c] = len === 4 ? v.getUint32(o) : len === 2 ? v.getUint16(o) : len === 1 ? b[o]! : uint(v, b, o, len, c);
       else if (k === K.OFFSET) s[c] = o;
       else if (k === K.NTP_NS) s[c] = ntpNs(v, o, false);
       else if (k === K.NTP_US) s[c] = ntpNs(v, o, true);
@@ -129,12 +160,12 @@ export function fixedReader(t: Template): FixedReader | undefined {
     o += len;
     if (c === 0) continue;
     const k = t.kinds[i]!;
-    if (k === K.UINT) js += `s[${c}] = ${len === 4 ? `v.getUint32(${at})` : len === 2 ? `v.getUint16(${at})` : len === 1 ? `b[${at}]` : len === 8 ? `v.getUint32(${at}) * 4294967296 + v.getUint32(${at} + 4)` : `uint(v, b, ${at}, ${len})`};\n`;
+    if (k === K.UINT) js += `s[${c}] = ${len === 4 ? `v.getUint32(${at})` : len === 2 ? `v.getUint16(${at})` : len === 1 ? `b[${at}]` : len === 8 ? `(h = v.getUint32(${at})) < 0x200000 ? h * 4294967296 + v.getUint32(${at} + 4) : uint(v, b, ${at}, 8, ${c})` : `uint(v, b, ${at}, ${len}, ${c})`};\n`;
     else if (k === K.OFFSET) js += `s[${c}] = ${at};\n`;
     else if (k === K.NTP_NS || k === K.NTP_US) js += `s[${c}] = ntpNs(v, ${at}, ${k === K.NTP_US});\n`;
     else js += `s[${c}] = (b[${at}] << 12) | (b[${at} + 1] << 4) | (b[${at} + 2] >> 4);\n`;
   }
-  const make = new Function('uint', 'ntpNs', `return function readFixed(v, b, o, s) {\n${js}return o + ${o};\n};`);
+  const make = new Function('uint', 'ntpNs', `return function readFixed(v, b, o, s) {\nlet h;\n${js}return o + ${o};\n};`);
   t.reader = make(uint, ntpNs) as FixedReader;
   return t.reader;
 }
@@ -237,10 +268,8 @@ export function resolveFlow(s: Scratch, m: MessageContext, b: Uint8Array, w: Wir
   w.sequence = m.sequence;
   w.samplingRate = rate;
   w.exporter = m.exporter;
-  // counters in goflow2's order of preference; initiator counters (Cisco ASA NSEL, IE 231/298)
-  // last, as nfdump's in_bytes/in_packets (the responder's, 232/299, have no field here)
-  w.bytes = s[A.BYTES]! >= 0 ? s[A.BYTES]! : s[A.OUT_BYTES]! >= 0 ? s[A.OUT_BYTES]! : s[A.TOT_BYTES]! >= 0 ? s[A.TOT_BYTES]! : s[A.INIT_BYTES]! >= 0 ? s[A.INIT_BYTES]! : 0;
-  w.packets = s[A.PKTS]! >= 0 ? s[A.PKTS]! : s[A.OUT_PKTS]! >= 0 ? s[A.OUT_PKTS]! : s[A.TOT_PKTS]! >= 0 ? s[A.TOT_PKTS]! : s[A.INIT_PKTS]! >= 0 ? s[A.INIT_PKTS]! : 0;
+  w.bytes = counterOf(s, BYTES_SLOTS);
+  w.packets = counterOf(s, PACKETS_SLOTS);
   w.proto = s[A.PROTO]! >= 0 ? s[A.PROTO]! & 255 : 0;
   w.srcPort = s[A.SRC_PORT]! >= 0 ? s[A.SRC_PORT]! & 0xffff : 0;
   w.dstPort = s[A.DST_PORT]! >= 0 ? s[A.DST_PORT]! & 0xffff : 0;

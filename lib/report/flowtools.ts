@@ -3,6 +3,7 @@
 // summary report follows flow-stat's summary block (totals, averages, packet size distribution).
 
 import type { Row, Values, Primitive } from './record.js';
+import { addCounters, compareCounters, type Counter } from '../flow/counter.js';
 
 export interface FlowToolsReportType {
   name: string;
@@ -36,9 +37,9 @@ export type FtSortField = 'flows' | 'octets' | 'packets' | 'duration' | 'key';
 
 export interface Tally {
   key: Array<string | number>;
-  flows: number;
-  octets: number;
-  packets: number;
+  flows: Counter;
+  octets: Counter;
+  packets: Counter;
   duration: number;
 }
 
@@ -62,9 +63,9 @@ export class KeyTally {
     let t = this.entries.get(id);
     if (!t) this.entries.set(id, (t = { key, flows: 0, octets: 0, packets: 0, duration: 0 }));
     for (const x of [t, this.total]) {
-      x.flows += r.flows;
-      x.octets += r.bytes;
-      x.packets += r.packets;
+      x.flows = addCounters(x.flows, r.flows);
+      x.octets = addCounters(x.octets, r.bytes);
+      x.packets = addCounters(x.packets, r.packets);
       x.duration += r.duration_ms;
     }
   }
@@ -72,7 +73,7 @@ export class KeyTally {
 
 export function sortTallies(list: Tally[], field: FtSortField): Tally[] {
   if (field === 'key') return list.sort((a, b) => compareKeys(a.key, b.key));
-  return list.sort((a, b) => b[field] - a[field] || compareKeys(a.key, b.key));
+  return list.sort((a, b) => compareCounters(b[field], a[field]) || compareKeys(a.key, b.key));
 }
 
 function compareKeys(a: Array<string | number>, b: Array<string | number>): number {
@@ -85,7 +86,7 @@ function compareKeys(a: Array<string | number>, b: Array<string | number>): numb
   return 0;
 }
 
-const pct = (part: number, whole: number): string => (whole === 0 ? '0.000000' : ((part * 100) / whole).toFixed(6));
+const pct = (part: Counter, whole: Counter): string => (Number(whole) === 0 ? '0.000000' : ((Number(part) * 100) / Number(whole)).toFixed(6));
 
 /** The lines of one keyed report. */
 export function flowToolsLines(type: FlowToolsReportType, tally: KeyTally, opts: { sort: FtSortField; top?: number; percent: boolean }): string[] {
@@ -114,31 +115,35 @@ function twoKeyTitle(name: string): string {
 
 /** flow-stat's summary: totals, averages and the average-packet-size distribution. */
 export class Summary {
-  flows = 0;
-  octets = 0;
-  packets = 0;
+  flows: Counter = 0;
+  octets: Counter = 0;
+  packets: Counter = 0;
   time = 0; // summed flow durations, ms
   start = Infinity;
   end = 0;
   private readonly psize = new Array<number>(SIZE_BINS.length + 1).fill(0);
 
   add(r: Row): void {
-    this.flows += r.flows;
-    this.octets += r.bytes;
-    this.packets += r.packets;
+    this.flows = addCounters(this.flows, r.flows);
+    this.octets = addCounters(this.octets, r.bytes);
+    this.packets = addCounters(this.packets, r.packets);
     this.time += r.duration_ms;
     if (r.time_start > 0 && r.time_start < this.start) this.start = r.time_start;
     if (r.time_end > this.end) this.end = r.time_end;
     if (r.packets > 0) {
-      const size = r.bytes / r.packets;
+      const size = Number(r.bytes) / Number(r.packets);
       let i = SIZE_BINS.findIndex((b) => size <= b);
       if (i < 0) i = SIZE_BINS.length;
-      this.psize[i]! += r.flows || 1;
+      this.psize[i]! += Number(r.flows) || 1;
     }
   }
 
   lines(): string[] {
     const real = this.end > 0 && this.start !== Infinity ? this.end - this.start : 0;
+    // totals print exactly; averages and rates are ratios, as doubles
+    const flows = Number(this.flows);
+    const octets = Number(this.octets);
+    const packets = Number(this.packets);
     const f = (x: number): string => x.toFixed(4);
     const div = (a: number, b: number): number => (b === 0 ? 0 : a / b);
     const out = [
@@ -148,14 +153,14 @@ export class Summary {
       `Total Time (1/1000 secs) (flows): ${this.time}`,
       `Duration of data  (realtime)    : ${real}`,
       `Duration of data (1/1000 secs)  : ${real * 1000}`,
-      `Average flow time (1/1000 secs) : ${f(div(this.time, this.flows))}`,
-      `Average packet size (octets)    : ${f(div(this.octets, this.packets))}`,
-      `Average flow size (octets)      : ${f(div(this.octets, this.flows))}`,
-      `Average packets per flow        : ${f(div(this.packets, this.flows))}`,
-      `Average flows / second (flow)   : ${f(div(this.flows * 1000, this.time))}`,
-      `Average flows / second (real)   : ${f(div(this.flows, real))}`,
-      `Average Kbits / second (flow)   : ${f(div((this.octets * 8) / 1000, this.time / 1000))}`,
-      `Average Kbits / second (real)   : ${f(div((this.octets * 8) / 1000, real))}`,
+      `Average flow time (1/1000 secs) : ${f(div(this.time, flows))}`,
+      `Average packet size (octets)    : ${f(div(octets, packets))}`,
+      `Average flow size (octets)      : ${f(div(octets, flows))}`,
+      `Average packets per flow        : ${f(div(packets, flows))}`,
+      `Average flows / second (flow)   : ${f(div(flows * 1000, this.time))}`,
+      `Average flows / second (real)   : ${f(div(flows, real))}`,
+      `Average Kbits / second (flow)   : ${f(div((octets * 8) / 1000, this.time / 1000))}`,
+      `Average Kbits / second (real)   : ${f(div((octets * 8) / 1000, real))}`,
       '',
       '',
       'IP packet size distribution:',

@@ -6,7 +6,8 @@
 
 import { primitivesOf, type Primitive, type Row } from './record.js';
 import { FLOW_TOOLS_REPORTS, KeyTally, sortTallies, type FlowToolsReportType, type FtSortField } from './flowtools.js';
-import { humanBytes, humanCount, valueText, type Units } from './text.js';
+import { addToTotals, humanBytes, humanCount, valueText, type Totals as RowTotals, type Units } from './text.js';
+import { compareCounters, type Counter } from '../flow/counter.js';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export function escapeHtml(s: string): string {
@@ -123,11 +124,7 @@ export interface HtmlOptions {
   subtitle?: string;
 }
 
-interface Totals {
-  rows: number;
-  packets: number;
-  bytes: number;
-  flows: number;
+interface Totals extends RowTotals {
   first: number;
   last: number;
 }
@@ -214,12 +211,12 @@ function chart(bins: TimeBins): string {
   return out.join('\n');
 }
 
-function shareCell(part: number, whole: number): string {
-  const p = whole === 0 ? 0 : (part * 100) / whole;
+function shareCell(part: Counter, whole: Counter): string {
+  const p = Number(whole) === 0 ? 0 : (Number(part) * 100) / Number(whole);
   return `<td class="n">${p.toFixed(1)}%</td><td class="share"><div style="width:${p.toFixed(1)}%"></div></td>`;
 }
 
-function numCell(n: number, text: string): string {
+function numCell(n: Counter, text: string): string {
   return `<td class="n" title="${n}">${escapeHtml(text)}</td>`;
 }
 
@@ -231,7 +228,7 @@ export class HtmlReport {
   private records: Row[] = [];
   private recordCount = 0;
   /** Records pruned from the table (not in the top N). */
-  private readonly rest = { rows: 0, packets: 0, bytes: 0, flows: 0 };
+  private readonly rest: RowTotals = { rows: 0, packets: 0, bytes: 0, flows: 0 };
   private prims: Primitive[] | undefined;
   private readonly totals: Totals = { rows: 0, packets: 0, bytes: 0, flows: 0, first: 0, last: 0 };
 
@@ -246,13 +243,10 @@ export class HtmlReport {
 
   add(r: Row): void {
     const t = this.totals;
-    t.rows++;
-    t.packets += r.packets;
-    t.bytes += r.bytes;
-    t.flows += r.flows;
+    addToTotals(t, r);
     if (r.time_start > 0 && (t.first === 0 || r.time_start < t.first)) t.first = r.time_start;
     if (Math.max(r.time_end, r.time_start) > t.last) t.last = Math.max(r.time_end, r.time_start);
-    this.bins.add(r.time_start, r.time_end, r.bytes);
+    this.bins.add(r.time_start, r.time_end, Number(r.bytes)); // the chart's bins: doubles suffice
     if (r.flow) {
       for (const x of this.tallies) {
         if (x.type.keys.every((k) => r.values[k] !== undefined && r.values[k] !== '')) {
@@ -274,10 +268,7 @@ export class HtmlReport {
     const gone = this.records.slice(this.o.top);
     this.records = this.records.slice(0, this.o.top);
     for (const r of gone) {
-      this.rest.rows++;
-      this.rest.packets += r.packets;
-      this.rest.bytes += r.bytes;
-      this.rest.flows += r.flows;
+      addToTotals(this.rest, r);
     }
   }
 
@@ -295,7 +286,7 @@ export class HtmlReport {
         }
         return 0;
       });
-    } else rows.sort((a, b) => b[key] - a[key]);
+    } else rows.sort((a, b) => compareCounters(b[key], a[key]));
   }
 
   private recordsTable(): string {

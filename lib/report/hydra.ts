@@ -11,6 +11,7 @@ import { describeSystemError } from '../cli/io.js';
 import { hydraIdProblem, quote } from '../hcd/billing.js';
 import { parseCidr, parseIP, type ParsedIP } from '../net/ip.js';
 import type { Row } from './record.js';
+import type { Counter } from '../flow/counter.js';
 
 export type Direction = 'ab' | 'ba';
 
@@ -130,7 +131,7 @@ export interface HydraOptions {
 export interface HydraLine {
   direction: Direction;
   text: string; // without newline
-  bytes: number;
+  bytes: Counter;
 }
 
 /** Why a row cannot become a billing line (counted as a rejection by the caller). */

@@ -2,7 +2,8 @@
 // carries, its counters and time span. Flow records (goflow2 names) are read as one-flow rows
 // whose primitives are all the flow's fields, so every format can also render flows.
 
-import { FieldError, describeValue, flowFromObject, parseJsonObject, type FlowRecord } from '../flow/record.js';
+import { FieldError, counterField, describeValue, flowFromObject, parseJsonObject, type FlowRecord } from '../flow/record.js';
+import type { Counter } from '../flow/counter.js';
 import { protoNumber } from '../flow/proto.js';
 import { formatIP, maskBytes, parseCidr, parseIP } from '../net/ip.js';
 
@@ -27,9 +28,10 @@ export type Values = Partial<Record<Primitive, string | number>>;
 
 export interface Row {
   values: Values;
-  packets: number;
-  bytes: number;
-  flows: number;
+  /** uint64 counters, exact (lib/flow/counter.ts) */
+  packets: Counter;
+  bytes: Counter;
+  flows: Counter;
   /** Unix seconds; 0 when unknown. */
   time_start: number;
   time_end: number;
@@ -44,17 +46,6 @@ export type InputKind = 'flow' | 'aggregate';
 /** Which primitives a row carries, in canonical order. */
 export function primitivesOf(row: Row): Primitive[] {
   return PRIMITIVES.filter((p) => row.values[p] !== undefined);
-}
-
-function counter(o: Record<string, unknown>, name: string, required: boolean): number {
-  const v = o[name];
-  if (v === undefined || v === null) {
-    if (required) throw new FieldError(name, 'a non-negative integer', v);
-    return 0;
-  }
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
-  if (typeof v === 'string' && /^[0-9]{1,20}$/.test(v)) return Number(v);
-  throw new FieldError(name, 'a non-negative integer', v);
 }
 
 /** A time in Unix seconds: an integer, a decimal ("1794489282.000000", as pmacct prints), or
@@ -140,9 +131,9 @@ export function rowFromAggregate(o: Record<string, unknown>): Row {
   const time_end = Math.max(seconds(o, 'time_end'), time_start);
   return {
     values,
-    packets: counter(o, 'packets', false),
-    bytes: counter(o, 'bytes', true),
-    flows: counter(o, 'flows', false),
+    packets: counterField(o, 'packets'),
+    bytes: counterField(o, 'bytes', true),
+    flows: counterField(o, 'flows'),
     time_start,
     time_end,
     duration_ms: (time_end - time_start) * 1000,

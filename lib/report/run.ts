@@ -10,7 +10,7 @@ import { readNdjsonObjects } from '../cli/ndjson-input.js';
 import { BatchWriter } from '../cli/writer.js';
 import { CliError, EXIT } from '../cli/exit.js';
 import type { Log } from '../cli/log.js';
-import { flowFromObject, type FlowRecord } from '../flow/record.js';
+import { flowFromObject, parseJsonObject, type FlowRecord } from '../flow/record.js';
 import { PROTO_JSON, etypeName } from '../flow/proto.js';
 import { Aggregator, aggregateToJson, type AggregationSpec } from '../aggregate/aggregator.js';
 import { isAggregateObject } from '../aggregate/run.js';
@@ -20,7 +20,8 @@ import { isFlowObject, primitivesOf, rowFromAggregate, rowFromFlow, type Primiti
 import { HcdTableFormatter, PmacctFormatter, isEmptyEntry } from './pmacct.js';
 import { HydraError, hydraLine, type Direction, type HydraOptions } from './hydra.js';
 import { FLOW_TOOLS_REPORTS, KeyTally, Summary, flowToolsLines, type FtSortField } from './flowtools.js';
-import { textTable, valueText, type Units } from './text.js';
+import { textTable, totalsOf, valueText, type Units } from './text.js';
+import { addCounters, compareCounters, type Counter } from '../flow/counter.js';
 import { BinOverflowError, HtmlReport } from './html.js';
 
 export const FORMATS = ['text', 'pmacct', 'pmacct-csv', 'pmacct-json', 'hcd-table', 'hydra', 'flow-tools', 'csv', 'ndjson', 'html'] as const;
@@ -62,8 +63,8 @@ export interface ReportSummary {
   aggregates: number;
   rejected: number;
   rows: number;
-  bytesIn: number;
-  bytesOut: number;
+  bytesIn: Counter;
+  bytesOut: Counter;
   interrupted: boolean;
 }
 
@@ -151,7 +152,7 @@ function compareRows(sort: SortKey, prims: readonly Primitive[]): ((a: Row, b: R
     return a.time_start - b.time_start;
   };
   if (sort === 'key') return byKey;
-  return (a, b) => b[sort] - a[sort] || byKey(a, b);
+  return (a, b) => compareCounters(b[sort], a[sort]) || byKey(a, b);
 }
 
 /** Rows go out one per line (pmacct tables, csv, ndjson, Hydra); buffered only to sort/top. */
@@ -217,7 +218,7 @@ class LinesSink implements Sink {
 
 /** Hydra billing CSV: lines to one output, or split into agg-ab / agg-ba files in a directory. */
 class HydraSink implements Sink {
-  bytesOut = 0;
+  bytesOut: Counter = 0;
   constructor(
     private readonly cfg: ReportConfig,
     private readonly outs: Record<Direction, LineOut>,
@@ -234,7 +235,7 @@ class HydraSink implements Sink {
       return false;
     }
     if (!l) return false;
-    this.bytesOut += l.bytes;
+    this.bytesOut = addCounters(this.bytesOut, l.bytes);
     return this.outs[l.direction].line(l.text);
   }
 
@@ -300,11 +301,9 @@ class TallySink implements Sink {
     const prims = this.prims ?? [];
     const cmp = compareRows(this.cfg.sort === 'none' ? 'bytes' : this.cfg.sort, prims)!;
     this.rows.sort(cmp);
-    const sum = (rs: Row[]): { rows: number; packets: number; bytes: number; flows: number } =>
-      rs.reduce((t, r) => ({ rows: t.rows + 1, packets: t.packets + r.packets, bytes: t.bytes + r.bytes, flows: t.flows + r.flows }), { rows: 0, packets: 0, bytes: 0, flows: 0 });
     const shown = this.cfg.top === undefined ? this.rows : this.rows.slice(0, this.cfg.top);
     const rest = this.cfg.top === undefined ? [] : this.rows.slice(this.cfg.top);
-    return textTable(shown, { primitives: prims, ...this.cfg.text, total: sum(this.rows), others: rest.length > 0 ? sum(rest) : undefined });
+    return textTable(shown, { primitives: prims, ...this.cfg.text, total: totalsOf(this.rows), others: rest.length > 0 ? totalsOf(rest) : undefined });
   }
 
   abort(): Promise<void> {
@@ -429,7 +428,7 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
 
   const emit = (row: Row): boolean => {
     s.rows++;
-    s.bytesIn += row.bytes;
+    s.bytesIn = addCounters(s.bytesIn, row.bytes);
     return sink.add(row);
   };
 
@@ -468,7 +467,7 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
 
     if (agg) {
       for (const rec of agg.results('key')) {
-        const row = rowFromAggregate(JSON.parse(aggregateToJson(agg.primitives, rec)) as Record<string, unknown>);
+        const row = rowFromAggregate(parseJsonObject(aggregateToJson(agg.primitives, rec)));
         if (emit(row)) await sink.flush();
       }
     }

@@ -4,11 +4,13 @@
 import type { ChalkInstance } from 'chalk';
 import { protoName, etypeName } from '../flow/proto.js';
 import type { Primitive, Row } from './record.js';
+import { addCounters, type Counter } from '../flow/counter.js';
 
 export type Units = 'iec' | 'si' | 'raw';
 
-export function humanBytes(n: number, units: Units): string {
-  if (units === 'raw') return String(n);
+export function humanBytes(c: Counter, units: Units): string {
+  if (units === 'raw') return String(c);
+  const n = Number(c);
   const base = units === 'si' ? 1000 : 1024;
   const names = units === 'si' ? ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'] : ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
   let v = n;
@@ -17,11 +19,12 @@ export function humanBytes(n: number, units: Units): string {
     v /= base;
     i++;
   }
-  return i === 0 ? `${n} B` : `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ${names[i]}`;
+  return i === 0 ? `${c} B` : `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ${names[i]}`;
 }
 
-export function humanCount(n: number, units: Units): string {
-  if (units === 'raw' || n < 1000) return String(n);
+export function humanCount(c: Counter, units: Units): string {
+  if (units === 'raw' || c < 1000) return String(c);
+  const n = Number(c);
   const names = ['', 'k', 'M', 'G', 'T', 'P'];
   let v = n;
   let i = 0;
@@ -39,6 +42,29 @@ export function valueText(p: Primitive, v: string | number | undefined): string 
   return String(v);
 }
 
+/** Row counts and exact counter sums of a set of rows. */
+export interface Totals {
+  rows: number;
+  packets: Counter;
+  bytes: Counter;
+  flows: Counter;
+}
+
+/** The totals of `rows`. */
+export function totalsOf(rows: readonly Row[]): Totals {
+  const t: Totals = { rows: 0, packets: 0, bytes: 0, flows: 0 };
+  for (const r of rows) addToTotals(t, r);
+  return t;
+}
+
+/** Add one row to `t`. */
+export function addToTotals(t: Totals, r: Row): void {
+  t.rows++;
+  t.packets = addCounters(t.packets, r.packets);
+  t.bytes = addCounters(t.bytes, r.bytes);
+  t.flows = addCounters(t.flows, r.flows);
+}
+
 export interface TextOptions {
   primitives: readonly Primitive[];
   units: Units;
@@ -46,14 +72,14 @@ export interface TextOptions {
   barWidth: number;
   chalk: ChalkInstance;
   /** Rows left out by --top, summed into one "others" line. */
-  others?: { rows: number; packets: number; bytes: number; flows: number };
-  total: { rows: number; packets: number; bytes: number; flows: number };
+  others?: Totals;
+  total: Totals;
 }
 
 export function textTable(rows: readonly Row[], o: TextOptions): string[] {
   const head = [...o.primitives, 'packets', 'bytes', 'flows', '%'];
   const right = new Set(['packets', 'bytes', 'flows', '%', 'src_port', 'dst_port', 'src_mask', 'dst_mask', 'src_as', 'dst_as', 'in_iface', 'out_iface', 'tos']);
-  const share = (b: number): string => (o.total.bytes === 0 ? '0.0' : ((b * 100) / o.total.bytes).toFixed(1));
+  const share = (b: Counter): string => (o.total.bytes === 0 ? '0.0' : ((Number(b) * 100) / Number(o.total.bytes)).toFixed(1));
   const body: string[][] = rows.map((r) => [
     ...o.primitives.map((p) => valueText(p, r.values[p])),
     humanCount(r.packets, o.units),
@@ -74,10 +100,10 @@ export function textTable(rows: readonly Row[], o: TextOptions): string[] {
   // a label wider than the first column ("total (12 rows)") may spill into empty cells
   const fmt = (r: string[]): string =>
     r.map((c, i) => (right.has(head[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  const max = rows.reduce((m, r) => Math.max(m, r.bytes), 0);
-  const bar = (b: number): string => {
+  const max = rows.reduce((m, r) => Math.max(m, Number(r.bytes)), 0);
+  const bar = (b: Counter): string => {
     if (!o.bars || max === 0) return '';
-    const n = Math.max(b > 0 ? 1 : 0, Math.round((b / max) * o.barWidth));
+    const n = Math.max(b > 0 ? 1 : 0, Math.round((Number(b) / max) * o.barWidth));
     return '  ' + o.chalk.cyan('█'.repeat(n));
   };
   const out = [o.chalk.bold(fmt(head))];

@@ -1,6 +1,7 @@
 // sFlow counter samples as records of their own (flow-capture --counters): the generic interface
 // counters (0:1) and Ethernet counters (0:2) are decoded field by field; other counter record
 // formats are listed by enterprise:format and length so nothing is silently hidden.
+import { readU64, type Counter } from '../flow/counter.js';
 
 export interface CounterSample {
   type: 'SFLOW_5_COUNTERS';
@@ -14,17 +15,17 @@ export interface CounterSample {
   source_id_index: number;
   if_index?: number;
   if_type?: number;
-  if_speed?: number;
+  if_speed?: Counter;
   if_direction?: number;
   if_status?: number;
-  if_in_octets?: number;
+  if_in_octets?: Counter;
   if_in_ucast_pkts?: number;
   if_in_multicast_pkts?: number;
   if_in_broadcast_pkts?: number;
   if_in_discards?: number;
   if_in_errors?: number;
   if_in_unknown_protos?: number;
-  if_out_octets?: number;
+  if_out_octets?: Counter;
   if_out_ucast_pkts?: number;
   if_out_multicast_pkts?: number;
   if_out_broadcast_pkts?: number;
@@ -55,9 +56,9 @@ export function decodeCounterRecords(b: Buffer, v: DataView, o: number, end: num
     if (len > end - o) return `counter record ${i + 1} of ${n}: length ${len} exceeds the ${end - o} bytes left`;
     if (tag === 1 && len >= GENERIC_LEN) {
       let p = o;
-      const rec = c as unknown as Record<string, number>;
+      const rec = c as unknown as Record<string, Counter>;
       for (const [name, size] of GENERIC) {
-        rec[name] = size === 4 ? v.getUint32(p) : v.getUint32(p) * 2 ** 32 + v.getUint32(p + 4);
+        rec[name] = size === 4 ? v.getUint32(p) : readU64(v, p);
         p += size;
       }
     } else if (tag === 2 && len >= ETHERNET_LEN) {
@@ -89,7 +90,7 @@ export function counterToJson(c: CounterSample): string {
     `"source_id_index":${c.source_id_index}`;
   for (const [name] of GENERIC) {
     const val = c[name];
-    if (val !== undefined) s += `,"${name}":${val as number}`;
+    if (val !== undefined) s += `,"${name}":${val as Counter}`;
   }
   if (c.ethernet) c.ethernet.forEach((val, i) => (s += `,"${ETHERNET_NAMES[i]}":${val}`));
   if (c.other_records) s += `,"other_records":${JSON.stringify(c.other_records)}`;

@@ -146,7 +146,7 @@ test('--pro-rate leaves a flow spanning more than MAX_PRO_RATE_BINS whole in its
   assert.equal(agg.stats.notProRated, 1);
   assert.deepEqual([rs[0]!.time_start - bin, rs[0]!.bytes, rs[0]!.flows], [0, 1000, 2]);
   assert.equal(rs.length, MAX_PRO_RATE_BINS, 'the flow at the limit is still spread');
-  assert.equal(rs.reduce((n, r) => n + r.bytes, 0), 1007);
+  assert.equal(rs.reduce((n, r) => n + Number(r.bytes), 0), 1007);
 });
 
 test('--pro-rate never loses or invents a byte (random flows, awkward numbers)', () => {
@@ -165,9 +165,9 @@ test('--pro-rate never loses or invents a byte (random flows, awkward numbers)',
     agg.addFlow(fl({ src_addr: `10.0.${i % 3}.1`, time_flow_start_ns: start, time_flow_end_ns: start + dur, bytes: b, packets: p }));
   }
   const rs = agg.results();
-  assert.equal(rs.reduce((s, r) => s + r.bytes, 0), bytes);
-  assert.equal(rs.reduce((s, r) => s + r.packets, 0), packets);
-  assert.equal(rs.reduce((s, r) => s + r.flows, 0), 500);
+  assert.equal(rs.reduce((s, r) => s + Number(r.bytes), 0), bytes);
+  assert.equal(rs.reduce((s, r) => s + Number(r.packets), 0), packets);
+  assert.equal(rs.reduce((s, r) => s + Number(r.flows), 0), 500);
   assert.ok(rs.every((r) => r.time_end - r.time_start === 60 && r.time_start % 60 === 0));
 });
 
@@ -190,7 +190,7 @@ test('filters: a flow passes if any filter matches; the rest are counted as filt
   assert.equal(agg.addFlow(fl({ src_addr: '10.1.0.1', proto: 'TCP', bytes: 2 })), true);
   assert.equal(agg.addFlow(fl({ src_addr: '10.2.0.1', proto: 'TCP', bytes: 4 })), false);
   assert.equal(agg.stats.filtered, 1);
-  assert.equal(agg.results().reduce((s, r) => s + r.bytes, 0), 3);
+  assert.equal(agg.results().reduce((s, r) => s + Number(r.bytes), 0), 3);
 });
 
 test('merging aggregate records is exact and equals aggregating all flows at once', () => {
@@ -219,7 +219,7 @@ test('merging aggregate records is exact and equals aggregating all flows at onc
   const coarseFlows = new Aggregator({ name: 'c', primitives: ['dst_net', 'dst_mask'], networks: nets });
   for (const line of lines(all)) coarse.addAggregate(JSON.parse(line) as Record<string, unknown>);
   for (const line of lines(all)) coarseFlows.addAggregate(JSON.parse(line) as Record<string, unknown>);
-  assert.equal(coarse.results().reduce((s, r) => s + r.bytes, 0), all.results().reduce((s, r) => s + r.bytes, 0));
+  assert.equal(coarse.results().reduce((s, r) => s + Number(r.bytes), 0), all.results().reduce((s, r) => s + Number(r.bytes), 0));
 });
 
 test('merging: time bounds take min/max, tcpflags OR, bad or missing fields are FieldErrors', () => {
@@ -292,8 +292,8 @@ test('ordering on 20,000 random keys (IPv4, IPv6, missing addresses, numbers): e
         assert.equal(got.length, agg.size);
         const want = [...got].sort((a, b) => {
           if (interval > 0 && a.time_start !== b.time_start) return a.time_start - b.time_start;
-          if (sort === 'bytes' && a.bytes !== b.bytes) return b.bytes - a.bytes;
-          if (sort === 'packets' && a.packets !== b.packets) return b.packets - a.packets;
+          if (sort === 'bytes' && a.bytes !== b.bytes) return Number(b.bytes) - Number(a.bytes);
+          if (sort === 'packets' && a.packets !== b.packets) return Number(b.packets) - Number(a.packets);
           for (let i = 0; i < a.values.length; i++) {
             const c = cmpVal(a.values[i]!, b.values[i]!);
             if (c !== 0) return c;

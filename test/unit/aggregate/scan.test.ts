@@ -45,6 +45,10 @@ function scannerOf(kind: Kind, view: FlowView): Scanner {
  *  with a zone or a dotted IPv4 tail. */
 const IPV6 = /"(src_addr|dst_addr|sampler_address|next_hop|bgp_next_hop|src_net|dst_net)":"(?=[^"]*:)[^"]*[.%]/;
 
+/** Lines both scanners leave to JSON.parse even when valid: a counter above 2^53 - 1, which a
+ *  double cannot hold (lib/flow/counter.ts keeps it exact). */
+const wideCounter = (l: string): boolean => /"(bytes|packets)":[0-9]{16,}/.test(l) && [...l.matchAll(/"(?:bytes|packets)":([0-9]+)/g)].some((m) => Number(m[1]) > Number.MAX_SAFE_INTEGER);
+
 /** Lines as one buffer each, as the reader hands them over (the scanner must stop at each '\n'):
  *  all of them, or as many whole lines as fit the scanner's buffer at a time. */
 function* buffersOf(lines: readonly string[], room: Buffer | undefined): Generator<[Buffer, string[]]> {
@@ -90,7 +94,7 @@ function check(lines: readonly string[], mustAccept: boolean, kind: Kind): Tally
           assert.equal(nl, start + len - 1, `${kind} stops at the line's end: ${line}`);
           assert.ok(ref, `${kind} accepted a line the reference rejects: ${line}`);
           assert.deepEqual(viewSnapshot(view), ref, `${kind}: same view: ${line}`);
-        } else if (mustAccept && (kind !== 'wasm' || !IPV6.test(line))) assert.fail(`${kind}: not accepted: ${line}`);
+        } else if (mustAccept && !wideCounter(line) && (kind !== 'wasm' || !IPV6.test(line))) assert.fail(`${kind}: not accepted: ${line}`);
       }
       start += len;
     }
@@ -120,7 +124,7 @@ test(`${kind}: random records as flow-capture writes them: all accepted, same vi
   const lines: string[] = [];
   for (let i = 0; i < 20_000; i++) lines.push(flowToJson(randomRecord(r)));
   const t = check(lines, true, kind);
-  assert.equal(t.accepted, kind === 'wasm' ? lines.filter((l) => !IPV6.test(l)).length : 20_000);
+  assert.equal(t.accepted, lines.filter((l) => !wideCounter(l) && (kind !== 'wasm' || !IPV6.test(l))).length);
   assert.ok(t.accepted > 5000, `accepted ${t.accepted}`);
 });
 
@@ -142,8 +146,7 @@ test(`${kind}: hand-picked lines: numbers, addresses, nets, strings, structure`,
     '{}',
     '{"bytes":0}',
     '{ "bytes" : 1 , "packets":2 }',
-    '{"bytes":9007199254740993}',
-    '{"bytes":9223372036854774784}',
+    '{"bytes":9007199254740991,"packets":9007199254740991}',
     '{"time_flow_start_ns":1700000000123456789,"time_flow_end_ns":18446744073709551615}'.replace('18446744073709551615', '9223372036854774783'),
     '{"src_addr":"::ffff:1.2.3.4","src_net":"::/0"}',
     '{"src_addr":"2001:db8::1%eth0","dst_addr":"1.2.3.4","src_net":"2001:db8::1/64","dst_net":"1.2.3.4/24"}',
@@ -154,7 +157,7 @@ test(`${kind}: hand-picked lines: numbers, addresses, nets, strings, structure`,
     '{"proto":"6","etype":34525}',
     '{"as_path":[],"mpls_label":[ 1 , 2 ],"src_mac":"é","extra":"x\u00e9","n":-1.5e3,"t":true,"f":false,"z":null}',
     '{"__proto__":1,"constructor":"x"}',
-    '{"t":true,"f":false,"z":null,"n":-1.5e3,"s":"x\u00e9","bytes":1234567890123456789,"packets":12345678901234567890}'.replace(',"packets":12345678901234567890', ''),
+    '{"t":true,"f":false,"z":null,"n":-1.5e3,"s":"x\u00e9","time_received_ns":1234567890123456789}',
     '{"bytes":1}\r',
     '{"src_addr":"2001:db8::1","dst_addr":"::","src_net":"2001:db8::1/64","dst_net":"2001:DB8:0:0:0:0:0:1/127"}',
     '{"src_addr":"::1","dst_addr":"1::","sampler_address":"1:2:3:4:5:6:7:8","src_net":"::/0","dst_net":"ffff:ffff:ffff:ffff::/33"}',
@@ -167,7 +170,7 @@ test(`${kind}: hand-picked lines: numbers, addresses, nets, strings, structure`,
     '{"src_addr":"1.2.3"}', '{"src_addr":"01.2.3.4"}', '{"src_addr":"1.2.3.4 "}', '{"src_net":"1.2.3.4/33"}', '{"src_net":24}',
     '{"bytes":1,"bytes":2}', '{"flows":1}', '{"b\\u0079tes":1}', '{"x":{"a":1}}', '{"x":[1]}', '{"bytes":1,}', '{"bytes":1}}', '{"bytes":1} x',
     '{"as_path":[1,-2]}', '{"as_path":[1.5]}', '{"as_path":[9007199254740992]}', '{"as_path":[1,]}',
-    '{"bytes":12345678901234567890123}', '{"src_addr":"12345::"}', '{"src_addr":"1:2:3:4:5:6:7:8:9"}', '{"src_addr":"1:::2"}',
+    '{"bytes":12345678901234567890123}', '{"bytes":9007199254740992}', '{"packets":9007199254740993}', '{"bytes":18446744073709551615}', '{"src_addr":"12345::"}', '{"src_addr":"1:2:3:4:5:6:7:8:9"}', '{"src_addr":"1:::2"}',
     '{"src_addr":":1"}', '{"src_addr":"1:"}', '{"src_addr":"1::2::3"}', '{"src_addr":"1:2:3:4:5:6:7::8"}', '{"src_addr":"g::1"}',
     '{"src_addr":"1:2:3:4:5:6:7"}', '{"src_net":"2001:db8::/129"}', '{"src_net":"2001:db8::/1234"}', '{"src_net":"2001:db8::/"}', '{"t":tru}', '{"f":fals}', '{"n":-}', '{"n":1.}', '{"n":1e}', '{"src_mac":1}', '{"src_mac":"a\\"b"}', '[]', '{"bytes":1',
   ];
