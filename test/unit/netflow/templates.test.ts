@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bytes, decoder, ipfix, set, v9 } from './helpers.js';
-import { TemplateCache } from '../../../lib/netflow/templates.js';
+import { TemplateCache, templateBytes } from '../../../lib/netflow/templates.js';
 
 test('template cache: JSON round trip keeps templates, sampling and systemInitTime, so a restart decodes at once', () => {
   const { dec, run } = decoder();
@@ -42,7 +42,7 @@ test('template cache: fromJSON refuses what is not a cache, naming the entry', (
   const badVersion = structuredClone(good);
   badVersion.domains[0]!.version = 5;
   assert.throws(() => TemplateCache.fromJSON(badVersion), /domains\[0\]: expected exporter, version 9 or 10/);
-  assert.throws(() => TemplateCache.fromJSON(good, { maxTemplatesPerDomain: 0 }), /more than 0 templates/);
+  assert.throws(() => TemplateCache.fromJSON(good, { maxBytesPerExporter: 100 }), /domains\[0\]\.templates\[0\]: larger than the cache's byte bound/);
 });
 
 test('template cache memory is bounded: too many fields per template, too many fields overall', () => {
@@ -53,16 +53,24 @@ test('template cache memory is bounded: too many fields per template, too many f
   run(ipfixMsg([mkSet(2, wide)]));
   assert.equal(dec.stats.rejects.get('bad template'), 1);
   assert.match(text(), /1025 fields \(more than 1024\)/);
-  const { dec: dec2, run: run2 } = mk({ maxTemplateFields: 10 });
+  // room for two templates of 5 fields (templateBytes): the third evicts the older
+  const { dec: dec2, run: run2, text: text2 } = mk({ templateLimits: { maxBytes: 2 * templateBytes(5) } });
   const t = (id: number, n: number) => {
     const b = new B().u16(id, n);
     for (let i = 0; i < n; i++) b.u16(8, 4);
     return b.build();
   };
-  run2(ipfixMsg([mkSet(2, Buffer.concat([t(256, 6), t(257, 4), t(258, 1)]))]));
-  assert.equal(dec2.stats.templatesAdded, 2);
-  assert.equal(dec2.stats.rejects.get('template limit'), 1);
-  run2(ipfixMsg([mkSet(2, new B().u16(256, 0))])); // withdrawing frees room
-  run2(ipfixMsg([mkSet(2, t(258, 1))]));
+  run2(ipfixMsg([mkSet(2, Buffer.concat([t(256, 5), t(257, 5), t(258, 5)]))]));
   assert.equal(dec2.stats.templatesAdded, 3);
+  assert.equal(dec2.templates.size, 2);
+  assert.equal(dec2.templates.evicted.templates, 1);
+  assert.equal(dec2.templates.get('192.0.2.1', 10, 1, 256), undefined);
+  assert.ok(dec2.templates.bytes <= 2 * templateBytes(5));
+  run2(ipfixMsg([mkSet(2, t(259, 30))])); // alone larger than the bound: refused, said
+  assert.equal(dec2.stats.rejects.get('template limit'), 1);
+  assert.match(text2(), /template 259 of 30 fields needs ~1952 bytes, more than the cache holds/);
+  run2(ipfixMsg([mkSet(2, new B().u16(257, 0))])); // withdrawing frees room
+  run2(ipfixMsg([mkSet(2, t(256, 5))]));
+  assert.equal(dec2.templates.evicted.templates, 1);
+  assert.equal(dec2.templates.size, 2);
 });
