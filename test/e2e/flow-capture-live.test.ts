@@ -462,29 +462,43 @@ function templateFlood(n: number): Datagram[] {
 }
 
 /** Send in chunks, letting the collector read between them (the flood must arrive, not overflow
- *  the socket buffer), then wait until it has decoded everything. */
-async function flood(c: Collector, dgs: readonly Datagram[], from: string): Promise<void> {
+ *  the socket buffer), with `meanwhile` from 127.0.0.1 after every 2000; then wait until the
+ *  collector has decoded everything. Returns how often `meanwhile` was sent. */
+async function flood(c: Collector, dgs: readonly Datagram[], from: string, meanwhile: readonly Datagram[]): Promise<number> {
+  let sent = 0;
   for (let i = 0; i < dgs.length; i += 500) {
     await replay(dgs.slice(i, i + 500), '127.0.0.1', c.port, 4, from);
+    if ((i + 500) % 2000 === 0 && meanwhile.length > 0) {
+      await replay(meanwhile, '127.0.0.1', c.port);
+      sent++;
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
   await settle(c);
+  return sent;
 }
+
+const times = <T>(n: number, xs: readonly T[]): T[] => Array.from({ length: n }, () => xs).flat();
 
 test('live: a template flood from 127.0.0.2 while 127.0.0.1 exports: nothing lost, a restart decodes at once, --allow denies the flood', async () => {
   const dir = tempDir();
   const cache = join(dir, 'templates.json');
   const legit = await captureDatagrams(FX + 'live-v9.pcap');
   const want = normalise(await offline('live-v9.pcap'));
+  const dataOnly = legit.map((d) => ({ ...d, payload: withoutTemplates(d.payload) }));
   const flooding = templateFlood(20000);
 
-  // 20,000 template datagrams with random source ids from 127.0.0.2, then the exporter on 127.0.0.1
+  // 127.0.0.2 sends 20,000 template datagrams with random source ids; then 127.0.0.1 exports
+  // (templates and data), and goes on sending data alone during a second such flood
   const c1 = await startCollector(['-v', '-l', '127.0.0.1:0', '--template-cache', cache]);
-  await flood(c1, flooding, '127.0.0.2');
+  await flood(c1, flooding, '127.0.0.2', []);
+  await replay(legit, '127.0.0.1', c1.port);
+  const during = await flood(c1, flooding, '127.0.0.2', dataOnly);
   await replay(legit, '127.0.0.1', c1.port);
   c1.child.kill('SIGTERM');
   assert.equal((await c1.exited).code, 0, c1.stderr());
-  assert.deepEqual(normalise(c1.stdout()), want, 'every record of 127.0.0.1 decoded');
+  assert.equal(during, 10);
+  assert.deepEqual(normalise(c1.stdout()), times(12, want).sort(), 'every record of 127.0.0.1 decoded');
   const s1 = /final stats (.*)/.exec(c1.stderr())![1]!;
   assert.match(s1, /decode_errors=0 .*template_exporters=2 /);
   const evicted = Number(/domain_evictions=(\d+)/.exec(s1)![1]);
@@ -496,21 +510,36 @@ test('live: a template flood from 127.0.0.2 while 127.0.0.1 exports: nothing los
 
   // restarted with the cache, data sent without templates decodes at once
   const c2 = await startCollector(['-v', '-l', '127.0.0.1:0', '--template-cache', cache]);
-  await replay(legit.map((d) => ({ ...d, payload: withoutTemplates(d.payload) })), '127.0.0.1', c2.port);
+  await replay(dataOnly, '127.0.0.1', c2.port);
   c2.child.kill('SIGTERM');
   assert.equal((await c2.exited).code, 0, c2.stderr());
   assert.deepEqual(normalise(c2.stdout()), want);
 
   // --allow 127.0.0.1/32: the flood is denied, never decoded; the exporter loses nothing
   const c3 = await startCollector(['-v', '-l', '127.0.0.1:0', '--allow', '127.0.0.1/32']);
-  await flood(c3, flooding, '127.0.0.2');
   await replay(legit, '127.0.0.1', c3.port);
+  await flood(c3, flooding, '127.0.0.2', dataOnly);
   c3.child.kill('SIGTERM');
   assert.equal((await c3.exited).code, 0, c3.stderr());
-  assert.deepEqual(normalise(c3.stdout()), want);
+  assert.deepEqual(normalise(c3.stdout()), times(11, want).sort());
   const s3 = /final stats (.*)/.exec(c3.stderr())![1]!;
   const datagrams = Number(/ datagrams=(\d+)/.exec(` ${s3}`)![1]);
-  assert.match(s3, new RegExp(` denied=${datagrams - legit.length} `));
-  assert.ok(datagrams - legit.length > 10000, s3);
+  assert.match(s3, new RegExp(` denied=${datagrams - 11 * legit.length} `));
+  assert.ok(datagrams - 11 * legit.length > 10000, s3);
   assert.match(s3, / template_exporters=1 .*domain_evictions=0 /);
+});
+
+test('-r --allow: datagrams of other exporters are denied, counted in the summary, not an error', async () => {
+  const all = await runBin('flow-capture', ['-r', FX + 'live-v9.pcap']);
+  const mine = await runBin('flow-capture', ['-v', '--allow', '127.0.0.0/8', '--allow', '::1', '-r', FX + 'live-v9.pcap']);
+  assert.equal(mine.code, 0, mine.stderr);
+  assert.equal(mine.stdout, all.stdout);
+  const other = await runBin('flow-capture', ['--allow', '192.0.2.0/24', '-r', FX + 'live-v9.pcap']);
+  assert.equal(other.code, 0, other.stderr);
+  assert.equal(other.stdout, '');
+  const v = await runBin('flow-capture', ['-v', '--allow', '192.0.2.0/24', '-r', FX + 'live-v9.pcap']);
+  assert.match(v.stderr, /1 packets, 0 datagrams, 0 records; 1 datagrams denied \(exporter not in --allow\)/);
+  const bad = await runBin('flow-capture', ['--allow', '10.0.0.0/33', '-r', FX + 'live-v9.pcap']);
+  assert.equal(bad.code, 64);
+  assert.match(bad.stderr, /--allow 10\.0\.0\.0\/33: invalid network mask "33"/);
 });
