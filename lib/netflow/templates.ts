@@ -262,7 +262,7 @@ export class TemplateCache {
     let d = ex.domains.get(key);
     if (d === undefined) {
       while (ex.domains.size >= this.maxDomainsPerExporter && this.evictDomain(ex, undefined)) {}
-      while (this.domainTotal >= this.maxDomains && (this.evictExporter(ex) || this.evictDomain(ex, undefined))) {}
+      while (this.domainTotal >= this.maxDomains && (this.evictOther(ex) || this.evictDomain(ex, undefined))) {}
       d = new Domain(ex, version, id);
       d.seenNs = nowNs;
       ex.domains.add(key, d);
@@ -314,7 +314,7 @@ export class TemplateCache {
     if (t.bytes > this.maxBytesPerExporter || t.bytes > this.maxBytes || this.maxTemplatesPerExporter < 1) return 'limit';
     if (old !== undefined) this.remove(d, old);
     while (ex.templates.size >= this.maxTemplatesPerExporter || ex.bytes + t.bytes > this.maxBytesPerExporter) this.evictTemplate(ex);
-    while (this.byteTotal + t.bytes > this.maxBytes && (this.evictExporter(ex) || this.evictTemplate(ex))) {}
+    while (this.byteTotal + t.bytes > this.maxBytes && (this.evictOther(ex) || this.evictTemplate(ex))) {}
     t.seenNs = nowNs;
     d.templates.set(t.id, t);
     ex.templates.add(t, d);
@@ -377,6 +377,14 @@ export class TemplateCache {
     d.owner.domains.delete(d.key);
     this.domainTotal--;
     return n;
+  }
+
+  /** Room overall for `ex`: the least recently used other exporter goes, but a kept one only
+   *  for a kept `ex` (one on probation must make room among its own entries). */
+  private evictOther(ex: Exporter): boolean {
+    const e = this.exporters.oldest(ex);
+    if (e === undefined || (this.exporters.isKept(e[0]) && !this.exporters.isKept(ex.address))) return false;
+    return this.evictExporter(ex);
   }
 
   /** Drop the least recently used exporter other than `spare`, with all it holds. */

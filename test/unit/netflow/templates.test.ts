@@ -114,6 +114,13 @@ test('a spoofed-source flood keeps the number of exporters bounded and does not 
   assert.equal(dec.templates.exporterCount, 64);
   assert.equal(dec.templates.evicted.exporters, 5000 - 63);
   assert.equal(run(dgram(v9([v9Data('10.1.1.2', 2)]), at('192.0.2.1'))).length, 1);
+  // at the domain bound overall, an exporter on probation makes room among its own domains
+  const { dec: dec3, run: run3 } = decoder({ templateLimits: { maxDomains: 32 } });
+  assert.equal(run3(dgram(v9([v9Template(), v9Data('10.1.1.1', 1)]), at('192.0.2.1'))).length, 1);
+  for (let i = 0; i < 100; i++) run3(dgram(v9([v9Template()], { source: 1 + i }), at('10.0.0.1')));
+  assert.equal(dec3.templates.domainCount, 32);
+  assert.equal(dec3.templates.evicted.exporters, 0);
+  assert.equal(run3(dgram(v9([v9Data('10.1.1.2', 2)]), at('192.0.2.1'))).length, 1);
   // the byte bound overall evicts whole exporters, least recently used first, never the sender
   const { dec: dec2, run: run2 } = decoder({ templateLimits: { maxBytes: 4 * templateBytes(3) } });
   for (let i = 0; i < 10; i++) run2(dgram(v9([v9Template()]), at(`10.0.0.${i}`)));
