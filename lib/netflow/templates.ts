@@ -262,6 +262,7 @@ export class TemplateCache {
     let d = ex.domains.get(key);
     if (d === undefined) {
       while (ex.domains.size >= this.maxDomainsPerExporter && this.evictDomain(ex, undefined)) {}
+      // may pass the bound by one domain per exporter on probation when all others are kept
       while (this.domainTotal >= this.maxDomains && (this.evictOther(ex) || this.evictDomain(ex, undefined))) {}
       d = new Domain(ex, version, id);
       d.seenNs = nowNs;
@@ -300,7 +301,8 @@ export class TemplateCache {
     this.exporters.keep(ex.address, ex);
   }
 
-  /** Add or refresh a template sent at `nowNs`; 'limit' when it alone exceeds a byte bound. */
+  /** Add or refresh a template sent at `nowNs`; 'limit' when it alone exceeds a byte bound, or
+   *  its exporter is on probation and the cache is full of kept ones. */
   add(d: Domain, t: Template, nowNs: number): AddResult {
     const ex = d.owner;
     const old = d.templates.get(t.id);
@@ -315,6 +317,8 @@ export class TemplateCache {
     if (old !== undefined) this.remove(d, old);
     while (ex.templates.size >= this.maxTemplatesPerExporter || ex.bytes + t.bytes > this.maxBytesPerExporter) this.evictTemplate(ex);
     while (this.byteTotal + t.bytes > this.maxBytes && (this.evictOther(ex) || this.evictTemplate(ex))) {}
+    // an exporter on probation with nothing left of its own, in a cache full of kept ones
+    if (this.byteTotal + t.bytes > this.maxBytes) return 'limit';
     t.seenNs = nowNs;
     d.templates.set(t.id, t);
     ex.templates.add(t, d);

@@ -128,6 +128,13 @@ test('a spoofed-source flood keeps the number of exporters bounded and does not 
   assert.equal(dec2.templates.evicted.exporters, 6);
   assert.ok(dec2.templates.get('10.0.0.9', 9, 0, 256));
   assert.equal(dec2.templates.get('10.0.0.5', 9, 0, 256), undefined);
+  // a cache full of exporters whose data is decoded: a newcomer's template is refused, not them
+  const { dec: dec4, run: run4 } = decoder({ templateLimits: { maxBytes: 2 * templateBytes(3) } });
+  for (const e of ['10.0.0.1', '10.0.0.2']) assert.equal(run4(dgram(v9([v9Template(), v9Data('10.1.1.1', 1)]), at(e))).length, 1);
+  run4(dgram(v9([v9Template()]), at('10.0.0.3')));
+  assert.equal(dec4.stats.rejects.get('template limit'), 1);
+  assert.equal(dec4.templates.evicted.exporters, 0);
+  assert.equal(dec4.templates.size, 2);
 });
 
 test('templates neither resent nor used within the timeout are swept and not saved; a reload keeps what decoded data', () => {
