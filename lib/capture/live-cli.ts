@@ -34,6 +34,7 @@ export interface LiveArgs {
   exec?: string;
   'template-cache'?: string;
   'template-save': number;
+  'template-timeout': number;
   stats: number;
   counters: boolean;
 }
@@ -49,7 +50,8 @@ export function addLiveOptions<T>(y: Argv<T>): Argv<T & LiveArgs> {
     .option('compress', { type: 'string', choices: ['gzip'], group: GROUP, describe: 'Compress files written with -w' })
     .option('exec', { type: 'string', requiresArg: true, group: GROUP, describe: 'Run CMD with each closed file (no shell; %f = path, else appended)' })
     .option('template-cache', { type: 'string', requiresArg: true, group: GROUP, describe: 'Load v9/IPFIX templates and sampling from FILE at start, save them there' })
-    .option('template-save', { type: 'string', default: '60', group: GROUP, describe: 'Seconds between template cache saves (and at exit)', coerce: intInRange('template-save', 1, 86400) })
+    .option('template-save', { type: 'string', default: '60', group: GROUP, describe: 'Seconds between template cache saves and sweeps of timed-out templates (and at exit)', coerce: intInRange('template-save', 1, 86400) })
+    .option('template-timeout', { type: 'string', default: '1800', group: GROUP, describe: 'Forget v9/IPFIX templates neither resent nor used for SECONDS (not saved)', coerce: intInRange('template-timeout', 60, 86400 * 30) })
     .option('stats', { type: 'string', default: '0', group: GROUP, describe: 'Print key=value counters on stderr every N seconds (0: at exit and on SIGUSR2)', coerce: intInRange('stats', 0, 86400) })
     .option('counters', { type: 'boolean', default: false, group: GROUP, describe: 'Also emit sFlow counter samples as SFLOW_5_COUNTERS records' }) as unknown as Argv<T & LiveArgs>;
 }
@@ -70,10 +72,13 @@ export class LiveFlowDecoder implements LiveDecoder {
     counters: boolean,
     templates: TemplateCache | undefined,
     private readonly cachePath: string | undefined,
+    /** Templates neither resent nor used for this long are swept at each save, ns. */
+    private readonly templateTimeoutNs: number,
+    allow?: (exporter: string) => boolean,
   ) {
     this.sflow = new SflowDecoder(counters ? { onCounters: (c) => void this.out?.addLine(counterToJson(c)) } : {});
     const sflow = this.sflow;
-    this.fd = new FlowDecoder({ log, templates, sflow: (d, v, emit, core) => sflow.decode(d, v, emit, core) });
+    this.fd = new FlowDecoder({ log, templates, allow, sflow: (d, v, emit, core) => sflow.decode(d, v, emit, core) });
     // per-stream loss for the stats lines: wrap the core's sequence accounting
     const fd = this.fd;
     const base = fd.sequence.bind(fd);
@@ -107,8 +112,10 @@ export class LiveFlowDecoder implements LiveDecoder {
 
   counters(): Array<[string, number]> {
     const s = this.fd.stats;
+    const evicted = this.fd.templates.evicted;
     const out: Array<[string, number]> = [
       ['records', s.records],
+      ['denied', s.denied],
       ['decode_errors', s.rejected],
     ];
     for (const [reason, n] of s.rejects) out.push([`error_${reason.replace(/[^a-z0-9]+/gi, '_')}`, n]);
@@ -116,6 +123,11 @@ export class LiveFlowDecoder implements LiveDecoder {
     out.push(
       ['sflow_counter_samples', this.sflow.stats.counterSamples],
       ['templates', this.fd.templates.size],
+      ['template_exporters', this.fd.templates.exporterCount],
+      ['template_evictions', evicted.templates],
+      ['domain_evictions', evicted.domains],
+      ['exporter_evictions', evicted.exporters],
+      ['templates_timed_out', evicted.timedOut],
       ['pending_held', s.pendingHeld],
       ['pending_decoded', s.pendingDecoded],
       ['pending_expired', s.pendingExpired],
@@ -135,7 +147,9 @@ export class LiveFlowDecoder implements LiveDecoder {
     return lines;
   }
 
+  /** Sweep timed-out templates (live receive times are the wall clock), then save what is left. */
   async save(): Promise<void> {
+    this.fd.templates.expire(this.templateTimeoutNs, Date.now() * 1e6);
     if (!this.cachePath) return;
     await writeFileAtomic(this.cachePath, JSON.stringify(this.fd.templates.toJSON()) + '\n');
   }
@@ -178,6 +192,8 @@ export interface LiveRunInput {
   log: Log;
   /** Output format (ndjson or text), fields and colours. */
   output: FlowWriterOptions;
+  /** --allow: exporters whose datagrams are decoded (others are counted as denied). */
+  allow?: (exporter: string) => boolean;
   /** File extension for -w files ("ndjson", "csv", "txt"). */
   extension: string;
   quiet: boolean;
@@ -191,7 +207,7 @@ export async function runLiveFromArgs(i: LiveRunInput): Promise<number> {
   if (a.w === undefined && (a.compress !== undefined || a.exec !== undefined)) throw usageError('--compress and --exec need -w DIR');
   if (a.counters && i.output.format !== 'ndjson') throw usageError('--counters emits NDJSON records: use it with --format ndjson');
   const templates = a['template-cache'] ? loadTemplateCache(a['template-cache'], i.log) : undefined;
-  const decoder = new LiveFlowDecoder(i.log, a.counters, templates, a['template-cache']);
+  const decoder = new LiveFlowDecoder(i.log, a.counters, templates, a['template-cache'], a['template-timeout'] * 1e9, i.allow);
   return runLive({
     listen: specs,
     rcvbuf: a.rcvbuf,
@@ -205,7 +221,7 @@ export async function runLiveFromArgs(i: LiveRunInput): Promise<number> {
       exec: a.exec !== undefined ? splitCommand(a.exec) : undefined,
     } : undefined,
     statsInterval: a.stats,
-    saveInterval: a['template-cache'] ? a['template-save'] : 0,
+    saveInterval: a['template-save'],
     log: i.log,
     stderr: i.proc.stderr,
     prog: 'flow-capture',

@@ -25,12 +25,16 @@ export interface ReadFilesConfig extends FlowWriterOptions {
   strict?: boolean;
   /** Emit sFlow counter samples too (NDJSON only). */
   counters?: boolean;
+  /** --allow: exporters whose datagrams are decoded (others are counted as denied). */
+  allow?: (exporter: string) => boolean;
 }
 
 export interface ReadFilesResult {
   files: number;
   capture: CaptureStats;
   datagrams: number;
+  /** Datagrams from exporters not allowed (--allow), not decoded. */
+  denied: number;
   records: number;
   rejected: number;
   /** Records whose times fell back to the export time (DecoderStats.timesUnanchored). */
@@ -47,7 +51,7 @@ export async function decodeCaptureFiles(cfg: ReadFilesConfig, proc: Proc, log: 
   const sflow = new SflowDecoder(
     cfg.counters === true && cfg.format === 'ndjson' ? { onCounters: (c) => void (writer.addLine(counterToJson(c)) && (pendingFlush = true)) } : {},
   );
-  const dec = new FlowDecoder({ log, sflow: (d, v, e, core) => sflow.decode(d, v, e, core) });
+  const dec = new FlowDecoder({ log, allow: cfg.allow, sflow: (d, v, e, core) => sflow.decode(d, v, e, core) });
   const sink: FlowSink = {
     flow: (w) => void (writer.addWire(w) && (pendingFlush = true)),
     record: (r) => void (writer.add(r) && (pendingFlush = true)),
@@ -94,6 +98,7 @@ export async function decodeCaptureFiles(cfg: ReadFilesConfig, proc: Proc, log: 
     files: cfg.files.length,
     capture,
     datagrams: s.datagrams,
+    denied: s.denied,
     records: s.records,
     rejected: log.rejectedTotal,
     timesUnanchored: s.timesUnanchored,
@@ -107,7 +112,8 @@ export async function decodeCaptureFiles(cfg: ReadFilesConfig, proc: Proc, log: 
 function summarise(res: ReadFilesResult, log: Log): void {
   const c = res.capture;
   let line =
-    `${res.files} file${res.files === 1 ? '' : 's'}: ${c.packets} packets, ${res.datagrams} datagrams, ${res.records} records`;
+    `${res.files} file${res.files === 1 ? '' : 's'}: ${c.packets} packets, ${res.datagrams} datagrams, ${res.records} records` +
+    (res.denied > 0 ? `; ${res.denied} datagrams denied (exporter not in --allow)` : '');
   if (res.rejected > 0) {
     const reasons = [...log.rejections].map(([reason, n]) => `${reason} ${n}`).join(', ');
     line += `; rejected ${res.rejected} (${reasons})`;

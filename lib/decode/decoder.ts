@@ -10,7 +10,7 @@ import { MessageContext, type Scratch, newScratch } from '../netflow/data.js';
 import { decodeV1, decodeV5, decodeV7 } from '../netflow/legacy.js';
 import { PendingBuffer, type PendingSet } from '../netflow/pending.js';
 import { SequenceTracker } from '../netflow/sequence.js';
-import { TemplateCache } from '../netflow/templates.js';
+import { TemplateCache, type TemplateCacheOptions } from '../netflow/templates.js';
 import { decodeIpfix, decodeV9 } from '../netflow/v9ipfix.js';
 
 export type { DecoderStats } from '../netflow/core.js';
@@ -27,14 +27,12 @@ export interface FlowDecoderOptions {
   maxPendingBytes?: number;
   /** Held data older than this (receive time) is given up (default 60 s). */
   pendingTtlSeconds?: number;
-  /** Templates per exporter + source id / observation domain (default 4096). */
-  maxTemplatesPerDomain?: number;
-  /** Exporter domains overall (default 16384). */
-  maxDomains?: number;
-  /** Template fields held overall (default 1,000,000). */
-  maxTemplateFields?: number;
+  /** Bounds of the template cache (templates.ts TemplateCacheOptions for the defaults). */
+  templateLimits?: TemplateCacheOptions;
   /** Start from a saved template cache (TemplateCache.fromJSON). */
   templates?: TemplateCache;
+  /** Exporter addresses whose datagrams are decoded (--allow); others are counted as denied. */
+  allow?: (exporter: string) => boolean;
   /** sFlow v5 decoder (datagrams whose first uint32 is 5). */
   sflow?: ExtraDecoder;
 }
@@ -53,12 +51,12 @@ export class FlowDecoder implements DecodeCore {
   private readonly emitRecord: Emit = (r) => this.sink.record(r);
   private lastEmit: Emit | undefined;
   private sflow: ExtraDecoder | undefined;
+  private readonly allow: ((exporter: string) => boolean) | undefined;
 
   constructor(opts: FlowDecoderOptions) {
     this.log = opts.log;
-    this.templates =
-      opts.templates ??
-      new TemplateCache({ maxTemplatesPerDomain: opts.maxTemplatesPerDomain, maxDomains: opts.maxDomains, maxFields: opts.maxTemplateFields });
+    this.templates = opts.templates ?? new TemplateCache(opts.templateLimits);
+    this.allow = opts.allow;
     this.pending = new PendingBuffer(opts.maxPending ?? 1024, opts.maxPendingBytes ?? 16 << 20, (opts.pendingTtlSeconds ?? 60) * 1e9);
     this.sflow = opts.sflow;
   }
@@ -79,6 +77,10 @@ export class FlowDecoder implements DecodeCore {
     } else this.sink = out;
     const sink = this.sink;
     const stats = this.stats;
+    if (this.allow !== undefined && !this.allow(d.exporter)) {
+      stats.denied++;
+      return;
+    }
     stats.datagrams++;
     if (this.pending.size > 0) for (const p of this.pending.expire(d.receivedNs)) this.expire(p, 'its template did not arrive in time');
     const b = d.payload;

@@ -12,8 +12,10 @@ import type { TemplateCache } from './templates.js';
 export type VersionName = 'netflow_v1' | 'netflow_v5' | 'netflow_v7' | 'netflow_v9' | 'ipfix' | 'sflow';
 
 export interface DecoderStats {
-  /** Datagrams handed to decode(). */
+  /** Datagrams handed to decode() and decoded (not denied). */
   datagrams: number;
+  /** Datagrams from exporters not on the allow list (--allow): dropped undecoded. */
+  denied: number;
   /** Flow records emitted. */
   records: number;
   /** Options data records read (sampling, system init time), not emitted as flows. */
@@ -41,7 +43,7 @@ export interface DecoderStats {
 export function newStats(): DecoderStats {
   const v = () => ({ datagrams: 0, records: 0 });
   return {
-    datagrams: 0, records: 0, optionsRecords: 0,
+    datagrams: 0, denied: 0, records: 0, optionsRecords: 0,
     byVersion: { netflow_v1: v(), netflow_v5: v(), netflow_v7: v(), netflow_v9: v(), ipfix: v(), sflow: v() },
     rejects: new Map(), rejected: 0,
     templatesAdded: 0, templatesUpdated: 0, templatesWithdrawn: 0,

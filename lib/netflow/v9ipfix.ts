@@ -33,11 +33,7 @@ export function decodeV9(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Arr
   m.exportSecs = v.getUint32(8);
   m.sequence = v.getUint32(12);
   m.domainId = v.getUint32(16);
-  m.domain = core.templates.domain(d.exporter, 9, m.domainId);
-  if (m.domain === undefined) {
-    core.reject('domain limit', d, V9, `source id ${m.domainId}`, `more than ${core.templates.maxDomains} exporter domains; ignored`);
-    return;
-  }
+  m.domain = core.templates.domain(d.exporter, 9, m.domainId, d.receivedNs);
   const key = TemplateCache.key(d.exporter, 9, m.domainId);
   const inOrder = core.sequence(key, m.sequence, MAX_PACKET_GAP);
   decodeSets(core, d, v, b, 20, len, m, false, out);
@@ -68,11 +64,7 @@ export function decodeIpfix(core: DecodeCore, d: Datagram, v: DataView, b: Uint8
   m.exportSecs = v.getUint32(4);
   m.sequence = v.getUint32(8);
   m.domainId = v.getUint32(12);
-  m.domain = core.templates.domain(d.exporter, 10, m.domainId);
-  if (m.domain === undefined) {
-    core.reject('domain limit', d, IPFIX, `observation domain ${m.domainId}`, `more than ${core.templates.maxDomains} exporter domains; ignored`);
-    return;
-  }
+  m.domain = core.templates.domain(d.exporter, 10, m.domainId, d.receivedNs);
   const key = TemplateCache.key(d.exporter, 10, m.domainId);
   const inOrder = core.sequence(key, m.sequence, MAX_RECORD_GAP);
   const n = decodeSets(core, d, v, b, 16, mlen, m, true, out);
@@ -118,6 +110,7 @@ function decodeSets(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o
         hold(core, d, b, o, setEnd, id, m, protocol);
         complete = false;
       } else {
+        core.templates.used(m.domain!, t, m.receivedNs);
         const n = decodeDataSet(core, d, protocol, v, b, o, setEnd, t, m, out);
         if (n < 0) complete = false;
         else records += n;
@@ -195,6 +188,8 @@ function release(core: DecodeCore, dom: Domain, id: number, out: FlowSink): void
   for (const p of core.pending.take(key)) {
     const t = dom.templates.get(id);
     if (t === undefined) break;
+    core.templates.used(dom, t, p.ctx.receivedNs);
+    p.ctx.domain = dom; // the domain may have been evicted and created anew while the data waited
     const v = new DataView(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
     core.stats.pendingDecoded++;
     // the held copy starts at its set header; offsets in messages are relative to that copy
@@ -204,9 +199,10 @@ function release(core: DecodeCore, dom: Domain, id: number, out: FlowSink): void
 
 function addTemplate(core: DecodeCore, d: Datagram, protocol: string, where: string, m: MessageContext, t: Template, out: FlowSink): void {
   const dom = m.domain!;
-  const r = core.templates.add(dom, t);
+  const c = core.templates;
+  const r = c.add(dom, t, m.receivedNs);
   if (r === 'limit') {
-    core.reject('template limit', d, protocol, where, `template cache full (${core.templates.maxTemplatesPerDomain} per domain, ${core.templates.maxFields} fields overall); template ${t.id} ignored`);
+    core.reject('template limit', d, protocol, where, `template ${t.id} of ${t.fields.length} fields needs ~${t.bytes} bytes, more than the cache holds (${c.maxBytesPerExporter} per exporter, ${c.maxBytes} overall); ignored`);
     return;
   }
   if (r === 'added') core.stats.templatesAdded++;

@@ -9,7 +9,9 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { ROOT, binPath, runBin } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
-import { captureDatagrams, normalise, replay, startCollector } from '../helpers/udp-replay.js';
+import { type Collector, captureDatagrams, normalise, replay, startCollector } from '../helpers/udp-replay.js';
+import type { Datagram } from '../../lib/capture/datagram.js';
+import { Bytes, set, v9 } from '../unit/netflow/helpers.js';
 
 const FX = `${ROOT}test/fixtures/`;
 
@@ -424,4 +426,120 @@ test('live: the template cache is also saved while running (--template-save)', a
   assert.equal(c.child.exitCode, null, 'still running');
   c.child.kill('SIGTERM');
   assert.equal((await c.exited).code, 0, c.stderr());
+});
+
+/** The collector's counters now (SIGUSR2), as numbers by key. */
+async function countersNow(c: Collector): Promise<Map<string, number>> {
+  const before = c.stderr().length;
+  c.child.kill('SIGUSR2');
+  for (let i = 0; i < 500; i++) {
+    const m = /flow-capture: stats (.*)\n/.exec(c.stderr().slice(before));
+    if (m) return new Map(m[1]!.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), Number(kv.slice(kv.indexOf('=') + 1))]));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no stats line after SIGUSR2: ${c.stderr()}`);
+}
+
+/** Wait until the collector has read and decoded all that was sent (its counts stop moving). */
+async function settle(c: Collector): Promise<void> {
+  let last = -1;
+  for (;;) {
+    const s = await countersNow(c);
+    if (s.get('datagrams') === last && s.get('queue_bytes') === 0) return;
+    last = s.get('datagrams')!;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** `n` NetFlow v9 datagrams of one template each, under random source ids (a template flood). */
+function templateFlood(n: number): Datagram[] {
+  let rnd = 1;
+  const tmpl = set(0, new Bytes().u16(256, 3).u16(8, 4, 12, 4, 1, 4));
+  return Array.from({ length: n }, () => {
+    rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+    return { payload: v9([tmpl], { source: rnd }), exporter: '', exporterPort: 0, receivedNs: 0, source: 'flood', packetNo: 0, offset: -1 };
+  });
+}
+
+/** Send in chunks, letting the collector read between them (the flood must arrive, not overflow
+ *  the socket buffer), with `meanwhile` from 127.0.0.1 after every 2000; then wait until the
+ *  collector has decoded everything. Returns how often `meanwhile` was sent. */
+async function flood(c: Collector, dgs: readonly Datagram[], from: string, meanwhile: readonly Datagram[]): Promise<number> {
+  let sent = 0;
+  for (let i = 0; i < dgs.length; i += 500) {
+    await replay(dgs.slice(i, i + 500), '127.0.0.1', c.port, 4, from);
+    if ((i + 500) % 2000 === 0 && meanwhile.length > 0) {
+      await replay(meanwhile, '127.0.0.1', c.port);
+      sent++;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await settle(c);
+  return sent;
+}
+
+const times = <T>(n: number, xs: readonly T[]): T[] => Array.from({ length: n }, () => xs).flat();
+
+test('live: a template flood from 127.0.0.2 while 127.0.0.1 exports: nothing lost, a restart decodes at once, --allow denies the flood', async () => {
+  const dir = tempDir();
+  const cache = join(dir, 'templates.json');
+  const legit = await captureDatagrams(FX + 'live-v9.pcap');
+  const want = normalise(await offline('live-v9.pcap'));
+  const dataOnly = legit.map((d) => ({ ...d, payload: withoutTemplates(d.payload) }));
+  const flooding = templateFlood(20000);
+
+  // 127.0.0.2 sends 20,000 template datagrams with random source ids; then 127.0.0.1 exports
+  // (templates and data), and goes on sending data alone during a second such flood
+  const c1 = await startCollector(['-v', '-l', '127.0.0.1:0', '--template-cache', cache]);
+  await flood(c1, flooding, '127.0.0.2', []);
+  await replay(legit, '127.0.0.1', c1.port);
+  const during = await flood(c1, flooding, '127.0.0.2', dataOnly);
+  await replay(legit, '127.0.0.1', c1.port);
+  c1.child.kill('SIGTERM');
+  assert.equal((await c1.exited).code, 0, c1.stderr());
+  assert.equal(during, 10);
+  assert.deepEqual(normalise(c1.stdout()), times(12, want).sort(), 'every record of 127.0.0.1 decoded');
+  const s1 = /final stats (.*)/.exec(c1.stderr())![1]!;
+  assert.match(s1, /decode_errors=0 .*template_exporters=2 /);
+  const evicted = Number(/domain_evictions=(\d+)/.exec(s1)![1]);
+  assert.ok(evicted >= 10000, `flood domains evicted: ${s1}`);
+  // the saved cache holds the exporter's templates and at most one exporter's worth of the flood
+  const saved = JSON.parse(readFileSync(cache, 'utf8')) as { domains: { exporter: string }[] };
+  assert.ok(saved.domains.some((d) => d.exporter === '127.0.0.1'));
+  assert.ok(saved.domains.filter((d) => d.exporter === '127.0.0.2').length <= 1024);
+
+  // restarted with the cache, data sent without templates decodes at once
+  const c2 = await startCollector(['-v', '-l', '127.0.0.1:0', '--template-cache', cache]);
+  await replay(dataOnly, '127.0.0.1', c2.port);
+  c2.child.kill('SIGTERM');
+  assert.equal((await c2.exited).code, 0, c2.stderr());
+  assert.deepEqual(normalise(c2.stdout()), want);
+
+  // --allow 127.0.0.1/32: the flood is denied, never decoded; the exporter loses nothing
+  const c3 = await startCollector(['-v', '-l', '127.0.0.1:0', '--allow', '127.0.0.1/32']);
+  await replay(legit, '127.0.0.1', c3.port);
+  await flood(c3, flooding, '127.0.0.2', dataOnly);
+  c3.child.kill('SIGTERM');
+  assert.equal((await c3.exited).code, 0, c3.stderr());
+  assert.deepEqual(normalise(c3.stdout()), times(11, want).sort());
+  const s3 = /final stats (.*)/.exec(c3.stderr())![1]!;
+  const datagrams = Number(/ datagrams=(\d+)/.exec(` ${s3}`)![1]);
+  assert.match(s3, new RegExp(` denied=${datagrams - 11 * legit.length} `));
+  assert.ok(datagrams - 11 * legit.length > 10000, s3);
+  assert.match(s3, / template_exporters=1 .*domain_evictions=0 /);
+});
+
+test('-r --allow: datagrams of other exporters are denied, counted in the summary, not an error', async () => {
+  const all = await runBin('flow-capture', ['-r', FX + 'live-v9.pcap']);
+  const mine = await runBin('flow-capture', ['-v', '--allow', '127.0.0.0/8', '--allow', '::1', '-r', FX + 'live-v9.pcap']);
+  assert.equal(mine.code, 0, mine.stderr);
+  assert.equal(mine.stdout, all.stdout);
+  const other = await runBin('flow-capture', ['--allow', '192.0.2.0/24', '-r', FX + 'live-v9.pcap']);
+  assert.equal(other.code, 0, other.stderr);
+  assert.equal(other.stdout, '');
+  const v = await runBin('flow-capture', ['-v', '--allow', '192.0.2.0/24', '-r', FX + 'live-v9.pcap']);
+  assert.match(v.stderr, /1 packets, 0 datagrams, 0 records; 1 datagrams denied \(exporter not in --allow\)/);
+  const bad = await runBin('flow-capture', ['--allow', '10.0.0.0/33', '-r', FX + 'live-v9.pcap']);
+  assert.equal(bad.code, 64);
+  assert.match(bad.stderr, /--allow 10\.0\.0\.0\/33: invalid network mask "33"/);
 });

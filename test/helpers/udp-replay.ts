@@ -58,10 +58,11 @@ export function startCollector(args: string[], family: 4 | 6 = 4): Promise<Colle
   });
 }
 
-/** Send each payload from a fresh socket per exporter port (so exporters stay distinct). */
-export async function replay(datagrams: readonly Datagram[], host: string, port: number, family: 4 | 6 = 4): Promise<void> {
+/** Send each payload from one socket bound to `from` (default the loopback address; any
+ *  127.0.0.0/8 address works on Linux, to play another exporter). */
+export async function replay(datagrams: readonly Datagram[], host: string, port: number, family: 4 | 6 = 4, from = family === 6 ? '::1' : '127.0.0.1'): Promise<void> {
   const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
-  await new Promise<void>((r) => sock.bind(0, family === 6 ? '::1' : '127.0.0.1', () => r()));
+  await new Promise<void>((r) => sock.bind(0, from, () => r()));
   for (const d of datagrams) {
     await new Promise<void>((resolve, reject) => sock.send(d.payload, port, host, (e) => (e ? reject(e) : resolve())));
   }

@@ -234,12 +234,16 @@ test('v9: a template whose fields are all skipped still decodes (no loop), zero 
   assert.equal(dec.stats.rejected, 0);
 });
 
-test('v9: a changed layout replaces the template; the per-domain limit refuses more', () => {
-  const { dec, run, text } = decoder({ maxTemplatesPerDomain: 2 });
-  run(v9([set(0, Buffer.concat([tmpl(256, [[8, 4]]).build(), tmpl(257, [[8, 4]]).build(), tmpl(258, [[8, 4]]).build()]))]));
-  assert.equal(dec.stats.templatesAdded, 2);
-  assert.equal(dec.stats.rejects.get('template limit'), 1);
-  assert.match(text(), /template cache full \(2 per domain/);
+test('v9: a changed layout replaces the template; beyond the per-exporter limit the least recently used goes', () => {
+  const { dec, run } = decoder({ templateLimits: { maxTemplatesPerExporter: 2 } });
+  run(v9([set(0, Buffer.concat([tmpl(256, [[8, 4]]).build(), tmpl(257, [[8, 4]]).build()]))]));
+  assert.equal(run(v9([set(256, new Bytes().ip4('10.1.1.1'))])).length, 1); // 256 decoded data: kept
+  run(v9([set(0, tmpl(258, [[8, 4]]))])); // evicts 257, never used, not 256
+  assert.equal(dec.stats.templatesAdded, 3);
+  assert.equal(dec.templates.evicted.templates, 1);
+  assert.equal(dec.templates.get('192.0.2.1', 9, 0, 257), undefined);
+  assert.ok(dec.templates.get('192.0.2.1', 9, 0, 256));
+  assert.equal(dec.stats.rejected, 0);
   run(v9([set(0, tmpl(256, [[12, 4]]))]));
   run(v9([set(0, tmpl(256, [[12, 4]]))]));
   assert.equal(dec.stats.templatesUpdated, 1);
