@@ -106,7 +106,7 @@ export function parseConfig(text: string, path: string): AggregateConfigFile {
           try {
             agg(name!).filters.push(compileFilter(value));
           } catch (e) {
-            if (e instanceof FilterSyntaxError) fail(e.display());
+            if (e instanceof FilterSyntaxError) throw new CliError(`${place}: ${key}: ${e.message}`, EXIT.CONFIG, e.pointer());
             throw e;
           }
           break;

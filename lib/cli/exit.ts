@@ -37,18 +37,29 @@ export const EXIT_MEANINGS: ReadonlyArray<readonly [number, string]> = [
   [EXIT.INTERRUPTED, 'interrupted by SIGINT after flushing what was read'],
 ];
 
-/** An error the user can act on: printed as one line, mapped to an exit status, no stack. */
+/** An error the user can act on: printed as one line (control characters in it escaped), then
+ *  its `detail` lines, mapped to an exit status, no stack. */
 export class CliError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode: number = EXIT.FAILURE) {
+  constructor(
+    message: string,
+    exitCode: number = EXIT.FAILURE,
+    /** Lines printed under the message, escaped alike (the expression and a caret under a column, a hint). */
+    readonly detail: readonly string[] = [],
+  ) {
     super(message);
     this.name = 'CliError';
     this.exitCode = exitCode;
   }
 }
 
-export function usageError(message: string): CliError {
-  return new CliError(message, EXIT.USAGE);
+export function usageError(message: string, ...detail: string[]): CliError {
+  return new CliError(message, EXIT.USAGE, detail);
+}
+
+/** The hint under a usage error about the command line as a whole. */
+export function tryHelp(prog: string): string {
+  return `Try '${prog} --help' for more information.`;
 }
 
 /** Map a Node system error (ENOENT, EACCES, …) met while opening/reading/writing to a status. */

@@ -1,9 +1,12 @@
 // Diagnostics on stderr: errors, rate-limited warnings counted by reason, verbose info, and a
-// progress line that only ever appears on a TTY. stdout never sees any of this.
+// progress line that only ever appears on a TTY. stdout never sees any of this. Every message is
+// one line: control characters in it (from a file name, a label, a field value) are shown as
+// escapes (lib/cli/visible.ts) before the colour is added.
 
 import type { Writable } from 'node:stream';
 import type { ChalkInstance } from 'chalk';
 import { makeChalk } from './color.js';
+import { visible } from './visible.js';
 
 export interface LogOptions {
   quiet?: boolean;
@@ -33,17 +36,17 @@ export class Log {
     this.chalk = opts.chalk ?? makeChalk(0);
   }
 
-  private print(text: string): void {
+  private print(message: string, paint: (text: string) => string = (text) => text): void {
     this.clearProgress();
-    this.err.write(`${this.prog}: ${text}\n`);
+    this.err.write(`${this.prog}: ${paint(visible(message))}\n`);
   }
 
   error(message: string): void {
-    this.print(this.chalk.red(message));
+    this.print(message, this.chalk.red);
   }
 
   warn(message: string): void {
-    if (!this.opts.quiet) this.print(this.chalk.yellow(message));
+    if (!this.opts.quiet) this.print(message, this.chalk.yellow);
   }
 
   info(message: string): void {
@@ -109,7 +112,7 @@ export class Log {
     const now = Date.now();
     if (now - this.lastProgress < 250) return;
     this.lastProgress = now;
-    this.err.write(`\r\x1b[K${this.prog}: ${text}`);
+    this.err.write(`\r\x1b[K${this.prog}: ${visible(text)}`);
     this.progressShown = true;
   }
 

@@ -146,7 +146,10 @@ export async function readNdjsonObjects(
         if (needFlush && flush) await flush();
       }
     } catch (e) {
-      if (e instanceof LineTooLongError) reject(`${src.name}:${e.line}`, 'line too long', `${e.message}; rest of ${src.name} skipped`);
+      if (e instanceof LineTooLongError) {
+        counts.lines++; // the over-long line was read (in part) and is the one rejected
+        reject(`${src.name}:${e.line}`, 'line too long', `${e.message}; rest of ${src.name} skipped`);
+      }
       else if (io.signal?.aborted) {
         // reading was cut short on purpose: the caller writes what was read
       } else if (e instanceof CliError) throw e;

@@ -3,7 +3,7 @@
 
 import yargs, { type Argv } from 'yargs';
 import type { Proc } from './run.js';
-import { usageError } from './exit.js';
+import { tryHelp, usageError } from './exit.js';
 import { VERSION } from './version.js';
 import { colorLevel, makeChalk } from './color.js';
 import { Log } from './log.js';
@@ -36,9 +36,11 @@ export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
     .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true })
     .fail((msg: string | null, err: Error | undefined) => {
       // yargs re-throws what a coerce function throws (intInRange's usage errors) as a YError
-      if (err?.name === 'YError') throw usageError(`${err.message}\nTry '${spec.prog} --help' for more information.`);
+      if (err?.name === 'YError') throw usageError(err.message, tryHelp(spec.prog));
       if (err) throw err;
-      throw usageError(`${unknownAsGiven(msg ?? 'invalid arguments', proc.argv)}\nTry '${spec.prog} --help' for more information.`);
+      // yargs puts details on lines of their own, indented ("Invalid values:\n  Argument: …")
+      const [first, ...more] = unknownAsGiven(msg ?? 'invalid arguments', proc.argv).split(/\n(?= )/);
+      throw usageError(first!, ...more, tryHelp(spec.prog));
     })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only print errors', group: 'Common:' })
     .option('verbose', { alias: 'v', type: 'count', describe: 'More detail on stderr (-vv for more)', group: 'Common:' })

@@ -3,6 +3,7 @@
 
 import type { Readable, Writable } from 'node:stream';
 import { CliError, EXIT, isEpipe } from './exit.js';
+import { visible } from './visible.js';
 
 export interface Proc {
   argv: string[]; // arguments after the program name
@@ -24,7 +25,7 @@ export async function run(prog: string, main: Main): Promise<void> {
   const proc = processProc();
   proc.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (isEpipe(err)) process.exit(EXIT.OK); // nobody reads any more: nothing left to deliver
-    proc.stderr.write(`${prog}: write error on stdout: ${err.message}\n`);
+    proc.stderr.write(`${prog}: write error on stdout: ${visible(err.message)}\n`);
     process.exit(EXIT.IOERR);
   });
   try {
@@ -38,11 +39,11 @@ export async function run(prog: string, main: Main): Promise<void> {
 export function reportError(prog: string, e: unknown, proc: Pick<Proc, 'stderr' | 'env'>): number {
   if (isEpipe(e)) return EXIT.OK;
   if (e instanceof CliError) {
-    proc.stderr.write(`${prog}: ${e.message}\n`);
+    proc.stderr.write([`${prog}: ${e.message}`, ...e.detail].map((line) => `${visible(line)}\n`).join(''));
     return e.exitCode;
   }
   const err = e as Error;
-  proc.stderr.write(`${prog}: internal error (this is a bug, please report it): ${err?.message ?? String(e)}\n`);
+  proc.stderr.write(`${prog}: internal error (this is a bug, please report it): ${visible(err?.message ?? String(e))}\n`);
   if (proc.env.FLOWMETER_DEBUG) proc.stderr.write(`${err?.stack ?? ''}\n`);
   return EXIT.SOFTWARE;
 }

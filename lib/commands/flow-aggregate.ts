@@ -102,7 +102,7 @@ export async function main(proc: Proc): Promise<number | void> {
     try {
       filters.push(compileFilter(expr));
     } catch (e) {
-      if (e instanceof FilterSyntaxError) throw usageError(`--filter: ${e.display()}`);
+      if (e instanceof FilterSyntaxError) throw usageError(`--filter: ${e.message}`, ...e.pointer());
       throw e;
     }
   }

@@ -164,7 +164,7 @@ export async function main(proc: Proc): Promise<number | void> {
     try {
       return compileFilter(expr).test;
     } catch (e) {
-      if (e instanceof FilterSyntaxError) throw usageError(`--filter: ${e.display()}`);
+      if (e instanceof FilterSyntaxError) throw usageError(`--filter: ${e.message}`, ...e.pointer());
       throw e;
     }
   });

@@ -3,7 +3,7 @@
 
 import { basename } from 'node:path';
 import type { Proc } from '../cli/run.js';
-import { EXIT, usageError } from '../cli/exit.js';
+import { EXIT, tryHelp, usageError } from '../cli/exit.js';
 import { refuseTerminalStdin } from '../cli/io.js';
 import { intInRange, makeLog, makeParser, parseArgs, type CommandSpec, type CommonArgs } from '../cli/options.js';
 import { hcdPutfile } from '../hcd/main.js';
@@ -114,7 +114,7 @@ export async function main(proc: Proc): Promise<number | void> {
   const log = makeLog(proc, PROG, a);
 
   const urlText = a.url ?? proc.env.HCD_URL;
-  if (!urlText) throw usageError(`missing --url (or HCD_URL)\nTry '${PROG} --help' for more information.`);
+  if (!urlText) throw usageError('missing --url (or HCD_URL)', tryHelp(PROG));
   const endpoint = parseHcdUrl(urlText);
   const positional = (a.args ?? []).map(String);
   const flush = a['flush-spool'];
@@ -132,7 +132,7 @@ export async function main(proc: Proc): Promise<number | void> {
     }
     if (positional[0] === 'putfile') positional.shift();
     if (positional.length !== 1) {
-      throw usageError(`${positional.length === 0 ? 'missing the statistics NAME (e.g. agg-ab)' : `one NAME expected, got ${positional.length}`}\nTry '${PROG} --help' for more information.`);
+      throw usageError(positional.length === 0 ? 'missing the statistics NAME (e.g. agg-ab)' : `one NAME expected, got ${positional.length}`, tryHelp(PROG));
     }
     name = checkName(positional[0]!);
     refuseTerminalStdin(a.file === '-' ? [] : [a.file], proc.stdin, 'billing statistics');

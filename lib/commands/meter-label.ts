@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
 import type { Proc } from '../cli/run.js';
 import { makeParser, parseArgs, makeLog, intInRange, type CommonArgs } from '../cli/options.js';
-import { usageError } from '../cli/exit.js';
+import { tryHelp, usageError } from '../cli/exit.js';
 import { FORMATS, type Format } from '../metering/output.js';
 import { defaultStorePath } from '../metering/store.js';
 import { checkDirection, type Direction } from '../metering/model.js';
@@ -146,10 +146,10 @@ export async function main(proc: Proc): Promise<number | void> {
   if (!args) return 0;
   const log = makeLog(proc, PROG, args);
   if (args._.length === 0) {
-    throw usageError(`a command is required: ${Object.keys(COMMANDS).join(', ')}\nTry '${PROG} --help' for more information.`);
+    throw usageError(`a command is required: ${Object.keys(COMMANDS).join(', ')}`, tryHelp(PROG));
   }
   const cmd = CANONICAL.get(String(args._[0]));
-  if (!cmd) throw usageError(`unknown command "${String(args._[0])}"\nTry '${PROG} --help' for more information.`);
+  if (!cmd) throw usageError(`unknown command "${String(args._[0])}"`, tryHelp(PROG));
   const common: act.Common = {
     db: args.db ?? defaultStorePath(proc.env),
     format: args.format,

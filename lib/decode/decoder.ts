@@ -125,7 +125,7 @@ export class FlowDecoder implements DecodeCore {
     } catch (e) {
       // a decoder bug must not take the collector down: count it like bad input, with the stack at -vv
       this.reject('internal error', d, 'decoder', `version ${version}`, `${(e as Error).message ?? String(e)} (please report this datagram)`);
-      this.log.debug((e as Error).stack ?? String(e));
+      for (const line of ((e as Error).stack ?? String(e)).split('\n')) this.log.debug(line); // a message is one line
     }
   }
 

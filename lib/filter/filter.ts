@@ -5,10 +5,14 @@
 // As in libpcap, `not` binds tightest and `and`/`or` have EQUAL precedence, left to right
 // ("a or b and c" is "(a or b) and c"), and a bare value repeats the previous qualifiers
 // ("host a or b" is "host a or host b"). Port tests only match TCP/UDP/SCTP flows, as BPF does.
+// Nesting is limited to MAX_DEPTH levels (each "(", each not/!, each switch between and/or in a
+// chain opens one), so that a hostile or generated expression is a syntax error, not a stack
+// overflow; a long chain of one operator ("host a or host b or …") is flat and has no limit.
 
 import type { FlowView } from '../aggregate/view.js';
 import { ipv4ToU32, ipv6ToWords, maskV4, maskWord } from '../networks/addr.js';
 import { protoNumber } from '../flow/proto.js';
+import { visible } from '../cli/visible.js';
 
 export type FlowPredicate = (v: FlowView) => boolean;
 
@@ -22,11 +26,25 @@ export class FilterSyntaxError extends Error {
     super(`${reason} at column ${column}`);
   }
 
-  /** Two more lines showing the expression and a caret under the column. */
-  display(indent = '  '): string {
-    return `${this.message}\n${indent}${this.expression}\n${indent}${' '.repeat(Math.max(0, this.column - 1))}^`;
+  /** Two lines to print under the message: the expression (control characters escaped; only
+   *  `width` characters around the column of a longer one) and a caret under the column. */
+  pointer(indent = '  ', width = 100): [string, string] {
+    const text = visible(this.expression);
+    let caret = visible(this.expression.slice(0, Math.max(0, this.column - 1))).length;
+    let shown = text;
+    if (text.length > width) {
+      const from = Math.max(0, Math.min(caret - width / 2, text.length - width));
+      shown = `${from > 0 ? '…' : ''}${text.slice(from, from + width)}${from + width < text.length ? '…' : ''}`;
+      caret += from > 0 ? 1 - from : 0;
+    }
+    return [`${indent}${shown}`, `${indent}${' '.repeat(caret)}^`];
   }
 }
+
+/** Levels of nesting an expression may have: deep enough for any expression a person writes or
+ *  a generator builds from a list, shallow enough for the recursive parser and the compiled
+ *  predicate to stay far from the stack limit (~5,000 levels overflowed it). */
+export const MAX_DEPTH = 256;
 
 interface Token {
   text: string;
@@ -106,7 +124,7 @@ const SERVICES: Readonly<Record<string, number>> = {
 };
 
 type Node =
-  | { k: 'and' | 'or'; a: Node; b: Node }
+  | { k: 'and' | 'or'; parts: Node[] }
   | { k: 'not'; a: Node }
   | { k: 'host'; dir: Dir; fam: 4 | 6; w: number[] }
   | { k: 'net'; dir: Dir; fam: 4 | 6; w: number[]; len: number }
@@ -115,6 +133,7 @@ type Node =
 
 class Parser {
   private pos = 0;
+  private depth = 0;
   private last: Quals | undefined;
   constructor(
     private readonly toks: Token[],
@@ -150,16 +169,33 @@ class Parser {
     return n;
   }
 
+  /** One more level of nesting, opened by token `t`. */
+  private enter(t: Token): void {
+    if (++this.depth > MAX_DEPTH) this.fail(`expression nested more than ${MAX_DEPTH} levels deep`, t);
+  }
+
+  // and/or chains are n-ary: a run of one operator adds no depth; a switch to the other operator
+  // wraps what came before (left to right, equal precedence) and so nests one level more
   private expr(): Node {
     let left = this.unary();
+    let opened = 0;
     for (;;) {
       const t = this.peek();
       if (this.isAnd(t) || this.isOr(t)) {
         this.pos++;
         if (!this.peek()) this.fail(`expected an expression after "${t!.text}"`);
+        const k = this.isAnd(t) ? 'and' : 'or';
         const right = this.unary();
-        left = { k: this.isAnd(t) ? 'and' : 'or', a: left, b: right };
-      } else return left;
+        if (opened > 0 && left.k === k) left.parts.push(right);
+        else {
+          this.enter(t!);
+          opened++;
+          left = { k, parts: [left, right] };
+        }
+      } else {
+        this.depth -= opened;
+        return left;
+      }
     }
   }
 
@@ -169,11 +205,16 @@ class Parser {
     if (t.text === '!' || this.isWord(t, 'not')) {
       this.pos++;
       if (!this.peek()) this.fail(`expected an expression after "${t.text}"`);
-      return { k: 'not', a: this.unary() };
+      this.enter(t);
+      const a = this.unary();
+      this.depth--;
+      return { k: 'not', a };
     }
     if (t.text === '(') {
       this.pos++;
+      this.enter(t);
       const inner = this.expr();
+      this.depth--;
       const close = this.peek();
       if (!close || close.text !== ')') this.fail(`expected ")" to close the "(" at column ${t.col}`, close);
       this.pos++;
@@ -267,7 +308,7 @@ class Parser {
         const protos = q.proto === 'tcp' ? [6] : q.proto === 'udp' ? [17] : q.proto === 'sctp' ? [132] : [6, 17, 132];
         const node: Node = { k: 'port', dir, protos, lo, hi };
         if (q.proto === 'ip' || q.proto === 'ip6') {
-          return { k: 'and', a: { k: 'proto', fam: q.proto === 'ip' ? 4 : 6, proto: -1 }, b: node };
+          return { k: 'and', parts: [{ k: 'proto', fam: q.proto === 'ip' ? 4 : 6, proto: -1 }, node] };
         }
         return node;
       }
@@ -388,14 +429,26 @@ function withDir(dir: Dir, src: FlowPredicate, dst: FlowPredicate): FlowPredicat
 function compile(n: Node): FlowPredicate {
   switch (n.k) {
     case 'and': {
-      const a = compile(n.a);
-      const b = compile(n.b);
-      return (v) => a(v) && b(v);
+      const parts = n.parts.map(compile);
+      if (parts.length === 2) {
+        const [a, b] = parts as [FlowPredicate, FlowPredicate];
+        return (v) => a(v) && b(v);
+      }
+      return (v) => {
+        for (let i = 0; i < parts.length; i++) if (!parts[i]!(v)) return false;
+        return true;
+      };
     }
     case 'or': {
-      const a = compile(n.a);
-      const b = compile(n.b);
-      return (v) => a(v) || b(v);
+      const parts = n.parts.map(compile);
+      if (parts.length === 2) {
+        const [a, b] = parts as [FlowPredicate, FlowPredicate];
+        return (v) => a(v) || b(v);
+      }
+      return (v) => {
+        for (let i = 0; i < parts.length; i++) if (parts[i]!(v)) return true;
+        return false;
+      };
     }
     case 'not': {
       const a = compile(n.a);

@@ -163,9 +163,29 @@ export class FieldError extends Error {
 }
 
 export function describeValue(v: unknown): string {
-  // a bigint is a JSON integer as written (exactJsonIntegers): its digits, never rounded
-  const s = typeof v === 'bigint' ? String(v) : JSON.stringify(v) ?? String(v);
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+  const s = jsonPrefix(v, DESCRIBED + 1);
+  return s.length > DESCRIBED ? `${s.slice(0, DESCRIBED)}…` : s;
+}
+
+/** Characters of a value describeValue shows. */
+const DESCRIBED = 40;
+
+/** The JSON text of `v` (String(v) where JSON has none), or at least its first `max` characters:
+ *  arrays and objects are written only as far as needed, so a value nested 100,000 levels deep
+ *  (JSON.parse reads it; JSON.stringify overflows the stack) costs `max` levels at most. A bigint
+ *  is a JSON integer as written (exactJsonIntegers): its digits, never rounded. */
+function jsonPrefix(v: unknown, max: number): string {
+  if (typeof v === 'bigint') return String(v);
+  if (typeof v !== 'object' || v === null) return JSON.stringify(v) ?? String(v);
+  const array = Array.isArray(v);
+  let s = array ? '[' : '{';
+  for (const [k, x] of Object.entries(v)) {
+    if (s.length >= max) return s;
+    if (s.length > 1) s += ',';
+    if (!array) s += `${JSON.stringify(k)}:`;
+    s += jsonPrefix(x, max - s.length);
+  }
+  return s + (array ? ']' : '}');
 }
 
 function uint(o: Record<string, unknown>, name: string, max = Number.MAX_SAFE_INTEGER * 1024): number {

@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { CliError, EXIT } from '../cli/exit.js';
 import { openInput, refuseTerminalStdin, writeFileAtomic } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
+import { visible } from '../cli/visible.js';
 import { waitDrain } from '../cli/writer.js';
 import { findLabel, findRule, type Direction, type StoreData } from './model.js';
 import { createLabel, createRule, deleteLabels, deleteRules, exportNeutron, importNeutron, rulesOf } from './ops.js';
@@ -46,7 +47,7 @@ function created(kind: string, c: Common, obj: object): string {
 
 /** Report bulk-delete results as neutronclient does; failures make the exit status 1. */
 async function reportDelete(io: ActionIo, kind: string, res: { deleted: string[]; errors: string[] }): Promise<number> {
-  if (res.deleted.length > 0) await write(io.stdout, `Deleted ${kind}(s): ${res.deleted.join(', ')}\n`);
+  if (res.deleted.length > 0) await write(io.stdout, `Deleted ${kind}(s): ${visible(res.deleted.join(', '))}\n`);
   for (const e of res.errors) io.log.error(e);
   return res.errors.length > 0 ? EXIT.FAILURE : EXIT.OK;
 }

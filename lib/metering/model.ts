@@ -3,6 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { CliError, EXIT } from '../cli/exit.js';
+import { describeValue } from '../flow/record.js';
 import { parsePrefix, prefixesOverlap, ipInterfaceError } from './prefix.js';
 
 export type Direction = 'ingress' | 'egress';
@@ -61,7 +62,7 @@ function pyRepr(v: unknown): string {
   if (v === null || v === undefined) return 'None';
   if (v === true) return 'True';
   if (v === false) return 'False';
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return typeof v === 'object' ? describeValue(v) : String(v); // bounded: a value may nest deeper than the stack
 }
 
 function checkString(attr: string, v: unknown, max: number): string {

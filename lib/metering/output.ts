@@ -1,7 +1,12 @@
 // Output like the neutron/openstack CLIs (cliff): a Field/Value table sorted by field for one
 // resource, a column table for lists (prettytable borders, left-aligned), or json, csv, value.
+// table and value are for reading: control characters in names and descriptions are shown as
+// escapes (\x1b, \n). json and csv carry the exact text, except that a csv cell a spreadsheet
+// would run as a formula gets a leading ' (csv-stringify's escape_formulas, OWASP's advice).
 
+import { stringify } from 'csv-stringify/sync';
 import { usageError } from '../cli/exit.js';
+import { visible } from '../cli/visible.js';
 
 export type Format = 'table' | 'json' | 'csv' | 'value';
 export const FORMATS: readonly Format[] = ['table', 'json', 'csv', 'value'];
@@ -9,11 +14,16 @@ export const FORMATS: readonly Format[] = ['table', 'json', 'csv', 'value'];
 type Row = Record<string, unknown>;
 
 /** Python's str() of a value, as cliff prints it in table, csv and value formats. */
-function text(v: unknown): string {
+function str(v: unknown): string {
   if (v === null || v === undefined) return 'None';
   if (v === true) return 'True';
   if (v === false) return 'False';
   return String(v);
+}
+
+/** A value as the table and value formats show it. */
+function text(v: unknown): string {
+  return visible(str(v));
 }
 
 function selectColumns(available: readonly string[], wanted: readonly string[] | undefined): string[] {
@@ -37,10 +47,24 @@ export function renderTable(headers: readonly string[], rows: ReadonlyArray<read
   return [rule, line(headers), rule, ...rows.map(line), rule].join('\n') + '\n';
 }
 
-/** csv with Python's QUOTE_NONNUMERIC (cliff's default): strings quoted, numbers and booleans bare. */
-function csvCell(v: unknown): string {
-  if (typeof v === 'number' || typeof v === 'boolean') return text(v);
-  return `"${text(v).replace(/"/g, '""')}"`;
+/** csv with Python's QUOTE_NONNUMERIC (cliff's default): strings (and None) quoted, numbers and
+ *  booleans bare; a text cell starting with = + - @ tab or CR gets a leading ' so that a
+ *  spreadsheet shows it instead of running it. */
+const CSV_OPTIONS = {
+  delimiter: ',',
+  record_delimiter: 'unix' as const,
+  eof: true,
+  quoted_string: true,
+  escape_formulas: true,
+  cast: {
+    boolean: (v: boolean): string => str(v),
+    undefined: () => ({ value: 'None', quoted: true }),
+    null: () => ({ value: 'None', quoted: true }),
+  },
+};
+
+function csv(rows: unknown[][]): string {
+  return stringify(rows, CSV_OPTIONS);
 }
 
 /** One resource: rows sorted by field name (neutron's `zip(*sorted(info.items()))`). */
@@ -52,7 +76,7 @@ export function formatOne(resource: Row, format: Format, columns?: readonly stri
     case 'json':
       return `${JSON.stringify(Object.fromEntries(fields.map((f) => [f, resource[f] ?? null])), null, 2)}\n`;
     case 'csv':
-      return `${fields.map((f) => csvCell(f)).join(',')}\n${fields.map((f) => csvCell(resource[f])).join(',')}\n`;
+      return csv([fields, fields.map((f) => resource[f])]);
     case 'value':
       return fields.map((f) => `${text(resource[f])}\n`).join('');
   }
@@ -67,7 +91,7 @@ export function formatList(defaultColumns: readonly string[], rows: readonly Row
     case 'json':
       return `${JSON.stringify(rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? null]))), null, 2)}\n`;
     case 'csv':
-      return [cols.map(csvCell).join(','), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+      return csv([cols, ...rows.map((r) => cols.map((c) => r[c]))]);
     case 'value':
       return rows.map((r) => `${cols.map((c) => text(r[c])).join(' ')}\n`).join('');
   }

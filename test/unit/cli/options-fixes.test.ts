@@ -40,7 +40,8 @@ test('a value refused by a coerce helper (intInRange) is a usage error (64), not
   await assert.rejects(parseArgs(y), (e: unknown) => {
     assert.ok(e instanceof CliError);
     assert.equal(e.exitCode, 64);
-    assert.equal(e.message, `--count: expected an integer, got "abc"\nTry 'x --help' for more information.`);
+    assert.equal(e.message, '--count: expected an integer, got "abc"');
+    assert.deepEqual(e.detail, ["Try 'x --help' for more information."]);
     return true;
   });
 });

@@ -1,7 +1,7 @@
 // pcap-filter grammar over flow records: every form, libpcap precedence, errors with columns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileFilter, anyOf, FilterSyntaxError } from '../../../lib/filter/filter.js';
+import { compileFilter, anyOf, FilterSyntaxError, MAX_DEPTH } from '../../../lib/filter/filter.js';
 import { flowFromObject } from '../../../lib/flow/record.js';
 import { FlowView } from '../../../lib/aggregate/view.js';
 
@@ -123,7 +123,8 @@ function syntaxError(expr: string): FilterSyntaxError {
 test('syntax errors name the column and draw a caret', () => {
   const e = syntaxError('src host or dst host 1.2.3.4');
   assert.equal(e.column, 10);
-  assert.equal(e.display(), `expected a value after "host", got "or" at column 10\n  src host or dst host 1.2.3.4\n           ^`);
+  assert.equal(e.message, 'expected a value after "host", got "or" at column 10');
+  assert.deepEqual(e.pointer(), ['  src host or dst host 1.2.3.4', '           ^']);
   assert.equal(syntaxError('host').column, 5);
   assert.match(syntaxError('host').reason, /expected a value after "host"/);
   assert.equal(syntaxError('tcp and').column, 8);
@@ -144,4 +145,36 @@ test('syntax errors name the column and draw a caret', () => {
   assert.match(syntaxError('portrange 10').reason, /port range/);
   assert.equal(syntaxError('not').column, 4);
   assert.equal(syntaxError('and tcp').column, 1);
+});
+
+test('the caret stays under the column when the expression holds control characters', () => {
+  const e = syntaxError('tcp and\t\u001b host');
+  assert.equal(e.column, 9); // the ESC
+  assert.deepEqual(e.pointer(''), ['tcp and\\t\\x1b host', `${' '.repeat(9)}^`]);
+});
+
+test(`nesting deeper than ${MAX_DEPTH} levels is a syntax error at the column that opens one too many`, () => {
+  const parens = (n: number): string => `${'('.repeat(n)}tcp${')'.repeat(n)}`;
+  assert.deepEqual(matches(parens(MAX_DEPTH)), ['tcp', 'v6']);
+  const e = syntaxError(parens(5000));
+  assert.equal(e.reason, `expression nested more than ${MAX_DEPTH} levels deep`);
+  assert.equal(e.column, MAX_DEPTH + 1);
+  // a long expression is shown around the column
+  assert.deepEqual(e.pointer(''), [`…${'('.repeat(100)}…`, `${' '.repeat(51)}^`]);
+  assert.deepEqual(matches(`${'not '.repeat(MAX_DEPTH)}tcp`), ['tcp', 'v6']); // an even number of nots
+  assert.equal(syntaxError(`${'not '.repeat(20000)}tcp`).column, 4 * MAX_DEPTH + 1);
+  assert.equal(syntaxError(`${'! '.repeat(MAX_DEPTH + 1)}tcp`).column, 2 * MAX_DEPTH + 1);
+  // each switch between and/or nests the chain so far one level deeper
+  const alternating = (n: number): string => `tcp${Array.from({ length: n }, (_, i) => (i % 2 ? ' or tcp' : ' and tcp')).join('')}`;
+  assert.deepEqual(matches(alternating(MAX_DEPTH)), ['tcp', 'v6']);
+  assert.match(syntaxError(alternating(MAX_DEPTH + 1)).reason, /nested more than/);
+});
+
+test('a long chain of one operator is flat: 100,000 hosts compile and match', () => {
+  const hosts = Array.from({ length: 100_000 }, (_, i) => `host 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  hosts.push('host 192.0.2.53');
+  const f = compileFilter(hosts.join(' or '));
+  assert.deepEqual(Object.entries(all).filter(([, v]) => f.test(v)).map(([k]) => k), ['udp']);
+  const g = compileFilter(hosts.map((h) => `not ${h}`).join(' and '));
+  assert.deepEqual(Object.entries(all).filter(([, v]) => g.test(v)).map(([k]) => k), ['tcp', 'icmp', 'v6', 'icmp6']);
 });
