@@ -10,7 +10,7 @@
 // - IPFIX flowStart/EndMicroseconds (NTP format): not decoded, printed as 1970;
 // - NetFlow v9 FIRST/LAST_SWITCHED ahead of sysUpTime: added without the 2^32 ms uptime wrap,
 //   giving flows 49.7 days in the future.
-import { test } from 'node:test';
+import { testNeeding } from '../helpers/peers.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -23,6 +23,8 @@ import { openInput } from '../../lib/cli/io.js';
 import { Log } from '../../lib/cli/log.js';
 import { newCaptureStats, readCapture } from '../../lib/capture/pcap-file.js';
 import { Writable } from 'node:stream';
+
+const test = testNeeding('nfcapd', 'sfcapd', 'nfdump');
 
 interface Fixture {
   name: string;

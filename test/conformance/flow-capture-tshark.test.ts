@@ -9,11 +9,13 @@
 //            flowStart{Milli,Micro}seconds tshark prints (RFC 7011 §6.1.7-9, RFC 5102)
 // Times are compared to 1 µs: flow-capture keeps ns in doubles (~256 ns steps near 2024), tshark
 // prints exact ns.
-import { test } from 'node:test';
+import { testNeeding } from '../helpers/peers.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { captureRecords } from '../helpers/capture.js';
 import { ROOT } from '../helpers/spawn.js';
+
+const test = testNeeding('tshark');
 
 /** Fixture → the UDP port it was exported to (make-fixtures.sh). */
 const FIXTURES: ReadonlyArray<readonly [string, number]> = [

@@ -1,10 +1,10 @@
 // examples/billing/billing-cycle.sh under fault injection, with real processes and a real XML-RPC
 // server: the cycle is killed with SIGKILL after each of its steps in turn, runs into a held lock,
-// meets hcd answering 503 and then hcd gone (the spool fills, even with the same file spooled
+// meets hcd answering 429 (busy) and then hcd gone (the spool fills, even with the same file spooled
 // twice), and is run again until idle. Afterwards the bytes hcd received, per subscriber, remote
 // network and direction, equal what flow-aggregate computes over all the captures at once, and no
 // statistics file reached hcd twice.
-import { test } from 'node:test';
+import { testNeeding } from '../helpers/peers.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { ROOT, runBin, runProcess, runShell, type RunResult } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startHcd, type HcdCall, type HcdServer } from '../helpers/hcd-server.js';
+
+const test = testNeeding('python3');
 
 const SCRIPT = join(ROOT, 'examples/billing/billing-cycle.sh');
 const NETWORKS = join(ROOT, 'test/fixtures/report/networks.lst');
@@ -170,9 +172,10 @@ test('billing cycle: killed after every step, lock held, hcd failing and gone: e
   assert.equal(held.code, 75, held.stderr);
   assert.match(held.stderr, /another run holds/);
 
-  // 3. hcd answers 503 to everything: the files of this run wait in the spool (exit 75).
+  // 3. hcd answers 429 (busy: provably not taken) to everything: the files of this run wait in
+  // the spool (exit 75). (A 5xx would leave each upload in doubt, for the operator to settle.)
   writeCaptures(s, secondHalf.slice(0, Math.floor(secondHalf.length / 2)), 3, 10);
-  await hcd.control('mode=status&code=503&count=0');
+  await hcd.control('mode=status&code=429&count=0');
   const failing = await cycle(s, hcd);
   assert.equal(failing.code, 75, failing.stderr);
   assert.ok(spoolFiles(s).length > 0, 'nothing spooled');

@@ -5,13 +5,15 @@
 // SAME config file (-c). Every row and every packets/bytes/flows count must be identical.
 // Flows for flow-aggregate: decoded by tshark (an independent decoder) into flow NDJSON, and by
 // flow-capture -r piped straight into flow-aggregate (the real pipeline).
-import { test } from 'node:test';
+import { testNeeding } from '../helpers/peers.js';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, binPath, runBin, runProcess, runShell } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
 import { protoNumber } from '../../lib/flow/proto.js';
+
+const test = testNeeding('nfacctd', 'tshark');
 
 const FIXTURES = join(ROOT, 'test/fixtures/aggregate');
 

@@ -2,10 +2,12 @@
 // captures of a real exporter (pmacct's sfprobe, scripts/make-sflow-fixtures.sh): agent,
 // datagram sequence, sampling rate, frame length, and from the raw packet header the addresses,
 // protocol and ports.
-import { test } from 'node:test';
+import { testNeeding } from '../helpers/peers.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { ROOT, runBin } from '../helpers/spawn.js';
+
+const test = testNeeding('tshark');
 
 type Json = Record<string, unknown>;
 

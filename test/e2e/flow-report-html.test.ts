@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { ROOT, runBin, runShell } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
+import { withPeers } from '../helpers/peers.js';
 
 const F = `${ROOT}test/fixtures/report`;
 const GOLDEN = `${F}/golden`;
@@ -127,7 +128,7 @@ async function openPages(files: string[], shot?: string): Promise<Array<{ reques
   }
 }
 
-test('html: headless Chromium renders the page and its chart, and the page fetches nothing', async () => {
+test('html: headless Chromium renders the page and its chart, and the page fetches nothing', withPeers('chromium'), async () => {
   const dir = tempDir();
   const page = join(dir, 'report.html');
   const r = await runBin('flow-report', ['--format', 'html', '-o', page, FLOWS]);

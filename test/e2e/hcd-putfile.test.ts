@@ -1,5 +1,5 @@
 // hcd-putfile end to end: the real bin against Python's xmlrpc.server standing in for hcd.
-import { test, describe } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { runBin, runShell, binPath } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
 import { makeCert, startHcd } from '../helpers/hcd-server.js';
+import { needs, testNeeding } from '../helpers/peers.js';
+
+// every test talks to the hcd stand-in, test/fixtures/hcd/hcd-server.py
+const test = testNeeding('python3');
 
 const PW = 'pa55:w0rd';
 const LINES = [
@@ -236,7 +240,8 @@ describe('hcd-putfile passwords', () => {
     assert.deepEqual((await hcd.calls()).calls.map((c) => c.name), ['agg-ab', 'agg-ba']);
   });
 
-  test('no password anywhere and a terminal on stdin: prompts without echo (real pty via script(1))', async () => {
+  test('no password anywhere and a terminal on stdin: prompts without echo (real pty via script(1))', async (t) => {
+    if (!needs(t, 'script')) return;
     const hcd = await startHcd({ user: 'hydra', password: PW });
     const dir = tempDir();
     const f = file(dir, 'x.csv', GOOD);
@@ -374,7 +379,8 @@ describe('hcd-putfile failures', () => {
 });
 
 describe('hcd-putfile over HTTPS', () => {
-  test('a self-signed certificate is refused by default (77), accepted with --ca, and with --insecure after a warning', async () => {
+  test('a self-signed certificate is refused by default (77), accepted with --ca, and with --insecure after a warning', async (t) => {
+    if (!needs(t, 'openssl')) return;
     const dir = tempDir();
     const { cert, key } = makeCert(dir);
     const hcd = await startHcd({ user: 'hydra', password: PW, cert, key });

@@ -7,6 +7,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, runProcess } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
+import { needs } from '../helpers/peers.js';
 
 interface QuickStart {
   install: string;
@@ -41,6 +42,7 @@ test('README Quick start: the commands are the two a newcomer needs', () => {
 
 test('README Quick start on a clean clone: install and demo succeed and print what README shows', { timeout: 600_000 }, async (t) => {
   if (!existsSync(join(ROOT, '.git'))) return t.skip('not a git checkout');
+  if (!needs(t, 'git')) return;
   const q = quickStart();
   const dir = tempDir('newcomer-');
   const clone = join(dir, 'flowmeter');

@@ -11,6 +11,7 @@ import { ROOT } from '../../helpers/spawn.js';
 import { chunked, memoryLog } from '../../helpers/pcap-build.js';
 import { tsharkFields, epochToNs } from '../../helpers/tshark.js';
 import type { Readable } from 'node:stream';
+import { withPeers } from '../../helpers/peers.js';
 
 const DIR = join(ROOT, 'test/fixtures/pcap');
 
@@ -52,7 +53,7 @@ const FILES: Array<{ file: string; interfaces?: number; notIp?: number }> = [
 const FIELDS = ['frame.number', 'frame.time_epoch', 'ip.src', 'ipv6.src', 'udp.srcport', 'udp.payload', 'udp.length', 'tcp.srcport', 'icmp.type', 'icmpv6.type'];
 
 for (const { file, interfaces = 1, notIp = 0 } of FILES) {
-  test(`${file}: every UDP datagram as tshark sees it`, async () => {
+  test(`${file}: every UDP datagram as tshark sees it`, withPeers('tshark'), async () => {
     const { ds, stats, lines } = await read(file);
     // One tshark run: every frame; the UDP ones (not ICMP errors quoting UDP) are datagrams.
     const all = tsharkFields(join(DIR, file), '', FIELDS);

@@ -109,6 +109,11 @@ export interface FuzzResult {
   decoder: FlowDecoder;
 }
 
+/** A uint64 counter: a safe integer, or a bigint above 2^53-1 (lib/flow/counter.ts). */
+function saneCounter(v: number | bigint): boolean {
+  return typeof v === 'bigint' ? v > BigInt(Number.MAX_SAFE_INTEGER) && v < 1n << 64n : Number.isSafeInteger(v) && v >= 0;
+}
+
 /** Run `n` cases through one decoder (state accumulates, as in a long-running collector).
  *  Every emitted record must serialise to valid JSON with sane field ranges. */
 export function fuzz(seed: number, n: number, seeds: readonly Buffer[], onCase?: (i: number) => void): FuzzResult {
@@ -126,7 +131,7 @@ export function fuzz(seed: number, n: number, seeds: readonly Buffer[], onCase?:
     } catch {
       if (problems.length < 10) problems.push(`bad JSON: ${line}`);
     }
-    if (!(r.src_port >= 0 && r.src_port <= 65535 && r.proto >= 0 && r.proto <= 255 && Number.isFinite(r.bytes) && r.bytes >= 0 && Number.isFinite(r.time_flow_start_ns))) {
+    if (!(r.src_port >= 0 && r.src_port <= 65535 && r.proto >= 0 && r.proto <= 255 && saneCounter(r.bytes) && saneCounter(r.packets) && Number.isFinite(r.time_flow_start_ns))) {
       if (problems.length < 10) problems.push(`bad record: ${line}`);
     }
   };

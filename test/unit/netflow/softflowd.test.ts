@@ -12,6 +12,7 @@ import { ROOT } from '../../helpers/spawn.js';
 import { tempDir } from '../../helpers/tmp.js';
 import type { FlowRecord } from '../../../lib/flow/record.js';
 import { decoder, dgram as datagram } from './helpers.js';
+import { withPeers } from '../../helpers/peers.js';
 
 const FIX = join(ROOT, 'test/fixtures/netflow');
 const T0 = 1_700_000_000_000; // ms, the capture's first packet
@@ -108,7 +109,7 @@ async function live(version: string): Promise<FlowRecord[]> {
   return records;
 }
 
-test('softflowd live: v5, v9 and IPFIX from the capture, over a real UDP socket', async () => {
+test('softflowd live: v5, v9 and IPFIX from the capture, over a real UDP socket', withPeers('softflowd'), async () => {
   check(await live('5'), V4, 'NETFLOW_V5', 0);
   check(await live('9'), [...V4, ...V6], 'NETFLOW_V9', 0);
   check(await live('10'), [...V4, ...V6], 'IPFIX', 0);

@@ -14,6 +14,7 @@ import { formatIPv4At, formatIPv6At } from '../../../lib/net/ip.js';
 import { ROOT } from '../../helpers/spawn.js';
 import { tsharkFields } from '../../helpers/tshark.js';
 import { eth, ext6, frag6, ipv4, ipv6, u16, u32, udp } from '../../helpers/pcap-build.js';
+import { withPeers } from '../../helpers/peers.js';
 
 const DIR = join(ROOT, 'test/fixtures/pcap');
 
@@ -40,7 +41,7 @@ const FIELDS = [
 const hex = (n: number, w: number) => `0x${n.toString(16).padStart(w, '0')}`;
 
 for (const file of ['udp-lo.pcap', 'vlan.pcap', 'udp-any-sll.pcap', 'udp-any-sll2.pcap', 'null-le.pcap', 'null-be.pcap', 'loop.pcap', 'raw.pcap', 'raw12.pcap']) {
-  test(`parseFrame on every frame of ${file} agrees with tshark`, () => {
+  test(`parseFrame on every frame of ${file} agrees with tshark`, withPeers('tshark'), () => {
     const { linkType, buf, list } = frames(file);
     const rows = tsharkFields(join(DIR, file), '', FIELDS);
     assert.equal(rows.length, list.length);
