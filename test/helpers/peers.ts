@@ -25,6 +25,7 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   python3: 'python3',
   openssl: 'openssl',
   git: 'git',
+  curl: 'curl',
   script: 'bsdutils',
 };
 
