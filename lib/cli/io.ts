@@ -180,12 +180,18 @@ export async function writeAll(handle: fsp.FileHandle, data: Uint8Array): Promis
   }
 }
 
-/** What a path to be written is now: nothing (or a regular file) is replaced atomically; a
- *  device, FIFO or socket (`/dev/null`, `/dev/stdout`, `<(cmd)`) is written in place, never
- *  renamed over. */
-async function writesInPlace(path: string): Promise<boolean> {
-  const st = await fsp.stat(path).catch(() => undefined);
-  return st !== undefined && !st.isFile() && !st.isDirectory();
+/** Where a path to be written goes and how. A new path or a regular file is replaced atomically;
+ *  through a symbolic link, the file it points to is (the link stays). A device, FIFO or socket
+ *  (`/dev/null`, `<(cmd)`) and this process's own descriptors (`/dev/stdout`, `/dev/fd/3`,
+ *  `/proc/self/fd/1`, whatever they lead to: `>> log` must be appended to, not replaced) are
+ *  written in place, never renamed over. */
+const OWN_DESCRIPTOR = /^\/(proc\/|dev\/(stdin|stdout|stderr|fd\/))/;
+
+async function outputTarget(path: string): Promise<{ target: string; inPlace: boolean }> {
+  if (OWN_DESCRIPTOR.test(resolve(path))) return { target: path, inPlace: true };
+  const target = await fsp.realpath(path).catch(() => path); // a new file: the path itself
+  const st = await fsp.stat(target).catch(() => undefined);
+  return { target, inPlace: st !== undefined && !st.isFile() && !st.isDirectory() };
 }
 
 /** A file written under a temporary name and renamed into place only by commit(), after every
@@ -198,24 +204,27 @@ export class AtomicFile {
   /** Bytes written so far. */
   written = 0;
   private constructor(
+    /** The path as given, for messages. */
     readonly path: string,
-    /** The temporary; equal to path when the file is written in place. */
+    /** What is replaced: the path, or the file a symbolic link there points to. */
+    readonly target: string,
+    /** The temporary; equal to target when the file is written in place. */
     readonly tempPath: string,
     /** After a failed write, keep the temporary for keepAs() instead of removing it. */
     private readonly keepOnFailure: boolean,
   ) {}
 
   get inPlace(): boolean {
-    return this.tempPath === this.path;
+    return this.tempPath === this.target;
   }
 
   static async create(path: string, mode = 0o644, opts: { keepOnFailure?: boolean } = {}): Promise<AtomicFile> {
-    const inPlace = await writesInPlace(path);
+    const { target, inPlace } = await outputTarget(path);
     if (!inPlace) {
-      await completeCommit(path);
-      await removeDeadTemps(path);
+      await completeCommit(target);
+      await removeDeadTemps(target);
     }
-    const f = new AtomicFile(path, inPlace ? path : tempNameFor(path), opts.keepOnFailure === true);
+    const f = new AtomicFile(path, target, inPlace ? target : tempNameFor(target), opts.keepOnFailure === true);
     try {
       f.handle = await fsp.open(f.tempPath, inPlace ? 'w' : 'wx', mode);
     } catch (e) {
@@ -246,7 +255,7 @@ export class AtomicFile {
    *  name not taken: EEXIST otherwise, the temporary kept), fsync the directory. `as`: publish
    *  under that name instead of the one created with. Refused after a failed write. */
   async commit(opts: { replace?: boolean; as?: string } = {}): Promise<void> {
-    const path = opts.as ?? this.path;
+    const path = opts.as ?? this.target;
     if (this.failure) throw this.failure;
     if (this.done) return;
     try {
@@ -262,7 +271,7 @@ export class AtomicFile {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EEXIST' && opts.replace === false) throw err; // the caller picks another name
       await this.abort();
-      throw new CliError(`${path}: cannot write: ${describeSystemError(err)}`, EXIT.IOERR);
+      throw new CliError(`${opts.as ?? this.path}: cannot write: ${describeSystemError(err)}`, EXIT.IOERR);
     }
   }
 
@@ -353,14 +362,14 @@ export async function commitAll(files: readonly AtomicFile[]): Promise<void> {
   const renamed = files.filter((f) => !f.inPlace);
   if (renamed.length > 1) await journalCommit(files);
   for (const f of files) await f.commit();
-  await Promise.all(renamed.map((f) => fsp.unlink(journalPath(f.path)).catch(() => undefined)));
+  await Promise.all(renamed.map((f) => fsp.unlink(journalPath(f.target)).catch(() => undefined)));
 }
 
 /** commitAll's first half: every file synced, the journal beside each renamed one. */
 export async function journalCommit(files: readonly AtomicFile[]): Promise<void> {
   try {
     for (const f of files) await f.seal();
-    const entries: JournalEntry[] = files.filter((f) => !f.inPlace).map((f) => ({ temp: resolve(f.tempPath), path: resolve(f.path) }));
+    const entries: JournalEntry[] = files.filter((f) => !f.inPlace).map((f) => ({ temp: resolve(f.tempPath), path: resolve(f.target) }));
     const body = JSON.stringify({ pid: process.pid, renames: entries }) + '\n';
     for (const e of entries) await writeFileAtomic(journalPath(e.path), body, 0o600);
   } catch (e) {
