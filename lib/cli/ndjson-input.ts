@@ -9,6 +9,7 @@ import { LineTooLongError } from './lines.js';
 import { CliError, EXIT } from './exit.js';
 import type { Log } from './log.js';
 import { FieldError, describeValue } from '../flow/record.js';
+import { recordFromObject, type InputFormat, type InputRecord } from '../flow/dialects.js';
 
 export interface NdjsonInputIO {
   stdin: Readable;
@@ -58,28 +59,39 @@ export async function readNdjsonObjects(
     io.signal?.addEventListener('abort', onAbort, { once: true });
     let lineNo = 1;
     let needFlush = false;
-    // One line (without '\n' and a trailing '\r') through JSON.parse and onObject.
-    const parseLine = (line: string): void => {
-      counts.lines++;
-      const no = lineNo++;
-      if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) return;
+    // A JSON array of objects over many lines (nfdump -o json) is taken apart object by object.
+    const array = new JsonArraySplitter();
+    // One JSON object's text (from line `no`) through JSON.parse and onObject.
+    const parseObject = (text: string, no: number): void => {
       let o: unknown;
       try {
-        o = JSON.parse(line);
+        o = JSON.parse(text);
       } catch {
-        reject(`${src.name}:${no}`, 'not JSON', `expected a JSON object (got ${describeValue(line)})`);
+        reject(`${src.name}:${no}`, 'not JSON', `expected a JSON object (got ${describeValue(text)})`);
         return;
       }
       if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-        reject(`${src.name}:${no}`, 'not an object', `expected a JSON object (got ${describeValue(line)})`);
+        reject(`${src.name}:${no}`, 'not an object', `expected a JSON object (got ${describeValue(text)})`);
         return;
       }
       try {
         if (onObject(o as Record<string, unknown>, src.name, no)) needFlush = true;
       } catch (e) {
         if (!(e instanceof FieldError)) throw e;
-        reject(`${src.name}:${no}`, `field "${e.field}"`, e.message);
+        reject(`${src.name}:${no}`, e.field === '' ? 'not a flow record' : `field "${e.field}"`, e.message);
       }
+    };
+    // One line (without '\n' and a trailing '\r').
+    const parseLine = (line: string): void => {
+      counts.lines++;
+      const no = lineNo++;
+      if (!array.open && (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === ''))) return;
+      if (array.open || line.trimStart().startsWith('[')) {
+        const bad = array.feed(line, no, parseObject);
+        if (bad !== undefined) reject(`${src.name}:${no}`, 'not JSON', `expected a JSON array of objects (got ${describeValue(bad)})`);
+        return;
+      }
+      parseObject(line, no);
     };
     // The whole lines of buf from `start` on; returns where the unfinished last line starts.
     const lines = (buf: Buffer, start: number): number => {
@@ -90,7 +102,7 @@ export async function readNdjsonObjects(
           const nl = buf.indexOf(10, start);
           if ((nl < 0 ? n - start : lineLength(buf, start, nl)) > MAX_LINE) throw new LineTooLongError(lineNo, MAX_LINE);
         }
-        if (scanner !== undefined && buf[start]! > 32) {
+        if (scanner !== undefined && !array.open && buf[start]! > 32) {
           const nl = scanner.scan(buf, start, n);
           if (nl >= 0) {
             counts.lines++;
@@ -143,6 +155,7 @@ export async function readNdjsonObjects(
         parseLine(tail.toString('utf8', 0, tail[tail.length - 1] === 13 ? tail.length - 1 : tail.length));
         if (needFlush && flush) await flush();
       }
+      if (array.open && !io.signal?.aborted) reject(`${src.name}:${array.startLine}`, 'not JSON', 'a JSON array that is not closed at the end of the input');
     } catch (e) {
       if (e instanceof LineTooLongError) reject(`${src.name}:${e.line}`, 'line too long', `${e.message}; rest of ${src.name} skipped`);
       else if (io.signal?.aborted) {
@@ -153,6 +166,27 @@ export async function readNdjsonObjects(
       io.signal?.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/** Called for every record read; as OnObject. */
+export type OnRecord = (rec: InputRecord, file: string, line: number) => boolean | void;
+
+/** The one input of flow records for flow-aggregate, flow-report and meter-label: every line (or
+ *  object of a JSON array) of flowmeter, goflow2, goflow v1, nfdump or pmacct as flowmeter's flow
+ *  or aggregate record (lib/flow/dialects.ts), the dialect told per line or forced by `format`.
+ *  `scanner` takes flowmeter's own lines without JSON.parse when the format allows them. */
+export async function readRecords(
+  paths: readonly string[],
+  io: NdjsonInputIO,
+  counts: NdjsonCounts,
+  reject: RejectLine,
+  format: InputFormat,
+  onRecord: OnRecord,
+  flush?: () => Promise<void>,
+  scanner?: LineScanner,
+): Promise<void> {
+  const own = format === 'auto' || format === 'flowmeter' || format === 'goflow2';
+  await readNdjsonObjects(paths, io, counts, reject, (o, file, line) => onRecord(recordFromObject(o, format), file, line), flush, own ? scanner : undefined);
 }
 
 /** Length of the line buf[start, nl) without a CR before the newline. */
@@ -188,4 +222,72 @@ export function inputExitStatus(
     return EXIT.DATAERR;
   }
   return EXIT.OK;
+}
+
+/** The objects of a JSON array written over many lines (nfdump -o json: `[`, then pretty-printed
+ *  objects separated by `,`, then `]`), one line at a time: each object's text goes to `onObject`
+ *  with the number of the line it starts on. Strings are followed so that braces in them count
+ *  for nothing. */
+export class JsonArraySplitter {
+  /** Inside an array (its `[` seen, its `]` not yet). */
+  open = false;
+  /** The line the array, or the object being collected, started on. */
+  startLine = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private text: string[] = [];
+  private size = 0;
+
+  /** Feed one line; returns the line when it holds something other than the array's objects
+   *  (the array is then given up), else undefined. */
+  feed(line: string, no: number, onObject: (text: string, line: number) => void): string | undefined {
+    let from = 0;
+    for (let i = 0; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      if (this.depth === 0) {
+        if (c === 32 || c === 9 || c === 13) continue;
+        if (!this.open) {
+          if (c !== 91) return this.giveUp(line); // [
+          this.open = true;
+          this.startLine = no;
+        } else if (c === 93) this.open = false; // ]
+        else if (c === 123) {
+          this.depth = 1;
+          this.startLine = no;
+          from = i;
+        } else if (c !== 44) return this.giveUp(line); // ,
+        continue;
+      }
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 92) this.escaped = true;
+        else if (c === 34) this.inString = false;
+      } else if (c === 34) this.inString = true;
+      else if (c === 123 || c === 91) this.depth++;
+      else if ((c === 125 || c === 93) && --this.depth === 0) {
+        this.text.push(line.slice(from, i + 1));
+        const text = this.text.join('\n');
+        this.text = [];
+        this.size = 0;
+        onObject(text, this.startLine);
+      }
+    }
+    if (this.depth > 0) {
+      this.text.push(line.slice(from));
+      this.size += line.length - from;
+      if (this.size > MAX_LINE) return this.giveUp(line);
+    }
+    return undefined;
+  }
+
+  private giveUp(line: string): string {
+    this.open = false;
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+    this.text = [];
+    this.size = 0;
+    return line;
+  }
 }
