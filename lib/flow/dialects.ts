@@ -161,9 +161,9 @@ const GOFLOW_V1_NAMES: FieldNames = {
   ip_tos: 'IPTos', tcp_flags: 'TCPFlags', src_as: 'SrcAS', dst_as: 'DstAS', next_hop: 'NextHop', src_net: 'SrcNet', dst_net: 'DstNet',
 };
 
-/** A goflow v1 MAC: text as ours, a number (the protobuf uint64), or 0/"" for none. */
+/** A goflow v1 MAC: text as ours, a number (the protobuf uint64); 0, "" or all zeros for none. */
 function macOrUndefined(v: unknown): unknown {
-  if (v === undefined || v === null || v === 0 || v === '') return undefined;
+  if (v === undefined || v === null || v === 0 || v === '' || v === '00:00:00:00:00:00') return undefined;
   if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) {
     return v.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
   }
@@ -283,7 +283,8 @@ export function localTimeNs(o: Obj, name: string): number | undefined {
     const m = LOCAL_TIME.exec(v);
     if (m) {
       const ms = new Date(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!).getTime();
-      if (Number.isFinite(ms)) return ms * 1e6 + Number((m[7] ?? '').padEnd(9, '0'));
+      // whole seconds × 1e9 is exact; one rounding for the fraction, as a parsed ns integer gets
+      if (Number.isFinite(ms)) return (ms / 1000) * 1e9 + Number((m[7] ?? '').padEnd(9, '0'));
     }
   }
   throw new FieldError(name, 'a local time like 2024-01-15T12:00:00.115', v);

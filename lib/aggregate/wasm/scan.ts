@@ -103,24 +103,32 @@ export function defineField(id: i32, len: i32, kind: u8, slot: u8, bound: f64): 
 }
 
 /** The fields of which a flow record must have one (an address or a counter; see
- *  defineEvidence); -1 = none. */
-const evidence: StaticArray<i32> = [-1, -1, -1, -1];
+ *  defineEvidence); -1 = none. Globals, not an array: the module imports nothing (no abort). */
+let evidence0: i32 = -1;
+let evidence1: i32 = -1;
+let evidence2: i32 = -1;
+let evidence3: i32 = -1;
 
 /** Field `id` is the `i`th (0-3) of those a flow record must have one of. */
 export function defineEvidence(i: i32, id: i32): bool {
-  if (i < 0 || i >= 4 || id < 0 || id >= MAX_FIELDS) return false;
-  evidence[i] = id;
+  if (id < 0 || id >= MAX_FIELDS) return false;
+  if (i == 0) evidence0 = id;
+  else if (i == 1) evidence1 = id;
+  else if (i == 2) evidence2 = id;
+  else if (i == 3) evidence3 = id;
+  else return false;
   return true;
+}
+
+// @ts-ignore: decorator
+@inline function seenNow(id: i32): bool {
+  return id >= 0 && load<u32>(SEEN + id * 4) == gen;
 }
 
 /** Whether the line had one of the evidence fields: else it is no flow record of ours (dialects.ts
  *  gives the error). */
 function hasEvidence(): bool {
-  for (let i = 0; i < 4; i++) {
-    const id = evidence[i];
-    if (id >= 0 && load<u32>(SEEN + id * 4) == gen) return true;
-  }
-  return false;
+  return seenNow(evidence0) || seenNow(evidence1) || seenNow(evidence2) || seenNow(evidence3);
 }
 
 /** A value name of `table` (0 flow type, 1 protocol, 2 etype): TEXT, `len` bytes, means `value`. */
