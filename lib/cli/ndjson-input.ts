@@ -70,12 +70,20 @@ export async function readNdjsonObjects(
         reject(`${src.name}:${no}`, 'not JSON', `expected a JSON object (got ${describeValue(text)})`);
         return;
       }
+      // a whole array on one line: its objects, if that is all it holds
+      if (Array.isArray(o) && o.length > 0 && o.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x))) {
+        for (const x of o) takeObject(x as Record<string, unknown>, no);
+        return;
+      }
       if (typeof o !== 'object' || o === null || Array.isArray(o)) {
         reject(`${src.name}:${no}`, 'not an object', `expected a JSON object (got ${describeValue(text)})`);
         return;
       }
+      takeObject(o as Record<string, unknown>, no);
+    };
+    const takeObject = (o: Record<string, unknown>, no: number): void => {
       try {
-        if (onObject(o as Record<string, unknown>, src.name, no)) needFlush = true;
+        if (onObject(o, src.name, no)) needFlush = true;
       } catch (e) {
         if (!(e instanceof FieldError)) throw e;
         reject(`${src.name}:${no}`, e.field === '' ? 'not a flow record' : `field "${e.field}"`, e.message);
@@ -86,7 +94,8 @@ export async function readNdjsonObjects(
       counts.lines++;
       const no = lineNo++;
       if (!array.open && (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === ''))) return;
-      if (array.open || line.trimStart().startsWith('[')) {
+      // an array over many lines (nfdump -o json); one that is whole on this line is parsed as usual
+      if (array.open || (line.trimStart().startsWith('[') && !isJson(line))) {
         const bad = array.feed(line, no, parseObject);
         if (bad !== undefined) reject(`${src.name}:${no}`, 'not JSON', `expected a JSON array of objects (got ${describeValue(bad)})`);
         return;
@@ -189,6 +198,15 @@ export async function readRecords(
   await readNdjsonObjects(paths, io, counts, reject, (o, file, line) => onRecord(recordFromObject(o, format), file, line), flush, own ? scanner : undefined);
 }
 
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Length of the line buf[start, nl) without a CR before the newline. */
 function lineLength(buf: Buffer, start: number, nl: number): number {
   return nl > start && buf[nl - 1] === 13 ? nl - 1 - start : nl - start;
@@ -198,6 +216,11 @@ export interface InputOutcome {
   lines: number;
   rejected: number;
   interrupted: boolean;
+}
+
+/** FILE:LINE of the first input line rejected (networks file lines aside), if any. */
+export function firstRejectedPlace(log: Log): string | undefined {
+  return [...log.rejections.keys()].filter((r) => r !== 'networks file').map((r) => log.firstPlaceOf(r)).find((p) => p !== undefined);
 }
 
 /** The exit status of a run over NDJSON input, with its last words on stderr: 130 when
@@ -213,7 +236,7 @@ export function inputExitStatus(
     return EXIT.INTERRUPTED;
   }
   if (s.rejected > 0) {
-    const first = [...log.rejections.keys()].filter((r) => r !== 'networks file').map((r) => log.firstPlaceOf(r)).find((p) => p !== undefined);
+    const first = firstRejectedPlace(log);
     log.error(`${s.rejected} of ${s.lines} lines rejected${first ? ` (first: ${first})` : ''}`);
     return EXIT.DATAERR;
   }

@@ -78,7 +78,7 @@ export function recordFromObject(o: Obj, format: InputFormat = 'auto'): InputRec
 
 function required(o: Obj, name: string, dialect: string): unknown {
   const v = o[name];
-  if (v === undefined || v === null) throw new FieldError(name, `a counter (${dialect} record without "${name}")`, v);
+  if (v === undefined || v === null) throw new FieldError(name, `a non-negative integer (field missing: a ${dialect} record needs it)`, v);
   return v;
 }
 
@@ -92,14 +92,15 @@ function fromFlowmeter(o: Obj): InputRecord {
     return { kind: 'aggregate', obj: o };
   }
   if (!has(o, FLOW_ONLY) && o.bytes === undefined && o.packets === undefined) throw new NotARecordError(o);
-  if (has(o, ['src_addr', 'dst_addr'])) required(o, 'bytes', 'flow');
   let x = o;
   if (Array.isArray(o.layer_size) || o.proto === '') {
     x = { ...o };
     if (Array.isArray(x.layer_size)) delete x.layer_size;
     if (x.proto === '') x.proto = 255;
   }
-  return { kind: 'flow', flow: flowFromObject(x) };
+  const flow = flowFromObject(x);
+  if (has(o, ['src_addr', 'dst_addr'])) required(o, 'bytes', 'flow');
+  return { kind: 'flow', flow };
 }
 
 /** goflow v1 / goflow2 v1 JSON: CamelCase names, times in seconds (TimeFlowStartMs/EndMs when
