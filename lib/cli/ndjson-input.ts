@@ -1,7 +1,9 @@
 // Reading NDJSON objects from input files (`-` = stdin) with the place of every line: blank lines
 // skipped, a line that is not a JSON object or that the consumer refuses (FieldError) is rejected
 // with FILE:LINE, an over-long line ends that file, a read error is exit 74, and an abort signal
-// (SIGINT) stops reading cleanly so the caller can write what it has.
+// (SIGINT) stops reading cleanly so the caller can write what it has. A JSON array of objects,
+// on one line or over many (nfdump -o json), is read object by object. readRecords on top turns
+// every object of any collector's dialect into flowmeter's record (lib/flow/dialects.ts).
 
 import type { Readable } from 'node:stream';
 import { openInputChunks, type ChunkBuffers } from './io.js';
