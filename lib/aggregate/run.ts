@@ -4,13 +4,14 @@
 import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { CSV_OPTIONS } from '../format/csv.js';
-import { readNdjsonObjects, type LineScanner } from '../cli/ndjson-input.js';
+import { readRecords, type LineScanner } from '../cli/ndjson-input.js';
+import type { InputFormat } from '../flow/dialects.js';
 import { AtomicFile, commitAll } from '../cli/io.js';
 import { BatchWriter } from '../cli/writer.js';
 import { ByteBatch, type ChunkWriter } from '../format/bytes.js';
 import { CliError, EXIT } from '../cli/exit.js';
 import type { Log } from '../cli/log.js';
-import { FieldError, flowFromObject } from '../flow/record.js';
+import { FieldError } from '../flow/record.js';
 import type { NetworkTable } from '../networks/file.js';
 import { FlowView } from './view.js';
 import { WasmFlowLineScanner } from './scan-wasm.js';
@@ -37,6 +38,8 @@ export interface AggregateRunConfig {
   format: 'ndjson' | 'csv';
   sort: SortOrder;
   strict: boolean;
+  /** The dialect of the input (`auto`: told per line). */
+  inputFormat?: InputFormat;
 }
 
 export interface AggregateIO {
@@ -54,11 +57,6 @@ export interface AggregateSummary {
   rejected: number;
   interrupted: boolean;
   aggregators: Aggregator[];
-}
-
-/** Classify a parsed line: aggregate records always carry "flows", flow records never do. */
-export function isAggregateObject(o: Record<string, unknown>): boolean {
-  return o.flows !== undefined;
 }
 
 export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Promise<AggregateSummary> {
@@ -91,16 +89,16 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
     },
   };
 
-  await readNdjsonObjects(inputs, io, summary, reject, (obj) => {
-    if (isAggregateObject(obj)) {
+  await readRecords(inputs, io, summary, reject, cfg.inputFormat ?? 'auto', (rec) => {
+    if (rec.kind === 'aggregate') {
       if (anyFilter) {
-        throw new FieldError('flows', 'a flow record: filters apply to flows, not to aggregate records (merge without -f)', obj.flows);
+        throw new FieldError('flows', 'a flow record: filters apply to flows, not to aggregate records (merge without -f)', rec.obj.flows);
       }
-      for (let k = 0; k < aggs.length; k++) prepared[k] = aggs[k]!.prepare(obj);
+      for (let k = 0; k < aggs.length; k++) prepared[k] = aggs[k]!.prepare(rec.obj);
       for (let k = 0; k < aggs.length; k++) aggs[k]!.commit(prepared[k]!);
       summary.aggregates++;
     } else {
-      view.set(flowFromObject(obj));
+      view.set(rec.flow);
       for (let k = 0; k < aggs.length; k++) aggs[k]!.addView(view);
       summary.flows++;
     }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { FLOW_FIELDS, FLOW_TYPES } from '../flow/record.js';
 import { PROTO_JSON, etypeNumber, protoNumber } from '../flow/proto.js';
 import { INPUT_CHUNK, type ChunkBuffers } from '../cli/io.js';
-import { FlowLineScanner, SCAN_KINDS, SCAN_BOUNDS } from './scan.js';
+import { EVIDENCE, FlowLineScanner, SCAN_KINDS, SCAN_BOUNDS } from './scan.js';
 import type { FlowView } from './view.js';
 import type { LineScanner } from '../cli/ndjson-input.js';
 
@@ -28,6 +28,7 @@ interface ScanExports {
   wordArea(): number;
   defineField(id: number, len: number, kind: number, slot: number, bound: number): boolean;
   defineName(table: number, len: number, value: number): boolean;
+  defineEvidence(i: number, id: number): boolean;
   scan(p: number, end: number): number;
 }
 
@@ -141,6 +142,9 @@ function teach(x: ScanExports): void {
     const name = f.name as string;
     const slot = f.kind === 'ip' ? ADDR_SLOTS.indexOf(name) : f.kind === 'net' ? NET_SLOTS.indexOf(name) : NUM_SLOTS.indexOf(name);
     if (!x.defineField(id, put(name), SCAN_KINDS[id]!, slot < 0 ? NO_SLOT : slot, SCAN_BOUNDS[id]!)) throw new Error(`scan.wasm: field ${name}`);
+  });
+  EVIDENCE.forEach((id, i) => {
+    if (!x.defineEvidence(i, id)) throw new Error(`scan.wasm: evidence field ${id}`);
   });
   const name = (table: number, s: string, value: number | undefined): void => {
     if (value === undefined) throw new Error(`scan.wasm: ${s} means nothing`);

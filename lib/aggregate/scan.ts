@@ -28,6 +28,8 @@ const K_STR = 7; // mac and other plain strings: validated, not kept
 const FIELDS = FLOW_FIELDS.map((f) => f.name as string);
 const NF = FIELDS.length;
 const ID = new Map<string, number>(FIELDS.map((n, i) => [n, i]));
+/** The fields of which a flow record must have one: an address or a counter. */
+export const EVIDENCE: readonly number[] = ['src_addr', 'dst_addr', 'bytes', 'packets'].map((n) => ID.get(n)!);
 /** `name":` as bytes: a key as we write it, up to its colon. */
 const KEY_BYTES = FIELDS.map((n) => Buffer.from(`${n}":`, 'latin1'));
 /** The same as little-endian 32-bit words, the last one masked to the bytes it has: a key is
@@ -188,13 +190,11 @@ export class FlowLineScanner {
         }
         if (isWs(b[p]!)) while (p < end && isWs(b[p]!)) p++;
         if (p >= end) return -1;
-        if (id === UNKNOWN) {
-          if (!this.skipValue(b, p, end)) return -1;
-        } else {
-          if (seen[id] === gen) return -1; // a repeated key: JSON.parse keeps the last; leave it to it
-          seen[id] = gen;
-          if (!this.value(id, b, p, end)) return -1;
-        }
+        // a field flowmeter does not write: another collector's line, for lib/flow/dialects.ts
+        if (id === UNKNOWN) return -1;
+        if (seen[id] === gen) return -1; // a repeated key: JSON.parse keeps the last; leave it to it
+        seen[id] = gen;
+        if (!this.value(id, b, p, end)) return -1;
         p = this.pos;
         let c = b[p]!;
         if (isWs(c)) {
@@ -244,6 +244,8 @@ export class FlowLineScanner {
   /** The rest of flowFromObject that depends on several fields: nets that need the address
    *  family, the default nets, and etype from the address when missing. */
   private finish(): boolean {
+    // no address and no counter: not a flow record (dialects.ts gives the error)
+    if (!EVIDENCE.some((id) => this.seen[id] === this.gen)) return false;
     const v = this.v;
     if (!this.srcNetSeen || this.srcNetText !== undefined) {
       const len = this.slowNet(this.srcNetText, 'src_net', v.srcFam, v.srcX);

@@ -2,7 +2,7 @@
 // rename, fsync the directory) so a killed run never leaves a half-written product.
 
 import { createReadStream, promises as fsp, constants as fsc } from 'node:fs';
-import { pipeline } from 'node:stream';
+import { PassThrough, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -29,19 +29,84 @@ export function describeSystemError(err: NodeJS.ErrnoException): string {
 
 export const INPUT_CHUNK = 1 << 18;
 
-/** Open a path for reading (or stdin for `-`); a missing file is a CliError with exit 66; a path
- *  ending in `.gz` is decompressed. */
+/** Open a path for reading (or stdin for `-`); a missing file is a CliError with exit 66; input
+ *  that starts with gzip's magic bytes (1f 8b), stdin and pipes included, is decompressed. */
 export async function openInput(path: string, stdin: Readable): Promise<InputSource> {
-  if (path === '-') return { name: 'stdin', stream: stdin };
-  return streamOf(path, (await openFile(path)).handle);
+  if (path === '-') return { name: 'stdin', stream: gunzipIfGzip(stdin) };
+  const { handle, regular } = await openFile(path);
+  if (regular) return streamOf(path, handle, await fileIsGzip(handle));
+  return { name: path, stream: gunzipIfGzip(streamOf(path, handle, false).stream) };
 }
 
-function streamOf(path: string, handle: fsp.FileHandle): InputSource {
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
+
+const isGzip = (head: Buffer): boolean => head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+
+/** Whether a regular file starts with gzip's magic (read in place: the file position stays). */
+async function fileIsGzip(handle: fsp.FileHandle): Promise<boolean> {
+  const head = Buffer.alloc(2);
+  const { bytesRead } = await handle.read(head, 0, 2, 0);
+  return isGzip(head.subarray(0, bytesRead));
+}
+
+/** A stream through gunzip when its first bytes are gzip's magic, else the stream's own data.
+ *  Returned at once (the bytes are looked at as they come), so that a reader can stop a wait
+ *  on an idle pipe by destroying it, which destroys `src`. */
+function gunzipIfGzip(src: Readable): Readable {
+  const out = new PassThrough({ highWaterMark: INPUT_CHUNK });
+  out.once('close', () => src.destroy());
+  peek(src, 2).then(
+    (head) => {
+      const done = (e: Error | null | undefined): void => void (e && out.destroy(e));
+      if (isGzip(head)) pipeline(src, createGunzip(), out, done);
+      else pipeline(src, out, done);
+    },
+    (e: Error) => out.destroy(e),
+  );
+  return out;
+}
+
+/** At least `n` bytes from the start of a stream (fewer at its end), put back for its reader. */
+function peek(src: Readable, n: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let got = 0;
+    const done = (): void => {
+      src.off('readable', more);
+      src.off('end', done);
+      src.off('close', done);
+      src.off('error', fail);
+      const head = Buffer.concat(parts);
+      if (head.length > 0) src.unshift(head);
+      resolve(head);
+    };
+    const fail = (e: Error): void => {
+      src.off('readable', more);
+      src.off('end', done);
+      src.off('close', done);
+      reject(e);
+    };
+    function more(): void {
+      for (let c = src.read() as Buffer | string | null; c !== null; c = src.read() as Buffer | string | null) {
+        const b = typeof c === 'string' ? Buffer.from(c) : c;
+        parts.push(b);
+        got += b.length;
+        if (got >= n) return done();
+      }
+    }
+    src.on('readable', more);
+    src.once('end', done);
+    src.once('close', done);
+    src.once('error', fail);
+  });
+}
+
+function streamOf(path: string, handle: fsp.FileHandle, gzip: boolean): InputSource {
   // Hand the stream the FileHandle itself so that it owns the close: with the raw fd, the fd was
   // closed by the stream and again when the FileHandle was collected (EBADF, DEP0137 warnings).
   const raw = createReadStream('', { fd: handle, highWaterMark: INPUT_CHUNK });
-  // rotated files may be gzip (flow-capture --compress gzip): read `*.gz` through gunzip
-  if (path.endsWith('.gz')) return { name: path, stream: pipeline(raw, createGunzip(), () => undefined) };
+  // rotated files may be gzip (flow-capture --compress gzip, or zipped by logrotate)
+  if (gzip) return { name: path, stream: pipeline(raw, createGunzip(), () => undefined) };
   return { name: path, stream: raw };
 }
 
@@ -77,9 +142,10 @@ export interface ChunkSource {
  *  stay streams, whose destroy() ends a waiting read. `buffers`: the three to read a regular
  *  file into (the caller's own memory), else fresh ones. */
 export async function openInputChunks(path: string, stdin: Readable, buffers?: ChunkBuffers): Promise<ChunkSource> {
-  if (path === '-' || path.endsWith('.gz')) return chunksOf(await openInput(path, stdin));
+  if (path === '-') return chunksOf(await openInput(path, stdin));
   const { handle, regular } = await openFile(path);
-  if (!regular) return chunksOf(streamOf(path, handle));
+  if (!regular) return chunksOf({ name: path, stream: gunzipIfGzip(streamOf(path, handle, false).stream) });
+  if (await fileIsGzip(handle)) return chunksOf(streamOf(path, handle, true));
   return { name: path, chunks: fileChunks(handle, buffers ?? newChunkBuffers()), destroy: () => undefined };
 }
 

@@ -1,7 +1,9 @@
 // Reading NDJSON objects from input files (`-` = stdin) with the place of every line: blank lines
 // skipped, a line that is not a JSON object or that the consumer refuses (FieldError) is rejected
 // with FILE:LINE, an over-long line ends that file, a read error is exit 74, and an abort signal
-// (SIGINT) stops reading cleanly so the caller can write what it has.
+// (SIGINT) stops reading cleanly so the caller can write what it has. A JSON array of objects,
+// on one line or over many (nfdump -o json), is read object by object. readRecords on top turns
+// every object of any collector's dialect into flowmeter's record (lib/flow/dialects.ts).
 
 import type { Readable } from 'node:stream';
 import { openInputChunks, type ChunkBuffers } from './io.js';
@@ -10,6 +12,7 @@ import { CliError, EXIT } from './exit.js';
 import type { Log } from './log.js';
 import { FieldError, describeValue } from '../flow/record.js';
 import { exactJsonIntegers } from '../flow/counter.js';
+import { recordFromObject, type InputFormat, type InputRecord } from '../flow/dialects.js';
 
 export interface NdjsonInputIO {
   stdin: Readable;
@@ -59,29 +62,49 @@ export async function readNdjsonObjects(
     io.signal?.addEventListener('abort', onAbort, { once: true });
     let lineNo = 1;
     let needFlush = false;
-    // One line (without '\n' and a trailing '\r') through JSON.parse and onObject.
-    const parseLine = (line: string): void => {
-      counts.lines++;
-      const no = lineNo++;
-      if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) return;
+    // A JSON array of objects over many lines (nfdump -o json) is taken apart object by object.
+    const array = new JsonArraySplitter();
+    // One JSON object's text (from line `no`) through JSON.parse and onObject.
+    const parseObject = (text: string, no: number): void => {
       let o: unknown;
       try {
-        o = JSON.parse(line);
+        o = JSON.parse(text);
       } catch {
-        reject(`${src.name}:${no}`, 'not JSON', `expected a JSON object (got ${describeValue(line)})`);
+        reject(`${src.name}:${no}`, 'not JSON', `expected a JSON object (got ${describeValue(text)})`);
+        return;
+      }
+      // a whole array on one line: its objects, if that is all it holds
+      if (Array.isArray(o) && o.length > 0 && o.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x))) {
+        for (const x of o) takeObject(x as Record<string, unknown>, no);
         return;
       }
       if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-        reject(`${src.name}:${no}`, 'not an object', `expected a JSON object (got ${describeValue(line)})`);
+        reject(`${src.name}:${no}`, 'not an object', `expected a JSON object (got ${describeValue(text)})`);
         return;
       }
-      exactJsonIntegers(line, o as Record<string, unknown>);
+      exactJsonIntegers(text, o as Record<string, unknown>); // counters past 2^53 as written
+      takeObject(o as Record<string, unknown>, no);
+    };
+    const takeObject = (o: Record<string, unknown>, no: number): void => {
       try {
-        if (onObject(o as Record<string, unknown>, src.name, no)) needFlush = true;
+        if (onObject(o, src.name, no)) needFlush = true;
       } catch (e) {
         if (!(e instanceof FieldError)) throw e;
-        reject(`${src.name}:${no}`, `field "${e.field}"`, e.message);
+        reject(`${src.name}:${no}`, e.field === '' ? 'not a flow record' : `field "${e.field}"`, e.message);
       }
+    };
+    // One line (without '\n' and a trailing '\r').
+    const parseLine = (line: string): void => {
+      counts.lines++;
+      const no = lineNo++;
+      if (!array.open && (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === ''))) return;
+      // an array over many lines (nfdump -o json); one that is whole on this line is parsed as usual
+      if (array.open || (line.trimStart().startsWith('[') && !isJson(line))) {
+        const bad = array.feed(line, no, parseObject);
+        if (bad !== undefined) reject(`${src.name}:${no}`, 'not JSON', `expected a JSON array of objects (got ${describeValue(bad)})`);
+        return;
+      }
+      parseObject(line, no);
     };
     // The whole lines of buf from `start` on; returns where the unfinished last line starts.
     const lines = (buf: Buffer, start: number): number => {
@@ -92,7 +115,7 @@ export async function readNdjsonObjects(
           const nl = buf.indexOf(10, start);
           if ((nl < 0 ? n - start : lineLength(buf, start, nl)) > MAX_LINE) throw new LineTooLongError(lineNo, MAX_LINE);
         }
-        if (scanner !== undefined && buf[start]! > 32) {
+        if (scanner !== undefined && !array.open && buf[start]! > 32) {
           const nl = scanner.scan(buf, start, n);
           if (nl >= 0) {
             counts.lines++;
@@ -145,6 +168,7 @@ export async function readNdjsonObjects(
         parseLine(tail.toString('utf8', 0, tail[tail.length - 1] === 13 ? tail.length - 1 : tail.length));
         if (needFlush && flush) await flush();
       }
+      if (array.open && !io.signal?.aborted) reject(`${src.name}:${array.startLine}`, 'not JSON', 'a JSON array that is not closed at the end of the input');
     } catch (e) {
       if (e instanceof LineTooLongError) {
         counts.lines++; // the over-long line was read (in part) and is the one rejected
@@ -160,6 +184,36 @@ export async function readNdjsonObjects(
   }
 }
 
+/** Called for every record read; as OnObject. */
+export type OnRecord = (rec: InputRecord, file: string, line: number) => boolean | void;
+
+/** The one input of flow records for flow-aggregate, flow-report and meter-label: every line (or
+ *  object of a JSON array) of flowmeter, goflow2, goflow v1, nfdump or pmacct as flowmeter's flow
+ *  or aggregate record (lib/flow/dialects.ts), the dialect told per line or forced by `format`.
+ *  `scanner` takes flowmeter's own lines without JSON.parse when the format allows them. */
+export async function readRecords(
+  paths: readonly string[],
+  io: NdjsonInputIO,
+  counts: NdjsonCounts,
+  reject: RejectLine,
+  format: InputFormat,
+  onRecord: OnRecord,
+  flush?: () => Promise<void>,
+  scanner?: LineScanner,
+): Promise<void> {
+  const own = format === 'auto' || format === 'flowmeter' || format === 'goflow2';
+  await readNdjsonObjects(paths, io, counts, reject, (o, file, line) => onRecord(recordFromObject(o, format), file, line), flush, own ? scanner : undefined);
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Length of the line buf[start, nl) without a CR before the newline. */
 function lineLength(buf: Buffer, start: number, nl: number): number {
   return nl > start && buf[nl - 1] === 13 ? nl - 1 - start : nl - start;
@@ -169,6 +223,11 @@ export interface InputOutcome {
   lines: number;
   rejected: number;
   interrupted: boolean;
+}
+
+/** FILE:LINE of the first input line rejected (networks file lines aside), if any. */
+export function firstRejectedPlace(log: Log): string | undefined {
+  return [...log.rejections.keys()].filter((r) => r !== 'networks file').map((r) => log.firstPlaceOf(r)).find((p) => p !== undefined);
 }
 
 /** The exit status of a run over NDJSON input, with its last words on stderr: 130 when
@@ -184,7 +243,7 @@ export function inputExitStatus(
     return EXIT.INTERRUPTED;
   }
   if (s.rejected > 0) {
-    const first = [...log.rejections.keys()].filter((r) => r !== 'networks file').map((r) => log.firstPlaceOf(r)).find((p) => p !== undefined);
+    const first = firstRejectedPlace(log);
     log.error(`${s.rejected} of ${s.lines} lines rejected${first ? ` (first: ${first})` : ''}`);
     return EXIT.DATAERR;
   }
@@ -193,4 +252,72 @@ export function inputExitStatus(
     return EXIT.DATAERR;
   }
   return EXIT.OK;
+}
+
+/** The objects of a JSON array written over many lines (nfdump -o json: `[`, then pretty-printed
+ *  objects separated by `,`, then `]`), one line at a time: each object's text goes to `onObject`
+ *  with the number of the line it starts on. Strings are followed so that braces in them count
+ *  for nothing. */
+export class JsonArraySplitter {
+  /** Inside an array (its `[` seen, its `]` not yet). */
+  open = false;
+  /** The line the array, or the object being collected, started on. */
+  startLine = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private text: string[] = [];
+  private size = 0;
+
+  /** Feed one line; returns the line when it holds something other than the array's objects
+   *  (the array is then given up), else undefined. */
+  feed(line: string, no: number, onObject: (text: string, line: number) => void): string | undefined {
+    let from = 0;
+    for (let i = 0; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      if (this.depth === 0) {
+        if (c === 32 || c === 9 || c === 13) continue;
+        if (!this.open) {
+          if (c !== 91) return this.giveUp(line); // [
+          this.open = true;
+          this.startLine = no;
+        } else if (c === 93) this.open = false; // ]
+        else if (c === 123) {
+          this.depth = 1;
+          this.startLine = no;
+          from = i;
+        } else if (c !== 44) return this.giveUp(line); // ,
+        continue;
+      }
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 92) this.escaped = true;
+        else if (c === 34) this.inString = false;
+      } else if (c === 34) this.inString = true;
+      else if (c === 123 || c === 91) this.depth++;
+      else if ((c === 125 || c === 93) && --this.depth === 0) {
+        this.text.push(line.slice(from, i + 1));
+        const text = this.text.join('\n');
+        this.text = [];
+        this.size = 0;
+        onObject(text, this.startLine);
+      }
+    }
+    if (this.depth > 0) {
+      this.text.push(line.slice(from));
+      this.size += line.length - from;
+      if (this.size > MAX_LINE) return this.giveUp(line);
+    }
+    return undefined;
+  }
+
+  private giveUp(line: string): string {
+    this.open = false;
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+    this.text = [];
+    this.size = 0;
+    return line;
+  }
 }

@@ -11,6 +11,7 @@ import { loadNetworksFile } from '../networks/file.js';
 import { loadConfig, parseDuration, type AggregateConfigFile } from '../aggregate/config.js';
 import { runAggregate, type AggregationConfig } from '../aggregate/run.js';
 import { MAX_PRO_RATE_BINS, type SortOrder } from '../aggregate/aggregator.js';
+import { INPUT_FORMATS, type InputFormat } from '../flow/dialects.js';
 
 const PROG = 'flow-aggregate';
 
@@ -47,6 +48,7 @@ interface Args extends CommonArgs {
   sort: SortOrder;
   config?: string;
   strict: boolean;
+  'input-format': InputFormat;
 }
 
 interface AggDraft {
@@ -73,6 +75,7 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('format', { type: 'string', choices: ['ndjson', 'csv'], default: 'ndjson', group: 'Output:', describe: 'Output format' })
     .option('sort', { type: 'string', choices: ['bytes', 'packets', 'key'], default: 'key', group: 'Output:', describe: 'Order of the aggregates (bytes/packets: largest first)' })
     .option('config', { alias: 'c', type: 'string', group: 'Input:', describe: 'pmacct-style config: aggregate[NAME], aggregate_filter[NAME], networks_file, …' })
+    .option('input-format', { type: 'string', choices: INPUT_FORMATS, default: 'auto', group: 'Input:', describe: 'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json), pmacct (JSON aggregates)' })
     .option('strict', { type: 'boolean', default: false, group: 'Input:', describe: 'Stop at the first bad input line or networks file line' });
   const parsed = await parseArgs(y);
   if (!parsed) return EXIT.OK;
@@ -161,7 +164,7 @@ export async function main(proc: Proc): Promise<number | void> {
   let summary;
   try {
     summary = await runAggregate(
-      { inputs: files, aggregations, networks, format: a.format, sort: a.sort, strict: a.strict },
+      { inputs: files, aggregations, networks, format: a.format, sort: a.sort, strict: a.strict, inputFormat: a['input-format'] },
       { stdin: proc.stdin, stdout: proc.stdout, log, signal: ac.signal },
     );
   } finally {

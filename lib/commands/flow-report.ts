@@ -17,6 +17,7 @@ import { FLOW_TOOLS_REPORT_NAMES, type FtSortField } from '../report/flowtools.j
 import { FORMATS, runReport, type ReportConfig, type ReportFormat, type SortKey } from '../report/run.js';
 import { parsePeriod, selectPeriod, type PeriodSelection } from '../report/period.js';
 import { statSync } from 'node:fs';
+import { INPUT_FORMATS, type InputFormat } from '../flow/dialects.js';
 
 const PROG = 'flow-report';
 
@@ -69,6 +70,7 @@ interface Args extends CommonArgs {
   iec: boolean;
   bars?: boolean;
   strict: boolean;
+  'input-format': InputFormat;
   period?: string;
   dir?: string;
   title: string;
@@ -126,6 +128,7 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('bars', { type: 'boolean', group: 'Text:', describe: 'Bar per row (default: only when stdout is a terminal)' })
     .option('title', { type: 'string', default: 'Traffic report', group: 'HTML:', describe: 'Page title for --format html' })
     .option('interval', { type: 'string', coerce: intInRange('interval', 1, 86400 * 366), group: 'HTML:', describe: 'Chart bin in seconds (default: chosen from the time span)' })
+    .option('input-format', { type: 'string', choices: INPUT_FORMATS, default: 'auto', group: 'Input:', describe: 'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json), pmacct (JSON aggregates)' })
     .option('strict', { type: 'boolean', default: false, group: 'Input:', describe: 'Stop at the first bad input line' });
   const a = await parseArgs(y as unknown as typeof y & { argv: Args });
   if (!a) return EXIT.OK;
@@ -202,6 +205,7 @@ export async function main(proc: Proc): Promise<number | void> {
     inputs: files,
     format: args.format,
     strict: args.strict,
+    inputFormat: args['input-format'],
     aggregation: prims ? { name: 'report', primitives: prims, filters, netSource } : undefined,
     networks,
     sort,

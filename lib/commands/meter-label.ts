@@ -11,6 +11,7 @@ import { defaultStorePath } from '../metering/store.js';
 import { checkDirection, type Direction } from '../metering/model.js';
 import * as act from '../metering/actions.js';
 import type { TimeField } from '../metering/count.js';
+import { INPUT_FORMATS, type InputFormat } from '../flow/dialects.js';
 
 const PROG = 'meter-label';
 
@@ -72,6 +73,7 @@ interface Args extends CommonArgs {
   time?: TimeField;
   lateness?: number;
   strict?: boolean;
+  'input-format'?: InputFormat;
   'external-if'?: number[];
 }
 
@@ -125,7 +127,8 @@ function commands(y: Argv<CommonArgs>): Argv<CommonArgs> {
           coerce: (v: unknown[]) => v.map((x) => intInRange('external-if', 0, 0xffffffff)(x)),
           describe: 'ifIndex of the external side: ingress = in_if, egress = out_if (repeatable)',
         })
-        .option('strict', { type: 'boolean', describe: 'Stop at the first bad record' }),
+        .option('strict', { type: 'boolean', describe: 'Stop at the first bad record' })
+        .option('input-format', { type: 'string', choices: INPUT_FORMATS.filter((f) => f !== 'pmacct'), default: 'auto', describe: 'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json)' }),
     );
 }
 
@@ -221,6 +224,7 @@ export async function main(proc: Proc): Promise<number | void> {
             timeField: args.time ?? 'start',
             lateness: args.lateness ?? R,
             strict: args.strict === true,
+            inputFormat: args['input-format'] ?? 'auto',
             externalIfs: args['external-if'] ? new Set(args['external-if']) : undefined,
           },
           { ...io, signal: ac.signal },

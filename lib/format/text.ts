@@ -12,7 +12,7 @@
 import type { ChalkInstance } from 'chalk';
 import { renderField, type FlowRecord } from '../flow/record.js';
 import { protoName } from '../flow/proto.js';
-import { formatDurationNs, formatTimeNs } from './time.js';
+import { formatDurationNs, formatTimeNs, spanNs } from './time.js';
 import type { FieldName } from './fields.js';
 
 const PORTED = new Set([6, 17, 33, 132, 136]);
@@ -44,7 +44,7 @@ export class TextFormatter {
     const c = this.chalk;
     const start = r.time_flow_start_ns > 0 ? r.time_flow_start_ns : r.time_received_ns;
     const ported = PORTED.has(r.proto);
-    const duration = r.time_flow_start_ns > 0 && r.time_flow_end_ns >= r.time_flow_start_ns ? r.time_flow_end_ns - r.time_flow_start_ns : 0;
+    const duration = r.time_flow_start_ns > 0 ? spanNs(r.time_flow_start_ns, r.time_flow_end_ns) : 0;
     let s =
       `${c.dim(formatTimeNs(start))} ${c.dim(r.sampler_address || '-')} ${c.cyan(protoName(r.proto))} ` +
       `${c.green(endpoint(r.src_addr, r.src_port, ported))} > ${c.yellow(endpoint(r.dst_addr, r.dst_port, ported))}: ` +

@@ -13,6 +13,7 @@ import { createLabel, createRule, deleteLabels, deleteRules, exportNeutron, impo
 import { formatList, formatOne, type Format } from './output.js';
 import { readStore, updateStore } from './store.js';
 import { runCount, type CountConfig } from './count.js';
+import { firstRejectedPlace } from '../cli/ndjson-input.js';
 
 export interface ActionIo {
   stdin: Readable & { isTTY?: boolean };
@@ -178,7 +179,7 @@ export async function count(c: Common, cfg: CountConfig, io: ActionIo): Promise<
   io.log.flushSuppressed();
   io.log.info(`flows=${stats.flows} matched=${stats.matched} rejected=${stats.rejected} late=${stats.late} samples=${stats.samples}`);
   if (stats.rejected > 0) {
-    io.log.warn(`${stats.rejected} of ${stats.flows + stats.rejected} records rejected (first: ${io.log.firstPlaceOf('bad flow record') ?? io.log.firstPlaceOf('flow without time')})`);
+    io.log.warn(`${stats.rejected} of ${stats.flows + stats.rejected} records rejected (first: ${firstRejectedPlace(io.log)})`);
     return EXIT.DATAERR;
   }
   if (io.signal?.aborted && !cfg.live) return EXIT.INTERRUPTED; // live runs are meant to be stopped

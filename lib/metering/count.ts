@@ -8,11 +8,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { CliError, EXIT } from '../cli/exit.js';
-import { openInput } from '../cli/io.js';
-import { readLines, LineTooLongError } from '../cli/lines.js';
+import { readRecords } from '../cli/ndjson-input.js';
+import type { InputFormat } from '../flow/dialects.js';
 import type { Log } from '../cli/log.js';
 import { BatchWriter } from '../cli/writer.js';
-import { FieldError, parseFlowLine, type FlowRecord } from '../flow/record.js';
+import { FieldError, type FlowRecord } from '../flow/record.js';
 import type { MeteringLabel, StoreData } from './model.js';
 import { Matcher, ANY_DIRECTION, INGRESS, EGRESS } from './match.js';
 import { addCounters, stringifyCounters, type Counter } from '../flow/counter.js';
@@ -29,6 +29,8 @@ export interface CountConfig {
   /** Seconds a flow-time interval stays open after newer flows were seen (out-of-order input). */
   lateness: number;
   strict: boolean;
+  /** The dialect of the input (`auto`: told per line). */
+  inputFormat?: InputFormat;
   /** SNMP ifIndexes of the router's external side: when given, ingress rules match only flows that
    *  came in on one (in_if) and egress rules only flows that left by one (out_if), like iptables'
    *  `-i`/`-o qg-…`; flows that touch none are not counted. */
@@ -248,79 +250,66 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
   }
 
   const inputs = cfg.inputs.length === 0 ? ['-'] : cfg.inputs;
-  try {
-    for (const path of inputs) {
-      if (io.signal?.aborted) break;
-      const src = await openInput(path, io.stdin);
-      const onAbort = (): void => void src.stream.destroy();
-      io.signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        for await (const { lines, firstLine } of readLines(src.stream)) {
-          for (let i = 0; i < lines.length; i++) {
-            const line = lines[i]!;
-            if (line === '' || line.trim() === '') continue;
-            let r: FlowRecord;
-            try {
-              r = parseFlowLine(line);
-            } catch (e) {
-              if (!(e instanceof FieldError)) throw e;
-              const place = `${src.name}:${firstLine + i}`;
-              if (cfg.strict) throw new CliError(`${place}: ${e.message}`, EXIT.DATAERR);
-              stats.rejected++;
-              io.log.reject('bad flow record', `${place}: ${e.message}`, place);
-              continue;
-            }
-            stats.flows++;
-            let w: Window;
-            if (cfg.live) w = live;
-            else {
-              const tns = flowTimeNs(r, cfg.timeField);
-              if (tns <= 0) {
-                const place = `${src.name}:${firstLine + i}`;
-                const msg = `${place}: flow has no time_flow_start_ns, time_flow_end_ns or time_received_ns; cannot place it in an interval`;
-                if (cfg.strict) throw new CliError(msg, EXIT.DATAERR);
-                stats.rejected++;
-                io.log.reject('flow without time', msg, place);
-                continue;
-              }
-              const t = Math.floor(tns / 1e9);
-              const start = t - (((t % R) + R) % R);
-              if (t > watermark) watermark = t;
-              let win = open.get(start);
-              if (!win) {
-                let re = 0;
-                if (start <= emittedUpTo) {
-                  re = (reopenCount.get(start) ?? 0) + 1;
-                  reopenCount.set(start, re);
-                }
-                win = newWindow(start, re);
-                open.set(start, win);
-              }
-              if (win.reopened > 0) stats.late++;
-              w = win;
-            }
-            let dirs = ANY_DIRECTION;
-            if (cfg.externalIfs) dirs = (cfg.externalIfs.has(r.in_if) ? INGRESS : 0) | (cfg.externalIfs.has(r.out_if) ? EGRESS : 0);
-            const n = dirs === 0 ? 0 : matcher.match(r.src_addr, r.dst_addr, dirs);
-            if (n > 0) stats.matched++;
-            for (let k = 0; k < n; k++) {
-              const l = matcher.hits[k]!;
-              w.bytes[l] = addCounters(w.bytes[l]!, r.bytes);
-              w.pkts[l] = addCounters(w.pkts[l]!, r.packets);
-            }
-          }
-          if (!cfg.live) await flushClosed(false);
-          if (writeError) throw writeError;
-        }
-      } catch (e) {
-        if (!(io.signal?.aborted && (e as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE')) {
-          if (e instanceof LineTooLongError) throw new CliError(`${src.name}:${e.line}: line longer than ${e.limit} bytes`, EXIT.DATAERR);
-          throw e;
-        }
-      } finally {
-        io.signal?.removeEventListener('abort', onAbort);
+  const reject = (place: string, reason: string, message: string): void => {
+    if (cfg.strict) throw new CliError(`${place}: ${message}`, EXIT.DATAERR);
+    stats.rejected++;
+    io.log.reject(reason, `${place}: ${message}`, place);
+  };
+  const onFlow = (r: FlowRecord, place: () => string): void => {
+    stats.flows++;
+    let w: Window;
+    if (cfg.live) w = live;
+    else {
+      const tns = flowTimeNs(r, cfg.timeField);
+      if (tns <= 0) {
+        const at = place();
+        reject(at, 'flow without time', `flow has no time_flow_start_ns, time_flow_end_ns or time_received_ns; cannot place it in an interval`);
+        return;
       }
+      const t = Math.floor(tns / 1e9);
+      const start = t - (((t % R) + R) % R);
+      if (t > watermark) watermark = t;
+      let win = open.get(start);
+      if (!win) {
+        let re = 0;
+        if (start <= emittedUpTo) {
+          re = (reopenCount.get(start) ?? 0) + 1;
+          reopenCount.set(start, re);
+        }
+        win = newWindow(start, re);
+        open.set(start, win);
+      }
+      if (win.reopened > 0) stats.late++;
+      w = win;
     }
+    let dirs = ANY_DIRECTION;
+    if (cfg.externalIfs) dirs = (cfg.externalIfs.has(r.in_if) ? INGRESS : 0) | (cfg.externalIfs.has(r.out_if) ? EGRESS : 0);
+    const n = dirs === 0 ? 0 : matcher.match(r.src_addr, r.dst_addr, dirs);
+    if (n > 0) stats.matched++;
+    for (let k = 0; k < n; k++) {
+      const l = matcher.hits[k]!;
+      w.bytes[l] = addCounters(w.bytes[l]!, r.bytes);
+      w.pkts[l] = addCounters(w.pkts[l]!, r.packets);
+    }
+  };
+  try {
+    const counts = { lines: 0 };
+    await readRecords(
+      inputs,
+      io,
+      counts,
+      reject,
+      cfg.inputFormat ?? 'auto',
+      (rec, file, line) => {
+        if (rec.kind === 'aggregate') throw new FieldError('flows', 'a flow record (meter-label counts flows, not aggregate records)', rec.obj.flows);
+        onFlow(rec.flow, () => `${file}:${line}`);
+        return true;
+      },
+      async () => {
+        if (!cfg.live) await flushClosed(false);
+        if (writeError) throw writeError;
+      },
+    );
   } finally {
     if (timer) clearInterval(timer);
   }

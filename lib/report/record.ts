@@ -2,7 +2,7 @@
 // carries, its counters and time span. Flow records (goflow2 names) are read as one-flow rows
 // whose primitives are all the flow's fields, so every format can also render flows.
 
-import { FieldError, counterField, describeValue, flowFromObject, parseJsonObject, type FlowRecord } from '../flow/record.js';
+import { FieldError, counterField, describeValue, type FlowRecord } from '../flow/record.js';
 import type { Counter } from '../flow/counter.js';
 import { protoNumber } from '../flow/proto.js';
 import { formatIP, maskBytes, parseCidr, parseIP } from '../net/ip.js';
@@ -94,7 +94,8 @@ function primitive(o: Record<string, unknown>, name: Primitive): string | number
 }
 
 let pmacctByName: Map<string, number> | undefined;
-function pmacctProtoNumber(v: unknown): number | undefined {
+/** A protocol by pmacct's own name (PMACCT_PROTOCOLS), any case. */
+export function pmacctProtoNumber(v: unknown): number | undefined {
   if (typeof v !== 'string') return undefined;
   pmacctByName ??= new Map(PMACCT_PROTOCOLS.map((n, i) => [n.toLowerCase(), i]));
   return pmacctByName.get(v.toLowerCase());
@@ -166,18 +167,6 @@ export function rowFromFlow(f: FlowRecord): Row {
     duration_ms: Math.round((end - start) / 1e6),
     flow: f,
   };
-}
-
-/** Is this object a flow (goflow2 names) rather than an aggregate? */
-export function isFlowObject(o: Record<string, unknown>): boolean {
-  return 'src_addr' in o || 'dst_addr' in o || 'time_flow_start_ns' in o || 'sampler_address' in o;
-}
-
-/** Parse one NDJSON line (flow or aggregate) into a row; throws FieldError naming the field. */
-export function parseRowLine(line: string): { row: Row; kind: InputKind } {
-  const obj = parseJsonObject(line);
-  if (isFlowObject(obj)) return { row: rowFromFlow(flowFromObject(obj)), kind: 'flow' };
-  return { row: rowFromAggregate(obj), kind: 'aggregate' };
 }
 
 /** The text of a primitive value as an aggregate NDJSON key would hold it. */

@@ -6,17 +6,17 @@ import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import { AtomicFile, commitAll } from '../cli/io.js';
-import { readNdjsonObjects } from '../cli/ndjson-input.js';
+import { readRecords } from '../cli/ndjson-input.js';
+import type { InputFormat } from '../flow/dialects.js';
 import { BatchWriter } from '../cli/writer.js';
 import { CliError, EXIT } from '../cli/exit.js';
 import type { Log } from '../cli/log.js';
-import { flowFromObject, parseJsonObject, type FlowRecord } from '../flow/record.js';
+import { parseJsonObject, type FlowRecord } from '../flow/record.js';
 import { PROTO_JSON, etypeName } from '../flow/proto.js';
 import { Aggregator, aggregateToJson, type AggregationSpec } from '../aggregate/aggregator.js';
-import { isAggregateObject } from '../aggregate/run.js';
 import { FlowView } from '../aggregate/view.js';
 import type { NetworkTable } from '../networks/file.js';
-import { isFlowObject, primitivesOf, rowFromAggregate, rowFromFlow, type Primitive, type Row } from './record.js';
+import { primitivesOf, rowFromAggregate, rowFromFlow, type Primitive, type Row } from './record.js';
 import { HcdTableFormatter, PmacctFormatter, isEmptyEntry } from './pmacct.js';
 import { HydraError, hydraLine, type Direction, type HydraOptions } from './hydra.js';
 import { FLOW_TOOLS_REPORTS, KeyTally, Summary, flowToolsLines, type FtSortField } from './flowtools.js';
@@ -32,6 +32,8 @@ export interface ReportConfig {
   inputs: readonly string[];
   format: ReportFormat;
   strict: boolean;
+  /** The dialect of the input (`auto`: told per line). */
+  inputFormat?: InputFormat;
   /** -a: aggregate flows (and re-aggregate aggregates) with flow-aggregate's library. */
   aggregation?: AggregationSpec;
   networks?: NetworkTable;
@@ -433,23 +435,24 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
   };
 
   try {
-    await readNdjsonObjects(
+    await readRecords(
       inputs,
       io,
       s,
       reject,
-      (obj, file, line) => {
-        if (isAggregateObject(obj) || !isFlowObject(obj)) {
-          const row = rowFromAggregate(obj);
+      cfg.inputFormat ?? 'auto',
+      (rec, file, line) => {
+        if (rec.kind === 'aggregate') {
+          const row = rowFromAggregate(rec.obj);
           s.aggregates++;
           if (!inWindow(row.time_start)) return false;
-          if (agg) agg.commit(agg.prepare(obj));
+          if (agg) agg.commit(agg.prepare(rec.obj));
           else {
             rowPlace.set(row, `${file}:${line}`);
             return emit(row);
           }
         } else {
-          const f = flowFromObject(obj);
+          const f = rec.flow;
           s.flows++;
           if (!inWindow(flowSeconds(f))) return false;
           if (agg) agg.addFlow(f, view!.set(f));

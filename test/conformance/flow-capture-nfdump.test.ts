@@ -12,17 +12,10 @@
 //   giving flows 49.7 days in the future.
 import { testNeeding } from '../helpers/peers.js';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { captureRecords } from '../helpers/capture.js';
-import { ROOT, runProcess } from '../helpers/spawn.js';
-import { tempDir } from '../helpers/tmp.js';
+import { ROOT } from '../helpers/spawn.js';
+import { nfdumpJson } from '../helpers/nfcapd.js';
 import { protoNumber } from '../../lib/flow/proto.js';
-import { openInput } from '../../lib/cli/io.js';
-import { Log } from '../../lib/cli/log.js';
-import { newCaptureStats, readCapture } from '../../lib/capture/pcap-file.js';
-import { Writable } from 'node:stream';
 
 const test = testNeeding('nfcapd', 'sfcapd', 'nfdump');
 
@@ -62,57 +55,9 @@ const FIXTURES: readonly Fixture[] = [
 
 type NfdumpRecord = Record<string, string | number | undefined>;
 
-/** A free UDP port on 127.0.0.1 (closed again: nfcapd binds it next). */
-async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const port = s.address().port;
-  await new Promise<void>((resolve) => s.close(resolve));
-  return port;
-}
-
-/** Wait until something is bound to UDP `port` (/proc/net/udp), so no datagram is sent too early. */
-async function udpBound(port: number): Promise<void> {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
-  for (let i = 0; i < 200; i++) {
-    if (readFileSync('/proc/net/udp', 'utf8').includes(hex)) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`the collector did not bind UDP port ${port}`);
-}
-
-/** Send the capture's UDP payloads, one at a time, to 127.0.0.1:port. */
-async function replay(file: string, port: number): Promise<number> {
-  const sock = createSocket('udp4');
-  const log = new Log('replay', new Writable({ write: (_c, _e, cb) => cb() }));
-  let sent = 0;
-  for await (const batch of readCapture(await openInput(file, process.stdin), log, newCaptureStats())) {
-    for (const d of batch) {
-      await new Promise<void>((resolve, reject) => sock.send(Buffer.from(d.payload), port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
-      sent++;
-    }
-  }
-  sock.close();
-  return sent;
-}
-
 /** What nfcapd (sfcapd) stores of the capture, as `nfdump -o json` prints it. */
 async function nfdumpRecords(file: string, collector: Fixture['collector']): Promise<NfdumpRecord[]> {
-  const dir = tempDir('nfcapd');
-  const port = await freePort();
-  const nfcapd = spawn(collector, ['-b', '127.0.0.1', '-p', String(port), '-w', dir, '-t', '3600'], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => nfcapd.on('exit', () => resolve()));
-  try {
-    await udpBound(port);
-    assert.ok((await replay(file, port)) > 0, 'datagrams sent');
-    await new Promise((r) => setTimeout(r, 300)); // it reads its socket asynchronously
-  } finally {
-    nfcapd.kill('SIGTERM'); // it writes its file at exit
-    await exited;
-  }
-  const r = await runProcess('nfdump', ['-R', dir, '-o', 'json'], { env: { TZ: 'UTC' } }); // it prints local time
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as NfdumpRecord[];
+  return JSON.parse(await nfdumpJson(file, collector, 'UTC')) as NfdumpRecord[]; // it prints local time
 }
 
 /** nfdump's "...AP.S." flag text → the TCP flags byte. */

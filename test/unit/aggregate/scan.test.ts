@@ -143,28 +143,30 @@ test(`${kind}: edge cases: whatever the scanner accepts the reference accepts wi
 
 test(`${kind}: hand-picked lines: numbers, addresses, nets, strings, structure`, () => {
   const ok = [
-    '{}',
     '{"bytes":0}',
     '{ "bytes" : 1 , "packets":2 }',
     '{"bytes":9007199254740991,"packets":9007199254740991}',
-    '{"time_flow_start_ns":1700000000123456789,"time_flow_end_ns":18446744073709551615}'.replace('18446744073709551615', '9223372036854774783'),
     '{"src_addr":"::ffff:1.2.3.4","src_net":"::/0"}',
     '{"src_addr":"2001:db8::1%eth0","dst_addr":"1.2.3.4","src_net":"2001:db8::1/64","dst_net":"1.2.3.4/24"}',
     '{"src_addr":"10.1.2.3","src_net":"","dst_net":"10.0.0.0/8"}',
     '{"src_addr":"10.1.2.3","src_net":"10.1.2.3/32","etype":0}',
     '{"src_addr":"2001:db8::1","etype":""}',
-    '{"proto":"tcp","etype":"ipv6","type":"IPFIX"}',
-    '{"proto":"6","etype":34525}',
-    '{"as_path":[],"mpls_label":[ 1 , 2 ],"src_mac":"é","extra":"x\u00e9","n":-1.5e3,"t":true,"f":false,"z":null}',
-    '{"__proto__":1,"constructor":"x"}',
-    '{"t":true,"f":false,"z":null,"n":-1.5e3,"s":"x\u00e9","time_received_ns":1234567890123456789}',
     '{"bytes":1}\r',
+    '{"as_path":[],"mpls_label":[ 1 , 2 ],"src_mac":"é","bytes":1}',
+    '{"as_path":[9007199254740991,0],"bgp_communities":[],"src_addr":"10.1.2.3","src_net":"10.1.2.3/0","dst_net":"10.1.2.3/31"}',
+    '{"proto":"tcp","etype":"ipv6","type":"IPFIX","packets":1}',
+    '{"proto":"6","etype":34525,"bytes":2}',
     '{"src_addr":"2001:db8::1","dst_addr":"::","src_net":"2001:db8::1/64","dst_net":"2001:DB8:0:0:0:0:0:1/127"}',
     '{"src_addr":"::1","dst_addr":"1::","sampler_address":"1:2:3:4:5:6:7:8","src_net":"::/0","dst_net":"ffff:ffff:ffff:ffff::/33"}',
     '{"src_addr":"fe80::aB:0","dst_addr":"10.0.0.1","src_net":"fe80::ab:1/008","dst_net":"10.0.0.1/8"}',
-    '{"as_path":[9007199254740991,0],"bgp_communities":[],"src_net":"10.1.2.3/0","dst_net":"10.1.2.3/31"}',
   ];
   const leftToReference = [
+    // no address and no counter (dialects.ts refuses them: not a flow record)
+    '{}', '{"proto":"tcp","etype":"ipv6","type":"IPFIX"}', '{"as_path":[9007199254740991,0],"src_net":"10.1.2.3/0"}',
+    '{"time_flow_start_ns":1700000000123456789,"time_flow_end_ns":9223372036854774783}',
+    // a key flowmeter does not write: another collector's record (goflow v1, nfdump, pmacct), read by dialects.ts
+    '{"bytes":1,"extra":"x"}', '{"__proto__":1,"constructor":"x","bytes":1}', '{"t":true,"f":false,"z":null,"n":-1.5e3,"bytes":1}',
+    '{"Type":"NETFLOW_V9","Bytes":1500,"SrcAddr":"10.0.0.1"}', '{"event_type": "purge", "ip_src": "10.0.0.1", "packets": 1, "bytes": 60}',
     '{"bytes":-1}', '{"bytes":1.0}', '{"bytes":1e3}', '{"bytes":01}', '{"bytes":"1"}', '{"bytes":null}', '{"bytes":18446744073709551616}',
     '{"src_port":65536}', '{"ip_tos":256}', '{"proto":256}', '{"proto":"bogus"}', '{"type":"ipfix"}', '{"type":1}',
     '{"src_addr":"1.2.3"}', '{"src_addr":"01.2.3.4"}', '{"src_addr":"1.2.3.4 "}', '{"src_net":"1.2.3.4/33"}', '{"src_net":24}',
