@@ -12,15 +12,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, binPath, runBin, runProcess, runShell } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
-import { missingPeer, nfdumpJson } from '../helpers/nfcapd.js';
+import { nfdumpJson } from '../helpers/nfcapd.js';
+import { needs } from '../helpers/peers.js';
 
 const TZ = 'Asia/Kolkata'; // +05:30: a wrong zone would move every 5-minute bin
 const node = `'${process.execPath}'`;
 
 for (const name of ['softflowd-v5.pcap', 'softflowd-v9.pcap']) {
   test(`${name}: nfcapd + nfdump -o json | flow-aggregate = flow-capture -r | flow-aggregate`, async (t) => {
-    const why = await missingPeer('nfcapd', 'nfdump');
-    if (why) return t.skip(why);
+    if (!needs(t, 'nfcapd', 'nfdump')) return;
     const pcap = `${ROOT}test/fixtures/${name}`;
     const dir = tempDir('flowmeter-nfdump-dialect-');
     const json = await nfdumpJson(pcap, 'nfcapd', TZ);
@@ -52,8 +52,7 @@ const HYDRA = ['--format', 'hydra', '--good-id', 'c39501', '--begin', '170000000
 const billing = (stdout: string): string[] => stdout.split('\n').filter((l) => l !== '').sort();
 
 test('nfacctd print JSON and pmacct -s -O json | flow-report --format hydra = flow-aggregate | flow-report --format hydra', async (t) => {
-  const why = await missingPeer('nfacctd', 'pmacct');
-  if (why) return t.skip(why);
+  if (!needs(t, 'nfacctd', 'pmacct')) return;
   const dir = tempDir('flowmeter-pmacct-dialect-');
   writeFileSync(join(dir, 'networks.lst'), NETWORKS);
   const common = [`pcap_savefile: ${PCAP}`, `networks_file: ${join(dir, 'networks.lst')}`, 'nfacctd_net: file'];

@@ -64,17 +64,3 @@ export async function nfdumpJson(file: string, collector: 'nfcapd' | 'sfcapd', t
   assert.equal(r.code, 0, r.stderr);
   return r.stdout;
 }
-
-
-/** Why a test cannot run: the first of `programs` not on PATH (undefined when all are). Under
- *  FLOWMETER_REQUIRE_PEERS=1 a missing one fails the test instead. */
-export async function missingPeer(...programs: string[]): Promise<string | undefined> {
-  for (const p of programs) {
-    const r = await runProcess('/bin/sh', ['-c', `command -v '${p}'`]);
-    if (r.code === 0) continue;
-    const why = `${p} is not installed (Debian packages nfdump, pmacct)`;
-    assert.ok(process.env.FLOWMETER_REQUIRE_PEERS !== '1', `${why}; FLOWMETER_REQUIRE_PEERS=1`);
-    return why;
-  }
-  return undefined;
-}
