@@ -10,6 +10,7 @@ import { BatchWriter } from '../cli/writer.js';
 import { ByteBatch, type ChunkWriter } from '../format/bytes.js';
 import { CliError, EXIT } from '../cli/exit.js';
 import type { Log } from '../cli/log.js';
+import { withReadProgress } from '../cli/progress.js';
 import { FieldError, flowFromObject } from '../flow/record.js';
 import type { NetworkTable } from '../networks/file.js';
 import { FlowView } from './view.js';
@@ -91,7 +92,8 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
     },
   };
 
-  await readNdjsonObjects(inputs, io, summary, reject, (obj) => {
+  // the aggregates are written after the read: the progress line never meets them
+  await withReadProgress(log, inputs, false, (progress) => readNdjsonObjects(inputs, { ...io, progress }, summary, reject, (obj) => {
     if (isAggregateObject(obj)) {
       if (anyFilter) {
         throw new FieldError('flows', 'a flow record: filters apply to flows, not to aggregate records (merge without -f)', obj.flows);
@@ -104,7 +106,7 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
       for (let k = 0; k < aggs.length; k++) aggs[k]!.addView(view);
       summary.flows++;
     }
-  }, undefined, fast);
+  }, undefined, fast));
   summary.interrupted = io.signal?.aborted === true;
 
   // Every output file is written before any is renamed into place, so that a failed run replaces

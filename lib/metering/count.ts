@@ -11,6 +11,7 @@ import { CliError, EXIT } from '../cli/exit.js';
 import { openInput } from '../cli/io.js';
 import { readLines, LineTooLongError } from '../cli/lines.js';
 import type { Log } from '../cli/log.js';
+import { ReadProgress } from '../cli/progress.js';
 import { BatchWriter } from '../cli/writer.js';
 import { FieldError, parseFlowLine, type FlowRecord } from '../flow/record.js';
 import type { MeteringLabel, StoreData } from './model.js';
@@ -246,10 +247,13 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
   }
 
   const inputs = cfg.inputs.length === 0 ? ['-'] : cfg.inputs;
+  // samples are written while reading: no progress line when they go to a terminal
+  const progress = await ReadProgress.start(io.log, inputs, (io.stdout as { isTTY?: boolean }).isTTY === true);
   try {
     for (const path of inputs) {
       if (io.signal?.aborted) break;
       const src = await openInput(path, io.stdin);
+      progress.watch(src.stream);
       const onAbort = (): void => void src.stream.destroy();
       io.signal?.addEventListener('abort', onAbort, { once: true });
       try {
@@ -321,6 +325,7 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
     }
   } finally {
     if (timer) clearInterval(timer);
+    progress.end();
   }
   await writing;
   if (writeError) throw writeError;

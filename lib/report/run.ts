@@ -10,6 +10,7 @@ import { readNdjsonObjects } from '../cli/ndjson-input.js';
 import { BatchWriter } from '../cli/writer.js';
 import { CliError, EXIT } from '../cli/exit.js';
 import type { Log } from '../cli/log.js';
+import { withReadProgress } from '../cli/progress.js';
 import { flowFromObject, type FlowRecord } from '../flow/record.js';
 import { PROTO_JSON, etypeName } from '../flow/proto.js';
 import { Aggregator, aggregateToJson, type AggregationSpec } from '../aggregate/aggregator.js';
@@ -433,10 +434,12 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
     return sink.add(row);
   };
 
+  // rows of an unaggregated report may reach a terminal while it reads: no progress line then
+  const dataOnTerminal = !agg && cfg.output === '-' && (io.stdout as { isTTY?: boolean }).isTTY === true;
   try {
-    await readNdjsonObjects(
+    await withReadProgress(log, inputs, dataOnTerminal, (progress) => readNdjsonObjects(
       inputs,
-      io,
+      { ...io, progress },
       s,
       reject,
       (obj, file, line) => {
@@ -463,7 +466,7 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
         return false;
       },
       () => sink.flush(),
-    );
+    ));
     s.interrupted = io.signal?.aborted === true;
 
     if (agg) {
