@@ -3,7 +3,7 @@
 #   flows.*.ndjson[.gz] (flow-capture)      -> flowmeter.flows
 #   *ab*.ndjson / *ba*.ndjson (aggregates)  -> flowmeter.aggregates, aggregation 'ab' / 'ba'
 # As flow-capture's --exec hook, every closed file goes in as it is written:
-#   flow-capture -l [::]:2055 -w /var/lib/flowmeter/spool --rotate 300 --exec '/usr/local/bin/load.sh %f'
+#   flow-capture -l '[::]:2055' -w /var/lib/flowmeter/spool --rotate 300 --exec '/usr/local/bin/load.sh %f'
 # Connection settings: CLICKHOUSE_OPTS="--host ch1 --user flowmeter --password-file …" or
 # ~/.clickhouse-client/config.xml.
 set -euo pipefail

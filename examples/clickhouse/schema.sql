@@ -68,9 +68,10 @@ ORDER BY (sampler_address, time_received)
 TTL toDateTime(time_received) + INTERVAL 35 DAY;
 
 -- Aggregates of the billing aggregations (flow-aggregate --ab --ba, or the cycle's work files).
--- SummingMergeTree adds rows with the same key as flow-aggregate merges them: sums added,
--- earliest time_start, latest time_end. Query with sum()/min()/max() ... GROUP BY: merging in
--- the background is eventual.
+-- SummingMergeTree adds rows with the same key as flow-aggregate merges them: the numeric columns
+-- summed, time_start and time_end by their SimpleAggregateFunction (earliest, latest). No column
+-- list after SummingMergeTree: with one, ClickHouse keeps the first row's times instead.
+-- Query with sum()/min()/max() ... GROUP BY: merging in the background is eventual.
 CREATE TABLE IF NOT EXISTS flowmeter.aggregates
 (
     aggregation LowCardinality(String) DEFAULT '',  -- 'ab' or 'ba': set it in the INSERT query
@@ -86,5 +87,5 @@ CREATE TABLE IF NOT EXISTS flowmeter.aggregates
     time_start  SimpleAggregateFunction(min, UInt32),
     time_end    SimpleAggregateFunction(max, UInt32)
 )
-ENGINE = SummingMergeTree((packets, bytes, flows))
+ENGINE = SummingMergeTree
 ORDER BY (aggregation, src_host, dst_host, src_net, src_mask, dst_net, dst_mask);

@@ -8,7 +8,7 @@
 #   SINK=rabbitmq:EXCHANGE/ROUTING_KEY                 rabbitmqadmin publish, oslo envelope
 #   SINK=http:URL                                      curl POST, one request per sample
 #
-#   meter.sh                              flow-capture -l [::]:2055, 300 s samples, live
+#   meter.sh                              flow-capture -l '[::]:2055', 300 s samples, live
 #   meter.sh -r router.pcap               replay a capture (intervals by flow time)
 #
 # Environment: METER_LABEL_DB (the label store, see labels.sh), INTERVAL (default 300),

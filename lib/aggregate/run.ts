@@ -11,6 +11,7 @@ import { BatchWriter } from '../cli/writer.js';
 import { ByteBatch, type ChunkWriter } from '../format/bytes.js';
 import { CliError, EXIT } from '../cli/exit.js';
 import type { Log } from '../cli/log.js';
+import { withReadProgress } from '../cli/progress.js';
 import { FieldError } from '../flow/record.js';
 import type { NetworkTable } from '../networks/file.js';
 import { FlowView } from './view.js';
@@ -89,7 +90,8 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
     },
   };
 
-  await readRecords(inputs, io, summary, reject, cfg.inputFormat ?? 'auto', (rec) => {
+  // the aggregates are written after the read: the progress line never meets them
+  await withReadProgress(log, inputs, false, (progress) => readRecords(inputs, { ...io, progress }, summary, reject, cfg.inputFormat ?? 'auto', (rec) => {
     if (rec.kind === 'aggregate') {
       if (anyFilter) {
         throw new FieldError('flows', 'a flow record: filters apply to flows, not to aggregate records (merge without -f)', rec.obj.flows);
@@ -102,7 +104,7 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
       for (let k = 0; k < aggs.length; k++) aggs[k]!.addView(view);
       summary.flows++;
     }
-  }, undefined, fast);
+  }, undefined, fast));
   summary.interrupted = io.signal?.aborted === true;
 
   // Every output file is written before any is renamed into place, so that a failed run replaces

@@ -9,6 +9,7 @@
 import type { Proc } from '../cli/run.js';
 import type { Log } from '../cli/log.js';
 import { openInput } from '../cli/io.js';
+import { ReadProgress } from '../cli/progress.js';
 import { openOutput } from '../cli/output.js';
 import { readCapture, newCaptureStats, type CaptureStats } from './pcap-file.js';
 import type { FlowSink } from '../netflow/core.js';
@@ -59,9 +60,12 @@ export async function decodeCaptureFiles(cfg: ReadFilesConfig, proc: Proc, log: 
   const capture = newCaptureStats();
   let stoppedEarly = false;
   const strict = cfg.strict === true;
+  const toStdout = cfg.output === undefined || cfg.output === '-';
+  const progress = await ReadProgress.start(log, cfg.files, toStdout && proc.stdout.isTTY === true);
   try {
     files: for (const f of cfg.files) {
       const input = await openInput(f, proc.stdin);
+      progress.watch(input.stream);
       const gen = readCapture(input, log, capture);
       try {
         for await (const batch of gen) {
@@ -91,6 +95,8 @@ export async function decodeCaptureFiles(cfg: ReadFilesConfig, proc: Proc, log: 
   } catch (e) {
     await out.abort();
     throw e;
+  } finally {
+    progress.end();
   }
   log.flushSuppressed();
   const s = dec.stats;

@@ -10,6 +10,7 @@ import { openInputChunks, type ChunkBuffers } from './io.js';
 import { LineTooLongError } from './lines.js';
 import { CliError, EXIT } from './exit.js';
 import type { Log } from './log.js';
+import type { ReadProgress } from './progress.js';
 import { FieldError, describeValue } from '../flow/record.js';
 import { exactJsonIntegers } from '../flow/counter.js';
 import { recordFromObject, type InputFormat, type InputRecord } from '../flow/dialects.js';
@@ -17,6 +18,8 @@ import { recordFromObject, type InputFormat, type InputRecord } from '../flow/di
 export interface NdjsonInputIO {
   stdin: Readable;
   signal?: AbortSignal | undefined;
+  /** Told the size of every chunk read (a TTY's progress line). */
+  progress?: ReadProgress | undefined;
 }
 
 /** Called for every rejected line; may throw (e.g. --strict). */
@@ -138,6 +141,7 @@ export async function readNdjsonObjects(
       let k = 0;
       for await (const raw of src.chunks) {
         let chunk: Buffer = typeof raw === 'string' ? Buffer.from(raw) : (raw as Buffer);
+        io.progress?.add(chunk.length);
         if (own !== undefined && chunk.buffer !== own[0].buffer && chunk.length <= own[k]!.length) {
           // a stream's chunk into the scanner's buffers (the tail, if any, is in the one before)
           chunk.copy(own[k]!);

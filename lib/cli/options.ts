@@ -42,6 +42,8 @@ export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
       const [first, ...more] = unknownAsGiven(msg ?? 'invalid arguments', proc.argv).split(/\n(?= )/);
       throw usageError(first!, ...more, tryHelp(spec.prog));
     })
+    // `PROG completion`: yargs' own bash script, or zsh's when $SHELL is zsh
+    .completion('completion', 'Print a bash or zsh completion script (zsh when $SHELL names zsh)')
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only print errors', group: 'Common:' })
     .option('verbose', { alias: 'v', type: 'count', describe: 'More detail on stderr (-vv for more)', group: 'Common:' })
     .option('color', { type: 'boolean', describe: 'Force colour on/off (default: on a TTY, off with NO_COLOR)', group: 'Common:' })
@@ -107,8 +109,14 @@ export async function parseArgs<T extends CommonArgs>(y: Argv<T>): Promise<T | u
     }
     args = joinDashValues(raw, keys);
   }
+  // `PROG completion` alone prints the script; yargs, not exiting, would go on to refuse the word
+  if (raw?.length === 1 && raw[0] === 'completion') {
+    y.showCompletionScript();
+    return undefined;
+  }
   const argv = (await (args ? y.parseAsync(args) : y.parseAsync())) as unknown as T & { help?: boolean; version?: boolean };
-  if (argv.help || argv.version) return undefined;
+  // the completion script's call: yargs printed the candidates
+  if (argv.help || argv.version || raw?.includes('--get-yargs-completions')) return undefined;
   // yargs leaves what follows `--` in `_` instead of the `[files..]` positional: an input named
   // there must not be ignored in favour of stdin
   const rest = (argv as unknown as { _?: unknown[] })._;

@@ -19,9 +19,9 @@ const SPEC: CommandSpec = {
     ['flow-capture -r export.pcap', 'decode the export datagrams of a capture into NDJSON'],
     ['flow-capture --format text -r examples/*.pcap', 'one tcpdump-like line per flow'],
     ['flow-capture --format csv --fields time_flow_start_ns,src_addr,dst_addr,proto,bytes -r a.pcap -o flows.csv', 'chosen columns as ;-separated CSV, written atomically'],
-    ['flow-capture -l 0.0.0.0:2055 -l [::]:6343 --stats 60', 'collect NetFlow and sFlow, counters on stderr every minute'],
-    ['flow-capture -l [::]:2055 -w /var/spool/flows --rotate 300 --template-cache /var/lib/flowmeter/templates.json', 'a collector writing one closed file per 5 minutes for cron'],
-    ['flow-capture -l [::]:2055 --allow 192.0.2.0/24 --allow /etc/flowmeter/routers.lst', 'decode only what the listed routers send; count the rest as denied'],
+    ["flow-capture -l 0.0.0.0:2055 -l '[::]:6343' --stats 60", 'collect NetFlow and sFlow, counters on stderr every minute'],
+    ["flow-capture -l '[::]:2055' -w /var/spool/flows --rotate 300 --template-cache /var/lib/flowmeter/templates.json", 'a collector writing one closed file per 5 minutes for cron'],
+    ["flow-capture -l '[::]:2055' --allow 192.0.2.0/24 --allow /etc/flowmeter/routers.lst", 'decode only what the listed routers send; count the rest as denied'],
     ['flow-capture -l 127.0.0.1:2055 | flow-aggregate --ab -n nets.txt', 'aggregate live flows per subscriber'],
   ],
 };

@@ -123,8 +123,8 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('end', { type: 'string', group: 'Hydra:', describe: 'D_END for every line (default: the record\'s time_end)' })
     .option('report', { type: 'string', choices: FLOW_TOOLS_REPORT_NAMES as string[], default: 'summary', group: 'flow-tools:', describe: 'flow-tools report type' })
     .option('percent', { type: 'boolean', default: false, group: 'flow-tools:', describe: 'Flows, octets and packets as percent of the total' })
-    .option('si', { type: 'boolean', default: false, group: 'Text:', describe: 'Sizes in powers of 1000 (kB, MB)' })
-    .option('iec', { type: 'boolean', default: false, group: 'Text:', describe: 'Sizes in powers of 1024 (KiB, MiB; the default)' })
+    .option('si', { type: 'boolean', default: false, group: 'Text:', describe: 'Sizes in powers of 1000 (kB, MB; the default of --format html, with bit/s)' })
+    .option('iec', { type: 'boolean', default: false, group: 'Text:', describe: 'Sizes in powers of 1024 (KiB, MiB; the default but for --format html)' })
     .option('bars', { type: 'boolean', group: 'Text:', describe: 'Bar per row (default: only when stdout is a terminal)' })
     .option('title', { type: 'string', default: 'Traffic report', group: 'HTML:', describe: 'Page title for --format html' })
     .option('interval', { type: 'string', coerce: intInRange('interval', 1, 86400 * 366), group: 'HTML:', describe: 'Chart bin in seconds (default: chosen from the time span)' })
@@ -226,7 +226,8 @@ export async function main(proc: Proc): Promise<number | void> {
     },
     flowTools: { report: args.report, percent: args.percent, sort: ftSort },
     text: {
-      units: args.si ? 'si' : 'iec',
+      // bit rates are read in SI (Mbit/s): the HTML page's default, with its sizes to match
+      units: args.si ? 'si' : args.iec || args.format !== 'html' ? 'iec' : 'si',
       bars: args.bars ?? (proc.stdout.isTTY === true && args.output === '-'),
       barWidth: Math.max(10, Math.min(40, (proc.stdout.columns ?? 100) - 80)),
       chalk: makeChalk(args.output === '-' ? colorLevel(proc.stdout, proc.env, args.color) : 0),

@@ -11,6 +11,7 @@ import { CliError, EXIT } from '../cli/exit.js';
 import { readRecords } from '../cli/ndjson-input.js';
 import type { InputFormat } from '../flow/dialects.js';
 import type { Log } from '../cli/log.js';
+import { withReadProgress } from '../cli/progress.js';
 import { BatchWriter } from '../cli/writer.js';
 import { FieldError, type FlowRecord } from '../flow/record.js';
 import type { MeteringLabel, StoreData } from './model.js';
@@ -294,9 +295,11 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
   };
   try {
     const counts = { lines: 0 };
-    await readRecords(
+    // samples are written while reading: no progress line when they go to a terminal
+    const dataOnTerminal = (io.stdout as { isTTY?: boolean }).isTTY === true;
+    await withReadProgress(io.log, inputs, dataOnTerminal, (progress) => readRecords(
       inputs,
-      io,
+      { ...io, progress },
       counts,
       reject,
       cfg.inputFormat ?? 'auto',
@@ -309,7 +312,7 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
         if (!cfg.live) await flushClosed(false);
         if (writeError) throw writeError;
       },
-    );
+    ));
   } finally {
     if (timer) clearInterval(timer);
   }

@@ -8,6 +8,7 @@ import { primitivesOf, type Primitive, type Row } from './record.js';
 import { FLOW_TOOLS_REPORTS, KeyTally, sortTallies, type FlowToolsReportType, type FtSortField } from './flowtools.js';
 import { addToTotals, humanBytes, humanCount, valueText, type Totals as RowTotals, type Units } from './text.js';
 import { compareCounters, type Counter } from '../flow/counter.js';
+import { SubscriberView } from './subscribers.js';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export function escapeHtml(s: string): string {
@@ -160,7 +161,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
 .card b{display:block;font-size:20px}.card span{color:#5b6475;font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 .panel{background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:12px}
 svg{display:block;width:100%;height:auto}
-svg .bar{fill:#3b7dd8}svg .bar:hover{fill:#1f5fb8}svg .grid{stroke:#e6e9ef}svg .axis{stroke:#8a93a3}
+svg .bar,svg .in{fill:#3b7dd8}svg .out{fill:#e08a2c}svg rect:hover{opacity:.8}svg .grid{stroke:#e6e9ef}svg .axis{stroke:#8a93a3}
 svg text{font:11px system-ui,sans-serif;fill:#5b6475}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #dde1e8}
 th,td{padding:4px 10px;text-align:left;white-space:nowrap}th{background:#eef1f5;font-weight:600}
@@ -170,43 +171,65 @@ tfoot td{font-weight:600;border-top:1px solid #dde1e8}
 .note{color:#5b6475;font-size:12px}
 `.trim();
 
-function chart(bins: TimeBins): string {
-  const s = bins.series();
-  if (s.length === 0) return '<p class="note">No timed records: nothing to draw.</p>';
-  const W = 940, H = 260, L = 70, R = 10, T = 10, B = 40;
+/** A bit rate in the page's unit system: 1.20 Mbit/s (SI) or 1.20 Mibit/s (IEC). */
+export function humanRate(bitsPerSecond: number, units: Units): string {
+  return `${humanBytes(Math.round(bitsPerSecond), units).replace(/B$/, 'bit')}/s`;
+}
+
+/** One series of bars: bytes per bin (oldest first, every bin present), its CSS class and the
+ *  data attribute that carries the exact bytes. */
+interface Series {
+  name: string;
+  cls: string;
+  attr: string;
+  bins: Array<[number, number]>;
+}
+
+/** Average bit/s per bin as bars (two series side by side), in the page's units. */
+function chart(step: number, series: readonly Series[], units: Units): string {
+  const s0 = series[0]!.bins;
+  if (s0.length === 0) return '<p class="note">No timed records: nothing to draw.</p>';
+  const W = 940, H = 260, L = 80, R = 10, T = 10, B = 40;
   const pw = W - L - R, ph = H - T - B;
-  const max = s.reduce((m, [, b]) => Math.max(m, b), 1);
-  // a round y scale: 1, 2 or 5 × 10^k per grid line, four or five lines
+  const rate = (b: number): number => (b * 8) / step;
+  const max = series.reduce((m, x) => x.bins.reduce((mm, [, b]) => Math.max(mm, rate(b)), m), 1);
+  // a round y scale: 1, 2 or 5 × 10^k (1024^k with IEC) per grid line, four or five lines
+  const base = units === 'iec' ? 1024 : 1000;
   const raw = max / 4;
-  const mag = 10 ** Math.floor(Math.log10(raw));
+  const big = base ** Math.max(0, Math.floor(Math.log(raw) / Math.log(base)));
+  const mag = big * 10 ** Math.floor(Math.log10(raw / big));
   const tick = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw)!;
   const top = Math.ceil(max / tick) * tick;
-  const bw = pw / s.length;
+  const bw = pw / s0.length;
+  const sw = (bw * 0.8) / series.length;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" role="img" aria-label="Bytes per ${stepName(bins.step)}">`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(series.map((x) => x.name).join(' and '))}: bits per second, per ${stepName(step)}">`);
   for (let v = 0; v <= top + tick / 2; v += tick) {
     const y = T + ph - (v / top) * ph;
     out.push(`<line class="grid" x1="${L}" x2="${W - R}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}"/>`);
-    out.push(`<text x="${L - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end">${escapeHtml(humanBytes(v, 'si'))}</text>`);
+    out.push(`<text x="${L - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end">${escapeHtml(humanRate(v, units))}</text>`);
   }
-  s.forEach(([t, b], i) => {
-    const h = (b / top) * ph;
-    const x = L + i * bw;
-    out.push(
-      `<rect class="bar" x="${(x + bw * 0.1).toFixed(2)}" y="${(T + ph - h).toFixed(2)}" width="${Math.max(bw * 0.8, 0.5).toFixed(2)}" height="${h.toFixed(2)}" data-t="${t}" data-bytes="${b}">` +
-        `<title>${escapeHtml(`${utc(t)}: ${humanBytes(b, 'iec')} (${b} bytes)`)}</title></rect>`,
-    );
+  series.forEach((x, k) => {
+    x.bins.forEach(([t, b], i) => {
+      const h = (rate(b) / top) * ph;
+      const left = L + i * bw + bw * 0.1 + k * sw;
+      out.push(
+        `<rect class="${x.cls}" x="${left.toFixed(2)}" y="${(T + ph - h).toFixed(2)}" width="${Math.max(sw, 0.5).toFixed(2)}" height="${h.toFixed(2)}" data-t="${t}" ${x.attr}="${b}">` +
+          `<title>${escapeHtml(`${utc(t)}${series.length > 1 ? ` ${x.name}` : ''}: ${humanRate(rate(b), units)} (${b} bytes in ${stepName(step)})`)}</title></rect>`,
+      );
+    });
   });
   out.push(`<line class="axis" x1="${L}" x2="${W - R}" y1="${T + ph}" y2="${T + ph}"/>`);
-  const labels = Math.min(6, s.length);
+  const labels = Math.min(6, s0.length);
   for (let k = 0; k < labels; k++) {
-    const i = labels === 1 ? 0 : Math.round((k * (s.length - 1)) / (labels - 1));
+    const i = labels === 1 ? 0 : Math.round((k * (s0.length - 1)) / (labels - 1));
     const x = L + i * bw + bw / 2;
     const anchor = k === 0 && labels > 1 ? 'start' : k === labels - 1 && labels > 1 ? 'end' : 'middle';
-    out.push(`<text x="${x.toFixed(1)}" y="${H - B + 16}" text-anchor="${anchor}">${escapeHtml(axisTime(s[i]![0], bins.step, s[0]![0], s[s.length - 1]![0]))}</text>`);
+    out.push(`<text x="${x.toFixed(1)}" y="${H - B + 16}" text-anchor="${anchor}">${escapeHtml(axisTime(s0[i]![0], step, s0[0]![0], s0[s0.length - 1]![0]))}</text>`);
   }
-  const day0 = utc(s[0]![0]).slice(0, 10), day1 = utc(s[s.length - 1]![0]).slice(0, 10);
-  out.push(`<text x="${L}" y="${H - 4}">bytes per ${escapeHtml(stepName(bins.step))}, UTC${day0 === day1 ? `, ${day0}` : ''}</text>`);
+  const day0 = utc(s0[0]![0]).slice(0, 10), day1 = utc(s0[s0.length - 1]![0]).slice(0, 10);
+  const legend = series.length > 1 ? ` (${series.map((x) => x.name).join(' left, ')} right)` : '';
+  out.push(`<text x="${L}" y="${H - 4}">bit/s, average per ${escapeHtml(stepName(step))}${escapeHtml(legend)}, UTC${day0 === day1 ? `, ${day0}` : ''}</text>`);
   out.push('</svg>');
   return out.join('\n');
 }
@@ -231,6 +254,7 @@ export class HtmlReport {
   private readonly rest: RowTotals = { rows: 0, packets: 0, bytes: 0, flows: 0 };
   private prims: Primitive[] | undefined;
   private readonly totals: Totals = { rows: 0, packets: 0, bytes: 0, flows: 0, first: 0, last: 0 };
+  private readonly subscribers = new SubscriberView();
 
   constructor(private readonly o: HtmlOptions, fixed?: readonly Primitive[]) {
     this.bins = new TimeBins(o.interval);
@@ -247,6 +271,7 @@ export class HtmlReport {
     if (r.time_start > 0 && (t.first === 0 || r.time_start < t.first)) t.first = r.time_start;
     if (Math.max(r.time_end, r.time_start) > t.last) t.last = Math.max(r.time_end, r.time_start);
     this.bins.add(r.time_start, r.time_end, Number(r.bytes)); // the chart's bins: doubles suffice
+    this.subscribers.add(r);
     if (r.flow) {
       for (const x of this.tallies) {
         if (x.type.keys.every((k) => r.values[k] !== undefined && r.values[k] !== '')) {
@@ -337,10 +362,30 @@ export class HtmlReport {
     return out.join('\n');
   }
 
+  /** Top subscribers with bytes in and out side by side, and in/out over time when binned. */
+  private subscriberSection(): string {
+    const u = this.o.units;
+    const v = this.subscribers;
+    const rows = v.top(this.o.top);
+    const out = [`<h2>Subscribers: top ${rows.length} of ${v.count} by in + out</h2>`, '<table>'];
+    out.push('<thead><tr><th>subscriber</th><th class="n">in</th><th class="n">out</th><th class="n">in + out</th><th class="n">%</th><th></th></tr></thead><tbody>');
+    for (const r of rows) {
+      out.push(`<tr><td>${escapeHtml(r.subscriber)}</td>${numCell(r.in, humanBytes(r.in, u))}${numCell(r.out, humanBytes(r.out, u))}${numCell(r.in + r.out, humanBytes(r.in + r.out, u))}${shareCell(r.in + r.out, this.totals.bytes)}</tr>`);
+    }
+    out.push('</tbody></table>');
+    const s = v.series();
+    if (s) {
+      out.push('<h2>Subscribers in and out over time</h2>');
+      out.push(`<div class="panel">\n${chart(s.step, [{ name: 'in', cls: 'in', attr: 'data-bytes-in', bins: s.in }, { name: 'out', cls: 'out', attr: 'data-bytes-out', bins: s.out }], u)}\n</div>`);
+    } else out.push('<p class="note">No time chart per direction: the aggregates are not in time bins (flow-aggregate --interval).</p>');
+    return out.join('\n');
+  }
+
   render(): string {
     const t = this.totals;
     const u = this.o.units;
     const period = t.first === 0 ? 'no timed records' : `${utc(t.first)} – ${utc(t.last)}`;
+    const traffic = this.bins.series(); // before the step is read: drawing may coarsen it
     const out: string[] = [
       '<!DOCTYPE html>',
       '<html lang="en">',
@@ -363,8 +408,9 @@ export class HtmlReport {
       `<div class="card"><span>records</span><b>${t.rows}</b></div>`,
       '</div>',
       '<h2>Traffic over time</h2>',
-      `<div class="panel">\n${chart(this.bins)}\n</div>`,
+      `<div class="panel">\n${chart(this.bins.step, [{ name: 'traffic', cls: 'bar', attr: 'data-bytes', bins: traffic }], u)}\n</div>`,
     ];
+    if (this.subscribers.shown) out.push(this.subscriberSection());
     if (this.bins.unknown > 0) out.push(`<p class="note">${escapeHtml(humanBytes(this.bins.unknown, u))} in records without a time are not in the chart.</p>`);
     if (this.records.length > 0) out.push(this.recordsTable());
     for (const x of this.tallies) if (x.seen > 0) out.push(this.tallyTable(x.type, x.tally));

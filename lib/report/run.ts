@@ -11,6 +11,7 @@ import type { InputFormat } from '../flow/dialects.js';
 import { BatchWriter } from '../cli/writer.js';
 import { CliError, EXIT } from '../cli/exit.js';
 import type { Log } from '../cli/log.js';
+import { withReadProgress } from '../cli/progress.js';
 import { parseJsonObject, type FlowRecord } from '../flow/record.js';
 import { PROTO_JSON, etypeName } from '../flow/proto.js';
 import { Aggregator, aggregateToJson, type AggregationSpec } from '../aggregate/aggregator.js';
@@ -434,10 +435,12 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
     return sink.add(row);
   };
 
+  // rows of an unaggregated report may reach a terminal while it reads: no progress line then
+  const dataOnTerminal = !agg && cfg.output === '-' && (io.stdout as { isTTY?: boolean }).isTTY === true;
   try {
-    await readRecords(
+    await withReadProgress(log, inputs, dataOnTerminal, (progress) => readRecords(
       inputs,
-      io,
+      { ...io, progress },
       s,
       reject,
       cfg.inputFormat ?? 'auto',
@@ -465,7 +468,7 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
         return false;
       },
       () => sink.flush(),
-    );
+    ));
     s.interrupted = io.signal?.aborted === true;
 
     if (agg) {

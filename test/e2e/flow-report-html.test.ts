@@ -66,7 +66,7 @@ test('html: a long time span is drawn in coarser bins, never more than 150 bars'
   assert.equal(r.code, 0, r.stderr);
   const bars = (r.stdout.match(/<rect /g) ?? []).length;
   assert.ok(bars > 0 && bars <= 150, `${bars} bars`);
-  assert.match(r.stdout, /bytes per week/);
+  assert.match(r.stdout, /bit\/s, average per week/);
   assert.equal(chartBytes(r.stdout), inputBytes(input));
 });
 
@@ -165,4 +165,92 @@ test('html: many aggregate records: the top N and the "more" line are exact (hel
   assert.match(r.stdout, /<h2>Top 5 of 5000 records by bytes<\/h2>/);
   const restBytes = want.slice(5).reduce((s, x) => s + x.bytes, 0);
   assert.match(r.stdout, new RegExp(`<td colspan="1">4995 more</td><td class="n" title="4995">[^<]*</td><td class="n" title="${restBytes}">`));
+});
+
+/** The <title> of every bar: its bit rate as printed, and its exact bytes and bin. */
+function barTitles(html: string): Array<{ rate: string; bytes: number; step: string }> {
+  return [...html.matchAll(/<title>[^<:]*:[0-9:]*Z(?: in| out)?: ([^ ]+ [^ ]+) \(([0-9]+) bytes in ([a-z0-9 ]+)\)<\/title>/g)].map((m) => ({ rate: m[1]!, bytes: Number(m[2]), step: m[3]! }));
+}
+
+test('html: the chart in bit/s (bytes × 8 / bin), one unit system in chart and tables (SI by default, --iec throughout)', async () => {
+  const si = await runBin('flow-report', ['--format', 'html', '--interval', '5', FLOWS]);
+  assert.equal(si.code, 0, si.stderr);
+  const bars = barTitles(si.stdout);
+  assert.ok(bars.length > 0);
+  for (const b of bars) {
+    assert.equal(b.step, '5 seconds');
+    const bps = (b.bytes * 8) / 5;
+    const [num, unit] = b.rate.split(' ');
+    const scale = { 'bit/s': 1, 'kbit/s': 1e3, 'Mbit/s': 1e6 }[unit!];
+    assert.ok(scale !== undefined, b.rate);
+    assert.ok(Math.abs(Number(num) * scale - bps) <= bps * 0.01 + 1, `${b.rate} for ${b.bytes} bytes in 5 s`);
+  }
+  assert.doesNotMatch(si.stdout, /KiB|MiB|Kibit|Mibit/);
+  assert.match(si.stdout, /text-anchor="end">[0-9.]+ kbit\/s<\/text>/);
+  const iec = await runBin('flow-report', ['--format', 'html', '--iec', '--interval', '5', FLOWS]);
+  assert.equal(iec.code, 0, iec.stderr);
+  assert.doesNotMatch(iec.stdout, /[0-9] (kB|MB|kbit\/s|Mbit\/s)</);
+  assert.match(iec.stdout, /[0-9] KiB</);
+  assert.match(iec.stdout, /text-anchor="end">[0-9.]+ Kibit\/s<\/text>/);
+});
+
+/** --ab and --ba aggregates of the report fixture's flows, in `interval`-second bins (or none). */
+async function abba(dir: string, interval?: number): Promise<[string, string]> {
+  const ab = join(dir, `agg-ab-${interval ?? 0}.ndjson`), ba = join(dir, `agg-ba-${interval ?? 0}.ndjson`);
+  const r = await runBin('flow-aggregate', ['--ab', '--ba', '-n', `${F}/networks.lst`, ...(interval ? ['--interval', String(interval)] : []), '-o', `ab=${ab}`, '-o', `ba=${ba}`, FLOWS]);
+  assert.equal(r.code, 0, r.stderr);
+  return [ab, ba];
+}
+
+function bytesBy(path: string, key: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const l of readFileSync(path, 'utf8').trim().split('\n')) {
+    const o = JSON.parse(l) as Record<string, string | number>;
+    m.set(String(o[key]), (m.get(String(o[key])) ?? 0) + Number(o.bytes));
+  }
+  return m;
+}
+
+test('html: --ab/--ba aggregates give the subscriber view: in and out side by side (exact), a time chart of in and out when binned', async () => {
+  const dir = tempDir();
+  for (const interval of [undefined, 10]) {
+    const [ab, ba] = await abba(dir, interval);
+    const r = await runBin('flow-report', ['--format', 'html', '--top', '5', ab, ba]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = bytesBy(ab, 'src_host'), inn = bytesBy(ba, 'dst_host');
+    const all = [...new Set([...out.keys(), ...inn.keys()])].map((h) => ({ h, i: inn.get(h) ?? 0, o: out.get(h) ?? 0 }));
+    all.sort((a, b) => b.i + b.o - (a.i + a.o) || (a.h < b.h ? -1 : 1));
+    assert.match(r.stdout, new RegExp(`<h2>Subscribers: top 5 of ${all.length} by in \\+ out</h2>`));
+    const rows = [...r.stdout.matchAll(/<tr><td>([^<]+)<\/td><td class="n" title="([0-9]+)">[^<]*<\/td><td class="n" title="([0-9]+)">/g)].slice(0, 5);
+    assert.deepEqual(rows.map((m) => [m[1], Number(m[2]), Number(m[3])]), all.slice(0, 5).map((x) => [x.h, x.i, x.o]));
+    const sum = (attr: string): number => [...r.stdout.matchAll(new RegExp(`${attr}="([0-9]+)"`, 'g'))].reduce((s, m) => s + Number(m[1]), 0);
+    if (interval) {
+      assert.match(r.stdout, /<h2>Subscribers in and out over time<\/h2>/);
+      assert.equal(sum('data-bytes-in'), inputBytes(ba));
+      assert.equal(sum('data-bytes-out'), inputBytes(ab));
+      assert.match(r.stdout, /average per 10 seconds \(in left, out right\)/);
+    } else {
+      assert.doesNotMatch(r.stdout, /Subscribers in and out over time/);
+      assert.match(r.stdout, /not in time bins/);
+    }
+  }
+  // one direction alone is no subscriber view
+  const [ab] = await abba(dir);
+  const one = await runBin('flow-report', ['--format', 'html', ab]);
+  assert.doesNotMatch(one.stdout, /Subscribers/);
+});
+
+test('html: headless Chromium renders the subscriber view (two charts)', async () => {
+  const dir = tempDir();
+  const [ab, ba] = await abba(dir, 10);
+  const page = join(dir, 'subscribers.html');
+  const r = await runBin('flow-report', ['--format', 'html', '--title', 'Subscribers in and out', '-o', page, ab, ba]);
+  assert.equal(r.code, 0, r.stderr);
+  const shot = join(dir, 'subscribers.png');
+  const [got] = await openPages([page], shot);
+  assert.deepEqual(got!.requests, [pathToFileURL(page).href]);
+  assert.equal(got!.svgs, 2);
+  assert.match(got!.text, /Subscribers in and out over time/);
+  assert.deepEqual(got!.errors, []);
+  if (process.env.UPDATE_SCREENSHOT) writeFileSync(`${ROOT}examples/flow-report-subscribers.png`, readFileSync(shot));
 });
