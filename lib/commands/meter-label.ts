@@ -8,6 +8,9 @@ import { makeParser, parseArgs, makeLog, intInRange, type CommonArgs } from '../
 import { CliError, EXIT, usageError } from '../cli/exit.js';
 import { loadNetworksFile } from '../networks/file.js';
 import { readAgentConfig } from '../metering/agentconf.js';
+import { brokerUrl, type PublishConfig } from '../metering/publish.js';
+import { describeSystemError } from '../cli/io.js';
+import { readFile } from 'node:fs/promises';
 import { FORMATS, type Format } from '../metering/output.js';
 import { defaultStorePath } from '../metering/store.js';
 import { checkDirection, type Direction } from '../metering/model.js';
@@ -175,6 +178,30 @@ function commands(y: Argv<CommonArgs>): Argv<CommonArgs> {
     );
 }
 
+/** --publish and its options; the password from $METER_LABEL_AMQP_PASSWORD or --password-file only. */
+async function publishConfig(args: Args, env: NodeJS.ProcessEnv, db: string): Promise<PublishConfig> {
+  let password = env.METER_LABEL_AMQP_PASSWORD;
+  if (args['password-file'] !== undefined) {
+    const text = await readFile(args['password-file'], 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw new CliError(`--password-file ${args['password-file']}: ${describeSystemError(e)}`, e.code === 'EACCES' ? EXIT.NOPERM : EXIT.NOINPUT);
+    });
+    password = text.split('\n')[0]!.replace(/\r$/, '');
+  }
+  if (password === undefined) throw usageError('--publish needs the broker password in $METER_LABEL_AMQP_PASSWORD or --password-file (never on the command line)');
+  const url = args.publish!;
+  brokerUrl(url, password); // refuse a bad URL (or one carrying a password) before counting
+  return {
+    url,
+    password,
+    exchange: args.exchange,
+    topic: args.topic,
+    durable: args['amqp-durable'] === true,
+    spool: args.spool ?? `${db}.spool`,
+    timeoutMs: args['publish-timeout'] * 1000,
+    live: args.live === true,
+  };
+}
+
 export async function main(proc: Proc): Promise<number | void> {
   const y = makeParser(proc, {
     prog: PROG,
@@ -296,6 +323,7 @@ export async function main(proc: Proc): Promise<number | void> {
             subnets,
           },
           { ...io, signal: ac.signal },
+          args.publish === undefined ? undefined : await publishConfig(args, proc.env, common.db),
         );
       } finally {
         process.off('SIGINT', stop);

@@ -12,6 +12,7 @@ import { createLabel, createRouter, createRule, deleteLabels, deleteRouters, del
 import { formatList, formatOne, type Format } from './output.js';
 import { readStore, updateStore } from './store.js';
 import { runCount, type CountConfig } from './count.js';
+import { AmqpSink, type PublishConfig } from './publish.js';
 
 export interface ActionIo {
   stdin: Readable & { isTTY?: boolean };
@@ -207,8 +208,13 @@ export async function importFiles(c: Common, files: string[], dryRun: boolean, i
   return EXIT.OK;
 }
 
-export async function count(c: Common, cfg: CountConfig, io: ActionIo): Promise<number> {
+export async function count(c: Common, cfg: CountConfig, io: ActionIo, publish?: PublishConfig): Promise<number> {
   refuseTerminalStdin(cfg.inputs, io.stdin, 'flow records');
+  let sink: AmqpSink | undefined;
+  if (publish) {
+    sink = new AmqpSink(publish, io.stdout, io.log);
+    await sink.open();
+  }
   const stats = await runCount(cfg, {
     stdin: io.stdin,
     stdout: io.stdout,
@@ -216,7 +222,12 @@ export async function count(c: Common, cfg: CountConfig, io: ActionIo): Promise<
     load: () => readStore(c.db),
     storePath: c.db,
     signal: io.signal,
+    sink,
+  }).catch(async (e: unknown) => {
+    await sink?.abort();
+    throw e;
   });
+  if (sink) io.log.info(`published=${sink.published} to exchange ${publish!.exchange} with routing key ${publish!.topic}.info`);
   io.log.flushSuppressed();
   io.log.info(`flows=${stats.flows} matched=${stats.matched} rejected=${stats.rejected} late=${stats.late} samples=${stats.samples}`);
   if (stats.rejected > 0) {

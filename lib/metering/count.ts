@@ -295,6 +295,7 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
       open.delete(s);
       if (s > emittedUpTo) emittedUpTo = s;
     }
+    if (ready.length > 0) await out.flush(); // a closed interval goes out (to the bus) now, not with the next batch
   };
 
   const liveReport = async (): Promise<void> => {
