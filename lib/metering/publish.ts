@@ -68,6 +68,23 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** A broker that accepts the TCP connection but never finishes the handshake or never confirms
+ *  must not hang the run: each step gets this long. */
+const STEP_MS = 15_000;
+
+function withTimeout<T>(p: Promise<T>, what: string, onLate: (v: T) => void = () => undefined): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`no answer to ${what} within ${STEP_MS / 1000} s`));
+    }, STEP_MS);
+  });
+  p.then((v) => timedOut && onLate(v), () => undefined);
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
 export class AmqpSink implements SampleSink {
   private pending: Sample[] = [];
   private conn: amqp.ChannelModel | undefined;
@@ -220,12 +237,14 @@ export class AmqpSink implements SampleSink {
 
   private async channel(): Promise<amqp.ConfirmChannel> {
     if (this.ch) return this.ch;
-    const conn = await amqp.connect(brokerUrl(this.cfg.url, this.cfg.password), { timeout: 5000 });
+    const conn = await withTimeout(amqp.connect(brokerUrl(this.cfg.url, this.cfg.password), { timeout: 5000 }), 'the connection handshake', (late) => {
+      void late.close().catch(() => undefined);
+    });
     conn.on('error', () => undefined); // surfaced through the failed publish
-    const ch = await conn.createConfirmChannel();
-    ch.on('error', () => undefined);
-    await ch.assertExchange(this.cfg.exchange, 'topic', { durable: this.cfg.durable, autoDelete: false });
     this.conn = conn;
+    const ch = await withTimeout(conn.createConfirmChannel(), 'opening a channel');
+    ch.on('error', () => undefined);
+    await withTimeout(ch.assertExchange(this.cfg.exchange, 'topic', { durable: this.cfg.durable, autoDelete: false }), 'the exchange declaration');
     this.ch = ch;
     return ch;
   }
@@ -250,7 +269,7 @@ export class AmqpSink implements SampleSink {
       });
     }
     try {
-      await Promise.race([ch.waitForConfirms(), closed]);
+      await withTimeout(Promise.race([ch.waitForConfirms(), closed]), 'publisher confirms');
     } finally {
       conn.off('close', onClose);
     }

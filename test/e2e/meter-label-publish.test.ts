@@ -40,17 +40,17 @@ async function store(): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
 }
 
 /** A queue bound as ceilometer binds its notification queue; returns a function draining it. */
-async function consumer(durable: boolean, queue: string, vhost = ''): Promise<{ drain: () => Promise<amqp.GetMessage[]>; close: () => Promise<void> }> {
-  const conn = await amqp.connect(broker!.urlWithPassword(vhost));
+async function consumer(exchange: string, durable: boolean, queue: string): Promise<{ drain: () => Promise<amqp.GetMessage[]> }> {
+  const conn = await amqp.connect(broker!.urlWithPassword());
   const ch = await conn.createChannel();
-  await ch.assertExchange('neutron', 'topic', { durable, autoDelete: false });
+  await ch.assertExchange(exchange, 'topic', { durable, autoDelete: false });
   await ch.assertQueue(queue, { durable, autoDelete: false });
-  await ch.bindQueue(queue, 'neutron', 'notifications.info');
+  await ch.bindQueue(queue, exchange, 'notifications.info');
   await ch.close();
   await conn.close();
   return {
     drain: async () => {
-      const c = await amqp.connect(broker!.urlWithPassword(vhost));
+      const c = await amqp.connect(broker!.urlWithPassword());
       const k = await c.createChannel();
       const got: amqp.GetMessage[] = [];
       for (;;) {
@@ -61,7 +61,6 @@ async function consumer(durable: boolean, queue: string, vhost = ''): Promise<{ 
       await c.close();
       return got;
     },
-    close: async () => undefined,
   };
 }
 
@@ -76,7 +75,7 @@ test('samples reach the bus as oslo.messaging notifications and reach stdout onl
   if (skipWithoutRabbitmq(t)) return;
   broker ??= await Broker.start();
   const { dir, env } = await store();
-  const q = await consumer(false, 'ceilometer-plain');
+  const q = await consumer('neutron', false, 'ceilometer-plain');
   const input = [flow(T0, '10.1.1.1', '8.8.8.8', 100), flow(T0 + 5, '8.8.8.8', '10.1.1.1', 7), flow(T0 + 70, '10.1.1.2', '9.9.9.9', 1000)].join('\n') + '\n';
   writeFileSync(join(dir, 'f.ndjson'), input);
   const plain = await runBin('meter-label', ['count', '--report-interval', '60', join(dir, 'f.ndjson')], { env });
@@ -124,9 +123,8 @@ test('broker restarted mid-run: ridden out; broker down: exit 75, spool kept, ne
   if (skipWithoutRabbitmq(t)) return;
   broker ??= await Broker.start();
   const { dir, env } = await store();
-  await broker.addVhost('durable'); // the first test declared `neutron` non-durable in the default vhost
-  const url = broker.url('durable');
-  const q = await consumer(true, 'ceilometer-durable', 'durable');
+  const url = broker.url();
+  const q = await consumer('neutron_durable', true, 'ceilometer-durable'); // the first test declared `neutron` non-durable
   const spool = join(dir, 'spool');
   const windows = 6;
   const lines = (w: number): string => [flow(T0 + 60 * w, '10.0.0.1', '8.8.8.8', 100 + w), flow(T0 + 60 * w + 1, '8.8.8.8', '10.0.0.1', 10 + w)].join('\n') + '\n';
@@ -137,7 +135,7 @@ test('broker restarted mid-run: ridden out; broker down: exit 75, spool kept, ne
 
   const child = spawn(
     process.execPath,
-    [binPath('meter-label'), 'count', '--report-interval', '60', '--lateness', '0', '--publish', url, '--amqp-durable', '--spool', spool, '--publish-timeout', '20', '-v'],
+    [binPath('meter-label'), 'count', '--report-interval', '60', '--lateness', '0', '--publish', url, '--exchange', 'neutron_durable', '--amqp-durable', '--spool', spool, '--publish-timeout', '60', '-v'],
     { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -155,13 +153,13 @@ test('broker restarted mid-run: ridden out; broker down: exit 75, spool kept, ne
   };
   child.stdin.write(lines(0) + lines(1)); // window 0 closes
   await waitFor(2, 'window 0 published');
-  await broker.stopApp(); // restart in the middle of the run
+  await broker.stopNode(); // restart in the middle of the run
   child.stdin.write(lines(2)); // window 1 closes while the broker is away
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(samplesOut(), 2, 'nothing on stdout while unconfirmed');
-  await broker.startApp();
+  await broker.startNode();
   await waitFor(4, 'window 1 published after the restart');
-  await broker.stopApp(); // now it stays down past --publish-timeout
+  await broker.stopNode(); // now it stays down past --publish-timeout
   child.stdin.write(lines(3) + lines(4) + lines(5));
   child.stdin.end();
   const code = await exited;
@@ -170,8 +168,8 @@ test('broker restarted mid-run: ridden out; broker down: exit 75, spool kept, ne
   assert.equal(samplesOut(), 4);
   assert.ok(readdirSync(spool).some((n) => n.startsWith('batch-')), 'the spool holds the rest');
 
-  await broker.startApp();
-  const next = await runBin('meter-label', ['count', '--publish', url, '--amqp-durable', '--spool', spool, '/dev/null'], { env });
+  await broker.startNode();
+  const next = await runBin('meter-label', ['count', '--publish', url, '--exchange', 'neutron_durable', '--amqp-durable', '--spool', spool, '/dev/null'], { env });
   assert.equal(next.code, 0, next.stderr);
   assert.equal(next.stdout.trim().split('\n').length, 8);
   const seen = (await q.drain()).map((m) => notification(m).message_id);

@@ -59,11 +59,6 @@ export class Broker {
     return `amqp://guest:guest@127.0.0.1:${this.port}/${encodeURIComponent(vhost)}`;
   }
 
-  /** A fresh virtual host guest may use: a test's own exchanges and queues. */
-  async addVhost(name: string): Promise<void> {
-    await this.ctl('add_vhost', name);
-    await this.ctl('set_permissions', '-p', name, 'guest', '.*', '.*', '.*');
-  }
 
   static async start(): Promise<Broker> {
     const dir = tempDir('rabbitmq-');
@@ -108,13 +103,14 @@ export class Broker {
     return r.stdout;
   }
 
-  /** Stop the broker application (connections drop, the port closes); the Erlang node stays. */
-  async stopApp(): Promise<void> {
-    await this.ctl('stop_app');
+  /** Stop the whole node (connections drop, the port closes); its data directory stays. */
+  async stopNode(): Promise<void> {
+    await this.ctl('stop');
   }
 
-  async startApp(): Promise<void> {
-    await this.ctl('start_app');
+  /** Start the node again on the same data, as after a broker restart. */
+  async startNode(): Promise<void> {
+    await run(tool('rabbitmq-server')!, ['-detached'], { env: this.env });
     await this.awaitStartup();
   }
 
