@@ -223,14 +223,14 @@ function flowTimeNs(r: FlowRecord, field: TimeField): number {
 
 /** Say once what the counting will and will not see: no labels, no routers, and remote rules that
  *  leave nothing outside their prefix where direction is known only by crossing it. */
-function describeScope(data: StoreData, scope: Scope, io: CountIo, cfg: CountConfig): void {
+function describeScope(data: StoreData, scope: Scope, io: CountIo, cfg: CountConfig, warn: (message: string) => void): void {
   const labels = data.metering_labels;
   if (labels.length === 0) {
-    io.log.warn(`no metering labels in ${io.storePath ?? 'the store'}: nothing to count`);
+    warn(`no metering labels in ${io.storePath ?? 'the store'}: nothing to count`);
     return;
   }
   io.log.info(`counting for ${labels.length} labels, reporting every ${cfg.reportInterval} s of ${cfg.live ? 'wall-clock' : 'flow'} time`);
-  if (!scope.hasRouters) io.log.warn('no routers in the store: every label counts every flow (router-create attributes flows to routers and projects)');
+  if (!scope.hasRouters) warn('no routers in the store: every label counts every flow (router-create attributes flows to routers and projects)');
   if (!scope.anyCrossingOnly) return;
   const index = new Map(labels.map((l, i) => [l.id, i]));
   const warned = new Set<string>();
@@ -240,7 +240,7 @@ function describeScope(data: StoreData, scope: Scope, io: CountIo, cfg: CountCon
     const i = index.get(r.metering_label_id)!;
     if (!scope.slots.some((s) => s.subnets === undefined && s.applies[i])) continue;
     warned.add(r.metering_label_id);
-    io.log.warn(
+    warn(
       `label '${labels[i]!.name}' (${labels[i]!.id}): rule ${r.remote_ip_prefix} leaves no address outside it, so without internal subnets it counts nothing; ` +
         'give count --subnets FILE, router-create --subnet CIDR or count --external-if N',
     );
@@ -253,15 +253,20 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
   const samples = new SampleWriter(out, cfg);
   const stats: CountStats = { flows: 0, matched: 0, rejected: 0, late: 0, samples: 0, unclaimed: 0 };
   const unclaimedExporters = new Map<string, number>();
+  const said = new Set<string>(); // a --live run re-reads the store: say each thing once
+  const warnOnce = (message: string): void => {
+    if (!said.has(message)) io.log.warn(message);
+    said.add(message);
+  };
   const first = await io.load();
   let matcher = new Matcher(first);
   let scope = new Scope(first, cfg.subnets, cfg.externalIfs);
-  describeScope(first, scope, io, cfg);
+  describeScope(first, scope, io, cfg, warnOnce);
   const load = async (): Promise<void> => {
     const data = await io.load();
     matcher = new Matcher(data);
     scope = new Scope(data, cfg.subnets, cfg.externalIfs);
-    describeScope(data, scope, io, cfg);
+    describeScope(data, scope, io, cfg, warnOnce);
   };
   const cells = (): number => matcher.labels.length * scope.slots.length;
   const R = cfg.reportInterval;

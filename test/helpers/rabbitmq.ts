@@ -4,11 +4,11 @@
 // (and fails when FLOWMETER_REQUIRE_PEERS=1).
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { tempDir } from './tmp.js';
 
 const run = promisify(execFile);
 const BIN = ['/usr/lib/rabbitmq/bin', '/usr/sbin', '/usr/local/sbin', '/usr/bin'];
@@ -48,6 +48,7 @@ export class Broker {
     readonly node: string,
     readonly port: number,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly dir: string,
   ) {}
 
   /** amqp://guest@127.0.0.1:PORT/VHOST (guest may log in from localhost; its password is "guest"). */
@@ -61,7 +62,8 @@ export class Broker {
 
 
   static async start(): Promise<Broker> {
-    const dir = tempDir('rabbitmq-');
+    // its own directory, removed by stop(): tempDir's would go when the test that started it ends
+    const dir = mkdtempSync(join(tmpdir(), 'rabbitmq-'));
     const port = await freePort();
     const node = `flowmeter-${process.pid}-${port}@localhost`;
     writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
@@ -78,7 +80,7 @@ export class Broker {
       RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
       RABBITMQ_PID_FILE: join(dir, 'rabbitmq.pid'),
     };
-    const b = new Broker(node, port, env);
+    const b = new Broker(node, port, env, dir);
     await run(tool('rabbitmq-server')!, ['-detached'], { env });
     await b.awaitStartup();
     return b;
@@ -116,5 +118,6 @@ export class Broker {
 
   async stop(): Promise<void> {
     await this.ctl('stop').catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -51,6 +51,20 @@ test('corrupt, foreign and newer-version stores are refused and never overwritte
   await refused(db, /metering_label_rules\[0\]\.id is not a UUID/);
 });
 
+test('a version-1 store (before routers) reads with no routers; a bad router in a store is refused, never rewritten', async () => {
+  const dir = tempDir();
+  const db = join(dir, 'db.json');
+  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 1, metering_labels: [], metering_label_rules: [] }));
+  assert.deepEqual(await readStore(db), { metering_labels: [], metering_label_rules: [], routers: [] });
+  const router = { id: '0b7f1c52-6d1e-4d0e-9a53-3f1e1c2a9b10', name: 'r1', tenant_id: 'p1', project_id: 'p1', exporter: '192.0.2.1', interfaces: [], subnets: ['10.0.0.0/24'] };
+  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 2, metering_labels: [], metering_label_rules: [], routers: [router] }));
+  assert.deepEqual((await readStore(db)).routers, [router]);
+  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 2, metering_labels: [], metering_label_rules: [], routers: [{ ...router, exporter: 'router-1' }] }));
+  await refused(db, /routers\[0\]: Invalid input for exporter\. Reason: 'router-1' is not an IP address/);
+  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 2, metering_labels: [], metering_label_rules: [], routers: [router, router] }));
+  await refused(db, /router id 0b7f1c52-6d1e-4d0e-9a53-3f1e1c2a9b10 appears twice/);
+});
+
 test('import keeps ids, is idempotent, all-or-nothing, and round-trips export', () => {
   const a = { metering_labels: [], metering_label_rules: [], routers: [] };
   const l = createLabel(a, { name: 'web', description: 'd', tenant_id: 'p1', shared: true });
