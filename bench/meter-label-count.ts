@@ -27,7 +27,7 @@ function rnd(n: number): number {
 
 /** Label i owns 10.(i/256).(i%256).0/24-ish space and a /64 of 2001:db8::/32. */
 function buildStore(): StoreData {
-  const data: StoreData = { metering_labels: [], metering_label_rules: [] };
+  const data: StoreData = { metering_labels: [], metering_label_rules: [], routers: [] };
   for (let i = 0; i < LABELS; i++) {
     const label = makeLabel({ name: `tenant-${i}`, project_id: `p${i % 300}`, shared: i % 100 === 0 });
     data.metering_labels.push(label);

@@ -5,7 +5,10 @@
 #
 #   SINK=file:/var/log/flowmeter/l3.meter.ndjson        append to a file (default: stdout)
 #   SINK=kafka:BROKER:PORT/TOPIC                       kcat -P (one message per sample)
-#   SINK=rabbitmq:EXCHANGE/ROUTING_KEY                 rabbitmqadmin publish, oslo envelope
+#   SINK=amqp://USER@HOST:PORT/VHOST                   ceilometer's RabbitMQ: meter-label count --publish
+#                                                      (oslo envelope, exchange neutron, notifications.info,
+#                                                      publisher confirms, spool; METER_LABEL_AMQP_PASSWORD)
+#   SINK=rabbitmq:EXCHANGE/ROUTING_KEY                 rabbitmqadmin publish, oslo envelope (no confirms)
 #   SINK=http:URL                                      curl POST, one request per sample
 #
 #   meter.sh                              flow-capture -l '[::]:2055', 300 s samples, live
@@ -53,5 +56,12 @@ forward() {
   esac
 }
 
-# shellcheck disable=SC2086
-"$FC" "$@" | "$ML" count $live --report-interval "$INTERVAL" --host "$HOST" | forward
+case $SINK in
+  amqp://*|amqps://*)
+    # meter-label publishes itself; stdout shows the samples the broker confirmed
+    # shellcheck disable=SC2086
+    "$FC" "$@" | "$ML" count $live --report-interval "$INTERVAL" --host "$HOST" --publish "$SINK" ;;
+  *)
+    # shellcheck disable=SC2086
+    "$FC" "$@" | "$ML" count $live --report-interval "$INTERVAL" --host "$HOST" | forward ;;
+esac

@@ -5,7 +5,12 @@ import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
 import type { Proc } from '../cli/run.js';
 import { makeParser, parseArgs, makeLog, intInRange, type CommonArgs } from '../cli/options.js';
-import { tryHelp, usageError } from '../cli/exit.js';
+import { CliError, EXIT, tryHelp, usageError } from '../cli/exit.js';
+import { loadNetworksFile } from '../networks/file.js';
+import { readAgentConfig } from '../metering/agentconf.js';
+import { brokerUrl, type PublishConfig } from '../metering/publish.js';
+import { describeSystemError } from '../cli/io.js';
+import { readFile } from 'node:fs/promises';
 import { FORMATS, type Format } from '../metering/output.js';
 import { defaultStorePath } from '../metering/store.js';
 import { checkDirection, type Direction } from '../metering/model.js';
@@ -21,7 +26,9 @@ const EXAMPLES: ReadonlyArray<readonly [string, string]> = [
   ['meter-label rule-create web --egress --source-ip-prefix 10.0.0.0/24', 'a source/destination rule (--destination-ip-prefix too)'],
   ['meter-label list -f json', 'labels as JSON (also csv, value; -c COLUMN picks columns)'],
   ['openstack network meter list -f json | meter-label import', 'copy labels from a cloud (export writes Neutron JSON back)'],
+  ['meter-label router-create r1 --project-id p1 --exporter 192.0.2.1 --subnet 10.5.1.0/24', "a router: flows from this exporter count for p1's labels"],
   ['flow-capture -l 0.0.0.0:2055 | meter-label count --live --report-interval 300', 'l3.meter samples every 5 minutes'],
+  ['meter-label count --config /etc/neutron/metering_agent.ini --publish amqp://neutron@rabbit:5672/ flows.ndjson', 'samples to ceilometer over RabbitMQ'],
 ];
 
 /** Canonical subcommand names and the neutron CLI's spellings. */
@@ -34,6 +41,10 @@ const COMMANDS: Record<string, string[]> = {
   'rule-list': ['meter-label-rule-list'],
   'rule-show': ['meter-label-rule-show'],
   'rule-delete': ['meter-label-rule-delete'],
+  'router-create': [],
+  'router-list': [],
+  'router-show': [],
+  'router-delete': [],
   export: [],
   import: [],
   count: [],
@@ -66,7 +77,7 @@ interface Args extends CommonArgs {
   output?: string;
   files?: string[];
   'dry-run'?: boolean;
-  'report-interval': number;
+  'report-interval'?: number;
   live?: boolean;
   granular?: boolean;
   host?: string;
@@ -75,9 +86,27 @@ interface Args extends CommonArgs {
   strict?: boolean;
   'input-format'?: InputFormat;
   'external-if'?: number[];
+  router?: string;
+  routers?: string[];
+  exporter?: string;
+  if?: number[];
+  subnet?: string[];
+  subnets?: string;
+  config?: string;
+  publish?: string;
+  'password-file'?: string;
+  exchange: string;
+  topic: string;
+  'amqp-durable'?: boolean;
+  spool?: string;
+  'publish-timeout': number;
 }
 
 const str = { type: 'string' } as const;
+
+function ifIndexes(name: string): (v: unknown[]) => number[] {
+  return (v) => v.map((x) => intInRange(name, 0, 0xffffffff)(x));
+}
 
 function commands(y: Argv<CommonArgs>): Argv<CommonArgs> {
   return y
@@ -107,7 +136,18 @@ function commands(y: Argv<CommonArgs>): Argv<CommonArgs> {
     .command(['rule-list', ...COMMANDS['rule-list']!], 'List rules', (c) => c.option('label', { ...str, describe: 'Only the rules of this label' }))
     .command(['rule-show <rule>', ...COMMANDS['rule-show']!], 'Show a rule (ID)', (c) => c.positional('rule', str))
     .command(['rule-delete <rules..>', ...COMMANDS['rule-delete']!], 'Delete rules (IDs)', (c) => c.positional('rules', { ...str, array: true }))
-    .command('export', 'Print all labels and rules as Neutron API JSON', (c) =>
+    .command('router-create <name>', 'Create a router: the exporter (and interfaces) whose flows are its traffic', (c) =>
+      c
+        .positional('name', { ...str, describe: 'Name of the router' })
+        .option('tenant-id', { ...str, alias: ['project-id', 'project'], describe: 'Owner project (default: $OS_PROJECT_ID)' })
+        .option('exporter', { ...str, demandOption: true, describe: "Flow exporter address (sampler_address) of the router's host" })
+        .option('if', { type: 'array', coerce: ifIndexes('if'), describe: 'ifIndex of one of its ports; flows through others are not its (repeatable)' })
+        .option('subnet', { ...str, array: true, describe: 'Internal subnet behind the router (CIDR, repeatable)' }),
+    )
+    .command('router-list', 'List routers')
+    .command('router-show <router>', 'Show a router (ID or name)', (c) => c.positional('router', str))
+    .command('router-delete <routers..>', 'Delete routers (ID or name)', (c) => c.positional('routers', { ...str, array: true }))
+    .command('export', 'Print all labels, rules and routers as Neutron API JSON', (c) =>
       c.option('output', { ...str, alias: 'o', describe: 'Write to FILE atomically instead of stdout' }),
     )
     .command('import [files..]', 'Add labels and rules from Neutron JSON (ids kept)', (c) =>
@@ -116,20 +156,53 @@ function commands(y: Argv<CommonArgs>): Argv<CommonArgs> {
     .command('count [files..]', 'Count flow NDJSON per label; print l3.meter samples', (c) =>
       c
         .positional('files', { ...str, array: true })
-        .option('report-interval', { coerce: intInRange('report-interval', 1, 86400 * 366), default: 300, describe: 'Seconds per sample (agent default 300)' })
+        .option('config', { ...str, describe: 'metering_agent.ini: [DEFAULT] report_interval, measure_interval, granular_traffic_data' })
+        .option('report-interval', { coerce: intInRange('report-interval', 1, 86400 * 366), describe: 'Seconds per sample (default: the config, else 300)' })
         .option('live', { type: 'boolean', describe: 'Intervals by wall clock, for a live flow-capture pipe' })
-        .option('granular', { type: 'boolean', describe: 'Also emit l3.meter.label and l3.meter.project samples' })
+        .option('granular', { type: 'boolean', describe: 'The five l3.meter.{router,project,label,label_router,label_project} samples instead of l3.meter' })
+        .option('subnets', { ...str, describe: "Internal subnets (pmacct networks_file) for routers that list none" })
         .option('host', { ...str, describe: 'Host in payload and publisher_id (default: this host)' })
         .option('time', { choices: ['start', 'end', 'received'], default: 'start', describe: 'Flow time that picks the interval' })
         .option('lateness', { coerce: intInRange('lateness', 0, 86400 * 366), describe: 'Seconds an interval waits for out-of-order flows (default: one interval)' })
         .option('external-if', {
           type: 'array',
-          coerce: (v: unknown[]) => v.map((x) => intInRange('external-if', 0, 0xffffffff)(x)),
+          coerce: ifIndexes('external-if'),
           describe: 'ifIndex of the external side: ingress = in_if, egress = out_if (repeatable)',
         })
         .option('strict', { type: 'boolean', describe: 'Stop at the first bad record' })
-        .option('input-format', { type: 'string', choices: INPUT_FORMATS.filter((f) => f !== 'pmacct'), default: 'auto', describe: 'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json)' }),
+        .option('input-format', { type: 'string', choices: INPUT_FORMATS.filter((f) => f !== 'pmacct'), default: 'auto', describe: 'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json)' })
+        .option('publish', { ...str, describe: 'Send samples to RabbitMQ: amqp://USER@HOST:PORT/VHOST (password: $METER_LABEL_AMQP_PASSWORD)' })
+        .option('password-file', { ...str, describe: 'Read the AMQP password from this file (first line)' })
+        .option('exchange', { ...str, default: 'neutron', describe: 'Topic exchange (oslo.messaging control_exchange)' })
+        .option('topic', { ...str, default: 'notifications', describe: 'Notification topic; the routing key is TOPIC.info' })
+        .option('amqp-durable', { type: 'boolean', describe: 'Declare the exchange durable (oslo amqp_durable_queues)' })
+        .option('spool', { ...str, describe: 'Directory for samples not yet confirmed (default: next to the store)' })
+        .option('publish-timeout', { coerce: intInRange('publish-timeout', 1, 3600), default: 60, describe: 'Seconds to keep retrying an unreachable broker' }),
     );
+}
+
+/** --publish and its options; the password from $METER_LABEL_AMQP_PASSWORD or --password-file only. */
+async function publishConfig(args: Args, env: NodeJS.ProcessEnv, db: string): Promise<PublishConfig> {
+  let password = env.METER_LABEL_AMQP_PASSWORD;
+  if (args['password-file'] !== undefined) {
+    const text = await readFile(args['password-file'], 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw new CliError(`--password-file ${args['password-file']}: ${describeSystemError(e)}`, e.code === 'EACCES' ? EXIT.NOPERM : EXIT.NOINPUT);
+    });
+    password = text.split('\n')[0]!.replace(/\r$/, '');
+  }
+  if (password === undefined) throw usageError('--publish needs the broker password in $METER_LABEL_AMQP_PASSWORD or --password-file (never on the command line)');
+  const url = args.publish!;
+  brokerUrl(url, password); // refuse a bad URL (or one carrying a password) before counting
+  return {
+    url,
+    password,
+    exchange: args.exchange,
+    topic: args.topic,
+    durable: args['amqp-durable'] === true,
+    spool: args.spool ?? `${db}.spool`,
+    timeoutMs: args['publish-timeout'] * 1000,
+    live: args.live === true,
+  };
 }
 
 export async function main(proc: Proc): Promise<number | void> {
@@ -158,13 +231,15 @@ export async function main(proc: Proc): Promise<number | void> {
     format: args.format,
     columns: args.column ?? [],
     lockTimeoutMs: args['lock-timeout'] * 1000,
+    quiet: args.quiet,
   };
   const io: act.ActionIo = { stdin: proc.stdin, stdout: proc.stdout, log };
+  const project = args['tenant-id'] ?? proc.env.OS_PROJECT_ID ?? proc.env.OS_TENANT_ID;
   switch (cmd) {
     case 'create':
       return act.labelCreate(
         common,
-        { name: args.name!, description: args.description, shared: args.shared, project: args['tenant-id'] ?? proc.env.OS_PROJECT_ID ?? proc.env.OS_TENANT_ID },
+        { name: args.name!, description: args.description, shared: args.shared, project },
         io,
       );
     case 'list':
@@ -180,8 +255,8 @@ export async function main(proc: Proc): Promise<number | void> {
       if (remote.length > 1) throw usageError('the remote IP prefix is given more than once (REMOTE_IP_PREFIX, --remote-ip-prefix)');
       let direction: Direction = args.egress ? 'egress' : 'ingress';
       if (args.direction !== undefined) {
-        if ((args.ingress || args.egress) && args.direction !== direction) throw usageError(`--direction ${args.direction} contradicts --${direction}`);
-        direction = checkDirection(args.direction);
+        if ((args.ingress || args.egress) && args.direction.toLowerCase() !== direction) throw usageError(`--direction ${args.direction} contradicts --${direction}`);
+        direction = checkDirection(args.direction.toLowerCase()); // neutronclient lower-cases it
       }
       return act.ruleCreate(
         common,
@@ -202,6 +277,24 @@ export async function main(proc: Proc): Promise<number | void> {
       return act.ruleShow(common, args.rule!, io);
     case 'rule-delete':
       return act.ruleDelete(common, args.rules!, io);
+    case 'router-create':
+      return act.routerCreate(
+        common,
+        {
+          name: args.name!,
+          project,
+          exporter: args.exporter!,
+          interfaces: args.if ?? [],
+          subnets: args.subnet ?? [],
+        },
+        io,
+      );
+    case 'router-list':
+      return act.routerList(common, io);
+    case 'router-show':
+      return act.routerShow(common, args.router!, io);
+    case 'router-delete':
+      return act.routerDelete(common, args.routers!, io);
     case 'export':
       return act.exportStore(common, args.output, io);
     case 'import':
@@ -212,22 +305,29 @@ export async function main(proc: Proc): Promise<number | void> {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
-        const R = args['report-interval'];
+        const agent = args.config === undefined ? undefined : await readAgentConfig(args.config);
+        for (const k of agent?.ignored ?? []) log.info(`${k}: not used by meter-label count (ignored)`);
+        if (agent?.measureInterval !== undefined) log.info(`${args.config}: measure_interval has no effect here: flows are counted as they arrive`);
+        const R = args['report-interval'] ?? agent?.reportInterval ?? 300;
+        const subnets = args.subnets === undefined ? undefined : await loadNetworksFile(args.subnets, { strict: true });
+        if (subnets && subnets.size === 0) throw new CliError(`${args.subnets}: no subnets in the file`, EXIT.CONFIG);
         return await act.count(
           common,
           {
             inputs: args.files ?? [],
             reportInterval: R,
             live: args.live === true,
-            granular: args.granular === true,
+            granular: args.granular ?? agent?.granular ?? false,
             host: args.host ?? hostname(),
             timeField: args.time ?? 'start',
             lateness: args.lateness ?? R,
             strict: args.strict === true,
             inputFormat: args['input-format'] ?? 'auto',
             externalIfs: args['external-if'] ? new Set(args['external-if']) : undefined,
+            subnets,
           },
           { ...io, signal: ac.signal },
+          args.publish === undefined ? undefined : await publishConfig(args, proc.env, common.db),
         );
       } finally {
         process.off('SIGINT', stop);

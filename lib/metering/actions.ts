@@ -8,12 +8,13 @@ import { openInput, refuseTerminalStdin, writeFileAtomic } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
 import { visible } from '../cli/visible.js';
 import { waitDrain } from '../cli/writer.js';
-import { findLabel, findRule, type Direction, type StoreData } from './model.js';
-import { createLabel, createRule, deleteLabels, deleteRules, exportNeutron, importNeutron, rulesOf } from './ops.js';
+import { findLabel, findRouter, findRule, type Direction, type Router, type StoreData } from './model.js';
+import { createLabel, createRouter, createRule, deleteLabels, deleteRouters, deleteRules, exportNeutron, importNeutron, rulesOf } from './ops.js';
 import { formatList, formatOne, type Format } from './output.js';
 import { readStore, updateStore } from './store.js';
 import { runCount, type CountConfig } from './count.js';
 import { firstRejectedPlace } from '../cli/ndjson-input.js';
+import { AmqpSink, type PublishConfig } from './publish.js';
 
 export interface ActionIo {
   stdin: Readable & { isTTY?: boolean };
@@ -24,6 +25,8 @@ export interface ActionIo {
 
 export interface Common {
   db: string;
+  /** -q: create prints nothing on success (cliff's --quiet). */
+  quiet?: boolean;
   format: Format;
   columns: string[];
   lockTimeoutMs: number;
@@ -31,6 +34,8 @@ export interface Common {
 
 const LABEL_COLUMNS = ['id', 'name', 'description', 'shared'];
 const LABEL_FIELDS = ['id', 'name', 'description', 'shared', 'tenant_id', 'project_id'];
+const ROUTER_COLUMNS = ['id', 'name', 'project_id', 'exporter', 'interfaces', 'subnets'];
+const ROUTER_FIELDS = ['id', 'name', 'tenant_id', 'project_id', 'exporter', 'interfaces', 'subnets'];
 const RULE_COLUMNS = ['id', 'excluded', 'direction', 'remote_ip_prefix', 'source_ip_prefix', 'destination_ip_prefix'];
 const RULE_FIELDS = ['id', 'metering_label_id', 'excluded', 'direction', 'remote_ip_prefix', 'source_ip_prefix', 'destination_ip_prefix'];
 
@@ -43,6 +48,7 @@ function update<T>(c: Common, fn: (d: StoreData) => { result: T; changed: boolea
 }
 
 function created(kind: string, c: Common, obj: object): string {
+  if (c.quiet) return '';
   return (c.format === 'table' ? `Created a new ${kind}:\n` : '') + formatOne(obj as Record<string, unknown>, c.format, c.columns);
 }
 
@@ -81,12 +87,17 @@ export async function labelShow(c: Common, ref: string, io: ActionIo): Promise<n
   return EXIT.OK;
 }
 
-export async function labelDelete(c: Common, refs: string[], io: ActionIo): Promise<number> {
+/** Delete under the lock, write back only when something went, report as neutronclient does. */
+async function deleteAndReport(c: Common, io: ActionIo, kind: string, del: (d: StoreData) => { deleted: string[]; errors: string[] }): Promise<number> {
   const res = await update(c, (d) => {
-    const r = deleteLabels(d, refs);
+    const r = del(d);
     return { result: r, changed: r.deleted.length > 0 };
   });
-  return reportDelete(io, 'metering_label', res);
+  return reportDelete(io, kind, res);
+}
+
+export function labelDelete(c: Common, refs: string[], io: ActionIo): Promise<number> {
+  return deleteAndReport(c, io, 'metering_label', (d) => deleteLabels(d, refs));
 }
 
 export interface RuleCreateArgs {
@@ -125,12 +136,44 @@ export async function ruleShow(c: Common, id: string, io: ActionIo): Promise<num
   return EXIT.OK;
 }
 
-export async function ruleDelete(c: Common, ids: string[], io: ActionIo): Promise<number> {
-  const res = await update(c, (d) => {
-    const r = deleteRules(d, ids);
-    return { result: r, changed: r.deleted.length > 0 };
-  });
-  return reportDelete(io, 'metering_label_rule', res);
+export function ruleDelete(c: Common, ids: string[], io: ActionIo): Promise<number> {
+  return deleteAndReport(c, io, 'metering_label_rule', (d) => deleteRules(d, ids));
+}
+
+export interface RouterCreateArgs {
+  name: string;
+  project?: string;
+  exporter: string;
+  interfaces: number[];
+  subnets: string[];
+}
+
+function routerRow(r: Router): Record<string, unknown> {
+  return r as unknown as Record<string, unknown>;
+}
+
+export async function routerCreate(c: Common, a: RouterCreateArgs, io: ActionIo): Promise<number> {
+  const router = await update(c, (d) => ({
+    result: createRouter(d, { name: a.name, project_id: a.project, exporter: a.exporter, interfaces: a.interfaces, subnets: a.subnets }),
+    changed: true,
+  }));
+  await write(io.stdout, created('router', c, routerRow(router)));
+  return EXIT.OK;
+}
+
+export async function routerList(c: Common, io: ActionIo): Promise<number> {
+  const d = await readStore(c.db);
+  await write(io.stdout, formatList(ROUTER_COLUMNS, d.routers.map(routerRow), c.format, c.columns, ROUTER_FIELDS));
+  return EXIT.OK;
+}
+
+export async function routerShow(c: Common, ref: string, io: ActionIo): Promise<number> {
+  await write(io.stdout, formatOne(routerRow(findRouter(await readStore(c.db), ref)), c.format, c.columns));
+  return EXIT.OK;
+}
+
+export function routerDelete(c: Common, refs: string[], io: ActionIo): Promise<number> {
+  return deleteAndReport(c, io, 'router', (d) => deleteRouters(d, refs));
 }
 
 export async function exportStore(c: Common, output: string | undefined, io: ActionIo): Promise<number> {
@@ -158,16 +201,22 @@ export async function importFiles(c: Common, files: string[], dryRun: boolean, i
   }
   const res = await update(c, (d) => {
     const r = importNeutron(d, docs);
-    return { result: r, changed: !dryRun && r.labelsAdded + r.rulesAdded > 0 };
+    return { result: r, changed: !dryRun && r.labelsAdded + r.rulesAdded + r.routersAdded > 0 };
   });
+  const routers = res.routersAdded > 0 ? `, ${res.routersAdded} router(s)` : '';
   io.log.info(
-    `${dryRun ? 'would import' : 'imported'} ${res.labelsAdded} label(s) and ${res.rulesAdded} rule(s); ${res.unchanged} already present`,
+    `${dryRun ? 'would import' : 'imported'} ${res.labelsAdded} label(s) and ${res.rulesAdded} rule(s)${routers}; ${res.unchanged} already present`,
   );
   return EXIT.OK;
 }
 
-export async function count(c: Common, cfg: CountConfig, io: ActionIo): Promise<number> {
+export async function count(c: Common, cfg: CountConfig, io: ActionIo, publish?: PublishConfig): Promise<number> {
   refuseTerminalStdin(cfg.inputs, io.stdin, 'flow records');
+  let sink: AmqpSink | undefined;
+  if (publish) {
+    sink = new AmqpSink(publish, io.stdout, io.log);
+    await sink.open();
+  }
   const stats = await runCount(cfg, {
     stdin: io.stdin,
     stdout: io.stdout,
@@ -175,7 +224,12 @@ export async function count(c: Common, cfg: CountConfig, io: ActionIo): Promise<
     load: () => readStore(c.db),
     storePath: c.db,
     signal: io.signal,
+    sink,
+  }).catch(async (e: unknown) => {
+    await sink?.abort();
+    throw e;
   });
+  if (sink) io.log.info(`published=${sink.published} to exchange ${publish!.exchange} with routing key ${publish!.topic}.info`);
   io.log.flushSuppressed();
   io.log.info(`flows=${stats.flows} matched=${stats.matched} rejected=${stats.rejected} late=${stats.late} samples=${stats.samples}`);
   if (stats.rejected > 0) {

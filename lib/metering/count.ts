@@ -14,9 +14,12 @@ import type { Log } from '../cli/log.js';
 import { withReadProgress } from '../cli/progress.js';
 import { BatchWriter } from '../cli/writer.js';
 import { FieldError, type FlowRecord } from '../flow/record.js';
-import type { MeteringLabel, StoreData } from './model.js';
-import { Matcher, ANY_DIRECTION, INGRESS, EGRESS } from './match.js';
 import { addCounters, stringifyCounters, type Counter } from '../flow/counter.js';
+import type { MeteringLabel, StoreData } from './model.js';
+import { Matcher } from './match.js';
+import { parsePrefix } from './prefix.js';
+import { Scope, type Slot } from './scope.js';
+import type { NetworkTable } from '../networks/file.js';
 
 export type TimeField = 'start' | 'end' | 'received';
 
@@ -36,6 +39,8 @@ export interface CountConfig {
    *  came in on one (in_if) and egress rules only flows that left by one (out_if), like iptables'
    *  `-i`/`-o qg-…`; flows that touch none are not counted. */
   externalIfs?: ReadonlySet<number>;
+  /** Internal subnets for routers that list none (count --subnets). */
+  subnets?: NetworkTable;
 }
 
 export interface CountIo {
@@ -48,6 +53,8 @@ export interface CountIo {
   storePath?: string;
   signal?: AbortSignal;
   now?: () => number; // ms since the epoch
+  /** Where samples go (default: NDJSON on stdout). */
+  sink?: SampleSink;
 }
 
 export interface CountStats {
@@ -56,14 +63,50 @@ export interface CountStats {
   rejected: number;
   late: number;
   samples: number;
+  /** Flows from an exporter (or interface) no router claims. */
+  unclaimed: number;
 }
 
 interface Window {
   start: number; // epoch seconds
-  /** Per label, exact (lib/flow/counter.ts). */
+  /** Per slot (router) and label: index slot * labels + label. */
   bytes: Counter[];
   pkts: Counter[];
   reopened: number; // 0 for the first emission of this interval, 1.. for late additions
+}
+
+/** One notification, as oslo.messaging's notifier builds it. */
+export interface Sample {
+  event_type: string;
+  priority: 'INFO';
+  publisher_id: string;
+  message_id: string;
+  timestamp: string;
+  payload: Record<string, unknown>;
+}
+
+/** Where samples go: stdout, or the message bus (which writes them to stdout once confirmed). */
+export interface SampleSink {
+  /** Queue a sample; true when the sink wants `flush()`. */
+  add(sample: Sample): boolean;
+  flush(): Promise<void>;
+  end(): Promise<void>;
+}
+
+export class StdoutSink implements SampleSink {
+  private readonly out: BatchWriter;
+  constructor(stdout: Writable) {
+    this.out = new BatchWriter(stdout);
+  }
+  add(sample: Sample): boolean {
+    return this.out.line(stringifyCounters(sample));
+  }
+  flush(): Promise<void> {
+    return this.out.flush();
+  }
+  end(): Promise<void> {
+    return this.out.end();
+  }
 }
 
 /** Deterministic message ids for flow-time samples, so a re-run produces the same notifications. */
@@ -77,18 +120,62 @@ function osloTime(sec: number): string {
   return new Date(sec * 1000).toISOString().replace('T', ' ').replace('Z', '').replace(/\.(\d{3})$/, '.$1000');
 }
 
+/** One granular sample's sums (exact: lib/flow/counter.ts). */
+interface GranularSum {
+  event: string;
+  fields: Record<string, unknown>;
+  pkts: Counter;
+  bytes: Counter;
+}
+
+/** The granular counters of one interval, keyed as Neutron's iptables driver keys them
+ *  (label-L, router-R, project-P, router-R-label-L, project-P-label-L), with the payload fields
+ *  the agent's set_project_id_for_granular_traffic_data adds for each kind of key. */
+function granularCounters(labels: readonly MeteringLabel[], slots: readonly Slot[], w: Window): Map<string, GranularSum> {
+  const acc = new Map<string, GranularSum>();
+  const add = (key: string, event: string, fields: Record<string, unknown>, pkts: Counter, bytes: Counter): void => {
+    const c = acc.get(key);
+    if (c) {
+      c.pkts = addCounters(c.pkts, pkts);
+      c.bytes = addCounters(c.bytes, bytes);
+    } else acc.set(key, { event: `l3.meter.${event}`, fields, pkts, bytes });
+  };
+  const n = labels.length;
+  slots.forEach((slot, s) => {
+    const r = slot.router;
+    if (r) {
+      add(`router-${r.id}`, 'router', { router_id: r.id, project_id: r.project_id }, 0, 0);
+      add(`project-${r.project_id}`, 'project', { project_id: r.project_id }, 0, 0);
+    }
+    for (let i = 0; i < n; i++) {
+      if (!slot.applies[i]) continue;
+      const l = labels[i]!;
+      const pkts = w.pkts[s * n + i]!;
+      const bytes = w.bytes[s * n + i]!;
+      const project = r ? r.project_id : l.project_id;
+      const lf = { label_id: l.id, label_name: l.name, label_shared: l.shared };
+      add(`label-${l.id}`, 'label', { ...lf, project_id: l.shared ? 'all' : project }, pkts, bytes);
+      if (r) {
+        add(`project-${project}-label-${l.id}`, 'label_project', { ...lf, project_id: project }, pkts, bytes);
+        add(`router-${r.id}-label-${l.id}`, 'label_router', l.shared ? { ...lf, router_id: r.id, project_id: project } : { ...lf, project_id: project }, pkts, bytes);
+        add(`router-${r.id}`, 'router', {}, pkts, bytes);
+        add(`project-${project}`, 'project', {}, pkts, bytes);
+      } else if (!l.shared) {
+        add(`project-${project}-label-${l.id}`, 'label_project', { ...lf, project_id: project }, pkts, bytes);
+        add(`project-${project}`, 'project', { project_id: project }, pkts, bytes);
+      }
+    }
+  });
+  return acc;
+}
+
 class SampleWriter {
   private readonly firstSeen = new Map<string, number>();
   samples = 0;
   constructor(
-    private readonly out: BatchWriter,
+    private readonly sink: SampleSink,
     private readonly cfg: CountConfig,
   ) {}
-
-  private line(obj: object): boolean {
-    this.samples++;
-    return this.out.line(stringifyCounters(obj));
-  }
 
   private first(key: string, at: number): number {
     let f = this.firstSeen.get(key);
@@ -96,80 +183,38 @@ class SampleWriter {
     return f;
   }
 
-  /** Queue the samples of one interval; returns true when the writer wants a flush. */
-  emit(labels: readonly MeteringLabel[], w: Window, end: number, seconds: number, ids: 'hash' | 'random'): boolean {
+  /** Queue the samples of one interval; returns true when the sink wants a flush. */
+  emit(labels: readonly MeteringLabel[], slots: readonly Slot[], w: Window, end: number, seconds: number, ids: 'hash' | 'random'): boolean {
     const host = this.cfg.host;
     let full = false;
-    const envelope = (event: string, resource: string, payload: object): object => ({
-      event_type: event,
-      priority: 'INFO',
-      publisher_id: `metering.${host}`,
-      message_id: ids === 'hash' ? messageId(`${event}|${resource}|${w.start}|${w.reopened}`) : randomUUID(),
-      timestamp: osloTime(end),
-      payload,
-    });
-    const projects = new Map<string, { pkts: Counter; bytes: Counter }>();
-    for (let i = 0; i < labels.length; i++) {
-      const l = labels[i]!;
-      const pkts = w.pkts[i]!;
-      const bytes = w.bytes[i]!;
-      if (w.reopened > 0 && pkts === 0 && bytes === 0) continue;
-      const first = this.first(l.id, w.start);
-      full =
-        this.line(
-          envelope('l3.meter', l.id, {
-            label_id: l.id,
-            label_name: l.name,
-            tenant_id: l.project_id,
-            project_id: l.project_id,
-            pkts,
-            bytes,
-            time: seconds,
-            first_update: first,
-            last_update: end,
-            host,
-          }),
-        ) || full;
-      if (this.cfg.granular) {
-        full =
-          this.line(
-            envelope('l3.meter.label', `label-${l.id}`, {
-              resource_id: `label-${l.id}`,
-              label_id: l.id,
-              label_name: l.name,
-              label_shared: l.shared,
-              project_id: l.shared ? 'all' : l.project_id,
-              pkts,
-              bytes,
-              time: seconds,
-              first_update: first,
-              last_update: end,
-              host,
-            }),
-          ) || full;
-        if (!l.shared) {
-          const p = projects.get(l.project_id) ?? { pkts: 0, bytes: 0 };
-          p.pkts = addCounters(p.pkts, pkts);
-          p.bytes = addCounters(p.bytes, bytes);
-          projects.set(l.project_id, p);
-        }
-      }
+    const send = (event: string, key: string, pkts: Counter, bytes: Counter, fields: Record<string, unknown>): void => {
+      if (w.reopened > 0 && pkts === 0 && bytes === 0) return;
+      this.samples++;
+      const payload = { ...fields, pkts, bytes, time: seconds, first_update: this.first(key, w.start), last_update: end, host };
+      const sample: Sample = {
+        event_type: event,
+        priority: 'INFO',
+        publisher_id: `metering.${host}`,
+        message_id: ids === 'hash' ? messageId(`${event}|${key}|${w.start}|${w.reopened}`) : randomUUID(),
+        timestamp: osloTime(end),
+        payload,
+      };
+      full = this.sink.add(sample) || full;
+    };
+    if (this.cfg.granular) {
+      for (const [key, c] of granularCounters(labels, slots, w)) send(c.event, key, c.pkts, c.bytes, { resource_id: key, ...c.fields });
+      return full;
     }
-    for (const [pid, p] of projects) {
-      const first = this.first(`project-${pid}`, w.start);
-      full =
-        this.line(
-          envelope('l3.meter.project', `project-${pid}`, {
-            resource_id: `project-${pid}`,
-            project_id: pid,
-            pkts: p.pkts,
-            bytes: p.bytes,
-            time: seconds,
-            first_update: first,
-            last_update: end,
-            host,
-          }),
-        ) || full;
+    const n = labels.length;
+    for (let i = 0; i < n; i++) {
+      const l = labels[i]!;
+      let pkts: Counter = 0;
+      let bytes: Counter = 0;
+      for (let s = 0; s < slots.length; s++) {
+        pkts = addCounters(pkts, w.pkts[s * n + i]!);
+        bytes = addCounters(bytes, w.bytes[s * n + i]!);
+      }
+      send('l3.meter', l.id, pkts, bytes, { label_id: l.id, label_name: l.name, tenant_id: l.project_id, project_id: l.project_id });
     }
     return full;
   }
@@ -181,20 +226,60 @@ function flowTimeNs(r: FlowRecord, field: TimeField): number {
   return r.time_received_ns;
 }
 
+/** Say once what the counting will and will not see: no labels, no routers, and remote rules that
+ *  leave nothing outside their prefix where direction is known only by crossing it. */
+function describeScope(data: StoreData, scope: Scope, io: CountIo, cfg: CountConfig, warn: (message: string) => void): void {
+  const labels = data.metering_labels;
+  if (labels.length === 0) {
+    warn(`no metering labels in ${io.storePath ?? 'the store'}: nothing to count`);
+    return;
+  }
+  io.log.info(`counting for ${labels.length} labels, reporting every ${cfg.reportInterval} s of ${cfg.live ? 'wall-clock' : 'flow'} time`);
+  if (!scope.hasRouters) warn('no routers in the store: every label counts every flow (router-create attributes flows to routers and projects)');
+  if (!scope.anyCrossingOnly) return;
+  const index = new Map(labels.map((l, i) => [l.id, i]));
+  const warned = new Set<string>();
+  for (const r of data.metering_label_rules) {
+    const p = r.remote_ip_prefix === null ? undefined : parsePrefix(r.remote_ip_prefix);
+    if (!p || p.len !== 0 || r.excluded || warned.has(r.metering_label_id)) continue;
+    const i = index.get(r.metering_label_id)!;
+    if (!scope.slots.some((s) => s.subnets === undefined && s.applies[i])) continue;
+    warned.add(r.metering_label_id);
+    warn(
+      `label '${labels[i]!.name}' (${labels[i]!.id}): rule ${r.remote_ip_prefix} leaves no address outside it, so without internal subnets it counts nothing; ` +
+        'give count --subnets FILE, router-create --subnet CIDR or count --external-if N',
+    );
+  }
+}
+
 /** Read every input, count, write samples; returns the statistics (rejections are in the log). */
 export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStats> {
-  const out = new BatchWriter(io.stdout);
+  const out = io.sink ?? new StdoutSink(io.stdout);
   const samples = new SampleWriter(out, cfg);
-  const stats: CountStats = { flows: 0, matched: 0, rejected: 0, late: 0, samples: 0 };
-  let matcher = new Matcher(await io.load());
-  if (matcher.labels.length === 0) io.log.warn(`no metering labels in ${io.storePath ?? 'the store'}: nothing to count`);
-  else io.log.info(`counting for ${matcher.labels.length} labels, reporting every ${cfg.reportInterval} s of ${cfg.live ? 'wall-clock' : 'flow'} time`);
+  const stats: CountStats = { flows: 0, matched: 0, rejected: 0, late: 0, samples: 0, unclaimed: 0 };
+  const unclaimedExporters = new Map<string, number>();
+  const said = new Set<string>(); // a --live run re-reads the store: say each thing once
+  const warnOnce = (message: string): void => {
+    if (!said.has(message)) io.log.warn(message);
+    said.add(message);
+  };
+  const first = await io.load();
+  let matcher = new Matcher(first);
+  let scope = new Scope(first, cfg.subnets, cfg.externalIfs);
+  describeScope(first, scope, io, cfg, warnOnce);
+  const load = async (): Promise<void> => {
+    const data = await io.load();
+    matcher = new Matcher(data);
+    scope = new Scope(data, cfg.subnets, cfg.externalIfs);
+    describeScope(data, scope, io, cfg, warnOnce);
+  };
+  const cells = (): number => matcher.labels.length * scope.slots.length;
   const R = cfg.reportInterval;
   const now = io.now ?? Date.now;
   const newWindow = (start: number, reopened = 0): Window => ({
     start,
-    bytes: new Array<Counter>(matcher.labels.length).fill(0),
-    pkts: new Array<Counter>(matcher.labels.length).fill(0),
+    bytes: new Array<Counter>(cells()).fill(0),
+    pkts: new Array<Counter>(cells()).fill(0),
     reopened,
   });
 
@@ -211,7 +296,7 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
   let writeError: unknown;
 
   const emitWindow = async (w: Window): Promise<void> => {
-    if (samples.emit(matcher.labels, w, w.start + R, R, 'hash')) await out.flush();
+    if (samples.emit(matcher.labels, scope.slots, w, w.start + R, R, 'hash')) await out.flush();
   };
   const flushClosed = async (all: boolean): Promise<void> => {
     const ready = [...open.keys()].filter((s) => all || s + R + cfg.lateness <= watermark).sort((a, b) => a - b);
@@ -220,6 +305,7 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
       open.delete(s);
       if (s > emittedUpTo) emittedUpTo = s;
     }
+    if (ready.length > 0) await out.flush(); // a closed interval goes out (to the bus) now, not with the next batch
   };
 
   const liveReport = async (): Promise<void> => {
@@ -229,13 +315,13 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
     live = newWindow(end);
     const seconds = Math.max(0, Math.round(t - lastReport));
     lastReport = t;
-    if (samples.emit(matcher.labels, w, end, seconds, 'random')) await out.flush();
+    if (samples.emit(matcher.labels, scope.slots, w, end, seconds, 'random')) await out.flush();
     await out.flush();
     if (io.storePath) {
       const st = await fsp.stat(io.storePath).catch(() => undefined);
       if (st && st.mtimeMs !== storeMtime) {
         storeMtime = st.mtimeMs;
-        matcher = new Matcher(await io.load());
+        await load();
         live = newWindow(end);
       }
     }
@@ -263,8 +349,7 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
     else {
       const tns = flowTimeNs(r, cfg.timeField);
       if (tns <= 0) {
-        const at = place();
-        reject(at, 'flow without time', `flow has no time_flow_start_ns, time_flow_end_ns or time_received_ns; cannot place it in an interval`);
+        reject(place(), 'flow without time', `flow has no time_flow_start_ns, time_flow_end_ns or time_received_ns; cannot place it in an interval`);
         return;
       }
       const t = Math.floor(tns / 1e9);
@@ -283,15 +368,25 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
       if (win.reopened > 0) stats.late++;
       w = win;
     }
-    let dirs = ANY_DIRECTION;
-    if (cfg.externalIfs) dirs = (cfg.externalIfs.has(r.in_if) ? INGRESS : 0) | (cfg.externalIfs.has(r.out_if) ? EGRESS : 0);
-    const n = dirs === 0 ? 0 : matcher.match(r.src_addr, r.dst_addr, dirs);
-    if (n > 0) stats.matched++;
+    const s = scope.slotOf(r);
+    if (s < 0) {
+      stats.unclaimed++;
+      unclaimedExporters.set(r.sampler_address, (unclaimedExporters.get(r.sampler_address) ?? 0) + 1);
+      return;
+    }
+    const slot = scope.slots[s]!;
+    const d = scope.direction(slot, r);
+    const n = d.dirs === 0 ? 0 : matcher.match(r.src_addr, r.dst_addr, d.dirs, d.crossing);
+    const base = s * matcher.labels.length;
+    let counted = false;
     for (let k = 0; k < n; k++) {
       const l = matcher.hits[k]!;
-      w.bytes[l] = addCounters(w.bytes[l]!, r.bytes);
-      w.pkts[l] = addCounters(w.pkts[l]!, r.packets);
+      if (!slot.applies[l]) continue;
+      counted = true;
+      w.bytes[base + l] = addCounters(w.bytes[base + l]!, r.bytes);
+      w.pkts[base + l] = addCounters(w.pkts[base + l]!, r.packets);
     }
+    if (counted) stats.matched++;
   };
   try {
     const counts = { lines: 0 };
@@ -322,6 +417,10 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
   else await flushClosed(true);
   await out.end();
   stats.samples = samples.samples;
+  if (stats.unclaimed > 0) {
+    const top = [...unclaimedExporters].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([a, c]) => `${a} (${c})`);
+    io.log.warn(`${stats.unclaimed} flows from exporters no router claims, counted under no label: ${top.join(', ')}${unclaimedExporters.size > 5 ? ', …' : ''}`);
+  }
   if (stats.late > 0) io.log.info(`${stats.late} flows arrived after their interval was reported; they were reported again as extra samples`);
   return stats;
 }

@@ -1,8 +1,10 @@
 // Flow → labels. Rules are compiled once into hash maps keyed by masked address, one map per
 // prefix length in use, so a flow costs one lookup per distinct length (not a scan of the rules).
-// Semantics (design.md §4): a remote_ip_prefix egress rule matches source inside and destination
-// outside the prefix, ingress the reverse (traffic inside one prefix never counts); source/
-// destination_ip_prefix match the addresses named; an excluded match wins over the label's
+// Semantics (design.md §4, issue 18): the caller says which directions a flow has (from internal
+// subnets or the external interfaces); a remote_ip_prefix egress rule then matches a source inside
+// the prefix, ingress a destination inside it. When the caller knows neither (`crossing`), a remote
+// rule also needs the other end outside the prefix (traffic inside one prefix never counts);
+// source/destination_ip_prefix match the addresses named; an excluded match wins over the label's
 // included matches; a flow counts once per label even when several of its rules match
 // (iptables would count it once per matching rule; Neutron's overlap check exists to avoid that).
 
@@ -82,6 +84,7 @@ export class Matcher {
   private readonly excl: Int32Array;
   private stamp = 0;
   private dirs = ANY_DIRECTION;
+  private crossing = true;
   private nTouched = 0;
   private readonly touched: Int32Array;
   private readonly w6s = new Uint32Array(4);
@@ -127,9 +130,11 @@ export class Matcher {
 
   /** The labels this flow counts for; returns how many (see `hits`). `dirs` limits the rule
    *  directions that may match (when the flow's interfaces say whether it crossed the external
-   *  interface inwards or outwards, as iptables' `-i`/`-o qg-…` does). */
-  match(src: string, dst: string, dirs = ANY_DIRECTION): number {
+   *  interface inwards or outwards, as iptables' `-i`/`-o qg-…` does). `crossing`: remote rules
+   *  also need the other end outside their prefix (when direction is not known otherwise). */
+  match(src: string, dst: string, dirs = ANY_DIRECTION, crossing = true): number {
     this.dirs = dirs;
+    this.crossing = crossing;
     if (++this.stamp === 0x7fffffff) {
       this.stamp = 1;
       this.incl.fill(0);
@@ -169,7 +174,7 @@ export class Matcher {
         if ((e.dir & this.dirs) === 0) continue;
         const k = e.kind;
         if (k === REMOTE_EGRESS || k === REMOTE_INGRESS) {
-          if (contains4(e.other!, b)) continue; // both ends inside the prefix: not crossing
+          if (this.crossing && contains4(e.other!, b)) continue; // both ends inside the prefix: not crossing
         } else if (e.other !== undefined && (e.other.family !== 4 || !contains4(e.other, b))) continue;
         this.mark(e);
       }
@@ -186,7 +191,7 @@ export class Matcher {
         if ((e.dir & this.dirs) === 0) continue;
         const k = e.kind;
         if (k === REMOTE_EGRESS || k === REMOTE_INGRESS) {
-          if (contains6(e.other!, b)) continue;
+          if (this.crossing && contains6(e.other!, b)) continue;
         } else if (e.other !== undefined && (e.other.family !== 6 || !contains6(e.other, b))) continue;
         this.mark(e);
       }

@@ -28,9 +28,22 @@ export interface MeteringLabelRule {
   destination_ip_prefix: string | null;
 }
 
+/** A Neutron router as flows see it: the exporter that reports its traffic (sampler_address),
+ *  optionally the ifIndexes that are its ports, and the internal subnets behind it. */
+export interface Router {
+  id: string;
+  name: string;
+  tenant_id: string;
+  project_id: string;
+  exporter: string;
+  interfaces: number[];
+  subnets: string[];
+}
+
 export interface StoreData {
   metering_labels: MeteringLabel[];
   metering_label_rules: MeteringLabelRule[];
+  routers: Router[];
 }
 
 /** An API-style error: 400 bad request, 404 not found, 409 conflict. The message is Neutron's. */
@@ -83,9 +96,10 @@ export function toBoolean(attr: string, v: unknown): boolean {
   throw invalidInput(attr, `${pyRepr(v)} cannot be converted to boolean`);
 }
 
+/** neutron-lib's validate_values message, as the API returns it for a direction outside the set. */
 export function checkDirection(v: unknown): Direction {
   if (v === 'ingress' || v === 'egress') return v;
-  throw invalidInput('direction', `${pyRepr(v)} is not in ('ingress', 'egress')`);
+  throw invalidInput('direction', `${typeof v === 'string' ? v : pyRepr(v)} is not in valid_values`);
 }
 
 export interface LabelInput {
@@ -180,6 +194,64 @@ export function makeRule(input: RuleInput, existing: readonly MeteringLabelRule[
   };
 }
 
+export interface RouterInput {
+  id?: string;
+  name?: unknown;
+  tenant_id?: unknown;
+  project_id?: unknown;
+  exporter?: unknown;
+  interfaces?: unknown;
+  subnets?: unknown;
+}
+
+function checkInterfaces(v: unknown): number[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff)) {
+    throw invalidInput('interfaces', `${pyRepr(v)} is not a list of ifIndexes (0-4294967295)`);
+  }
+  return [...new Set(v as number[])];
+}
+
+function checkSubnets(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw invalidInput('subnets', `${pyRepr(v)} is not a list of CIDRs`);
+  return v.map((c) => {
+    const p = typeof c === 'string' ? parsePrefix(c) : undefined;
+    if (!p) throw new NeutronError(`subnets: ${String(c)} is invalid [${ipInterfaceError(String(c))}].`, 400);
+    return p.network;
+  });
+}
+
+/** A validated router: an exporter address is required (it is how flows are attributed). */
+export function makeRouter(input: RouterInput): Router {
+  const id = input.id ?? randomUUID();
+  if (!isUuid(id)) throw invalidInput('id', `'${id}' is not a valid UUID`);
+  const name = checkString('name', input.name ?? '', NAME_MAX);
+  const project = input.project_id ?? input.tenant_id ?? '';
+  const project_id = checkString('tenant_id', project, PROJECT_ID_MAX);
+  if (input.tenant_id !== undefined && input.project_id !== undefined && input.tenant_id !== input.project_id) {
+    throw invalidInput('tenant_id', `'${String(input.tenant_id)}' and project_id '${String(input.project_id)}' differ`);
+  }
+  const exporter = checkString('exporter', input.exporter ?? '', 64);
+  const addr = parsePrefix(exporter);
+  if (!addr || addr.len !== (addr.family === 4 ? 32 : 128) || exporter.includes('/')) {
+    throw invalidInput('exporter', `'${exporter}' is not an IP address (the flow exporter's sampler_address)`);
+  }
+  return {
+    id: id.toLowerCase(),
+    name,
+    tenant_id: project_id,
+    project_id,
+    exporter: addr.network.replace(/\/\d+$/, ''),
+    interfaces: checkInterfaces(input.interfaces),
+    subnets: checkSubnets(input.subnets),
+  };
+}
+
+export function findRouter(data: StoreData, ref: string): Router {
+  return findByNameOrId(data.routers, 'router', ref);
+}
+
 export function labelNotFound(ref: string): NeutronError {
   return new NeutronError(`Metering label '${ref}' does not exist.`, 404);
 }
@@ -189,16 +261,17 @@ export function ruleNotFound(ref: string): NeutronError {
 }
 
 /** neutronclient's find_resourceid_by_name_or_id: an exact id first, then a unique name. */
-export function findLabel(data: StoreData, ref: string): MeteringLabel {
-  const byId = data.metering_labels.find((l) => l.id === ref.toLowerCase());
+function findByNameOrId<T extends { id: string; name: string }>(items: readonly T[], kind: string, ref: string): T {
+  const byId = items.find((x) => x.id === ref.toLowerCase());
   if (byId) return byId;
-  const byName = data.metering_labels.filter((l) => l.name === ref);
+  const byName = items.filter((x) => x.name === ref);
   if (byName.length === 1) return byName[0]!;
-  if (byName.length === 0) throw new NeutronError(`Unable to find metering_label with name or id '${ref}'`, 404);
-  throw new NeutronError(
-    `Multiple metering_label matches found for name '${ref}', use an ID to be more specific (${byName.map((l) => l.id).join(', ')}).`,
-    409,
-  );
+  if (byName.length === 0) throw new NeutronError(`Unable to find ${kind} with name or id '${ref}'`, 404);
+  throw new NeutronError(`Multiple ${kind} matches found for name '${ref}', use an ID to be more specific (${byName.map((x) => x.id).join(', ')}).`, 409);
+}
+
+export function findLabel(data: StoreData, ref: string): MeteringLabel {
+  return findByNameOrId(data.metering_labels, 'metering_label', ref);
 }
 
 export function findRule(data: StoreData, ref: string): MeteringLabelRule {

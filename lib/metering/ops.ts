@@ -4,13 +4,17 @@
 import { CliError, EXIT } from '../cli/exit.js';
 import {
   findLabel,
+  findRouter,
   findRule,
   makeLabel,
+  makeRouter,
   makeRule,
   NeutronError,
   type LabelInput,
   type MeteringLabel,
   type MeteringLabelRule,
+  type Router,
+  type RouterInput,
   type RuleInput,
   type StoreData,
 } from './model.js';
@@ -28,20 +32,26 @@ export interface DeleteResult {
 }
 
 /** neutronclient's bulk delete: every reference is tried; found ones go, the rest are reported. */
-export function deleteLabels(data: StoreData, refs: readonly string[]): DeleteResult {
+function bulkDelete(refs: readonly string[], kind: string, removeOne: (ref: string) => void): DeleteResult {
   const res: DeleteResult = { deleted: [], errors: [] };
   for (const ref of refs) {
     try {
-      const label = findLabel(data, ref);
-      data.metering_labels = data.metering_labels.filter((l) => l.id !== label.id);
-      data.metering_label_rules = data.metering_label_rules.filter((r) => r.metering_label_id !== label.id);
+      removeOne(ref);
       res.deleted.push(ref);
     } catch (e) {
       if (!(e instanceof NeutronError)) throw e;
-      res.errors.push(`Failed to delete metering_label with name or ID '${ref}': ${e.message}`);
+      res.errors.push(`Failed to delete ${kind} with ${kind === 'metering_label_rule' ? 'ID' : 'name or ID'} '${ref}': ${e.message}`);
     }
   }
   return res;
+}
+
+export function deleteLabels(data: StoreData, refs: readonly string[]): DeleteResult {
+  return bulkDelete(refs, 'metering_label', (ref) => {
+    const label = findLabel(data, ref);
+    data.metering_labels = data.metering_labels.filter((l) => l.id !== label.id);
+    data.metering_label_rules = data.metering_label_rules.filter((r) => r.metering_label_id !== label.id);
+  });
 }
 
 export function createRule(data: StoreData, labelRef: string, input: Omit<RuleInput, 'metering_label_id'>): MeteringLabelRule {
@@ -53,18 +63,24 @@ export function createRule(data: StoreData, labelRef: string, input: Omit<RuleIn
 }
 
 export function deleteRules(data: StoreData, ids: readonly string[]): DeleteResult {
-  const res: DeleteResult = { deleted: [], errors: [] };
-  for (const ref of ids) {
-    try {
-      const rule = findRule(data, ref);
-      data.metering_label_rules = data.metering_label_rules.filter((r) => r.id !== rule.id);
-      res.deleted.push(ref);
-    } catch (e) {
-      if (!(e instanceof NeutronError)) throw e;
-      res.errors.push(`Failed to delete metering_label_rule with ID '${ref}': ${e.message}`);
-    }
-  }
-  return res;
+  return bulkDelete(ids, 'metering_label_rule', (ref) => {
+    const rule = findRule(data, ref);
+    data.metering_label_rules = data.metering_label_rules.filter((r) => r.id !== rule.id);
+  });
+}
+
+export function createRouter(data: StoreData, input: RouterInput): Router {
+  const router = makeRouter(input);
+  if (data.routers.some((r) => r.id === router.id)) throw new NeutronError(`Router ${router.id} already exists.`, 409);
+  data.routers.push(router);
+  return router;
+}
+
+export function deleteRouters(data: StoreData, refs: readonly string[]): DeleteResult {
+  return bulkDelete(refs, 'router', (ref) => {
+    const router = findRouter(data, ref);
+    data.routers = data.routers.filter((r) => r.id !== router.id);
+  });
 }
 
 export function rulesOf(data: StoreData, labelRef?: string): MeteringLabelRule[] {
@@ -75,7 +91,8 @@ export function rulesOf(data: StoreData, labelRef?: string): MeteringLabelRule[]
 
 /** Neutron's JSON, as GET /v2.0/metering/metering-labels and …/metering-label-rules return it. */
 export function exportNeutron(data: StoreData): string {
-  return `${JSON.stringify({ metering_labels: data.metering_labels, metering_label_rules: data.metering_label_rules }, null, 2)}\n`;
+  const routers = data.routers.length > 0 ? { routers: data.routers } : {};
+  return `${JSON.stringify({ metering_labels: data.metering_labels, metering_label_rules: data.metering_label_rules, ...routers }, null, 2)}\n`;
 }
 
 // openstack CLI -f json uses its column headers as keys; map them back to API attribute names.
@@ -102,12 +119,13 @@ function normalizeKeys(o: Record<string, unknown>): Record<string, unknown> {
 interface Parsed {
   labels: Record<string, unknown>[];
   rules: Record<string, unknown>[];
+  routers: Record<string, unknown>[];
 }
 
 /** Collect labels and rules from one document: {"metering_labels": [...]}, {"metering_label": {...}},
  *  the rules equivalents, our store file, or a bare array/object from `openstack … -f json`. */
 export function parseNeutronDocument(doc: unknown, where: string): Parsed {
-  const out: Parsed = { labels: [], rules: [] };
+  const out: Parsed = { labels: [], rules: [], routers: [] };
   const isRule = (o: Record<string, unknown>): boolean => 'direction' in o || 'metering_label_id' in o || 'remote_ip_prefix' in o;
   const add = (v: unknown, kind: 'label' | 'rule' | 'guess', at: string): void => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CliError(`${where}: ${at}: expected an object`, EXIT.DATAERR);
@@ -130,6 +148,14 @@ export function parseNeutronDocument(doc: unknown, where: string): Parsed {
   if ('metering_label' in o) (known = true), add(o.metering_label, 'label', 'metering_label');
   if ('metering_label_rules' in o) (known = true), list(o.metering_label_rules, 'rule', 'metering_label_rules');
   if ('metering_label_rule' in o) (known = true), add(o.metering_label_rule, 'rule', 'metering_label_rule');
+  if ('routers' in o) {
+    known = true;
+    if (!Array.isArray(o.routers)) throw new CliError(`${where}: routers: expected an array`, EXIT.DATAERR);
+    o.routers.forEach((x, i) => {
+      if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new CliError(`${where}: routers[${i}]: expected an object`, EXIT.DATAERR);
+      out.routers.push(x as Record<string, unknown>);
+    });
+  }
   if (!known) add(o, 'guess', '$');
   return out;
 }
@@ -137,6 +163,7 @@ export function parseNeutronDocument(doc: unknown, where: string): Parsed {
 export interface ImportResult {
   labelsAdded: number;
   rulesAdded: number;
+  routersAdded: number;
   unchanged: number;
 }
 
@@ -148,31 +175,34 @@ function sameJson(a: object, b: object): boolean {
 /** Add everything or nothing: ids are kept; an item already present unchanged is skipped, one
  *  present with other values is a conflict. Rules go through the same validation as rule-create. */
 export function importNeutron(data: StoreData, docs: ReadonlyArray<{ doc: unknown; where: string }>): ImportResult {
-  const res: ImportResult = { labelsAdded: 0, rulesAdded: 0, unchanged: 0 };
-  const work: StoreData = { metering_labels: [...data.metering_labels], metering_label_rules: [...data.metering_label_rules] };
+  const res: ImportResult = { labelsAdded: 0, rulesAdded: 0, routersAdded: 0, unchanged: 0 };
+  const work: StoreData = { metering_labels: [...data.metering_labels], metering_label_rules: [...data.metering_label_rules], routers: [...data.routers] };
   const fail = (where: string, what: string, e: unknown): never => {
     if (e instanceof CliError) throw new CliError(`${where}: ${what}: ${e.message}`, e instanceof NeutronError && e.status === 400 ? EXIT.DATAERR : e.exitCode);
     throw e;
   };
   const parsed = docs.map(({ doc, where }) => ({ where, p: parseNeutronDocument(doc, where) }));
-  for (const { where, p } of parsed) {
-    p.labels.forEach((o, i) => {
-      const what = `label ${typeof o.id === 'string' ? o.id : `#${i + 1}`}`;
+  /** Labels and routers: kept when new, counted when present and equal, refused when different. */
+  const addNamed = <T extends { id: string; name: string }>(items: readonly Record<string, unknown>[], kind: string, where: string, into: T[], make: (o: Record<string, unknown>) => T): number => {
+    let added = 0;
+    items.forEach((o, i) => {
       try {
-        const label = makeLabel({ ...(o as LabelInput), id: typeof o.id === 'string' ? o.id : undefined });
-        const existing = work.metering_labels.find((l) => l.id === label.id);
+        const item = make({ ...o, id: typeof o.id === 'string' ? o.id : undefined });
+        const existing = into.find((x) => x.id === item.id);
         if (existing) {
-          if (!sameJson(existing, label)) throw new NeutronError(`a different label with this id already exists (name '${existing.name}')`, 409);
+          if (!sameJson(existing, item)) throw new NeutronError(`a different ${kind} with this id already exists (name '${existing.name}')`, 409);
           res.unchanged++;
           return;
         }
-        work.metering_labels.push(label);
-        res.labelsAdded++;
+        into.push(item);
+        added++;
       } catch (e) {
-        fail(where, what, e);
+        fail(where, `${kind} ${typeof o.id === 'string' ? o.id : `#${i + 1}`}`, e);
       }
     });
-  }
+    return added;
+  };
+  for (const { where, p } of parsed) res.labelsAdded += addNamed(p.labels, 'label', where, work.metering_labels, (o) => makeLabel(o as LabelInput));
   for (const { where, p } of parsed) {
     p.rules.forEach((o, i) => {
       const what = `rule ${typeof o.id === 'string' ? o.id : `#${i + 1}`}`;
@@ -196,7 +226,9 @@ export function importNeutron(data: StoreData, docs: ReadonlyArray<{ doc: unknow
       }
     });
   }
+  for (const { where, p } of parsed) res.routersAdded += addNamed(p.routers, 'router', where, work.routers, (o) => makeRouter(o as RouterInput));
   data.metering_labels = work.metering_labels;
   data.metering_label_rules = work.metering_label_rules;
+  data.routers = work.routers;
   return res;
 }

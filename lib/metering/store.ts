@@ -8,11 +8,12 @@ import { homedir } from 'node:os';
 import { CliError, EXIT } from '../cli/exit.js';
 import { describeSystemError, writeFileAtomic } from '../cli/io.js';
 import { LockFile } from '../cli/lock.js';
-import { checkDirection, isUuid, type MeteringLabel, type MeteringLabelRule, type StoreData } from './model.js';
+import { checkDirection, isUuid, makeRouter, type MeteringLabel, type MeteringLabelRule, type Router, type StoreData } from './model.js';
 import { parsePrefix } from './prefix.js';
 
 export const STORE_FORMAT = 'flowmeter-metering';
-export const STORE_VERSION = 1;
+/** 2 added routers; a version-1 file reads as one without routers. */
+export const STORE_VERSION = 2;
 
 /** --db, else $METER_LABEL_DB, else $XDG_DATA_HOME/flowmeter/metering.json (~/.local/share). */
 export function defaultStorePath(env: NodeJS.ProcessEnv): string {
@@ -22,7 +23,7 @@ export function defaultStorePath(env: NodeJS.ProcessEnv): string {
 }
 
 export function emptyStore(): StoreData {
-  return { metering_labels: [], metering_label_rules: [] };
+  return { metering_labels: [], metering_label_rules: [], routers: [] };
 }
 
 function corrupt(path: string, why: string): CliError {
@@ -75,7 +76,26 @@ export function parseStore(path: string, text: string): StoreData {
     if (ruleIds.has(r.id)) throw corrupt(path, `rule id ${r.id} appears twice`);
     ruleIds.add(r.id);
   }
-  return { metering_labels: labels, metering_label_rules: rules };
+  if (o.routers !== undefined && !Array.isArray(o.routers)) throw corrupt(path, '"routers" must be an array');
+  const routers = ((o.routers ?? []) as unknown[]).map((r, i) => checkRouter(path, r, i));
+  const routerIds = new Set<string>();
+  for (const r of routers) {
+    if (routerIds.has(r.id)) throw corrupt(path, `router id ${r.id} appears twice`);
+    routerIds.add(r.id);
+  }
+  return { metering_labels: labels, metering_label_rules: rules, routers };
+}
+
+function checkRouter(path: string, v: unknown, i: number): Router {
+  const where = `routers[${i}]`;
+  if (typeof v !== 'object' || v === null) throw corrupt(path, `${where} is not an object`);
+  const o = v as Record<string, unknown>;
+  if (typeof o.id !== 'string' || !isUuid(o.id)) throw corrupt(path, `${where}.id is not a UUID`);
+  try {
+    return makeRouter({ ...o, id: o.id });
+  } catch (e) {
+    throw corrupt(path, `${where}: ${(e as Error).message}`);
+  }
 }
 
 function checkLabel(path: string, v: unknown, i: number): MeteringLabel {

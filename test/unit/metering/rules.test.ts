@@ -39,7 +39,7 @@ function errorOf(fn: () => unknown): NeutronError {
 test('rule validation: Neutron messages and statuses, in the server order', () => {
   const base = { metering_label_id: LABEL, direction: 'ingress' };
   let e = errorOf(() => makeRule({ ...base, direction: 'up', remote_ip_prefix: '1.0.0.0/8' }, []));
-  assert.equal(e.message, "Invalid input for direction. Reason: 'up' is not in ('ingress', 'egress').");
+  assert.equal(e.message, 'Invalid input for direction. Reason: up is not in valid_values.');
   e = errorOf(() => makeRule({ ...base, remote_ip_prefix: '1.0.0.0/8', source_ip_prefix: '2.0.0.0/8' }, []));
   assert.equal(e.message, "Cannot use 'remote-ip-prefix' in conjunction with 'source-ip-prefix' or 'destination-ip-prefix'.");
   assert.equal(e.status, 400);
@@ -66,7 +66,7 @@ test('label validation and lookup by id or unique name', () => {
   assert.match(e.message, /^Invalid input for name\. Reason: 'x+' exceeds maximum length of 255\.$/);
   const a = makeLabel({ name: 'dup' });
   const b = makeLabel({ name: 'dup' });
-  const data: StoreData = { metering_labels: [a, b, makeLabel({ name: 'one' })], metering_label_rules: [] };
+  const data: StoreData = { metering_labels: [a, b, makeLabel({ name: "one" })], metering_label_rules: [], routers: [] };
   assert.equal(findLabel(data, a.id).id, a.id);
   assert.equal(findLabel(data, 'one').name, 'one');
   const multi = errorOf(() => findLabel(data, 'dup'));
@@ -78,7 +78,7 @@ test('label validation and lookup by id or unique name', () => {
 // --- matching -----------------------------------------------------------------------------
 
 function store(spec: Array<{ name: string; rules: Array<Partial<MeteringLabelRule> & { direction: 'ingress' | 'egress' }> }>): StoreData {
-  const data: StoreData = { metering_labels: [], metering_label_rules: [] };
+  const data: StoreData = { metering_labels: [], metering_label_rules: [], routers: [] };
   for (const l of spec) {
     const label = makeLabel({ name: l.name });
     data.metering_labels.push(label);

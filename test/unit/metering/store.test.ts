@@ -22,7 +22,7 @@ test('default store path: $METER_LABEL_DB, then $XDG_DATA_HOME, then ~/.local/sh
 test('a missing store reads as empty; updates create it (and its directory) as versioned JSON', async () => {
   const dir = tempDir();
   const db = join(dir, 'sub', 'db.json');
-  assert.deepEqual(await readStore(db), { metering_labels: [], metering_label_rules: [] });
+  assert.deepEqual(await readStore(db), { metering_labels: [], metering_label_rules: [], routers: [] });
   await updateStore(db, (d) => ({ result: createLabel(d, { name: 'a' }), changed: true }));
   const doc = JSON.parse(readFileSync(db, 'utf8'));
   assert.equal(doc.format, 'flowmeter-metering');
@@ -45,26 +45,40 @@ test('corrupt, foreign and newer-version stores are refused and never overwritte
   await refused(db, /not a usable meter-label store \(invalid JSON/);
   writeFileSync(db, '{"some":"thing"}');
   await refused(db, /"format" is not "flowmeter-metering"/);
-  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 2, metering_labels: [], metering_label_rules: [], extra: 1 }));
-  await refused(db, /store format version 2 is newer than this meter-label understands \(1\)/);
+  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 3, metering_labels: [], metering_label_rules: [], extra: 1 }));
+  await refused(db, /store format version 3 is newer than this meter-label understands \(2\)/);
   writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 1, metering_labels: [], metering_label_rules: [{ id: 'x' }] }));
   await refused(db, /metering_label_rules\[0\]\.id is not a UUID/);
 });
 
+test('a version-1 store (before routers) reads with no routers; a bad router in a store is refused, never rewritten', async () => {
+  const dir = tempDir();
+  const db = join(dir, 'db.json');
+  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 1, metering_labels: [], metering_label_rules: [] }));
+  assert.deepEqual(await readStore(db), { metering_labels: [], metering_label_rules: [], routers: [] });
+  const router = { id: '0b7f1c52-6d1e-4d0e-9a53-3f1e1c2a9b10', name: 'r1', tenant_id: 'p1', project_id: 'p1', exporter: '192.0.2.1', interfaces: [], subnets: ['10.0.0.0/24'] };
+  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 2, metering_labels: [], metering_label_rules: [], routers: [router] }));
+  assert.deepEqual((await readStore(db)).routers, [router]);
+  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 2, metering_labels: [], metering_label_rules: [], routers: [{ ...router, exporter: 'router-1' }] }));
+  await refused(db, /routers\[0\]: Invalid input for exporter\. Reason: 'router-1' is not an IP address/);
+  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 2, metering_labels: [], metering_label_rules: [], routers: [router, router] }));
+  await refused(db, /router id 0b7f1c52-6d1e-4d0e-9a53-3f1e1c2a9b10 appears twice/);
+});
+
 test('import keeps ids, is idempotent, all-or-nothing, and round-trips export', () => {
-  const a = { metering_labels: [], metering_label_rules: [] };
+  const a = { metering_labels: [], metering_label_rules: [], routers: [] };
   const l = createLabel(a, { name: 'web', description: 'd', tenant_id: 'p1', shared: true });
   createRule(a, 'web', { direction: 'egress', remote_ip_prefix: '10.0.0.0/24' });
   createRule(a, 'web', { direction: 'ingress', source_ip_prefix: '0.0.0.0/0', destination_ip_prefix: '10.0.0.0/24', excluded: true });
   const dump = JSON.parse(exportNeutron(a));
-  const b = { metering_labels: [], metering_label_rules: [] };
-  assert.deepEqual(importNeutron(b, [{ doc: dump, where: 'dump.json' }]), { labelsAdded: 1, rulesAdded: 2, unchanged: 0 });
+  const b = { metering_labels: [], metering_label_rules: [], routers: [] };
+  assert.deepEqual(importNeutron(b, [{ doc: dump, where: 'dump.json' }]), { labelsAdded: 1, rulesAdded: 2, routersAdded: 0, unchanged: 0 });
   assert.equal(exportNeutron(b), exportNeutron(a));
-  assert.deepEqual(importNeutron(b, [{ doc: dump, where: 'dump.json' }]), { labelsAdded: 0, rulesAdded: 0, unchanged: 3 });
+  assert.deepEqual(importNeutron(b, [{ doc: dump, where: 'dump.json' }]), { labelsAdded: 0, rulesAdded: 0, routersAdded: 0, unchanged: 3 });
   const bad = { metering_label_rules: [{ metering_label_id: l.id, direction: 'egress', remote_ip_prefix: '10.0.0.128/25' }] };
-  const c = { metering_labels: [], metering_label_rules: [] };
+  const c = { metering_labels: [], metering_label_rules: [], routers: [] };
   assert.throws(() => importNeutron(c, [{ doc: dump, where: 'dump.json' }, { doc: bad, where: 'more.json' }]), /^CliError: more\.json: rule #1: Metering label rule with remote_ip_prefix '10\.0\.0\.128\/25' overlaps another\.$/);
-  assert.deepEqual(c, { metering_labels: [], metering_label_rules: [] }, 'nothing imported');
+  assert.deepEqual(c, { metering_labels: [], metering_label_rules: [], routers: [] }, 'nothing imported');
 });
 
 test('lock: a second holder waits and times out with 75; a dead owner\'s lock is broken', async () => {
