@@ -62,7 +62,7 @@ test('a field value nested 100,000 levels deep is a rejected line (65), in every
   assert.equal((await ml('create', 'x')).code, 0);
   const count = await ml('count', deep);
   assert.equal(count.code, 65, count.stderr);
-  assert.match(count.stderr, new RegExp(`^meter-label: ${deep.replace(/[.]/g, '\\.')}:2: field "bytes"`));
+  assert.match(count.stderr, new RegExp(`^meter-label: ${deep.replace(/[.]/g, '\\.')}:2: field "bytes"`, 'm'));
   const doc = join(dir, 'deep-label.json');
   writeFileSync(doc, `{"metering_label":{"name":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`);
   const imp = await ml('import', doc);
