@@ -188,6 +188,13 @@ export class RotatingWriter {
       const [, stampText, suffix] = ours.exec(t.finalName)! as unknown as [string, string, string];
       const lines = await salvage(t.path, suffix.endsWith('.gz'));
       if (lines === 'published') continue;
+      if (lines === 'unreadable') {
+        let kept = `${join(this.o.dir, t.finalName)}.partial`;
+        if (await exists(kept)) kept += `.${t.pid}`;
+        await publishNew(t.path, kept);
+        this.o.onRecovered?.(`${t.path}: left by pid ${t.pid}, not readable as gzip; kept as ${kept}, not published`);
+        continue;
+      }
       if (lines === 0) {
         await fsp.unlink(t.path);
         this.o.onRecovered?.(`${t.path}: left by pid ${t.pid}, holds no complete record; removed`);
@@ -336,10 +343,10 @@ function escapeRegExp(s: string): string {
 
 /** Cut a dead collector's temporary to its complete lines, in place: a killed write may have left
  *  half a line, and a killed gzip stream has no trailer (what it holds is decompressed and
- *  compressed again). Returns the number of complete lines, or 'published' when the file is
+ *  compressed again). Returns the number of complete lines, 'published' when the file is
  *  already linked under its final name (the publishing run died before removing the temporary;
- *  the temporary is then removed). */
-async function salvage(path: string, gzip: boolean): Promise<number | 'published'> {
+ *  the temporary is then removed), or 'unreadable' for gzip data that is corrupt. */
+async function salvage(path: string, gzip: boolean): Promise<number | 'published' | 'unreadable'> {
   if ((await fsp.stat(path)).nlink > 1) {
     await fsp.unlink(path);
     return 'published';
@@ -349,7 +356,7 @@ async function salvage(path: string, gzip: boolean): Promise<number | 'published
   try {
     text = gzip ? gunzipSync(raw, { finishFlush: zc.Z_SYNC_FLUSH }) : raw;
   } catch {
-    text = Buffer.alloc(0); // not even a gzip header survived
+    return raw.length === 0 ? 0 : 'unreadable'; // corrupt, not just cut: left for the operator
   }
   const end = text.lastIndexOf(10) + 1;
   let lines = 0;

@@ -20,6 +20,7 @@ const PEER_FILES = [
   'e2e/flow-capture-sflow-tshark.test.js',
   'e2e/billing-cycle.test.js',
   'e2e/hcd-putfile.test.js',
+  'e2e/meter-label-publish.test.js',
   'unit/packet/frame.test.js',
   'unit/netflow/softflowd.test.js',
 ];
@@ -39,7 +40,7 @@ test('without the peers on PATH, the tests that need them skip by name and the r
   const r = { code: run.status, stdout: run.stdout, stderr: run.stderr };
   assert.equal(r.code, 0, r.stdout.split('\n').filter((l) => l.startsWith('not ok')).join('\n') || r.stderr);
   assert.match(r.stdout, /^# fail 0$/m);
-  for (const peer of ['tshark', 'nfcapd', 'nfacctd', 'python3', 'softflowd']) {
+  for (const peer of ['tshark', 'nfcapd', 'nfacctd', 'python3', 'softflowd', 'rabbitmq-server']) {
     assert.match(r.stdout, new RegExp(`# SKIP needs [^\\n]*${peer} \\(Debian package [a-z0-9-]+\\)`), `a skip names ${peer}`);
   }
   assert.doesNotMatch(r.stdout + r.stderr, /ENOENT/);

@@ -226,6 +226,19 @@ for (const gzip of [false, true]) {
   });
 }
 
+test('-w: a dead collector\'s temporary that is not readable as gzip is kept as .partial, never removed or published', async () => {
+  const dir = tempDir();
+  const garbage = Buffer.from('not gzip at all\n{"bytes":1}\n');
+  // a PID that is not running: the largest a default kernel hands out, plus one
+  writeFileSync(join(dir, '.flows.202601151200.ndjson.gz.tmp-4194305-0123abcd'), garbage);
+  const c = await startCollector(['-v', '-l', '127.0.0.1:0', '-w', dir, '--rotate', '3600', '--compress', 'gzip']);
+  c.child.kill('SIGTERM');
+  assert.equal((await c.exited).code, 0, c.stderr());
+  assert.deepEqual(readFileSync(join(dir, 'flows.202601151200.ndjson.gz.partial')), garbage);
+  assert.match(c.stderr(), /not readable as gzip; kept as \S+flows\.202601151200\.ndjson\.gz\.partial, not published/);
+  assert.ok(!readdirSync(dir).some((n) => n.startsWith('flows.202601151200') && !n.endsWith('.partial')));
+});
+
 test('-w: a restart within the interval after SIGTERM writes a new part, never over the published file', async () => {
   const dir = tempDir();
   const dgs = await captureDatagrams(PCAP);

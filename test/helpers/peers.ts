@@ -27,6 +27,9 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   git: 'git',
   curl: 'curl',
   dpkg: 'dpkg',
+  'rabbitmq-server': 'rabbitmq-server',
+  rabbitmqctl: 'rabbitmq-server',
+  erl: 'erlang-base',
   script: 'bsdutils',
 };
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { missingPeers } from './peers.js';
 
 const run = promisify(execFile);
 const BIN = ['/usr/lib/rabbitmq/bin', '/usr/sbin', '/usr/local/sbin', '/usr/bin'];
@@ -21,7 +22,7 @@ function tool(name: string): string | undefined {
 
 /** Why RabbitMQ tests cannot run here, or undefined when they can. */
 export function rabbitmqMissing(): string | undefined {
-  return tool('rabbitmq-server') && tool('rabbitmqctl') ? undefined : 'rabbitmq-server (Debian package rabbitmq-server) is not installed';
+  return missingPeers('rabbitmq-server', 'rabbitmqctl', 'erl');
 }
 
 export function skipWithoutRabbitmq(t: { skip(reason: string): void }): boolean {
