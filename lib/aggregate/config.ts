@@ -14,10 +14,9 @@
 //
 // Keys we do not use (daemonize, nfacctd_port, …) are reported and ignored.
 
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { CliError, EXIT } from '../cli/exit.js';
-import { describeSystemError } from '../cli/io.js';
+import { readTextFile } from '../cli/io.js';
 import { parsePrimitiveList, type Primitive } from './primitives.js';
 import { compileFilter, FilterSyntaxError, type CompiledFilter } from '../filter/filter.js';
 
@@ -167,11 +166,6 @@ export function parseConfig(text: string, path: string): AggregateConfigFile {
 }
 
 export async function loadConfig(path: string): Promise<AggregateConfigFile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CliError(`${path}: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.NOINPUT);
-  }
+  const text = await readTextFile(path);
   return parseConfig(text, path);
 }

@@ -316,52 +316,6 @@ export class FlowLineScanner {
     return -1;
   }
 
-  /** A value of a field that is not a record field: plain strings, numbers, true/false/null. */
-  private skipValue(b: Buffer, p: number, end: number): boolean {
-    const c = b[p]!;
-    if (c === 34) {
-      const q = this.stringEnd(b, p, end, true);
-      if (q < 0) return false;
-      this.pos = q + 1;
-      return true;
-    }
-    if (c === 116) return this.literal(b, p, end, 'true');
-    if (c === 102) return this.literal(b, p, end, 'false');
-    if (c === 110) return this.literal(b, p, end, 'null');
-    return this.skipNumber(b, p, end);
-  }
-
-  private literal(b: Buffer, p: number, end: number, word: string): boolean {
-    if (p + word.length > end) return false;
-    for (let i = 0; i < word.length; i++) if (b[p + i] !== word.charCodeAt(i)) return false;
-    this.pos = p + word.length;
-    return true;
-  }
-
-  /** JSON number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-  private skipNumber(b: Buffer, p: number, end: number): boolean {
-    if (b[p] === 45) p++;
-    if (p >= end) return false;
-    if (b[p] === 48) p++;
-    else if (b[p]! >= 49 && b[p]! <= 57) while (p < end && b[p]! >= 48 && b[p]! <= 57) p++;
-    else return false;
-    if (b[p] === 46) {
-      p++;
-      const s = p;
-      while (p < end && b[p]! >= 48 && b[p]! <= 57) p++;
-      if (p === s) return false;
-    }
-    if (b[p] === 101 || b[p] === 69) {
-      p++;
-      if (b[p] === 43 || b[p] === 45) p++;
-      const s = p;
-      while (p < end && b[p]! >= 48 && b[p]! <= 57) p++;
-      if (p === s) return false;
-    }
-    this.pos = p;
-    return true;
-  }
-
   /** A JSON integer written as plain digits (no sign, fraction or exponent; JSON forbids leading
    *  zeros), as the double JSON.parse gives; -1 for anything else. Sets pos. */
   private uint(b: Buffer, p: number, end: number): number {

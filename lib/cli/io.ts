@@ -127,6 +127,16 @@ async function openFile(path: string): Promise<{ handle: fsp.FileHandle; regular
   }
 }
 
+/** A whole text file (a configuration, networks or agent file); a missing or unreadable one is a
+ *  CliError naming it (exit 66). */
+export async function readTextFile(path: string): Promise<string> {
+  try {
+    return await fsp.readFile(path, 'utf8');
+  } catch (e) {
+    throw new CliError(`${path}: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.NOINPUT);
+  }
+}
+
 export interface ChunkSource {
   /** Name used in messages: the path, or "stdin". */
   name: string;

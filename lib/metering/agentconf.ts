@@ -3,9 +3,8 @@
 // (neutron/conf/services/metering_agent.py). Other sections and keys belong to the agent's
 // driver, logging and messaging and are reported, not refused.
 
-import { readFile } from 'node:fs/promises';
 import { CliError, EXIT } from '../cli/exit.js';
-import { describeSystemError } from '../cli/io.js';
+import { readTextFile } from '../cli/io.js';
 
 export interface AgentConfig {
   reportInterval?: number;
@@ -72,11 +71,6 @@ export function parseAgentConfig(path: string, text: string): AgentConfig {
 }
 
 export async function readAgentConfig(path: string): Promise<AgentConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CliError(`${path}: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.NOINPUT);
-  }
+  const text = await readTextFile(path);
   return parseAgentConfig(path, text);
 }

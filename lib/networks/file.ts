@@ -5,11 +5,10 @@
 // address no entry covers gets net 0.0.0.0 (:: for IPv6) and mask 0, as nfacctd does.
 // Where pmacct silently skips a line it cannot read, we say which line and why (file:line).
 
-import { readFile } from 'node:fs/promises';
 import { BinaryTrie } from './trie.js';
 import { ipv4ToU32, ipv6ToWords, maskV4, maskWord, formatIPv4, formatWords6 } from './addr.js';
 import { CliError, EXIT } from '../cli/exit.js';
-import { describeSystemError } from '../cli/io.js';
+import { readTextFile } from '../cli/io.js';
 import { parseIP } from '../net/ip.js';
 
 export interface NetworkEntry {
@@ -181,12 +180,7 @@ export interface LoadNetworksOptions {
 
 /** Read and parse a networks file; a bad line is fatal with `strict` (exit 78), else reported. */
 export async function loadNetworksFile(path: string, opts: LoadNetworksOptions = {}): Promise<NetworkTable> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CliError(`${path}: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.NOINPUT);
-  }
+  const text = await readTextFile(path);
   const { table, problems } = parseNetworks(text);
   for (const p of problems) {
     if (opts.strict) throw new CliError(`${path}:${p.line}: ${p.message}`, EXIT.CONFIG);
