@@ -30,6 +30,7 @@ export interface LiveArgs {
   'queue-bytes': number;
   w?: string;
   rotate: number;
+  'local-time': boolean;
   compress?: string;
   exec?: string;
   'template-cache'?: string;
@@ -47,6 +48,7 @@ export function addLiveOptions<T>(y: Argv<T>): Argv<T & LiveArgs> {
     .option('queue-bytes', { type: 'string', default: '67108864', group: GROUP, describe: 'Bound of the queue between sockets and output, bytes (beyond: queue_drops)', coerce: intInRange('queue-bytes', 65536, 2 ** 40) })
     .option('w', { type: 'string', requiresArg: true, group: GROUP, describe: 'Write rotated files into DIR instead of stdout' })
     .option('rotate', { type: 'string', default: '300', group: GROUP, describe: 'Seconds per file with -w, aligned to the clock', coerce: intInRange('rotate', 2, 86400 * 7) })
+    .option('local-time', { type: 'boolean', default: false, group: GROUP, describe: 'With -w, align to the local clock and name files in local time with its UTC offset (default: UTC)' })
     .option('compress', { type: 'string', choices: ['gzip'], group: GROUP, describe: 'Compress files written with -w' })
     .option('exec', { type: 'string', requiresArg: true, group: GROUP, describe: 'Run CMD with each closed file (no shell; %f = path, else appended)' })
     .option('template-cache', { type: 'string', requiresArg: true, group: GROUP, describe: 'Load v9/IPFIX templates and sampling from FILE at start, save them there' })
@@ -204,7 +206,7 @@ export async function runLiveFromArgs(i: LiveRunInput): Promise<number> {
   const a = i.args;
   const specs: ListenSpec[] = (a.listen ?? []).map(parseListen);
   if (specs.length === 0) throw usageError('--listen: give at least one [ADDR]:PORT');
-  if (a.w === undefined && (a.compress !== undefined || a.exec !== undefined)) throw usageError('--compress and --exec need -w DIR');
+  if (a.w === undefined && (a.compress !== undefined || a.exec !== undefined || a['local-time'])) throw usageError('--compress, --exec and --local-time need -w DIR');
   if (a.counters && i.output.format !== 'ndjson') throw usageError('--counters emits NDJSON records: use it with --format ndjson');
   const templates = a['template-cache'] ? loadTemplateCache(a['template-cache'], i.log) : undefined;
   const decoder = new LiveFlowDecoder(i.log, a.counters, templates, a['template-cache'], a['template-timeout'] * 1e9, i.allow);
@@ -216,7 +218,7 @@ export async function runLiveFromArgs(i: LiveRunInput): Promise<number> {
     output: i.output,
     stdout: i.proc.stdout,
     rotate: a.w !== undefined ? {
-      dir: a.w, interval: a.rotate, extension: i.extension,
+      dir: a.w, interval: a.rotate, extension: i.extension, localTime: a['local-time'],
       compress: a.compress === 'gzip' ? 'gzip' : undefined,
       exec: a.exec !== undefined ? splitCommand(a.exec) : undefined,
     } : undefined,

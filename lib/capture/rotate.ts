@@ -1,6 +1,9 @@
-// `-w DIR --rotate SECONDS`: one output file per interval aligned to the local clock, named so that
-// `ls` order is time order (nfcapd's `nfcapd.YYYYMMDDhhmm`): `flows.202611220305.ndjson`, with
-// seconds when the interval is under a minute, `.gz` with --compress gzip. The file being written
+// `-w DIR --rotate SECONDS`: one output file per interval aligned to the clock, named after the
+// interval's start in UTC so that `ls` order is time order and no two intervals share a name
+// (nfcapd's `nfcapd.YYYYMMDDhhmm`, with the zone): `flows.202611220305Z.ndjson`, with seconds when
+// the interval is under a minute, `.gz` with --compress gzip. With `localTime` the intervals are
+// aligned to the local clock and the name carries the local time and its UTC offset
+// (`flows.202610250230+0200`, then `flows.202610250230+0100` an hour later when summer time ends). The file being written
 // is a dot-prefixed temporary in the same directory (AtomicFile: `.flows.….tmp-PID-…`), fsynced and
 // renamed when its interval ends, so a cron job globbing `flows.*` only ever sees complete files.
 // A file is written for every interval, even an empty one, so consumers can tell "no traffic" from
@@ -28,6 +31,8 @@ export interface RotateOptions {
   extension: string;
   prefix?: string;
   compress?: 'gzip';
+  /** Align to the local clock and name files in local time with the UTC offset (else UTC). */
+  localTime?: boolean;
   /** Command (argv, no shell) run with each closed file: `%f` in an argument is replaced by the
    *  path, else the path is appended as the last argument. */
   exec?: string[];
@@ -39,23 +44,41 @@ export interface RotateOptions {
   onRecovered?: (message: string) => void;
 }
 
-/** Start of the interval containing `ms`, aligned to local time (so 86400 means local midnight). */
-export function intervalStart(ms: number, intervalSec: number): number {
-  const offsetMs = -new Date(ms).getTimezoneOffset() * 60_000;
+/** Start of the interval containing `ms`, aligned to UTC, or with `local` to local time (so 86400
+ *  means midnight there). */
+export function intervalStart(ms: number, intervalSec: number, local = false): number {
   const len = intervalSec * 1000;
-  return ms - (((ms + offsetMs) % len) + len) % len;
+  const startWith = (offsetMs: number): number => ms - (((ms + offsetMs) % len) + len) % len;
+  if (!local) return startWith(0);
+  const offset = (t: number): number => -new Date(t).getTimezoneOffset() * 60_000;
+  const start = startWith(offset(ms));
+  // an interval that began before a summer-time change is aligned to the clock of its start
+  const before = offset(start);
+  if (before === offset(ms)) return start;
+  const aligned = startWith(before);
+  return offset(aligned) === before ? aligned : start;
 }
 
 function pad(n: number, w = 2): string {
   return String(n).padStart(w, '0');
 }
 
-/** `YYYYMMDDhhmm` (local), plus `ss` when the interval is under a minute. */
-export function stamp(ms: number, intervalSec: number): string {
+/** A file name's time stamp: `YYYYMMDDhhmm` plus `ss` when the interval is under a minute, then
+ *  `Z` (UTC), or with `local` the local time followed by its UTC offset `+hhmm`/`-hhmm`. */
+export function stamp(ms: number, intervalSec: number, local = false): string {
   const d = new Date(ms);
-  const s = `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}${pad(d.getHours())}${pad(d.getMinutes())}`;
-  return intervalSec < 60 ? s + pad(d.getSeconds()) : s;
+  const offsetMin = local ? -d.getTimezoneOffset() : 0;
+  const t = new Date(ms + offsetMin * 60_000); // its UTC fields are the wanted wall clock
+  const s = `${t.getUTCFullYear()}${pad(t.getUTCMonth() + 1)}${pad(t.getUTCDate())}${pad(t.getUTCHours())}${pad(t.getUTCMinutes())}`;
+  const secs = intervalSec < 60 ? pad(t.getUTCSeconds()) : '';
+  if (!local) return `${s}${secs}Z`;
+  const a = Math.abs(offsetMin);
+  return `${s}${secs}${offsetMin < 0 ? '-' : '+'}${pad(Math.floor(a / 60))}${pad(a % 60)}`;
 }
+
+/** The stamp in a file name: `YYYYMMDDhhmm[ss]` followed by `Z`, a UTC offset, or nothing (names
+ *  written before names carried their zone: local time). Shared by every reader of `-w` files. */
+export const STAMP_PATTERN = '\\d{12}(?:\\d{2})?(?:Z|[+-]\\d{4})?';
 
 /** One open output file: plain or gzip, written through AtomicFile. */
 class OutFile {
@@ -143,7 +166,7 @@ export class RotatingWriter {
   }
 
   private name(start: number, reopen: number): string {
-    return this.nameOf(stamp(start, this.o.interval), reopen);
+    return this.nameOf(stamp(start, this.o.interval, this.o.localTime), reopen);
   }
 
   /** `DIR/PREFIX.STAMP[.rN].EXT[.gz]`; `suffix`: `.EXT[.gz]` when not this writer's own. */
@@ -171,8 +194,8 @@ export class RotatingWriter {
   }
 
   private async openFor(ms: number, reopen = 0): Promise<void> {
-    this.currentStart = intervalStart(ms, this.o.interval);
-    this.reopenCount = await this.freePart(stamp(this.currentStart, this.o.interval), reopen);
+    this.currentStart = intervalStart(ms, this.o.interval, this.o.localTime);
+    this.reopenCount = await this.freePart(stamp(this.currentStart, this.o.interval, this.o.localTime), reopen);
     this.current = await OutFile.open(this.name(this.currentStart, this.reopenCount), this.o.compress === 'gzip');
   }
 
@@ -181,7 +204,7 @@ export class RotatingWriter {
    *  already has a file, which may have been billed and must not change). */
   private async recover(): Promise<void> {
     // either compression: the dead collector may have run with other flags
-    const ours = new RegExp(`^${escapeRegExp(this.o.prefix ?? 'flows')}\\.(\\d{12}(?:\\d{2})?)(?:\\.r\\d+)?(\\.${escapeRegExp(this.o.extension)}(?:\\.gz)?)$`);
+    const ours = new RegExp(`^${escapeRegExp(this.o.prefix ?? 'flows')}\\.(${STAMP_PATTERN})(?:\\.r\\d+)?(\\.${escapeRegExp(this.o.extension)}(?:\\.gz)?)$`);
     const temps = await deadTemps(this.o.dir, (name) => ours.test(name));
     temps.sort((a, b) => (a.path < b.path ? -1 : 1));
     for (const t of temps) {
@@ -247,7 +270,7 @@ export class RotatingWriter {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
     const now = this.now();
-    const sameInterval = intervalStart(now, this.o.interval) === this.currentStart;
+    const sameInterval = intervalStart(now, this.o.interval, this.o.localTime) === this.currentStart;
     if (!reopen && sameInterval) {
       this.arm(); // the timer fired a little early: keep the file
       return;
@@ -268,7 +291,7 @@ export class RotatingWriter {
   /** Publish under the file's name, or the next free part of its interval if that name was
    *  taken meanwhile (by another process: a published file is never replaced). */
   private async finish(f: OutFile): Promise<void> {
-    const stampText = stamp(this.currentStart, this.o.interval);
+    const stampText = stamp(this.currentStart, this.o.interval, this.o.localTime);
     let part = this.reopenCount;
     let path = f.path;
     for (;;) {

@@ -1,6 +1,7 @@
 // `--period` with `--dir DIR`: pick the closed files of flow-capture's `-w DIR --rotate N` for a
-// cron job. Files are `flows.YYYYMMDDhhmm[ss][.rN].ndjson[.gz]` (local time of the interval
-// start); the file being written is a dot-prefixed temporary `.flows.<name>.tmp-…`, so an interval
+// cron job. Files are `flows.YYYYMMDDhhmm[ss]ZONE[.rN].ndjson[.gz]` (the interval start;
+// ZONE `Z` for UTC, `+hhmm` with --local-time, none in older names: local time), grouped by the
+// time they denote; the file being written is a dot-prefixed temporary `.flows.<name>.tmp-…`, so an interval
 // is complete when it has a closed file and no temporary.
 //   last      the newest complete interval (every file of it: `.rN` files after SIGHUP too)
 //   last:N    the newest N complete intervals
@@ -11,6 +12,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, EXIT } from '../cli/exit.js';
 import { describeSystemError } from '../cli/io.js';
+import { STAMP_PATTERN } from '../capture/rotate.js';
 
 export type PeriodSpec = { kind: 'last'; count: number } | { kind: 'hour' | 'day' };
 
@@ -21,18 +23,25 @@ export function parsePeriod(v: string): PeriodSpec | undefined {
   return undefined;
 }
 
-const CLOSED = /^flows\.([0-9]{12}(?:[0-9]{2})?)(?:\.r([0-9]+))?\.ndjson(?:\.gz)?$/;
-const TEMP = /^\.flows\.([0-9]{12}(?:[0-9]{2})?)(?:\.r[0-9]+)?\.ndjson(?:\.gz)?\.tmp-/;
+const CLOSED = new RegExp(`^flows\\.(${STAMP_PATTERN})(?:\\.r([0-9]+))?\\.ndjson(?:\\.gz)?$`);
+const TEMP = new RegExp(`^\\.flows\\.(${STAMP_PATTERN})(?:\\.r[0-9]+)?\\.ndjson(?:\\.gz)?\\.tmp-`);
 
-/** Local time (ms) of a `YYYYMMDDhhmm[ss]` stamp, as flow-capture names files. */
+/** The time (ms) of a flow-capture file name's stamp: `YYYYMMDDhhmm[ss]` then `Z` (UTC), a UTC
+ *  offset `+hhmm`/`-hhmm` (--local-time), or nothing (names written before they carried their
+ *  zone, which were in local time and are read so). */
 export function stampTime(stamp: string): number {
   const n = (i: number, w: number): number => Number(stamp.slice(i, i + w));
-  return new Date(n(0, 4), n(4, 2) - 1, n(6, 2), n(8, 2), n(10, 2), stamp.length > 12 ? n(12, 2) : 0).getTime();
+  const digits = /^[0-9]+/.exec(stamp)![0].length;
+  const fields = [n(0, 4), n(4, 2) - 1, n(6, 2), n(8, 2), n(10, 2), digits > 12 ? n(12, 2) : 0] as const;
+  const zone = stamp.slice(digits);
+  if (zone === '') return new Date(...fields).getTime();
+  const offsetMin = zone === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (n(digits + 1, 2) * 60 + n(digits + 3, 2));
+  return Date.UTC(...fields) - offsetMin * 60_000;
 }
 
 export interface PeriodSelection {
   files: string[];
-  /** Local-time interval starts (ms) of the first and last interval read. */
+  /** Interval starts (ms) of the first and last interval read. */
   first: number;
   last: number;
   description: string;
@@ -52,35 +61,38 @@ export function selectPeriod(dir: string, spec: PeriodSpec, now = Date.now()): P
     const err = e as NodeJS.ErrnoException;
     throw new CliError(`--dir ${dir}: ${describeSystemError(err)}`, EXIT.NOINPUT);
   }
-  const byStamp = new Map<string, Array<{ name: string; reopen: number }>>();
-  const active = new Set<string>();
+  // by interval start (ms): names of one interval in different forms are one interval
+  const byStart = new Map<number, Array<{ name: string; reopen: number }>>();
+  const active = new Set<number>();
   for (const name of names) {
     const c = CLOSED.exec(name);
     if (c) {
-      const list = byStamp.get(c[1]!) ?? [];
+      const start = stampTime(c[1]!);
+      const list = byStart.get(start) ?? [];
       list.push({ name, reopen: c[2] === undefined ? 0 : Number(c[2]) });
-      byStamp.set(c[1]!, list);
+      byStart.set(start, list);
       continue;
     }
     const t = TEMP.exec(name);
-    if (t) active.add(t[1]!);
+    if (t) active.add(stampTime(t[1]!));
   }
-  const filesOf = (stamps: string[]): string[] =>
-    stamps.flatMap((s) => byStamp.get(s)!.sort((a, b) => a.reopen - b.reopen).map((f) => join(dir, f.name)));
+  const filesOf = (starts: number[]): string[] =>
+    starts.flatMap((s) => byStart.get(s)!.sort((a, b) => a.reopen - b.reopen || (a.name < b.name ? -1 : 1)).map((f) => join(dir, f.name)));
+  const byTime = (a: number, b: number): number => a - b;
 
   if (spec.kind === 'last') {
-    const oldestActive = [...active].sort()[0];
-    // same-length stamps compare as times; an interval at or after one still written is not complete
-    const complete = [...byStamp.keys()].filter((s) => !active.has(s) && (oldestActive === undefined || stampTime(s) < stampTime(oldestActive))).sort((a, b) => stampTime(a) - stampTime(b));
+    const oldestActive = Math.min(...active);
+    // an interval at or after one still written is not complete
+    const complete = [...byStart.keys()].filter((s) => s < oldestActive).sort(byTime);
     if (complete.length === 0) {
       if (active.size > 0) throw new CliError(`--period last: no complete interval in ${dir} yet (a file is still being written); try again later`, EXIT.TEMPFAIL);
       throw new CliError(`--period last: no flow-capture files (flows.*.ndjson[.gz]) in ${dir}`, EXIT.NOINPUT);
     }
-    const stamps = complete.slice(-spec.count);
-    const first = stampTime(stamps[0]!);
-    const last = stampTime(stamps[stamps.length - 1]!);
-    const files = filesOf(stamps);
-    const what = stamps.length === 1 ? `interval ${localText(first)}` : `${stamps.length} intervals ${localText(first)} – ${localText(last)}`;
+    const starts = complete.slice(-spec.count);
+    const first = starts[0]!;
+    const last = starts[starts.length - 1]!;
+    const files = filesOf(starts);
+    const what = starts.length === 1 ? `interval ${localText(first)}` : `${starts.length} intervals ${localText(first)} – ${localText(last)}`;
     return { files, first, last, description: `${what} (${files.length} file${files.length === 1 ? '' : 's'})` };
   }
 
@@ -88,22 +100,20 @@ export function selectPeriod(dir: string, spec: PeriodSpec, now = Date.now()): P
   const d = new Date(now);
   let from: Date, to: Date;
   if (spec.kind === 'hour') {
-    to = new Date(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours());
+    // the start of this clock hour in real time: the wall clock repeats an hour when summer time
+    // ends, and the previous hour is still the hour before `to`
+    to = new Date(now - d.getMinutes() * 60_000 - d.getSeconds() * 1000 - d.getMilliseconds());
     from = new Date(to.getTime() - 3_600_000);
-    // a DST change: the previous hour is still the hour before `to`
   } else {
     to = new Date(d.getFullYear(), d.getMonth(), d.getDate());
     from = new Date(d.getFullYear(), d.getMonth(), d.getDate() - 1);
   }
-  const inWindow = (s: string): boolean => {
-    const t = stampTime(s);
-    return t >= from.getTime() && t < to.getTime();
-  };
+  const inWindow = (t: number): boolean => t >= from.getTime() && t < to.getTime();
   const busy = [...active].filter(inWindow);
   const label = `${spec.kind} ${localText(from.getTime())} – ${localText(to.getTime())}`;
   if (busy.length > 0) throw new CliError(`--period ${spec.kind}: ${busy.length} file(s) of the ${label} still being written in ${dir}; try again later`, EXIT.TEMPFAIL);
-  const stamps = [...byStamp.keys()].filter(inWindow).sort((a, b) => stampTime(a) - stampTime(b));
-  if (stamps.length === 0) throw new CliError(`--period ${spec.kind}: no flow-capture files of the ${label} in ${dir}`, EXIT.NOINPUT);
-  const files = filesOf(stamps);
-  return { files, first: stampTime(stamps[0]!), last: stampTime(stamps[stamps.length - 1]!), description: `${label} (${files.length} file${files.length === 1 ? '' : 's'})` };
+  const starts = [...byStart.keys()].filter(inWindow).sort(byTime);
+  if (starts.length === 0) throw new CliError(`--period ${spec.kind}: no flow-capture files of the ${label} in ${dir}`, EXIT.NOINPUT);
+  const files = filesOf(starts);
+  return { files, first: starts[0]!, last: starts[starts.length - 1]!, description: `${label} (${files.length} file${files.length === 1 ? '' : 's'})` };
 }

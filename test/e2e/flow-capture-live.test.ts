@@ -158,7 +158,7 @@ test('live: -w DIR --rotate writes complete, time-ordered files and never shows 
   c.child.kill('SIGTERM');
   assert.equal((await c.exited).code, 0, c.stderr());
   const files = readdirSync(dir).sort();
-  assert.ok(files.every((f) => /^flows\.\d{14}(\.r\d+)?\.ndjson$/.test(f)), files.join(' '));
+  assert.ok(files.every((f) => /^flows\.\d{14}Z(\.r\d+)?\.ndjson$/.test(f)), files.join(' '));
   assert.ok(files.length >= 2, `several files: ${files.join(' ')}`);
   for (const [f, text] of seen) assert.equal(readFileSync(join(dir, f), 'utf8'), text, `${f} unchanged after it appeared`);
   let total = 0;
@@ -188,7 +188,7 @@ test('live: --compress gzip and --exec get the closed file', async () => {
   assert.equal((await c.exited).code, 0, c.stderr());
   const files = readdirSync(out);
   assert.equal(files.length, 1);
-  assert.match(files[0]!, /^flows\.\d{12}\.ndjson\.gz$/);
+  assert.match(files[0]!, /^flows\.\d{12}Z\.ndjson\.gz$/);
   const text = gunzipSync(readFileSync(join(out, files[0]!))).toString('utf8');
   assert.deepEqual(normalise(text), normalise(await offline('live-v5.pcap')));
   assert.equal(readFileSync(log, 'utf8').trim(), join(out, files[0]!));

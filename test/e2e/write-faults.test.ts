@@ -132,9 +132,9 @@ test('full disk: flow-capture -w keeps the interval as .partial, publishes nothi
   const { code } = await c.exited;
   assert.equal(code, 74, c.stderr());
   const files = leftovers(d);
-  assert.equal(files.filter((n) => /^flows\.\d{12}\.ndjson$/.test(n)).length, 0, files.join(' '));
+  assert.equal(files.filter((n) => /^flows\.\d{12}Z\.ndjson$/.test(n)).length, 0, files.join(' '));
   assert.equal(files.filter((n) => n.startsWith('.')).length, 0, files.join(' '));
-  const partial = files.filter((n) => /^flows\.\d{12}\.ndjson\.partial$/.test(n));
+  const partial = files.filter((n) => /^flows\.\d{12}Z\.ndjson\.partial$/.test(n));
   assert.equal(partial.length, 1, files.join(' '));
   assert.match(c.stderr(), new RegExp(`kept as ${join(d, partial[0]!).replaceAll('.', '\\.')}, not published`));
 });
@@ -215,7 +215,7 @@ for (const gzip of [false, true]) {
 
     const names = readdirSync(dir).sort();
     assert.deepEqual(names.filter((n) => n.startsWith('.')), [], 'no temporary left');
-    const published = names.filter((n) => /^flows\.\d{12}(\.r\d+)?\.ndjson(\.gz)?$/.test(n));
+    const published = names.filter((n) => /^flows\.\d{12}Z(\.r\d+)?\.ndjson(\.gz)?$/.test(n));
     const total = published.flatMap((n) => records(dir, n));
     for (const l of total) JSON.parse(l); // every published line is a whole record
     const recovered = gzip ? total.length - perReplay : perReplay;

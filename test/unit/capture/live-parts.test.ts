@@ -74,19 +74,19 @@ test('parseProcNetUdp reads port, queue, inode and drops', () => {
   assert.deepEqual(parseProcNetUdp(text), [{ port: 2055, rxQueue: 2560, inode: 98765, drops: 42 }]);
 });
 
-test('rotated names sort by time; intervals align to the local clock', () => {
-  const t = new Date(2026, 10, 22, 3, 7, 42).getTime();
-  assert.equal(intervalStart(t, 300), new Date(2026, 10, 22, 3, 5, 0).getTime());
-  assert.equal(intervalStart(t, 86400), new Date(2026, 10, 22, 0, 0, 0).getTime());
-  assert.equal(stamp(intervalStart(t, 300), 300), '202611220305');
-  assert.equal(stamp(intervalStart(t, 10), 10), '20261122030740');
-  const names = ['flows.202611220305.ndjson', 'flows.202611220305.r1.ndjson', 'flows.202611220305.r2.ndjson', 'flows.202611220310.ndjson'];
+test('rotated names sort by time; intervals align to the UTC clock (the default)', () => {
+  const t = Date.UTC(2026, 10, 22, 3, 7, 42);
+  assert.equal(intervalStart(t, 300), Date.UTC(2026, 10, 22, 3, 5, 0));
+  assert.equal(intervalStart(t, 86400), Date.UTC(2026, 10, 22, 0, 0, 0));
+  assert.equal(stamp(intervalStart(t, 300), 300), '202611220305Z');
+  assert.equal(stamp(intervalStart(t, 10), 10), '20261122030740Z');
+  const names = ['flows.202611220305Z.ndjson', 'flows.202611220305Z.r1.ndjson', 'flows.202611220305Z.r2.ndjson', 'flows.202611220310Z.ndjson'];
   assert.deepEqual([...names].sort(), names);
 });
 
 test('RotatingWriter: the active file is hidden, a closed one is complete, reopen never reuses a name', async () => {
   const dir = tempDir();
-  let now = new Date(2026, 10, 22, 3, 7, 0).getTime();
+  let now = Date.UTC(2026, 10, 22, 3, 7, 0);
   const closed: string[] = [];
   const w = new RotatingWriter({ dir, interval: 300, extension: 'ndjson', now: () => now, onClosed: (p) => closed.push(p) });
   await w.start();
@@ -94,14 +94,14 @@ test('RotatingWriter: the active file is hidden, a closed one is complete, reope
   assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('.')), [], 'nothing visible while writing');
   assert.equal(readdirSync(dir).length, 1);
   await w.reopen();
-  assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('.')), ['flows.202611220305.ndjson']);
+  assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('.')), ['flows.202611220305Z.ndjson']);
   await w.write('{"a":2}\n', 1);
   now += 300_000;
   await w.reopen(); // a new interval: plain name again
   await w.write('{"a":3}\n', 1);
   await w.close();
-  assert.deepEqual(readdirSync(dir).sort(), ['flows.202611220305.ndjson', 'flows.202611220305.r1.ndjson', 'flows.202611220310.ndjson']);
-  assert.equal(readFileSync(join(dir, 'flows.202611220305.r1.ndjson'), 'utf8'), '{"a":2}\n');
+  assert.deepEqual(readdirSync(dir).sort(), ['flows.202611220305Z.ndjson', 'flows.202611220305Z.r1.ndjson', 'flows.202611220310Z.ndjson']);
+  assert.equal(readFileSync(join(dir, 'flows.202611220305Z.r1.ndjson'), 'utf8'), '{"a":2}\n');
   assert.equal(closed.length, 3);
 });
 
