@@ -15,7 +15,14 @@ const PROG = 'hcd-putfile';
 
 const SPEC: CommandSpec = {
   prog: PROG,
-  synopsis: ['[options] -u URL [-f FILE] NAME', '[options] -u URL [-f FILE] putfile NAME', '[options] -u URL --flush-spool DIR'],
+  synopsis: [
+    '[options] -u URL [-f FILE] NAME',
+    '[options] -u URL [-f FILE] putfile NAME',
+    '[options] -u URL --flush-spool DIR [--resend-in-doubt NAME|FILE]... [--mark-delivered NAME|FILE]...',
+    '--state LEDGER --in-doubt',
+    '--state LEDGER [--spool DIR] --mark-delivered NAME...',
+    '[options] -u URL --state LEDGER [-f FILE] --resend-in-doubt NAME',
+  ],
   summary:
     'Upload billing statistics (EXT_GOOD_ID;EXT_OBJECT_ID;D_BEGIN;D_END;ADDR_1/MASK_1;ADDR_2/MASK_2;BYTES; lines) to ' +
     'Hydra hcd over XML-RPC, like `hcdctl.py -f FILE -u URL putfile NAME`. Every line is validated before anything is sent. ' +
@@ -27,6 +34,9 @@ const SPEC: CommandSpec = {
     ['hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --flush-spool /var/spool/hcd', 'cron: first send what is waiting, oldest first'],
     ['hcd-putfile --dry-run -u http://hcd:8888 -f agg-ba.csv agg-ba', 'validate and show what would be sent'],
     ['hcd-putfile --dry-run -u http://hcd:8888 --flush-spool /var/spool/hcd', 'list what waits in the spool, and what is in doubt'],
+    ['hcd-putfile --state /var/lib/hcd/ledger --spool /var/spool/hcd --in-doubt', 'the uploads in doubt: name, file, sha256, bytes, when, why'],
+    ['hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --flush-spool /var/spool/hcd --mark-delivered agg-ab', 'Hydra has the upload in doubt: record it, send the rest'],
+    ['hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --flush-spool /var/spool/hcd --resend-in-doubt agg-ab', 'Hydra lacks it: send it again, and the rest'],
   ],
 };
 
@@ -53,6 +63,7 @@ interface Args extends CommonArgs {
   force: boolean;
   'resend-in-doubt': string[];
   'mark-delivered': string[];
+  'in-doubt': boolean;
   'dry-run': boolean;
 }
 
@@ -74,12 +85,17 @@ function methodName(v: unknown): string {
   return m;
 }
 
-/** Spooled files are named as listed; a path to one is taken by its name. */
-function spooledNames(flag: string, values: unknown[] | undefined): string[] {
+/** The operator's verbs take a statistics NAME (the one upload in doubt as NAME) or a spooled
+ *  file as listed (a path to one is taken by its name). */
+function verbTargets(flag: string, values: unknown[] | undefined): string[] {
   return (values ?? []).map((v) => {
     const file = basename(String(v));
-    if (!SPOOLED.test(file)) throw usageError(`--${flag}: expected a spooled file's name like 20261122T030405678Z-0001_0123456789ab_agg-ab.hcd (got "${String(v)}")`);
-    return file;
+    if (SPOOLED.test(file)) return file;
+    try {
+      return checkName(String(v));
+    } catch {
+      throw usageError(`--${flag}: expected a statistics NAME like agg-ab or a spooled file like 20261122T030405678Z-0001_0123456789ab_agg-ab.hcd (got "${String(v)}")`);
+    }
   });
 }
 
@@ -102,11 +118,12 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('retries', { type: 'string', default: '3', coerce: intInRange('retries', 0, 100), describe: 'Retries after a transient failure', group: 'Connection:' })
     .option('retry-delay', { type: 'string', default: '2', coerce: seconds('retry-delay', 0, 3600), describe: 'Seconds before the first retry, doubled each time', group: 'Connection:' })
     .option('state', { type: 'string', describe: 'Ledger of what hcd accepted: the same content is never sent twice (default with a spool: DIR/.hcd-putfile-ledger.json)', group: 'Delivery:' })
-    .option('force', { type: 'boolean', default: false, describe: 'Send even if the ledger says it was sent', group: 'Delivery:' })
+    .option('force', { type: 'boolean', default: false, describe: 'Send even if the ledger says hcd accepted it (never what is in doubt)', group: 'Delivery:' })
     .option('spool', { type: 'string', describe: 'Keep a file that could not be sent in DIR', group: 'Delivery:' })
     .option('flush-spool', { type: 'string', describe: 'Send the files waiting in DIR, oldest first', group: 'Delivery:' })
-    .option('resend-in-doubt', { type: 'string', array: true, nargs: 1, default: [], describe: 'With --flush-spool: send spooled FILE although in doubt (Hydra lacks it; repeatable)', group: 'Delivery:' })
-    .option('mark-delivered', { type: 'string', array: true, nargs: 1, default: [], describe: 'With --flush-spool: record spooled FILE as delivered without sending it (Hydra has it; repeatable)', group: 'Delivery:' })
+    .option('in-doubt', { type: 'boolean', default: false, describe: 'List the uploads in doubt (name, file, sha256, bytes, when, why) and exit', group: 'Delivery:' })
+    .option('resend-in-doubt', { type: 'string', array: true, nargs: 1, default: [], describe: 'Send the upload in doubt as NAME (or spooled FILE) again: Hydra lacks it (with --flush-spool, or -f FILE)', group: 'Delivery:' })
+    .option('mark-delivered', { type: 'string', array: true, nargs: 1, default: [], describe: 'Record the upload in doubt as NAME (or spooled FILE) as delivered, send nothing: Hydra has it', group: 'Delivery:' })
     .option('lock', { type: 'string', describe: 'Lock file (default STATE.lock)', group: 'Delivery:' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'Validate and print what would be sent; send nothing', group: 'Delivery:' });
   const a = (await parseArgs(y)) as unknown as Args | undefined;
@@ -114,23 +131,31 @@ export async function main(proc: Proc): Promise<number | void> {
   const log = makeLog(proc, PROG, a);
 
   const urlText = a.url ?? proc.env.HCD_URL;
-  if (!urlText) throw usageError('missing --url (or HCD_URL)', tryHelp(PROG));
-  const endpoint = parseHcdUrl(urlText);
   const positional = (a.args ?? []).map(String);
   const flush = a['flush-spool'];
-  const resendInDoubt = spooledNames('resend-in-doubt', a['resend-in-doubt']);
-  const markDelivered = spooledNames('mark-delivered', a['mark-delivered']);
+  const resendInDoubt = verbTargets('resend-in-doubt', a['resend-in-doubt']);
+  const markDelivered = verbTargets('mark-delivered', a['mark-delivered']);
   const both = resendInDoubt.find((f) => markDelivered.includes(f));
   if (both) throw usageError(`${both}: either --resend-in-doubt or --mark-delivered, not both`);
+  // what reads and settles the ledger alone: no upload, no hcd
+  const ledgerOnly = a['in-doubt'] || (flush === undefined && markDelivered.length > 0);
   let name: string | undefined;
-  if (flush !== undefined) {
+  if (ledgerOnly) {
+    if (positional.length > 0 || a.file !== '-') throw usageError(`${a['in-doubt'] ? '--in-doubt' : '--mark-delivered'} sends nothing: no NAME or -f`);
+    if (resendInDoubt.length > 0 || (a['in-doubt'] && (markDelivered.length > 0 || flush !== undefined))) throw usageError('--in-doubt only lists; --mark-delivered without --flush-spool only records');
+    const spooled = markDelivered.find((t) => SPOOLED.test(t));
+    if (spooled) throw usageError(`--mark-delivered ${spooled}: a spooled file is settled with --flush-spool DIR`);
+  } else if (flush !== undefined) {
     if (positional.length > 0) throw usageError('--flush-spool sends what waits in the spool: no NAME');
     if (a.file !== '-') throw usageError('--flush-spool and -f cannot be combined');
   } else {
-    if (resendInDoubt.length + markDelivered.length > 0) {
-      throw usageError('--resend-in-doubt and --mark-delivered name files waiting in a spool: use them with --flush-spool DIR (a file sent directly is sent again with --force)');
-    }
     if (positional[0] === 'putfile') positional.shift();
+    if (resendInDoubt.length > 0) {
+      // -f FILE --resend-in-doubt NAME: the NAME argument may be left out
+      if (resendInDoubt.length > 1 || SPOOLED.test(resendInDoubt[0]!)) throw usageError('--resend-in-doubt without --flush-spool takes one NAME: the file (-f) sent again as NAME');
+      if (positional.length === 0) positional.push(resendInDoubt[0]!);
+      if (positional[0] !== resendInDoubt[0]) throw usageError(`--resend-in-doubt ${resendInDoubt[0]} names another statistics NAME than ${positional[0]}`);
+    }
     if (positional.length !== 1) {
       throw usageError(positional.length === 0 ? 'missing the statistics NAME (e.g. agg-ab)' : `one NAME expected, got ${positional.length}`, tryHelp(PROG));
     }
@@ -139,6 +164,8 @@ export async function main(proc: Proc): Promise<number | void> {
     if (a['skip-bad'] && a.file === '-' && !a['reject-file']) throw usageError('--skip-bad with stdin needs --reject-file FILE');
   }
   if (a['reject-file'] && !a['skip-bad']) throw usageError('--reject-file only makes sense with --skip-bad');
+  if (!urlText && !ledgerOnly) throw usageError('missing --url (or HCD_URL)', tryHelp(PROG));
+  const endpoint = urlText ? parseHcdUrl(urlText) : undefined;
 
   return hcdPutfile(
     {
@@ -166,6 +193,7 @@ export async function main(proc: Proc): Promise<number | void> {
       dryRun: a['dry-run'],
       resendInDoubt,
       markDelivered,
+      listInDoubt: a['in-doubt'],
     },
     { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, env: proc.env, log },
   );

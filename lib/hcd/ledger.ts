@@ -65,6 +65,11 @@ export class Ledger {
     return this.entries.find((e) => e.sha256 === sha256 && e.name === name);
   }
 
+  /** The entries in doubt, oldest first. */
+  inDoubt(name?: string): LedgerEntry[] {
+    return this.entries.filter((e) => isInDoubt(e) && (name === undefined || e.name === name)).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  }
+
   get size(): number {
     return this.entries.length;
   }

@@ -4,18 +4,20 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { CliError, EXIT } from '../cli/exit.js';
+import { CliError, EXIT, tryHelp, usageError } from '../cli/exit.js';
 import { describeSystemError } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
 import { resolvePassword } from './password.js';
-import { runFlushSpool, runPutfile, type ConnectionConfig } from './putfile.js';
+import { listInDoubt } from './doubt.js';
+import { runFlushSpool, runMarkDelivered, runPutfile, type ConnectionConfig } from './putfile.js';
 import type { HcdEndpoint } from './url.js';
 
 /** A spool always has a ledger (see hcd-putfile(1), "Never twice"). */
 export const DEFAULT_LEDGER = '.hcd-putfile-ledger.json';
 
 export interface HcdPutfileOptions {
-  endpoint: HcdEndpoint;
+  /** Unset only for what reads the ledger alone (--in-doubt, --mark-delivered NAME). */
+  endpoint: HcdEndpoint | undefined;
   urlFromEnv: boolean;
   /** Set: flush this spool instead of sending a file. */
   flushSpool: string | undefined;
@@ -39,7 +41,11 @@ export interface HcdPutfileOptions {
   lock: string | undefined;
   force: boolean;
   dryRun: boolean;
-  /** With flushSpool: spooled files (as listed) to send although in doubt, or to record as delivered. */
+  /** --in-doubt: list the uploads in doubt, nothing else. */
+  listInDoubt: boolean;
+  /** Statistics names (or, with flushSpool, spooled files as listed) in doubt: send again although
+   *  in doubt, or record as delivered without sending. Without flushSpool, resendInDoubt has one
+   *  name: the one being sent. */
   resendInDoubt: string[];
   markDelivered: string[];
 }
@@ -53,6 +59,21 @@ export interface HcdIo {
 }
 
 export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<number> {
+  const { log } = io;
+  const spoolDir = o.flushSpool ?? o.spool;
+  const state = o.state ?? (spoolDir !== undefined ? join(spoolDir, DEFAULT_LEDGER) : undefined);
+  if (o.listInDoubt || (o.markDelivered.length > 0 && o.flushSpool === undefined)) {
+    // settled from the ledger alone: no connection, no password
+    if (state === undefined) throw usageError(`${o.listInDoubt ? '--in-doubt' : '--mark-delivered'} reads the ledger: give --state FILE (or --spool DIR)`);
+    if (o.listInDoubt) return listInDoubt(state, spoolDir, io.stdout);
+    return runMarkDelivered({ state, spool: spoolDir, lock: o.lock, names: o.markDelivered }, { stdin: io.stdin, stdout: io.stdout, log });
+  }
+  if (o.endpoint === undefined) throw usageError('missing --url (or HCD_URL)', tryHelp('hcd-putfile'));
+  return send({ ...o, endpoint: o.endpoint }, state, io);
+}
+
+/** Connect (CA file, password from its sources) and send a file or flush the spool. */
+async function send(o: HcdPutfileOptions & { endpoint: HcdEndpoint }, state: string | undefined, io: HcdIo): Promise<number> {
   const { log } = io;
   let ca: Buffer | undefined;
   if (o.ca !== undefined) {
@@ -93,8 +114,6 @@ export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<numbe
     retries: o.retries,
     retryDelayMs: o.retryDelayMs,
   };
-  const spoolDir = o.flushSpool ?? o.spool;
-  const state = o.state ?? (spoolDir !== undefined ? join(spoolDir, DEFAULT_LEDGER) : undefined);
   const runIo = { stdin: io.stdin, stdout: io.stdout, log };
   if (o.flushSpool !== undefined) {
     return runFlushSpool(
@@ -113,6 +132,7 @@ export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<numbe
       state,
       lock: o.lock,
       force: o.force,
+      resendInDoubt: o.resendInDoubt.length > 0,
       dryRun: o.dryRun,
       now: Math.floor(Date.now() / 1000),
     },

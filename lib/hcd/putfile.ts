@@ -14,7 +14,7 @@ import type { Log } from '../cli/log.js';
 import { describeProblem, isProblem, parseBillingLine, withTrailingSemicolon } from './billing.js';
 import { isInDoubt, Ledger, type LedgerEntry } from './ledger.js';
 import { LockFile } from '../cli/lock.js';
-import { keepRejectedInput, listSpool, spoolFile, type SpoolItem } from './spool.js';
+import { keepRejectedInput, listSpool, SPOOL_NAME, spoolFile, type SpoolItem } from './spool.js';
 import { CallFailure, callWithRetries, type CallOptions, type FailureKind } from './transport.js';
 import type { HcdEndpoint } from './url.js';
 
@@ -43,7 +43,10 @@ export interface PutfileConfig {
   spool: string | undefined;
   state: string | undefined;
   lock: string | undefined;
+  /** Send content the ledger says hcd accepted (never content in doubt). */
   force: boolean;
+  /** Send this content although in doubt: the operator found it missing in Hydra. */
+  resendInDoubt: boolean;
   dryRun: boolean;
   /** Unix seconds, for the "not in the future" check. */
   now: number;
@@ -208,21 +211,42 @@ export function hydraCheck(e: Pick<LedgerEntry, 'name' | 'lines' | 'bytes' | 'ti
 }
 
 /** Why an earlier run left this content in doubt. */
-function doubtCause(e: LedgerEntry): string {
+export function doubtCause(e: LedgerEntry): string {
   return e.state === 'sending' ? `a run (pid ${e.pid}) stopped while sending it as "${e.name}" at ${e.time}` : `sent as "${e.name}" at ${e.time}, ${e.note ?? 'no answer could be read'}`;
+}
+
+/** Content the ledger has in doubt, not sent: the operator decides (exit 75). */
+class InDoubtRefusal extends CliError {
+  constructor(message: string) {
+    super(message, EXIT.TEMPFAIL);
+  }
+}
+
+/** The commands that settle an upload in doubt, by its statistics name. */
+export function settleCommands(ledger: string, name: string, flushSpool?: string): string {
+  const base = `hcd-putfile --state ${ledger}${flushSpool === undefined ? '' : ` --flush-spool ${flushSpool}`}`;
+  const resend = flushSpool === undefined ? `hcd-putfile --state ${ledger} -f FILE --resend-in-doubt ${name}` : `${base} --resend-in-doubt ${name}`;
+  return `if it has, ${base} --mark-delivered ${name}; if not, ${resend}`;
+}
+
+/** What may be sent despite the ledger: content it says hcd accepted (--force), content in doubt
+ *  (--resend-in-doubt, the operator's decision; --force never decides that). */
+interface Allow {
+  force: boolean;
+  inDoubt: boolean;
 }
 
 /** One delivery under the lock: ledger check, "sending" mark, call, "sent" mark. A failure in
  *  doubt is recorded as "in-doubt" and not retried; content the ledger has in doubt is refused
- *  unless `resend` (--force, --resend-in-doubt). */
-async function deliver(c: ConnectionConfig, ledger: Ledger | undefined, what: Upload, resend: boolean, log: Log): Promise<'sent' | 'duplicate'> {
+ *  (exit 75) unless `allow.inDoubt`. */
+async function deliver(c: ConnectionConfig, ledger: Ledger | undefined, what: Upload, allow: Allow, log: Log, flushSpool?: string): Promise<'sent' | 'duplicate'> {
   const prior = ledger?.find(what.sha256, what.name);
-  if (prior && !resend) {
-    if (prior.state === 'sent') {
-      log.warn(`${what.source}: already sent as "${what.name}" at ${prior.time} (sha256 ${what.sha256.slice(0, 16)}…, ledger ${ledger!.path}); not sent again (--force sends it anyway)`);
-      return 'duplicate';
-    }
-    throw new CliError(`${what.source}: ${doubtCause(prior)}; whether hcd stored it is unknown: ${hydraCheck(prior)}; if it has not, send it with --force`, EXIT.FAILURE);
+  if (prior?.state === 'sent' && !allow.force) {
+    log.warn(`${what.source}: already sent as "${what.name}" at ${prior.time} (sha256 ${what.sha256.slice(0, 16)}…, ledger ${ledger!.path}); not sent again (--force sends it anyway)`);
+    return 'duplicate';
+  }
+  if (isInDoubt(prior) && !allow.inDoubt) {
+    throw new InDoubtRefusal(`${what.source}: in doubt: ${doubtCause(prior!)}; not sent: ${hydraCheck(prior!)}; ${settleCommands(ledger!.path, what.name, flushSpool)}`);
   }
   // The "sending" mark is there only while a request is in flight, so a run killed while it
   // waits to retry leaves nothing to clear up; a failed attempt restores what was there
@@ -270,9 +294,13 @@ function inDoubtError(f: CallFailure, what: Upload, ledger: Ledger | undefined, 
   return new CliError(`${f.message}: hcd got the whole file and may have stored it, so it is in doubt and not sent again; ${hydraCheck(entry)}; ${remedy}`, EXIT.TEMPFAIL);
 }
 
-/** The commands that settle a spooled file in doubt. */
-function spoolRemedy(spool: string, file: string): string {
-  return `if it has, hcd-putfile --flush-spool ${spool} --mark-delivered ${file}; if not, hcd-putfile --flush-spool ${spool} --resend-in-doubt ${file}`;
+
+/** --resend-in-doubt NAME with a file: only the content the ledger has in doubt as NAME. */
+function requireInDoubt(ledger: Ledger | undefined, what: Upload): void {
+  if (!ledger) throw usageError('--resend-in-doubt needs the ledger (--state FILE, or --spool DIR)');
+  if (!isInDoubt(ledger.find(what.sha256, what.name))) {
+    throw new CliError(`${what.source}: not in doubt as "${what.name}" in ${ledger.path} (sha256 ${what.sha256.slice(0, 16)}…): nothing to resend; hcd-putfile --state ${ledger.path} --in-doubt lists what is`, EXIT.DATAERR);
+  }
 }
 
 /** Validate and send one file. Returns the exit status. */
@@ -290,7 +318,7 @@ export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io:
       prior?.state === 'sent'
         ? ` (already sent at ${prior.time}: would be refused without --force)`
         : isInDoubt(prior)
-          ? ` (in doubt since ${prior!.time}: would be refused without --force)`
+          ? ` (in doubt since ${prior!.time}: would be refused without --resend-in-doubt)`
           : '';
     io.stdout.write(
       `would send ${p.source} as "${cfg.name}": ${plural(p.lines, 'line')}, ${plural(p.content.length, 'byte')}, sha256 ${p.sha256}, ` +
@@ -308,18 +336,20 @@ export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io:
   try {
     await withLock(lockPath(cfg), cfg.spool, async () => {
       ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
-      return deliver(conn, ledger, what, cfg.force, io.log);
+      if (cfg.resendInDoubt) requireInDoubt(ledger, what);
+      return deliver(conn, ledger, what, { force: cfg.force, inDoubt: cfg.resendInDoubt }, io.log, cfg.spool);
     });
   } catch (e) {
     if (e instanceof CallFailure && e.inDoubt) {
       // Kept where --flush-spool will not send it unasked; without a spool, the input is what to resend.
       if (cfg.spool) {
         const path = await spoolIt();
-        throw inDoubtError(e, what, ledger, `kept in ${path}: ${spoolRemedy(cfg.spool, basename(path))}`);
+        throw inDoubtError(e, what, ledger, `kept in ${path}: ${settleCommands(ledger!.path, what.name, cfg.spool)}`);
       }
-      throw inDoubtError(e, what, ledger, `if it has not, send it again${ledger ? ' with --force' : ''}`);
+      throw inDoubtError(e, what, ledger, ledger ? settleCommands(ledger.path, what.name) : 'if it has not, send it again');
     }
     if (e instanceof CallFailure) return keep(failureToCliError(e));
+    if (e instanceof InDoubtRefusal) throw e;
     if (e instanceof CliError && e.exitCode === EXIT.TEMPFAIL) return keep(e); // lock held
     throw e;
   }
@@ -332,9 +362,10 @@ export interface FlushConfig {
   lock: string | undefined;
   force: boolean;
   dryRun: boolean;
-  /** Spooled files (names as listed) the operator found missing in Hydra: send them although in doubt. */
+  /** Spooled files (names as listed) or statistics names in doubt the operator found missing in
+   *  Hydra: send them although in doubt. */
   resendInDoubt: readonly string[];
-  /** Spooled files the operator found in Hydra: record them as sent, without sending. */
+  /** The same, found in Hydra: record them as sent, without sending. */
   markDelivered: readonly string[];
 }
 
@@ -362,50 +393,123 @@ async function readSpooled(it: SpoolItem, ledger: Ledger | undefined, log: Log):
   return { item: it, source: it.path, name: it.name, content, sha256: digest, lines, prior: ledger?.find(digest, it.name) };
 }
 
-/** The spooled files named by --resend-in-doubt / --mark-delivered, each of which must be in the spool. */
-function namedFiles(cfg: FlushConfig, items: readonly SpoolItem[]): void {
-  const inSpool = new Set(items.map((i) => i.file));
-  for (const [flag, list] of [['--resend-in-doubt', cfg.resendInDoubt], ['--mark-delivered', cfg.markDelivered]] as const) {
-    for (const f of list) if (!inSpool.has(f)) throw new CliError(`${flag} ${f}: no such file waiting in ${cfg.spool}`, EXIT.NOINPUT);
-  }
+const MARKED = 'marked delivered by the operator (--mark-delivered): found in Hydra, not sent';
+
+/** Record what the operator found in Hydra: the upload is delivered, nothing is sent. */
+async function recordDelivered(ledger: Ledger | undefined, entry: LedgerEntry): Promise<void> {
+  await ledger?.record({ ...entry, state: 'sent', time: new Date().toISOString(), pid: process.pid, note: MARKED });
 }
 
-/** Send what waits in the spool, oldest first; files in doubt wait for the operator. */
+function markDelivered(ledger: Ledger | undefined, conn: ConnectionConfig, up: SpooledUpload): Promise<void> {
+  return recordDelivered(ledger, up.prior ?? entryFor(conn, up, 'sent'));
+}
+
+/** The spooled files the verbs act on. A verb names a spooled file (as listed) or a statistics
+ *  NAME: the one upload the ledger has in doubt as NAME. An upload in doubt with no copy in the
+ *  spool is marked delivered in the ledger at once, or, to be resent, copied into the spool from
+ *  the file it was sent from when that still holds the same bytes. */
+async function resolveVerbs(cfg: FlushConfig, ledger: Ledger | undefined, apply: boolean): Promise<{ markDelivered: Set<string>; resendInDoubt: Set<string> }> {
+  const items = await listSpool(cfg.spool);
+  const resolved = { markDelivered: new Set<string>(), resendInDoubt: new Set<string>() };
+  for (const [flag, list, into] of [['--resend-in-doubt', cfg.resendInDoubt, resolved.resendInDoubt], ['--mark-delivered', cfg.markDelivered, resolved.markDelivered]] as const) {
+    for (const arg of list) {
+      if (SPOOL_NAME.test(arg)) {
+        if (!items.some((i) => i.file === arg)) throw new CliError(`${flag} ${arg}: no such file waiting in ${cfg.spool}`, EXIT.NOINPUT);
+        into.add(arg);
+        continue;
+      }
+      const entry = theOneInDoubt(flag, arg, ledger);
+      const copy = items.find((i) => i.name === entry.name && entry.sha256.startsWith(i.sha12));
+      if (copy) into.add(copy.file);
+      else if (!apply) continue;
+      else if (flag === '--mark-delivered') await recordDelivered(ledger, entry);
+      else into.add(basename(await spoolFile(cfg.spool, entry.name, entry.sha256, await sameBytes(entry), new Date(entry.time)))); // in its place: sent before what followed
+    }
+  }
+  return resolved;
+}
+
+/** The upload in doubt as `name`; several are refused (name each by its spooled file). */
+function theOneInDoubt(flag: string, name: string, ledger: Ledger | undefined): LedgerEntry {
+  if (!ledger) throw usageError(`${flag} NAME needs the ledger (--state FILE, or --spool DIR)`);
+  const found = ledger.inDoubt(name);
+  if (found.length === 0) throw new CliError(`${flag} ${name}: nothing is in doubt as "${name}" in ${ledger.path}`, EXIT.NOINPUT);
+  if (found.length > 1) {
+    throw usageError(`${flag} ${name}: ${found.length} uploads are in doubt as "${name}" (sent at ${found.map((e) => e.time).join(', ')}): name each by its spooled file (hcd-putfile --in-doubt lists them)`);
+  }
+  return found[0]!;
+}
+
+/** The bytes an upload in doubt was sent from, if its source still holds them. */
+async function sameBytes(entry: LedgerEntry): Promise<Buffer> {
+  const gone = `no copy of the upload in doubt as "${entry.name}" is in the spool and ${entry.source} `;
+  let content: Buffer;
+  try {
+    content = await fsp.readFile(entry.source);
+  } catch {
+    throw new CliError(`${gone}cannot be read: send the same file again with hcd-putfile -f FILE --resend-in-doubt ${entry.name}`, EXIT.NOINPUT);
+  }
+  if (sha256(content) !== entry.sha256) throw new CliError(`${gone}no longer holds what was sent (sha256 differs): send the file that was sent with hcd-putfile -f FILE --resend-in-doubt ${entry.name}`, EXIT.NOINPUT);
+  return content;
+}
+
+/** --mark-delivered NAME without --flush-spool: record each in the ledger as delivered, remove
+ *  its spooled copy if the spool holds one; nothing is sent. */
+export async function runMarkDelivered(cfg: { state: string | undefined; spool: string | undefined; lock: string | undefined; names: readonly string[] }, io: Io): Promise<number> {
+  return withLock(lockPath(cfg), cfg.spool, async () => {
+    const ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
+    for (const name of cfg.names) {
+      const entry = theOneInDoubt('--mark-delivered', name, ledger);
+      await recordDelivered(ledger, entry);
+      const copy = cfg.spool ? (await listSpool(cfg.spool)).find((i) => i.name === name && entry.sha256.startsWith(i.sha12)) : undefined;
+      if (copy) await fsp.unlink(copy.path).catch(() => undefined);
+      io.log.info(`"${name}" sent at ${entry.time} (sha256 ${entry.sha256.slice(0, 16)}…): recorded as delivered in ${ledger!.path}, not sent${copy ? `; ${copy.path} removed from the spool` : ''}`);
+    }
+    return EXIT.OK;
+  });
+}
+
+/** Send what waits in the spool, oldest first; a file in doubt waits for the operator, and so do
+ *  the later files of its statistics name (hcd gets each name's files in order). */
 export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io: Io): Promise<number> {
   if (cfg.dryRun) return listFlush(cfg, conn, io);
   return withLock(lockPath(cfg), cfg.spool, async () => {
     const ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
+    const verbs = await resolveVerbs(cfg, ledger, true);
     const items = await listSpool(cfg.spool);
-    namedFiles(cfg, items);
     let status: number = EXIT.OK;
     let sent = 0;
     let waiting = 0;
+    const heldBy = new Map<string, string>(); // statistics name → the spooled file in doubt
     for (let i = 0; i < items.length; i++) {
       const up = await readSpooled(items[i]!, ledger, io.log);
       if (up === 'damaged') status = Math.max(status, EXIT.DATAERR);
       if (typeof up === 'string') continue;
       const { item } = up;
-      if (cfg.markDelivered.includes(item.file)) {
-        await ledger?.record({ ...entryFor(conn, up, 'sent', 'marked delivered by the operator (--mark-delivered), not sent'), source: up.prior?.source ?? up.source });
+      if (verbs.markDelivered.has(item.file)) {
+        await markDelivered(ledger, conn, up);
         io.log.info(`${item.path}: recorded as delivered without sending it; removed from the spool`);
         await fsp.unlink(item.path).catch(() => undefined);
         continue;
       }
-      const resend = cfg.resendInDoubt.includes(item.file);
-      if (isInDoubt(up.prior) && !resend) {
-        io.log.error(`${item.path}: in doubt: ${doubtCause(up.prior!)}; not sent: ${hydraCheck(up.prior!)}; ${spoolRemedy(cfg.spool, item.file)}`);
+      const held = heldBy.get(item.name);
+      const resend = verbs.resendInDoubt.has(item.file);
+      if (held !== undefined || (isInDoubt(up.prior) && !resend)) {
+        if (held !== undefined) io.log.error(`${item.path}: waits: an earlier upload of "${item.name}" is in doubt (${held})`);
+        else io.log.error(`${item.path}: in doubt: ${doubtCause(up.prior!)}; not sent: ${hydraCheck(up.prior!)}; ${settleCommands(ledger!.path, item.name, cfg.spool)}`);
+        heldBy.set(item.name, held ?? item.file);
         waiting++;
         status = Math.max(status, EXIT.TEMPFAIL);
         continue;
       }
       try {
-        await deliver(conn, ledger, up, resend || cfg.force, io.log);
+        await deliver(conn, ledger, up, { force: cfg.force, inDoubt: resend }, io.log, cfg.spool);
         sent++;
       } catch (e) {
         if (!(e instanceof CallFailure)) throw e;
         const left = items.length - i;
         const leftNote = `${left} file${left === 1 ? '' : 's'} left in ${cfg.spool}`;
-        if (e.inDoubt) throw inDoubtError(e, up, ledger, `${spoolRemedy(cfg.spool, item.file)}; ${leftNote}`);
+        if (e.inDoubt) throw inDoubtError(e, up, ledger, `${ledger ? settleCommands(ledger.path, item.name, cfg.spool) : ''}; ${leftNote}`);
         const err = failureToCliError(e);
         if (e.kind === 'protocol') {
           io.log.error(`${item.path}: ${err.message}; left in the spool`);
@@ -416,7 +520,7 @@ export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io
       }
       await fsp.unlink(item.path).catch(() => undefined);
     }
-    if (items.length > 0) io.log.info(`${cfg.spool}: ${sent} of ${items.length} spooled files sent${waiting > 0 ? `, ${waiting} in doubt` : ''}`);
+    if (items.length > 0) io.log.info(`${cfg.spool}: ${sent} of ${items.length} spooled files sent${waiting > 0 ? `, ${waiting} waiting for an upload in doubt` : ''}`);
     return status;
   });
 }
@@ -424,17 +528,17 @@ export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io
 /** --dry-run --flush-spool: one line per spooled file saying what a flush would do with it. */
 async function listFlush(cfg: FlushConfig, conn: ConnectionConfig, io: Io): Promise<number> {
   const ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
+  const verbs = await resolveVerbs(cfg, ledger, false);
   const items = await listSpool(cfg.spool);
-  namedFiles(cfg, items);
   for (const it of items) {
     const up = await readSpooled(it, ledger, io.log);
     if (typeof up === 'string') continue;
     const as = `${it.path} as "${it.name}"`;
     let line: string;
-    if (cfg.markDelivered.includes(it.file)) line = `would record ${as} as delivered, without sending it`;
+    if (verbs.markDelivered.has(it.file)) line = `would record ${as} as delivered, without sending it`;
     else if (up.prior?.state === 'sent' && !cfg.force) line = `would remove ${as}: already sent at ${up.prior.time}`;
-    else if (isInDoubt(up.prior) && !cfg.resendInDoubt.includes(it.file)) {
-      line = `in doubt: ${it.path}: ${doubtCause(up.prior!)}; not sent without --resend-in-doubt ${it.file}`;
+    else if (isInDoubt(up.prior) && !verbs.resendInDoubt.has(it.file)) {
+      line = `in doubt: ${it.path}: ${doubtCause(up.prior!)}; not sent without --resend-in-doubt ${it.name}`;
     } else line = `would send ${as} to ${conn.endpoint.display}`;
     io.stdout.write(`${line}\n`);
   }

@@ -1,7 +1,7 @@
 // hcd-putfile end to end: the real bin against Python's xmlrpc.server standing in for hcd.
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -490,10 +490,24 @@ describe('hcd-putfile never loses, never sends twice', () => {
     await pending;
     await hcd.control('mode=ok');
     const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab']);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /stopped while sending it as "agg-ab" at \S+; whether hcd stored it is unknown: check in Hydra whether statistics "agg-ab" has an upload of 4 lines \(\d+ bytes\) made at \S+; if it has not, send it with --force\n$/);
+    assert.equal(r.code, 75);
+    assert.match(r.stderr, new RegExp(`in doubt: a run \\(pid \\d+\\) stopped while sending it as "agg-ab" at \\S+; not sent: check in Hydra whether statistics "agg-ab" has an upload of 4 lines \\(\\d+ bytes\\) made at \\S+; if it has, hcd-putfile --state ${state} --mark-delivered agg-ab; if not, hcd-putfile --state ${state} -f FILE --resend-in-doubt agg-ab\\n$`));
+    const listed = await runBin('hcd-putfile', ['--state', state, '--in-doubt']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`^name\tfile\tsha256\tbytes\twhen\twhy\nagg-ab\t${f}\t[0-9a-f]{64}\t${GOOD.length}\t\\S+\ta run \\(pid \\d+\\) stopped while sending it\n$`));
+    // --force no longer decides a doubt: only the operator's verbs do
     const forced = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--force', 'agg-ab']);
-    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(forced.code, 75, forced.stderr);
+    assert.equal((await hcd.calls()).calls.length, 0);
+    const resent = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--resend-in-doubt', 'agg-ab']);
+    assert.equal(resent.code, 0, resent.stderr);
+    assert.equal((await hcd.calls()).calls.length, 1);
+    assert.deepEqual(ledgerOf(state).map((e) => e.state), ['sent']);
+    // nothing is in doubt any more: a second --resend-in-doubt is refused, not sent
+    const twice = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--resend-in-doubt', 'agg-ab']);
+    assert.equal(twice.code, 65, twice.stderr);
+    assert.match(twice.stderr, /not in doubt as "agg-ab"/);
+    assert.equal((await hcd.calls()).calls.length, 1);
   });
 
   test('a run killed while it waits to retry leaves no mark: the next run sends', async () => {
@@ -602,7 +616,7 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
       assert.ok(
         r.stderr.endsWith(
           `: hcd got the whole file and may have stored it, so it is in doubt and not sent again; check in Hydra whether statistics "agg-ab" has an upload of 4 lines (${GOOD.length} bytes) made at ${/made at (\S+);/.exec(r.stderr)?.[1]}; ` +
-            `kept in ${spool}/${file}: if it has, hcd-putfile --flush-spool ${spool} --mark-delivered ${file}; if not, hcd-putfile --flush-spool ${spool} --resend-in-doubt ${file}\n`,
+            `kept in ${spool}/${file}: if it has, hcd-putfile --state ${ledger} --flush-spool ${spool} --mark-delivered agg-ab; if not, hcd-putfile --state ${ledger} --flush-spool ${spool} --resend-in-doubt agg-ab\n`,
         ),
         r.stderr,
       );
@@ -615,21 +629,32 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
       // hcd works again: the flush sends nothing in doubt, and says so (75 until someone looks).
       const list = await runBin('hcd-putfile', ['--dry-run', '-u', hcd.url(), '--flush-spool', spool]);
       assert.equal(list.code, 0, list.stderr);
-      assert.match(list.stdout, new RegExp(`^in doubt: ${spool}/${file}: sent as "agg-ab" at \\S+, .+; not sent without --resend-in-doubt ${file}\\n$`));
+      assert.match(list.stdout, new RegExp(`^in doubt: ${spool}/${file}: sent as "agg-ab" at \\S+, .+; not sent without --resend-in-doubt agg-ab\\n$`));
+      const listed = await runBin('hcd-putfile', ['--spool', spool, '--in-doubt']);
+      assert.equal(listed.code, 0, listed.stderr);
+      const row = listed.stdout.split('\n')[1]!.split('\t');
+      assert.deepEqual(row.slice(0, 2), ['agg-ab', `${spool}/${file}`]);
+      assert.equal(row[3], String(GOOD.length));
+      assert.match(row[5]!, cause);
       const flush = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool]);
       assert.equal(flush.code, 75, flush.stderr);
       assert.match(flush.stderr, new RegExp(`${file}: in doubt: sent as "agg-ab" at \\S+, .+; not sent: check in Hydra whether statistics "agg-ab" has an upload of 4 lines`));
       // The same content sent directly is refused too.
       const again = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD });
-      assert.equal(again.code, 1, again.stderr);
-      assert.match(again.stderr, /whether hcd stored it is unknown: check in Hydra/);
+      assert.equal(again.code, 75, again.stderr);
+      assert.match(again.stderr, /in doubt: sent as "agg-ab" at \S+, .+; not sent: check in Hydra/);
+      assert.doesNotMatch(again.stderr, /--flush-spool \S+ sends it/, 'not spooled to be sent');
       assert.equal((await hcd.calls()).calls.length, 1);
+      assert.deepEqual(spooled(spool), [file]);
 
-      // The operator found it in Hydra.
-      const mark = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool, '--mark-delivered', join(spool, file)]);
+      // The operator found it in Hydra (by NAME, or by the spooled file's name for the first case).
+      const target = mode === 'stored-hang' ? join(spool, file) : 'agg-ab';
+      const mark = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool, '--mark-delivered', target]);
       assert.equal(mark.code, 0, mark.stderr);
       assert.deepEqual(spooled(spool), []);
-      assert.deepEqual(ledgerOf(ledger).map((e) => [e.state, e.note]), [['sent', 'marked delivered by the operator (--mark-delivered), not sent']]);
+      assert.deepEqual(ledgerOf(ledger).map((e) => [e.state, e.note]), [['sent', 'marked delivered by the operator (--mark-delivered): found in Hydra, not sent']]);
+      const none = await runBin('hcd-putfile', ['--spool', spool, '--in-doubt']);
+      assert.equal(none.stdout, 'name\tfile\tsha256\tbytes\twhen\twhy\n');
       const direct = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD });
       assert.equal(direct.code, 0, direct.stderr);
       assert.match(direct.stderr, /already sent as "agg-ab"/);
@@ -669,6 +694,50 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     assert.equal(stored(calls[1]!), GOOD);
   });
 
+  test('a spooled file in doubt holds the later files of its name, in order; --resend-in-doubt NAME sends it from its source file', async () => {
+    const hcd = await startHcd();
+    const dir = tempDir();
+    const spool = join(dir, 'spool');
+    const state = join(dir, 'ledger.json');
+    const first = file(dir, 'first.csv', GOOD);
+    await hcd.control('mode=status&code=500');
+    // sent without a spool: in doubt, and no copy of it is spooled
+    const r = await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--state', state, '-f', first, ...FAST, 'agg-ab']);
+    assert.equal(r.code, 75);
+    // the next file of the same name, hcd down: spooled
+    const down = `http://127.0.0.1:${await closedPort()}`;
+    const later = await runBin('hcd-putfile', ['-q', '-u', down, '--spool', spool, '--state', state, '--retries', '0', 'agg-ab'], { input: `${LINES[0]}\n` });
+    assert.equal(later.code, 75);
+    await hcd.control('mode=ok');
+    const flush = await runBin('hcd-putfile', ['-u', hcd.url(), '--state', state, '--flush-spool', spool]);
+    assert.equal(flush.code, 0, 'the one in doubt is not in the spool: nothing holds the later file');
+    // (the cycle never uploads a name in doubt; a flush holds a name only behind a spooled file)
+    assert.equal((await hcd.calls()).calls.length, 1);
+
+    // now both in the spool: the second waits behind the first
+    const hcd2 = await startHcd();
+    const spool2 = join(dir, 'spool2');
+    const state2 = join(dir, 'ledger2.json');
+    await hcd2.control('mode=status&code=500');
+    assert.equal((await runBin('hcd-putfile', ['-q', '-u', hcd2.url(), '--spool', spool2, '--state', state2, '-f', first, ...FAST, 'agg-ab'])).code, 75);
+    assert.equal((await runBin('hcd-putfile', ['-q', '-u', down, '--spool', spool2, '--state', state2, '--retries', '0', 'agg-ab'], { input: `${LINES[0]}\n` })).code, 75);
+    assert.equal((await runBin('hcd-putfile', ['-q', '-u', down, '--spool', spool2, '--state', state2, '--retries', '0', 'agg-ba'], { input: `${LINES[1]}\n` })).code, 75);
+    await hcd2.control('mode=ok');
+    const held = await runBin('hcd-putfile', ['-u', hcd2.url(), '--state', state2, '--flush-spool', spool2]);
+    assert.equal(held.code, 75, held.stderr);
+    assert.match(held.stderr, /waits: an earlier upload of "agg-ab" is in doubt \(\S+_agg-ab\.hcd\)/);
+    assert.deepEqual((await hcd2.calls()).calls.map((c) => c.name), ['agg-ba'], 'another name goes on');
+    assert.equal(spooled(spool2).length, 2);
+    // the first's spooled copy is gone (removed by hand): resent from the file it was sent from
+    const [doubtful] = spooled(spool2);
+    rmSync(join(spool2, doubtful!));
+    const resend = await runBin('hcd-putfile', ['-u', hcd2.url(), '--state', state2, '--flush-spool', spool2, '--resend-in-doubt', 'agg-ab']);
+    assert.equal(resend.code, 0, resend.stderr);
+    const { calls } = await hcd2.calls();
+    assert.deepEqual(calls.map((c) => [c.name, stored(c)]), [['agg-ba', `${LINES[1]}\n`], ['agg-ab', GOOD], ['agg-ab', `${LINES[0]}\n`]], 'in order, each once');
+    assert.deepEqual(spooled(spool2), []);
+  });
+
   test('connection refused: provably not delivered, so retried, spooled, and later delivered once (no doubt)', async () => {
     const dir = tempDir();
     const spool = join(dir, 'spool');
@@ -703,7 +772,7 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     assert.deepEqual(await hcd.calls().then((c) => [c.attempts, c.calls.length]), [2, 1]);
   });
 
-  test('without a spool: in doubt in the ledger, the same file refused until --force', async () => {
+  test('without a spool: in doubt in the ledger, the same file refused (--force too) until --resend-in-doubt NAME', async () => {
     const hcd = await startHcd();
     const dir = tempDir();
     const state = join(dir, 'ledger.json');
@@ -711,29 +780,42 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     await hcd.control('mode=stored-500');
     const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, ...FAST, 'agg-ab']);
     assert.equal(r.code, 75);
-    assert.match(r.stderr, /in doubt and not sent again; check in Hydra whether statistics "agg-ab" has an upload of 4 lines \(\d+ bytes\) made at \S+; if it has not, send it again with --force\n$/);
+    assert.match(r.stderr, new RegExp(`in doubt and not sent again; check in Hydra whether statistics "agg-ab" has an upload of 4 lines \\(\\d+ bytes\\) made at \\S+; if it has, hcd-putfile --state ${state} --mark-delivered agg-ab; if not, hcd-putfile --state ${state} -f FILE --resend-in-doubt agg-ab\\n$`));
     await hcd.control('mode=ok');
     const again = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab']);
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, new RegExp(`^hcd-putfile: ${f}: sent as "agg-ab" at \\S+, .*HTTP 500 Internal Server Error; whether hcd stored it is unknown`));
+    assert.equal(again.code, 75);
+    assert.match(again.stderr, new RegExp(`^hcd-putfile: ${f}: in doubt: sent as "agg-ab" at \\S+, .*HTTP 500 Internal Server Error; not sent: check in Hydra`));
     const dry = await runBin('hcd-putfile', ['--dry-run', '-f', f, '-u', hcd.url(), '--state', state, 'agg-ab']);
-    assert.match(dry.stdout, /\(in doubt since \S+: would be refused without --force\)\n$/);
-    assert.equal((await hcd.calls()).calls.length, 1);
+    assert.match(dry.stdout, /\(in doubt since \S+: would be refused without --resend-in-doubt\)\n$/);
     const forced = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--force', 'agg-ab']);
-    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(forced.code, 75, forced.stderr);
+    assert.equal((await hcd.calls()).calls.length, 1);
+    // another file is not what is in doubt: refused by --resend-in-doubt
+    const other = file(dir, 'other.csv', `${LINES[0]}\n`);
+    const wrong = await runBin('hcd-putfile', ['-f', other, '-u', hcd.url(), '--state', state, '--resend-in-doubt', 'agg-ab']);
+    assert.equal(wrong.code, 65, wrong.stderr);
+    assert.equal((await hcd.calls()).calls.length, 1);
+    const resent = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--resend-in-doubt', 'agg-ab', 'agg-ab']);
+    assert.equal(resent.code, 0, resent.stderr);
     assert.deepEqual(ledgerOf(state).map((e) => e.state), ['sent']);
     assert.equal((await hcd.calls()).calls.length, 2, 'the operator asked for it');
   });
 
-  test('--resend-in-doubt / --mark-delivered: only with --flush-spool, a spooled file that is there, not both', async () => {
+  test('the verbs: NAME or a spooled file that is there, something in doubt, not both', async () => {
     const dir = tempDir();
     const spool = join(dir, 'spool');
     const name = '20261122T030405678Z-0001_0123456789ab_agg-ab.hcd';
     for (const [args, code, msg] of [
-      [['--resend-in-doubt', name, 'agg-ab'], 64, /use them with --flush-spool DIR/],
-      [['--flush-spool', spool, '--mark-delivered', 'agg-ab'], 64, /--mark-delivered: expected a spooled file's name like/],
+      [['--resend-in-doubt', name, 'agg-ab'], 64, /--resend-in-doubt without --flush-spool takes one NAME/],
+      [['--resend-in-doubt', 'agg-ba', 'agg-ab'], 64, /--resend-in-doubt agg-ba names another statistics NAME than agg-ab/],
+      [['--flush-spool', spool, '--mark-delivered', 'bad/name'], 64, /--mark-delivered: expected a statistics NAME like agg-ab or a spooled file like/],
       [['--flush-spool', spool, '--mark-delivered', name, '--resend-in-doubt', name], 64, /either --resend-in-doubt or --mark-delivered, not both/],
       [['--flush-spool', spool, '--resend-in-doubt', name], 66, new RegExp(`--resend-in-doubt ${name}: no such file waiting in ${spool}`)],
+      [['--flush-spool', spool, '--resend-in-doubt', 'agg-ab'], 66, new RegExp(`--resend-in-doubt agg-ab: nothing is in doubt as "agg-ab" in ${spool}/.hcd-putfile-ledger.json`)],
+      [['--spool', spool, '--mark-delivered', 'agg-ab'], 66, /--mark-delivered agg-ab: nothing is in doubt as "agg-ab"/],
+      [['--spool', spool, '--mark-delivered', name], 64, /a spooled file is settled with --flush-spool DIR/],
+      [['--in-doubt'], 64, /--in-doubt reads the ledger: give --state FILE/],
+      [['--spool', spool, '--in-doubt', 'agg-ab'], 64, /--in-doubt sends nothing: no NAME or -f/],
     ] as const) {
       const r = await runBin('hcd-putfile', ['-u', 'http://127.0.0.1:1', ...args], { input: GOOD });
       assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
