@@ -15,10 +15,17 @@
 # files), so a step redone after a crash produces what it produced before, and hcd-putfile's
 # ledger (--state) recognises an upload hcd already accepted and does not send it again.
 #
+# An upload in doubt (hcd got it whole, its answer could not be read: it may have billed it) holds
+# its statistics name: the later files' uploads of that name wait (their capture files stay
+# unbilled, done in order once it is settled), other names go on, and the run says so on stderr
+# and exits 75 until the operator has looked in Hydra and run hcd-putfile --mark-delivered NAME or
+# --resend-in-doubt NAME (README.md, "In doubt").
+#
 # Usage: billing-cycle.sh [CONFIG]   (default $BILLING_CONFIG, else /etc/flowmeter/billing.conf)
-# Exit: 0 all billed and delivered; 75 another run holds the lock, or files wait in the hcd
-# spool (hcd unreachable: they go out with the next run); 64 bad configuration; otherwise the
-# exit status of the step that failed (its file is retried by the next run). See README.md.
+# Exit: 0 all billed and delivered; 75 another run holds the lock, files wait in the hcd spool
+# (hcd unreachable: they go out with the next run), or an upload is in doubt (the operator
+# settles it); 64 bad configuration; otherwise the exit status of the step that failed (its file
+# is retried by the next run). See README.md.
 set -eu
 
 PROG=billing-cycle
@@ -98,16 +105,39 @@ set -- "$@" $HCD_OPTS
 
 status=0  # the exit status of this run, unless a step fails
 
+# The uploads in doubt, as hcd-putfile --in-doubt lists them (name, file, sha256, bytes, when,
+# why; tab-separated after a header), each told once on stderr: never hidden, whatever -q.
+doubt=$STATE_DIR/.doubt.$$
+told=" "
+read_doubts() {
+  "$HCD_PUTFILE" "$@" --spool "$HCD_SPOOL" --in-doubt >"$doubt" || die $? "hcd-putfile --in-doubt failed: cannot tell which uploads are in doubt"
+  tab=$(printf '\t')
+  while IFS=$tab read -r d_name d_file d_sha d_bytes d_when d_why; do
+    [ "$d_name" != name ] || continue
+    case $told in *" $d_name "*) continue ;; esac
+    told="$told$d_name "
+    say "in doubt: $d_name: $d_file ($d_bytes bytes, sha256 $d_sha) sent at $d_when: $d_why; hcd may have billed it, so later $d_name uploads wait. Look in Hydra for statistics \"$d_name\" uploaded at $d_when, then: hcd-putfile --state $HCD_LEDGER --flush-spool $HCD_SPOOL --mark-delivered $d_name (Hydra has it) or --resend-in-doubt $d_name (it does not)"
+  done <"$doubt"
+}
+in_doubt() {  # $1 = statistics name
+  awk -F'\t' -v n="$1" 'NR > 1 && $1 == n { found = 1 } END { exit !found }' "$doubt"
+}
+held=0    # capture files waiting for an upload in doubt
+
 # 1. What earlier runs (or pipelines) left in the spool goes first, oldest first.
 rc=0
 "$HCD_PUTFILE" "$@" --flush-spool "$HCD_SPOOL" || rc=$?
 case $rc in
   0) ;;
-  75) say "hcd unreachable (or busy): the spool is kept for the next run" ;;
+  75) say "hcd-putfile --flush-spool exited 75 (hcd unreachable or busy, or an upload in doubt): what could not be sent stays in the spool" ;;
   69|76|77) say "hcd-putfile --flush-spool exited $rc: new files are still billed and spooled"; status=$rc ;;
   *) die "$rc" "hcd-putfile --flush-spool exited $rc: stopping (nothing billed by this run)" ;;
 esac
+rm -f "$STATE_DIR"/.todo.* "$STATE_DIR"/.doubt.*  # left by a killed run
+list=$STATE_DIR/.todo.$$
+trap 'rm -f "$list" "$doubt"' EXIT
 crash_point flush
+read_doubts "$@"
 
 # The aggregations: "ab" outgoing (src_host,dst_net,dst_mask), "ba" incoming
 # (src_net,src_mask,dst_host). With SUBSCRIBERS, ab only takes flows from them and ba only flows
@@ -170,19 +200,32 @@ bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-put
     crash_point report-mark
   fi
 
+  waits=
   for dir in ab ba; do
     [ ! -e "$w/.sent-$dir" ] || continue
+    # an earlier upload of this name in doubt: this one waits (hcd gets a name's files in order)
+    if in_doubt "$STAT_NAME-$dir"; then waits="$waits $STAT_NAME-$dir"; continue; fi
     put_rc=0
-    "$HCD_PUTFILE" -q "$@" --spool "$HCD_SPOOL" -f "$w/report/$STAT_NAME-$dir" "$STAT_NAME-$dir" || put_rc=$?
+    # not -q: a retry after a lost answer, or a doubt, must show in the cycle's log
+    "$HCD_PUTFILE" "$@" --spool "$HCD_SPOOL" -f "$w/report/$STAT_NAME-$dir" "$STAT_NAME-$dir" || put_rc=$?
     case $put_rc in
       0) ;;
-      75) ;;  # hcd down or busy: the file is in the spool, sent by the next flush
+      75)
+        # hcd down or busy: the file is in the spool, sent by the next flush; or it is in doubt
+        read_doubts "$@"
+        if in_doubt "$STAT_NAME-$dir"; then waits="$waits $STAT_NAME-$dir"; continue; fi
+        ;;
       *) say "$f: hcd-putfile $STAT_NAME-$dir exited $put_rc; the file is retried by the next run"; return "$put_rc" ;;
     esac
     crash_point "upload-$dir"
     mark "$w/.sent-$dir"
     crash_point "upload-$dir-mark"
   done
+  if [ -n "$waits" ]; then
+    say "$f: not billed yet: waits for the upload in doubt of$waits"
+    held=$((held + 1))
+    return 0
+  fi
 
   mark "$STATE_DIR/done/$f"
   crash_point done-mark
@@ -194,10 +237,8 @@ bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-put
 
 # 2. The closed capture files not billed yet, oldest first (names sort by time; flow-capture
 # writes the open file under a hidden temporary name, so every flows.* file is complete).
-rm -f "$STATE_DIR"/.todo.*  # left by a killed run
 list=$STATE_DIR/.todo.$$
-trap 'rm -f "$list"' EXIT
-(cd "$CAPTURE_DIR" && ls -1A) | LC_ALL=C grep -E '^flows\.[0-9]{12}([0-9]{2})?(\.r[0-9]+)?\.ndjson(\.gz)?$' | LC_ALL=C sort >"$list" || true
+(cd "$CAPTURE_DIR" && ls -1A) | LC_ALL=C grep -E '^flows\.[0-9]{12}([0-9]{2})?(Z|[+-][0-9]{4})?(\.r[0-9]+)?\.ndjson(\.gz)?$' | LC_ALL=C sort >"$list" || true
 
 # A run killed between the done marker and the clean-up left the work directory behind.
 for w in "$STATE_DIR"/work/flows.*; do
@@ -210,9 +251,10 @@ while IFS= read -r f; do
   [ ! -e "$STATE_DIR/done/$f" ] || continue
   if [ "$MAX_FILES" -gt 0 ] && [ "$count" -ge "$MAX_FILES" ]; then break; fi
   rc=0
+  was_held=$held
   bill_one "$f" "$@" || rc=$?
   [ "$rc" -eq 0 ] || exit "$rc"
-  count=$((count + 1))
+  [ "$held" -ne "$was_held" ] || count=$((count + 1))
 done <"$list"
 
 # Done markers of capture files that are gone (AFTER=delete, or removed by the operator) are no
@@ -225,6 +267,10 @@ done
 left=0
 for s in "$HCD_SPOOL"/*.hcd; do [ -e "$s" ] && left=$((left + 1)); done
 [ "$count" -eq 0 ] || say "billed $count file(s)"
+if [ "$held" -gt 0 ] || [ "$told" != " " ]; then
+  say "uploads in doubt:$told- $held file(s) wait for them; see hcd-putfile --state $HCD_LEDGER --in-doubt"
+  [ "$status" -ne 0 ] || status=75
+fi
 if [ "$status" -eq 0 ] && [ "$left" -gt 0 ]; then
   say "$left file(s) wait in $HCD_SPOOL for hcd; the next run sends them"
   status=75
