@@ -236,8 +236,8 @@ bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-put
 }
 
 # 2. The closed capture files not billed yet, oldest first (names sort by time; flow-capture
-# writes the open file under a hidden temporary name, so every flows.* file is complete).
-list=$STATE_DIR/.todo.$$
+# writes the open file under a hidden temporary name, so every flows.* file is complete). Names
+# are in UTC (flows.YYYYMMDDhhmmZ), local with the UTC offset (--local-time), or older local ones.
 (cd "$CAPTURE_DIR" && ls -1A) | LC_ALL=C grep -E '^flows\.[0-9]{12}([0-9]{2})?(Z|[+-][0-9]{4})?(\.r[0-9]+)?\.ndjson(\.gz)?$' | LC_ALL=C sort >"$list" || true
 
 # A run killed between the done marker and the clean-up left the work directory behind.
