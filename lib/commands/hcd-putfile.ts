@@ -9,6 +9,7 @@ import { intInRange, makeLog, makeParser, parseArgs, type CommandSpec, type Comm
 import { hcdPutfile } from '../hcd/main.js';
 import { checkName } from '../hcd/putfile.js';
 import { SPOOL_NAME as SPOOLED } from '../hcd/spool.js';
+import { addMetricsFileOption, type MetricsFileArgs } from '../cli/metrics.js';
 import { parseHcdUrl } from '../hcd/url.js';
 
 const PROG = 'hcd-putfile';
@@ -30,7 +31,7 @@ const SPEC: CommandSpec = {
   ],
 };
 
-interface Args extends CommonArgs {
+interface Args extends CommonArgs, MetricsFileArgs {
   args: string[];
   file: string;
   url: string | undefined;
@@ -84,7 +85,7 @@ function spooledNames(flag: string, values: unknown[] | undefined): string[] {
 }
 
 export async function main(proc: Proc): Promise<number | void> {
-  const y = makeParser(proc, SPEC)
+  const y = addMetricsFileOption(makeParser(proc, SPEC))
     .command('$0 [args..]', false)
     .positional('args', { type: 'string', array: true, describe: 'NAME, or putfile NAME' })
     .option('file', { alias: 'f', type: 'string', default: '-', describe: 'Statistics file to send (- = stdin)', group: 'Input:' })
@@ -112,6 +113,7 @@ export async function main(proc: Proc): Promise<number | void> {
   const a = (await parseArgs(y)) as unknown as Args | undefined;
   if (!a) return EXIT.OK;
   const log = makeLog(proc, PROG, a);
+  proc.report?.enable(a['metrics-file'], log);
 
   const urlText = a.url ?? proc.env.HCD_URL;
   if (!urlText) throw usageError('missing --url (or HCD_URL)', tryHelp(PROG));
