@@ -62,6 +62,12 @@ export class RunReport {
     this.samples.set(name, list);
   }
 
+  /** Add to one sample (0 when not set yet). */
+  add(name: string, help: string, delta: number, labels: Record<string, string> = {}): void {
+    const prior = this.samples.get(name)?.find((s) => sameLabels(s.labels, labels));
+    this.gauge(name, help, (prior?.value ?? 0) + delta, labels);
+  }
+
   /** The exposition text for a run of `prog` that ended with `exitStatus`. */
   async text(prog: string, exitStatus: number, nowMs = Date.now()): Promise<string> {
     for (const [reason, n] of this.log?.rejections ?? []) this.gauge('flowmeter_run_rejects', 'Input items rejected in the run, by reason', n, { reason });

@@ -169,6 +169,6 @@ export async function main(proc: Proc): Promise<number | void> {
       resendInDoubt,
       markDelivered,
     },
-    { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, env: proc.env, log },
+    { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, env: proc.env, log, report: proc.report },
   );
 }

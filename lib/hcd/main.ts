@@ -9,6 +9,7 @@ import { describeSystemError } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
 import { resolvePassword } from './password.js';
 import { runFlushSpool, runPutfile, type ConnectionConfig } from './putfile.js';
+import type { RunReport } from '../cli/metrics.js';
 import type { HcdEndpoint } from './url.js';
 
 /** A spool always has a ledger (see hcd-putfile(1), "Never twice"). */
@@ -50,6 +51,8 @@ export interface HcdIo {
   stderr: Writable;
   env: NodeJS.ProcessEnv;
   log: Log;
+  /** --metrics-file: what was delivered. */
+  report?: RunReport;
 }
 
 export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<number> {
@@ -95,7 +98,7 @@ export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<numbe
   };
   const spoolDir = o.flushSpool ?? o.spool;
   const state = o.state ?? (spoolDir !== undefined ? join(spoolDir, DEFAULT_LEDGER) : undefined);
-  const runIo = { stdin: io.stdin, stdout: io.stdout, log };
+  const runIo = { stdin: io.stdin, stdout: io.stdout, log, report: io.report };
   if (o.flushSpool !== undefined) {
     return runFlushSpool(
       { spool: o.flushSpool, state, lock: o.lock, force: o.force, dryRun: o.dryRun, resendInDoubt: o.resendInDoubt, markDelivered: o.markDelivered },
