@@ -29,6 +29,7 @@ const SPEC: CommandSpec = {
     ['flow-aggregate -a dst_host --interval 300 --pro-rate flows.ndjson', '5-minute bins, long flows spread over the bins they span'],
     ['cat shard-*.ndjson | flow-aggregate --ab > total.ndjson', 'merge aggregates from several collectors or runs'],
     ['flow-aggregate -c pmacct-like.conf flows.ndjson', 'named aggregations from a config file'],
+    ['flow-aggregate --ab -n subs.lst -o agg-ab.ndjson --metrics-file /var/lib/node_exporter/textfile/aggregate-ab.prom flows.ndjson', "records, rejects, exit status of the run for Prometheus"],
   ],
 };
 

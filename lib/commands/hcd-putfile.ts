@@ -25,6 +25,7 @@ const SPEC: CommandSpec = {
     ['HCD_PASSWORD=secret hcd-putfile -u http://hydra@127.0.0.1:8888 -f agg-ab.csv agg-ab', 'send one file as statistics "agg-ab" (POST /RPC2, Basic auth)'],
     ['hcd-putfile -f agg-ab.csv -u https://hydra@hcd:8888 --password-file /etc/hcd.pw putfile agg-ab', "hcdctl's spelling, over HTTPS"],
     ['flow-report --format hydra aggregates.ndjson | hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --spool /var/spool/hcd agg-ab', 'from a pipeline, never twice, kept if hcd is down'],
+    ['hcd-putfile --flush-spool /var/spool/hcd -u http://hydra@hcd:8888 --metrics-file /var/lib/node_exporter/textfile/hcd-flush.prom', 'the run\'s outcome for node_exporter\'s textfile collector'],
     ['hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --flush-spool /var/spool/hcd', 'cron: first send what is waiting, oldest first'],
     ['hcd-putfile --dry-run -u http://hcd:8888 -f agg-ba.csv agg-ba', 'validate and show what would be sent'],
     ['hcd-putfile --dry-run -u http://hcd:8888 --flush-spool /var/spool/hcd', 'list what waits in the spool, and what is in doubt'],

@@ -7,11 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { ROOT, runBin, runProcess } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
 import { type Collector, captureDatagrams, countersNow, normalise, replay, settle, startCollector } from '../helpers/udp-replay.js';
 import { parsePromText, sampleValue, type PromFamily } from '../helpers/prom-text.js';
-import { needs } from '../helpers/peers.js';
+import { needs, withPeers } from '../helpers/peers.js';
 import { freePort, udpBound } from '../helpers/nfcapd.js';
 
 const FX = `${ROOT}test/fixtures/`;
@@ -188,3 +189,26 @@ async function startNfcapd(): Promise<{ port: number; flows: () => Promise<numbe
     },
   };
 }
+
+test('examples/prometheus/flowmeter.rules.yml names only metrics flowmeter exposes', async () => {
+  const rules = readFileSync(`${ROOT}examples/prometheus/flowmeter.rules.yml`, 'utf8');
+  const used = new Set([...rules.matchAll(/^\s*expr: (.*)$/gm)].flatMap((m) => [...m[1]!.matchAll(/\bflowmeter_[a-z0-9_]+/g)].map((n) => n[0])));
+  assert.ok(used.size >= 8, [...used].join(' '));
+  // what a collector with a tee serves, and what a --metrics-file run writes
+  const c = await startCollector(['-v', '-l', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--tee', '127.0.0.1:9']);
+  const { families } = await scrape(await metricsPort(c));
+  c.child.kill('SIGTERM');
+  assert.equal((await c.exited).code, 0, c.stderr());
+  const prom = `${tempDir('rules')}/agg.prom`;
+  const r = await runBin('flow-aggregate', ['--metrics-file', prom], { input: '' });
+  assert.equal(r.code, 0, r.stderr);
+  const known = new Set([...families.keys(), ...parsePromText(readFileSync(prom, 'utf8')).keys()]);
+  // flow-report --reconcile's, written through the same textfile helper
+  known.add('flowmeter_reconcile_difference_bytes');
+  for (const name of used) assert.ok(known.has(name), `${name} is not a metric flowmeter exposes`);
+});
+
+test('examples/prometheus/flowmeter.rules.yml passes promtool check rules', withPeers('promtool'), async () => {
+  const check = await runProcess('promtool', ['check', 'rules', `${ROOT}examples/prometheus/flowmeter.rules.yml`]);
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+});
