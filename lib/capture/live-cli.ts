@@ -19,6 +19,8 @@ import { SflowDecoder } from '../sflow/decode.js';
 import { counterToJson } from '../sflow/counters.js';
 import { parseListen, type ListenSpec } from './udp.js';
 import { runLive, type LiveDecoder } from './live.js';
+import { ExporterTable } from './exporters.js';
+import { parseTee } from './tee.js';
 
 const GROUP = 'Live capture:';
 /** Exporter streams listed with their own loss line. */
@@ -38,6 +40,9 @@ export interface LiveArgs {
   'template-timeout': number;
   stats: number;
   counters: boolean;
+  metrics?: string;
+  'metrics-max-exporters': number;
+  tee?: string[];
 }
 
 /** Add the live-mode options to a command's parser. */
@@ -55,7 +60,10 @@ export function addLiveOptions<T>(y: Argv<T>): Argv<T & LiveArgs> {
     .option('template-save', { type: 'string', default: '60', group: GROUP, describe: 'Seconds between template cache saves and sweeps of timed-out templates (and at exit)', coerce: intInRange('template-save', 1, 86400) })
     .option('template-timeout', { type: 'string', default: '1800', group: GROUP, describe: 'Forget v9/IPFIX templates neither resent nor used for SECONDS (not saved)', coerce: intInRange('template-timeout', 60, 86400 * 30) })
     .option('stats', { type: 'string', default: '0', group: GROUP, describe: 'Print key=value counters on stderr every N seconds (0: at exit and on SIGUSR2)', coerce: intInRange('stats', 0, 86400) })
-    .option('counters', { type: 'boolean', default: false, group: GROUP, describe: 'Also emit sFlow counter samples as SFLOW_5_COUNTERS records' }) as unknown as Argv<T & LiveArgs>;
+    .option('counters', { type: 'boolean', default: false, group: GROUP, describe: 'Also emit sFlow counter samples as SFLOW_5_COUNTERS records' })
+    .option('metrics', { type: 'string', requiresArg: true, group: GROUP, describe: 'Serve Prometheus metrics at http://[ADDR:]PORT/metrics (PORT alone: all addresses)' })
+    .option('metrics-max-exporters', { type: 'string', default: '1000', group: GROUP, describe: 'Exporters labelled one by one in the metrics; the rest are summed as exporter="other"', coerce: intInRange('metrics-max-exporters', 1, 1_000_000) })
+    .option('tee', { type: 'string', array: true, requiresArg: true, group: GROUP, describe: 'Forward every datagram received, unchanged, to HOST:PORT (repeatable; not spoofed: from this host)' }) as unknown as Argv<T & LiveArgs>;
 }
 
 /** The FlowDecoder with sFlow plugged in, adapted to what the live loop needs. */
@@ -68,6 +76,8 @@ export class LiveFlowDecoder implements LiveDecoder {
     record: (r) => void this.out!.add(r),
   };
   private readonly lossByStream = new Map<string, number>();
+  /** Per exporter and protocol, for /metrics: deltas of the decoder's own counters. */
+  readonly exporters: ExporterTable;
 
   constructor(
     log: Log,
@@ -77,7 +87,9 @@ export class LiveFlowDecoder implements LiveDecoder {
     /** Templates neither resent nor used for this long are swept at each save, ns. */
     private readonly templateTimeoutNs: number,
     allow?: (exporter: string) => boolean,
+    maxExporters = 1000,
   ) {
+    this.exporters = new ExporterTable(maxExporters);
     this.sflow = new SflowDecoder(counters ? { onCounters: (c) => void this.out?.addLine(counterToJson(c)) } : {});
     const sflow = this.sflow;
     this.fd = new FlowDecoder({ log, templates, allow, sflow: (d, v, emit, core) => sflow.decode(d, v, emit, core) });
@@ -104,7 +116,15 @@ export class LiveFlowDecoder implements LiveDecoder {
 
   decode(d: Datagram, out: FlowWriter): void {
     this.out = out;
+    const s = this.fd.stats;
+    const { records, sequenceMissing, denied } = s;
     this.fd.decode(d, this.sink);
+    if (s.denied !== denied) return; // counted in the total only: not an exporter we listen to
+    const c = this.exporters.countsFor(d);
+    c.datagrams++;
+    c.bytes += d.payload.length;
+    c.records += s.records - records;
+    c.seqLost += s.sequenceMissing - sequenceMissing;
   }
 
   finish(out: FlowWriter): void {
@@ -204,12 +224,14 @@ export interface LiveRunInput {
 /** Run the collector until SIGINT/SIGTERM. */
 export async function runLiveFromArgs(i: LiveRunInput): Promise<number> {
   const a = i.args;
-  const specs: ListenSpec[] = (a.listen ?? []).map(parseListen);
+  const specs: ListenSpec[] = (a.listen ?? []).map((t) => parseListen(t));
+  const metrics = a.metrics === undefined ? undefined : parseListen(a.metrics, '--metrics');
+  const tee = (a.tee ?? []).map(parseTee);
   if (specs.length === 0) throw usageError('--listen: give at least one [ADDR]:PORT');
   if (a.w === undefined && (a.compress !== undefined || a.exec !== undefined || a['local-time'])) throw usageError('--compress, --exec and --local-time need -w DIR');
   if (a.counters && i.output.format !== 'ndjson') throw usageError('--counters emits NDJSON records: use it with --format ndjson');
   const templates = a['template-cache'] ? loadTemplateCache(a['template-cache'], i.log) : undefined;
-  const decoder = new LiveFlowDecoder(i.log, a.counters, templates, a['template-cache'], a['template-timeout'] * 1e9, i.allow);
+  const decoder = new LiveFlowDecoder(i.log, a.counters, templates, a['template-cache'], a['template-timeout'] * 1e9, i.allow, a['metrics-max-exporters']);
   return runLive({
     listen: specs,
     rcvbuf: a.rcvbuf,
@@ -230,5 +252,8 @@ export async function runLiveFromArgs(i: LiveRunInput): Promise<number> {
     quiet: i.quiet,
     signals: process,
     hardExit: (code) => process.exit(code),
+    metrics,
+    tee,
+    teeAllow: i.allow,
   });
 }

@@ -12,6 +12,10 @@ import type { Datagram } from './datagram.js';
 import { DatagramQueue, UdpListeners, rcvbufWarning, type ListenSpec } from './udp.js';
 import { readKernelStats } from './kernel-drops.js';
 import { RotatingWriter, type RotateOptions } from './rotate.js';
+import type { ExporterTable } from './exporters.js';
+import { TeeTarget, type TeeSpec } from './tee.js';
+import { captureRegistry, closeServer, serveMetrics, type StatsParts } from './metrics.js';
+import type { Server } from 'node:http';
 
 /** What the live loop needs from the decoding side (NetFlow/IPFIX/sFlow dispatch). */
 export interface LiveDecoder {
@@ -27,6 +31,8 @@ export interface LiveDecoder {
   sequenceLines(): string[];
   /** Save state (template cache) if configured; called periodically and at exit. */
   save?(): Promise<void>;
+  /** Per exporter and protocol counters, for /metrics. */
+  readonly exporters?: ExporterTable;
 }
 
 export interface LiveOptions {
@@ -55,6 +61,11 @@ export interface LiveOptions {
   hardExit: (code: number) => void;
   /** Datagrams decoded per turn before yielding to the sockets. */
   batch?: number;
+  /** --metrics: serve /metrics here. */
+  metrics?: ListenSpec;
+  /** --tee: forward every datagram received (that `teeAllow` lets through) to these. */
+  tee?: TeeSpec[];
+  teeAllow?: (exporter: string) => boolean;
 }
 
 interface Sink {
@@ -121,12 +132,17 @@ export async function runLive(o: LiveOptions): Promise<number> {
   let stopping = false;
   const batchSize = o.batch ?? 256;
 
+  const tee: TeeTarget[] = [];
+  const teeAllow = o.teeAllow;
   const listeners = new UdpListeners(o.listen, {
     rcvbuf: o.rcvbuf,
     queue,
     onEnqueue: () => {
       if (!pumping && !fatal) schedule(); // also while stopping: the kernel queue is being drained
     },
+    onReceive: o.tee?.length ? (d) => {
+      if (teeAllow === undefined || teeAllow(d.exporter)) for (const t of tee) t.forward(d.payload);
+    } : undefined,
   });
 
   // the records of a flush are credited to its first chunk (a rotated file counts what it got)
@@ -173,9 +189,10 @@ export async function runLive(o: LiveOptions): Promise<number> {
 
   // /proc rows vanish with the sockets: the final line uses the last reading taken before closing
   let lastKernel: ReturnType<typeof readKernelStats> | undefined;
-  const statsLine = (final: boolean): void => {
+  // the counters of the stats line and of /metrics: one reading
+  const statsParts = (): StatsParts => {
     const k = lastKernel ?? readKernelStats(listeners.refs);
-    const parts: Array<[string, number | string]> = [
+    const parts: StatsParts = [
       ['uptime', Math.round((Date.now() - started) / 1000)],
       ['datagrams', listeners.datagrams],
       ['bytes', listeners.bytes],
@@ -186,11 +203,17 @@ export async function runLive(o: LiveOptions): Promise<number> {
       ['kernel_drops', k.drops ?? 'unavailable'],
     ];
     if (rotating) parts.push(['files', rotating.filesClosed]);
+    if (tee.length > 0) parts.push(['tee_drops', tee.reduce((n, t) => n + t.drops, 0)]);
+    return parts;
+  };
+  const statsLine = (final: boolean): void => {
     const tag = final ? 'final stats' : 'stats';
-    let out = `${o.prog}: ${tag} ${parts.map(([a, b]) => `${a}=${b}`).join(' ')}\n`;
+    let out = `${o.prog}: ${tag} ${statsParts().map(([a, b]) => `${a}=${b}`).join(' ')}\n`;
     for (const s of o.decoder.sequenceLines()) out += `${o.prog}: ${tag} sequence ${s}\n`;
+    for (const t of tee) out += `${o.prog}: ${tag} tee ${t.statsLine()}\n`;
     o.stderr.write(out);
   };
+  let server: Server | undefined;
 
 
   let resolveStop!: (why: string) => void;
@@ -238,13 +261,16 @@ export async function runLive(o: LiveOptions): Promise<number> {
 
   // signals are handled before the first datagram can arrive (and before "listening on" is said)
   try {
+    for (const spec of o.tee ?? []) tee.push(await TeeTarget.open(spec));
     await listeners.start();
+    if (o.metrics) server = await serveMetrics(o.metrics, captureRegistry({ parts: oneReadingPerScrape(statsParts), exporters: o.decoder.exporters, tee }));
   } catch (e) {
     o.signals.off('SIGINT', onInt);
     o.signals.off('SIGTERM', onTermSig);
     o.signals.off('SIGHUP', onHup);
     o.signals.off('SIGUSR2', onUsr2);
     await listeners.stop();
+    await Promise.all(tee.map((t) => t.close()));
     await rotating?.abort().catch(() => undefined);
     throw e;
   }
@@ -253,6 +279,8 @@ export async function runLive(o: LiveOptions): Promise<number> {
     if (w) log.warn(w);
   }
   for (const a of listeners.addresses()) log.info(`listening on ${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+  if (server) log.info(`metrics on http://${hostPort(server.address())}/metrics`);
+  for (const t of tee) log.info(`forwarding datagrams to ${t.text}`);
 
   const statsTimer = o.statsInterval > 0 ? setInterval(() => statsLine(false), o.statsInterval * 1000) : undefined;
   const saveTimer = o.saveInterval > 0 && o.decoder.save ? setInterval(() => {
@@ -278,6 +306,7 @@ export async function runLive(o: LiveOptions): Promise<number> {
   }
   lastKernel = readKernelStats(listeners.refs);
   await listeners.stop();
+  await Promise.all(tee.map((t) => t.close()));
   if (statsTimer) clearInterval(statsTimer);
   if (saveTimer) clearInterval(saveTimer);
   try {
@@ -304,6 +333,26 @@ export async function runLive(o: LiveOptions): Promise<number> {
   o.signals.off('SIGUSR2', onUsr2);
   log.flushSuppressed();
   if (!o.quiet) statsLine(true);
+  if (server) await closeServer(server);
   if (fatal) throw fatal;
   return 0;
+}
+
+/** A scrape reads every counter of the stats line; /proc is read once for all of them. */
+function oneReadingPerScrape(read: () => StatsParts): () => StatsParts {
+  let at = 0;
+  let last: StatsParts = [];
+  return () => {
+    const now = Date.now();
+    if (now - at > 50) {
+      last = read();
+      at = now;
+    }
+    return last;
+  };
+}
+
+function hostPort(a: ReturnType<Server['address']>): string {
+  if (a === null || typeof a === 'string') return String(a);
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }

@@ -21,7 +21,7 @@ export interface ListenSpec {
 /** `[ADDR]:PORT`, `ADDR:PORT`, `:PORT` or `PORT` (all addresses, dual-stack); an optional
  *  goflow2-style scheme (`netflow://`, `sflow://`, `flow://`) is accepted and ignored: the
  *  protocol is recognised per datagram. */
-export function parseListen(text: string): ListenSpec {
+export function parseListen(text: string, flag = '--listen'): ListenSpec {
   let t = text.trim();
   const scheme = /^(netflow|sflow|flow|udp):\/\//i.exec(t);
   if (scheme) t = t.slice(scheme[0].length).replace(/\/$/, '');
@@ -36,17 +36,17 @@ export function parseListen(text: string): ListenSpec {
     portText = t;
   } else {
     const i = t.lastIndexOf(':');
-    if (i < 0) throw usageError(`--listen ${text}: expected [ADDR]:PORT, e.g. 0.0.0.0:2055 or [::]:6343`);
+    if (i < 0) throw usageError(`${flag} ${text}: expected [ADDR]:PORT, e.g. 0.0.0.0:2055 or [::]:6343`);
     host = t.slice(0, i);
     portText = t.slice(i + 1);
-    if (host.includes(':')) throw usageError(`--listen ${text}: put an IPv6 address in brackets, e.g. [${host}]:${portText}`);
+    if (host.includes(':')) throw usageError(`${flag} ${text}: put an IPv6 address in brackets, e.g. [${host}]:${portText}`);
   }
-  if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw usageError(`--listen ${text}: bad port "${portText}"`);
+  if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw usageError(`${flag} ${text}: bad port "${portText}"`);
   const port = Number(portText);
   if (host === '' || host === '*') return { text, address: '::', port, family: 6 };
   if (parseIPv4(host) !== undefined) return { text, address: host, port, family: 4 };
   if (parseIPv6(host) !== undefined) return { text, address: host, port, family: 6 };
-  throw usageError(`--listen ${text}: "${host}" is not an IPv4 or IPv6 address`);
+  throw usageError(`${flag} ${text}: "${host}" is not an IPv4 or IPv6 address`);
 }
 
 /** Queue between the sockets and the decoder, bounded by payload bytes. */
@@ -102,6 +102,8 @@ export interface ListenerOptions {
   queue: DatagramQueue;
   /** Called after each enqueue (the consumer schedules itself). */
   onEnqueue: () => void;
+  /** Sees every datagram received, before it is queued (--tee). */
+  onReceive?: (d: Datagram) => void;
   /** ns since epoch; tests and benches may pass their own. */
   clockNs?: () => number;
 }
@@ -132,6 +134,7 @@ export class UdpListeners {
     const socket = dgram.createSocket({ type: spec.family === 6 ? 'udp6' : 'udp4', ipv6Only: false, recvBufferSize: this.o.rcvbuf });
     const queue = this.o.queue;
     const onEnqueue = this.o.onEnqueue;
+    const onReceive = this.o.onReceive;
     const clock = this.o.clockNs ?? wallClockNs;
     const dual = spec.family === 6;
     socket.on('message', (msg, rinfo) => {
@@ -147,13 +150,13 @@ export class UdpListeners {
         packetNo: 0,
         offset: -1,
       };
+      onReceive?.(d);
       if (queue.push(d)) onEnqueue();
     });
     await new Promise<void>((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException): void => {
         socket.close();
-        const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : e.code === 'EADDRNOTAVAIL' ? 'no such local address' : e.message;
-        reject(new CliError(`--listen ${spec.text}: cannot bind ${spec.family === 6 ? `[${spec.address}]` : spec.address}:${spec.port}: ${why}`, EXIT.UNAVAILABLE));
+        reject(bindFailure('--listen', spec, 'bind', e));
       };
       socket.once('error', onError);
       socket.bind({ address: spec.address, port: spec.port, exclusive: true }, () => {
@@ -184,6 +187,12 @@ export class UdpListeners {
     await Promise.all(this.sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.sockets.length = 0;
   }
+}
+
+/** A socket that cannot bind or listen: exit 69 naming the flag, the address and why. */
+export function bindFailure(flag: string, spec: ListenSpec, verb: string, e: NodeJS.ErrnoException): CliError {
+  const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : e.code === 'EADDRNOTAVAIL' ? 'no such local address' : e.message;
+  return new CliError(`${flag} ${spec.text}: cannot ${verb} ${spec.family === 6 ? `[${spec.address}]` : spec.address}:${spec.port}: ${why}`, EXIT.UNAVAILABLE);
 }
 
 /** The socket's file descriptor, from dgram's internal state (the public `_handle` getter prints a

@@ -4,6 +4,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { CliError, EXIT, isEpipe } from './exit.js';
 import { visible } from './visible.js';
+import { RunReport } from './metrics.js';
 
 export interface Proc {
   argv: string[]; // arguments after the program name
@@ -11,12 +12,14 @@ export interface Proc {
   stdin: Readable & { isTTY?: boolean };
   stdout: Writable & { isTTY?: boolean; columns?: number };
   stderr: Writable & { isTTY?: boolean; columns?: number };
+  /** The run's counters for --metrics-file, written when the run ends (lib/cli/metrics.ts). */
+  report?: RunReport;
 }
 
 export type Main = (proc: Proc) => Promise<number | void>;
 
 export function processProc(): Proc {
-  return { argv: process.argv.slice(2), env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  return { argv: process.argv.slice(2), env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, report: new RunReport() };
 }
 
 /** Run a command's main with the real process; never calls process.exit while output is pending. */
@@ -28,12 +31,20 @@ export async function run(prog: string, main: Main): Promise<void> {
     proc.stderr.write(`${prog}: write error on stdout: ${visible(err.message)}\n`);
     process.exit(EXIT.IOERR);
   });
+  let status: number;
   try {
-    const code = await main(proc);
-    process.exitCode = code ?? EXIT.OK;
+    status = (await main(proc)) ?? EXIT.OK;
   } catch (e) {
-    process.exitCode = reportError(prog, e, proc);
+    status = reportError(prog, e, proc);
   }
+  // --metrics-file, also after a failure; a run that worked but could not say so is not a success
+  try {
+    await proc.report?.write(prog, status);
+  } catch (e) {
+    const failed = reportError(prog, e, proc);
+    if (status === EXIT.OK) status = failed;
+  }
+  process.exitCode = status;
 }
 
 export function reportError(prog: string, e: unknown, proc: Pick<Proc, 'stderr' | 'env'>): number {

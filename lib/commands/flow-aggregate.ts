@@ -12,6 +12,7 @@ import { loadConfig, parseDuration, type AggregateConfigFile } from '../aggregat
 import { runAggregate, type AggregationConfig } from '../aggregate/run.js';
 import { MAX_PRO_RATE_BINS, type SortOrder } from '../aggregate/aggregator.js';
 import { INPUT_FORMATS, type InputFormat } from '../flow/dialects.js';
+import { addMetricsFileOption, reportInput, type MetricsFileArgs } from '../cli/metrics.js';
 
 const PROG = 'flow-aggregate';
 
@@ -28,10 +29,11 @@ const SPEC: CommandSpec = {
     ['flow-aggregate -a dst_host --interval 300 --pro-rate flows.ndjson', '5-minute bins, long flows spread over the bins they span'],
     ['cat shard-*.ndjson | flow-aggregate --ab > total.ndjson', 'merge aggregates from several collectors or runs'],
     ['flow-aggregate -c pmacct-like.conf flows.ndjson', 'named aggregations from a config file'],
+    ['flow-aggregate --ab -n subs.lst -o agg-ab.ndjson --metrics-file /var/lib/node_exporter/textfile/aggregate-ab.prom flows.ndjson', "records, rejects, exit status of the run for Prometheus"],
   ],
 };
 
-interface Args extends CommonArgs {
+interface Args extends CommonArgs, MetricsFileArgs {
   files?: string[];
   aggregate: string[];
   ab: boolean;
@@ -59,7 +61,7 @@ interface AggDraft {
 }
 
 export async function main(proc: Proc): Promise<number | void> {
-  const y = makeParser(proc, SPEC)
+  const y = addMetricsFileOption(makeParser(proc, SPEC))
     .command('$0 [files..]', false, (c) => c.positional('files', { type: 'string', array: true, describe: 'Flow or aggregate NDJSON files (- = stdin)' }))
     .option('aggregate', { alias: 'a', type: 'string', array: true, nargs: 1, default: [], group: 'Aggregation:', describe: 'Primitives to group by, e.g. src_host,dst_net,dst_mask; NAME=LIST names it (repeatable)' })
     .option('ab', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Shorthand: aggregation "ab" = src_host,dst_net,dst_mask (outgoing)' })
@@ -81,6 +83,7 @@ export async function main(proc: Proc): Promise<number | void> {
   if (!parsed) return EXIT.OK;
   const a = parsed as unknown as Args;
   const log = makeLog(proc, PROG, a);
+  proc.report?.enable(a['metrics-file'], log);
   const files = a.files ?? [];
   refuseTerminalStdin(files, proc.stdin, 'flow records');
 
@@ -179,5 +182,7 @@ export async function main(proc: Proc): Promise<number | void> {
     if (s.notProRated > 0) log.warn(`aggregation ${agg.name}: ${s.notProRated} flows span more than ${MAX_PRO_RATE_BINS} intervals (end time far after start: an exporter clock?): counted whole in their start interval, not pro-rated`);
   }
   log.info(`${summary.lines} lines: ${summary.flows} flows, ${summary.aggregates} aggregate records, ${summary.rejected} rejected`);
+  reportInput(proc.report, summary);
+  for (const agg of summary.aggregators) proc.report?.gauge('flowmeter_run_aggregates', 'Aggregates written in the run, by aggregation', agg.size, { aggregation: agg.name });
   return inputExitStatus(log, summary, 'wrote the aggregates of what was read so far', { problems: networkProblems, path: networksPath });
 }

@@ -23,6 +23,8 @@ const SPEC: CommandSpec = {
     ["flow-capture -l '[::]:2055' -w /var/spool/flows --rotate 300 --template-cache /var/lib/flowmeter/templates.json", 'a collector writing one closed file per 5 minutes for cron'],
     ["flow-capture -l '[::]:2055' --allow 192.0.2.0/24 --allow /etc/flowmeter/routers.lst", 'decode only what the listed routers send; count the rest as denied'],
     ['flow-capture -l 127.0.0.1:2055 | flow-aggregate --ab -n nets.txt', 'aggregate live flows per subscriber'],
+    ["flow-capture -l '[::]:2055' -w /var/spool/flows --metrics 9555", 'Prometheus metrics at http://HOST:9555/metrics'],
+    ["flow-capture -l '[::]:2055' --tee 192.0.2.7:2055 --tee 192.0.2.8:9995 -w /var/spool/flows", 'also feed two other collectors every datagram'],
   ],
 };
 
@@ -59,6 +61,7 @@ export async function main(proc: Proc): Promise<number | void> {
     return runLiveFromArgs({ args, proc, log, output, allow, extension: format === 'text' ? 'txt' : 'ndjson', quiet: args.quiet });
   }
   if (args.w !== undefined) throw usageError('-w needs --listen (with -r, use -o FILE or redirect stdout)');
+  if (args.metrics !== undefined || args.tee !== undefined) throw usageError('--metrics and --tee need --listen');
   refuseTerminalStdin(files.filter((f) => f !== '-').length === files.length ? files : [], proc.stdin, 'a capture');
   const res = await decodeCaptureFiles(
     { files, format, fields, chalk, output: args.output, strict: args.strict, counters: args.counters, allow },

@@ -18,6 +18,7 @@ import { FORMATS, runReport, type ReportConfig, type ReportFormat, type SortKey 
 import { parsePeriod, selectPeriod, type PeriodSelection } from '../report/period.js';
 import { statSync } from 'node:fs';
 import { INPUT_FORMATS, type InputFormat } from '../flow/dialects.js';
+import { addMetricsFileOption, reportInput, type MetricsFileArgs } from '../cli/metrics.js';
 
 const PROG = 'flow-report';
 
@@ -39,7 +40,7 @@ const SPEC: CommandSpec = {
   ],
 };
 
-interface Args extends CommonArgs {
+interface Args extends CommonArgs, MetricsFileArgs {
   files?: string[];
   format: ReportFormat;
   output: string;
@@ -94,7 +95,7 @@ function separator(v: string): string {
 }
 
 export async function main(proc: Proc): Promise<number | void> {
-  const y = makeParser(proc, SPEC)
+  const y = addMetricsFileOption(makeParser(proc, SPEC))
     .command('$0 [files..]', false, (c) => c.positional('files', { type: 'string', array: true, describe: 'Flow or aggregate NDJSON files (- = stdin)' }))
     .option('format', { alias: 'F', type: 'string', choices: FORMATS as unknown as string[], default: 'text', group: 'Output:', describe: 'Output format' })
     .option('output', { alias: 'o', type: 'string', default: '-', group: 'Output:', describe: 'Write to FILE atomically (- = stdout)' })
@@ -134,6 +135,7 @@ export async function main(proc: Proc): Promise<number | void> {
   if (!a) return EXIT.OK;
   const args = a as unknown as Args;
   const log = makeLog(proc, PROG, args);
+  proc.report?.enable(args['metrics-file'], log);
   let files = args.files ?? [];
   let period: PeriodSelection | undefined;
   if (args.period !== undefined) {
@@ -246,5 +248,7 @@ export async function main(proc: Proc): Promise<number | void> {
   }
   log.flushSuppressed();
   log.info(`${summary.lines} lines: ${summary.flows} flows, ${summary.aggregates} aggregate records, ${summary.rejected} rejected; ${summary.rows} rows, ${summary.bytesIn} bytes`);
+  reportInput(proc.report, summary);
+  proc.report?.gauge('flowmeter_run_accounted_bytes', 'Traffic bytes in the records read in the run', summary.bytesIn);
   return inputExitStatus(log, summary, 'reported what was read so far', { problems: networkProblems, path: args.networks });
 }

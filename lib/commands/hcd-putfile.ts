@@ -9,6 +9,7 @@ import { intInRange, makeLog, makeParser, parseArgs, type CommandSpec, type Comm
 import { hcdPutfile } from '../hcd/main.js';
 import { checkName } from '../hcd/putfile.js';
 import { SPOOL_NAME as SPOOLED } from '../hcd/spool.js';
+import { addMetricsFileOption, type MetricsFileArgs } from '../cli/metrics.js';
 import { parseHcdUrl } from '../hcd/url.js';
 
 const PROG = 'hcd-putfile';
@@ -31,6 +32,7 @@ const SPEC: CommandSpec = {
     ['HCD_PASSWORD=secret hcd-putfile -u http://hydra@127.0.0.1:8888 -f agg-ab.csv agg-ab', 'send one file as statistics "agg-ab" (POST /RPC2, Basic auth)'],
     ['hcd-putfile -f agg-ab.csv -u https://hydra@hcd:8888 --password-file /etc/hcd.pw putfile agg-ab', "hcdctl's spelling, over HTTPS"],
     ['flow-report --format hydra aggregates.ndjson | hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --spool /var/spool/hcd agg-ab', 'from a pipeline, never twice, kept if hcd is down'],
+    ['hcd-putfile --flush-spool /var/spool/hcd -u http://hydra@hcd:8888 --metrics-file /var/lib/node_exporter/textfile/hcd-flush.prom', 'the run\'s outcome for node_exporter\'s textfile collector'],
     ['hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --flush-spool /var/spool/hcd', 'cron: first send what is waiting, oldest first'],
     ['hcd-putfile --dry-run -u http://hcd:8888 -f agg-ba.csv agg-ba', 'validate and show what would be sent'],
     ['hcd-putfile --dry-run -u http://hcd:8888 --flush-spool /var/spool/hcd', 'list what waits in the spool, and what is in doubt'],
@@ -40,7 +42,7 @@ const SPEC: CommandSpec = {
   ],
 };
 
-interface Args extends CommonArgs {
+interface Args extends CommonArgs, MetricsFileArgs {
   args: string[];
   file: string;
   url: string | undefined;
@@ -100,7 +102,7 @@ function verbTargets(flag: string, values: unknown[] | undefined): string[] {
 }
 
 export async function main(proc: Proc): Promise<number | void> {
-  const y = makeParser(proc, SPEC)
+  const y = addMetricsFileOption(makeParser(proc, SPEC))
     .command('$0 [args..]', false)
     .positional('args', { type: 'string', array: true, describe: 'NAME, or putfile NAME' })
     .option('file', { alias: 'f', type: 'string', default: '-', describe: 'Statistics file to send (- = stdin)', group: 'Input:' })
@@ -129,6 +131,7 @@ export async function main(proc: Proc): Promise<number | void> {
   const a = (await parseArgs(y)) as unknown as Args | undefined;
   if (!a) return EXIT.OK;
   const log = makeLog(proc, PROG, a);
+  proc.report?.enable(a['metrics-file'], log);
 
   const urlText = a.url ?? proc.env.HCD_URL;
   const positional = (a.args ?? []).map(String);
@@ -195,6 +198,6 @@ export async function main(proc: Proc): Promise<number | void> {
       markDelivered,
       listInDoubt: a['in-doubt'],
     },
-    { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, env: proc.env, log },
+    { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, env: proc.env, log, report: proc.report },
   );
 }

@@ -17,6 +17,7 @@ import { checkDirection, type Direction } from '../metering/model.js';
 import * as act from '../metering/actions.js';
 import type { TimeField } from '../metering/count.js';
 import { INPUT_FORMATS, type InputFormat } from '../flow/dialects.js';
+import { addMetricsFileOption, type MetricsFileArgs } from '../cli/metrics.js';
 
 const PROG = 'meter-label';
 
@@ -51,7 +52,7 @@ const COMMANDS: Record<string, string[]> = {
 };
 const CANONICAL = new Map(Object.entries(COMMANDS).flatMap(([c, aliases]) => [[c, c] as [string, string], ...aliases.map((a) => [a, c] as [string, string])]));
 
-interface Args extends CommonArgs {
+interface Args extends CommonArgs, MetricsFileArgs {
   _: (string | number)[];
   db?: string;
   format: Format;
@@ -154,7 +155,7 @@ function commands(y: Argv<CommonArgs>): Argv<CommonArgs> {
       c.positional('files', { ...str, array: true }).option('dry-run', { type: 'boolean', describe: 'Validate only; change nothing' }),
     )
     .command('count [files..]', 'Count flow NDJSON per label; print l3.meter samples', (c) =>
-      c
+      addMetricsFileOption(c)
         .positional('files', { ...str, array: true })
         .option('config', { ...str, describe: 'metering_agent.ini: [DEFAULT] report_interval, measure_interval, granular_traffic_data' })
         .option('report-interval', { coerce: intInRange('report-interval', 1, 86400 * 366), describe: 'Seconds per sample (default: the config, else 300)' })
@@ -304,6 +305,7 @@ export async function main(proc: Proc): Promise<number | void> {
       const stop = (): void => ac.abort();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      proc.report?.enable(args['metrics-file'], log);
       try {
         const agent = args.config === undefined ? undefined : await readAgentConfig(args.config);
         for (const k of agent?.ignored ?? []) log.info(`${k}: not used by meter-label count (ignored)`);
@@ -326,7 +328,7 @@ export async function main(proc: Proc): Promise<number | void> {
             externalIfs: args['external-if'] ? new Set(args['external-if']) : undefined,
             subnets,
           },
-          { ...io, signal: ac.signal },
+          { ...io, signal: ac.signal, report: proc.report },
           args.publish === undefined ? undefined : await publishConfig(args, proc.env, common.db),
         );
       } finally {

@@ -10,6 +10,7 @@ import type { Log } from '../cli/log.js';
 import { resolvePassword } from './password.js';
 import { listInDoubt } from './doubt.js';
 import { runFlushSpool, runMarkDelivered, runPutfile, type ConnectionConfig } from './putfile.js';
+import type { RunReport } from '../cli/metrics.js';
 import type { HcdEndpoint } from './url.js';
 
 /** A spool always has a ledger (see hcd-putfile(1), "Never twice"). */
@@ -56,6 +57,8 @@ export interface HcdIo {
   stderr: Writable;
   env: NodeJS.ProcessEnv;
   log: Log;
+  /** --metrics-file: what was delivered. */
+  report?: RunReport;
 }
 
 export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<number> {
@@ -114,7 +117,7 @@ async function send(o: HcdPutfileOptions & { endpoint: HcdEndpoint }, state: str
     retries: o.retries,
     retryDelayMs: o.retryDelayMs,
   };
-  const runIo = { stdin: io.stdin, stdout: io.stdout, log };
+  const runIo = { stdin: io.stdin, stdout: io.stdout, log, report: io.report };
   if (o.flushSpool !== undefined) {
     return runFlushSpool(
       { spool: o.flushSpool, state, lock: o.lock, force: o.force, dryRun: o.dryRun, resendInDoubt: o.resendInDoubt, markDelivered: o.markDelivered },

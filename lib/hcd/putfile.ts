@@ -16,6 +16,7 @@ import { isInDoubt, Ledger, type LedgerEntry } from './ledger.js';
 import { LockFile } from '../cli/lock.js';
 import { keepRejectedInput, listSpool, SPOOL_NAME, spoolFile, type SpoolItem } from './spool.js';
 import { CallFailure, callWithRetries, type CallOptions, type FailureKind } from './transport.js';
+import type { RunReport } from '../cli/metrics.js';
 import type { HcdEndpoint } from './url.js';
 
 /** Whole files are sent in one call; past this, refuse rather than exhaust memory. */
@@ -56,6 +57,8 @@ export interface Io {
   stdin: Readable;
   stdout: Writable;
   log: Log;
+  /** --metrics-file: what was delivered. */
+  report?: RunReport;
 }
 
 export interface Prepared {
@@ -236,6 +239,15 @@ interface Allow {
   inDoubt: boolean;
 }
 
+/** Sum a delivery into the run's metrics: files by outcome, and the lines and bytes hcd got. */
+function reportDelivery(report: RunReport | undefined, what: Upload, outcome: 'sent' | 'duplicate'): void {
+  if (!report) return;
+  report.add('flowmeter_run_uploads', 'Statistics files delivered in the run, by outcome (duplicate: already sent, not sent again)', 1, { outcome });
+  if (outcome !== 'sent') return;
+  report.add('flowmeter_run_uploaded_lines', 'Statistics lines hcd accepted in the run', what.lines);
+  report.add('flowmeter_run_uploaded_bytes', 'Bytes of statistics files hcd accepted in the run', what.content.length);
+}
+
 /** One delivery under the lock: ledger check, "sending" mark, call, "sent" mark. A failure in
  *  doubt is recorded as "in-doubt" and not retried; content the ledger has in doubt is refused
  *  (exit 75) unless `allow.inDoubt`. */
@@ -334,11 +346,12 @@ export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io:
   };
   let ledger: Ledger | undefined;
   try {
-    await withLock(lockPath(cfg), cfg.spool, async () => {
+    const outcome = await withLock(lockPath(cfg), cfg.spool, async () => {
       ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
       if (cfg.resendInDoubt) requireInDoubt(ledger, what);
       return deliver(conn, ledger, what, { force: cfg.force, inDoubt: cfg.resendInDoubt }, io.log, cfg.spool);
     });
+    reportDelivery(io.report, what, outcome);
   } catch (e) {
     if (e instanceof CallFailure && e.inDoubt) {
       // Kept where --flush-spool will not send it unasked; without a spool, the input is what to resend.
@@ -503,7 +516,7 @@ export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io
         continue;
       }
       try {
-        await deliver(conn, ledger, up, { force: cfg.force, inDoubt: resend }, io.log, cfg.spool);
+        reportDelivery(io.report, up, await deliver(conn, ledger, up, { force: cfg.force, inDoubt: resend }, io.log, cfg.spool));
         sent++;
       } catch (e) {
         if (!(e instanceof CallFailure)) throw e;

@@ -14,6 +14,7 @@ import { formatList, formatOne, type Format } from './output.js';
 import { readStore, updateStore } from './store.js';
 import { runCount, type CountConfig } from './count.js';
 import { firstRejectedPlace } from '../cli/ndjson-input.js';
+import { reportInput, type RunReport } from '../cli/metrics.js';
 import { AmqpSink, type PublishConfig } from './publish.js';
 
 export interface ActionIo {
@@ -21,6 +22,8 @@ export interface ActionIo {
   stdout: Writable;
   log: Log;
   signal?: AbortSignal;
+  /** --metrics-file: the run's counters. */
+  report?: RunReport;
 }
 
 export interface Common {
@@ -232,6 +235,10 @@ export async function count(c: Common, cfg: CountConfig, io: ActionIo, publish?:
   if (sink) io.log.info(`published=${sink.published} to exchange ${publish!.exchange} with routing key ${publish!.topic}.info`);
   io.log.flushSuppressed();
   io.log.info(`flows=${stats.flows} matched=${stats.matched} rejected=${stats.rejected} late=${stats.late} samples=${stats.samples}`);
+  reportInput(io.report, { flows: stats.flows });
+  io.report?.gauge('flowmeter_run_matched_flows', 'Flows counted for at least one label in the run', stats.matched);
+  io.report?.gauge('flowmeter_run_late_flows', 'Flows that came after their interval was reported', stats.late);
+  io.report?.gauge('flowmeter_run_samples', 'l3.meter samples written in the run', stats.samples);
   if (stats.rejected > 0) {
     io.log.warn(`${stats.rejected} of ${stats.flows + stats.rejected} records rejected (first: ${firstRejectedPlace(io.log)})`);
     return EXIT.DATAERR;

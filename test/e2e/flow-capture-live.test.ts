@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { ROOT, binPath, runBin } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
-import { type Collector, captureDatagrams, normalise, replay, startCollector } from '../helpers/udp-replay.js';
+import { type Collector, captureDatagrams, countersNow, normalise, replay, settle, startCollector } from '../helpers/udp-replay.js';
 import type { Datagram } from '../../lib/capture/datagram.js';
 import { Bytes, set, v9 } from '../unit/netflow/helpers.js';
 
@@ -427,29 +427,6 @@ test('live: the template cache is also saved while running (--template-save)', a
   c.child.kill('SIGTERM');
   assert.equal((await c.exited).code, 0, c.stderr());
 });
-
-/** The collector's counters now (SIGUSR2), as numbers by key. */
-async function countersNow(c: Collector): Promise<Map<string, number>> {
-  const before = c.stderr().length;
-  c.child.kill('SIGUSR2');
-  for (let i = 0; i < 500; i++) {
-    const m = /flow-capture: stats (.*)\n/.exec(c.stderr().slice(before));
-    if (m) return new Map(m[1]!.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), Number(kv.slice(kv.indexOf('=') + 1))]));
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`no stats line after SIGUSR2: ${c.stderr()}`);
-}
-
-/** Wait until the collector has read and decoded all that was sent (its counts stop moving). */
-async function settle(c: Collector): Promise<void> {
-  let last = -1;
-  for (;;) {
-    const s = await countersNow(c);
-    if (s.get('datagrams') === last && s.get('queue_bytes') === 0) return;
-    last = s.get('datagrams')!;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** `n` NetFlow v9 datagrams of one template each, under random source ids (a template flood). */
 function templateFlood(n: number): Datagram[] {

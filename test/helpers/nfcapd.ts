@@ -12,7 +12,7 @@ import { Log } from '../../lib/cli/log.js';
 import { newCaptureStats, readCapture } from '../../lib/capture/pcap-file.js';
 
 /** A free UDP port on 127.0.0.1 (closed again: nfcapd binds it next). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const s = createSocket('udp4');
   await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
   const port = s.address().port;
@@ -21,7 +21,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Wait until something is bound to UDP `port` (/proc/net/udp), so no datagram is sent too early. */
-async function udpBound(port: number): Promise<void> {
+export async function udpBound(port: number): Promise<void> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
   for (let i = 0; i < 200; i++) {
     if (readFileSync('/proc/net/udp', 'utf8').includes(hex)) return;

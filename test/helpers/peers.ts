@@ -26,6 +26,7 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   openssl: 'openssl',
   git: 'git',
   curl: 'curl',
+  promtool: 'prometheus',
   dpkg: 'dpkg',
   'rabbitmq-server': 'rabbitmq-server',
   rabbitmqctl: 'rabbitmq-server',

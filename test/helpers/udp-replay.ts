@@ -81,3 +81,26 @@ export function normalise(ndjson: string, dropTimes = false): string[] {
     return JSON.stringify(o);
   }).sort();
 }
+
+/** The collector's counters now (SIGUSR2), as numbers by key. */
+export async function countersNow(c: Collector): Promise<Map<string, number>> {
+  const before = c.stderr().length;
+  c.child.kill('SIGUSR2');
+  for (let i = 0; i < 500; i++) {
+    const m = /flow-capture: stats (.*)\n/.exec(c.stderr().slice(before));
+    if (m) return new Map(m[1]!.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), Number(kv.slice(kv.indexOf('=') + 1))]));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no stats line after SIGUSR2: ${c.stderr()}`);
+}
+
+/** Wait until the collector has read and decoded all that was sent (its counts stop moving). */
+export async function settle(c: Collector): Promise<void> {
+  let last = -1;
+  for (;;) {
+    const s = await countersNow(c);
+    if (s.get('datagrams') === last && s.get('queue_bytes') === 0) return;
+    last = s.get('datagrams')!;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
