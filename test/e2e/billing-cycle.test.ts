@@ -7,18 +7,18 @@
 import { testNeeding } from '../helpers/peers.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { ROOT, runBin, runProcess, runShell, type RunResult } from '../helpers/spawn.js';
-import { tempDir } from '../helpers/tmp.js';
 import { startHcd, type HcdCall, type HcdServer } from '../helpers/hcd-server.js';
+import { CYCLE_NETWORKS, CYCLE_SCRIPT, CYCLE_SUBSCRIBERS, cycleSetup, runCycle, type CycleSetup } from '../helpers/billing-cycle.js';
 
 const test = testNeeding('python3');
 
-const SCRIPT = join(ROOT, 'examples/billing/billing-cycle.sh');
-const NETWORKS = join(ROOT, 'test/fixtures/report/networks.lst');
-const SUBSCRIBERS = '10.5.0.0/16 192.168.0.0/16';
+const SCRIPT = CYCLE_SCRIPT;
+const NETWORKS = CYCLE_NETWORKS;
+const SUBSCRIBERS = CYCLE_SUBSCRIBERS;
 const PCAPS = [
   'test/fixtures/aggregate/nf5.pcap',
   'test/fixtures/aggregate/nf9.pcap',
@@ -32,34 +32,8 @@ const CRASH_POINTS = [
   'upload-ba', 'upload-ba-mark', 'done-mark', 'cleanup',
 ];
 
-interface Setup {
-  dir: string;
-  capture: string;
-  state: string;
-  config: string;
-}
-
-function setup(): Setup {
-  const dir = tempDir('billing-cycle-');
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  // What `npm install -g` puts on PATH: the commands without .js.
-  for (const cmd of ['flow-aggregate', 'flow-report', 'hcd-putfile']) symlinkSync(join(ROOT, 'bin', `${cmd}.js`), join(bin, cmd));
-  const capture = join(dir, 'capture');
-  mkdirSync(capture);
-  const state = join(dir, 'state');
-  const config = join(dir, 'billing.conf');
-  writeFileSync(config, [
-    `CAPTURE_DIR=${capture}`,
-    `STATE_DIR=${state}`,
-    `NETWORKS=${NETWORKS}`,
-    `SUBSCRIBERS="${SUBSCRIBERS}"`,
-    'HCD_OPTS="--retries 0 --connect-timeout 5 --timeout 20"',
-    `FLOWMETER_BIN=${bin}`,
-    '',
-  ].join('\n'));
-  return { dir, capture, state, config };
-}
+type Setup = CycleSetup;
+const setup = (): Setup => cycleSetup();
 
 /** Split NDJSON lines into `n` rotated capture files named from minute `first` on. */
 function writeCaptures(s: Setup, lines: string[], n: number, first: number, gzipIndex = -1): string[] {
@@ -81,10 +55,7 @@ function writeCaptures(s: Setup, lines: string[], n: number, first: number, gzip
 }
 
 function cycle(s: Setup, hcd: HcdServer, env: Record<string, string> = {}): Promise<RunResult> {
-  return runProcess('/bin/sh', [SCRIPT, s.config], {
-    env: { HCD_URL: hcd.url(), BILLING_CYCLE_CRASH_AFTER: '', ...env },
-    timeoutMs: 120_000,
-  });
+  return runCycle(s, hcd.url(), env);
 }
 
 type Totals = Map<string, number>;
