@@ -42,8 +42,8 @@ const SPEC: CommandSpec = {
     ['flow-report -a dst_host --top 20 flows.ndjson', 'a table for people: top 20 destinations with bars on a terminal'],
     ['flow-report --period last --dir /var/spool/flows --format html -o /var/www/traffic/index.html', 'cron: a web page for the last closed flow-capture file'],
     ['flow-report --period hour --dir /var/spool/flows --format hydra --ab -n subs.lst --split /var/spool/hydra', 'cron at 5 past the hour: bill the previous hour'],
-    ['flow-report --reconcile --subscribers 10.5.0.0/16 --bills /var/lib/flowmeter/billing/work /var/spool/flows/flows.2026112203*', 'did the bills of these files take every byte? exit 1 when not'],
-    ['flow-report --reconcile --period last:12 --dir /var/spool/flows --subscribers 10.5.0.0/16 -n networks.lst --ledger hcd-ledger.json --spool hcd-spool', 'the last hour, against what hcd accepted'],
+    ['flow-report --reconcile --subscribers 10.5.0.0/16 --bills /srv/bills flows.2026112203*', 'did their bills take every byte? exit 1 when not'],
+    ['flow-report --reconcile --period last:12 --dir /var/spool/flows --subscribers 10.5.0.0/16 -n nets.lst --ledger hcd-ledger.json', 'the last hour, against what hcd accepted'],
   ],
 };
 
