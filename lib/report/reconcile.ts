@@ -19,7 +19,8 @@
 // every address is a subscriber, as the cycle without SUBSCRIBERS bills every flow both ways.
 // Bills come from Hydra CSV files (flow-report --format hydra --split: NAME-ab, NAME-ba), each
 // found to belong to a capture file by the capture file's name in its path (billing-cycle.sh
-// writes STATE_DIR/work/FILE/report/NAME-ab); or from hcd-putfile's ledger and spool, by the
+// writes STATE_DIR/work/FILE/report/NAME-ab), whose every D_BEGIN..D_END must then lie within
+// the times of that file's flows; or from hcd-putfile's ledger and spool, by the
 // SHA-256 of the billing files the cycle makes of each capture file (regenerated here with the
 // same steps: flow-aggregate's Aggregator, then hydraLine), which the ledger records for every
 // file hcd accepted. The cycle bills capture files oldest first, so a capture file without
@@ -130,6 +131,9 @@ interface FileFlows {
   ba: Counter; // bytes with a subscriber destination
   twice: Counter;
   none: Counter;
+  /** First start and last end (Unix seconds) of its flows, as flow-aggregate times aggregates:
+   *  every D_BEGIN/D_END of its bills lies within. */
+  span: { first: number; last: number };
   /** Ledger mode: the billing files the cycle makes of this capture file. */
   expected?: Record<Direction, { sha256: string; bytes: Counter; lines: number }>;
 }
@@ -150,7 +154,7 @@ function flowClass(space: SubscriberSpace, f: FlowRecord): { src: boolean; dst: 
 }
 
 async function readFileFlows(path: string, cfg: ReconcileConfig, io: ReconcileIO, counts: { lines: number }): Promise<FileFlows> {
-  const t: FileFlows = { path, flows: 0, ab: 0, ba: 0, twice: 0, none: 0 };
+  const t: FileFlows = { path, flows: 0, ab: 0, ba: 0, twice: 0, none: 0, span: { first: Infinity, last: -Infinity } };
   const steps = cfg.bills.kind === 'ledger' ? cfg.bills.steps : undefined;
   const aggs = steps ? billingAggregators(steps) : undefined;
   await readRecords([path], io, counts, io.reject, cfg.inputFormat, (rec, file, line) => {
@@ -165,6 +169,7 @@ async function readFileFlows(path: string, cfg: ReconcileConfig, io: ReconcileIO
     if (c.dst) t.ba = addCounters(t.ba, f.bytes);
     if (c.src && c.dst) t.twice = addCounters(t.twice, f.bytes);
     if (!c.src && !c.dst) t.none = addCounters(t.none, f.bytes);
+    widenSpan(t.span, f);
     if (aggs) {
       aggs.ab.addFlow(f);
       aggs.ba.addFlow(f);
@@ -172,6 +177,14 @@ async function readFileFlows(path: string, cfg: ReconcileConfig, io: ReconcileIO
   });
   if (aggs && steps) t.expected = { ab: billingFile(aggs.ab, steps, path), ba: billingFile(aggs.ba, steps, path) };
   return t;
+}
+
+/** flow-aggregate's time of a flow: start (or arrival) to end (or start), in whole seconds. */
+function widenSpan(span: FileFlows['span'], f: FlowRecord): void {
+  const startNs = f.time_flow_start_ns || f.time_received_ns;
+  const endNs = Math.max(f.time_flow_end_ns || startNs, startNs);
+  span.first = Math.min(span.first, Math.floor(startNs / 1e9));
+  span.last = Math.max(span.last, Math.floor(endNs / 1e9));
 }
 
 function billingAggregators(s: BillingSteps): Record<Direction, Aggregator> {
@@ -237,7 +250,7 @@ function billFiles(paths: readonly string[]): string[] {
 }
 
 /** Sum of BYTES of a Hydra CSV, every line checked as hcd-putfile checks it before sending. */
-async function billBytes(path: string, io: ReconcileIO): Promise<Counter> {
+async function billBytes(path: string, of: FileFlows, io: ReconcileIO): Promise<Counter> {
   let sum: Counter = 0;
   const now = Math.floor(Date.now() / 1000);
   const src = await openInput(path, io.stdin);
@@ -246,8 +259,11 @@ async function billBytes(path: string, io: ReconcileIO): Promise<Counter> {
       batch.lines.forEach((line, i) => {
         if (line.trim() === '') return;
         const l = parseBillingLine(withTrailingSemicolon(line), now);
-        if (isProblem(l)) io.reject(`${path}:${batch.firstLine + i}`, 'not a billing line', describeProblem(l));
-        else sum = addCounters(sum, counterOf(l.bytes));
+        const place = `${path}:${batch.firstLine + i}`;
+        if (isProblem(l)) io.reject(place, 'not a billing line', describeProblem(l));
+        else if (l.begin < of.span.first || l.end > of.span.last) {
+          io.reject(place, 'bill of other flows', `D_BEGIN..D_END ${l.begin}..${l.end} is not within the flows of ${of.path} (${of.span.first}..${of.span.last}): a billing file of another capture file?`);
+        } else sum = addCounters(sum, counterOf(l.bytes));
       });
     }
   } catch (e) {
@@ -258,7 +274,7 @@ async function billBytes(path: string, io: ReconcileIO): Promise<Counter> {
   return sum;
 }
 
-async function hydraBills(paths: readonly string[], captureFiles: ReadonlySet<string>, io: ReconcileIO): Promise<Map<string, FileBills>> {
+async function hydraBills(paths: readonly string[], captureFiles: ReadonlyMap<string, FileFlows>, io: ReconcileIO): Promise<Map<string, FileBills>> {
   const bills = new Map<string, FileBills>();
   let outside = 0;
   for (const p of billFiles(paths)) {
@@ -266,12 +282,13 @@ async function hydraBills(paths: readonly string[], captureFiles: ReadonlySet<st
     if (capture === undefined) {
       throw new CliError(`--bills ${p}: cannot tell which capture file it was made from: keep billing files under a directory named after it (billing-cycle.sh's work/FILE/report/)`, EXIT.USAGE);
     }
-    if (!captureFiles.has(capture)) {
+    const of = captureFiles.get(capture);
+    if (!of) {
       outside++;
       continue;
     }
     const b = bills.get(capture) ?? { ab: 0, ba: 0, files: 0 };
-    const bytes = await billBytes(p, io);
+    const bytes = await billBytes(p, of, io);
     const d = billDirection(p)!;
     b[d] = addCounters(b[d], bytes);
     b.files++;
@@ -361,14 +378,15 @@ function worse(a: IntervalStatus, b: IntervalStatus): IntervalStatus {
 
 /** Read the flows and the bills and reconcile them (see the top of this file). */
 export async function reconcile(cfg: ReconcileConfig, io: ReconcileIO, counts: { lines: number }): Promise<Reconciliation> {
-  const seen = new Set<string>();
+  const seen = new Map<string, FileFlows>();
   const files: FileFlows[] = [];
   for (const path of cfg.flowFiles) {
     if (path === '-') throw new CliError('--reconcile reads flow-capture files by name (their names tell the intervals): stdin cannot be one', EXIT.USAGE);
     const name = basename(path);
     if (seen.has(name)) throw new CliError(`${path}: a capture file of that name was given twice`, EXIT.USAGE);
-    seen.add(name);
-    files.push(await readFileFlows(path, cfg, io, counts));
+    const f = await readFileFlows(path, cfg, io, counts);
+    seen.set(name, f);
+    files.push(f);
     if (io.signal?.aborted) break;
   }
   const bills = cfg.bills.kind === 'hydra' ? await hydraBills(cfg.bills.paths, seen, io) : await ledgerBills(cfg.bills, files, io);

@@ -213,6 +213,15 @@ test('reconcile: capture files the cycle has not billed yet are "not yet billed"
 
 test('reconcile: bad input is refused with its place; usage errors', async () => {
   const s = await hydraSetup();
+  // a billing file kept under the wrong capture file: its times are not those of its flows
+  const third = join(s.work, s.files[2]!, 'report/agg-ab');
+  const thirdText = readFileSync(third);
+  writeFileSync(third, readFileSync(join(s.work, s.files[0]!, 'report/agg-ab')));
+  const moved = await reconcileRows(['--bills', s.work, ...s.paths]);
+  assert.equal(moved.code, 65, moved.stderr);
+  assert.match(moved.stderr, new RegExp(`agg-ab:\\d+: D_BEGIN\\.\\.D_END \\d+\\.\\.\\d+ is not within the flows of ${s.paths[2]!.replace(/\./g, '\\.')} \\(\\d+\\.\\.\\d+\\): a billing file of another capture file\\?`));
+  writeFileSync(third, thirdText);
+
   const ab = join(s.work, s.files[0]!, 'report/agg-ab');
   writeFileSync(ab, readFileSync(ab, 'utf8') + ';;1768478400;1768478400;10.5.0.1/32;0.0.0.0/0;12x;\n');
   const r = await reconcileRows(['--bills', s.work, ...s.paths]);
