@@ -284,7 +284,7 @@ withPython('reconcile: against the ledger and spool of a real billing-cycle.sh r
 
   // an upload of an older file missing from the ledger: its bytes are the difference, exit 1
   const ledgerPath = join(state, 'hcd-ledger.json');
-  const doc = JSON.parse(readFileSync(ledgerPath, 'utf8')) as { entries: Array<{ name: string; source: string }> };
+  const doc = JSON.parse(readFileSync(ledgerPath, 'utf8')) as { entries: Array<{ name: string; source: string; state: string }> };
   const before = doc.entries.length;
   doc.entries = doc.entries.filter((e) => !(e.name === 'agg-ba' && e.source.includes(`/${files[0]}/`)));
   assert.equal(doc.entries.length, before - 1);
@@ -293,4 +293,41 @@ withPython('reconcile: against the ledger and spool of a real billing-cycle.sh r
   assert.equal(lost.code, 1, lost.stderr);
   assertIdentity(lost.rows);
   assert.deepEqual([lost.rows[0]!.status, lost.rows[0]!.difference_ab, lost.rows[0]!.difference_ba], ['difference', 0, ok.rows[0]!.billed_ba]);
+
+  // an upload hcd may or may not have stored (in doubt): not yet billed until an operator settles it
+  const doubtful = doc.entries.find((e) => e.name === 'agg-ab' && e.source.includes(`/${files[1]}/`))!;
+  doubtful.state = 'in-doubt';
+  writeFileSync(ledgerPath, JSON.stringify(doc));
+  const doubt = await reconcileRows([...ledgerArgs, ...paths()]);
+  assert.equal(doubt.code, 1, doubt.stderr); // the lost upload above is still a difference
+  assertIdentity(doubt.rows);
+  assert.equal(doubt.rows[1]!.status, 'in doubt');
+  assert.equal(doubt.rows[1]!.not_yet_billed, ok.rows[1]!.flows - ok.rows[1]!.no_subscriber);
+});
+
+test('reconcile: without --subscribers every flow is billed both ways; counters past 2^53 and 2^64 are summed exactly', async () => {
+  const dir = tempDir('reconcile-u64-');
+  const capture = join(dir, 'capture');
+  mkdirSync(capture);
+  const flow = (bytes: string, src: string, dst: string): string =>
+    `{"type":"IPFIX","time_received_ns":1794489282000000000,"sampler_address":"127.0.0.1","time_flow_start_ns":1794489282000000000,"time_flow_end_ns":1794489283000000000,"bytes":${bytes},"packets":1,"src_addr":"${src}","dst_addr":"${dst}","etype":"IPv4","proto":"udp","src_port":1,"dst_port":2}`;
+  const file = 'flows.202612030000.ndjson';
+  writeFileSync(join(capture, file), [flow('18446744073709551615', '10.5.10.5', '8.8.8.8'), flow('9007199254740993', '10.5.10.6', '10.5.10.5')].join('\n') + '\n');
+  // the cycle without SUBSCRIBERS: flow-aggregate --ab --ba -n NETWORKS
+  const w = join(dir, 'work', file);
+  mkdirSync(join(w, 'report'), { recursive: true });
+  const agg = await runBin('flow-aggregate', ['-q', '--ab', '--ba', '-n', NETWORKS, '-o', `ab=${w}/agg-ab.ndjson`, '-o', `ba=${w}/agg-ba.ndjson`, join(capture, file)]);
+  assert.equal(agg.code, 0, agg.stderr);
+  const rep = await runBin('flow-report', ['-q', '--format', 'hydra', '--split', join(w, 'report'), `${w}/agg-ab.ndjson`, `${w}/agg-ba.ndjson`]);
+  assert.equal(rep.code, 0, rep.stderr);
+  const r = await runBin('flow-report', ['--reconcile', '-F', 'ndjson', '--bills', join(dir, 'work'), join(capture, file)]);
+  assert.equal(r.code, 0, r.stderr);
+  const sum = String(18446744073709551615n + 9007199254740993n); // 18455751272964292608: past 2^64
+  const total = r.stdout.trim().split('\n')[1]!;
+  assert.equal(total, `{"interval":"total","files":1,"flows":${sum},"billed_ab":${sum},"billed_ba":${sum},"twice":${sum},"no_subscriber":0,"not_yet_billed":0,"difference_ab":0,"difference_ba":0,"difference":0,"status":"total"}`);
+  // with a subscriber space the flow to 8.8.8.8 is ab only and nobody's ba: the bills (of every
+  // flow both ways) hold more than the subscribers' flows, a negative difference
+  const sub = await runBin('flow-report', ['--reconcile', '-F', 'csv', '--subscribers', '10.5.10.0/24', '--bills', join(dir, 'work'), join(capture, file)]);
+  assert.equal(sub.code, 1, sub.stderr);
+  assert.equal(sub.stdout.trim().split('\n')[2], `total;1;${sum};${sum};${sum};9007199254740993;0;0;0;-18446744073709551615;-18446744073709551615;total`);
 });
