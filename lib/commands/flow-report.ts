@@ -295,6 +295,7 @@ function subscriberFilters(cidrs: readonly string[]): Record<Direction, FlowPred
 async function runReconcile(proc: Proc, args: Args, files: string[], log: Log): Promise<number> {
   if (!(RECONCILE_FORMATS as readonly string[]).includes(args.format)) throw usageError(`--reconcile prints ${RECONCILE_FORMATS.join(', ')}: not --format ${args.format}`);
   if (args.aggregate !== undefined || args.ab || args.ba || args.split !== undefined || args.filter.length > 0) throw usageError('--reconcile takes no -a, --ab, --ba, -f or --split: it bills as billing-cycle.sh does');
+  if (args.since !== undefined || args.until !== undefined || args.sort !== undefined || args.top !== undefined) throw usageError('--reconcile takes whole capture files, every interval: no --since, --until, --sort or --top');
   if ((args.bills.length > 0) === (args.ledger !== undefined)) throw usageError('--reconcile needs the bills: --bills PATH or --ledger FILE (one of them)');
   if (args.spool !== undefined && args.ledger === undefined) throw usageError('--spool goes with --ledger');
   if (args.networks !== undefined && args.ledger === undefined) throw usageError('-n applies to --reconcile with --ledger (the networks billing-cycle.sh aggregates with)');

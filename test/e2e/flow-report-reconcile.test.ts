@@ -233,6 +233,7 @@ test('reconcile: bad input is refused with its place; usage errors', async () =>
     [['--bills', s.work, ...s.paths], /apply to --reconcile/],
     [['--reconcile', '--subscribers', '10.5.0.0/33', '--bills', s.work, ...s.paths], /--subscribers: 10\.5\.0\.0\/33/],
     [['--reconcile', '--bills', s.work], /needs flow-capture files/],
+    [['--reconcile', '--bills', s.work, '--since', '1794489282', ...s.paths], /no --since, --until, --sort or --top/],
   ] as const) {
     const u = await runBin('flow-report', [...args]);
     assert.equal(u.code, 64, `${args.join(' ')}: ${u.stderr}`);
