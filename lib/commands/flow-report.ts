@@ -18,7 +18,13 @@ import { FORMATS, runReport, type ReportConfig, type ReportFormat, type SortKey 
 import { parsePeriod, selectPeriod, type PeriodSelection } from '../report/period.js';
 import { statSync } from 'node:fs';
 import { INPUT_FORMATS, type InputFormat } from '../flow/dialects.js';
-import { addMetricsFileOption, reportInput, type MetricsFileArgs } from '../cli/metrics.js';
+import { addMetricsFileOption, reportInput, type MetricsFileArgs, type RunReport } from '../cli/metrics.js';
+import { BatchWriter } from '../cli/writer.js';
+import { writeFileAtomic } from '../cli/io.js';
+import type { Log } from '../cli/log.js';
+import { parseNetworks, type NetworkTable } from '../networks/file.js';
+import type { FlowPredicate } from '../filter/filter.js';
+import { RECONCILE_FORMATS, reconcile, reconcileLines, type BillSource, type ReconcileFormat, type Reconciliation } from '../report/reconcile.js';
 
 const PROG = 'flow-report';
 
@@ -37,6 +43,8 @@ const SPEC: CommandSpec = {
     ['flow-report -a dst_host --top 20 flows.ndjson', 'a table for people: top 20 destinations with bars on a terminal'],
     ['flow-report --period last --dir /var/spool/flows --format html -o /var/www/traffic/index.html', 'cron: a web page for the last closed flow-capture file'],
     ['flow-report --period hour --dir /var/spool/flows --format hydra --ab -n subs.lst --split /var/spool/hydra', 'cron at 5 past the hour: bill the previous hour'],
+    ['flow-report --reconcile --subscribers 10.5.0.0/16 --bills /srv/bills flows.2026112203*', 'did their bills take every byte? exit 1 when not'],
+    ['flow-report --reconcile --period last:12 --dir /var/spool/flows --subscribers 10.5.0.0/16 -n nets.lst --ledger hcd-ledger.json', 'the last hour, against what hcd accepted'],
   ],
 };
 
@@ -76,6 +84,11 @@ interface Args extends CommonArgs, MetricsFileArgs {
   dir?: string;
   title: string;
   interval?: number;
+  reconcile: boolean;
+  bills: string[];
+  ledger?: string;
+  spool?: string;
+  subscribers: string[];
 }
 
 /** Unix seconds or an ISO 8601 date/time (UTC unless an offset is given). */
@@ -129,6 +142,11 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('bars', { type: 'boolean', group: 'Text:', describe: 'Bar per row (default: only when stdout is a terminal)' })
     .option('title', { type: 'string', default: 'Traffic report', group: 'HTML:', describe: 'Page title for --format html' })
     .option('interval', { type: 'string', coerce: intInRange('interval', 1, 86400 * 366), group: 'HTML:', describe: 'Chart bin in seconds (default: chosen from the time span)' })
+    .option('reconcile', { type: 'boolean', default: false, group: 'Reconcile:', describe: 'Bytes of the flow files against their bills, per interval and in total (exit 1 when they disagree)' })
+    .option('bills', { type: 'string', array: true, nargs: 1, default: [], group: 'Reconcile:', describe: 'Hydra billing files NAME-ab/NAME-ba, or directories of them, under a directory named after their capture file (repeatable)' })
+    .option('ledger', { type: 'string', group: 'Reconcile:', describe: 'hcd-putfile --state ledger: the bills hcd accepted (instead of --bills)' })
+    .option('spool', { type: 'string', group: 'Reconcile:', describe: 'hcd-putfile spool directory: bills waiting for hcd (with --ledger)' })
+    .option('subscribers', { type: 'string', array: true, nargs: 1, default: [], group: 'Reconcile:', describe: 'Subscriber CIDRs, space- or comma-separated (billing-cycle SUBSCRIBERS); none: every address' })
     .option('input-format', { type: 'string', choices: INPUT_FORMATS, default: 'auto', group: 'Input:', describe: 'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json), pmacct (JSON aggregates)' })
     .option('strict', { type: 'boolean', default: false, group: 'Input:', describe: 'Stop at the first bad input line' });
   const a = await parseArgs(y as unknown as typeof y & { argv: Args });
@@ -137,6 +155,9 @@ export async function main(proc: Proc): Promise<number | void> {
   const log = makeLog(proc, PROG, args);
   proc.report?.enable(args['metrics-file'], log);
   let files = args.files ?? [];
+  if (!args.reconcile && (args.bills.length > 0 || args.ledger !== undefined || args.spool !== undefined || args.subscribers.length > 0)) {
+    throw usageError('--bills, --ledger, --spool and --subscribers apply to --reconcile');
+  }
   let period: PeriodSelection | undefined;
   if (args.period !== undefined) {
     const spec = parsePeriod(args.period);
@@ -149,6 +170,7 @@ export async function main(proc: Proc): Promise<number | void> {
   } else if (args.dir !== undefined) throw usageError('--dir applies to --period');
   if (args.format !== 'html' && (args.interval !== undefined || args.title !== 'Traffic report')) throw usageError('--title and --interval apply to --format html');
   refuseTerminalStdin(files, proc.stdin, 'flow or aggregate records');
+  if (args.reconcile) return runReconcile(proc, args, files, log);
 
   // Aggregation through flow-aggregate's library.
   let prims: AggPrimitive[] | undefined;
@@ -251,4 +273,98 @@ export async function main(proc: Proc): Promise<number | void> {
   reportInput(proc.report, summary);
   proc.report?.gauge('flowmeter_run_accounted_bytes', 'Traffic bytes in the records read in the run', summary.bytesIn);
   return inputExitStatus(log, summary, 'reported what was read so far', { problems: networkProblems, path: args.networks });
+}
+
+/** The CIDRs of `--subscribers` (each a space- or comma-separated list, as SUBSCRIBERS). */
+function subscriberCidrs(lists: readonly string[]): string[] {
+  return lists.flatMap((l) => l.split(/[\s,]+/)).filter(Boolean);
+}
+
+function subscriberSpace(cidrs: readonly string[]): NetworkTable | undefined {
+  if (cidrs.length === 0) return undefined;
+  const { table, problems } = parseNetworks(cidrs.join('\n'));
+  if (problems.length > 0) throw usageError(`--subscribers: ${cidrs[problems[0]!.line - 1]}: ${problems[0]!.message}`);
+  return table;
+}
+
+/** The billing filters billing-cycle.sh writes for SUBSCRIBERS (aggregate_filter[ab]/[ba]). */
+function subscriberFilters(cidrs: readonly string[]): Record<Direction, FlowPredicate> | undefined {
+  if (cidrs.length === 0) return undefined;
+  return { ab: compileFilter(cidrs.map((c) => `src net ${c}`).join(' or ')).test, ba: compileFilter(cidrs.map((c) => `dst net ${c}`).join(' or ')).test };
+}
+
+/** --metrics-file: the period's totals, for an alert on flowmeter_reconcile_difference_bytes != 0. */
+function reportReconciliation(report: RunReport | undefined, r: Reconciliation): void {
+  if (!report) return;
+  const t = r.total;
+  report.gauge('flowmeter_reconcile_flow_bytes', 'Bytes in the flows of the reconciled capture files', t.flows);
+  report.gauge('flowmeter_reconcile_billed_bytes', 'Bytes billed in the reconciled period, by direction', t.billed_ab, { direction: 'ab' });
+  report.gauge('flowmeter_reconcile_billed_bytes', 'Bytes billed in the reconciled period, by direction', t.billed_ba, { direction: 'ba' });
+  report.gauge('flowmeter_reconcile_no_subscriber_bytes', 'Bytes in the flows that belong to no subscriber', t.no_subscriber);
+  report.gauge('flowmeter_reconcile_not_yet_billed_bytes', 'Bytes in flows whose bills are not yet made or delivered', t.not_yet_billed);
+  report.gauge('flowmeter_reconcile_difference_bytes', 'Subscriber bytes the bills lack (negative: bills hold more); 0 when flows and bills agree', t.difference);
+}
+
+/** --reconcile: exit 0 when flows and bills agree, 1 when they do not, 65 when lines were
+ *  rejected. Reconciliation.total.difference is what the metrics textfile's gauge
+ *  flowmeter_reconcile_difference_bytes reports. */
+async function runReconcile(proc: Proc, args: Args, files: string[], log: Log): Promise<number> {
+  if (!(RECONCILE_FORMATS as readonly string[]).includes(args.format)) throw usageError(`--reconcile prints ${RECONCILE_FORMATS.join(', ')}: not --format ${args.format}`);
+  if (args.aggregate !== undefined || args.ab || args.ba || args.split !== undefined || args.filter.length > 0) throw usageError('--reconcile takes no -a, --ab, --ba, -f or --split: it bills as billing-cycle.sh does');
+  if (args.since !== undefined || args.until !== undefined || args.sort !== undefined || args.top !== undefined) throw usageError('--reconcile takes whole capture files, every interval: no --since, --until, --sort or --top');
+  if ((args.bills.length > 0) === (args.ledger !== undefined)) throw usageError('--reconcile needs the bills: --bills PATH or --ledger FILE (one of them)');
+  if (args.spool !== undefined && args.ledger === undefined) throw usageError('--spool goes with --ledger');
+  if (args.networks !== undefined && args.ledger === undefined) throw usageError('-n applies to --reconcile with --ledger (the networks billing-cycle.sh aggregates with)');
+  if (files.length === 0) throw usageError('--reconcile needs flow-capture files (FILE... or --period with --dir)');
+  const badGoodId = args['good-id'] === undefined ? undefined : badHydraId(args['good-id']);
+  if (badGoodId) throw usageError(`--good-id: expected ${badGoodId} (got ${JSON.stringify(args['good-id'])})`);
+  const cidrs = subscriberCidrs(args.subscribers);
+  const subscribers = subscriberSpace(cidrs);
+  let bills: BillSource;
+  if (args.ledger !== undefined) {
+    const networks = args.networks ? await loadNetworksFile(args.networks, { strict: true }) : undefined;
+    bills = {
+      kind: 'ledger',
+      ledger: args.ledger,
+      spool: args.spool,
+      steps: {
+        networks,
+        filters: subscriberFilters(cidrs),
+        name: args.name,
+        hydra: {
+          goodId: args['good-id'],
+          goodMap: args['good-map'] ? GoodMap.load(args['good-map']) : undefined,
+          objectMap: args['object-map'] ? ObjectMap.load(args['object-map']) : undefined,
+        },
+      },
+    };
+  } else bills = { kind: 'hydra', paths: args.bills };
+
+  const counts = { lines: 0, rejected: 0 };
+  const reject = (place: string, reason: string, message: string): void => {
+    counts.rejected++;
+    if (args.strict) throw new CliError(`${place}: ${message}`, EXIT.DATAERR);
+    log.reject(reason, `${place}: ${message}`, place);
+  };
+  const r: Reconciliation = await reconcile(
+    { flowFiles: files, bills, subscribers, inputFormat: args['input-format'] },
+    { stdin: proc.stdin, reject, note: (m) => log.info(m) },
+    counts,
+  );
+  reportReconciliation(proc.report, r);
+  const lines = reconcileLines(r, args.format as ReconcileFormat);
+  if (args.output === '-') {
+    const w = new BatchWriter(proc.stdout);
+    for (const l of lines) if (w.line(l)) await w.flush();
+    await w.end();
+  } else await writeFileAtomic(args.output, lines.join('\n') + '\n');
+  log.flushSuppressed();
+  const status = inputExitStatus(log, { lines: counts.lines, rejected: counts.rejected, interrupted: false }, 'reconciled what was read so far');
+  if (status !== EXIT.OK) return status;
+  if (!r.agrees) {
+    log.error(`flows and bills disagree: difference ${r.total.difference} bytes (ab ${r.total.difference_ab}, ba ${r.total.difference_ba})`);
+    return EXIT.FAILURE;
+  }
+  log.info(`flows and bills agree: ${r.total.flows} bytes in ${r.total.files} files; ${r.total.not_yet_billed} not yet billed`);
+  return EXIT.OK;
 }

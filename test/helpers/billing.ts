@@ -25,8 +25,8 @@ export interface Setup {
   config: string;
 }
 
-export function setup(): Setup {
-  const dir = tempDir('billing-cycle-');
+export function setup(prefix = 'billing-cycle-'): Setup {
+  const dir = tempDir(prefix);
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   // What `npm install -g` puts on PATH: the commands without .js.
