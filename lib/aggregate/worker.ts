@@ -22,14 +22,28 @@ const ring = Buffer.from(data.ring);
 /** Messages from the main thread, taken in order. */
 const inbox: ToWorker[] = [];
 let waiting: ((m: ToWorker) => void) | undefined;
+/** The reader gave up the input being sent (a line too long: the rest of the file is skipped):
+ *  its chunks are given back unread until its end. */
+let skipping = false;
 port.on('message', (m: ToWorker) => {
   if (m.t === 'rows') return void sendRows(m.agg, m.reuse);
+  if (skipping && skip(m)) return;
   if (waiting) {
     const w = waiting;
     waiting = undefined;
     w(m);
   } else inbox.push(m);
 });
+/** While skipping: true when m was the skipped input's (a chunk, given back, or its end). */
+function skip(m: ToWorker): boolean {
+  if (m.t === 'chunk') post({ t: 'release', slot: m.slot });
+  else if (m.t === 'eof') skipping = false;
+  else {
+    skipping = false;
+    return false;
+  }
+  return true;
+}
 const next = (): Promise<ToWorker> => (inbox.length > 0 ? Promise.resolve(inbox.shift()!) : new Promise((r) => (waiting = r)));
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
@@ -48,10 +62,12 @@ async function open(): Promise<ChunkSource> {
  *  asked for: the reader may still hold the end of the last one (a line cut at the boundary). */
 async function* chunks(): AsyncGenerator<Buffer> {
   const held: number[] = [];
+  let over = false;
   try {
     for (;;) {
       const m = await next();
       if (m.t === 'end') stop.abort();
+      over = m.t !== 'chunk';
       if (m.t !== 'chunk') return;
       while (held.length > 1) post({ t: 'release', slot: held.shift()! });
       held.push(m.slot);
@@ -59,6 +75,10 @@ async function* chunks(): AsyncGenerator<Buffer> {
     }
   } finally {
     for (const slot of held) post({ t: 'release', slot });
+    if (!over) {
+      skipping = true;
+      while (skipping && inbox.length > 0 && skip(inbox[0]!)) inbox.shift();
+    }
   }
 }
 
