@@ -9,6 +9,7 @@
 // Usage: npx tsc -p . && node dist/bench/aggregate.js [flows, default 1000000]
 
 import { spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -196,7 +197,7 @@ const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}
  *  growth. A run on a live collector sees mostly such lines. */
 function steadyState(bin: string, ab: string, ba: string, onceAb: number): void {
   const RUNS = 3;
-  const args = ['--ab', '--ba', '-n', netsFile, '-o', `ab=${ab}`, '-o', `ba=${ba}`];
+  const args = ['-j', '1', '--ab', '--ba', '-n', netsFile, '-o', `ab=${ab}`, '-o', `ba=${ba}`];
   let once = Infinity;
   let twice = Infinity;
   for (let i = 0; i < RUNS; i++) {
@@ -257,6 +258,57 @@ function nfdumpPeer(): void {
     (rows.length === ourRows && bytes === ourBytes ? 'equal' : 'DIFFERENT'));
 }
 
+/** --ab --ba -n with 1, 2 and (where the cores exist) 4 and 8 worker threads: wall, CPU, peak
+ *  RSS, the speed-up over -j 1, the outputs checked byte-identical, and the serial fraction
+ *  (Amdahl) the -j 2 speed-up implies, with the speed-up it predicts on 16 cores. Then the
+ *  Hydra pipeline, flow-capture -r on the v5 pcap into flow-aggregate -j 1 and -j 2. */
+function jobsScaling(bin: string): void {
+  const cores = availableParallelism();
+  const counts = [1, 2, 4, 8].filter((j) => j <= Math.max(2, cores));
+  const base = ['--ab', '--ba', '-n', netsFile];
+  let one: { secs: number; cpu: number; rssMB: number } | undefined;
+  let ref: Buffer | undefined;
+  for (const j of counts) {
+    const ab = join(OUT, `fa-j${j}-ab.ndjson`);
+    const r = timed(process.execPath, [bin, '-j', String(j), ...base, '-o', `ab=${ab}`, '-o', `ba=${join(OUT, `fa-j${j}-ba.ndjson`)}`, flowsFile]);
+    if (r.status !== 0) throw new Error(`-j ${j} failed: ${r.stderr}`);
+    const out = readFileSync(ab);
+    ref ??= out;
+    one ??= r;
+    const same = out.equals(ref) && readFileSync(join(OUT, `fa-j${j}-ba.ndjson`)).equals(readFileSync(join(OUT, 'fa-j1-ba.ndjson')));
+    console.log(line(`flow-aggregate -j ${j} --ab --ba -n`, r) + (j === 1 ? '' : `; ${(one.secs / r.secs).toFixed(2)}× -j 1's speed, ${(r.rssMB / one.rssMB).toFixed(2)}× its RSS; output ${same ? 'byte-identical' : 'DIFFERENT'}`));
+    if (j === 2) {
+      // Amdahl's serial fraction twice: from wall (right on an idle machine) and from CPU (each
+      // worker repeats a fraction f of one thread's work and shares the rest: CPU_2 = (1 + f)·CPU_1;
+      // steadier on a loaded one)
+      const fromWall = Math.min(1, Math.max(0, 2 / (one.secs / r.secs) - 1));
+      const fromCpu = Math.min(1, Math.max(0, r.cpu / one.cpu - 1));
+      const at16 = (f: number): string => (1 / (f + (1 - f) / 16)).toFixed(1);
+      console.log(`  serial fraction implied by -j 2 (Amdahl): from wall ${(fromWall * 100).toFixed(0)} % (16 cores: ${at16(fromWall)}×), ` +
+        `from CPU ${(fromCpu * 100).toFixed(0)} % (16 cores: ${at16(fromCpu)}×)`);
+    }
+    if (cores < 2) break;
+  }
+  const capture = join(ROOT, 'bin/flow-capture.js');
+  for (const j of [1, 2]) {
+    const r = timed('sh', ['-c', `"${process.execPath}" "${capture}" -r "${pcapFile}" | "${process.execPath}" "${bin}" -j ${j} --ab --ba -n "${netsFile}" -o ab=/dev/null -o ba=/dev/null`]);
+    if (r.status !== 0) throw new Error(`pipeline -j ${j} failed: ${r.stderr}`);
+    console.log(line(`flow-capture -r v5.pcap | flow-aggregate -j ${j} --ab --ba -n (RSS of the largest process)`, r));
+  }
+}
+
+/** Reading alone (-a none, one thread) from the file, from a stdin pipe and from a FIFO. */
+function pipeVsFile(bin: string): void {
+  const agg = `"${process.execPath}" "${bin}" -j 1 -a none`;
+  const file = timed('sh', ['-c', `${agg} "${flowsFile}" > /dev/null`]);
+  const pipe = timed('sh', ['-c', `cat "${flowsFile}" | ${agg} > /dev/null`]);
+  const fifo = timed('bash', ['-c', `${agg} <(cat "${flowsFile}") > /dev/null`]);
+  for (const [label, r] of [['file', file], ['stdin pipe', pipe], ['FIFO <(…)', fifo]] as const) {
+    if (r.status !== 0) throw new Error(`-a none from a ${label} failed: ${r.stderr}`);
+    console.log(line(`flow-aggregate -j 1 -a none from a ${label}${label === 'file' ? '' : ` (with cat's CPU): ${(r.secs / file.secs).toFixed(2)}× the file's wall`}`, r));
+  }
+}
+
 async function main(): Promise<void> {
   if (fresh) await writeInputs();
   const size = statSync(flowsFile).size;
@@ -287,13 +339,15 @@ async function main(): Promise<void> {
     'aggregate[ab]: src_host, dst_net, dst_mask', 'aggregate[ba]: src_net, src_mask, dst_host',
     'aggregate_filter[ab]: src net 10.0.0.0/10', 'aggregate_filter[ba]: dst net 10.0.0.0/10', `networks_file: ${netsFile}`,
   ].join('\n') + '\n');
+  jobsScaling(bin);
+  pipeVsFile(bin);
   const runs: Array<[string, string[]]> = [
     ['flow-aggregate -c billing.conf (ab/ba with subscriber filters)', ['-c', billing, '-o', `ab=${join(OUT, 'fa-bill-ab.ndjson')}`, '-o', `ba=${join(OUT, 'fa-bill-ba.ndjson')}`, flowsFile]],
     ['flow-aggregate --ab --ba -n nets (10,000 prefixes)', ['--ab', '--ba', '-n', netsFile, '-o', `ab=${ab}`, '-o', `ba=${ba}`, flowsFile]],
     ['flow-aggregate -a src_host (no networks)', ['-a', 'src_host', '-o', join(OUT, 'fa-src.ndjson'), flowsFile]],
   ];
   for (const [label, args] of runs) {
-    const r = timed(process.execPath, [bin, ...args]);
+    const r = timed(process.execPath, [bin, '-j', '1', ...args]); // one thread, as the figures before --jobs
     if (r.status !== 0) throw new Error(`${label} failed: ${r.stderr}`);
     console.log(line(label, r));
   }

@@ -35,6 +35,9 @@ export interface AggregationSpec {
   proRate?: boolean;
   /** Multiply bytes and packets by the flow's sampling rate (0 = unknown: unchanged, counted). */
   renormalize?: boolean;
+  /** Keep only the keys of this part of `count` (flow-aggregate --jobs: each worker thread owns
+   *  the keys that hash to its index; see lib/aggregate/parallel.ts). Stats count every flow. */
+  part?: { index: number; count: number };
 }
 
 export interface AggregateRecord {
@@ -395,6 +398,10 @@ export class Aggregator {
   readonly needsNetworks: boolean;
   readonly networks: NetworkTable | undefined;
   private readonly ownView: FlowView;
+  private readonly partIndex: number;
+  private readonly partCount: number;
+  /** 1 at the word offsets that hold an address value (an IPv6 index when its kind word is 6). */
+  private readonly addrValueAt: Uint8Array;
 
   constructor(spec: AggregationSpec) {
     this.name = spec.name;
@@ -425,6 +432,30 @@ export class Aggregator {
     this.width = w;
     this.keys = new KeyTable(w);
     this.ownView = new FlowView(spec.networks);
+    this.partIndex = spec.part?.index ?? 0;
+    this.partCount = spec.part?.count ?? 1;
+    this.addrValueAt = new Uint8Array(w);
+    this.encodings.forEach((e, j) => void (e === ADDR && (this.addrValueAt[offsets[j]! + 1] = 1)));
+  }
+
+  /** Whether the key in the scratch row is this part's to keep (always, unpartitioned). */
+  private owns(): boolean {
+    return this.partCount === 1 || this.partOf(this.keys.scratch) === this.partIndex;
+  }
+
+  /** The part a key belongs to: a hash of its words, an IPv6 address hashed as its own four
+   *  words (the index it has here is this thread's), so every thread tells the same part. */
+  private partOf(k: Uint32Array): number {
+    let h = 0x811c9dc5;
+    const v6 = this.codec.v6Words;
+    for (let j = 0; j < this.width; j++) {
+      if (this.addrValueAt[j] === 1 && k[j - 1] === 6) {
+        for (let b = 4 * k[j]!, e = b + 4; b < e; b++) h = Math.imul(h ^ v6[b]!, 0x9e3779b1) ^ (h >>> 15);
+      } else h = Math.imul(h ^ k[j]!, 0x9e3779b1) ^ (h >>> 15);
+    }
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h ^= h >>> 13;
+    return (h >>> 0) % this.partCount;
   }
 
   /** The key words, counter rows and IPv6 addresses as they are now (they move as keys are added). */
@@ -499,7 +530,7 @@ export class Aggregator {
     const startS = Math.floor(startNs / NS);
     const endS = Math.floor(endNs / NS);
     if (this.interval === 0) {
-      this.add(this.slot(), bytes, packets, 1, startS, endS, v.tcpFlags, exact);
+      if (this.owns()) this.add(this.slot(), bytes, packets, 1, startS, endS, v.tcpFlags, exact);
       return;
     }
     const iv = this.interval;
@@ -509,7 +540,7 @@ export class Aggregator {
     if (tooLong) this.stats.notProRated++;
     if (!spread || tooLong) {
       n2(k, 0, bin);
-      this.add(this.slot(), bytes, packets, 1, bin, bin + iv, v.tcpFlags, exact);
+      if (this.owns()) this.add(this.slot(), bytes, packets, 1, bin, bin + iv, v.tcpFlags, exact);
       return;
     }
     // Pro-rating: each bin gets the share of the flow's duration it covers; shares are taken as
@@ -533,7 +564,7 @@ export class Aggregator {
       prevP = cumP;
       n2(k, 0, b);
       const share = exact === undefined ? undefined : { bytes: kb, packets: kp, flows: first ? 1n : 0n };
-      this.add(this.slot(), Number(kb), Number(kp), first ? 1 : 0, b, b + iv, v.tcpFlags, share);
+      if (this.owns()) this.add(this.slot(), Number(kb), Number(kp), first ? 1 : 0, b, b + iv, v.tcpFlags, share);
       first = false;
       if (boundary >= e) break;
     }
@@ -614,6 +645,7 @@ export class Aggregator {
   commit(p: PreparedAggregate): void {
     this.stats.aggregates++;
     this.keys.scratch.set(p.key);
+    if (!this.owns()) return;
     const wide = typeof p.bytes !== 'number' || typeof p.packets !== 'number' || typeof p.flows !== 'number';
     const exact = wide ? { bytes: BigInt(p.bytes), packets: BigInt(p.packets), flows: BigInt(p.flows) } : undefined;
     this.add(this.slot(), Number(p.bytes), Number(p.packets), Number(p.flows), p.start, p.end, p.flags, exact);
@@ -757,6 +789,52 @@ export class Aggregator {
       }
     }
     return idx;
+  }
+
+  /** How many doubles sortRow writes: order()'s tests as numbers (see sortRow). */
+  sortWidth(sort: SortOrder): number {
+    let n = (this.interval > 0 ? 1 : 0) + (sort === 'key' ? 0 : 1) + 1;
+    for (const e of this.encodings) n += e === N1 ? 1 : e === N2 ? 2 : 5;
+    return n;
+  }
+
+  /** What order(sort) sorts aggregate i by, as sortWidth(sort) doubles at out[at…]: its bin start
+   *  when binned, its bytes or packets (compared largest first; past 2^53 - 1 see exactSum), its
+   *  key (a number as its words, high first; an address as its rank, then four words: IPv4 by
+   *  number, "" as zeros, IPv6 as its own words, not its index here), then its time_start.
+   *  Compared in turn they order any aggregates of this aggregation as order() does, so the
+   *  sorted rows of parts held in several threads merge into exactly that order. */
+  sortRow(i: number, sort: SortOrder, out: Float64Array, at: number): void {
+    const start = this.cols.get(i, C_START);
+    const startOr0 = Number.isFinite(start) ? start : 0;
+    if (this.interval > 0) out[at++] = startOr0;
+    if (sort !== 'key') out[at++] = this.cols.get(i, sort === 'bytes' ? C_BYTES : C_PACKETS);
+    const k = this.keys.keys;
+    const v6 = this.codec.v6Words;
+    for (let j = 0; j < this.encodings.length; j++) {
+      const o = i * this.width + this.offsets[j]!;
+      const e = this.encodings[j]!;
+      if (e === N1) out[at++] = k[o]!;
+      else if (e === N2) {
+        out[at++] = k[o + 1]!;
+        out[at++] = k[o]!;
+      } else {
+        const rank = this.codec.rank(k, o);
+        out[at++] = rank;
+        for (let w = 0; w < 4; w++) out[at + w] = rank === 0 ? (w === 0 ? k[o + 1]! : 0) : rank === 1 ? 0 : v6[4 * k[o + 1]! + w]!;
+        at += 4;
+      }
+    }
+    out[at] = startOr0;
+  }
+
+  /** Aggregate i's exact bytes or packets (--sort) when past 2^53 - 1, where its double is only
+   *  near (sortRow's sum); else undefined. */
+  exactSum(i: number, sort: SortOrder): bigint | undefined {
+    if (sort === 'key') return undefined;
+    const w = this.wide.get(i);
+    if (w === undefined) return undefined;
+    return sort === 'bytes' ? w.bytes : w.packets;
   }
 
   /** The aggregates, sorted deterministically. */

@@ -4,7 +4,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { CSV_OPTIONS } from '../format/csv.js';
-import { readRecords, type LineScanner } from '../cli/ndjson-input.js';
+import { readRecords, type LineScanner, type NdjsonInputIO, type RejectLine } from '../cli/ndjson-input.js';
 import type { InputFormat } from '../flow/dialects.js';
 import { AtomicFile, commitAll } from '../cli/io.js';
 import { BatchWriter } from '../cli/writer.js';
@@ -17,8 +17,10 @@ import type { NetworkTable } from '../networks/file.js';
 import { FlowView } from './view.js';
 import { WasmFlowLineScanner } from './scan-wasm.js';
 import { aggregateLineWriter, MAX_AGGREGATE_BYTES } from './json-bytes.js';
+import { runParallel } from './parallel.js';
 import {
   Aggregator,
+  type AggregatorStats,
   aggregateCsvHeader,
   aggregateCsvRow,
   type AggregationSpec,
@@ -30,6 +32,8 @@ export interface AggregationConfig {
   spec: AggregationSpec;
   /** '-' = stdout. */
   output: string;
+  /** The filter expressions spec.filters were compiled from (worker threads compile their own). */
+  filterSources?: readonly string[];
 }
 
 export interface AggregateRunConfig {
@@ -41,6 +45,10 @@ export interface AggregateRunConfig {
   strict: boolean;
   /** The dialect of the input (`auto`: told per line). */
   inputFormat?: InputFormat;
+  /** Threads that scan and account (1 = this thread alone; see parallel.ts). */
+  jobs?: number;
+  /** The file `networks` was read from (worker threads read their own). */
+  networksPath?: string;
 }
 
 export interface AggregateIO {
@@ -57,23 +65,55 @@ export interface AggregateSummary {
   aggregates: number;
   rejected: number;
   interrupted: boolean;
-  aggregators: Aggregator[];
+  aggregators: AggregationOutcome[];
+}
+
+/** What the summary tells of one aggregation. */
+export interface AggregationOutcome {
+  readonly name: string;
+  readonly size: number;
+  readonly stats: AggregatorStats;
+}
+
+/** The counts of a read (AggregateSummary's first four). */
+export interface ReadCounts {
+  lines: number;
+  flows: number;
+  aggregates: number;
+  rejected: number;
 }
 
 export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Promise<AggregateSummary> {
+  if ((cfg.jobs ?? 1) > 1) return runParallel(cfg, io);
   const aggs = cfg.aggregations.map((a) => new Aggregator({ ...a.spec, networks: cfg.networks }));
-  const anyFilter = aggs.some((_, i) => (cfg.aggregations[i]!.spec.filters?.length ?? 0) > 0);
-  const view = new FlowView(cfg.networks);
   const summary: AggregateSummary = { lines: 0, flows: 0, aggregates: 0, rejected: 0, interrupted: false, aggregators: aggs };
-  const prepared: PreparedAggregate[] = new Array(aggs.length);
-  const inputs = cfg.inputs.length === 0 ? ['-'] : cfg.inputs;
-  const { log } = io;
+  const inputs = inputsOf(cfg);
+  // the aggregates are written after the read: the progress line never meets them
+  await withReadProgress(io.log, inputs, false, (progress) =>
+    accountInput(cfg, aggs, { ...io, progress }, summary, rejecter(cfg, io.log, summary)));
+  summary.interrupted = io.signal?.aborted === true;
+  await writeOutputs(cfg, (k, f) => writeResults(aggs[k]!, f, cfg, io.stdout));
+  return summary;
+}
 
-  const reject = (place: string, reason: string, message: string): void => {
-    summary.rejected++;
+export function inputsOf(cfg: AggregateRunConfig): readonly string[] {
+  return cfg.inputs.length === 0 ? ['-'] : cfg.inputs;
+}
+
+/** A rejected line: counted, then fatal with --strict, else logged. */
+export function rejecter(cfg: AggregateRunConfig, log: Log, counts: ReadCounts): RejectLine {
+  return (place, reason, message) => {
+    counts.rejected++;
     if (cfg.strict) throw new CliError(`${place}: ${message}`, EXIT.DATAERR);
     log.reject(reason, `${place}: ${message}`, place);
   };
+}
+
+/** Every input line into the aggregations. */
+export async function accountInput(cfg: AggregateRunConfig, aggs: readonly Aggregator[], io: NdjsonInputIO, counts: ReadCounts, reject: RejectLine): Promise<void> {
+  const anyFilter = aggs.some((_, i) => (cfg.aggregations[i]!.spec.filters?.length ?? 0) > 0);
+  const view = new FlowView(cfg.networks);
+  const prepared: PreparedAggregate[] = new Array(aggs.length);
 
   // Flow lines go straight from bytes into the view (scan-wasm.ts, then scan.ts); any other line,
   // and any line the scanners do not fully understand, takes the JSON.parse path below.
@@ -84,45 +124,46 @@ export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Pr
       const nl = scanner.scan(buf, start, end);
       if (nl >= 0) {
         for (let k = 0; k < aggs.length; k++) aggs[k]!.addView(view);
-        summary.flows++;
+        counts.flows++;
       }
       return nl;
     },
   };
 
-  // the aggregates are written after the read: the progress line never meets them
-  await withReadProgress(log, inputs, false, (progress) => readRecords(inputs, { ...io, progress }, summary, reject, cfg.inputFormat ?? 'auto', (rec) => {
+  await readRecords(inputsOf(cfg), io, counts, reject, cfg.inputFormat ?? 'auto', (rec) => {
     if (rec.kind === 'aggregate') {
       if (anyFilter) {
         throw new FieldError('flows', 'a flow record: filters apply to flows, not to aggregate records (merge without -f)', rec.obj.flows);
       }
       for (let k = 0; k < aggs.length; k++) prepared[k] = aggs[k]!.prepare(rec.obj);
       for (let k = 0; k < aggs.length; k++) aggs[k]!.commit(prepared[k]!);
-      summary.aggregates++;
+      counts.aggregates++;
     } else {
       view.set(rec.flow);
       for (let k = 0; k < aggs.length; k++) aggs[k]!.addView(view);
-      summary.flows++;
+      counts.flows++;
     }
-  }, undefined, fast));
-  summary.interrupted = io.signal?.aborted === true;
+  }, undefined, fast);
+}
 
-  // Every output file is written before any is renamed into place, so that a failed run replaces
-  // none of them (a billing run's ab and ba belong together); commitAll publishes them as one.
+/** Each aggregation's results through `write` (k: its index; f: its uncommitted file, or none
+ *  for stdout). Every output file is written before any is renamed into place, so that a failed
+ *  run replaces none of them (a billing run's ab and ba belong together); commitAll publishes
+ *  them as one. */
+export async function writeOutputs(cfg: AggregateRunConfig, write: (k: number, f: AtomicFile | undefined) => Promise<void>): Promise<void> {
   const files: AtomicFile[] = [];
   try {
-    for (let k = 0; k < aggs.length; k++) {
+    for (let k = 0; k < cfg.aggregations.length; k++) {
       const output = cfg.aggregations[k]!.output;
       const f = output === '-' ? undefined : await AtomicFile.create(output);
       if (f) files.push(f);
-      await writeResults(aggs[k]!, f, cfg, io.stdout);
+      await write(k, f);
     }
     await commitAll(files);
   } catch (e) {
     await Promise.all(files.map((f) => f.abort()));
     throw e;
   }
-  return summary;
 }
 
 /** One aggregation's sorted results to its (uncommitted) file, or stdout. */

@@ -6,7 +6,7 @@
 // every object of any collector's dialect into flowmeter's record (lib/flow/dialects.ts).
 
 import type { Readable } from 'node:stream';
-import { openInputChunks, type ChunkBuffers } from './io.js';
+import { openInputChunks, type ChunkBuffers, type ChunkSource } from './io.js';
 import { LineTooLongError } from './lines.js';
 import { CliError, EXIT } from './exit.js';
 import type { Log } from './log.js';
@@ -20,6 +20,9 @@ export interface NdjsonInputIO {
   signal?: AbortSignal | undefined;
   /** Told the size of every chunk read (a TTY's progress line). */
   progress?: ReadProgress | undefined;
+  /** Where a path's chunks come from (default: the file, or stdin for `-`); a worker thread of
+   *  flow-aggregate --jobs gets the chunks its main thread read. */
+  open?: ((path: string) => Promise<ChunkSource>) | undefined;
 }
 
 /** Called for every rejected line; may throw (e.g. --strict). */
@@ -58,7 +61,7 @@ export async function readNdjsonObjects(
   for (const path of paths.length === 0 ? ['-'] : paths) {
     if (io.signal?.aborted) return;
     const own = scanner?.chunkBuffers;
-    const src = await openInputChunks(path, io.stdin, own);
+    const src = io.open ? await io.open(path) : await openInputChunks(path, io.stdin, own);
     const onAbort = (): void => {
       src.destroy();
     };

@@ -1,5 +1,6 @@
 // flow-aggregate: sum flow records per pmacct primitives (subscriber networks, filters, time bins), and merge aggregates exactly.
 
+import { availableParallelism } from 'node:os';
 import type { Proc } from '../cli/run.js';
 import { makeParser, parseArgs, makeLog, type CommonArgs, type CommandSpec } from '../cli/options.js';
 import { EXIT, usageError } from '../cli/exit.js';
@@ -30,6 +31,7 @@ const SPEC: CommandSpec = {
     ['cat shard-*.ndjson | flow-aggregate --ab > total.ndjson', 'merge aggregates from several collectors or runs'],
     ['flow-aggregate -c pmacct-like.conf flows.ndjson', 'named aggregations from a config file'],
     ['flow-aggregate --ab -n subs.lst -o agg-ab.ndjson --metrics-file /var/lib/node_exporter/textfile/aggregate-ab.prom flows.ndjson', "records, rejects, exit status of the run for Prometheus"],
+    ['flow-capture -r edge.pcap | flow-aggregate -j 4 --ab --ba -n subs.lst -o ab=ab.ndjson -o ba=ba.ndjson', 'four threads share the keys (output as with -j 1)'],
   ],
 };
 
@@ -51,6 +53,7 @@ interface Args extends CommonArgs, MetricsFileArgs {
   config?: string;
   strict: boolean;
   'input-format': InputFormat;
+  jobs?: number;
 }
 
 interface AggDraft {
@@ -78,12 +81,15 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('sort', { type: 'string', choices: ['bytes', 'packets', 'key'], default: 'key', group: 'Output:', describe: 'Order of the aggregates (bytes/packets: largest first)' })
     .option('config', { alias: 'c', type: 'string', group: 'Input:', describe: 'pmacct-style config: aggregate[NAME], aggregate_filter[NAME], networks_file, …' })
     .option('input-format', { type: 'string', choices: INPUT_FORMATS, default: 'auto', group: 'Input:', describe: 'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json), pmacct (JSON aggregates)' })
-    .option('strict', { type: 'boolean', default: false, group: 'Input:', describe: 'Stop at the first bad input line or networks file line' });
+    .option('strict', { type: 'boolean', default: false, group: 'Input:', describe: 'Stop at the first bad input line or networks file line' })
+    .option('jobs', { alias: 'j', type: 'number', group: 'Input:', describe: 'Threads that scan and account, each holding its share of the keys (default: the number of cores; 1 = one thread); output is the same for any N' });
   const parsed = await parseArgs(y);
   if (!parsed) return EXIT.OK;
   const a = parsed as unknown as Args;
   const log = makeLog(proc, PROG, a);
   proc.report?.enable(a['metrics-file'], log);
+  const jobs = a.jobs ?? availableParallelism();
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw usageError(`--jobs: expected a whole number 1-256, got "${a.jobs}"`);
   const files = a.files ?? [];
   refuseTerminalStdin(files, proc.stdin, 'flow records');
 
@@ -149,6 +155,7 @@ export async function main(proc: Proc): Promise<number | void> {
 
   const aggregations: AggregationConfig[] = [...aggs].map(([name, g]) => ({
     output: g.output ?? '-',
+    filterSources: g.filters.map((f) => f.source),
     spec: {
       name,
       primitives: g.primitives,
@@ -167,7 +174,7 @@ export async function main(proc: Proc): Promise<number | void> {
   let summary;
   try {
     summary = await runAggregate(
-      { inputs: files, aggregations, networks, format: a.format, sort: a.sort, strict: a.strict, inputFormat: a['input-format'] },
+      { inputs: files, aggregations, networks, networksPath, format: a.format, sort: a.sort, strict: a.strict, inputFormat: a['input-format'], jobs },
       { stdin: proc.stdin, stdout: proc.stdout, log, signal: ac.signal },
     );
   } finally {
