@@ -1,4 +1,4 @@
-// The flow record (design.md §3): goflow2-compatible names and renderings. One interface, one
+// The flow record (flowmeter-record(5)): goflow2-compatible names and renderings. One interface, one
 // field list; the NDJSON serialiser, CSV/text columns and the NDJSON input validator derive from it.
 
 import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from './proto.js';
