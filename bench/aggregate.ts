@@ -19,6 +19,7 @@ import { formatIPv4 } from '../lib/net/ip.js';
 import { FlowLineScanner } from '../lib/aggregate/scan.js';
 import { FlowView } from '../lib/aggregate/view.js';
 import { WasmFlowLineScanner } from '../lib/aggregate/scan-wasm.js';
+import { rng } from '../test/helpers/prng.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const N = Number(process.argv[2] ?? 1_000_000);
@@ -26,14 +27,7 @@ const OUT = join(ROOT, 'bench/out/aggregate');
 mkdirSync(OUT, { recursive: true });
 const T = 1_700_000_000;
 
-let seed = 0x9e3779b9;
-function rand(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const rand = rng(0x9e3779b9);
 const u32 = (): number => Math.floor(rand() * 2 ** 32);
 
 // 10,000 prefixes as in a Hydra/pmacct billing set-up: 9,500 subscriber /24s inside

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flowToJson, type FlowRecord } from '../lib/flow/record.js';
 import { formatIPv4 } from '../lib/net/ip.js';
+import { rng } from '../test/helpers/prng.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const N = Number(process.argv[2] ?? 3_000_000);
@@ -26,14 +27,7 @@ const bin = join(OUT, 'bin');
 for (const d of [capture, bin]) mkdirSync(d, { recursive: true });
 const timeLog = join(OUT, 'time.log');
 
-let seed = 0x2545f491;
-function rand(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const rand = rng(0x2545f491);
 
 // 20,000 subscriber hosts in 10.0.0.0/10, 200 remote "zone" networks, the rest of the Internet.
 const nets = ['10.0.0.0/10'];

@@ -8,13 +8,14 @@ import type { Datagram } from '../lib/capture/datagram.js';
 import { FlowDecoder } from '../lib/decode/decoder.js';
 import type { FlowSink } from '../lib/netflow/core.js';
 import { MAX_CORE_BYTES, MAX_WIRE_BYTES, optionalJson, viewOf, writeFlowJsonLine, writeWireJsonLine } from '../lib/format/ndjson-bytes.js';
+import { rngInt } from '../test/helpers/prng.js';
 
 const TOTAL = Number(process.argv[2] ?? 3_000_000);
 const POOL = 2000; // distinct datagrams, cycled
 const SECS = 1_700_000_000;
 
-let rnd = 12345;
-const next = () => (rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0);
+const rnd = rngInt(12345);
+const next = (): number => rnd(2 ** 32);
 
 function v5Datagram(seq: number): Buffer {
   const n = 30;

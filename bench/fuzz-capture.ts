@@ -10,7 +10,8 @@ import { CliError } from '../lib/cli/exit.js';
 import { PacketInfo, parseFrame } from '../lib/packet/frame.js';
 import { ROOT } from '../test/helpers/spawn.js';
 import { chunked, memoryLog } from '../test/helpers/pcap-build.js';
-import { mutate, rng } from '../test/helpers/mutate.js';
+import { mutate } from '../test/helpers/mutate.js';
+import { rng } from '../test/helpers/prng.js';
 
 const { values } = parseArgs({ options: { cases: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' } } });
 const N = Number(values.cases);

@@ -9,7 +9,8 @@ import { FlowView } from '../lib/aggregate/view.js';
 import { WasmFlowLineScanner } from '../lib/aggregate/scan-wasm.js';
 import { flowToJson } from '../lib/flow/record.js';
 import { parseNetworks } from '../lib/networks/file.js';
-import { rng, randomLine, randomRecord, referenceView, viewSnapshot } from '../test/helpers/flow-lines.js';
+import { rng } from '../test/helpers/prng.js';
+import { randomLine, randomRecord, referenceView, viewSnapshot } from '../test/helpers/flow-lines.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const r = rng(Number(process.argv[3] ?? 1));

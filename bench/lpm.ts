@@ -5,16 +5,10 @@
 import { parseNetworks } from '../lib/networks/file.js';
 import { formatIPv4 } from '../lib/net/ip.js';
 import { maskV4 } from '../lib/networks/addr.js';
+import { rng } from '../test/helpers/prng.js';
 
 const N = Number(process.argv[2] ?? 100_000);
-let seed = 42;
-const rand = (): number => {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const rand = rng(42);
 const lines: string[] = [];
 for (let i = 0; i < N; i++) {
   const len = 8 + Math.floor(rand() * 25);

@@ -12,6 +12,7 @@ import { makeLabel, makeRule, type StoreData } from '../lib/metering/model.js';
 import { serializeStore } from '../lib/metering/store.js';
 import { Matcher } from '../lib/metering/match.js';
 import { flowToJson, type FlowRecord } from '../lib/flow/record.js';
+import { rngInt } from '../test/helpers/prng.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = `${ROOT}bench/out`;
@@ -19,11 +20,7 @@ const FLOWS = Number(process.argv[2] ?? 2_000_000);
 const LABELS = Number(process.argv[3] ?? 1000);
 const RULES = Number(process.argv[4] ?? 10);
 
-let seed = 42;
-function rnd(n: number): number {
-  seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
-  return (seed >>> 8) % n;
-}
+const rnd = rngInt(42);
 
 /** Label i owns 10.(i/256).(i%256).0/24-ish space and a /64 of 2001:db8::/32. */
 function buildStore(): StoreData {

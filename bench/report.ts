@@ -9,17 +9,14 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatIPv4 } from '../lib/net/ip.js';
+import { rngInt } from '../test/helpers/prng.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const N = Number(process.argv[2] ?? 1_000_000);
 const OUT = join(ROOT, 'bench/out/report');
 mkdirSync(OUT, { recursive: true });
 
-let seed = 12345;
-const rnd = (n: number): number => {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return (seed >>> 8) % n;
-};
+const rnd = rngInt(12345);
 
 const input = join(OUT, `agg-ab-${N}.ndjson`);
 const w = createWriteStream(input);

@@ -931,7 +931,7 @@ function jsonValue(p: Primitive, v: Value): string {
   return typeof v === 'number' ? String(v) : `"${v}"`;
 }
 
-/** One aggregate NDJSON line (design.md §3): primitives in canonical order, then the counters. */
+/** One aggregate NDJSON line (flowmeter-record(5)): primitives in canonical order, then the counters. */
 export function aggregateToJson(primitives: readonly Primitive[], r: AggregateRecord): string {
   let s = '{';
   let k = 0;

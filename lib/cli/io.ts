@@ -102,8 +102,8 @@ function peek(src: Readable, n: number): Promise<Buffer> {
 }
 
 function streamOf(path: string, handle: fsp.FileHandle, gzip: boolean): InputSource {
-  // Hand the stream the FileHandle itself so that it owns the close: with the raw fd, the fd was
-  // closed by the stream and again when the FileHandle was collected (EBADF, DEP0137 warnings).
+  // Hand the stream the FileHandle itself so that it owns the close: with the raw fd, the stream
+  // and the FileHandle's collection would each close it (EBADF, DEP0137 warnings).
   const raw = createReadStream('', { fd: handle, highWaterMark: INPUT_CHUNK });
   // rotated files may be gzip (flow-capture --compress gzip, or zipped by logrotate)
   if (gzip) return { name: path, stream: pipeline(raw, createGunzip(), () => undefined) };
@@ -147,8 +147,8 @@ export interface ChunkSource {
 
 /** openInput for a reader that is done with each chunk before it asks for the one after the next
  *  (it may keep a piece of the last one): a regular file is read into three buffers in turn, the
- *  next chunk while the reader works on this one. A fresh buffer per chunk, as a stream reads,
- *  cost ~0.4 CPU-s per 480 MB here (page faults and GC). Pipes and devices (`<(cmd)`, a FIFO)
+ *  next chunk while the reader works on this one, where a fresh buffer per chunk, as a stream
+ *  reads, costs page faults and GC (bench/README.md). Pipes and devices (`<(cmd)`, a FIFO)
  *  stay streams, whose destroy() ends a waiting read. `buffers`: the three to read a regular
  *  file into (the caller's own memory), else fresh ones. */
 export async function openInputChunks(path: string, stdin: Readable, buffers?: ChunkBuffers): Promise<ChunkSource> {

@@ -1,4 +1,4 @@
-// The flow record (design.md §3): goflow2-compatible names and renderings. One interface, one
+// The flow record (flowmeter-record(5)): goflow2-compatible names and renderings. One interface, one
 // field list; the NDJSON serialiser, CSV/text columns and the NDJSON input validator derive from it.
 
 import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from './proto.js';
@@ -93,9 +93,9 @@ export function nsUnit(x: number): number {
   return 1;
 }
 
-/** Integer text for JSON and CSV. `${x}` of an ns time costs ~400 ns in V8 (shortest round-trip
- *  digits); printing it in the unit it came in (nsUnit) is ~4x faster, and otherwise the double's
- *  exact integer value (as BigInt would print it), which parses back to the same number. */
+/** Integer text for JSON and CSV: an ns time in the unit it came in (nsUnit), which is cheaper
+ *  than `${x}`'s shortest round-trip digits (bench/README.md), and otherwise the double's exact
+ *  integer value (as BigInt would print it), which parses back to the same number. */
 export function intText(x: number): string {
   if (x < 1e15 || x >= 1e21 || !Number.isInteger(x)) return `${x}`;
   const unit = nsUnit(x);
@@ -132,8 +132,9 @@ export function flowToJson(r: FlowRecord): string {
   return s + optionalJson(r) + '}';
 }
 
-/** The optional fields of flowToJson, unrolled once at load from OPTIONAL: a loop of keyed
- *  `r[name]` loads is megamorphic and cost ~60% of the line; direct loads are monomorphic. */
+/** The optional fields of flowToJson as straight-line code generated at load from OPTIONAL: direct
+ *  `r.name` loads are monomorphic, where a loop of keyed `r[name]` loads is megamorphic and would
+ *  cost more than the rest of the line (bench/README.md). */
 export const optionalJson = new Function(
   'r',
   `let s = ''; let v;\n` +

@@ -1,8 +1,8 @@
 // A flow as a decoder found it: numbers, and byte offsets into the datagram for what is text in
 // a FlowRecord (IPv6 addresses, MACs). The decoders fill one reused WireFlow per record and hand
 // it on; `toRecord()` is the one place that turns it into a FlowRecord (strings), and the NDJSON
-// writer (lib/format/ndjson-bytes.ts) renders it to bytes without building those strings —
-// allocating ~6 strings and an object per flow was most of `flow-capture -r`'s time.
+// writer (lib/format/ndjson-bytes.ts) renders it to bytes without building those strings: ~6
+// strings and an object per flow would be most of `flow-capture -r`'s time (bench/README.md).
 // Valid only during the emit call: `buf` is the datagram, reused afterwards.
 
 import type { FlowRecord, FlowType } from './record.js';

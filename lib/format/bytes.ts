@@ -1,6 +1,7 @@
 // Output lines encoded straight into large Buffers, handed to the stream whole: no array of
-// strings to join and no second string→bytes conversion at write time (measured: BatchWriter's
-// join + the stream's utf8 encoding were ~35% of `flow-capture -r` CPU, with the GC they cause).
+// strings to join and no second string→bytes conversion at write time: joining lines and the
+// stream's utf8 encoding, with the GC they cause, are a large share of `flow-capture -r` CPU
+// (bench/README.md).
 // Same contract as BatchWriter: line() says when a batch is full, `await flush()` honours drain.
 // The destination is a stream, or an async function that takes whole chunks (the live collector's
 // stdout/rotating-file sink, which counts records per file).
@@ -9,8 +10,8 @@ import type { Writable } from 'node:stream';
 import { waitDrain } from '../cli/writer.js';
 
 const SIZE = 1 << 18; // a buffer holds ~256 KiB; a batch is due at 64 KiB like BatchWriter's
-/** Written buffers kept for reuse: fresh 256 KiB buffers cost a page fault per 4 KiB touched,
- *  which was ~15 % of `flow-capture -r`'s CPU. */
+/** Written buffers kept for reuse: fresh 256 KiB buffers cost a page fault per 4 KiB touched
+ *  (bench/README.md). */
 const MAX_FREE = 8;
 
 /** Takes a chunk of whole lines; resolves when the next one may be written. */

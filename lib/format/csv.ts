@@ -1,6 +1,7 @@
 // --format csv: `;`-separated, one header line naming the columns, values as renderField gives
 // them (protocol and EtherType by name, arrays comma-joined and so quoted). csv-stringify does
-// the quoting; it is called once per batch of rows, not once per row (~2.4 µs of set-up a call).
+// the quoting; it is called once per batch of rows, not once per row, as each call has a set-up
+// cost (bench/README.md).
 
 import { stringify } from 'csv-stringify/sync';
 import { renderField, type FlowRecord } from '../flow/record.js';

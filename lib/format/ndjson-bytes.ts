@@ -1,10 +1,10 @@
 // NDJSON flow lines written straight into a Buffer: flowToJson's bytes (test/unit/format
 // compares them) without building strings. Two entry points: a FlowRecord (sFlow, tests), and
 // the decoders' WireFlow (NetFlow/IPFIX), whose addresses, nets and times are still numbers.
-// Why it looks like this (measured in bench/, `flow-capture -r` CPU): a rope of ~50 strings per
-// record, then encoding it, was half the time; byte loops and TypedArray#set for the ~25 key
-// texts per line were the next half. Key texts are now unrolled 8-byte DataView stores built at
-// load, numbers go four digits per table store, the start of the line that a datagram's flows
+// Why it looks like this: a rope of ~50 strings per record, then encoding it, and byte loops or
+// TypedArray#set for the ~25 key texts per line would be most of `flow-capture -r` CPU
+// (bench/README.md). So key texts are straight-line 8-byte DataView stores generated at load,
+// numbers go four digits per table store, the start of the line that a datagram's flows
 // share is written once and copied, and stores may run a few bytes past the returned offset (the
 // next store overwrites them; callers reserve room).
 
@@ -19,7 +19,7 @@ type Lit = (dv: DataView, off: number) => number;
 
 /**
  * Unrolled little-endian stores of the text's bytes (zero-padded): 8 bytes at a time as float64
- * stores (half as many as int32 ones, measured), 4 at a time where a pattern would not come back
+ * stores (half as many stores as int32 ones), 4 at a time where a pattern would not come back
  * bit for bit from its printed number (NaN; printable ASCII never makes one, but be sure).
  */
 function storesOf(text: string): string {
@@ -50,7 +50,7 @@ export const $ = (js: string): Code => new Code(js);
  * One function for a whole line: literal pieces become inline stores, Code pieces run as written
  * with `dv`, `off`, the record `r`, the arguments `a` and `b` and the helpers in scope. One
  * function because V8 stops inlining small calls once a function is big, and a call per key
- * text was ~20 % of the time.
+ * text would be a large part of the time (bench/README.md).
  */
 export function compileWriter<R, A, B>(helpers: Record<string, unknown>, parts: ReadonlyArray<string | Code>): (dv: DataView, off: number, r: R, a: A, b: B) => number {
   let body = '';
@@ -224,7 +224,7 @@ export { optionalJson };
 /** Room writeWireJsonLine may use: the core part plus every optional field at its widest. */
 export const MAX_WIRE_BYTES = 4096;
 
-// compiled on first use: 256 Function compilations at load were ~25 ms of every start
+// compiled on first use, so that a start does not pay for 256 Function compilations
 const PROTO_LIT: Array<Lit | undefined> = new Array<Lit | undefined>(256).fill(undefined);
 
 export function proto(dv: DataView, off: number, p: number): number {

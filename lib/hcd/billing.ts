@@ -1,4 +1,4 @@
-// Validation of Hydra hcd external-statistics lines (design.md §3):
+// Validation of Hydra hcd external-statistics lines (hcd-putfile(1), Validation):
 // EXT_GOOD_ID;EXT_OBJECT_ID;D_BEGIN;D_END;ADDR_1/MASK_1;ADDR_2/MASK_2;BYTES;
 // Every rule names the field, what was expected and what was found, so an operator can fix the
 // file before anything reaches billing.

@@ -1,6 +1,6 @@
 // Flow → labels. Rules are compiled once into hash maps keyed by masked address, one map per
 // prefix length in use, so a flow costs one lookup per distinct length (not a scan of the rules).
-// Semantics (design.md §4, issue 18): the caller says which directions a flow has (from internal
+// Semantics (meter-label(1), Counting): the caller says which directions a flow has (from internal
 // subnets or the external interfaces); a remote_ip_prefix egress rule then matches a source inside
 // the prefix, ingress a destination inside it. When the caller knows neither (`crossing`), a remote
 // rule also needs the other end outside the prefix (traffic inside one prefix never counts);

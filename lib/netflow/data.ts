@@ -139,14 +139,15 @@ export function readRecord(v: DataView, b: Uint8Array, o: number, end: number, t
 /** readRecord of a fixed-length template, with room for the whole record checked by the caller. */
 export type FixedReader = (v: DataView, b: Uint8Array, o: number, s: Scratch) => number;
 
-/** Data sets a template decodes before it gets a compiled reader: compiling costs ~0.1 ms, so
- *  only templates in steady use get one (a flood of one-off templates must not cost more). */
+/** Data sets a template decodes before it gets a compiled reader: compiling costs as much as
+ *  decoding many records (bench/README.md), so only templates in steady use get one (a flood of
+ *  one-off templates must not cost more). */
 const HOT_SETS = 16;
 
 /**
  * The compiled reader of a fixed-length template once it is hot, else undefined (use readRecord).
  * Straight-line code per field (offset, width and slot known in advance) instead of the generic
- * loop: measured ~2x faster per record on typical 15-20 field templates.
+ * loop, which it outruns per record (bench/README.md).
  */
 export function fixedReader(t: Template): FixedReader | undefined {
   if (t.reader !== undefined || t.fixedLength <= 0) return t.reader;

@@ -1,4 +1,4 @@
-// flow-tools flow-report output (lib/ftstat.c, research/anchors.md §2.4): a `# recn:` title line
+// flow-tools flow-report output (flow-tools lib/ftstat.c): a `# recn:` title line
 // naming the fields (key columns end in `*`), then comma-separated rows with no padding. The
 // summary report follows flow-stat's summary block (totals, averages, packet size distribution).
 

@@ -1,4 +1,4 @@
-// The Hydra billing CSV (hcd external statistics, design.md §3):
+// The Hydra billing CSV (hcd external statistics, flowmeter-record(5), BILLING CSV):
 //   EXT_GOOD_ID;EXT_OBJECT_ID;D_BEGIN;D_END;ADDR_1/MASK_1;ADDR_2/MASK_2;BYTES;
 // one line per aggregate with bytes > 0, no header. ADDR_1 is the sender, ADDR_2 the receiver.
 // `agg-ab` = outgoing (src_host → dst_net/dst_mask), `agg-ba` = incoming (src_net/src_mask → dst_host).

@@ -1,4 +1,4 @@
-// What flow-report works on: one row per aggregate (design.md §3) — the pmacct primitives it
+// What flow-report works on: one row per aggregate (flowmeter-record(5)) — the pmacct primitives it
 // carries, its counters and time span. Flow records (goflow2 names) are read as one-flow rows
 // whose primitives are all the flow's fields, so every format can also render flows.
 
@@ -115,7 +115,7 @@ export const PMACCT_PROTOCOLS: readonly string[] = (() => {
   return Array.from({ length: 256 }, (_, i) => named[i] ?? String(i));
 })();
 
-/** An aggregate record (design.md §3) as a row. Unknown keys are ignored (a later flowmeter may
+/** An aggregate record (flowmeter-record(5)) as a row. Unknown keys are ignored (a later flowmeter may
  *  add primitives; pmacct's print plugin adds event_type). */
 export function rowFromAggregate(o: Record<string, unknown>): Row {
   const values: Values = {};

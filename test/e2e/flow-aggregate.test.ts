@@ -7,7 +7,8 @@ import { runBin, runShell, binPath } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
 import { gzipSync } from 'node:zlib';
 import { spawn } from 'node:child_process';
-import { rng, randomRecord } from '../helpers/flow-lines.js';
+import { randomRecord } from '../helpers/flow-lines.js';
+import { rng } from '../helpers/prng.js';
 import { flowToJson } from '../../lib/flow/record.js';
 
 const dir = tempDir('flowmeter-agg-');

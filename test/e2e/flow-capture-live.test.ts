@@ -12,6 +12,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { type Collector, captureDatagrams, countersNow, normalise, replay, settle, startCollector } from '../helpers/udp-replay.js';
 import type { Datagram } from '../../lib/capture/datagram.js';
 import { Bytes, set, v9 } from '../unit/netflow/helpers.js';
+import { rngInt } from '../helpers/prng.js';
 
 const FX = `${ROOT}test/fixtures/`;
 
@@ -430,11 +431,10 @@ test('live: the template cache is also saved while running (--template-save)', a
 
 /** `n` NetFlow v9 datagrams of one template each, under random source ids (a template flood). */
 function templateFlood(n: number): Datagram[] {
-  let rnd = 1;
+  const rnd = rngInt(1);
   const tmpl = set(0, new Bytes().u16(256, 3).u16(8, 4, 12, 4, 1, 4));
   return Array.from({ length: n }, () => {
-    rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
-    return { payload: v9([tmpl], { source: rnd }), exporter: '', exporterPort: 0, receivedNs: 0, source: 'flood', packetNo: 0, offset: -1 };
+    return { payload: v9([tmpl], { source: rnd(2 ** 32) }), exporter: '', exporterPort: 0, receivedNs: 0, source: 'flood', packetNo: 0, offset: -1 };
   });
 }
 

@@ -122,7 +122,7 @@ after(() => {
   nfacctd?.unref();
 });
 
-/** pmacct print-plugin JSON of one flow → our flow record (design.md §3). */
+/** pmacct print-plugin JSON of one flow → our flow record (flowmeter-record(5)). */
 function flowFromPmacct(o: Record<string, unknown>): Record<string, unknown> {
   const src = o.ip_src as string;
   return {

@@ -1,6 +1,6 @@
 // flow-report end to end: golden output for every format on fixed input (review the diff when
 // one changes: UPDATE_GOLDEN=1 rewrites them), the Hydra CSV checked by a parser written from
-// design.md §3 alone with totals equal to the input, --split atomic files, pipes, bad input.
+// flowmeter-record(5) alone with totals equal to the input, --split atomic files, pipes, bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -48,7 +48,7 @@ for (const [name, args] of CASES) {
   });
 }
 
-/** A Hydra external statistics line, from design.md §3 only: seven `;`-separated fields and a
+/** A Hydra external statistics line, from flowmeter-record(5) only: seven `;`-separated fields and a
  *  trailing `;`, Unix times, CIDR addresses, bytes. */
 function parseBillingLine(line: string): { good: string; object: string; begin: number; end: number; a: string; b: string; bytes: number } {
   assert.ok(line.endsWith(';'), `trailing ";": ${line}`);
@@ -69,7 +69,7 @@ function ndjsonBytes(...paths: string[]): number {
   return paths.flatMap((p) => readFileSync(p, 'utf8').trim().split('\n')).reduce((t, l) => t + (JSON.parse(l) as { bytes: number }).bytes, 0);
 }
 
-test('hydra: every line parses per design.md §3 and BYTES add up to the input', async () => {
+test('hydra: every line parses per flowmeter-record(5) and BYTES add up to the input', async () => {
   const r = await runBin('flow-report', ['--format', 'hydra', '--good-map', `${F}/services.map`, AB, BA]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').map(parseBillingLine);

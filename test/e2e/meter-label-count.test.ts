@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Netmask } from 'netmask';
 import { tempDir } from '../helpers/tmp.js';
 import { runBin, runShell, binPath } from '../helpers/spawn.js';
+import { rngInt } from '../helpers/prng.js';
 
 interface Sample {
   event_type: string;
@@ -153,11 +154,7 @@ test('--granular adds l3.meter.label and l3.meter.project; shared labels show pr
 test('random flows: bytes and packets per label and interval equal a brute-force count', async () => {
   const { dir, db, ml } = await setup();
   const data = JSON.parse(readFileSync(db, 'utf8')) as { metering_labels: { id: string; name: string }[]; metering_label_rules: Record<string, string | boolean | null>[] };
-  let seed = 7;
-  const rnd = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
-    return (seed >>> 8) % n;
-  };
+  const rnd = rngInt(7);
   const pool = ['7.7.7.5', '7.7.7.80', '7.7.8.1', '7.7.9.3', '8.8.8.8', '1.1.1.1', '7.7.200.1'];
   const flows: Array<{ t: number; s: string; d: string; b: number; p: number }> = [];
   for (let i = 0; i < 4000; i++) {

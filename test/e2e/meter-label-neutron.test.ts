@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Netmask } from 'netmask';
 import { tempDir } from '../helpers/tmp.js';
 import { runBin } from '../helpers/spawn.js';
+import { rngInt } from '../helpers/prng.js';
 
 interface Sample {
   event_type: string;
@@ -150,11 +151,7 @@ test('internal subnets: /0 counts every byte leaving them, a /16 counts inter-su
     { t: T0, exporter: '192.0.2.1', src: '8.8.8.8', dst: '10.5.1.80', bytes: 40 }, // ingress to the web server
     { t: T0, exporter: '192.0.2.1', src: '10.5.3.9', dst: '8.8.4.4', bytes: 5 }, // egress from the excluded /24
   ];
-  let seed = 7;
-  const rnd = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
-    return (seed >>> 8) % n;
-  };
+  const rnd = rngInt(7);
   const addr = (): string => (rnd(3) === 0 ? `8.8.${rnd(4)}.${rnd(256)}` : `10.5.${1 + rnd(4)}.${rnd(256)}`); // 10.5.4.x is not internal
   for (let i = 0; i < 3000; i++) flows.push({ t: T0 + rnd(900), exporter: '192.0.2.1', src: addr(), dst: addr(), bytes: 1 + rnd(5000) });
   writeFileSync(join(dir, 'flows.ndjson'), flows.map(line).join('\n') + '\n');

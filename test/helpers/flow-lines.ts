@@ -7,16 +7,8 @@ import { flowFromObject, flowToJson, type FlowRecord } from '../../lib/flow/reco
 import { formatIPv4 } from '../../lib/net/ip.js';
 import type { FlowView } from '../../lib/aggregate/view.js';
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Re-exported for bench/aggregate-compare.sh, which imports it from here. */
+export { rng } from './prng.js';
 
 const V6 = ['2001:db8::1', '2001:db8:5::1', '2001:db8:5:1::9', '2606:4700::1', '::1', '::', 'fe80::1', '::ffff:10.1.2.3', '2001:DB8:0:0:0:0:0:1', '2001:db8::1%eth0', '::ffff:0:0'];
 const NUMS = ['0', '1', '9', '10', '65535', '65536', '255', '256', '4294967295', '4294967296', '9007199254740991', '9007199254740992', '9007199254740993',

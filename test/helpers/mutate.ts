@@ -1,19 +1,6 @@
 // Deterministic mutations for fuzzing binary readers: bit flips, truncation, a 32-bit field set
 // to 0, 1, max or random. Shared by the short fuzz test and the long run in bench/.
 
-/** xorshift32: reproducible cases from a seed. */
-export function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
-
 /** A mutated copy of src; the first `keep` bytes (a file magic) are left alone. */
 export function mutate(src: Buffer, r: () => number, keep = 4): Buffer {
   const b = Buffer.from(src);

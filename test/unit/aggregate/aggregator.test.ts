@@ -7,6 +7,7 @@ import { parseNetworks } from '../../../lib/networks/file.js';
 import { flowFromObject, FieldError } from '../../../lib/flow/record.js';
 import { compileFilter } from '../../../lib/filter/filter.js';
 import { parseIP } from '../../../lib/net/ip.js';
+import { rng, rngInt } from '../../helpers/prng.js';
 
 const S = 1_000_000_000;
 const T0 = 1_700_000_100; // a multiple of 300 is 1_700_000_100 - 100
@@ -150,8 +151,7 @@ test('--pro-rate leaves a flow spanning more than MAX_PRO_RATE_BINS whole in its
 });
 
 test('--pro-rate never loses or invents a byte (random flows, awkward numbers)', () => {
-  let seed = 7;
-  const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = rng(7);
   const agg = new Aggregator({ name: 'x', primitives: ['src_host'], interval: 60, proRate: true });
   let bytes = 0;
   let packets = 0;
@@ -197,8 +197,7 @@ test('merging aggregate records is exact and equals aggregating all flows at onc
   const spec: AggregationSpec = { name: 'ab', primitives: SHORTHANDS.ab, networks: nets, interval: 300 };
   const all = new Aggregator(spec);
   const shards = [new Aggregator(spec), new Aggregator(spec), new Aggregator(spec)];
-  let seed = 11;
-  const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = rng(11);
   for (let i = 0; i < 3000; i++) {
     const f = fl({
       src_addr: `10.5.${Math.floor(rand() * 4)}.${1 + Math.floor(rand() * 5)}`,
@@ -255,11 +254,7 @@ test('ordering: by key with addresses in numeric order, or by bytes/packets', ()
 });
 
 test('ordering on 20,000 random keys (IPv4, IPv6, missing addresses, numbers): every sort and binning agrees with a plain reference sort', () => {
-  let seed = 12345;
-  const rnd = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed % n;
-  };
+  const rnd = rngInt(12345);
   const addrs = (): string => {
     const x = rnd(10);
     if (x === 0) return '';

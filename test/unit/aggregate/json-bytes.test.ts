@@ -9,7 +9,8 @@ import { parsePrimitiveList, SHORTHANDS } from '../../../lib/aggregate/primitive
 import { parseNetworks } from '../../../lib/networks/file.js';
 import { flowFromObject } from '../../../lib/flow/record.js';
 import { viewOf } from '../../../lib/format/ndjson-bytes.js';
-import { rng, randomRecord } from '../../helpers/flow-lines.js';
+import { randomRecord } from '../../helpers/flow-lines.js';
+import { rng } from '../../helpers/prng.js';
 
 const nets = parseNetworks('10.0.0.0/8\n10.0.3.0/24\n8.8.8.0/24\n2001:db8::/32\n2001:db8:5::/48\n::ffff:0:0/96\n').table;
 const ALL = 'in_iface,out_iface,etype,src_as,dst_as,peer_src_ip,src_host,src_net,dst_host,dst_net,src_mask,dst_mask,src_port,dst_port,tcpflags,proto,tos,sampling_rate';

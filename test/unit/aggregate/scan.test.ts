@@ -15,7 +15,8 @@ import { FlowLineScanner } from '../../../lib/aggregate/scan.js';
 import { WasmFlowLineScanner } from '../../../lib/aggregate/scan-wasm.js';
 import { flowToJson } from '../../../lib/flow/record.js';
 import { parseNetworks } from '../../../lib/networks/file.js';
-import { rng, randomLine, randomRecord, referenceView, viewSnapshot } from '../../helpers/flow-lines.js';
+import { rng } from '../../helpers/prng.js';
+import { randomLine, randomRecord, referenceView, viewSnapshot } from '../../helpers/flow-lines.js';
 import { ROOT } from '../../helpers/spawn.js';
 
 const nets = parseNetworks('10.0.0.0/8\n10.0.3.0/24\n8.8.8.0/24\n2001:db8::/32\n2001:db8:5::/48\n0.0.0.0/1\n').table;

@@ -10,7 +10,8 @@ import { CliError } from '../../../lib/cli/exit.js';
 import { PacketInfo, parseFrame } from '../../../lib/packet/frame.js';
 import { ROOT } from '../../helpers/spawn.js';
 import { chunked, memoryLog } from '../../helpers/pcap-build.js';
-import { mutate, rng } from '../../helpers/mutate.js';
+import { mutate } from '../../helpers/mutate.js';
+import { rng } from '../../helpers/prng.js';
 
 test('mutated captures: no exception escapes, every datagram points inside its buffer', async () => {
   const r = rng(20261122);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { flowFromObject, flowToJson, intText, nsUnit, parseFlowLine, FieldError, type FlowRecord } from '../../../lib/flow/record.js';
+import { rng } from '../../helpers/prng.js';
 
 const base: FlowRecord = {
   type: 'IPFIX', time_received_ns: 1700000000123456800, sequence_num: 7, sampling_rate: 0, sampler_address: '192.0.2.1',
@@ -63,8 +64,7 @@ test('ns times print as the whole ms or µs they were sent as, and parse back to
   assert.equal(nsUnit(1700000000123456768), 1);
   assert.equal(intText(1e15 + 1), '1000000000000001');
   assert.equal(intText(12345), '12345');
-  let seed = 7;
-  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const rnd = rng(7);
   for (let i = 0; i < 20000; i++) {
     const ms = Math.floor(1e12 + rnd() * 1e12);
     const x = i % 3 === 0 ? ms * 1e6 : i % 3 === 1 ? (ms * 1000 + Math.floor(rnd() * 1000)) * 1e3 : ms * 1e6 + Math.floor(rnd() * 1e6);

@@ -12,7 +12,7 @@ import { parseFields, DEFAULT_FIELDS } from '../../../lib/format/fields.js';
 import { formatTimeNs, formatDurationNs } from '../../../lib/format/time.js';
 import { makeChalk } from '../../../lib/cli/color.js';
 import { CliError } from '../../../lib/cli/exit.js';
-import { rng } from '../../helpers/mutate.js';
+import { rng } from '../../helpers/prng.js';
 
 function base(): FlowRecord {
   return {

@@ -15,7 +15,7 @@ import { SflowDecoder } from '../../../lib/sflow/decode.js';
 import { readCapture, newCaptureStats } from '../../../lib/capture/pcap-file.js';
 import { Log } from '../../../lib/cli/log.js';
 import { ROOT } from '../../helpers/spawn.js';
-import { rng } from '../../helpers/mutate.js';
+import { rng } from '../../helpers/prng.js';
 
 function pick<T>(r: () => number, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)]!;

@@ -5,6 +5,7 @@ import { Netmask } from 'netmask';
 import { parsePrefix, prefixesOverlap } from '../../../lib/metering/prefix.js';
 import { makeLabel, makeRule, findLabel, NeutronError, type StoreData, type MeteringLabelRule } from '../../../lib/metering/model.js';
 import { Matcher } from '../../../lib/metering/match.js';
+import { rngInt } from '../../helpers/prng.js';
 
 test('prefixes parse like Python ip_interface: host bits and bare addresses accepted', () => {
   assert.equal(parsePrefix('10.0.0.1/24')?.network, '10.0.0.0/24');
@@ -142,11 +143,7 @@ test('source/destination prefixes match exactly the addresses named, IPv4 and IP
 });
 
 test('matcher equals a brute-force scan (netmask) on random rules and flows', () => {
-  let seed = 12345;
-  const rnd = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
-    return (seed >>> 8) % n;
-  };
+  const rnd = rngInt(12345);
   const addr = (): string => `10.${rnd(4)}.${rnd(8)}.${rnd(256)}`;
   const spec = Array.from({ length: 40 }, (_, i) => ({
     name: `l${i}`,

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIPv4 } from '../../../lib/net/ip.js';
+import { rngInt } from '../../helpers/prng.js';
 
 function reference(text: string): number | undefined {
   const parts = text.split('.');
@@ -18,11 +19,7 @@ function reference(text: string): number | undefined {
 
 test('parseIPv4 equals the strict reference on generated strings', () => {
   const pieces = ['0', '00', '01', '1', '9', '10', '99', '100', '199', '255', '256', '300', '999', '1000', '', 'a', ' 1', '1 ', '-1', '+1', '0x1'];
-  let seed = 1;
-  const rnd = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
-    return (seed >>> 8) % n;
-  };
+  const rnd = rngInt(1);
   for (let i = 0; i < 20000; i++) {
     const k = 2 + rnd(4);
     const s = Array.from({ length: k }, () => pieces[rnd(pieces.length)]!).join(rnd(50) === 0 ? ':' : '.');

@@ -7,18 +7,8 @@ import { Writable } from 'node:stream';
 import { Log } from '../../../lib/cli/log.js';
 import { FlowDecoder } from '../../../lib/decode/decoder.js';
 import { flowToJson, type FlowRecord } from '../../../lib/flow/record.js';
+import { rng } from '../../helpers/prng.js';
 import { Bytes, ipfix, set, v9 } from './helpers.js';
-
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Hand-built valid datagrams of every kind. */
 export function seedDatagrams(): Buffer[] {
@@ -117,7 +107,7 @@ function saneCounter(v: number | bigint): boolean {
 /** Run `n` cases through one decoder (state accumulates, as in a long-running collector).
  *  Every emitted record must serialise to valid JSON with sane field ranges. */
 export function fuzz(seed: number, n: number, seeds: readonly Buffer[], onCase?: (i: number) => void): FuzzResult {
-  const rnd = prng(seed);
+  const rnd = rng(seed);
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const dec = new FlowDecoder({ log: new Log('fuzz', sink, { perReason: 0, quiet: true }), maxPending: 64, maxPendingBytes: 1 << 20, templateLimits: { maxTemplatesPerExporter: 64, maxDomainsPerExporter: 64, maxDomains: 256 }, pendingTtlSeconds: 5 });
   const problems: string[] = [];

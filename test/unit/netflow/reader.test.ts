@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixedReader, newScratch, readRecord } from '../../../lib/netflow/data.js';
 import { Template, type TemplateField } from '../../../lib/netflow/templates.js';
-import { rng } from '../../helpers/mutate.js';
+import { rng } from '../../helpers/prng.js';
 
 // IE id and the lengths an exporter may send for it
 const ELEMENTS: ReadonlyArray<[number, number[]]> = [

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bytes, decoder, dgram, ipfix, set, v9 } from './helpers.js';
 import { TemplateCache, templateBytes } from '../../../lib/netflow/templates.js';
+import { rngInt } from '../../helpers/prng.js';
 
 test('template cache: JSON round trip keeps templates, sampling and systemInitTime, so a restart decodes at once', () => {
   const { dec, run } = decoder();
@@ -86,10 +87,9 @@ const at = (exporter: string, receivedNs = 1700000000500000000) => ({ exporter, 
 
 test('a template flood with random source ids from one address does not stop another exporter decoding (issue 16)', () => {
   const { dec, run } = decoder();
-  let rnd = 7;
+  const rnd = rngInt(7);
   for (let i = 0; i < 20000; i++) {
-    rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
-    run(dgram(v9([v9Template()], { source: rnd }), at('127.0.0.2')));
+    run(dgram(v9([v9Template()], { source: rnd(2 ** 32) }), at('127.0.0.2')));
   }
   assert.ok(dec.templates.domainCount <= dec.templates.maxDomainsPerExporter, `${dec.templates.domainCount} domains held`);
   assert.ok(dec.templates.evicted.domains >= 20000 - dec.templates.maxDomainsPerExporter);

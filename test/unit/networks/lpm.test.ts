@@ -4,18 +4,8 @@ import assert from 'node:assert/strict';
 import { BinaryTrie } from '../../../lib/networks/trie.js';
 import { parseNetworks, NetworkTable } from '../../../lib/networks/file.js';
 import { maskV4, maskWord, formatIPv4, formatWords6, ipv4ToU32, ipv6ToWords } from '../../../lib/networks/addr.js';
+import { rng } from '../../helpers/prng.js';
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 for (const [blocks, what] of [[undefined, ''], [0, ', no level-2 blocks'], [200, ', level-2 blocks for some /16s only']] as const) test(`IPv4 trie: longest prefix against brute force over 5,000 random prefixes${what}`, () => {
   const rand = rng(1);

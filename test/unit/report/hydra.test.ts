@@ -8,7 +8,7 @@ import { tempDir } from '../../helpers/tmp.js';
 
 const ab = (o: Record<string, unknown>) => rowFromAggregate({ src_host: '10.5.10.6', dst_net: '0.0.0.0', dst_mask: 0, packets: 3, bytes: 900, flows: 1, time_start: 1291242554, time_end: 1291242554, ...o });
 
-test('the design.md example line', () => {
+test('the example line of flowmeter-record(5)', () => {
   assert.equal(hydraLine(ab({}), { goodId: 'c39501' })!.text, 'c39501;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;');
 });
 
