@@ -1,12 +1,12 @@
 // Long fuzz run for the capture readers and packet parser (the short one is in npm test):
 // mutated real captures through readCapture, random frames through parseFrame. Fails loudly on
-// any exception other than "not a capture file" (CliError 65); prints cases/s and peak RSS.
+// any exception other than "not a capture file" (FlowmeterError 65); prints cases/s and peak RSS.
 //   node dist/bench/fuzz-capture.js [--cases N] [--seed S]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readCapture, newCaptureStats } from '../lib/capture/pcap-file.js';
-import { CliError } from '../lib/cli/exit.js';
+import { FlowmeterError } from '../lib/errors.js';
 import { PacketInfo, parseFrame } from '../lib/packet/frame.js';
 import { ROOT } from '../test/helpers/spawn.js';
 import { chunked, memoryLog } from '../test/helpers/pcap-build.js';
@@ -29,7 +29,7 @@ for (let i = 0; i < N; i++) {
   try {
     for await (const b of readCapture({ name: `case${i}`, stream: chunked(input, 1 + Math.floor(r() * 70000)) }, log, newCaptureStats())) datagrams += b.length;
   } catch (e) {
-    if (!(e instanceof CliError && e.exitCode === 65)) {
+    if (!(e instanceof FlowmeterError && e.kind === 'data')) {
       console.error(`case ${i} (seed ${values.seed}): ${(e as Error).stack}`);
       process.exitCode = 1;
       break;

@@ -15,7 +15,7 @@
 // Keys we do not use (daemonize, nfacctd_port, …) are reported and ignored.
 
 import { dirname, resolve } from 'node:path';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import { readTextFile } from '../cli/io.js';
 import { parsePrimitiveList, type Primitive } from './primitives.js';
 import { compileFilter, FilterSyntaxError, type CompiledFilter } from '../filter/filter.js';
@@ -77,12 +77,12 @@ export function parseConfig(text: string, path: string): AggregateConfigFile {
     const line = lines[i]!.trim();
     if (line === '' || line[0] === '!' || line[0] === '#') continue;
     const m = /^([A-Za-z0-9_]+)(?:\[([^\]]+)\])?\s*:\s*(.*)$/.exec(line);
-    if (!m) throw new CliError(`${place}: expected "key: value" or "key[name]: value"`, EXIT.CONFIG);
+    if (!m) throw new FlowmeterError('config', `${place}: expected "key: value" or "key[name]: value"`);
     const key = m[1]!.toLowerCase();
     const name = m[2]?.trim();
     const value = m[3]!.trim();
     const fail = (msg: string): never => {
-      throw new CliError(`${place}: ${key}: ${msg}`, EXIT.CONFIG);
+      throw new FlowmeterError('config', `${place}: ${key}: ${msg}`);
     };
     const flag = (): boolean => bool(value) ?? fail(`expected true or false, got "${value}"`);
     try {
@@ -105,7 +105,7 @@ export function parseConfig(text: string, path: string): AggregateConfigFile {
           try {
             agg(name!).filters.push(compileFilter(value));
           } catch (e) {
-            if (e instanceof FilterSyntaxError) throw new CliError(`${place}: ${key}: ${e.message}`, EXIT.CONFIG, e.pointer());
+            if (e instanceof FilterSyntaxError) throw new FlowmeterError('config', `${place}: ${key}: ${e.message}`, e.pointer());
             throw e;
           }
           break;
@@ -151,7 +151,7 @@ export function parseConfig(text: string, path: string): AggregateConfigFile {
           cfg.ignored.push({ line: i + 1, key });
       }
     } catch (e) {
-      if (e instanceof CliError && e.exitCode === EXIT.USAGE) throw new CliError(`${place}: ${e.message}`, EXIT.CONFIG);
+      if (e instanceof FlowmeterError && e.kind === 'usage') throw new FlowmeterError('config', `${place}: ${e.message}`);
       throw e;
     }
   }
@@ -160,7 +160,7 @@ export function parseConfig(text: string, path: string): AggregateConfigFile {
     for (const a of cfg.aggregations) a.primitives ??= globalPrimitives;
   }
   for (const a of cfg.aggregations) {
-    if (!a.primitives) throw new CliError(`${path}: aggregation "${a.name}" has no aggregate[${a.name}] line`, EXIT.CONFIG);
+    if (!a.primitives) throw new FlowmeterError('config', `${path}: aggregation "${a.name}" has no aggregate[${a.name}] line`);
   }
   return cfg;
 }

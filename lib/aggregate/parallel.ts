@@ -16,14 +16,14 @@
 // batches, with what they sort by (Aggregator.sortRow); the main thread merges the N sorted runs,
 // which gives exactly the order of one thread (keys are distinct, the order is total).
 //
-// A worker that fails or ends early fails the run (exit 70, or the worker's own CliError status)
+// A worker that fails or ends early fails the run (exit 70, or the worker's own FlowmeterError status)
 // before anything is written.
 
 import { Worker } from 'node:worker_threads';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { CSV_OPTIONS } from '../format/csv.js';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError, type ErrorKind } from '../errors.js';
 import { INPUT_CHUNK, openInputChunks, type AtomicFile, type ChunkSource } from '../cli/io.js';
 import { waitDrain } from '../cli/writer.js';
 import { withReadProgress } from '../cli/progress.js';
@@ -87,7 +87,7 @@ export type FromWorker =
   | { t: 'reject'; place: string; reason: string; message: string }
   | { t: 'read'; counts: ReadCounts; interrupted: boolean; aggregations: AggregationOutcome[] }
   | RowBatch
-  | { t: 'error'; message: string; exitCode: number | undefined };
+  | { t: 'error'; message: string; kind: ErrorKind | undefined };
 
 /** One worker thread as the main thread sees it. */
 class Job {
@@ -108,11 +108,11 @@ class Job {
       else if (m.t === 'reject') handlers.reject(m);
       else if (m.t === 'read') this.onRead(m);
       else if (m.t === 'rows') this.onRows?.(m);
-      else handlers.fail(m.exitCode === undefined ? new Error(m.message) : new CliError(m.message, m.exitCode));
+      else handlers.fail(m.kind === undefined ? new Error(m.message) : new FlowmeterError(m.kind, m.message));
     });
-    this.worker.on('error', (e) => handlers.fail(new CliError(`worker thread ${index} failed: ${e.message}; nothing written`, EXIT.SOFTWARE)));
+    this.worker.on('error', (e) => handlers.fail(new FlowmeterError('software', `worker thread ${index} failed: ${e.message}; nothing written`)));
     this.worker.on('exit', (code) => {
-      if (!handlers.finished()) handlers.fail(new CliError(`worker thread ${index} ended (exit code ${code}) before its part was done; nothing written`, EXIT.SOFTWARE));
+      if (!handlers.finished()) handlers.fail(new FlowmeterError('software', `worker thread ${index} ended (exit code ${code}) before its part was done; nothing written`));
     });
   }
 
@@ -198,7 +198,7 @@ export async function runParallel(cfg: AggregateRunConfig, io: AggregateIO): Pro
           }
         } catch (e) {
           if (failure !== undefined) throw failure;
-          if (!io.signal?.aborted) throw e instanceof CliError ? e : new CliError(`${src.name}: read error: ${(e as Error).message}`, EXIT.IOERR);
+          if (!io.signal?.aborted) throw e instanceof FlowmeterError ? e : new FlowmeterError('io', `${src.name}: read error: ${(e as Error).message}`);
         } finally {
           io.signal?.removeEventListener('abort', onAbort);
           reading = undefined;

@@ -2,7 +2,7 @@
 // canonical key order (pmacct's column order, independent of the order given), and how each
 // primitive takes its value from a flow.
 
-import { usageError } from '../cli/exit.js';
+import { usageError } from '../errors.js';
 
 /** Every primitive we aggregate on, in canonical (pmacct `pmacct -s` column) order. */
 export const PRIMITIVES = [

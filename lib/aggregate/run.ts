@@ -9,7 +9,7 @@ import type { InputFormat } from '../flow/dialects.js';
 import { AtomicFile, commitAll } from '../cli/io.js';
 import { BatchWriter } from '../cli/writer.js';
 import { ByteBatch, type ChunkWriter } from '../format/bytes.js';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import type { Log } from '../cli/log.js';
 import { withReadProgress } from '../cli/progress.js';
 import { FieldError } from '../flow/record.js';
@@ -104,7 +104,7 @@ export function inputsOf(cfg: AggregateRunConfig): readonly string[] {
 export function rejecter(cfg: AggregateRunConfig, log: Log, counts: ReadCounts): RejectLine {
   return (place, reason, message) => {
     counts.rejected++;
-    if (cfg.strict) throw new CliError(`${place}: ${message}`, EXIT.DATAERR);
+    if (cfg.strict) throw new FlowmeterError('data', `${place}: ${message}`);
     log.reject(reason, `${place}: ${message}`, place);
   };
 }

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { stringify } from 'csv-stringify/sync';
 import { CSV_OPTIONS } from '../format/csv.js';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import type { ChunkSource } from '../cli/io.js';
 import { compileFilter } from '../filter/filter.js';
 import { loadNetworksFile } from '../networks/file.js';
@@ -96,12 +96,12 @@ try {
   // every thread meets the same bad lines: the first alone tells them
   await accountInput(cfg, aggs, { stdin: undefined as never, signal: stop.signal, open }, counts, (place, reason, message) => {
     counts.rejected++;
-    if (cfg.strict) throw new CliError(`${place}: ${message}`, EXIT.DATAERR);
+    if (cfg.strict) throw new FlowmeterError('data', `${place}: ${message}`);
     if (data.index === 0) post({ t: 'reject', place, reason, message });
   });
   post({ t: 'read', counts, interrupted: stop.signal.aborted, aggregations: aggs.map((a) => ({ name: a.name, size: a.size, stats: a.stats })) });
 } catch (e) {
-  post({ t: 'error', message: (e as Error).message, exitCode: e instanceof CliError ? e.exitCode : undefined });
+  post({ t: 'error', message: (e as Error).message, kind: e instanceof FlowmeterError ? e.kind : undefined });
 }
 
 /** Rows of an aggregation not yet sent, in its order. */

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import type { Proc } from '../cli/run.js';
 import type { Log } from '../cli/log.js';
-import { CliError, EXIT, usageError } from '../cli/exit.js';
+import { FlowmeterError, usageError } from '../errors.js';
 import { writeFileAtomic, describeSystemError } from '../cli/io.js';
 import { intInRange } from '../cli/options.js';
 import type { Datagram } from './datagram.js';
@@ -188,14 +188,14 @@ export function loadTemplateCache(path: string, log: Log): TemplateCache | undef
       log.info(`${path}: no template cache yet, starting empty`);
       return undefined;
     }
-    throw new CliError(`${path}: cannot read template cache: ${describeSystemError(err)}`, EXIT.NOINPUT);
+    throw new FlowmeterError('no-input', `${path}: cannot read template cache: ${describeSystemError(err)}`);
   }
   try {
     const cache = TemplateCache.fromJSON(JSON.parse(text));
     log.info(`${path}: loaded ${cache.size} templates of ${cache.domainCount} exporter domains`);
     return cache;
   } catch (e) {
-    throw new CliError(`${path}: not a usable template cache: ${(e as Error).message} (move it away to start empty)`, EXIT.CONFIG);
+    throw new FlowmeterError('config', `${path}: not a usable template cache: ${(e as Error).message} (move it away to start empty)`);
   }
 }
 

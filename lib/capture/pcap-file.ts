@@ -3,13 +3,13 @@
 // file size. Every UDP payload is export data: the exporter is the IP source, the receive time
 // the packet timestamp, so a replayed capture decodes exactly like live traffic.
 // Bad data never throws: it is counted in CaptureStats and reported through Log.reject naming
-// the packet and file offset. Only a file that is not a capture at all is a CliError (exit 65).
+// the packet and file offset. Only a file that is not a capture at all is a FlowmeterError (exit 65).
 
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { describeSystemError, type InputSource } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import type { Datagram } from './datagram.js';
 import { ByteReader } from './byte-reader.js';
 import { PacketSink, REJECT, type CaptureStats, type PacketSinkOptions } from './packets.js';
@@ -50,11 +50,11 @@ function describeMagic(b: Uint8Array): string {
 async function openFormat(r: ByteReader, name: string): Promise<Format> {
   if (!(await r.need(4))) {
     const n = r.avail;
-    throw new CliError(`${name}: not a pcap or pcapng file (${n === 0 ? 'empty' : `only ${n} byte${n === 1 ? '' : 's'}`})`, EXIT.DATAERR);
+    throw new FlowmeterError('data', `${name}: not a pcap or pcapng file (${n === 0 ? 'empty' : `only ${n} byte${n === 1 ? '' : 's'}`})`);
   }
   const head = r.buf.subarray(r.pos, r.pos + 4);
   const f = sniff(head);
-  if (f === undefined) throw new CliError(`${name}: not a pcap or pcapng file (${describeMagic(head)})`, EXIT.DATAERR);
+  if (f === undefined) throw new FlowmeterError('data', `${name}: not a pcap or pcapng file (${describeMagic(head)})`);
   return f;
 }
 
@@ -99,9 +99,9 @@ export async function* readCapture(input: InputSource, log: Log, stats: CaptureS
         format = await openFormat(r, `${input.name} (after gunzip)`);
       } catch (e) {
         if (!isZlibError(e)) throw e;
-        throw new CliError(`${input.name}: not a pcap or pcapng file (bad gzip data: ${(e as Error).message})`, EXIT.DATAERR);
+        throw new FlowmeterError('data', `${input.name}: not a pcap or pcapng file (bad gzip data: ${(e as Error).message})`);
       }
-      if (format === 'gzip') throw new CliError(`${input.name}: compressed twice; decompress it first`, EXIT.DATAERR);
+      if (format === 'gzip') throw new FlowmeterError('data', `${input.name}: compressed twice; decompress it first`);
     }
     try {
       if (format === 'pcap') yield* readPcap(r, sink);
@@ -117,8 +117,8 @@ export async function* readCapture(input: InputSource, log: Log, stats: CaptureS
   } catch (e) {
     // A read error mid-file (EIO, a stream destroyed with an error) names the file: exit 74.
     const err = e as NodeJS.ErrnoException;
-    if (e instanceof CliError || typeof err?.code !== 'string' || err.code.startsWith('Z_')) throw e;
-    throw new CliError(`${input.name}: read error: ${describeSystemError(err)}`, EXIT.IOERR);
+    if (e instanceof FlowmeterError || typeof err?.code !== 'string' || err.code.startsWith('Z_')) throw e;
+    throw new FlowmeterError('io', `${input.name}: read error: ${describeSystemError(err)}`);
   } finally {
     gunzip?.destroy();
     await outer.close();

@@ -21,7 +21,7 @@ import { createGzip, type Gzip } from 'node:zlib';
 import { promises as fsp } from 'node:fs';
 import { gunzipSync, gzipSync, constants as zc } from 'node:zlib';
 import { AtomicFile, deadTemps, fsyncDir, publishNew, writeFileAtomic } from '../cli/io.js';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 
 export interface RotateOptions {
   dir: string;
@@ -144,7 +144,7 @@ class OutFile {
   private async keepPartial(path: string, failure: unknown): Promise<unknown> {
     const kept = await this.file.keepAs(`${path}.partial`);
     const what = kept ? `what was written is kept as ${kept}, not published` : 'nothing was kept';
-    return new CliError(`${(failure as Error).message}; ${what}`, (failure as CliError).exitCode ?? EXIT.IOERR);
+    return new FlowmeterError((failure as FlowmeterError).kind ?? 'io', `${(failure as Error).message}; ${what}`);
   }
 }
 

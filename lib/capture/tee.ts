@@ -6,7 +6,7 @@
 
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { CliError, EXIT, usageError } from '../cli/exit.js';
+import { FlowmeterError, usageError } from '../errors.js';
 import { parseIPv4, parseIPv6 } from '../net/ip.js';
 
 /** Bytes waiting to be sent to one target before further datagrams are dropped. */
@@ -53,7 +53,7 @@ export class TeeTarget {
         address = r.address;
         family = r.family === 6 ? 6 : 4;
       } catch (e) {
-        throw new CliError(`--tee ${spec.text}: cannot resolve "${spec.host}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.UNAVAILABLE);
+        throw new FlowmeterError('unavailable', `--tee ${spec.text}: cannot resolve "${spec.host}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
     }
     const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');

@@ -5,7 +5,7 @@
 // compared with what the kernel granted (Linux caps it at net.core.rmem_max and reports double).
 
 import dgram from 'node:dgram';
-import { usageError, CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError, usageError } from '../errors.js';
 import { parseIPv4, parseIPv6, unmapIPv4 } from '../net/ip.js';
 import type { Datagram } from './datagram.js';
 import { socketInode, type SocketRef } from './kernel-drops.js';
@@ -190,9 +190,9 @@ export class UdpListeners {
 }
 
 /** A socket that cannot bind or listen: exit 69 naming the flag, the address and why. */
-export function bindFailure(flag: string, spec: ListenSpec, verb: string, e: NodeJS.ErrnoException): CliError {
+export function bindFailure(flag: string, spec: ListenSpec, verb: string, e: NodeJS.ErrnoException): FlowmeterError {
   const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : e.code === 'EADDRNOTAVAIL' ? 'no such local address' : e.message;
-  return new CliError(`${flag} ${spec.text}: cannot ${verb} ${spec.family === 6 ? `[${spec.address}]` : spec.address}:${spec.port}: ${why}`, EXIT.UNAVAILABLE);
+  return new FlowmeterError('unavailable', `${flag} ${spec.text}: cannot ${verb} ${spec.family === 6 ? `[${spec.address}]` : spec.address}:${spec.port}: ${why}`);
 }
 
 /** The socket's file descriptor, from dgram's internal state (the public `_handle` getter prints a

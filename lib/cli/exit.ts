@@ -1,5 +1,7 @@
 // One table of exit statuses for every command (sysexits.h), documented in each man page.
 
+import type { ErrorKind } from '../errors.js';
+
 export const EXIT = {
   OK: 0,
   FAILURE: 1,
@@ -37,44 +39,30 @@ export const EXIT_MEANINGS: ReadonlyArray<readonly [number, string]> = [
   [EXIT.INTERRUPTED, 'interrupted by SIGINT after flushing what was read'],
 ];
 
-/** An error the user can act on: printed as one line (control characters in it escaped), then
- *  its `detail` lines, mapped to an exit status, no stack. */
-export class CliError extends Error {
-  readonly exitCode: number;
-  constructor(
-    message: string,
-    exitCode: number = EXIT.FAILURE,
-    /** Lines printed under the message, escaped alike (the expression and a caret under a column, a hint). */
-    readonly detail: readonly string[] = [],
-  ) {
-    super(message);
-    this.name = 'CliError';
-    this.exitCode = exitCode;
-  }
-}
+/** The exit status of each kind of failure: the one place where a kind becomes a number. */
+const EXIT_OF_KIND: Readonly<Record<ErrorKind, ExitCode>> = {
+  failure: EXIT.FAILURE,
+  usage: EXIT.USAGE,
+  data: EXIT.DATAERR,
+  'no-input': EXIT.NOINPUT,
+  unavailable: EXIT.UNAVAILABLE,
+  software: EXIT.SOFTWARE,
+  'cant-create': EXIT.CANTCREAT,
+  io: EXIT.IOERR,
+  temporary: EXIT.TEMPFAIL,
+  protocol: EXIT.PROTOCOL,
+  permission: EXIT.NOPERM,
+  config: EXIT.CONFIG,
+  interrupted: EXIT.INTERRUPTED,
+};
 
-export function usageError(message: string, ...detail: string[]): CliError {
-  return new CliError(message, EXIT.USAGE, detail);
+export function exitCodeOf(kind: ErrorKind): ExitCode {
+  return EXIT_OF_KIND[kind];
 }
 
 /** The hint under a usage error about the command line as a whole. */
 export function tryHelp(prog: string): string {
   return `Try '${prog} --help' for more information.`;
-}
-
-/** Map a Node system error (ENOENT, EACCES, …) met while opening/reading/writing to a status. */
-export function exitCodeForSystemError(err: NodeJS.ErrnoException, writing: boolean): number {
-  switch (err.code) {
-    case 'ENOENT':
-    case 'ENOTDIR':
-    case 'EISDIR':
-      return writing ? EXIT.CANTCREAT : EXIT.NOINPUT;
-    case 'EACCES':
-    case 'EPERM':
-      return writing ? EXIT.CANTCREAT : EXIT.NOINPUT;
-    default:
-      return EXIT.IOERR;
-  }
 }
 
 export function isEpipe(err: unknown): boolean {

@@ -7,7 +7,7 @@ import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CliError, EXIT, exitCodeForSystemError } from './exit.js';
+import { FlowmeterError, kindOfSystemError } from '../errors.js';
 
 export interface InputSource {
   /** Name used in messages: the path, or "stdin". */
@@ -29,7 +29,7 @@ export function describeSystemError(err: NodeJS.ErrnoException): string {
 
 export const INPUT_CHUNK = 1 << 18;
 
-/** Open a path for reading (or stdin for `-`); a missing file is a CliError with exit 66; input
+/** Open a path for reading (or stdin for `-`); a missing file is a FlowmeterError with exit 66; input
  *  that starts with gzip's magic bytes (1f 8b), stdin and pipes included, is decompressed. */
 export async function openInput(path: string, stdin: Readable): Promise<InputSource> {
   if (path === '-') return { name: 'stdin', stream: gunzipIfGzip(stdin) };
@@ -123,17 +123,17 @@ async function openFile(path: string): Promise<{ handle: fsp.FileHandle; regular
     return { handle, regular: st.isFile() };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new CliError(`${path}: ${describeSystemError(err)}`, exitCodeForSystemError(err, false));
+    throw new FlowmeterError(kindOfSystemError(err, false), `${path}: ${describeSystemError(err)}`);
   }
 }
 
 /** A whole text file (a configuration, networks or agent file); a missing or unreadable one is a
- *  CliError naming it (exit 66). */
+ *  FlowmeterError naming it (exit 66). */
 export async function readTextFile(path: string): Promise<string> {
   try {
     return await fsp.readFile(path, 'utf8');
   } catch (e) {
-    throw new CliError(`${path}: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.NOINPUT);
+    throw new FlowmeterError('no-input', `${path}: ${describeSystemError(e as NodeJS.ErrnoException)}`);
   }
 }
 
@@ -193,7 +193,7 @@ async function* fileChunks(handle: fsp.FileHandle, bufs: ChunkBuffers): AsyncGen
 /** Data commands refuse to wait silently on a terminal: friendlier than an apparent hang. */
 export function refuseTerminalStdin(paths: readonly string[], stdin: { isTTY?: boolean }, what: string): void {
   if (paths.length === 0 && stdin.isTTY) {
-    throw new CliError(`reading ${what} from a terminal; pass a file or pipe, or use - explicitly`, EXIT.USAGE);
+    throw new FlowmeterError('usage', `reading ${what} from a terminal; pass a file or pipe, or use - explicitly`);
   }
 }
 
@@ -276,7 +276,7 @@ async function outputTarget(path: string): Promise<{ target: string; inPlace: bo
 export class AtomicFile {
   private handle: fsp.FileHandle | undefined;
   private done = false;
-  private failure: CliError | undefined;
+  private failure: FlowmeterError | undefined;
   /** Bytes written so far. */
   written = 0;
   private constructor(
@@ -305,7 +305,7 @@ export class AtomicFile {
       f.handle = await fsp.open(f.tempPath, inPlace ? 'w' : 'wx', mode);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new CliError(`${path}: cannot create: ${describeSystemError(err)}`, exitCodeForSystemError(err, true));
+      throw new FlowmeterError(kindOfSystemError(err, true), `${path}: cannot create: ${describeSystemError(err)}`);
     }
     return f;
   }
@@ -321,7 +321,7 @@ export class AtomicFile {
       const err = e as NodeJS.ErrnoException & { bytesWritten?: number };
       const done = this.written + (err.bytesWritten ?? 0);
       const outcome = this.inPlace ? 'written in place' : `${this.path} was not replaced`;
-      this.failure = new CliError(`${this.path}: write failed after ${done} of ${this.written + bytes.length} bytes: ${describeSystemError(err)}; ${outcome}`, EXIT.IOERR);
+      this.failure = new FlowmeterError('io', `${this.path}: write failed after ${done} of ${this.written + bytes.length} bytes: ${describeSystemError(err)}; ${outcome}`);
       if (!this.keepOnFailure) await this.abort();
       throw this.failure;
     }
@@ -347,7 +347,7 @@ export class AtomicFile {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EEXIST' && opts.replace === false) throw err; // the caller picks another name
       await this.abort();
-      throw new CliError(`${opts.as ?? this.path}: cannot write: ${describeSystemError(err)}`, EXIT.IOERR);
+      throw new FlowmeterError('io', `${opts.as ?? this.path}: cannot write: ${describeSystemError(err)}`);
     }
   }
 

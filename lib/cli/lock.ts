@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomInt } from 'node:crypto';
-import { CliError, EXIT } from './exit.js';
+import { FlowmeterError } from '../errors.js';
 import { describeSystemError, writeAll } from './io.js';
 
 export interface LockOptions {
@@ -33,9 +33,9 @@ export class LockFile {
         await writeLock(path, token);
         return new LockFile(path, token);
       } catch (e) {
-        if (e instanceof CliError) throw e;
+        if (e instanceof FlowmeterError) throw e;
         const err = e as NodeJS.ErrnoException;
-        if (err.code !== 'EEXIST') throw new CliError(`${path}: cannot create lock: ${describeSystemError(err)}`, EXIT.CANTCREAT);
+        if (err.code !== 'EEXIST') throw new FlowmeterError('cant-create', `${path}: cannot create lock: ${describeSystemError(err)}`);
       }
       const holder = await readHolder(path);
       if (holder && (await isAbandoned(holder, staleMs))) {
@@ -44,7 +44,7 @@ export class LockFile {
       }
       if (Date.now() >= deadline) {
         const who = holder?.pid ? `pid ${holder.pid} on ${holder.host}` : 'another run';
-        throw new CliError(`${path}: locked by ${who}; try again later (remove the file if no such run exists)`, EXIT.TEMPFAIL);
+        throw new FlowmeterError('temporary', `${path}: locked by ${who}; try again later (remove the file if no such run exists)`);
       }
       await new Promise((r) => setTimeout(r, delay + randomInt(delay + 1)));
       delay = Math.min(delay * 2, 100);
@@ -69,7 +69,7 @@ async function writeLock(path: string, token: string): Promise<void> {
   } catch (e) {
     await h.close().catch(() => undefined);
     await fsp.unlink(path).catch(() => undefined);
-    throw new CliError(`${path}: cannot write lock: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.IOERR);
+    throw new FlowmeterError('io', `${path}: cannot write lock: ${describeSystemError(e as NodeJS.ErrnoException)}`);
   }
   await h.close();
 }

@@ -8,7 +8,8 @@
 import type { Readable } from 'node:stream';
 import { openInputChunks, type ChunkBuffers, type ChunkSource } from './io.js';
 import { LineTooLongError } from './lines.js';
-import { CliError, EXIT } from './exit.js';
+import { EXIT } from './exit.js';
+import { FlowmeterError } from '../errors.js';
 import type { Log } from './log.js';
 import type { ReadProgress } from './progress.js';
 import { FieldError, describeValue } from '../flow/record.js';
@@ -183,8 +184,8 @@ export async function readNdjsonObjects(
       }
       else if (io.signal?.aborted) {
         // reading was cut short on purpose: the caller writes what was read
-      } else if (e instanceof CliError) throw e;
-      else throw new CliError(`${src.name}: read error: ${(e as Error).message}`, EXIT.IOERR);
+      } else if (e instanceof FlowmeterError) throw e;
+      else throw new FlowmeterError('io', `${src.name}: read error: ${(e as Error).message}`);
     } finally {
       io.signal?.removeEventListener('abort', onAbort);
     }

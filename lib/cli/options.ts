@@ -3,7 +3,8 @@
 
 import yargs, { type Argv } from 'yargs';
 import type { Proc } from './run.js';
-import { tryHelp, usageError } from './exit.js';
+import { tryHelp } from './exit.js';
+import { usageError } from '../errors.js';
 import { VERSION } from './version.js';
 import { colorLevel, makeChalk } from './color.js';
 import { Log } from './log.js';

@@ -2,7 +2,8 @@
 // EPIPE (reader went away, e.g. `| head`) as a quiet success, internal errors as status 70.
 
 import type { Readable, Writable } from 'node:stream';
-import { CliError, EXIT, isEpipe } from './exit.js';
+import { EXIT, exitCodeOf, isEpipe } from './exit.js';
+import { FlowmeterError } from '../errors.js';
 import { visible } from './visible.js';
 import { RunReport } from './metrics.js';
 
@@ -49,9 +50,9 @@ export async function run(prog: string, main: Main): Promise<void> {
 
 export function reportError(prog: string, e: unknown, proc: Pick<Proc, 'stderr' | 'env'>): number {
   if (isEpipe(e)) return EXIT.OK;
-  if (e instanceof CliError) {
+  if (e instanceof FlowmeterError) {
     proc.stderr.write([`${prog}: ${e.message}`, ...e.detail].map((line) => `${visible(line)}\n`).join(''));
-    return e.exitCode;
+    return exitCodeOf(e.kind);
   }
   const err = e as Error;
   proc.stderr.write(`${prog}: internal error (this is a bug, please report it): ${visible(err?.message ?? String(e))}\n`);

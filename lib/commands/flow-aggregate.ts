@@ -1,9 +1,9 @@
 // flow-aggregate: sum flow records per pmacct primitives (subscriber networks, filters, time bins), and merge aggregates exactly.
 
-import { availableParallelism } from 'node:os';
 import type { Proc } from '../cli/run.js';
 import { makeParser, parseArgs, makeLog, type CommonArgs, type CommandSpec } from '../cli/options.js';
-import { EXIT, usageError } from '../cli/exit.js';
+import { EXIT } from '../cli/exit.js';
+import { usageError } from '../errors.js';
 import { refuseTerminalStdin } from '../cli/io.js';
 import { inputExitStatus } from '../cli/ndjson-input.js';
 import { parsePrimitiveList, SHORTHANDS, type Primitive } from '../aggregate/primitives.js';
@@ -53,7 +53,7 @@ interface Args extends CommonArgs, MetricsFileArgs {
   config?: string;
   strict: boolean;
   'input-format': InputFormat;
-  jobs?: number;
+  jobs: number;
 }
 
 interface AggDraft {
@@ -82,13 +82,13 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('config', { alias: 'c', type: 'string', group: 'Input:', describe: 'pmacct-style config: aggregate[NAME], aggregate_filter[NAME], networks_file, …' })
     .option('input-format', { type: 'string', choices: INPUT_FORMATS, default: 'auto', group: 'Input:', describe: 'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json), pmacct (JSON aggregates)' })
     .option('strict', { type: 'boolean', default: false, group: 'Input:', describe: 'Stop at the first bad input line or networks file line' })
-    .option('jobs', { alias: 'j', type: 'number', group: 'Input:', describe: 'Threads that scan and account, each holding its share of the keys (default: the number of cores; 1 = one thread); output is the same for any N' });
+    .option('jobs', { alias: 'j', type: 'number', group: 'Input:', default: 1, describe: 'Threads that scan and account, each holding its share of the keys (1 = one thread; every thread scans every line, see the man page); output is the same for any N' });
   const parsed = await parseArgs(y);
   if (!parsed) return EXIT.OK;
   const a = parsed as unknown as Args;
   const log = makeLog(proc, PROG, a);
   proc.report?.enable(a['metrics-file'], log);
-  const jobs = a.jobs ?? availableParallelism();
+  const jobs = a.jobs;
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw usageError(`--jobs: expected a whole number 1-256, got "${a.jobs}"`);
   const files = a.files ?? [];
   refuseTerminalStdin(files, proc.stdin, 'flow records');

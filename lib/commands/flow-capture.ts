@@ -2,7 +2,8 @@
 
 import type { Proc } from '../cli/run.js';
 import { makeParser, parseArgs, makeLog, type CommandSpec } from '../cli/options.js';
-import { EXIT, usageError } from '../cli/exit.js';
+import { EXIT } from '../cli/exit.js';
+import { usageError } from '../errors.js';
 import { refuseTerminalStdin } from '../cli/io.js';
 import { colorLevel, makeChalk } from '../cli/color.js';
 import { addLiveOptions, runLiveFromArgs } from '../capture/live-cli.js';

@@ -4,7 +4,8 @@
 
 import type { Proc } from '../cli/run.js';
 import { makeParser, parseArgs, makeLog, intInRange, type CommonArgs, type CommandSpec } from '../cli/options.js';
-import { CliError, EXIT, usageError } from '../cli/exit.js';
+import { EXIT } from '../cli/exit.js';
+import { FlowmeterError, usageError } from '../errors.js';
 import { refuseTerminalStdin } from '../cli/io.js';
 import { inputExitStatus } from '../cli/ndjson-input.js';
 import { colorLevel, makeChalk } from '../cli/color.js';
@@ -214,7 +215,7 @@ export async function main(proc: Proc): Promise<number | void> {
     } catch {
       isDir = false;
     }
-    if (!isDir) throw new CliError(`--split ${args.split}: not a directory`, EXIT.CANTCREAT);
+    if (!isDir) throw new FlowmeterError('cant-create', `--split ${args.split}: not a directory`);
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(args.name)) throw usageError(`--name: expected a statistics name like "agg", got "${args.name}"`);
   const badGoodId = args['good-id'] === undefined ? undefined : badHydraId(args['good-id']);
@@ -343,7 +344,7 @@ async function runReconcile(proc: Proc, args: Args, files: string[], log: Log): 
   const counts = { lines: 0, rejected: 0 };
   const reject = (place: string, reason: string, message: string): void => {
     counts.rejected++;
-    if (args.strict) throw new CliError(`${place}: ${message}`, EXIT.DATAERR);
+    if (args.strict) throw new FlowmeterError('data', `${place}: ${message}`);
     log.reject(reason, `${place}: ${message}`, place);
   };
   const r: Reconciliation = await reconcile(

@@ -3,7 +3,8 @@
 
 import { basename } from 'node:path';
 import type { Proc } from '../cli/run.js';
-import { EXIT, tryHelp, usageError } from '../cli/exit.js';
+import { EXIT, tryHelp } from '../cli/exit.js';
+import { usageError } from '../errors.js';
 import { refuseTerminalStdin } from '../cli/io.js';
 import { intInRange, makeLog, makeParser, parseArgs, type CommandSpec, type CommonArgs } from '../cli/options.js';
 import { hcdPutfile } from '../hcd/main.js';

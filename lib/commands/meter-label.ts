@@ -5,7 +5,8 @@ import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
 import type { Proc } from '../cli/run.js';
 import { makeParser, parseArgs, makeLog, intInRange, type CommonArgs } from '../cli/options.js';
-import { CliError, EXIT, tryHelp, usageError } from '../cli/exit.js';
+import { tryHelp } from '../cli/exit.js';
+import { FlowmeterError, usageError } from '../errors.js';
 import { loadNetworksFile } from '../networks/file.js';
 import { readAgentConfig } from '../metering/agentconf.js';
 import { brokerUrl, type PublishConfig } from '../metering/publish.js';
@@ -187,7 +188,7 @@ async function publishConfig(args: Args, env: NodeJS.ProcessEnv, db: string): Pr
   let password = env.METER_LABEL_AMQP_PASSWORD;
   if (args['password-file'] !== undefined) {
     const text = await readFile(args['password-file'], 'utf8').catch((e: NodeJS.ErrnoException) => {
-      throw new CliError(`--password-file ${args['password-file']}: ${describeSystemError(e)}`, e.code === 'EACCES' ? EXIT.NOPERM : EXIT.NOINPUT);
+      throw new FlowmeterError(e.code === 'EACCES' ? 'permission' : 'no-input', `--password-file ${args['password-file']}: ${describeSystemError(e)}`);
     });
     password = text.split('\n')[0]!.replace(/\r$/, '');
   }
@@ -312,7 +313,7 @@ export async function main(proc: Proc): Promise<number | void> {
         if (agent?.measureInterval !== undefined) log.info(`${args.config}: measure_interval has no effect here: flows are counted as they arrive`);
         const R = args['report-interval'] ?? agent?.reportInterval ?? 300;
         const subnets = args.subnets === undefined ? undefined : await loadNetworksFile(args.subnets, { strict: true });
-        if (subnets && subnets.size === 0) throw new CliError(`${args.subnets}: no subnets in the file`, EXIT.CONFIG);
+        if (subnets && subnets.size === 0) throw new FlowmeterError('config', `${args.subnets}: no subnets in the file`);
         return await act.count(
           common,
           {

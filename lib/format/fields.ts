@@ -2,7 +2,7 @@
 // (flowmeter-record(5)), so NDJSON keys, CSV headers and --fields columns are one vocabulary.
 
 import { FLOW_FIELDS, FIELD_NAMES, type FlowRecord } from '../flow/record.js';
-import { usageError } from '../cli/exit.js';
+import { usageError } from '../errors.js';
 
 export type FieldName = keyof FlowRecord;
 

@@ -5,7 +5,7 @@
 // could not be read. Rewritten atomically; readers and writers hold the run lock.
 
 import { promises as fsp } from 'node:fs';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import { describeSystemError, writeFileAtomic } from '../cli/io.js';
 
 export const LEDGER_FORMAT = 'flowmeter-hcd-ledger/1';
@@ -45,7 +45,7 @@ export class Ledger {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ENOENT') return new Ledger(path, []);
-      throw new CliError(`--state ${path}: ${describeSystemError(err)}`, EXIT.NOINPUT);
+      throw new FlowmeterError('no-input', `--state ${path}: ${describeSystemError(err)}`);
     }
     try {
       const doc = JSON.parse(text) as { format?: unknown; entries?: unknown };
@@ -57,7 +57,7 @@ export class Ledger {
       }
       return new Ledger(path, doc.entries as LedgerEntry[]);
     } catch (e) {
-      throw new CliError(`--state ${path}: unreadable ledger (${(e as Error).message}); fix or move it aside (it records what was billed)`, EXIT.CONFIG);
+      throw new FlowmeterError('config', `--state ${path}: unreadable ledger (${(e as Error).message}); fix or move it aside (it records what was billed)`);
     }
   }
 

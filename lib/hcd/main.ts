@@ -4,7 +4,8 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { CliError, EXIT, tryHelp, usageError } from '../cli/exit.js';
+import { tryHelp } from '../cli/exit.js';
+import { FlowmeterError, usageError } from '../errors.js';
 import { describeSystemError } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
 import { resolvePassword } from './password.js';
@@ -84,7 +85,7 @@ async function send(o: HcdPutfileOptions & { endpoint: HcdEndpoint }, state: str
     try {
       ca = await fsp.readFile(o.ca);
     } catch (e) {
-      throw new CliError(`--ca ${o.ca}: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.NOINPUT);
+      throw new FlowmeterError('no-input', `--ca ${o.ca}: ${describeSystemError(e as NodeJS.ErrnoException)}`);
     }
   }
   if (o.insecure && o.endpoint.protocol === 'https:') {

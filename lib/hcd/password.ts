@@ -4,7 +4,7 @@
 
 import { promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { CliError, EXIT, usageError } from '../cli/exit.js';
+import { FlowmeterError, usageError } from '../errors.js';
 import { describeSystemError } from '../cli/io.js';
 
 export interface PasswordSources {
@@ -46,16 +46,16 @@ export async function readPasswordFile(path: string, stdin: Readable, stdinIsDat
     const st = await fsp.stat(path);
     if ((st.mode & 0o077) !== 0) {
       const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-      throw new CliError(`--password-file ${path}: group or others may access it (mode ${mode}); run: chmod 600 ${path}`, EXIT.NOPERM);
+      throw new FlowmeterError('permission', `--password-file ${path}: group or others may access it (mode ${mode}); run: chmod 600 ${path}`);
     }
     text = await fsp.readFile(path, 'utf8');
   } catch (e) {
-    if (e instanceof CliError) throw e;
+    if (e instanceof FlowmeterError) throw e;
     const err = e as NodeJS.ErrnoException;
-    throw new CliError(`--password-file ${path}: ${describeSystemError(err)}`, EXIT.NOINPUT);
+    throw new FlowmeterError('no-input', `--password-file ${path}: ${describeSystemError(err)}`);
   }
   const pw = firstLine(text);
-  if (pw === '') throw new CliError(`--password-file ${path}: the first line is empty`, EXIT.CONFIG);
+  if (pw === '') throw new FlowmeterError('config', `--password-file ${path}: the first line is empty`);
   return pw;
 }
 
@@ -77,7 +77,7 @@ export function promptPassword(stdin: PasswordSources['stdin'], out: PasswordSou
     const onData = (chunk: Buffer | string): void => {
       for (const ch of chunk.toString()) {
         if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
-        if (ch === '\u0003') return done(new CliError('interrupted', EXIT.INTERRUPTED));
+        if (ch === '\u0003') return done(new FlowmeterError('interrupted', 'interrupted'));
         if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
         else value += ch;
       }
@@ -108,6 +108,6 @@ export async function resolvePassword(s: PasswordSources): Promise<Password> {
   if (s.user !== undefined && s.stdin.isTTY && !s.stdinIsData) {
     return { password: await promptPassword(s.stdin, s.promptTo, `Password for ${s.user}: `), source: 'prompt' };
   }
-  if (s.user !== undefined) throw new CliError(`no password for ${s.user} (set HCD_PASSWORD or --password-file; --no-password sends none)`, EXIT.NOPERM);
+  if (s.user !== undefined) throw new FlowmeterError('permission', `no password for ${s.user} (set HCD_PASSWORD or --password-file; --no-password sends none)`);
   return { password: undefined, source: 'none' };
 }

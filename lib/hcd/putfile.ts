@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import { CliError, EXIT, usageError } from '../cli/exit.js';
+import { EXIT } from '../cli/exit.js';
+import { FlowmeterError, usageError, type ErrorKind } from '../errors.js';
 import { describeSystemError, openInput, writeFileAtomic } from '../cli/io.js';
 import { LineTooLongError, readLines } from '../cli/lines.js';
 import type { Log } from '../cli/log.js';
@@ -69,11 +70,11 @@ export interface Prepared {
   sha256: string;
 }
 
-const EXIT_FOR: Record<FailureKind, number> = {
-  transient: EXIT.TEMPFAIL,
-  protocol: EXIT.PROTOCOL,
-  auth: EXIT.NOPERM,
-  unavailable: EXIT.UNAVAILABLE,
+const KIND_OF_FAILURE: Record<FailureKind, ErrorKind> = {
+  transient: 'temporary',
+  protocol: 'protocol',
+  auth: 'permission',
+  unavailable: 'unavailable',
 };
 
 export function sha256(buf: Buffer): string {
@@ -89,13 +90,13 @@ async function readAll(path: string, stdin: Readable): Promise<{ name: string; d
       const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
       size += b.length;
       if (size > MAX_FILE_BYTES) {
-        throw new CliError(`${src.name}: larger than ${MAX_FILE_BYTES} bytes: split it into several uploads`, EXIT.DATAERR);
+        throw new FlowmeterError('data', `${src.name}: larger than ${MAX_FILE_BYTES} bytes: split it into several uploads`);
       }
       chunks.push(b);
     }
   } catch (e) {
-    if (e instanceof CliError) throw e;
-    throw new CliError(`${src.name}: read error: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.IOERR);
+    if (e instanceof FlowmeterError) throw e;
+    throw new FlowmeterError('io', `${src.name}: read error: ${describeSystemError(e as NodeJS.ErrnoException)}`);
   } finally {
     src.stream.destroy();
   }
@@ -132,14 +133,14 @@ export async function prepare(cfg: PutfileConfig, io: Io): Promise<Prepared> {
       }
     }
   } catch (e) {
-    if (e instanceof LineTooLongError) throw new CliError(`${source}:${e.line}: line longer than ${e.limit} bytes: not a billing CSV`, EXIT.DATAERR);
+    if (e instanceof LineTooLongError) throw new FlowmeterError('data', `${source}:${e.line}: line longer than ${e.limit} bytes: not a billing CSV`);
     throw e;
   }
   io.log.flushSuppressed();
   if (bad.length > 0 && !cfg.skipBad) {
     // A pipe cannot be read again: with a spool, keep what came in so it can be fixed and re-sent.
     const kept = cfg.input === '-' && cfg.spool ? `; the input is kept in ${await keepRejectedInput(cfg.spool, cfg.name, data)}` : '';
-    throw new CliError(`${bad.length} of ${total} lines rejected (first: ${firstBad}); nothing sent (--skip-bad sends the good lines)${kept}`, EXIT.DATAERR);
+    throw new FlowmeterError('data', `${bad.length} of ${total} lines rejected (first: ${firstBad}); nothing sent (--skip-bad sends the good lines)${kept}`);
   }
   let content = data;
   if (bad.length > 0) {
@@ -158,7 +159,7 @@ function callOptions(c: ConnectionConfig, name: string, content: Buffer, log: Lo
     try {
       payload = new TextDecoder('utf-8', { fatal: true }).decode(content);
     } catch {
-      throw new CliError('--encoding string: the file is not valid UTF-8; use --encoding base64', EXIT.DATAERR);
+      throw new FlowmeterError('data', '--encoding string: the file is not valid UTF-8; use --encoding base64');
     }
   }
   return {
@@ -219,9 +220,9 @@ export function doubtCause(e: LedgerEntry): string {
 }
 
 /** Content the ledger has in doubt, not sent: the operator decides (exit 75). */
-class InDoubtRefusal extends CliError {
+class InDoubtRefusal extends FlowmeterError {
   constructor(message: string) {
-    super(message, EXIT.TEMPFAIL);
+    super('temporary', message);
   }
 }
 
@@ -296,14 +297,14 @@ async function withLock<T>(path: string | undefined, spoolDir: string | undefine
   }
 }
 
-export function failureToCliError(f: CallFailure): CliError {
-  return new CliError(f.message, f.inDoubt ? EXIT.TEMPFAIL : EXIT_FOR[f.kind]);
+export function errorOfFailure(f: CallFailure): FlowmeterError {
+  return new FlowmeterError(f.inDoubt ? 'temporary' : KIND_OF_FAILURE[f.kind], f.message);
 }
 
 /** A failure in doubt, told with what to check in Hydra and what to do then. */
-function inDoubtError(f: CallFailure, what: Upload, ledger: Ledger | undefined, remedy: string): CliError {
+function inDoubtError(f: CallFailure, what: Upload, ledger: Ledger | undefined, remedy: string): FlowmeterError {
   const entry = ledger?.find(what.sha256, what.name) ?? { name: what.name, lines: what.lines, bytes: what.content.length, time: new Date().toISOString() };
-  return new CliError(`${f.message}: hcd got the whole file and may have stored it, so it is in doubt and not sent again; ${hydraCheck(entry)}; ${remedy}`, EXIT.TEMPFAIL);
+  return new FlowmeterError('temporary', `${f.message}: hcd got the whole file and may have stored it, so it is in doubt and not sent again; ${hydraCheck(entry)}; ${remedy}`);
 }
 
 
@@ -311,7 +312,7 @@ function inDoubtError(f: CallFailure, what: Upload, ledger: Ledger | undefined, 
 function requireInDoubt(ledger: Ledger | undefined, what: Upload): void {
   if (!ledger) throw usageError('--resend-in-doubt needs the ledger (--state FILE, or --spool DIR)');
   if (!isInDoubt(ledger.find(what.sha256, what.name))) {
-    throw new CliError(`${what.source}: not in doubt as "${what.name}" in ${ledger.path} (sha256 ${what.sha256.slice(0, 16)}…): nothing to resend; hcd-putfile --state ${ledger.path} --in-doubt lists what is`, EXIT.DATAERR);
+    throw new FlowmeterError('data', `${what.source}: not in doubt as "${what.name}" in ${ledger.path} (sha256 ${what.sha256.slice(0, 16)}…): nothing to resend; hcd-putfile --state ${ledger.path} --in-doubt lists what is`);
   }
 }
 
@@ -340,8 +341,8 @@ export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io:
   }
   const what: Upload = { source: p.source, name: cfg.name, content: p.content, sha256: p.sha256, lines: p.lines };
   const spoolIt = (): Promise<string> => spoolFile(cfg.spool!, cfg.name, p.sha256, p.content);
-  const keep = async (reason: CliError): Promise<never> => {
-    if (cfg.spool) throw new CliError(`${reason.message}; kept in ${await spoolIt()} (hcd-putfile --flush-spool ${cfg.spool} sends it)`, reason.exitCode);
+  const keep = async (reason: FlowmeterError): Promise<never> => {
+    if (cfg.spool) throw new FlowmeterError(reason.kind, `${reason.message}; kept in ${await spoolIt()} (hcd-putfile --flush-spool ${cfg.spool} sends it)`);
     throw reason;
   };
   let ledger: Ledger | undefined;
@@ -361,9 +362,9 @@ export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io:
       }
       throw inDoubtError(e, what, ledger, ledger ? settleCommands(ledger.path, what.name) : 'if it has not, send it again');
     }
-    if (e instanceof CallFailure) return keep(failureToCliError(e));
+    if (e instanceof CallFailure) return keep(errorOfFailure(e));
     if (e instanceof InDoubtRefusal) throw e;
-    if (e instanceof CliError && e.exitCode === EXIT.TEMPFAIL) return keep(e); // lock held
+    if (e instanceof FlowmeterError && e.kind === 'temporary') return keep(e); // lock held
     throw e;
   }
   return okStatus;
@@ -395,7 +396,7 @@ async function readSpooled(it: SpoolItem, ledger: Ledger | undefined, log: Log):
     content = await fsp.readFile(it.path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'gone'; // sent by someone else meanwhile
-    throw new CliError(`${it.path}: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.IOERR);
+    throw new FlowmeterError('io', `${it.path}: ${describeSystemError(e as NodeJS.ErrnoException)}`);
   }
   const digest = sha256(content);
   if (!digest.startsWith(it.sha12)) {
@@ -427,7 +428,7 @@ async function resolveVerbs(cfg: FlushConfig, ledger: Ledger | undefined, apply:
   for (const [flag, list, into] of [['--resend-in-doubt', cfg.resendInDoubt, resolved.resendInDoubt], ['--mark-delivered', cfg.markDelivered, resolved.markDelivered]] as const) {
     for (const arg of list) {
       if (SPOOL_NAME.test(arg)) {
-        if (!items.some((i) => i.file === arg)) throw new CliError(`${flag} ${arg}: no such file waiting in ${cfg.spool}`, EXIT.NOINPUT);
+        if (!items.some((i) => i.file === arg)) throw new FlowmeterError('no-input', `${flag} ${arg}: no such file waiting in ${cfg.spool}`);
         into.add(arg);
         continue;
       }
@@ -446,7 +447,7 @@ async function resolveVerbs(cfg: FlushConfig, ledger: Ledger | undefined, apply:
 function theOneInDoubt(flag: string, name: string, ledger: Ledger | undefined): LedgerEntry {
   if (!ledger) throw usageError(`${flag} NAME needs the ledger (--state FILE, or --spool DIR)`);
   const found = ledger.inDoubt(name);
-  if (found.length === 0) throw new CliError(`${flag} ${name}: nothing is in doubt as "${name}" in ${ledger.path}`, EXIT.NOINPUT);
+  if (found.length === 0) throw new FlowmeterError('no-input', `${flag} ${name}: nothing is in doubt as "${name}" in ${ledger.path}`);
   if (found.length > 1) {
     throw usageError(`${flag} ${name}: ${found.length} uploads are in doubt as "${name}" (sent at ${found.map((e) => e.time).join(', ')}): name each by its spooled file (hcd-putfile --in-doubt lists them)`);
   }
@@ -460,9 +461,9 @@ async function sameBytes(entry: LedgerEntry): Promise<Buffer> {
   try {
     content = await fsp.readFile(entry.source);
   } catch {
-    throw new CliError(`${gone}cannot be read: send the same file again with hcd-putfile -f FILE --resend-in-doubt ${entry.name}`, EXIT.NOINPUT);
+    throw new FlowmeterError('no-input', `${gone}cannot be read: send the same file again with hcd-putfile -f FILE --resend-in-doubt ${entry.name}`);
   }
-  if (sha256(content) !== entry.sha256) throw new CliError(`${gone}no longer holds what was sent (sha256 differs): send the file that was sent with hcd-putfile -f FILE --resend-in-doubt ${entry.name}`, EXIT.NOINPUT);
+  if (sha256(content) !== entry.sha256) throw new FlowmeterError('no-input', `${gone}no longer holds what was sent (sha256 differs): send the file that was sent with hcd-putfile -f FILE --resend-in-doubt ${entry.name}`);
   return content;
 }
 
@@ -523,13 +524,13 @@ export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io
         const left = items.length - i;
         const leftNote = `${left} file${left === 1 ? '' : 's'} left in ${cfg.spool}`;
         if (e.inDoubt) throw inDoubtError(e, up, ledger, `${ledger ? settleCommands(ledger.path, item.name, cfg.spool) : ''}; ${leftNote}`);
-        const err = failureToCliError(e);
+        const err = errorOfFailure(e);
         if (e.kind === 'protocol') {
           io.log.error(`${item.path}: ${err.message}; left in the spool`);
           status = Math.max(status, EXIT.PROTOCOL);
           continue;
         }
-        throw new CliError(`${err.message}; ${leftNote}`, err.exitCode);
+        throw new FlowmeterError(err.kind, `${err.message}; ${leftNote}`);
       }
       await fsp.unlink(item.path).catch(() => undefined);
     }

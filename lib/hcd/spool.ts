@@ -4,7 +4,7 @@
 
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import { describeSystemError, writeFileAtomic } from '../cli/io.js';
 
 export const SPOOL_NAME = /^(\d{8}T\d{9}Z-\d{4})_([0-9a-f]{12})_([A-Za-z0-9._-]+)\.hcd$/;
@@ -27,7 +27,7 @@ async function ensureDir(dir: string): Promise<void> {
   try {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
-    throw new CliError(`--spool ${dir}: cannot create: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.CANTCREAT);
+    throw new FlowmeterError('cant-create', `--spool ${dir}: cannot create: ${describeSystemError(e as NodeJS.ErrnoException)}`);
   }
 }
 
@@ -51,7 +51,7 @@ export async function listSpool(dir: string): Promise<SpoolItem[]> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') return [];
-    throw new CliError(`--spool ${dir}: ${describeSystemError(err)}`, EXIT.NOINPUT);
+    throw new FlowmeterError('no-input', `--spool ${dir}: ${describeSystemError(err)}`);
   }
   const items: SpoolItem[] = [];
   for (const file of names.sort()) {

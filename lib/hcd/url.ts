@@ -2,7 +2,7 @@
 // Python xmlrpc.client's rules (userinfo → HTTP Basic auth, no path → /RPC2), and the one
 // rendering of it that messages may print: the password replaced by ***.
 
-import { usageError } from '../cli/exit.js';
+import { usageError } from '../errors.js';
 
 export interface HcdEndpoint {
   protocol: 'http:' | 'https:';

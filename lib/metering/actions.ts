@@ -3,7 +3,8 @@
 
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { CliError, EXIT } from '../cli/exit.js';
+import { EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import { openInput, refuseTerminalStdin, writeFileAtomic } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
 import { visible } from '../cli/visible.js';
@@ -181,7 +182,7 @@ export function routerDelete(c: Common, refs: string[], io: ActionIo): Promise<n
 
 export async function exportStore(c: Common, output: string | undefined, io: ActionIo): Promise<number> {
   if (output !== undefined && output !== '-' && resolve(output) === resolve(c.db)) {
-    throw new CliError(`${output} is the store itself; export writes Neutron JSON, not a store`, EXIT.USAGE);
+    throw new FlowmeterError('usage', `${output} is the store itself; export writes Neutron JSON, not a store`);
   }
   const text = exportNeutron(await readStore(c.db));
   if (output === undefined || output === '-') await write(io.stdout, text);
@@ -199,7 +200,7 @@ export async function importFiles(c: Common, files: string[], dryRun: boolean, i
     try {
       docs.push({ doc: JSON.parse(Buffer.concat(chunks).toString('utf8')), where: src.name });
     } catch (e) {
-      throw new CliError(`${src.name}: invalid JSON: ${(e as Error).message}`, EXIT.DATAERR);
+      throw new FlowmeterError('data', `${src.name}: invalid JSON: ${(e as Error).message}`);
     }
   }
   const res = await update(c, (d) => {

@@ -3,7 +3,7 @@
 // (neutron/conf/services/metering_agent.py). Other sections and keys belong to the agent's
 // driver, logging and messaging and are reported, not refused.
 
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import { readTextFile } from '../cli/io.js';
 
 export interface AgentConfig {
@@ -16,8 +16,8 @@ export interface AgentConfig {
 
 const BOOL: Record<string, boolean> = { true: true, yes: true, on: true, '1': true, false: false, no: false, off: false, '0': false };
 
-function configError(place: string, message: string): CliError {
-  return new CliError(`${place}: ${message}`, EXIT.CONFIG);
+function configError(place: string, message: string): FlowmeterError {
+  return new FlowmeterError('config', `${place}: ${message}`);
 }
 
 function positiveInt(place: string, key: string, value: string): number {

@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import { readRecords } from '../cli/ndjson-input.js';
 import type { InputFormat } from '../flow/dialects.js';
 import type { Log } from '../cli/log.js';
@@ -338,7 +338,7 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
 
   const inputs = cfg.inputs.length === 0 ? ['-'] : cfg.inputs;
   const reject = (place: string, reason: string, message: string): void => {
-    if (cfg.strict) throw new CliError(`${place}: ${message}`, EXIT.DATAERR);
+    if (cfg.strict) throw new FlowmeterError('data', `${place}: ${message}`);
     stats.rejected++;
     io.log.reject(reason, `${place}: ${message}`, place);
   };

@@ -2,7 +2,7 @@
 // metering_source_and_destination_fields extension) and the API's validation, with its messages.
 
 import { randomUUID } from 'node:crypto';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import { describeValue } from '../flow/record.js';
 import { parsePrefix, prefixesOverlap, ipInterfaceError } from './prefix.js';
 
@@ -47,12 +47,12 @@ export interface StoreData {
 }
 
 /** An API-style error: 400 bad request, 404 not found, 409 conflict. The message is Neutron's. */
-export class NeutronError extends CliError {
+export class NeutronError extends FlowmeterError {
   constructor(
     message: string,
     readonly status: 400 | 404 | 409,
   ) {
-    super(message, status === 400 ? EXIT.USAGE : EXIT.FAILURE);
+    super(status === 400 ? 'usage' : 'failure', message);
     this.name = 'NeutronError';
   }
 }

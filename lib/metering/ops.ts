@@ -1,7 +1,7 @@
 // What each meter-label subcommand does to the store, as functions over StoreData (no I/O), and
 // Neutron's JSON in and out: API bodies and `openstack ... -f json` output.
 
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import {
   findLabel,
   findRouter,
@@ -128,20 +128,20 @@ export function parseNeutronDocument(doc: unknown, where: string): Parsed {
   const out: Parsed = { labels: [], rules: [], routers: [] };
   const isRule = (o: Record<string, unknown>): boolean => 'direction' in o || 'metering_label_id' in o || 'remote_ip_prefix' in o;
   const add = (v: unknown, kind: 'label' | 'rule' | 'guess', at: string): void => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CliError(`${where}: ${at}: expected an object`, EXIT.DATAERR);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FlowmeterError('data', `${where}: ${at}: expected an object`);
     const o = normalizeKeys(v as Record<string, unknown>);
     const k = kind === 'guess' ? (isRule(o) ? 'rule' : 'label') : kind;
     (k === 'rule' ? out.rules : out.labels).push(o);
   };
   const list = (v: unknown, kind: 'label' | 'rule' | 'guess', at: string): void => {
-    if (!Array.isArray(v)) throw new CliError(`${where}: ${at}: expected an array`, EXIT.DATAERR);
+    if (!Array.isArray(v)) throw new FlowmeterError('data', `${where}: ${at}: expected an array`);
     v.forEach((x, i) => add(x, kind, `${at}[${i}]`));
   };
   if (Array.isArray(doc)) {
     list(doc, 'guess', '$');
     return out;
   }
-  if (typeof doc !== 'object' || doc === null) throw new CliError(`${where}: expected a JSON object or array`, EXIT.DATAERR);
+  if (typeof doc !== 'object' || doc === null) throw new FlowmeterError('data', `${where}: expected a JSON object or array`);
   const o = doc as Record<string, unknown>;
   let known = false;
   if ('metering_labels' in o) (known = true), list(o.metering_labels, 'label', 'metering_labels');
@@ -150,9 +150,9 @@ export function parseNeutronDocument(doc: unknown, where: string): Parsed {
   if ('metering_label_rule' in o) (known = true), add(o.metering_label_rule, 'rule', 'metering_label_rule');
   if ('routers' in o) {
     known = true;
-    if (!Array.isArray(o.routers)) throw new CliError(`${where}: routers: expected an array`, EXIT.DATAERR);
+    if (!Array.isArray(o.routers)) throw new FlowmeterError('data', `${where}: routers: expected an array`);
     o.routers.forEach((x, i) => {
-      if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new CliError(`${where}: routers[${i}]: expected an object`, EXIT.DATAERR);
+      if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new FlowmeterError('data', `${where}: routers[${i}]: expected an object`);
       out.routers.push(x as Record<string, unknown>);
     });
   }
@@ -178,7 +178,7 @@ export function importNeutron(data: StoreData, docs: ReadonlyArray<{ doc: unknow
   const res: ImportResult = { labelsAdded: 0, rulesAdded: 0, routersAdded: 0, unchanged: 0 };
   const work: StoreData = { metering_labels: [...data.metering_labels], metering_label_rules: [...data.metering_label_rules], routers: [...data.routers] };
   const fail = (where: string, what: string, e: unknown): never => {
-    if (e instanceof CliError) throw new CliError(`${where}: ${what}: ${e.message}`, e instanceof NeutronError && e.status === 400 ? EXIT.DATAERR : e.exitCode);
+    if (e instanceof FlowmeterError) throw new FlowmeterError(e instanceof NeutronError && e.status === 400 ? 'data' : e.kind, `${where}: ${what}: ${e.message}`);
     throw e;
   };
   const parsed = docs.map(({ doc, where }) => ({ where, p: parseNeutronDocument(doc, where) }));

@@ -5,7 +5,7 @@
 // would run as a formula gets a leading ' (csv-stringify's escape_formulas, OWASP's advice).
 
 import { stringify } from 'csv-stringify/sync';
-import { usageError } from '../cli/exit.js';
+import { usageError } from '../errors.js';
 import { visible } from '../cli/visible.js';
 
 export type Format = 'table' | 'json' | 'csv' | 'value';

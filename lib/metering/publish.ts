@@ -14,7 +14,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import amqp from 'amqplib';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import { describeSystemError, writeFileAtomic } from '../cli/io.js';
 import { LockFile } from '../cli/lock.js';
 import type { Log } from '../cli/log.js';
@@ -50,13 +50,13 @@ export function brokerUrl(url: string, password: string): string {
   try {
     u = new URL(url);
   } catch {
-    throw new CliError(`--publish ${url}: not a URL (amqp://USER@HOST:PORT/VHOST)`, EXIT.USAGE);
+    throw new FlowmeterError('usage', `--publish ${url}: not a URL (amqp://USER@HOST:PORT/VHOST)`);
   }
-  if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:') throw new CliError(`--publish ${url}: the scheme must be amqp:// or amqps://`, EXIT.USAGE);
+  if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:') throw new FlowmeterError('usage', `--publish ${url}: the scheme must be amqp:// or amqps://`);
   if (u.password !== '') {
-    throw new CliError('--publish: a password in the URL would be visible to other users (ps); use $METER_LABEL_AMQP_PASSWORD or --password-file', EXIT.USAGE);
+    throw new FlowmeterError('usage', '--publish: a password in the URL would be visible to other users (ps); use $METER_LABEL_AMQP_PASSWORD or --password-file');
   }
-  if (u.username === '') throw new CliError(`--publish ${url}: a user is required (amqp://USER@HOST:PORT/VHOST)`, EXIT.USAGE);
+  if (u.username === '') throw new FlowmeterError('usage', `--publish ${url}: a user is required (amqp://USER@HOST:PORT/VHOST)`);
   u.password = password;
   return u.toString();
 }
@@ -111,12 +111,12 @@ export class AmqpSink implements SampleSink {
     try {
       await fsp.mkdir(this.cfg.spool, { recursive: true, mode: 0o700 });
     } catch (e) {
-      throw new CliError(`--spool ${this.cfg.spool}: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.CANTCREAT);
+      throw new FlowmeterError('cant-create', `--spool ${this.cfg.spool}: ${describeSystemError(e as NodeJS.ErrnoException)}`);
     }
     this.lock = await LockFile.acquire(join(this.cfg.spool, 'lock'), { timeoutMs: 10_000 });
     const ledger = await fsp.readFile(join(this.cfg.spool, LEDGER), 'utf8').catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return '';
-      throw new CliError(`${join(this.cfg.spool, LEDGER)}: ${describeSystemError(e)}`, EXIT.IOERR);
+      throw new FlowmeterError('io', `${join(this.cfg.spool, LEDGER)}: ${describeSystemError(e)}`);
     });
     for (const id of ledger.split('\n')) if (id !== '') this.sent.add(id);
     const left = await this.spoolFiles();
@@ -146,10 +146,9 @@ export class AmqpSink implements SampleSink {
       if (left.length > 0) {
         let n = 0;
         for (const f of left) n += (await this.readBatch(f)).filter((s) => !this.sent.has(s.message_id)).length;
-        throw new CliError(
-          `${redact(this.cfg.url)}: broker unreachable; ${n} sample(s) kept in ${this.cfg.spool}, sent first by the next run with the same --spool`,
-          EXIT.TEMPFAIL,
-        );
+        throw new FlowmeterError(
+          'temporary',
+          `${redact(this.cfg.url)}: broker unreachable; ${n} sample(s) kept in ${this.cfg.spool}, sent first by the next run with the same --spool`);
       }
     } finally {
       await this.abort();
@@ -187,7 +186,7 @@ export class AmqpSink implements SampleSink {
           if (typeof s.message_id !== 'string' || typeof s.event_type !== 'string') throw new Error('not a notification');
           return s;
         } catch (e) {
-          throw new CliError(`${path}:${i + 1}: spooled sample unreadable (${(e as Error).message}); move the file away to continue`, EXIT.DATAERR);
+          throw new FlowmeterError('data', `${path}:${i + 1}: spooled sample unreadable (${(e as Error).message}); move the file away to continue`);
         }
       });
   }
@@ -217,12 +216,11 @@ export class AmqpSink implements SampleSink {
       } catch (e) {
         await this.close();
         const why = (e as Error).message;
-        if (/ACCESS_REFUSED/.test(why)) throw new CliError(`${redact(this.cfg.url)}: login refused (${why}); samples stay in ${this.cfg.spool}`, EXIT.NOPERM);
+        if (/ACCESS_REFUSED/.test(why)) throw new FlowmeterError('permission', `${redact(this.cfg.url)}: login refused (${why}); samples stay in ${this.cfg.spool}`);
         if (/PRECONDITION_FAILED/.test(why)) {
-          throw new CliError(
-            `${redact(this.cfg.url)}: exchange ${this.cfg.exchange} exists with other properties (${why}); --amqp-durable must match the other declarers (oslo amqp_durable_queues)`,
-            EXIT.CONFIG,
-          );
+          throw new FlowmeterError(
+            'config',
+            `${redact(this.cfg.url)}: exchange ${this.cfg.exchange} exists with other properties (${why}); --amqp-durable must match the other declarers (oslo amqp_durable_queues)`);
         }
         if (Date.now() + delay > deadline) {
           if (!this.down) this.log.warn(`${redact(this.cfg.url)}: cannot publish (${why}); samples stay in ${this.cfg.spool}`);

@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import { describeSystemError, writeFileAtomic } from '../cli/io.js';
 import { LockFile } from '../cli/lock.js';
 import { checkDirection, isUuid, makeRouter, type MeteringLabel, type MeteringLabelRule, type Router, type StoreData } from './model.js';
@@ -26,8 +26,8 @@ export function emptyStore(): StoreData {
   return { metering_labels: [], metering_label_rules: [], routers: [] };
 }
 
-function corrupt(path: string, why: string): CliError {
-  return new CliError(`${path}: not a usable meter-label store (${why}); refusing to use or overwrite it`, EXIT.CONFIG);
+function corrupt(path: string, why: string): FlowmeterError {
+  return new FlowmeterError('config', `${path}: not a usable meter-label store (${why}); refusing to use or overwrite it`);
 }
 
 /** Read the store; a missing file is an empty store. */
@@ -38,7 +38,7 @@ export async function readStore(path: string): Promise<StoreData> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') return emptyStore();
-    throw new CliError(`${path}: cannot read: ${describeSystemError(err)}`, err.code === 'EACCES' ? EXIT.NOPERM : EXIT.NOINPUT);
+    throw new FlowmeterError(err.code === 'EACCES' ? 'permission' : 'no-input', `${path}: cannot read: ${describeSystemError(err)}`);
   }
   return parseStore(path, text);
 }
@@ -55,10 +55,9 @@ export function parseStore(path: string, text: string): StoreData {
   if (o.format !== STORE_FORMAT) throw corrupt(path, `"format" is not "${STORE_FORMAT}"`);
   if (typeof o.version !== 'number' || !Number.isInteger(o.version) || o.version < 1) throw corrupt(path, '"version" is not a positive integer');
   if (o.version > STORE_VERSION) {
-    throw new CliError(
-      `${path}: store format version ${o.version} is newer than this meter-label understands (${STORE_VERSION}); upgrade flowmeter. The file was left untouched`,
-      EXIT.CONFIG,
-    );
+    throw new FlowmeterError(
+      'config',
+      `${path}: store format version ${o.version} is newer than this meter-label understands (${STORE_VERSION}); upgrade flowmeter. The file was left untouched`);
   }
   if (!Array.isArray(o.metering_labels) || !Array.isArray(o.metering_label_rules)) {
     throw corrupt(path, '"metering_labels" and "metering_label_rules" must be arrays');
@@ -163,7 +162,7 @@ export async function updateStore<T>(
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new CliError(`${dir}: cannot create directory: ${describeSystemError(err)}`, EXIT.CANTCREAT);
+    throw new FlowmeterError('cant-create', `${dir}: cannot create directory: ${describeSystemError(err)}`);
   }
   const lock = await LockFile.acquire(`${path}.lock`, { timeoutMs: opts.lockTimeoutMs ?? 10_000 });
   try {

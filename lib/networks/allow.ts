@@ -5,7 +5,7 @@
 import { ipv4ToU32, ipv6ToWords } from './addr.js';
 import { loadNetworksFile, parseNetworks, type NetworkTable } from './file.js';
 import { parseIP } from '../net/ip.js';
-import { CliError, EXIT, usageError } from '../cli/exit.js';
+import { FlowmeterError, usageError } from '../errors.js';
 
 export class AllowList {
   private readonly words = new Uint32Array(4);
@@ -57,6 +57,6 @@ export async function loadAllowList(specs: readonly string[]): Promise<AllowList
   const tables: NetworkTable[] = [];
   for (const spec of specs) tables.push(cidrTable(spec) ?? (await loadNetworksFile(spec, { strict: true })));
   const list = new AllowList(tables);
-  if (list.size === 0) throw new CliError(`--allow ${specs.join(' ')}: no networks listed (every datagram would be denied)`, EXIT.CONFIG);
+  if (list.size === 0) throw new FlowmeterError('config', `--allow ${specs.join(' ')}: no networks listed (every datagram would be denied)`);
   return list;
 }

@@ -7,7 +7,7 @@
 
 import { BinaryTrie } from './trie.js';
 import { ipv4ToU32, ipv6ToWords, maskV4, maskWord, formatIPv4, formatWords6 } from './addr.js';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import { readTextFile } from '../cli/io.js';
 import { parseIP } from '../net/ip.js';
 
@@ -183,7 +183,7 @@ export async function loadNetworksFile(path: string, opts: LoadNetworksOptions =
   const text = await readTextFile(path);
   const { table, problems } = parseNetworks(text);
   for (const p of problems) {
-    if (opts.strict) throw new CliError(`${path}:${p.line}: ${p.message}`, EXIT.CONFIG);
+    if (opts.strict) throw new FlowmeterError('config', `${path}:${p.line}: ${p.message}`);
     opts.onProblem?.(`${path}:${p.line}`, `${path}:${p.line}: ${p.message}; line skipped`);
   }
   return table;

@@ -6,7 +6,7 @@
 // equipment codes (EXT_OBJECT_ID) from a map (subscriber network → code).
 
 import { readFileSync } from 'node:fs';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import { describeSystemError } from '../cli/io.js';
 import { hydraIdProblem, quote } from '../hcd/billing.js';
 import { parseCidr, parseIP, type ParsedIP } from '../net/ip.js';
@@ -50,7 +50,7 @@ function readMapFile(path: string, what: string): string[] {
     return readFileSync(path, 'utf8').split('\n');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new CliError(`${path}: ${describeSystemError(err)}`, err.code === 'ENOENT' || err.code === 'EACCES' ? EXIT.NOINPUT : EXIT.IOERR);
+    throw new FlowmeterError(err.code === 'ENOENT' || err.code === 'EACCES' ? 'no-input' : 'io', `${path}: ${describeSystemError(err)}`);
   }
   void what;
 }
@@ -62,7 +62,7 @@ export function badHydraId(id: string): string | undefined {
 
 function checkMapId(where: string, what: string, id: string): void {
   const expected = badHydraId(id);
-  if (expected) throw new CliError(`${where}: bad ${what} ${quote(id)}: expected ${expected}`, EXIT.CONFIG);
+  if (expected) throw new FlowmeterError('config', `${where}: bad ${what} ${quote(id)}: expected ${expected}`);
 }
 
 /** Service map: lines `DIRECTION NETWORK GOOD_ID` (DIRECTION ab|ba|any; `#` comments), e.g.
@@ -78,12 +78,12 @@ export class GoodMap {
       if (line === '') return;
       const f = line.split(/\s+/);
       const where = `${path}:${i + 1}`;
-      if (f.length !== 3) throw new CliError(`${where}: expected "DIRECTION NETWORK GOOD_ID" (got "${line}")`, EXIT.CONFIG);
+      if (f.length !== 3) throw new FlowmeterError('config', `${where}: expected "DIRECTION NETWORK GOOD_ID" (got "${line}")`);
       const [dir, net, id] = f as [string, string, string];
-      if (dir !== 'ab' && dir !== 'ba' && dir !== 'any') throw new CliError(`${where}: direction must be ab, ba or any (got "${dir}")`, EXIT.CONFIG);
+      if (dir !== 'ab' && dir !== 'ba' && dir !== 'any') throw new FlowmeterError('config', `${where}: direction must be ab, ba or any (got "${dir}")`);
       checkMapId(where, 'service id', id);
       for (const d of dir === 'any' ? (['ab', 'ba'] as const) : [dir as Direction]) {
-        if (!m.maps[d].add(net, id)) throw new CliError(`${where}: bad network "${net}" (expected a CIDR like 10.0.0.0/8)`, EXIT.CONFIG);
+        if (!m.maps[d].add(net, id)) throw new FlowmeterError('config', `${where}: bad network "${net}" (expected a CIDR like 10.0.0.0/8)`);
       }
     });
     return m;
@@ -105,9 +105,9 @@ export class ObjectMap {
       if (line === '') return;
       const f = line.split(/\s+/);
       const where = `${path}:${i + 1}`;
-      if (f.length !== 2) throw new CliError(`${where}: expected "NETWORK OBJECT_CODE" (got "${line}")`, EXIT.CONFIG);
+      if (f.length !== 2) throw new FlowmeterError('config', `${where}: expected "NETWORK OBJECT_CODE" (got "${line}")`);
       checkMapId(where, 'object code', f[1]!);
-      if (!m.map.add(f[0]!, f[1]!)) throw new CliError(`${where}: bad network "${f[0]}" (expected a CIDR like 10.5.0.0/16)`, EXIT.CONFIG);
+      if (!m.map.add(f[0]!, f[1]!)) throw new FlowmeterError('config', `${where}: bad network "${f[0]}" (expected a CIDR like 10.5.0.0/16)`);
     });
     return m;
   }

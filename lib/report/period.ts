@@ -10,7 +10,7 @@
 
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import { describeSystemError } from '../cli/io.js';
 import { STAMP_PATTERN } from '../capture/rotate.js';
 
@@ -59,7 +59,7 @@ export function selectPeriod(dir: string, spec: PeriodSpec, now = Date.now()): P
     names = readdirSync(dir);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new CliError(`--dir ${dir}: ${describeSystemError(err)}`, EXIT.NOINPUT);
+    throw new FlowmeterError('no-input', `--dir ${dir}: ${describeSystemError(err)}`);
   }
   // by interval start (ms): names of one interval in different forms are one interval
   const byStart = new Map<number, Array<{ name: string; reopen: number }>>();
@@ -85,8 +85,8 @@ export function selectPeriod(dir: string, spec: PeriodSpec, now = Date.now()): P
     // an interval at or after one still written is not complete
     const complete = [...byStart.keys()].filter((s) => s < oldestActive).sort(byTime);
     if (complete.length === 0) {
-      if (active.size > 0) throw new CliError(`--period last: no complete interval in ${dir} yet (a file is still being written); try again later`, EXIT.TEMPFAIL);
-      throw new CliError(`--period last: no flow-capture files (flows.*.ndjson[.gz]) in ${dir}`, EXIT.NOINPUT);
+      if (active.size > 0) throw new FlowmeterError('temporary', `--period last: no complete interval in ${dir} yet (a file is still being written); try again later`);
+      throw new FlowmeterError('no-input', `--period last: no flow-capture files (flows.*.ndjson[.gz]) in ${dir}`);
     }
     const starts = complete.slice(-spec.count);
     const first = starts[0]!;
@@ -111,9 +111,9 @@ export function selectPeriod(dir: string, spec: PeriodSpec, now = Date.now()): P
   const inWindow = (t: number): boolean => t >= from.getTime() && t < to.getTime();
   const busy = [...active].filter(inWindow);
   const label = `${spec.kind} ${localText(from.getTime())} – ${localText(to.getTime())}`;
-  if (busy.length > 0) throw new CliError(`--period ${spec.kind}: ${busy.length} file(s) of the ${label} still being written in ${dir}; try again later`, EXIT.TEMPFAIL);
+  if (busy.length > 0) throw new FlowmeterError('temporary', `--period ${spec.kind}: ${busy.length} file(s) of the ${label} still being written in ${dir}; try again later`);
   const starts = [...byStart.keys()].filter(inWindow).sort(byTime);
-  if (starts.length === 0) throw new CliError(`--period ${spec.kind}: no flow-capture files of the ${label} in ${dir}`, EXIT.NOINPUT);
+  if (starts.length === 0) throw new FlowmeterError('no-input', `--period ${spec.kind}: no flow-capture files of the ${label} in ${dir}`);
   const files = filesOf(starts);
   return { files, first: starts[0]!, last: starts[starts.length - 1]!, description: `${label} (${files.length} file${files.length === 1 ? '' : 's'})` };
 }

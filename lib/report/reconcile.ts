@@ -35,7 +35,7 @@ import { basename, join, sep } from 'node:path';
 import { readLines, LineTooLongError } from '../cli/lines.js';
 import { openInput, describeSystemError } from '../cli/io.js';
 import { readRecords, type NdjsonInputIO, type RejectLine } from '../cli/ndjson-input.js';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import type { InputFormat } from '../flow/dialects.js';
 import type { FlowRecord } from '../flow/record.js';
 import { parseJsonObject } from '../flow/record.js';
@@ -204,7 +204,7 @@ function billingFile(agg: Aggregator, s: BillingSteps, path: string): { sha256: 
     try {
       l = hydraLine(row, s.hydra);
     } catch (e) {
-      if (e instanceof HydraError) throw new CliError(`${path}: ${e.message}: the billing cycle cannot bill this file either`, EXIT.DATAERR);
+      if (e instanceof HydraError) throw new FlowmeterError('data', `${path}: ${e.message}: the billing cycle cannot bill this file either`);
       throw e;
     }
     if (!l) continue;
@@ -238,12 +238,12 @@ function billFiles(paths: readonly string[]): string[] {
     try {
       st = statSync(p);
     } catch (e) {
-      throw new CliError(`--bills ${p}: ${describeSystemError(e as NodeJS.ErrnoException)}`, EXIT.NOINPUT);
+      throw new FlowmeterError('no-input', `--bills ${p}: ${describeSystemError(e as NodeJS.ErrnoException)}`);
     }
     if (st.isDirectory()) {
       for (const n of readdirSync(p).sort()) if (!n.startsWith('.')) walk(join(p, n), false);
     } else if (billDirection(p)) out.push(p);
-    else if (given) throw new CliError(`--bills ${p}: not a billing file (expected a name ending in -ab or -ba, as flow-report --split writes)`, EXIT.USAGE);
+    else if (given) throw new FlowmeterError('usage', `--bills ${p}: not a billing file (expected a name ending in -ab or -ba, as flow-report --split writes)`);
   };
   for (const p of paths) walk(p, true);
   return out;
@@ -268,8 +268,8 @@ async function billBytes(path: string, of: FileFlows, io: ReconcileIO): Promise<
     }
   } catch (e) {
     if (e instanceof LineTooLongError) io.reject(`${path}:${e.line}`, 'not a billing line', `${e.message}; rest of ${path} skipped`);
-    else if (e instanceof CliError) throw e;
-    else throw new CliError(`${path}: read error: ${(e as Error).message}`, EXIT.IOERR);
+    else if (e instanceof FlowmeterError) throw e;
+    else throw new FlowmeterError('io', `${path}: read error: ${(e as Error).message}`);
   }
   return sum;
 }
@@ -280,7 +280,7 @@ async function hydraBills(paths: readonly string[], captureFiles: ReadonlyMap<st
   for (const p of billFiles(paths)) {
     const capture = captureFileOf(p);
     if (capture === undefined) {
-      throw new CliError(`--bills ${p}: cannot tell which capture file it was made from: keep billing files under a directory named after it (billing-cycle.sh's work/FILE/report/)`, EXIT.USAGE);
+      throw new FlowmeterError('usage', `--bills ${p}: cannot tell which capture file it was made from: keep billing files under a directory named after it (billing-cycle.sh's work/FILE/report/)`);
     }
     const of = captureFiles.get(capture);
     if (!of) {
@@ -381,9 +381,9 @@ export async function reconcile(cfg: ReconcileConfig, io: ReconcileIO, counts: {
   const seen = new Map<string, FileFlows>();
   const files: FileFlows[] = [];
   for (const path of cfg.flowFiles) {
-    if (path === '-') throw new CliError('--reconcile reads flow-capture files by name (their names tell the intervals): stdin cannot be one', EXIT.USAGE);
+    if (path === '-') throw new FlowmeterError('usage', '--reconcile reads flow-capture files by name (their names tell the intervals): stdin cannot be one');
     const name = basename(path);
-    if (seen.has(name)) throw new CliError(`${path}: a capture file of that name was given twice`, EXIT.USAGE);
+    if (seen.has(name)) throw new FlowmeterError('usage', `${path}: a capture file of that name was given twice`);
     const f = await readFileFlows(path, cfg, io, counts);
     seen.set(name, f);
     files.push(f);

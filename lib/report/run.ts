@@ -9,7 +9,7 @@ import { AtomicFile, commitAll } from '../cli/io.js';
 import { readRecords } from '../cli/ndjson-input.js';
 import type { InputFormat } from '../flow/dialects.js';
 import { BatchWriter } from '../cli/writer.js';
-import { CliError, EXIT } from '../cli/exit.js';
+import { FlowmeterError } from '../errors.js';
 import type { Log } from '../cli/log.js';
 import { withReadProgress } from '../cli/progress.js';
 import { parseJsonObject, type FlowRecord } from '../flow/record.js';
@@ -273,7 +273,7 @@ class TallySink implements Sink {
       if (cfg.flowTools.report === 'summary') this.summary = new Summary();
       else {
         const type = FLOW_TOOLS_REPORTS.find((t) => t.name === cfg.flowTools.report);
-        if (!type) throw new CliError(`unknown flow-tools report "${cfg.flowTools.report}"`, EXIT.USAGE);
+        if (!type) throw new FlowmeterError('usage', `unknown flow-tools report "${cfg.flowTools.report}"`);
         this.tally = new KeyTally(type);
       }
     }
@@ -333,7 +333,7 @@ class HtmlSink implements Sink {
     try {
       this.page.add(r);
     } catch (e) {
-      if (e instanceof BinOverflowError) throw new CliError(e.message, EXIT.USAGE);
+      if (e instanceof BinOverflowError) throw new FlowmeterError('usage', e.message);
       throw e;
     }
     return false;
@@ -394,7 +394,7 @@ async function makeSink(cfg: ReportConfig, io: ReportIO, fixed: readonly Primiti
         try {
           fm = new HcdTableFormatter(prims);
         } catch (e) {
-          throw new CliError((e as Error).message, EXIT.USAGE);
+          throw new FlowmeterError('usage', (e as Error).message);
         }
         return { header: fm.header(), row: (r) => fm.row(r), trailer: (n) => fm.trailer(n) };
       }, fixed);
@@ -422,7 +422,7 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
 
   const reject = (place: string, reason: string, message: string): void => {
     s.rejected++;
-    if (cfg.strict) throw new CliError(`${place}: ${message}`, EXIT.DATAERR);
+    if (cfg.strict) throw new FlowmeterError('data', `${place}: ${message}`);
     log.reject(reason, `${place}: ${message}`, place);
   };
   const rowPlace = new WeakMap<Row, string>();
@@ -484,11 +484,11 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
       // Billing must never lose or invent bytes: refuse to commit files that do not add up.
       if (s.rejected > 0 && cfg.hydra.split !== undefined) {
         await sink.abort();
-        throw new CliError(`${s.rejected} records could not be billed; ${cfg.hydra.name}-ab/${cfg.hydra.name}-ba not written`, EXIT.DATAERR);
+        throw new FlowmeterError('data', `${s.rejected} records could not be billed; ${cfg.hydra.name}-ab/${cfg.hydra.name}-ba not written`);
       }
       if (s.rejected === 0 && s.bytesOut !== s.bytesIn) {
         await sink.abort();
-        throw new CliError(`billing total ${s.bytesOut} bytes differs from the input total ${s.bytesIn} bytes (this is a bug)`, EXIT.SOFTWARE);
+        throw new FlowmeterError('software', `billing total ${s.bytesOut} bytes differs from the input total ${s.bytesIn} bytes (this is a bug)`);
       }
     }
     await sink.end();

@@ -1,12 +1,12 @@
 // Short fuzz run (deterministic seed): mutated real captures through readCapture and random
-// bytes through parseFrame. Nothing may throw (except "not a capture" CliError 65), hang, or
+// bytes through parseFrame. Nothing may throw (except "not a capture" FlowmeterError 65), hang, or
 // point outside the frame.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCapture, newCaptureStats } from '../../../lib/capture/pcap-file.js';
-import { CliError } from '../../../lib/cli/exit.js';
+import { FlowmeterError } from '../../../lib/errors.js';
 import { PacketInfo, parseFrame } from '../../../lib/packet/frame.js';
 import { ROOT } from '../../helpers/spawn.js';
 import { chunked, memoryLog } from '../../helpers/pcap-build.js';
@@ -31,7 +31,7 @@ test('mutated captures: no exception escapes, every datagram points inside its b
         }
       }
     } catch (e) {
-      assert.ok(e instanceof CliError && e.exitCode === 65, `case ${i}: ${(e as Error).stack}`);
+      assert.ok(e instanceof FlowmeterError && e.kind === 'data', `case ${i}: ${(e as Error).stack}`);
     }
     assert.ok(stats.datagrams <= stats.packets);
   }

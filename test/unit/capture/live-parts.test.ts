@@ -9,7 +9,7 @@ import { DatagramQueue, parseListen, rcvbufWarning } from '../../../lib/capture/
 import { parseProcNetUdp, readKernelStats, socketInode } from '../../../lib/capture/kernel-drops.js';
 import { RotatingWriter, intervalStart, stamp } from '../../../lib/capture/rotate.js';
 import { splitCommand } from '../../../lib/capture/live-cli.js';
-import { CliError } from '../../../lib/cli/exit.js';
+import { FlowmeterError } from '../../../lib/errors.js';
 import { tempDir } from '../../helpers/tmp.js';
 import type { Datagram } from '../../../lib/capture/datagram.js';
 
@@ -21,7 +21,7 @@ test('parseListen: IPv4, bracketed IPv6, dual-stack, schemes; errors name the va
   assert.equal(parseListen('[::]:9995').family, 6);
   assert.equal(parseListen('sflow://192.0.2.1:6343').address, '192.0.2.1');
   for (const bad of ['nonsense', '1.2.3.4:99999', '::1:2055', 'host.example:2055', '1.2.3:80']) {
-    assert.throws(() => parseListen(bad), (e: unknown) => e instanceof CliError && e.exitCode === 64 && e.message.includes(bad), bad);
+    assert.throws(() => parseListen(bad), (e: unknown) => e instanceof FlowmeterError && e.kind === 'usage' && e.message.includes(bad), bad);
   }
 });
 

@@ -1,14 +1,14 @@
 // readCapture on hand-built files for what real tools do not write: truncated and garbage
 // headers, absurd lengths, big-endian files, pcapng section byte-order changes, unknown blocks,
 // timestamp resolutions, broken packets. Nothing may throw past the generator except "not a
-// capture file at all" (CliError 65).
+// capture file at all" (FlowmeterError 65).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { readCapture, newCaptureStats, type CaptureStats } from '../../../lib/capture/pcap-file.js';
 import type { Datagram } from '../../../lib/capture/datagram.js';
-import { CliError } from '../../../lib/cli/exit.js';
+import { FlowmeterError } from '../../../lib/errors.js';
 import {
   block, chunked, epb, eth, idb, ipv4, ipv6, memoryLog, pcapFile, pcapHeader, shb, spb, u32, udp,
 } from '../../helpers/pcap-build.js';
@@ -36,7 +36,7 @@ function nonZero(s: CaptureStats): Record<string, number> {
   return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== 0));
 }
 
-test('not a capture file: CliError 65 naming the file and the magic found', async () => {
+test('not a capture file: FlowmeterError 65 naming the file and the magic found', async () => {
   for (const [bytes, what] of [
     [Buffer.from('hello, world\n'), /^notes\.txt: not a pcap or pcapng file \(magic 0x68656c6c "hell"\)$/],
     [Buffer.alloc(0), /^notes\.txt: not a pcap or pcapng file \(empty\)$/],
@@ -46,8 +46,8 @@ test('not a capture file: CliError 65 naming the file and the magic found', asyn
     [Buffer.from('BZh91AY&SY'), /\(bzip2-compressed: decompress it first, e\.g\. bzip2 -d\)$/],
   ] as const) {
     await assert.rejects(read(bytes, 'notes.txt'), (e: unknown) => {
-      assert.ok(e instanceof CliError);
-      assert.equal(e.exitCode, 65);
+      assert.ok(e instanceof FlowmeterError);
+      assert.equal(e.kind, 'data');
       assert.match(e.message, what);
       return true;
     });
@@ -349,7 +349,7 @@ test('batches are bounded', async () => {
   assert.equal(max, 500);
 });
 
-test('a read error mid-file is a CliError 74 naming the file, after the datagrams before it', async () => {
+test('a read error mid-file is a FlowmeterError 74 naming the file, after the datagrams before it', async () => {
   const f = pcapFile({}, [{ data: frame1 }, { data: frame2 }]);
   const stream = new Readable({ read() {} });
   stream.push(f.subarray(0, 24 + 16 + frame1.length));
@@ -360,7 +360,7 @@ test('a read error mid-file is a CliError 74 naming the file, after the datagram
     (async () => {
       for await (const b of readCapture({ name: 'disk.pcap', stream }, log, newCaptureStats())) got.push(...b);
     })(),
-    (e: unknown) => e instanceof CliError && e.exitCode === 74 && e.message === 'disk.pcap: read error: EIO: i/o error, read',
+    (e: unknown) => e instanceof FlowmeterError && e.kind === 'io' && e.message === 'disk.pcap: read error: EIO: i/o error, read',
   );
   assert.equal(got.length, 1);
 });

@@ -46,7 +46,7 @@ test('parseTee: HOST:PORT and [IPv6]:PORT; anything else is a usage error', () =
   assert.deepEqual(parseTee('[2001:db8::7]:9995'), { text: '[2001:db8::7]:9995', host: '2001:db8::7', port: 9995 });
   assert.equal(parseTee('collector.example.net:2055').host, 'collector.example.net');
   for (const bad of ['2055', ':2055', '2001:db8::7:2055', '[::1]', 'h:0', 'h:65536', 'h:x']) {
-    assert.throws(() => parseTee(bad), (e: { exitCode?: number }) => e.exitCode === 64, bad);
+    assert.throws(() => parseTee(bad), (e: { kind?: string }) => e.kind === 'usage', bad);
   }
 });
 

@@ -5,13 +5,13 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LockFile } from '../../../lib/cli/lock.js';
-import { CliError } from '../../../lib/cli/exit.js';
+import { FlowmeterError } from '../../../lib/errors.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 test('a held lock is refused at once with 75 naming its holder; released on release()', async () => {
   const path = join(tempDir(), 'x.lock');
   const lock = await LockFile.acquire(path, { timeoutMs: 0 });
-  await assert.rejects(LockFile.acquire(path, { timeoutMs: 0 }), (e: unknown) => e instanceof CliError && e.exitCode === 75 && e.message.includes(`locked by pid ${process.pid} on ${hostname()}`));
+  await assert.rejects(LockFile.acquire(path, { timeoutMs: 0 }), (e: unknown) => e instanceof FlowmeterError && e.kind === 'temporary' && e.message.includes(`locked by pid ${process.pid} on ${hostname()}`));
   await lock.release();
   assert.ok(!existsSync(path));
 });
@@ -29,5 +29,5 @@ test("a dead process's lock is taken over (also in the older 'pid host' form); a
 });
 
 test('a lock in a missing directory: cannot create (73)', async () => {
-  await assert.rejects(LockFile.acquire(join(tempDir(), 'no', 'x.lock'), { timeoutMs: 0 }), (e: unknown) => e instanceof CliError && e.exitCode === 73);
+  await assert.rejects(LockFile.acquire(join(tempDir(), 'no', 'x.lock'), { timeoutMs: 0 }), (e: unknown) => e instanceof FlowmeterError && e.kind === 'cant-create');
 });

@@ -34,12 +34,12 @@ test('makeParser + parseArgs: -f - and --password-file - parse as "-"', async ()
 
 test('a value refused by a coerce helper (intInRange) is a usage error (64), not an internal error', async () => {
   const { makeParser, parseArgs, intInRange } = await import('../../../lib/cli/options.js');
-  const { CliError } = await import('../../../lib/cli/exit.js');
+  const { FlowmeterError } = await import('../../../lib/errors.js');
   const proc = { argv: ['--count', 'abc'], env: {}, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
   const y = makeParser(proc, { prog: 'x', synopsis: ['a'], summary: 's', examples: [] }).option('count', { type: 'string', coerce: intInRange('count', 0, 9) });
   await assert.rejects(parseArgs(y), (e: unknown) => {
-    assert.ok(e instanceof CliError);
-    assert.equal(e.exitCode, 64);
+    assert.ok(e instanceof FlowmeterError);
+    assert.equal(e.kind, 'usage');
     assert.equal(e.message, '--count: expected an integer, got "abc"');
     assert.deepEqual(e.detail, ["Try 'x --help' for more information."]);
     return true;

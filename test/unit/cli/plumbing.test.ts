@@ -10,7 +10,7 @@ import { BatchWriter } from '../../../lib/cli/writer.js';
 import { AtomicFile, openInput, openInputChunks, writeFileAtomic } from '../../../lib/cli/io.js';
 import { colorLevel } from '../../../lib/cli/color.js';
 import { Log } from '../../../lib/cli/log.js';
-import { CliError } from '../../../lib/cli/exit.js';
+import { FlowmeterError } from '../../../lib/errors.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 async function collect(chunks: Array<string | Buffer>): Promise<Array<[number, string]>> {
@@ -99,9 +99,9 @@ test('atomic file: invisible until commit, temp removed on abort', async () => {
 });
 
 test('openInput: missing file is exit 66 with the path', async () => {
-  await assert.rejects(openInput('/nonexistent/x.ndjson', process.stdin), (e: unknown) => e instanceof CliError && e.exitCode === 66 && /\/nonexistent\/x.ndjson: No such file/.test(e.message));
-  await assert.rejects(openInputChunks('/nonexistent/x.ndjson', process.stdin), (e: unknown) => e instanceof CliError && e.exitCode === 66);
-  await assert.rejects(openInputChunks(tempDir(), process.stdin), (e: unknown) => e instanceof CliError && /Is a directory/.test(e.message));
+  await assert.rejects(openInput('/nonexistent/x.ndjson', process.stdin), (e: unknown) => e instanceof FlowmeterError && e.kind === 'no-input' && /\/nonexistent\/x.ndjson: No such file/.test(e.message));
+  await assert.rejects(openInputChunks('/nonexistent/x.ndjson', process.stdin), (e: unknown) => e instanceof FlowmeterError && e.kind === 'no-input');
+  await assert.rejects(openInputChunks(tempDir(), process.stdin), (e: unknown) => e instanceof FlowmeterError && /Is a directory/.test(e.message));
 });
 
 test('openInputChunks: a named pipe stays a stream (its destroy() ends a waiting read: SIGINT), a regular file does not', async (t) => {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import { visible } from '../../../lib/cli/visible.js';
 import { Log } from '../../../lib/cli/log.js';
-import { CliError, EXIT, tryHelp, usageError } from '../../../lib/cli/exit.js';
+import { EXIT, tryHelp } from '../../../lib/cli/exit.js';
+import { FlowmeterError, usageError } from '../../../lib/errors.js';
 import { reportError } from '../../../lib/cli/run.js';
 import { makeChalk } from '../../../lib/cli/color.js';
 import { readNdjsonObjects } from '../../../lib/cli/ndjson-input.js';
@@ -50,7 +51,7 @@ test('reportError: the message escaped, then its detail lines, each on a line of
   assert.equal(code, EXIT.USAGE);
   assert.equal(err.read().toString(), `t: unknown command "${SHOWN}"\nTry 't --help' for more information.\n`);
   const err2 = new PassThrough();
-  assert.equal(reportError('t', new CliError(`${HOSTILE}: No such file`, EXIT.NOINPUT), { stderr: err2, env: {} }), EXIT.NOINPUT);
+  assert.equal(reportError('t', new FlowmeterError('no-input', `${HOSTILE}: No such file`), { stderr: err2, env: {} }), EXIT.NOINPUT);
   assert.equal(err2.read().toString(), `t: ${SHOWN}: No such file\n`);
   const err3 = new PassThrough();
   assert.equal(reportError('t', new RangeError(HOSTILE), { stderr: err3, env: {} }), EXIT.SOFTWARE);

@@ -11,7 +11,7 @@ import { TextFormatter, tcpFlagLetters } from '../../../lib/format/text.js';
 import { parseFields, DEFAULT_FIELDS } from '../../../lib/format/fields.js';
 import { formatTimeNs, formatDurationNs } from '../../../lib/format/time.js';
 import { makeChalk } from '../../../lib/cli/color.js';
-import { CliError } from '../../../lib/cli/exit.js';
+import { FlowmeterError } from '../../../lib/errors.js';
 import { rng } from '../../helpers/prng.js';
 
 function base(): FlowRecord {
@@ -112,7 +112,7 @@ test('text: tcpdump-like line, dot style for IPv6, flags letters, colour only wi
 test('--fields: names from the record, usage errors for unknown or repeated ones', () => {
   assert.deepEqual(parseFields('src_addr, dst_addr,bytes'), ['src_addr', 'dst_addr', 'bytes']);
   for (const bad of ['nope', 'src_addr,src_addr', '', ',']) {
-    assert.throws(() => parseFields(bad), (e: unknown) => e instanceof CliError && e.exitCode === 64);
+    assert.throws(() => parseFields(bad), (e: unknown) => e instanceof FlowmeterError && e.kind === 'usage');
   }
   parseFlowLine(flowToJson(base())); // the base record is valid
 });

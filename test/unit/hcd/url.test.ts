@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { maskUrlPasswords, parseHcdUrl } from '../../../lib/hcd/url.js';
-import { CliError } from '../../../lib/cli/exit.js';
+import { FlowmeterError } from '../../../lib/errors.js';
 
 test("hcdctl's URL: userinfo, default path /RPC2 as Python's ServerProxy does, masked display", () => {
   const e = parseHcdUrl('http://hydra:s%40cret@127.0.0.1:8888');
@@ -32,8 +32,8 @@ test('bad URLs are usage errors that never echo the password', () => {
     ['http://u:topsecret@h:1/#frag', /a fragment/],
   ] as const) {
     assert.throws(() => parseHcdUrl(url), (e: unknown) => {
-      assert.ok(e instanceof CliError);
-      assert.equal(e.exitCode, 64);
+      assert.ok(e instanceof FlowmeterError);
+      assert.equal(e.kind, 'usage');
       assert.match(e.message, re);
       assert.ok(!e.message.includes('topsecret'), e.message);
       return true;

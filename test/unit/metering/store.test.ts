@@ -10,7 +10,7 @@ import { tempDir } from '../../helpers/tmp.js';
 import { readStore, updateStore, defaultStorePath, STORE_VERSION } from '../../../lib/metering/store.js';
 import { createLabel, createRule, exportNeutron, importNeutron } from '../../../lib/metering/ops.js';
 import { LockFile } from '../../../lib/cli/lock.js';
-import { CliError } from '../../../lib/cli/exit.js';
+import { FlowmeterError } from '../../../lib/errors.js';
 import { formatOne, formatList, renderTable } from '../../../lib/metering/output.js';
 
 test('default store path: $METER_LABEL_DB, then $XDG_DATA_HOME, then ~/.local/share', () => {
@@ -33,7 +33,7 @@ test('a missing store reads as empty; updates create it (and its directory) as v
 
 async function refused(db: string, pattern: RegExp): Promise<void> {
   const before = readFileSync(db);
-  await assert.rejects(readStore(db), (e: unknown) => e instanceof CliError && e.exitCode === 78 && pattern.test(e.message));
+  await assert.rejects(readStore(db), (e: unknown) => e instanceof FlowmeterError && e.kind === 'config' && pattern.test(e.message));
   await assert.rejects(updateStore(db, (d) => ({ result: createLabel(d, { name: 'x' }), changed: true })), pattern);
   assert.deepEqual(readFileSync(db), before, 'file untouched');
 }
@@ -77,7 +77,7 @@ test('import keeps ids, is idempotent, all-or-nothing, and round-trips export', 
   assert.deepEqual(importNeutron(b, [{ doc: dump, where: 'dump.json' }]), { labelsAdded: 0, rulesAdded: 0, routersAdded: 0, unchanged: 3 });
   const bad = { metering_label_rules: [{ metering_label_id: l.id, direction: 'egress', remote_ip_prefix: '10.0.0.128/25' }] };
   const c = { metering_labels: [], metering_label_rules: [], routers: [] };
-  assert.throws(() => importNeutron(c, [{ doc: dump, where: 'dump.json' }, { doc: bad, where: 'more.json' }]), /^CliError: more\.json: rule #1: Metering label rule with remote_ip_prefix '10\.0\.0\.128\/25' overlaps another\.$/);
+  assert.throws(() => importNeutron(c, [{ doc: dump, where: 'dump.json' }, { doc: bad, where: 'more.json' }]), /^FlowmeterError: more\.json: rule #1: Metering label rule with remote_ip_prefix '10\.0\.0\.128\/25' overlaps another\.$/);
   assert.deepEqual(c, { metering_labels: [], metering_label_rules: [], routers: [] }, 'nothing imported');
 });
 
@@ -85,7 +85,7 @@ test('lock: a second holder waits and times out with 75; a dead owner\'s lock is
   const dir = tempDir();
   const path = join(dir, 'x.lock');
   const held = await LockFile.acquire(path);
-  await assert.rejects(LockFile.acquire(path, { timeoutMs: 50 }), (e: unknown) => e instanceof CliError && e.exitCode === 75 && /locked by pid \d+ on /.test(e.message));
+  await assert.rejects(LockFile.acquire(path, { timeoutMs: 50 }), (e: unknown) => e instanceof FlowmeterError && e.kind === 'temporary' && /locked by pid \d+ on /.test(e.message));
   await held.release();
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
   writeFileSync(path, `${dead} ${hostname()} 1\n`);
@@ -118,6 +118,6 @@ test('tables like cliff/prettytable; json, csv (QUOTE_NONNUMERIC), value; -c sel
   assert.equal(formatList(['id', 'name', 'shared'], [label], 'csv'), '"id","name","shared"\n"i","fabian-in",False\n');
   assert.equal(formatList(['id'], [], 'table'), '', 'an empty list prints nothing');
   assert.equal(formatList(['id'], [], 'json'), '[]\n');
-  assert.throws(() => formatOne(label, 'table', ['nope']), /^CliError: No recognized column names in \['nope'\]\. Recognized columns are \('description', 'id', 'name', 'project_id', 'shared', 'tenant_id'\)\.$/);
+  assert.throws(() => formatOne(label, 'table', ['nope']), /^FlowmeterError: No recognized column names in \['nope'\]\. Recognized columns are \('description', 'id', 'name', 'project_id', 'shared', 'tenant_id'\)\.$/);
   assert.equal(renderTable(['a'], [['xyz']]), '+-----+\n| a   |\n+-----+\n| xyz |\n+-----+\n');
 });

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAllowList } from '../../../lib/networks/allow.js';
-import { CliError, EXIT } from '../../../lib/cli/exit.js';
+import { EXIT, exitCodeOf } from '../../../lib/cli/exit.js';
+import { FlowmeterError } from '../../../lib/errors.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { Bytes, decoder, dgram, set, v9 } from '../netflow/helpers.js';
 
@@ -28,9 +29,9 @@ test('allow list: a bad CIDR is a usage error, a bad file line or an empty list 
     try {
       await loadAllowList(specs);
     } catch (e) {
-      assert.ok(e instanceof CliError);
+      assert.ok(e instanceof FlowmeterError);
       assert.match(e.message, message);
-      return e.exitCode;
+      return exitCodeOf(e.kind);
     }
     assert.fail(`${specs.join(' ')} was accepted`);
   };
