@@ -140,7 +140,8 @@ test('period: hour and day take the previous clock hour/day; a file of it still 
   put(dayStart - 1_000);
   const d = await runBin('flow-report', ['-v', '--format', 'ndjson', '--period', 'day', '--dir', dir]);
   assert.equal(d.code, 0, d.stderr);
-  const yesterday = readdirSync(dir).filter((f) => f.startsWith('flows.') && /^flows\.(\d{12})/.exec(f)![1]! < stamp(dayStart, 300) && /^flows\.(\d{12})/.exec(f)![1]! >= stamp(dayStart - 86_400_000, 300));
+  const minute = (ms: number): string => stamp(ms, 300).slice(0, 12); // without the zone suffix
+  const yesterday = readdirSync(dir).filter((f) => f.startsWith('flows.') && /^flows\.(\d{12})/.exec(f)![1]! < minute(dayStart) && /^flows\.(\d{12})/.exec(f)![1]! >= minute(dayStart - 86_400_000));
   assert.equal(lines(d.stdout).length, yesterday.length * n);
   // a file of the previous hour still being written: try again later
   writeFileSync(join(dir, `.flows.${stamp(hourStart - 300_000, 300)}.ndjson.tmp-1-ef01`), '');
