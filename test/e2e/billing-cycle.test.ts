@@ -123,6 +123,12 @@ test('billing cycle: a bad capture file stops the run with its status and is ret
   const noUrl = await runProcess('/bin/sh', [SCRIPT, s.config], { env: { HCD_URL: '' } });
   assert.equal(noUrl.code, 78);
   assert.match(noUrl.stderr, /HCD_URL is not set/);
+  const noDir = await cycle(s, hcd, { METRICS_DIR: join(s.dir, 'no-such-dir') });
+  assert.equal(noDir.code, 78, noDir.stderr);
+  assert.match(noDir.stderr, /METRICS_DIR .*no-such-dir: no such directory/);
+  const badCount = await cycle(s, hcd, { RECONCILE_FILES: 'all' });
+  assert.equal(badCount.code, 78, badCount.stderr);
+  assert.match(badCount.stderr, /RECONCILE_FILES must be a number \(got "all"\)/);
 });
 
 test('billing cycle: AFTER=delete removes billed files and their done markers; MAX_FILES bounds a run', async () => {
