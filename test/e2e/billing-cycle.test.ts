@@ -3,7 +3,8 @@
 // meets hcd answering 429 (busy) and then hcd gone (the spool fills, even with the same file spooled
 // twice), and is run again until idle. Afterwards the bytes hcd received, per subscriber, remote
 // network and direction, equal what flow-aggregate computes over all the captures at once, and no
-// statistics file reached hcd twice.
+// statistics file reached hcd twice. With METRICS_DIR, every stage leaves a textfile, and the
+// reconciliation after each round agrees with the flows, or names the bytes of a lost upload.
 import { testNeeding } from '../helpers/peers.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
