@@ -7,6 +7,13 @@
 #   flow-report --format hydra --split        -> WORK/report/NAME-ab, WORK/report/NAME-ba
 #   hcd-putfile --spool --state (per file)    -> hcd (or the spool when hcd is down)
 # after a first hcd-putfile --flush-spool. The whole run holds a lock (exit 75 when held).
+# Then flow-report --reconcile checks the last RECONCILE_FILES billed capture files against what
+# hcd accepted (the ledger) and what waits for it (the spool): its total goes to stderr, and a
+# difference (bytes in the flows that the bills lack, or hold twice) names its intervals there
+# and makes the run exit 1. With METRICS_DIR, every stage leaves its run's counters in
+# METRICS_DIR/billing-cycle-STAGE.prom (flush, aggregate, report, upload-ab, upload-ba,
+# reconcile: --metrics-file, for node_exporter's textfile collector and
+# examples/prometheus/flowmeter.rules.yml).
 #
 # Exactly once: each step writes its outputs atomically and then a marker in the file's work
 # directory (STATE_DIR/work/FILE/.STEP, created under a temporary name and renamed), the finished
@@ -22,10 +29,11 @@
 # --resend-in-doubt NAME (README.md, "In doubt").
 #
 # Usage: billing-cycle.sh [CONFIG]   (default $BILLING_CONFIG, else /etc/flowmeter/billing.conf)
-# Exit: 0 all billed and delivered; 75 another run holds the lock, files wait in the hcd spool
-# (hcd unreachable: they go out with the next run), or an upload is in doubt (the operator
-# settles it); 64 bad configuration; otherwise the exit status of the step that failed (its file
-# is retried by the next run). See README.md.
+# Exit: 0 all billed and delivered; 1 the reconciliation found a difference (named on stderr);
+# 75 another run holds the lock, files wait in the hcd spool (hcd unreachable: they go out with
+# the next run), or an upload is in doubt (the operator settles it); 78 bad configuration;
+# otherwise the exit status of the step that failed (its file is retried by the next run). See
+# README.md.
 set -eu
 
 PROG=billing-cycle
@@ -57,12 +65,16 @@ fi
 : "${AFTER:=keep}"
 : "${MAX_FILES:=0}"
 : "${FLOWMETER_BIN:=}"
+: "${METRICS_DIR:=}"
+: "${RECONCILE_FILES:=12}"
 : "${BILLING_CYCLE_CRASH_AFTER:=}"
 
 [ -n "$HCD_URL" ] || die 78 "HCD_URL is not set (in $CONFIG or the environment)"
 [ -d "$CAPTURE_DIR" ] || die 66 "CAPTURE_DIR $CAPTURE_DIR: no such directory"
 case $AFTER in keep|delete) ;; *) die 78 "AFTER must be keep or delete (got \"$AFTER\")" ;; esac
 case $MAX_FILES in ''|*[!0-9]*) die 78 "MAX_FILES must be a number (got \"$MAX_FILES\")" ;; esac
+case $RECONCILE_FILES in ''|*[!0-9]*) die 78 "RECONCILE_FILES must be a number (got \"$RECONCILE_FILES\")" ;; esac
+[ -z "$METRICS_DIR" ] || [ -d "$METRICS_DIR" ] || die 78 "METRICS_DIR $METRICS_DIR: no such directory"
 export HCD_URL
 [ -z "${HCD_PASSWORD:-}" ] || export HCD_PASSWORD  # also when the configuration sets it
 
@@ -97,6 +109,28 @@ mark() {
   { : >"$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"; } || die 73 "cannot write the marker $1"
 }
 
+# Runs a stage's command ("$@"), with METRICS_DIR its --metrics-file METRICS_DIR/billing-cycle-$1.prom
+# (the file's name is the samples' run label).
+stage() {
+  stage_name=$1; shift
+  if [ -n "$METRICS_DIR" ]; then "$@" --metrics-file "$METRICS_DIR/billing-cycle-$stage_name.prom"; else "$@"; fi
+}
+
+# Runs flow-report ("$@") with the cycle's billing line options: the statistics name, EXT_GOOD_ID
+# and EXT_OBJECT_ID. The report step and the reconciliation (which makes the billing files again
+# to find them in the ledger) must pass the same.
+with_hydra_options() {
+  if [ -n "$GOOD_MAP" ] && [ -n "$OBJECT_MAP" ]; then
+    "$@" --name "$STAT_NAME" --good-map "$GOOD_MAP" --object-map "$OBJECT_MAP"
+  elif [ -n "$GOOD_MAP" ]; then
+    "$@" --name "$STAT_NAME" --good-map "$GOOD_MAP"
+  elif [ -n "$GOOD_ID" ]; then
+    "$@" --name "$STAT_NAME" --good-id "$GOOD_ID"
+  else
+    "$@" --name "$STAT_NAME"
+  fi
+}
+
 # The hcd-putfile options every call shares; HCD_OPTS is split into words on purpose.
 set -- --state "$HCD_LEDGER"
 [ -z "$HCD_PASSWORD_FILE" ] || set -- "$@" --password-file "$HCD_PASSWORD_FILE"
@@ -126,16 +160,17 @@ held=0    # capture files waiting for an upload in doubt
 
 # 1. What earlier runs (or pipelines) left in the spool goes first, oldest first.
 rc=0
-"$HCD_PUTFILE" "$@" --flush-spool "$HCD_SPOOL" || rc=$?
+stage flush "$HCD_PUTFILE" "$@" --flush-spool "$HCD_SPOOL" || rc=$?
 case $rc in
   0) ;;
   75) say "hcd-putfile --flush-spool exited 75 (hcd unreachable or busy, or an upload in doubt): what could not be sent stays in the spool" ;;
   69|76|77) say "hcd-putfile --flush-spool exited $rc: new files are still billed and spooled"; status=$rc ;;
   *) die "$rc" "hcd-putfile --flush-spool exited $rc: stopping (nothing billed by this run)" ;;
 esac
-rm -f "$STATE_DIR"/.todo.* "$STATE_DIR"/.doubt.*  # left by a killed run
+rm -f "$STATE_DIR"/.todo.* "$STATE_DIR"/.doubt.* "$STATE_DIR"/.reconcile.*  # left by a killed run
 list=$STATE_DIR/.todo.$$
-trap 'rm -f "$list" "$doubt"' EXIT
+reconciled=$STATE_DIR/.reconcile.$$
+trap 'rm -f "$list" "$doubt" "$reconciled"' EXIT
 crash_point flush
 read_doubts "$@"
 
@@ -158,6 +193,14 @@ if [ -n "$SUBSCRIBERS" ]; then
   mv -f "$AGG_CONF.tmp.$$" "$AGG_CONF"
 fi
 
+# The aggregate step: agg-ab and agg-ba of capture file $1 into work directory $2.
+aggregate_file() {
+  if [ -n "$AGG_CONF" ]; then set -- "$1" "$2" -c "$AGG_CONF"; else set -- "$1" "$2" --ab --ba; fi
+  [ -z "$NETWORKS" ] || set -- "$@" -n "$NETWORKS"
+  agg_file=$1 agg_work=$2; shift 2
+  stage aggregate "$FLOW_AGGREGATE" -q "$@" -o ab="$agg_work/agg-ab.ndjson" -o ba="$agg_work/agg-ba.ndjson" "$CAPTURE_DIR/$agg_file"
+}
+
 bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-putfile options
   f=$1; shift
   w=$STATE_DIR/work/$f
@@ -165,17 +208,7 @@ bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-put
 
   if [ ! -e "$w/.aggregated" ]; then
     agg_rc=0
-    if [ -n "$AGG_CONF" ]; then
-      if [ -n "$NETWORKS" ]; then
-        "$FLOW_AGGREGATE" -q -c "$AGG_CONF" -n "$NETWORKS" -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
-      else
-        "$FLOW_AGGREGATE" -q -c "$AGG_CONF" -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
-      fi
-    elif [ -n "$NETWORKS" ]; then
-      "$FLOW_AGGREGATE" -q --ab --ba -n "$NETWORKS" -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
-    else
-      "$FLOW_AGGREGATE" -q --ab --ba -o ab="$w/agg-ab.ndjson" -o ba="$w/agg-ba.ndjson" "$CAPTURE_DIR/$f" || agg_rc=$?
-    fi
+    aggregate_file "$f" "$w" || agg_rc=$?
     [ "$agg_rc" -eq 0 ] || { say "$f: flow-aggregate exited $agg_rc; the file is retried by the next run"; return "$agg_rc"; }
     crash_point aggregate
     mark "$w/.aggregated"
@@ -185,15 +218,7 @@ bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-put
   if [ ! -e "$w/.reported" ]; then
     mkdir -p "$w/report" || die 73 "cannot create $w/report"
     rep_rc=0
-    if [ -n "$GOOD_MAP" ] && [ -n "$OBJECT_MAP" ]; then
-      "$FLOW_REPORT" -q --format hydra --split "$w/report" --name "$STAT_NAME" --good-map "$GOOD_MAP" --object-map "$OBJECT_MAP" "$w/agg-ab.ndjson" "$w/agg-ba.ndjson" || rep_rc=$?
-    elif [ -n "$GOOD_MAP" ]; then
-      "$FLOW_REPORT" -q --format hydra --split "$w/report" --name "$STAT_NAME" --good-map "$GOOD_MAP" "$w/agg-ab.ndjson" "$w/agg-ba.ndjson" || rep_rc=$?
-    elif [ -n "$GOOD_ID" ]; then
-      "$FLOW_REPORT" -q --format hydra --split "$w/report" --name "$STAT_NAME" --good-id "$GOOD_ID" "$w/agg-ab.ndjson" "$w/agg-ba.ndjson" || rep_rc=$?
-    else
-      "$FLOW_REPORT" -q --format hydra --split "$w/report" --name "$STAT_NAME" "$w/agg-ab.ndjson" "$w/agg-ba.ndjson" || rep_rc=$?
-    fi
+    stage report with_hydra_options "$FLOW_REPORT" -q --format hydra --split "$w/report" "$w/agg-ab.ndjson" "$w/agg-ba.ndjson" || rep_rc=$?
     [ "$rep_rc" -eq 0 ] || { say "$f: flow-report exited $rep_rc; the file is retried by the next run"; return "$rep_rc"; }
     crash_point report
     mark "$w/.reported"
@@ -207,7 +232,7 @@ bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-put
     if in_doubt "$STAT_NAME-$dir"; then waits="$waits $STAT_NAME-$dir"; continue; fi
     put_rc=0
     # not -q: a retry after a lost answer, or a doubt, must show in the cycle's log
-    "$HCD_PUTFILE" "$@" --spool "$HCD_SPOOL" -f "$w/report/$STAT_NAME-$dir" "$STAT_NAME-$dir" || put_rc=$?
+    stage "upload-$dir" "$HCD_PUTFILE" "$@" --spool "$HCD_SPOOL" -f "$w/report/$STAT_NAME-$dir" "$STAT_NAME-$dir" || put_rc=$?
     case $put_rc in
       0) ;;
       75)
@@ -230,7 +255,6 @@ bill_one() {  # $1 = capture file name (in CAPTURE_DIR); "$@" after it = hcd-put
   mark "$STATE_DIR/done/$f"
   crash_point done-mark
   rm -rf -- "$w" || die 74 "cannot remove $w"
-  if [ "$AFTER" = delete ]; then rm -f -- "$CAPTURE_DIR/$f" || die 74 "cannot remove $CAPTURE_DIR/$f"; fi
   crash_point cleanup
   return 0
 }
@@ -257,6 +281,54 @@ while IFS= read -r f; do
   [ "$held" -ne "$was_held" ] || count=$((count + 1))
 done <"$list"
 
+# 3. The reconciliation: did the bills take every byte of the last RECONCILE_FILES billed capture
+# files? flow-report --reconcile makes their billing files again with the cycle's settings and
+# looks them up in the ledger (sent) and the spool (waiting: not yet billed). Sets differs=1 when
+# flows and bills disagree, and the run's status when it could not tell.
+differs=0
+reconcile() {
+  set -- --reconcile --format csv --ledger "$HCD_LEDGER" --spool "$HCD_SPOOL"
+  [ -z "$NETWORKS" ] || set -- "$@" -n "$NETWORKS"
+  [ -z "$SUBSCRIBERS" ] || set -- "$@" --subscribers "$SUBSCRIBERS"
+  n=0
+  for f in $(while IFS= read -r f; do
+               [ -e "$STATE_DIR/done/$f" ] && [ -e "$CAPTURE_DIR/$f" ] && printf '%s\n' "$f"
+             done <"$list" | tail -n "$RECONCILE_FILES"); do
+    set -- "$@" "$CAPTURE_DIR/$f"
+    n=$((n + 1))
+  done
+  [ "$n" -gt 0 ] || return 0
+  rec_rc=0
+  stage reconcile with_hydra_options "$FLOW_REPORT" "$@" >"$reconciled" || rec_rc=$?
+  case $rec_rc in 0|1) ;; *) say "flow-report --reconcile exited $rec_rc: the bills of the last $n billed file(s) were not checked"; [ "$status" -ne 0 ] && [ "$status" -ne 75 ] || status=$rec_rc; return 0 ;; esac
+  # The total, and each interval whose bills disagree with its flows, from the csv by column name.
+  awk -F';' -v prog="$PROG" -v n="$n" -v rc="$rec_rc" '
+    NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    $c["difference"] != "0" && $c["interval"] != "total" {
+      printf "%s: reconciliation: interval %s (%s file(s)): %s: difference %s bytes (ab %s, ba %s) between the flows and the bills\n", prog, $c["interval"], $c["files"], $c["status"], $c["difference"], $c["difference_ab"], $c["difference_ba"]
+    }
+    $c["interval"] == "total" {
+      printf "%s: reconciled the last %s billed file(s): flows %s bytes, billed ab %s ba %s (both ways %s), no subscriber %s, not yet billed %s, difference %s\n", prog, n, $c["flows"], $c["billed_ab"], $c["billed_ba"], $c["twice"], $c["no_subscriber"], $c["not_yet_billed"], $c["difference"]
+      total = $c["difference"]
+    }
+    END { exit (rc == 1) != (total != "" && total != "0") }' "$reconciled" >&2 || {
+    say "flow-report --reconcile exited $rec_rc, but its output does not say so: the bills were not checked"
+    [ "$status" -ne 0 ] && [ "$status" -ne 75 ] || status=70
+    return 0
+  }
+  [ "$rec_rc" -eq 0 ] || differs=1
+}
+[ "$RECONCILE_FILES" -eq 0 ] || reconcile
+
+# With AFTER=delete, billed capture files go once reconciled (a run killed before leaves them to
+# the next one); when the bills disagree with the flows, they stay for the operator to look at.
+if [ "$AFTER" = delete ] && [ "$differs" -eq 0 ]; then
+  for d in "$STATE_DIR"/done/flows.*; do
+    [ -e "$d" ] || continue
+    rm -f -- "$CAPTURE_DIR/${d##*/}" || die 74 "cannot remove $CAPTURE_DIR/${d##*/}"
+  done
+fi
+
 # Done markers of capture files that are gone (AFTER=delete, or removed by the operator) are no
 # longer needed: such a file cannot come back to be billed again.
 for d in "$STATE_DIR"/done/flows.*; do
@@ -274,5 +346,9 @@ fi
 if [ "$status" -eq 0 ] && [ "$left" -gt 0 ]; then
   say "$left file(s) wait in $HCD_SPOOL for hcd; the next run sends them"
   status=75
+fi
+if [ "$differs" -ne 0 ]; then
+  say "the bills disagree with the flows (above): find the upload that is missing or twice (README.md, \"Metrics and reconciliation\"); this run exits 1"
+  [ "$status" -ne 0 ] && [ "$status" -ne 75 ] || status=1
 fi
 exit "$status"

@@ -3,15 +3,17 @@
 // meets hcd answering 429 (busy) and then hcd gone (the spool fills, even with the same file spooled
 // twice), and is run again until idle. Afterwards the bytes hcd received, per subscriber, remote
 // network and direction, equal what flow-aggregate computes over all the captures at once, and no
-// statistics file reached hcd twice.
+// statistics file reached hcd twice. With METRICS_DIR, every stage leaves a textfile, and the
+// reconciliation after each round agrees with the flows, or names the bytes of a lost upload.
 import { testNeeding } from '../helpers/peers.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, runBin, runProcess, runShell, type RunResult } from '../helpers/spawn.js';
 import { startHcd, type HcdCall } from '../helpers/hcd-server.js';
 import { cycle, expectedTotals, PCAPS, receivedTotals, SCRIPT, setup, spoolFiles, writeCaptures } from '../helpers/billing.js';
+import { parsePromText, sampleValue, type PromFamily } from '../helpers/prom-text.js';
 
 const test = testNeeding('python3');
 
@@ -122,6 +124,12 @@ test('billing cycle: a bad capture file stops the run with its status and is ret
   const noUrl = await runProcess('/bin/sh', [SCRIPT, s.config], { env: { HCD_URL: '' } });
   assert.equal(noUrl.code, 78);
   assert.match(noUrl.stderr, /HCD_URL is not set/);
+  const noDir = await cycle(s, hcd, { METRICS_DIR: join(s.dir, 'no-such-dir') });
+  assert.equal(noDir.code, 78, noDir.stderr);
+  assert.match(noDir.stderr, /METRICS_DIR .*no-such-dir: no such directory/);
+  const badCount = await cycle(s, hcd, { RECONCILE_FILES: 'all' });
+  assert.equal(badCount.code, 78, badCount.stderr);
+  assert.match(badCount.stderr, /RECONCILE_FILES must be a number \(got "all"\)/);
 });
 
 test('billing cycle: AFTER=delete removes billed files and their done markers; MAX_FILES bounds a run', async () => {
@@ -140,4 +148,107 @@ test('billing cycle: AFTER=delete removes billed files and their done markers; M
   assert.equal(second.code, 0, second.stderr);
   assert.deepEqual(readdirSync(s.capture), []);
   assert.equal((await hcd.calls()).calls.length, 6);
+});
+
+/** Σ of a field of NDJSON flow lines, exactly. */
+function sumBytes(lines: string[]): bigint {
+  return lines.reduce((n, l) => n + BigInt((JSON.parse(l) as { bytes: number }).bytes), 0n);
+}
+
+/** Σ BYTES of the billing lines hcd received, per direction. */
+function billedBytes(calls: HcdCall[]): { ab: bigint; ba: bigint } {
+  const t = { ab: 0n, ba: 0n };
+  for (const c of calls) {
+    for (const l of Buffer.from(c.content_b64, 'base64').toString('utf8').split('\n').filter(Boolean)) t[c.name.endsWith('-ab') ? 'ab' : 'ba'] += BigInt(l.split(';')[6]!);
+  }
+  return t;
+}
+
+const STAGES = ['flush', 'aggregate', 'report', 'upload-ab', 'upload-ba', 'reconcile'];
+
+/** The cycle's textfiles, parsed (strictly), by stage. */
+function stageMetrics(dir: string): Map<string, Map<string, PromFamily>> {
+  assert.deepEqual(readdirSync(dir).sort(), STAGES.map((st) => `billing-cycle-${st}.prom`).sort());
+  return new Map(STAGES.map((st) => [st, parsePromText(readFileSync(join(dir, `billing-cycle-${st}.prom`), 'utf8'))]));
+}
+
+test('billing cycle: METRICS_DIR textfiles per stage; the reconciliation after each round: 0 when complete, the missing bytes and exit 1 when an upload is lost', { timeout: 300_000 }, async () => {
+  const s = setup('billing-cycle-metrics-');
+  const metrics = join(s.dir, 'metrics');
+  mkdirSync(metrics);
+  writeFileSync(s.config, readFileSync(s.config, 'utf8') + `METRICS_DIR=${metrics}\n`);
+  const allFlows = join(s.dir, 'all.ndjson');
+  const cap = await runBin('flow-capture', ['-o', allFlows, '-r', join(ROOT, 'test/fixtures/aggregate/nf9.pcap'), '-r', join(ROOT, 'test/fixtures/report/netflow-v9.pcap')]);
+  assert.equal(cap.code, 0, cap.stderr);
+  const lines = readFileSync(allFlows, 'utf8').split('\n').filter(Boolean);
+  const first = lines.slice(0, Math.floor(lines.length * 0.7));
+  const names = writeCaptures(s, first, 3, 0, 1);
+  const hcd = await startHcd();
+
+  // 1. A complete round: every stage leaves its textfile, the reconciliation agrees (difference 0)
+  // and its figures are the flows' bytes and the bytes hcd received.
+  const ok = await cycle(s, hcd);
+  assert.equal(ok.code, 0, ok.stderr);
+  const calls = (await hcd.calls()).calls;
+  assert.equal(calls.length, 6);
+  const billed = billedBytes(calls);
+  assert.match(ok.stderr, new RegExp(`billing-cycle: reconciled the last 3 billed file\\(s\\): flows ${sumBytes(first)} bytes, billed ab ${billed.ab} ba ${billed.ba} \\(both ways \\d+\\), no subscriber \\d+, not yet billed 0, difference 0\\n`));
+  let m = stageMetrics(metrics);
+  for (const [st, fam] of m) {
+    assert.equal(sampleValue(fam, 'flowmeter_run_exit_status'), 0, st);
+    const run = fam.get('flowmeter_run_exit_status')!.samples[0]!.labels;
+    assert.equal(run.run, `billing-cycle-${st}`);
+    assert.equal(run.command, st === 'aggregate' ? 'flow-aggregate' : st === 'report' || st === 'reconcile' ? 'flow-report' : 'hcd-putfile');
+  }
+  const rec = m.get('reconcile')!;
+  assert.equal(sampleValue(rec, 'flowmeter_reconcile_difference_bytes'), 0);
+  assert.equal(sampleValue(rec, 'flowmeter_reconcile_not_yet_billed_bytes'), 0);
+  assert.equal(BigInt(sampleValue(rec, 'flowmeter_reconcile_flow_bytes')!), sumBytes(first));
+  assert.equal(BigInt(sampleValue(rec, 'flowmeter_reconcile_billed_bytes', { direction: 'ab' })!), billed.ab);
+  assert.equal(BigInt(sampleValue(rec, 'flowmeter_reconcile_billed_bytes', { direction: 'ba' })!), billed.ba);
+  // the last upload's textfile: what hcd-putfile sent of agg-ba of the last capture file
+  const lastBa = calls.filter((c) => c.name === 'agg-ba').at(-1)!;
+  assert.equal(sampleValue(m.get('upload-ba')!, 'flowmeter_run_uploaded_bytes'), Buffer.from(lastBa.content_b64, 'base64').length);
+
+  // The alert rules name only metrics these textfiles hold, with the labels their summaries use;
+  // the reconciliation alert's expression (difference != 0) is quiet now.
+  const rules = readFileSync(join(ROOT, 'examples/prometheus/flowmeter.rules.yml'), 'utf8');
+  const billingRules = rules.slice(rules.indexOf('- name: flowmeter-billing'));
+  const used = new Set([...billingRules.matchAll(/^\s*expr: (.*)$/gm)].flatMap((x) => [...x[1]!.matchAll(/\bflowmeter_[a-z0-9_]+/g)].map((n) => n[0])));
+  assert.ok(used.has('flowmeter_reconcile_difference_bytes') && used.size >= 3, [...used].join(' '));
+  for (const name of used) {
+    const holders = [...m].filter(([, fam]) => fam.has(name));
+    assert.ok(holders.length > 0, `${name} (flowmeter.rules.yml) is in none of the cycle's textfiles`);
+    for (const [, fam] of holders) for (const sample of fam.get(name)!.samples) assert.ok(sample.labels.run && sample.labels.command, `${name}: no run/command label`);
+  }
+  assert.match(billingRules, /expr: flowmeter_reconcile_difference_bytes != 0\n/);
+
+  // 2. An upload lost: agg-ba of the first capture file is no longer among what hcd accepted (the
+  // ledger); the next round bills a new file and the reconciliation finds the first one's ba bytes
+  // missing: it names the interval on stderr, the gauge holds them, the run exits 1.
+  const ledgerPath = join(s.state, 'hcd-ledger.json');
+  const doc = JSON.parse(readFileSync(ledgerPath, 'utf8')) as { entries: Array<{ name: string; source: string; bytes: number }> };
+  const lost = doc.entries.find((e) => e.name === 'agg-ba' && e.source.includes(`/${names[0]}/`))!;
+  doc.entries = doc.entries.filter((e) => e !== lost);
+  writeFileSync(ledgerPath, JSON.stringify(doc));
+  const lostBytes = billedBytes(calls.filter((c) => c.name === 'agg-ba').slice(0, 1)).ba;
+  assert.ok(lostBytes > 0n);
+  writeCaptures(s, lines.slice(first.length), 1, 10);
+  const bad = await cycle(s, hcd);
+  assert.equal(bad.code, 1, bad.stderr);
+  const interval = names[0]!.slice('flows.'.length, 'flows.'.length + 12);
+  assert.match(bad.stderr, new RegExp(`billing-cycle: reconciliation: interval ${interval} \\(1 file\\(s\\)\\): difference: difference ${lostBytes} bytes \\(ab 0, ba ${lostBytes}\\)`));
+  assert.match(bad.stderr, new RegExp(`reconciled the last 4 billed file\\(s\\): .*difference ${lostBytes}\\n`));
+  assert.match(bad.stderr, /the bills disagree with the flows .*this run exits 1\n/);
+  assert.equal((await hcd.calls()).calls.length, 8); // the new file was billed all the same
+  m = stageMetrics(metrics);
+  assert.equal(BigInt(sampleValue(m.get('reconcile')!, 'flowmeter_reconcile_difference_bytes')!), lostBytes);
+  assert.equal(sampleValue(m.get('reconcile')!, 'flowmeter_run_exit_status'), 1);
+  assert.equal(sampleValue(m.get('aggregate')!, 'flowmeter_run_exit_status'), 0);
+
+  // 3. RECONCILE_FILES bounds the files checked: the last 2 no longer include the lost upload's.
+  writeFileSync(s.config, readFileSync(s.config, 'utf8') + 'RECONCILE_FILES=2\n');
+  const recent = await cycle(s, hcd);
+  assert.equal(recent.code, 0, recent.stderr);
+  assert.match(recent.stderr, /reconciled the last 2 billed file\(s\): .*difference 0\n/);
 });
