@@ -8,7 +8,10 @@
 // Wall, CPU (user+sys of every process) and peak RSS summed over the processes of each side; the
 // ab and ba byte totals and row counts of ours and nfacctd's must be equal (printed).
 // Usage: npx tsc -p . && node dist/bench/hydra-pipeline.js [FLOWS, default 1000000] [RUNS, default 1]
-// PLUGIN_PIPE_SIZE / PLUGIN_BUFFER_SIZE (bytes) override nfacctd's pipe settings.
+// nfacctd's queue from core to plugins: ZeroMQ by default (NFACCTD_PIPE=zmq, profile xlarge, no high
+// water mark: nothing is dropped, the queue grows in memory instead); NFACCTD_PIPE=ring uses the
+// home-grown shared-memory ring, PLUGIN_PIPE_SIZE / PLUGIN_BUFFER_SIZE (bytes) setting its size;
+// it drops data ("Missing data detected") when the plugins fall behind the pcap's full speed.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +30,8 @@ const NETS = join(OUT, 'networks.lst');
 const NODE = process.execPath;
 const CAPTURE = join(ROOT, 'bin/flow-capture.js');
 const AGGREGATE = join(ROOT, 'bin/flow-aggregate.js');
-// 128 MiB of queue per plugin in 128 KiB buffers (the 1:1000 ratio CONFIG-KEYS calls good practice)
+const ZMQ = (process.env.NFACCTD_PIPE ?? 'zmq') === 'zmq';
+// ring: 128 MiB of queue per plugin in 128 KiB buffers (the 1:1000 ratio CONFIG-KEYS calls good practice)
 const PIPE_SIZE = Number(process.env.PLUGIN_PIPE_SIZE ?? 128 * 1024 * 1024);
 const BUFFER_SIZE = Number(process.env.PLUGIN_BUFFER_SIZE ?? Math.floor(PIPE_SIZE / 1000));
 /** nfacctd's CPU counters unchanged this long (and its plugins answering) = its totals are final. */
@@ -109,7 +113,8 @@ function nfacctdConf(log: string): string {
     `networks_file: ${NETS}`, 'nfacctd_net: file',
     `imt_path[ab]: ${join(OUT, 'ab.pipe')}`, `imt_path[ba]: ${join(OUT, 'ba.pipe')}`,
     `imt_buckets: ${smallestPrimeFrom(Math.ceil(N * 0.6))}`, 'imt_mem_pools_number: 0', `imt_mem_pools_size: ${16 * 1024 * 1024}`,
-    `plugin_pipe_size: ${PIPE_SIZE}`, `plugin_buffer_size: ${BUFFER_SIZE}`,
+    ...(ZMQ ? ['plugin_pipe_zmq: true', 'plugin_pipe_zmq_profile: xlarge', 'plugin_pipe_zmq_hwm: 0']
+      : [`plugin_pipe_size: ${PIPE_SIZE}`, `plugin_buffer_size: ${BUFFER_SIZE}`]),
   ].join('\n') + '\n';
 }
 
@@ -187,12 +192,12 @@ async function nfacctd(): Promise<Cost & { pssMB: number; procs: number; dropped
     const again = pmacctTotals(join(OUT, 'ab.pipe'));
     if (!ab || !ba || !again) throw new Error(`pmacct could not query nfacctd's memory plugins; see ${log}`);
     if (again.bytes !== ab.bytes) throw new Error(`nfacctd's ab total still moved after ${QUIET_MS} ms without CPU`);
-    const missing = readFileSync(log, 'utf8').split('\n').filter((l) => /missing data/i.test(l));
+    const missing = readFileSync(log, 'utf8').split('\n').filter((l) => /missing data|zmq_send\(\)/i.test(l));
     let hwmKB = 0;
     for (const kb of hwm.values()) hwmKB += kb;
     return {
       wall: (lastChange - t0) / 1000, cpu: ticks / CLOCK_TICKS, rssMB: hwmKB / 1024, pssMB: pss, procs: hwm.size,
-      dropped: missing.length === 0 ? 'no "missing data" in its log' : `${missing.length} "missing data" lines in its log: ${missing[0]}`, ab, ba,
+      dropped: missing.length === 0 ? 'no "Missing data" nor zmq_send() error in its log' : `${missing.length} "Missing data" or zmq_send() lines in its log: ${missing[0]}`, ab, ba,
     };
   } finally {
     try {
@@ -216,7 +221,7 @@ async function main(): Promise<void> {
   const peerMissing = missingPeers('nfacctd', 'pmacct');
   console.log(`input: ${N} NetFlow v9 flows (${PCAP}), networks file of 267 prefixes; ${RUNS} run(s); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   if (peerMissing) console.log(`nfacctd side skipped: ${peerMissing}`);
-  else console.log(`nfacctd: plugin_pipe_size ${PIPE_SIZE}, plugin_buffer_size ${BUFFER_SIZE} per plugin; configuration in ${join(OUT, 'nfacctd.conf')}:\n${nfacctdConf(join(OUT, 'nfacctd.log')).replace(/^/gm, '    ')}`);
+  else console.log(`nfacctd: configuration in ${join(OUT, 'nfacctd.conf')}:\n${nfacctdConf(join(OUT, 'nfacctd.log')).replace(/^/gm, '    ')}`);
   for (let run = 1; run <= RUNS; run++) {
     console.log(`run ${run}:`);
     const pipe = await ours('pipe');
