@@ -75,10 +75,10 @@ function totalsOf(ndjson: string): Totals {
 
 /** Our pipeline, each process under its own GNU time: wall of the whole, CPU and peak RSS summed. */
 async function ours(how: 'pipe' | 'fifo'): Promise<Cost & Record<'ab' | 'ba', Totals>> {
-  const tc = join(OUT, 'time-capture');
-  const ta = join(OUT, 'time-aggregate');
-  const ab = join(OUT, `ours-${how}-ab.ndjson`);
-  const ba = join(OUT, `ours-${how}-ba.ndjson`);
+  const tc = join(OUT, `time-capture-${N}-${how}`);
+  const ta = join(OUT, `time-aggregate-${N}-${how}`);
+  const ab = join(OUT, `ours-${N}-${how}-ab.ndjson`);
+  const ba = join(OUT, `ours-${N}-${how}-ba.ndjson`);
   rmSync(tc, { force: true });
   rmSync(ta, { force: true });
   const time = (file: string): string => `/usr/bin/time -f '%e %U %S %M' -o "${file}"`;
