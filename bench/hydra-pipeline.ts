@@ -6,7 +6,7 @@
 //       keys and networks file (nfacctd_net: file), pools, buckets and plugin pipes tuned so that
 //       nothing is dropped; the totals read with `pmacct -p PIPE -s -O json`.
 // Wall, CPU (user+sys of every process) and peak RSS summed over the processes of each side; the
-// ab and ba byte totals and row counts of ours and nfacctd's must be equal (printed).
+// ab and ba byte totals and row counts of ours and nfacctd's must be equal (printed; exit 1 if not).
 // Usage: npx tsc -p . && node dist/bench/hydra-pipeline.js [FLOWS, default 1000000] [RUNS, default 1]
 // nfacctd's queue from core to plugins: ZeroMQ by default (NFACCTD_PIPE=zmq, profile xlarge, no high
 // water mark: nothing is dropped, the queue grows in memory instead); NFACCTD_PIPE=ring uses the
@@ -233,6 +233,8 @@ async function main(): Promise<void> {
     const pm = await nfacctd();
     console.log(`  ${costLine(`nfacctd, memory[ab] + memory[ba] (${pm.procs} processes; PSS at the end ${pm.pssMB.toFixed(0)} MB)`, pm)}; ${pm.dropped}`);
     console.log(`  ${compare('ab', pipe.ab, pm.ab)}; ${compare('ba', pipe.ba, pm.ba)}`);
+    // unequal totals make the ratios meaningless: the run is not to be trusted
+    if (pipe.ab.bytes !== pm.ab.bytes || pipe.ba.bytes !== pm.ba.bytes) process.exitCode = 1;
     for (const [how, c] of [['stdin pipe', pipe], ['FIFO', fifo]] as const) {
       console.log(`  ours (${how}) / nfacctd: throughput ${(pm.wall / c.wall).toFixed(2)}× by wall, ${(pm.cpu / c.cpu).toFixed(2)}× per CPU-s; ` +
         `memory ${(c.rssMB / pm.rssMB).toFixed(3)} of its peak RSS sum (${(c.rssMB / pm.pssMB).toFixed(3)} of its PSS)`);
