@@ -10,6 +10,7 @@ run node dist/bench/read-capture.js --packets 500000
 run bash bench/capture.sh 500000
 run node dist/bench/lpm.js 100000
 run node dist/bench/aggregate.js 200000
+run node dist/bench/hydra-pipeline.js 200000
 run node dist/bench/key-lookup.js 1000000
 run node dist/bench/report.js 200000
 run node dist/bench/meter-label-count.js 500000
