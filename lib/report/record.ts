@@ -6,7 +6,8 @@ import { FieldError, counterField, describeValue, type FlowRecord } from '../flo
 import type { Counter } from '../flow/counter.js';
 import { protoNumber } from '../flow/proto.js';
 import { formatIP, maskBytes, parseCidr, parseIP } from '../net/ip.js';
-import { ADDRESS_PRIMITIVES, PMACCT_PRIMITIVES, isSumPrimitive, type PmacctPrimitive } from '../aggregate/primitives.js';
+import { ADDRESS_PRIMITIVES, PMACCT_PRIMITIVES, isSumPrimitive, type PmacctPrimitive, type Primitive } from '../aggregate/primitives.js';
+import type { AggregateRecord } from '../aggregate/aggregator.js';
 
 /** The primitives a row carries, in canonical order: every pmacct primitive except the sum_*
  *  ones (a row is one direction). */
@@ -134,6 +135,30 @@ export function rowFromAggregate(o: Record<string, unknown>): Row {
     time_start,
     time_end,
     duration_ms: (time_end - time_start) * 1000,
+  };
+}
+
+/** An aggregate of flow-report's own aggregation (-a) as a row: what rowFromAggregate reads from
+ *  its NDJSON line, without writing and parsing the text. A row carries no sum_* value. */
+export function rowOfAggregate(primitives: readonly Primitive[], r: AggregateRecord): Row {
+  const values: Values = {};
+  let k = 0;
+  for (const p of primitives) {
+    if (p === 'tcpflags') values.tcpflags = r.tcpflags;
+    else {
+      const v = r.values[k++]!;
+      if (!isSumPrimitive(p)) values[p] = v;
+    }
+  }
+  const time_end = Math.max(r.time_end, r.time_start);
+  return {
+    values,
+    packets: r.packets,
+    bytes: r.bytes,
+    flows: r.flows,
+    time_start: r.time_start,
+    time_end,
+    duration_ms: (time_end - r.time_start) * 1000,
   };
 }
 

@@ -12,12 +12,12 @@ import { BatchWriter } from '../cli/writer.js';
 import { FlowmeterError } from '../errors.js';
 import type { Log } from '../cli/log.js';
 import { withReadProgress } from '../cli/progress.js';
-import { parseJsonObject, type FlowRecord } from '../flow/record.js';
+import type { FlowRecord } from '../flow/record.js';
 import { PROTO_JSON, etypeName } from '../flow/proto.js';
-import { Aggregator, aggregateToJson, type AggregationSpec } from '../aggregate/aggregator.js';
+import { Aggregator, type AggregationSpec } from '../aggregate/aggregator.js';
 import { FlowView } from '../aggregate/view.js';
 import type { NetworkTable } from '../networks/file.js';
-import { primitivesOf, rowFromAggregate, rowFromFlow, type Row } from './record.js';
+import { primitivesOf, rowFromAggregate, rowFromFlow, rowOfAggregate, type Row } from './record.js';
 import type { PmacctPrimitive } from '../aggregate/primitives.js';
 import { HcdTableFormatter, PmacctFormatter, isEmptyEntry } from './pmacct.js';
 import { HydraError, hydraLine, type Direction, type HydraOptions } from './hydra.js';
@@ -474,7 +474,7 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
 
     if (agg) {
       for (const rec of agg.results('key')) {
-        const row = rowFromAggregate(parseJsonObject(aggregateToJson(agg.primitives, rec)));
+        const row = rowOfAggregate(agg.primitives, rec);
         if (emit(row)) await sink.flush();
       }
     }
