@@ -8,12 +8,12 @@ import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from '../f
 import { parseIP, formatIP } from '../net/ip.js';
 import type { NetworkTable } from '../networks/file.js';
 import { FlowView, NET_UNMATCHED_V6 } from './view.js';
+import type { FlowPredicate } from '../filter/filter.js';
 import { ipv4ToU32, ipv6ToWords, formatIPv4, formatWords6 } from '../networks/addr.js';
 import { KeyTable } from './keys.js';
 import { ADDRESS_PRIMITIVES, NET_PRIMITIVES, canonicalOrder, isKeyPrimitive, isSumPrimitive, type Primitive } from './primitives.js';
 
 export type Value = string | number;
-export type FlowPredicate = (v: FlowView) => boolean;
 export type SortOrder = 'bytes' | 'packets' | 'key';
 export type NetSource = 'file' | 'exporter' | 'longest';
 

@@ -4,15 +4,22 @@
 
 import { usageError } from '../errors.js';
 
-/** Every primitive we aggregate on, in canonical (pmacct `pmacct -s` column) order. */
-export const PRIMITIVES = [
+/** Every pmacct primitive flowmeter knows, in canonical (pmacct `pmacct -s` column) order:
+ *  flow-aggregate's key primitives and flow-report's row primitives are parts of this list. */
+export const PMACCT_PRIMITIVES = [
+  'tag',
+  'tag2',
   'in_iface',
   'out_iface',
+  'src_mac',
+  'dst_mac',
+  'vlan',
   'etype',
   'src_as',
   'dst_as',
   'sum_as',
   'peer_src_ip',
+  'peer_dst_ip',
   'src_host',
   'sum_host',
   'src_net',
@@ -30,7 +37,19 @@ export const PRIMITIVES = [
   'sampling_rate',
 ] as const;
 
-export type Primitive = (typeof PRIMITIVES)[number];
+export type PmacctPrimitive = (typeof PMACCT_PRIMITIVES)[number];
+
+/** Primitives a report row may carry (read from pmacct's output or a flow) that flowmeter does
+ *  not aggregate on. */
+const NOT_AGGREGATED = ['tag', 'tag2', 'src_mac', 'dst_mac', 'vlan', 'peer_dst_ip'] as const;
+
+/** A primitive flowmeter aggregates on. */
+export type Primitive = Exclude<PmacctPrimitive, (typeof NOT_AGGREGATED)[number]>;
+
+/** Every primitive we aggregate on, in canonical order. */
+export const PRIMITIVES: readonly Primitive[] = PMACCT_PRIMITIVES.filter(
+  (p): p is Primitive => !(NOT_AGGREGATED as readonly string[]).includes(p),
+);
 
 /** Names accepted in a list that are not key fields: `flows` (always counted here) and `none`. */
 export const PSEUDO_PRIMITIVES = ['flows', 'none'] as const;
@@ -50,8 +69,8 @@ export const SHORTHANDS: Readonly<Record<'ab' | 'ba', readonly Primitive[]>> = {
 };
 
 /** Primitives whose value is an address (sorted numerically, printed as text). */
-export const ADDRESS_PRIMITIVES: ReadonlySet<Primitive> = new Set<Primitive>([
-  'peer_src_ip', 'src_host', 'dst_host', 'sum_host', 'src_net', 'dst_net', 'sum_net',
+export const ADDRESS_PRIMITIVES: ReadonlySet<PmacctPrimitive> = new Set<PmacctPrimitive>([
+  'peer_src_ip', 'peer_dst_ip', 'src_host', 'dst_host', 'sum_host', 'src_net', 'dst_net', 'sum_net',
 ]);
 
 /** Primitives that need a network (networks file or exporter mask) lookup. */
@@ -62,7 +81,7 @@ export function isKeyPrimitive(p: Primitive): boolean {
   return p !== 'tcpflags';
 }
 
-export function isSumPrimitive(p: Primitive): boolean {
+export function isSumPrimitive(p: PmacctPrimitive): boolean {
   return p === 'sum_host' || p === 'sum_net' || p === 'sum_as' || p === 'sum_port';
 }
 

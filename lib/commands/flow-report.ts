@@ -9,7 +9,7 @@ import { FlowmeterError, usageError } from '../errors.js';
 import { refuseTerminalStdin } from '../cli/io.js';
 import { inputExitStatus } from '../cli/ndjson-input.js';
 import { colorLevel, makeChalk } from '../cli/color.js';
-import { parsePrimitiveList, SHORTHANDS, type Primitive as AggPrimitive } from '../aggregate/primitives.js';
+import { parsePrimitiveList, SHORTHANDS, type Primitive } from '../aggregate/primitives.js';
 import { compileFilter, FilterSyntaxError } from '../filter/filter.js';
 import { loadNetworksFile } from '../networks/file.js';
 import { PRIMITIVE_SET } from '../report/record.js';
@@ -174,7 +174,7 @@ export async function main(proc: Proc): Promise<number | void> {
   if (args.reconcile) return runReconcile(proc, args, files, log);
 
   // Aggregation through flow-aggregate's library.
-  let prims: AggPrimitive[] | undefined;
+  let prims: Primitive[] | undefined;
   let flowsColumn = args.flows;
   const given = [args.aggregate !== undefined, args.ab, args.ba].filter(Boolean).length;
   if (given > 1) throw usageError('give one of -a, --ab, --ba');

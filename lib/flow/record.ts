@@ -163,12 +163,13 @@ export class FieldError extends Error {
   }
 }
 
-export function describeValue(v: unknown): string {
-  const s = jsonPrefix(v, DESCRIBED + 1);
-  return s.length > DESCRIBED ? `${s.slice(0, DESCRIBED)}…` : s;
+/** A value for a message: its JSON text, cut to `max` characters (then "…"). */
+export function describeValue(v: unknown, max = DESCRIBED): string {
+  const s = jsonPrefix(v, max + 1);
+  return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
-/** Characters of a value describeValue shows. */
+/** Characters of a value describeValue shows by default. */
 const DESCRIBED = 40;
 
 /** The JSON text of `v` (String(v) where JSON has none), or at least its first `max` characters:
@@ -178,6 +179,8 @@ const DESCRIBED = 40;
 function jsonPrefix(v: unknown, max: number): string {
   if (typeof v === 'bigint') return String(v);
   if (typeof v !== 'object' || v === null) return JSON.stringify(v) ?? String(v);
+  // a Date or Buffer (from an XML-RPC answer) is written as JSON.stringify writes it
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return jsonPrefix((v as { toJSON(): unknown }).toJSON(), max);
   const array = Array.isArray(v);
   let s = array ? '[' : '{';
   for (const [k, x] of Object.entries(v)) {

@@ -12,6 +12,7 @@ import { FlowmeterError, usageError, type ErrorKind } from '../errors.js';
 import { describeSystemError, openInput, writeFileAtomic } from '../cli/io.js';
 import { LineTooLongError, readLines } from '../cli/lines.js';
 import type { Log } from '../cli/log.js';
+import { describeValue } from '../flow/record.js';
 import { describeProblem, isProblem, parseBillingLine, withTrailingSemicolon } from './billing.js';
 import { isInDoubt, Ledger, type LedgerEntry } from './ledger.js';
 import { LockFile } from '../cli/lock.js';
@@ -179,11 +180,6 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-function describeValue(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
-}
-
 /** What one delivery sends, and what the ledger records of it. */
 interface Upload {
   source: string;
@@ -276,7 +272,7 @@ async function deliver(c: ConnectionConfig, ledger: Ledger | undefined, what: Up
     },
   });
   await ledger?.record(entryFor(c, what, 'sent'));
-  log.info(`${what.source}: sent as "${what.name}" (${plural(what.lines, 'line')}, ${plural(what.content.length, 'byte')}, sha256 ${what.sha256.slice(0, 16)}…) to ${c.endpoint.display}; hcd answered ${describeValue(value)}`);
+  log.info(`${what.source}: sent as "${what.name}" (${plural(what.lines, 'line')}, ${plural(what.content.length, 'byte')}, sha256 ${what.sha256.slice(0, 16)}…) to ${c.endpoint.display}; hcd answered ${describeValue(value, 80)}`);
   return 'sent';
 }
 

@@ -2,12 +2,13 @@
 // naming the fields (key columns end in `*`), then comma-separated rows with no padding. The
 // summary report follows flow-stat's summary block (totals, averages, packet size distribution).
 
-import type { Row, Values, Primitive } from './record.js';
+import type { Row, Values } from './record.js';
+import type { PmacctPrimitive } from '../aggregate/primitives.js';
 import { addCounters, compareCounters, type Counter } from '../flow/counter.js';
 
 export interface FlowToolsReportType {
   name: string;
-  keys: readonly Primitive[];
+  keys: readonly PmacctPrimitive[];
   /** flow-tools counts ports only for TCP and UDP flows. */
   tcpUdpOnly?: boolean;
 }

@@ -4,7 +4,8 @@
 // that comes from the data is HTML-escaped. The page depends only on the input (no "generated at"
 // clock), so the same records give the same bytes.
 
-import { primitivesOf, type Primitive, type Row } from './record.js';
+import { primitivesOf, type Row } from './record.js';
+import type { PmacctPrimitive } from '../aggregate/primitives.js';
 import { FLOW_TOOLS_REPORTS, KeyTally, sortTallies, type FlowToolsReportType, type FtSortField } from './flowtools.js';
 import { addToTotals, humanBytes, humanCount, valueText, type Totals as RowTotals, type Units } from './text.js';
 import { compareCounters, type Counter } from '../flow/counter.js';
@@ -252,11 +253,11 @@ export class HtmlReport {
   private recordCount = 0;
   /** Records pruned from the table (not in the top N). */
   private readonly rest: RowTotals = { rows: 0, packets: 0, bytes: 0, flows: 0 };
-  private prims: Primitive[] | undefined;
+  private prims: PmacctPrimitive[] | undefined;
   private readonly totals: Totals = { rows: 0, packets: 0, bytes: 0, flows: 0, first: 0, last: 0 };
   private readonly subscribers = new SubscriberView();
 
-  constructor(private readonly o: HtmlOptions, fixed?: readonly Primitive[]) {
+  constructor(private readonly o: HtmlOptions, fixed?: readonly PmacctPrimitive[]) {
     this.bins = new TimeBins(o.interval);
     this.prims = fixed ? [...fixed] : undefined;
     this.tallies = HTML_REPORTS.map((name) => {

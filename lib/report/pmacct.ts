@@ -4,10 +4,11 @@
 // default `", "` / `": "` separators, pmacct's key names). Also the table of pmacct 0.12 that the
 // Hydra collector's nfacctd module parses (`hcd-table`): networks printed under SRC_IP/DST_IP.
 
-import { PMACCT_PROTOCOLS, PRIMITIVES, type Primitive, type Row } from './record.js';
+import { PMACCT_PROTOCOLS, type Row } from './record.js';
+import type { PmacctPrimitive } from '../aggregate/primitives.js';
 
 interface Column {
-  prim: Primitive;
+  prim: PmacctPrimitive;
   header: string;
   /** Header cell width (name left-aligned, space padded). */
   width: number;
@@ -17,7 +18,7 @@ interface Column {
   kind: 'u' | 'ip' | 'mac' | 'hex' | 'proto' | 'flags';
 }
 
-const C = (prim: Primitive, header: string, width: number, pad: [number, number], json: string, kind: Column['kind'] = 'u'): Column =>
+const C = (prim: PmacctPrimitive, header: string, width: number, pad: [number, number], json: string, kind: Column['kind'] = 'u'): Column =>
   ({ prim, header, width, pad, json, kind });
 
 /** Canonical order of the formatted/csv columns (write_stats_header_formatted). */
@@ -50,7 +51,7 @@ const COLUMNS: readonly Column[] = [
 const BY_PRIM = new Map(COLUMNS.map((c) => [c.prim, c]));
 
 /** The JSON key order (pmc_compose_json) differs from the table's: interfaces after peers. */
-const JSON_ORDER: readonly Primitive[] = [
+const JSON_ORDER: readonly PmacctPrimitive[] = [
   'tag', 'tag2', 'src_mac', 'dst_mac', 'vlan', 'etype', 'src_as', 'dst_as', 'peer_src_ip', 'peer_dst_ip',
   'in_iface', 'out_iface', 'src_host', 'src_net', 'dst_host', 'dst_net', 'src_mask', 'dst_mask',
   'src_port', 'dst_port', 'tcpflags', 'proto', 'tos', 'sampling_rate',
@@ -58,7 +59,7 @@ const JSON_ORDER: readonly Primitive[] = [
 
 export interface PmacctOptions {
   /** The primitives aggregated (any order; printed in canonical order). */
-  primitives: readonly Primitive[];
+  primitives: readonly PmacctPrimitive[];
   /** FLOWS column: pmacct prints it only when `flows` is in the aggregate. */
   flows: boolean;
   /** `-u`: protocol numbers instead of names. */
@@ -67,11 +68,7 @@ export interface PmacctOptions {
   separator?: string;
 }
 
-export function checkPrimitives(prims: readonly string[]): void {
-  for (const p of prims) if (!BY_PRIM.has(p as Primitive)) throw new Error(`unknown primitive "${p}"`);
-}
-
-export function canonical(prims: readonly Primitive[]): Column[] {
+export function canonical(prims: readonly PmacctPrimitive[]): Column[] {
   const set = new Set(prims);
   return COLUMNS.filter((c) => set.has(c.prim));
 }
@@ -103,7 +100,7 @@ function cell(col: Column, v: string | number | undefined, numericProto: boolean
 }
 
 /** pmacct leaves out an entry whose primitives are all zero (and does not count it). */
-export function isEmptyEntry(r: Row, prims: readonly Primitive[]): boolean {
+export function isEmptyEntry(r: Row, prims: readonly PmacctPrimitive[]): boolean {
   for (const p of prims) {
     const v = r.values[p];
     if (v === undefined || v === 0 || v === '') continue;
@@ -185,10 +182,10 @@ export class PmacctFormatter {
  *  `agg-ab` (src_host,dst_net,dst_mask) → `SRC_IP DST_IP DST_MASK PACKETS BYTES`;
  *  `agg-ba` (src_net,src_mask,dst_host) → `SRC_IP DST_IP SRC_MASK PACKETS BYTES`. */
 export class HcdTableFormatter {
-  private readonly src: Primitive | undefined;
-  private readonly dst: Primitive | undefined;
+  private readonly src: PmacctPrimitive | undefined;
+  private readonly dst: PmacctPrimitive | undefined;
   private readonly masks: Column[];
-  constructor(prims: readonly Primitive[]) {
+  constructor(prims: readonly PmacctPrimitive[]) {
     const set = new Set(prims);
     for (const p of prims) {
       if (!['src_host', 'src_net', 'dst_host', 'dst_net', 'src_mask', 'dst_mask'].includes(p)) {
@@ -224,4 +221,3 @@ export class HcdTableFormatter {
   }
 }
 
-export { PRIMITIVES };

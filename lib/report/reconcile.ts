@@ -38,15 +38,14 @@ import { readRecords, type NdjsonInputIO, type RejectLine } from '../cli/ndjson-
 import { FlowmeterError } from '../errors.js';
 import type { InputFormat } from '../flow/dialects.js';
 import type { FlowRecord } from '../flow/record.js';
-import { parseJsonObject } from '../flow/record.js';
 import { addCounters, counterOf, stringifyCounters, type Counter } from '../flow/counter.js';
 import { describeProblem, isProblem, parseBillingLine, withTrailingSemicolon } from '../hcd/billing.js';
 import { UNMATCHED_V4, UNMATCHED_V6, type NetworkTable } from '../networks/file.js';
-import { Aggregator, aggregateToJson } from '../aggregate/aggregator.js';
+import { Aggregator } from '../aggregate/aggregator.js';
 import { SHORTHANDS } from '../aggregate/primitives.js';
 import type { FlowPredicate } from '../filter/filter.js';
 import { HydraError, hydraLine, type Direction, type HydraOptions } from './hydra.js';
-import { rowFromAggregate } from './record.js';
+import { rowOfAggregate } from './record.js';
 import { Ledger, isInDoubt } from '../hcd/ledger.js';
 import { listSpool } from '../hcd/spool.js';
 
@@ -199,7 +198,7 @@ function billingFile(agg: Aggregator, s: BillingSteps, path: string): { sha256: 
   let bytes: Counter = 0;
   let lines = 0;
   for (const rec of agg.results('key')) {
-    const row = rowFromAggregate(parseJsonObject(aggregateToJson(agg.primitives, rec)));
+    const row = rowOfAggregate(agg.primitives, rec);
     let l;
     try {
       l = hydraLine(row, s.hydra);

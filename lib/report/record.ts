@@ -6,17 +6,14 @@ import { FieldError, counterField, describeValue, type FlowRecord } from '../flo
 import type { Counter } from '../flow/counter.js';
 import { protoNumber } from '../flow/proto.js';
 import { formatIP, maskBytes, parseCidr, parseIP } from '../net/ip.js';
+import { ADDRESS_PRIMITIVES, PMACCT_PRIMITIVES, isSumPrimitive, type PmacctPrimitive, type Primitive } from '../aggregate/primitives.js';
+import type { AggregateRecord } from '../aggregate/aggregator.js';
 
-/** The primitives flow-report knows, in pmacct's canonical (client table) order. */
-export const PRIMITIVES = [
-  'tag', 'tag2', 'in_iface', 'out_iface', 'src_mac', 'dst_mac', 'vlan', 'etype', 'src_as', 'dst_as',
-  'peer_src_ip', 'peer_dst_ip', 'src_host', 'src_net', 'dst_host', 'dst_net', 'src_mask', 'dst_mask',
-  'src_port', 'dst_port', 'tcpflags', 'proto', 'tos', 'sampling_rate',
-] as const;
-export type Primitive = (typeof PRIMITIVES)[number];
-export const PRIMITIVE_SET: ReadonlySet<string> = new Set(PRIMITIVES);
+/** The primitives a row carries, in canonical order: every pmacct primitive except the sum_*
+ *  ones (a row is one direction). */
+export const ROW_PRIMITIVES: readonly PmacctPrimitive[] = PMACCT_PRIMITIVES.filter((p) => !isSumPrimitive(p));
+export const PRIMITIVE_SET: ReadonlySet<string> = new Set(ROW_PRIMITIVES);
 
-const ADDRESS: ReadonlySet<string> = new Set(['peer_src_ip', 'peer_dst_ip', 'src_host', 'dst_host', 'src_net', 'dst_net']);
 const MAC: ReadonlySet<string> = new Set(['src_mac', 'dst_mac']);
 const LIMIT: Readonly<Record<string, number>> = {
   src_mask: 128, dst_mask: 128, src_port: 65535, dst_port: 65535, proto: 255, tos: 255, tcpflags: 0xffff,
@@ -24,7 +21,7 @@ const LIMIT: Readonly<Record<string, number>> = {
 };
 
 /** Primitive values: addresses as canonical text ("" = unset), everything else a number. */
-export type Values = Partial<Record<Primitive, string | number>>;
+export type Values = Partial<Record<PmacctPrimitive, string | number>>;
 
 export interface Row {
   values: Values;
@@ -44,8 +41,8 @@ export interface Row {
 export type InputKind = 'flow' | 'aggregate';
 
 /** Which primitives a row carries, in canonical order. */
-export function primitivesOf(row: Row): Primitive[] {
-  return PRIMITIVES.filter((p) => row.values[p] !== undefined);
+export function primitivesOf(row: Row): PmacctPrimitive[] {
+  return ROW_PRIMITIVES.filter((p) => row.values[p] !== undefined);
 }
 
 /** A time in Unix seconds: an integer, a decimal ("1794489282.000000", as pmacct prints), or
@@ -62,9 +59,9 @@ function seconds(o: Record<string, unknown>, name: string): number {
   throw new FieldError(name, 'Unix seconds', v);
 }
 
-function primitive(o: Record<string, unknown>, name: Primitive): string | number {
+function primitive(o: Record<string, unknown>, name: PmacctPrimitive): string | number {
   const v = o[name];
-  if (ADDRESS.has(name)) {
+  if (ADDRESS_PRIMITIVES.has(name)) {
     if (v === '' || v === 0) return '';
     if (typeof v === 'string') {
       // a net may come as "10.5.0.0" (pmacct) or "10.5.0.0/16" (CIDR): the address part is the net
@@ -119,7 +116,7 @@ export const PMACCT_PROTOCOLS: readonly string[] = (() => {
  *  add primitives; pmacct's print plugin adds event_type). */
 export function rowFromAggregate(o: Record<string, unknown>): Row {
   const values: Values = {};
-  for (const p of PRIMITIVES) if (o[p] !== undefined && o[p] !== null) values[p] = primitive(o, p);
+  for (const p of ROW_PRIMITIVES) if (o[p] !== undefined && o[p] !== null) values[p] = primitive(o, p);
   // A CIDR net without its mask primitive still carries the mask.
   for (const side of ['src', 'dst'] as const) {
     const net = o[`${side}_net`];
@@ -138,6 +135,30 @@ export function rowFromAggregate(o: Record<string, unknown>): Row {
     time_start,
     time_end,
     duration_ms: (time_end - time_start) * 1000,
+  };
+}
+
+/** An aggregate of flow-report's own aggregation (-a) as a row: what rowFromAggregate reads from
+ *  its NDJSON line, without writing and parsing the text. A row carries no sum_* value. */
+export function rowOfAggregate(primitives: readonly Primitive[], r: AggregateRecord): Row {
+  const values: Values = {};
+  let k = 0;
+  for (const p of primitives) {
+    if (p === 'tcpflags') values.tcpflags = r.tcpflags;
+    else {
+      const v = r.values[k++]!;
+      if (!isSumPrimitive(p)) values[p] = v;
+    }
+  }
+  const time_end = Math.max(r.time_end, r.time_start);
+  return {
+    values,
+    packets: r.packets,
+    bytes: r.bytes,
+    flows: r.flows,
+    time_start: r.time_start,
+    time_end,
+    duration_ms: (time_end - r.time_start) * 1000,
   };
 }
 

@@ -12,12 +12,13 @@ import { BatchWriter } from '../cli/writer.js';
 import { FlowmeterError } from '../errors.js';
 import type { Log } from '../cli/log.js';
 import { withReadProgress } from '../cli/progress.js';
-import { parseJsonObject, type FlowRecord } from '../flow/record.js';
+import type { FlowRecord } from '../flow/record.js';
 import { PROTO_JSON, etypeName } from '../flow/proto.js';
-import { Aggregator, aggregateToJson, type AggregationSpec } from '../aggregate/aggregator.js';
+import { Aggregator, type AggregationSpec } from '../aggregate/aggregator.js';
 import { FlowView } from '../aggregate/view.js';
 import type { NetworkTable } from '../networks/file.js';
-import { primitivesOf, rowFromAggregate, rowFromFlow, type Primitive, type Row } from './record.js';
+import { primitivesOf, rowFromAggregate, rowFromFlow, rowOfAggregate, type Row } from './record.js';
+import type { PmacctPrimitive } from '../aggregate/primitives.js';
 import { HcdTableFormatter, PmacctFormatter, isEmptyEntry } from './pmacct.js';
 import { HydraError, hydraLine, type Direction, type HydraOptions } from './hydra.js';
 import { FLOW_TOOLS_REPORTS, KeyTally, Summary, flowToolsLines, type FtSortField } from './flowtools.js';
@@ -128,7 +129,7 @@ interface Sink {
   abort(): Promise<void>;
 }
 
-function rowToJson(prims: readonly Primitive[], r: Row): string {
+function rowToJson(prims: readonly PmacctPrimitive[], r: Row): string {
   let s = '{';
   for (const p of prims) {
     const v = r.values[p];
@@ -143,7 +144,7 @@ function csvCell(s: string): string {
   return /[;"\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function compareRows(sort: SortKey, prims: readonly Primitive[]): ((a: Row, b: Row) => number) | undefined {
+function compareRows(sort: SortKey, prims: readonly PmacctPrimitive[]): ((a: Row, b: Row) => number) | undefined {
   if (sort === 'none') return undefined;
   const byKey = (a: Row, b: Row): number => {
     for (const p of prims) {
@@ -160,15 +161,15 @@ function compareRows(sort: SortKey, prims: readonly Primitive[]): ((a: Row, b: R
 
 /** Rows go out one per line (pmacct tables, csv, ndjson, Hydra); buffered only to sort/top. */
 class LinesSink implements Sink {
-  private prims: Primitive[] | undefined;
+  private prims: PmacctPrimitive[] | undefined;
   private held: Row[] | undefined;
   private count = 0;
   private started = false;
   constructor(
     private readonly cfg: ReportConfig,
     private readonly out: LineOut,
-    private readonly render: (prims: readonly Primitive[]) => { header?: string; row: (r: Row) => string | undefined; trailer?: (n: number) => string },
-    fixed: readonly Primitive[] | undefined,
+    private readonly render: (prims: readonly PmacctPrimitive[]) => { header?: string; row: (r: Row) => string | undefined; trailer?: (n: number) => string },
+    fixed: readonly PmacctPrimitive[] | undefined,
     private r?: ReturnType<LinesSink['render']>,
   ) {
     this.prims = fixed ? [...fixed] : undefined;
@@ -262,11 +263,11 @@ class TallySink implements Sink {
   private readonly tally: KeyTally | undefined;
   private readonly summary: Summary | undefined;
   private rows: Row[] = [];
-  private prims: Primitive[] | undefined;
+  private prims: PmacctPrimitive[] | undefined;
   constructor(
     private readonly cfg: ReportConfig,
     private readonly out: LineOut,
-    fixed: readonly Primitive[] | undefined,
+    fixed: readonly PmacctPrimitive[] | undefined,
   ) {
     this.prims = fixed ? [...fixed] : undefined;
     if (cfg.format === 'flow-tools') {
@@ -320,7 +321,7 @@ class HtmlSink implements Sink {
   constructor(
     cfg: ReportConfig,
     private readonly out: LineOut,
-    fixed: readonly Primitive[] | undefined,
+    fixed: readonly PmacctPrimitive[] | undefined,
   ) {
     const h = cfg.html ?? { title: 'Traffic report' };
     this.page = new HtmlReport(
@@ -351,7 +352,7 @@ class HtmlSink implements Sink {
   }
 }
 
-async function makeSink(cfg: ReportConfig, io: ReportIO, fixed: readonly Primitive[] | undefined, onReject: (row: Row, message: string) => void): Promise<Sink> {
+async function makeSink(cfg: ReportConfig, io: ReportIO, fixed: readonly PmacctPrimitive[] | undefined, onReject: (row: Row, message: string) => void): Promise<Sink> {
   const f = cfg.format;
   if (f === 'hydra') {
     if (cfg.hydra.split !== undefined) {
@@ -417,7 +418,7 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
   const s: ReportSummary = { lines: 0, flows: 0, aggregates: 0, rejected: 0, rows: 0, bytesIn: 0, bytesOut: 0, interrupted: false };
   const agg = cfg.aggregation ? new Aggregator({ ...cfg.aggregation, networks: cfg.networks }) : undefined;
   const view = agg ? new FlowView(cfg.networks) : undefined;
-  const fixed = agg ? (agg.primitives as readonly string[] as readonly Primitive[]) : undefined;
+  const fixed = agg?.primitives;
   const inputs = cfg.inputs.length === 0 ? ['-'] : cfg.inputs;
 
   const reject = (place: string, reason: string, message: string): void => {
@@ -473,7 +474,7 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
 
     if (agg) {
       for (const rec of agg.results('key')) {
-        const row = rowFromAggregate(parseJsonObject(aggregateToJson(agg.primitives, rec)));
+        const row = rowOfAggregate(agg.primitives, rec);
         if (emit(row)) await sink.flush();
       }
     }

@@ -3,7 +3,8 @@
 
 import type { ChalkInstance } from 'chalk';
 import { protoName, etypeName } from '../flow/proto.js';
-import type { Primitive, Row } from './record.js';
+import type { Row } from './record.js';
+import type { PmacctPrimitive } from '../aggregate/primitives.js';
 import { addCounters, type Counter } from '../flow/counter.js';
 
 export type Units = 'iec' | 'si' | 'raw';
@@ -35,7 +36,7 @@ export function humanCount(c: Counter, units: Units): string {
   return `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)}${names[i]}`;
 }
 
-export function valueText(p: Primitive, v: string | number | undefined): string {
+export function valueText(p: PmacctPrimitive, v: string | number | undefined): string {
   if (v === undefined || v === '') return '-';
   if (p === 'proto') return protoName(v as number);
   if (p === 'etype') return etypeName(v as number) || String(v);
@@ -66,7 +67,7 @@ export function addToTotals(t: Totals, r: Row): void {
 }
 
 export interface TextOptions {
-  primitives: readonly Primitive[];
+  primitives: readonly PmacctPrimitive[];
   units: Units;
   bars: boolean;
   barWidth: number;

@@ -72,6 +72,15 @@ test('describeValue: the first 40 characters of the JSON text, even of a value n
   assert.equal(describeValue(deepObject), `${'{"k":'.repeat(8)}…`);
 });
 
+test('describeValue(v, max): the first max characters; a Date or Buffer (an XML-RPC answer) as JSON.stringify writes it', () => {
+  const long = 'x'.repeat(100);
+  assert.equal(describeValue(long, 80), `${JSON.stringify(long).slice(0, 80)}…`);
+  assert.equal(describeValue(long.slice(0, 78), 80), JSON.stringify(long.slice(0, 78)));
+  const when = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
+  assert.equal(describeValue(when, 80), '"2026-01-02T03:04:05.000Z"');
+  assert.equal(describeValue({ at: when, data: Buffer.from('ab') }, 80), JSON.stringify({ at: when, data: Buffer.from('ab') }));
+});
+
 test('ndjson input: the over-long line counts among the lines read ("1 of 3", not "1 of 2")', async () => {
   const text = `{"a":1}\n{"a":2}\n{"pad":"${'x'.repeat((1 << 20) + 10)}"}\n{"a":3}\n`;
   for (const scanner of [undefined, { scan: () => -1 }]) {
