@@ -1,13 +1,14 @@
 // Aggregate NDJSON lines written straight from an aggregation's key words and counters into a
 // Buffer: aggregateToJson's bytes (test/unit/aggregate/json-bytes.test.ts compares them) without
-// the record, the strings and their encoding per line, which were ~25 % of `--ab --ba` CPU
-// (1.4 M lines, 210 MB). The line is one compiled function per aggregation (lib/format/ndjson-bytes
-// compileWriter: key texts as inline stores).
+// a record, strings and their encoding per line (bench/README.md). The line is one compiled
+// function per aggregation (lib/format/ndjson-bytes compileWriter: key texts as inline stores).
 
 import { etypeName } from '../flow/proto.js';
 import { words6ToBytes } from '../networks/addr.js';
 import { $, ascii, compileWriter, digits32, digits32Code, ipv4, ipv6, LEAD4, LEAD4_LEN, num, numCode, proto, type Code } from '../format/ndjson-bytes.js';
-import { ADDR, C_BYTES, C_END, C_FLAGS, C_FLOWS, C_PACKETS, C_START, N1, SEGMENT_BITS, SEGMENT_MASK, type Aggregator, type AggregateTable } from './aggregator.js';
+import { C_BYTES, C_END, C_FLAGS, C_FLOWS, C_PACKETS, C_START, SEGMENT_BITS, SEGMENT_MASK } from './counters.js';
+import { ADDR, N1 } from './key-encoding.js';
+import type { Aggregator, AggregateTable } from './aggregator.js';
 
 /** Room one line may take (about twenty primitives at their widest, the counters, and the few
  *  bytes the stores run past the end). */

@@ -21,12 +21,11 @@ import { runParallel } from './parallel.js';
 import {
   Aggregator,
   type AggregatorStats,
-  aggregateCsvHeader,
-  aggregateCsvRow,
   type AggregationSpec,
   type PreparedAggregate,
   type SortOrder,
 } from './aggregator.js';
+import { aggregateCsvHeader, aggregateCsvRow } from './aggregate-output.js';
 
 export interface AggregationConfig {
   spec: AggregationSpec;

@@ -1,6 +1,6 @@
 // AssemblyScript, compiled to dist/lib/aggregate/scan.wasm (npm run build): the common case of
 // lib/aggregate/scan.ts in WebAssembly, where a byte costs a load and a compare instead of a
-// bounds-checked typed-array access (2-3x the lines per second, measured). Same contract as
+// bounds-checked typed-array access (bench/README.md). Same contract as
 // scan.ts, one step narrower: it takes only lines as flow-capture and goflow2 write them (no
 // whitespace, addresses and nets in plain form, protocol/etype names it was taught) and returns
 // -1 for anything else, which the JavaScript scanner then takes (and it in turn leaves the rest
