@@ -15,9 +15,6 @@ import { keyWriter, makeWriter, type KeyWriter, type NetSource } from './key-wri
 import { LITTLE_ENDIAN, radixKeyOrder } from './key-order.js';
 import { readPrimitive, uintField } from './aggregate-input.js';
 
-// The record renderings, for the callers that hold an Aggregator and print its records.
-export { aggregateToJson, aggregateCsvHeader, aggregateCsvRow } from './aggregate-output.js';
-
 export type Value = string | number;
 export type FlowPredicate = (v: FlowView) => boolean;
 export type SortOrder = 'bytes' | 'packets' | 'key';

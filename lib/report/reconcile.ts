@@ -42,7 +42,8 @@ import { parseJsonObject } from '../flow/record.js';
 import { addCounters, counterOf, stringifyCounters, type Counter } from '../flow/counter.js';
 import { describeProblem, isProblem, parseBillingLine, withTrailingSemicolon } from '../hcd/billing.js';
 import { UNMATCHED_V4, UNMATCHED_V6, type NetworkTable } from '../networks/file.js';
-import { Aggregator, aggregateToJson } from '../aggregate/aggregator.js';
+import { Aggregator } from '../aggregate/aggregator.js';
+import { aggregateJsonTexts } from '../aggregate/aggregate-json.js';
 import { SHORTHANDS } from '../aggregate/primitives.js';
 import type { FlowPredicate } from '../filter/filter.js';
 import { HydraError, hydraLine, type Direction, type HydraOptions } from './hydra.js';
@@ -198,8 +199,8 @@ function billingFile(agg: Aggregator, s: BillingSteps, path: string): { sha256: 
   let text = '';
   let bytes: Counter = 0;
   let lines = 0;
-  for (const rec of agg.results('key')) {
-    const row = rowFromAggregate(parseJsonObject(aggregateToJson(agg.primitives, rec)));
+  for (const line of aggregateJsonTexts(agg)) {
+    const row = rowFromAggregate(parseJsonObject(line));
     let l;
     try {
       l = hydraLine(row, s.hydra);

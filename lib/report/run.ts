@@ -14,7 +14,8 @@ import type { Log } from '../cli/log.js';
 import { withReadProgress } from '../cli/progress.js';
 import { parseJsonObject, type FlowRecord } from '../flow/record.js';
 import { PROTO_JSON, etypeName } from '../flow/proto.js';
-import { Aggregator, aggregateToJson, type AggregationSpec } from '../aggregate/aggregator.js';
+import { Aggregator, type AggregationSpec } from '../aggregate/aggregator.js';
+import { aggregateJsonTexts } from '../aggregate/aggregate-json.js';
 import { FlowView } from '../aggregate/view.js';
 import type { NetworkTable } from '../networks/file.js';
 import { primitivesOf, rowFromAggregate, rowFromFlow, type Primitive, type Row } from './record.js';
@@ -472,8 +473,8 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
     s.interrupted = io.signal?.aborted === true;
 
     if (agg) {
-      for (const rec of agg.results('key')) {
-        const row = rowFromAggregate(parseJsonObject(aggregateToJson(agg.primitives, rec)));
+      for (const line of aggregateJsonTexts(agg)) {
+        const row = rowFromAggregate(parseJsonObject(line));
         if (emit(row)) await sink.flush();
       }
     }
