@@ -1,6 +1,7 @@
 // Key writers: for each key primitive of an aggregation, a function that writes a flow's value
 // of it into the key words, and the function that writes a whole key.
 
+import { generatedFunction } from '../codegen.js';
 import type { NetworkTable } from '../networks/file.js';
 import type { FlowView } from './view.js';
 import type { AddressCodec } from './address-codec.js';
@@ -70,5 +71,5 @@ export type KeyWriter = (v: FlowView, side: number, k: Uint32Array) => void;
 export function keyWriter(writers: readonly Writer[], offsets: readonly number[]): KeyWriter {
   const names = writers.map((_, i) => `w${i}`);
   const body = names.map((w, i) => `  ${w}(v, side, k, ${offsets[i]!});`).join('\n');
-  return new Function(...names, `return function writeKey(v, side, k) {\n${body}\n};`)(...writers) as KeyWriter;
+  return generatedFunction('writeKey', names, `return function writeKey(v, side, k) {\n${body}\n};`)(...writers) as KeyWriter;
 }
