@@ -2,20 +2,22 @@
 // Memory is one bucket per distinct key (plus per time bin with --interval), never per flow.
 
 import type { FlowRecord } from '../flow/record.js';
-import { FieldError, counterField, describeValue } from '../flow/record.js';
+import { counterField } from '../flow/record.js';
 import { MAX_SAFE, counterOf, type Counter } from '../flow/counter.js';
-import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from '../flow/proto.js';
-import { parseIP, formatIP } from '../net/ip.js';
 import type { NetworkTable } from '../networks/file.js';
-import { FlowView, NET_UNMATCHED_V6 } from './view.js';
+import { FlowView } from './view.js';
 import type { FlowPredicate } from '../filter/filter.js';
-import { ipv4ToU32, ipv6ToWords, formatIPv4, formatWords6 } from '../networks/addr.js';
 import { KeyTable } from './keys.js';
-import { ADDRESS_PRIMITIVES, NET_PRIMITIVES, canonicalOrder, isKeyPrimitive, isSumPrimitive, type Primitive } from './primitives.js';
+import { NET_PRIMITIVES, canonicalOrder, isKeyPrimitive, isSumPrimitive, type Primitive } from './primitives.js';
+import { C_BYTES, C_END, C_FLAGS, C_FLOWS, C_PACKETS, C_START, Counters, SEGMENT_BITS, SEGMENT_MASK, type WideSums } from './counters.js';
+import { AddressCodec } from './address-codec.js';
+import { ADDR, N1, N2, TWO32, encodingOf, n2, type Encoding } from './key-encoding.js';
+import { keyWriter, makeWriter, type KeyWriter, type NetSource } from './key-writers.js';
+import { LITTLE_ENDIAN, radixKeyOrder } from './key-order.js';
+import { readPrimitive, uintField } from './aggregate-input.js';
 
 export type Value = string | number;
 export type SortOrder = 'bytes' | 'packets' | 'key';
-export type NetSource = 'file' | 'exporter' | 'longest';
 
 export interface AggregationSpec {
   name: string;
@@ -74,16 +76,6 @@ export interface AggregateTable {
   wide: Map<number, WideSums>;
 }
 
-/** An aggregate's exact counters once one of its sums passed 2^53 - 1, or a flow's exact addends
- *  beyond it: a double is then only near, so these hold the sums and the row's doubles (still
- *  above 2^53 - 1, which sends every later add here) only serve to sort. Sums are exact at any
- *  size, beyond 2^64 - 1 too. */
-export interface WideSums {
-  bytes: bigint;
-  packets: bigint;
-  flows: bigint;
-}
-
 export interface AggregatorStats {
   flows: number;
   aggregates: number;
@@ -99,275 +91,10 @@ export interface AggregatorStats {
  *  counted whole in its start bin instead (no byte is lost) and counted in the summary. */
 export const MAX_PRO_RATE_BINS = 100_000;
 
-/** Counters of all aggregates, one row of doubles per key index (bytes, packets, flows, start,
- *  end, and tcpflags only when the aggregation ORs them): no object per counter, and one cache
- *  line touched per update. Without the tcpflags column a row is a sixth smaller: fewer fresh
- *  pages to touch, ~8 bytes less per key. */
-export const C_BYTES = 0;
-export const C_PACKETS = 1;
-export const C_FLOWS = 2;
-export const C_START = 3;
-export const C_END = 4;
-export const C_FLAGS = 5;
-
-/** Rows are kept in segments of 2^SEGMENT_BITS rows: row i is at segs[i >>> SEGMENT_BITS],
- *  offset (i & SEGMENT_MASK) · row width. Growing then never copies rows nor touches more memory than
- *  the rows in use; doubling one array did both, and first touches of fresh pages are dear (2 ×
- *  701 k rows took ~0.5 s on the bench machine). */
-export const SEGMENT_BITS = 16;
-export const SEGMENT_MASK = (1 << SEGMENT_BITS) - 1;
-
-class Counters {
-  size = 0;
-  /** The first segment starts small and doubles up to full size, for small aggregations. */
-  segs: Float64Array[];
-
-  /** `row`: doubles per row, C_FLAGS + 1 with the tcpflags column, else C_FLAGS. */
-  constructor(readonly row: number) {
-    this.segs = [new Float64Array(1024 * row)];
-  }
-
-  /** A new row (index = size before the call). */
-  push(): void {
-    const i = this.size++;
-    const o = (i & SEGMENT_MASK) * this.row;
-    let c = this.segs[i >>> SEGMENT_BITS];
-    if (c === undefined) {
-      c = new Float64Array((SEGMENT_MASK + 1) * this.row);
-      this.segs.push(c);
-    } else if (o === c.length) {
-      const n = new Float64Array(c.length * 2);
-      n.set(c);
-      this.segs[0] = c = n;
-    }
-    c[o + C_START] = Number.POSITIVE_INFINITY;
-    c[o + C_END] = Number.NEGATIVE_INFINITY;
-  }
-
-  /** Counter `col` of row i. */
-  get(i: number, col: number): number {
-    return this.segs[i >>> SEGMENT_BITS]![(i & SEGMENT_MASK) * this.row + col]!;
-  }
-}
-
-// ---- compact keys ---------------------------------------------------------------------------
-// A key is a row of u32 words: each primitive takes one word (small numbers: ports, proto, tos,
-// masks, etype), two (other numbers, as low and high 32 bits: exact for every integer double up
-// to 2^64), or two for an address (kind 0 = "" / 4 / 6, then the IPv4 address or the index of
-// the IPv6 address in a per-aggregation table of 128-bit addresses). The encoding is one-to-one
-// with the text/number values the aggregates print, so keys from flows and from merged
-// aggregate records meet exactly as their values would.
-
-export const N1 = 1;
-export const N2 = 2;
-export const ADDR = 3;
-export type Encoding = typeof N1 | typeof N2 | typeof ADDR;
-const TWO32 = 4294967296;
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const NS = 1e9;
 
-function encodingOf(p: Primitive): Encoding {
-  if (ADDRESS_PRIMITIVES.has(p)) return ADDR;
-  switch (p) {
-    case 'src_port': case 'dst_port': case 'sum_port': case 'proto': case 'tos': case 'src_mask': case 'dst_mask': case 'etype':
-      return N1;
-    default:
-      return N2;
-  }
-}
 
-/** Addresses in keys, and the networks-file entries as key values (cached per entry). */
-class AddressCodec {
-  private v6 = new KeyTable(4, 64);
-  private entryKind: Uint8Array;
-  private entryVal: Uint32Array;
-  readonly entryMask: Uint8Array;
 
-  constructor(private readonly table: NetworkTable | undefined) {
-    const n = table?.size ?? 0;
-    this.entryKind = new Uint8Array(n);
-    this.entryVal = new Uint32Array(n);
-    this.entryMask = new Uint8Array(n);
-    for (let i = 0; i < n; i++) this.entryMask[i] = table!.entries[i]!.mask;
-  }
-
-  /** The IPv6 addresses of keys: address i is words [4i, 4i + 4). */
-  get v6Words(): Uint32Array {
-    return this.v6.keys;
-  }
-
-  clear(): void {
-    this.v6 = new KeyTable(4, 64);
-    this.entryKind.fill(0);
-  }
-
-  private intern6(w0: number, w1: number, w2: number, w3: number): number {
-    const s = this.v6.scratch;
-    s[0] = w0;
-    s[1] = w1;
-    s[2] = w2;
-    s[3] = w3;
-    return this.v6.intern();
-  }
-
-  put(k: Uint32Array, o: number, fam: number, w: Uint32Array): void {
-    if (fam === 4) {
-      k[o] = 4;
-      k[o + 1] = w[0]!;
-    } else if (fam === 6) {
-      k[o] = 6;
-      k[o + 1] = this.intern6(w[0]!, w[1]!, w[2]!, w[3]!);
-    } else {
-      k[o] = 0;
-      k[o + 1] = 0;
-    }
-  }
-
-  /** The entry (index from FlowView.srcNetIndex; <0 = unmatched) as an address value. */
-  putEntry(k: Uint32Array, o: number, i: number): void {
-    if (i < 0) {
-      k[o] = i === NET_UNMATCHED_V6 ? 6 : 4;
-      k[o + 1] = i === NET_UNMATCHED_V6 ? this.intern6(0, 0, 0, 0) : 0;
-      return;
-    }
-    if (this.entryKind[i] === 0) this.cacheEntry(i);
-    k[o] = this.entryKind[i]!;
-    k[o + 1] = this.entryVal[i]!;
-  }
-
-  private cacheEntry(i: number): void {
-    const e = this.table!.entries[i]!;
-    const w = new Uint32Array(4);
-    if (e.family === 4) {
-      this.entryKind[i] = 4;
-      this.entryVal[i] = ipv4ToU32(e.net);
-    } else {
-      ipv6ToWords(e.net, w);
-      this.entryKind[i] = 6;
-      this.entryVal[i] = this.intern6(w[0]!, w[1]!, w[2]!, w[3]!);
-    }
-  }
-
-  /** From the text of a value ("", IPv4 or IPv6, as readPrimitive canonicalised it). */
-  putText(k: Uint32Array, o: number, text: string): void {
-    const a = text === '' ? -1 : ipv4ToU32(text);
-    if (a >= 0) {
-      k[o] = 4;
-      k[o + 1] = a;
-    } else if (text !== '' && ipv6ToWords(text, this.v6.scratch)) {
-      k[o] = 6;
-      k[o + 1] = this.v6.intern();
-    } else {
-      k[o] = 0;
-      k[o + 1] = 0;
-    }
-  }
-
-  text(k: Uint32Array, o: number): string {
-    const kind = k[o];
-    if (kind === 4) return formatIPv4(k[o + 1]!);
-    if (kind === 6) {
-      const w = this.v6.keys;
-      const b = 4 * k[o + 1]!;
-      return formatWords6(w[b]!, w[b + 1]!, w[b + 2]!, w[b + 3]!);
-    }
-    return '';
-  }
-
-  /** Sort rank and value of an address: IPv4 first (by number), then "", then IPv6 (by bytes),
-   *  as sortableOf orders the texts. */
-  rank(k: Uint32Array, o: number): number {
-    const kind = k[o];
-    return kind === 4 ? 0 : kind === 0 ? 1 : 2;
-  }
-
-  /** The place of every IPv6 address (by index) in address order. */
-  v6Ranks(): Uint32Array {
-    const n = this.v6.size;
-    const sorted = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.compare6(a, b));
-    const rank = new Uint32Array(n);
-    for (let r = 0; r < n; r++) rank[sorted[r]!] = r;
-    return rank;
-  }
-
-  compare6(a: number, b: number): number {
-    const w = this.v6.keys;
-    for (let i = 0; i < 4; i++) {
-      const x = w[4 * a + i]!;
-      const y = w[4 * b + i]!;
-      if (x !== y) return x - y;
-    }
-    return 0;
-  }
-}
-
-/** Writes one primitive's value of a flow (side 0 = source, 1 = destination for sum_*) at k[o]. */
-type Writer = (v: FlowView, side: number, k: Uint32Array, o: number) => void;
-
-function n2(k: Uint32Array, o: number, x: number): void {
-  k[o] = x >>> 0;
-  k[o + 1] = Math.floor(x / TWO32);
-}
-
-function makeWriter(p: Primitive, table: NetworkTable | undefined, source: NetSource, renormalize: boolean, ac: AddressCodec): Writer {
-  switch (p) {
-    case 'in_iface': return (v, _s, k, o) => n2(k, o, v.inIf);
-    case 'out_iface': return (v, _s, k, o) => n2(k, o, v.outIf);
-    case 'etype': return (v, _s, k, o) => void (k[o] = v.etype);
-    case 'src_as': return (v, _s, k, o) => n2(k, o, v.srcAs);
-    case 'dst_as': return (v, _s, k, o) => n2(k, o, v.dstAs);
-    case 'sum_as': return (v, side, k, o) => n2(k, o, side === 0 ? v.srcAs : v.dstAs);
-    case 'peer_src_ip': return (v, _s, k, o) => ac.put(k, o, v.peerFam, v.peer);
-    case 'src_host': return (v, _s, k, o) => ac.put(k, o, v.srcFam, v.src);
-    case 'dst_host': return (v, _s, k, o) => ac.put(k, o, v.dstFam, v.dst);
-    case 'sum_host': return (v, side, k, o) => (side === 0 ? ac.put(k, o, v.srcFam, v.src) : ac.put(k, o, v.dstFam, v.dst));
-    case 'src_port': return (v, _s, k, o) => void (k[o] = v.srcPort);
-    case 'dst_port': return (v, _s, k, o) => void (k[o] = v.dstPort);
-    case 'sum_port': return (v, side, k, o) => void (k[o] = side === 0 ? v.srcPort : v.dstPort);
-    case 'proto': return (v, _s, k, o) => void (k[o] = v.proto);
-    case 'tos': return (v, _s, k, o) => void (k[o] = v.tos);
-    case 'sampling_rate':
-      return renormalize ? (v, _s, k, o) => n2(k, o, v.samplingRate > 0 ? 1 : 0) : (v, _s, k, o) => n2(k, o, v.samplingRate);
-    default:
-      break;
-  }
-  const isSrc = (side: number): boolean => (p === 'sum_net' ? side === 0 : p === 'src_net' || p === 'src_mask');
-  const mask = p === 'src_mask' || p === 'dst_mask';
-  if (table && source === 'file') {
-    const em = ac.entryMask;
-    if (mask) return (v, side, k, o) => {
-      const i = isSrc(side) ? v.srcNetIndex() : v.dstNetIndex();
-      k[o] = i < 0 ? 0 : em[i]!;
-    };
-    return (v, side, k, o) => ac.putEntry(k, o, isSrc(side) ? v.srcNetIndex() : v.dstNetIndex());
-  }
-  if (table && source === 'longest') {
-    // pmacct "longest": the exporter's prefix wins when it is longer than the file's
-    const em = ac.entryMask;
-    return (v, side, k, o) => {
-      const src = isSrc(side);
-      const i = src ? v.srcNetIndex() : v.dstNetIndex();
-      const xLen = src ? v.srcXLen : v.dstXLen;
-      const exporter = xLen > (i < 0 ? 0 : em[i]!);
-      if (mask) k[o] = exporter ? xLen : i < 0 ? 0 : em[i]!;
-      else if (exporter) ac.put(k, o, src ? v.srcXFam : v.dstXFam, src ? v.srcX : v.dstX);
-      else ac.putEntry(k, o, i);
-    };
-  }
-  if (mask) return (v, side, k, o) => void (k[o] = isSrc(side) ? v.srcXLen : v.dstXLen);
-  return (v, side, k, o) => (isSrc(side) ? ac.put(k, o, v.srcXFam, v.srcX) : ac.put(k, o, v.dstXFam, v.dstX));
-}
-
-type KeyWriter = (v: FlowView, side: number, k: Uint32Array) => void;
-
-/** The key of a flow: this aggregation's writers called in turn, each from a call site of its
- *  own in a function of its own. A loop over the writers was one call site shared by every
- *  aggregation: megamorphic, so no writer (nor the LPM lookups in them) was ever inlined. */
-function keyWriter(writers: readonly Writer[], offsets: readonly number[]): KeyWriter {
-  const names = writers.map((_, i) => `w${i}`);
-  const body = names.map((w, i) => `  ${w}(v, side, k, ${offsets[i]!});`).join('\n');
-  return new Function(...names, `return function writeKey(v, side, k) {\n${body}\n};`)(...writers) as KeyWriter;
-}
 
 export class Aggregator {
   readonly name: string;
@@ -687,7 +414,7 @@ export class Aggregator {
    *  first (--sort), then by key (numbers numerically; addresses IPv4 by number, then "", then
    *  IPv6 by bytes), then time_start. The same order sortAggregates gives their records. */
   order(sort: SortOrder = 'key'): ArrayLike<number> {
-    if (this.interval === 0 && sort === 'key' && LITTLE_ENDIAN) return this.keyOrder();
+    if (this.interval === 0 && sort === 'key' && LITTLE_ENDIAN) return radixKeyOrder({ keys: this.keys.keys, size: this.keys.size, width: this.width, encodings: this.encodings, offsets: this.offsets }, this.codec);
     const n = this.keys.size;
     const idx: number[] = new Array(n);
     for (let i = 0; i < n; i++) idx[i] = i;
@@ -733,63 +460,6 @@ export class Aggregator {
     return idx;
   }
 
-  /** order('key') of an unbinned aggregation without a comparator: (digit, index) pairs packed in
-   *  64 bits and sorted natively, one digit (a key word, or an address as its rank and value) at
-   *  a time, each next digit only within the runs of equal previous ones: a most-significant-
-   *  digit-first radix sort of native sorts. Keys are distinct, so the digits order them fully,
-   *  as cmp does (its last test, time_start, never decides). The packing needs digit < 2^40 and
-   *  index < 2^24 (the key limit). */
-  private keyOrder(): Uint32Array {
-    const n = this.keys.size;
-    const k = this.keys.keys;
-    const w = this.width;
-    const digitOff: number[] = [];
-    const digitAddr: boolean[] = [];
-    for (let j = 0; j < this.encodings.length; j++) {
-      const o = this.offsets[j]!;
-      const e = this.encodings[j]!;
-      if (e === N2) digitOff.push(o + 1, o); // high word first
-      else digitOff.push(o);
-      if (e === N2) digitAddr.push(false, false);
-      else digitAddr.push(e === ADDR);
-    }
-    const v6rank = this.codec.v6Ranks();
-    // IPv4 by number, then "", then IPv6 in address order (as codec.rank and compare6)
-    const digit = (d: number, i: number): number => {
-      const o = i * w + digitOff[d]!;
-      if (!digitAddr[d]) return k[o]!;
-      const kind = k[o];
-      return kind === 4 ? k[o + 1]! : kind === 0 ? TWO32 : 2 * TWO32 + v6rank[k[o + 1]!]!;
-    };
-    const idx = new Uint32Array(n);
-    for (let i = 0; i < n; i++) idx[i] = i;
-    const packed = new BigUint64Array(n);
-    const u32 = new Uint32Array(packed.buffer);
-    const todo = digitOff.length > 0 && n > 1 ? [0, n, 0] : [];
-    while (todo.length > 0) {
-      const d = todo.pop()!;
-      const hi = todo.pop()!;
-      const lo = todo.pop()!;
-      for (let t = lo; t < hi; t++) {
-        const i = idx[t]!;
-        const x = digit(d, i);
-        u32[2 * t] = (((x % 256) << 24) | i) >>> 0;
-        u32[2 * t + 1] = Math.floor(x / 256);
-      }
-      packed.subarray(lo, hi).sort();
-      for (let t = lo; t < hi; t++) idx[t] = u32[2 * t]! & 0xffffff;
-      if (d + 1 === digitOff.length) continue;
-      for (let t = lo; t < hi; ) {
-        const top = u32[2 * t + 1]!;
-        const low = u32[2 * t]! >>> 24;
-        let r = t + 1;
-        while (r < hi && u32[2 * r + 1] === top && u32[2 * r]! >>> 24 === low) r++;
-        if (r - t > 1) todo.push(t, r, d + 1);
-        t = r;
-      }
-    }
-    return idx;
-  }
 
   /** How many doubles sortRow writes: order()'s tests as numbers (see sortRow). */
   sortWidth(sort: SortOrder): number {
@@ -871,93 +541,3 @@ function wideAddends(v: FlowView, rate: number): WideSums {
   return { bytes: bytes * BigInt(rate), packets: packets * BigInt(rate), flows: 1n };
 }
 
-function uintField(o: Record<string, unknown>, name: string, required: boolean, max = Number.MAX_SAFE_INTEGER): number {
-  const v = o[name];
-  if (v === undefined || v === null) {
-    if (required) throw new FieldError(name, 'a non-negative integer (field missing)', v);
-    return 0;
-  }
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max) return v;
-  if (typeof v === 'string' && /^[0-9]{1,16}$/.test(v) && Number(v) <= max) return Number(v);
-  throw new FieldError(name, max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `an integer 0-${max}`, v);
-}
-
-/** A key primitive's value from an aggregate record, canonicalised like the flow path makes it. */
-function readPrimitive(o: Record<string, unknown>, p: Primitive): Value {
-  const v = o[p];
-  if (v === undefined) throw new FieldError(p, `the primitive "${p}" (the aggregate record does not have it)`, v);
-  if (ADDRESS_PRIMITIVES.has(p)) {
-    if (v === '') return '';
-    const ip = typeof v === 'string' ? parseIP(v) : undefined;
-    if (!ip) throw new FieldError(p, 'an IPv4 or IPv6 address', v);
-    return formatIP(ip);
-  }
-  switch (p) {
-    case 'proto': {
-      const n = typeof v === 'string' || typeof v === 'number' ? protoNumber(v) : undefined;
-      if (n === undefined) throw new FieldError(p, 'an IANA protocol name or number 0-255', v);
-      return n;
-    }
-    case 'etype': {
-      const n = typeof v === 'string' || typeof v === 'number' ? etypeNumber(v) : undefined;
-      if (n === undefined) throw new FieldError(p, '"IPv4", "IPv6" or an EtherType number', v);
-      return n;
-    }
-    case 'src_mask':
-    case 'dst_mask':
-      return uintField(o, p, true, 128);
-    case 'src_port':
-    case 'dst_port':
-    case 'sum_port':
-      return uintField(o, p, true, 65535);
-    case 'tos':
-      return uintField(o, p, true, 255);
-    case 'sampling_rate':
-      return uintField(o, p, true);
-    default:
-      return uintField(o, p, true, 0xffffffff);
-  }
-}
-
-// ---- output ---------------------------------------------------------------------------------
-
-function jsonValue(p: Primitive, v: Value): string {
-  if (p === 'proto') return PROTO_JSON[v as number]!;
-  if (p === 'etype') {
-    const name = etypeName(v as number);
-    return name === '' ? String(v) : `"${name}"`;
-  }
-  // values are numbers or address text ("", canonical IPv4/IPv6), which never needs escaping
-  return typeof v === 'number' ? String(v) : `"${v}"`;
-}
-
-/** One aggregate NDJSON line (flowmeter-record(5)): primitives in canonical order, then the counters. */
-export function aggregateToJson(primitives: readonly Primitive[], r: AggregateRecord): string {
-  let s = '{';
-  let k = 0;
-  for (const p of primitives) {
-    if (p === 'tcpflags') s += `"tcpflags":${r.tcpflags},`;
-    else s += `"${p}":${jsonValue(p, r.values[k++]!)},`;
-  }
-  return `${s}"packets":${r.packets},"bytes":${r.bytes},"flows":${r.flows},"time_start":${r.time_start},"time_end":${r.time_end}}`;
-}
-
-export function aggregateCsvHeader(primitives: readonly Primitive[]): string[] {
-  return [...primitives, 'packets', 'bytes', 'flows', 'time_start', 'time_end'];
-}
-
-export function aggregateCsvRow(primitives: readonly Primitive[], r: AggregateRecord): Array<string | number | bigint> {
-  const row: Array<string | number | bigint> = [];
-  let k = 0;
-  for (const p of primitives) {
-    if (p === 'tcpflags') row.push(r.tcpflags);
-    else {
-      const v = r.values[k++]!;
-      row.push(p === 'proto' ? protoName(v as number) : p === 'etype' ? etypeName(v as number) || String(v) : v);
-    }
-  }
-  row.push(r.packets, r.bytes, r.flows, r.time_start, r.time_end);
-  return row;
-}
-
-export { describeValue };

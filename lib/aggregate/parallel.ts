@@ -28,7 +28,7 @@ import { INPUT_CHUNK, openInputChunks, type AtomicFile, type ChunkSource } from 
 import { waitDrain } from '../cli/writer.js';
 import { withReadProgress } from '../cli/progress.js';
 import { MAX_SAFE } from '../flow/counter.js';
-import { aggregateCsvHeader } from './aggregator.js';
+import { aggregateCsvHeader } from './aggregate-csv.js';
 import { canonicalOrder } from './primitives.js';
 import { inputsOf, writeOutputs, type AggregateIO, type AggregateRunConfig, type AggregateSummary, type AggregationOutcome, type ReadCounts } from './run.js';
 

@@ -16,17 +16,16 @@ import { FieldError } from '../flow/record.js';
 import type { NetworkTable } from '../networks/file.js';
 import { FlowView } from './view.js';
 import { WasmFlowLineScanner } from './scan-wasm.js';
-import { aggregateLineWriter, MAX_AGGREGATE_BYTES } from './json-bytes.js';
+import { aggregateLineWriter, MAX_AGGREGATE_BYTES } from './aggregate-json.js';
 import { runParallel } from './parallel.js';
 import {
   Aggregator,
   type AggregatorStats,
-  aggregateCsvHeader,
-  aggregateCsvRow,
   type AggregationSpec,
   type PreparedAggregate,
   type SortOrder,
 } from './aggregator.js';
+import { aggregateCsvHeader, aggregateCsvRow } from './aggregate-csv.js';
 
 export interface AggregationConfig {
   spec: AggregationSpec;

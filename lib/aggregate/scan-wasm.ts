@@ -11,6 +11,7 @@ import { INPUT_CHUNK, type ChunkBuffers } from '../cli/io.js';
 import { EVIDENCE, FlowLineScanner, SCAN_KINDS, SCAN_BOUNDS } from './scan.js';
 import type { FlowView } from './view.js';
 import type { LineScanner } from '../cli/ndjson-input.js';
+import * as L from './scan-layout.js';
 
 // (the WebAssembly global is not in the type libraries this project compiles with)
 interface WasmMemory {
@@ -32,14 +33,16 @@ interface ScanExports {
   scan(p: number, end: number): number;
 }
 
-/** Output slot of each number field, in FlowView's order (wasm/scan.ts writes NUM by slot). */
-const NUM_SLOTS = [
-  'time_received_ns', 'time_flow_start_ns', 'time_flow_end_ns', 'bytes', 'packets', 'sampling_rate', 'etype', 'proto',
-  'src_port', 'dst_port', 'in_if', 'out_if', 'ip_tos', 'tcp_flags', 'src_as', 'dst_as',
-];
-const ADDR_SLOTS = ['src_addr', 'dst_addr', 'sampler_address'];
-const NET_SLOTS = ['src_net', 'dst_net'];
-const NO_SLOT = 255;
+/** The slot (scan-layout.ts) of each field the module keeps: number fields in NUM, addresses and
+ *  nets in WORD. */
+const SLOTS = new Map<string, number>([
+  ['time_received_ns', L.NUM_TIME_RECEIVED], ['time_flow_start_ns', L.NUM_START], ['time_flow_end_ns', L.NUM_END],
+  ['bytes', L.NUM_BYTES], ['packets', L.NUM_PACKETS], ['sampling_rate', L.NUM_SAMPLING_RATE], ['etype', L.NUM_ETYPE],
+  ['proto', L.NUM_PROTO], ['src_port', L.NUM_SRC_PORT], ['dst_port', L.NUM_DST_PORT], ['in_if', L.NUM_IN_IF],
+  ['out_if', L.NUM_OUT_IF], ['ip_tos', L.NUM_TOS], ['tcp_flags', L.NUM_TCP_FLAGS], ['src_as', L.NUM_SRC_AS],
+  ['dst_as', L.NUM_DST_AS], ['src_addr', L.ADDR_SLOT_SRC], ['dst_addr', L.ADDR_SLOT_DST],
+  ['sampler_address', L.ADDR_SLOT_PEER], ['src_net', L.NET_SLOT_SRC], ['dst_net', L.NET_SLOT_DST],
+]);
 /** Bytes after each chunk buffer: the scanner compares 8 bytes at a time and may read past the end. */
 const PAD = 64;
 const ETYPE_SPELLINGS = ['IPv4', 'IPv6', 'ARP', 'ipv4', 'ipv6', 'arp', 'IPV4', 'IPV6', ''];
@@ -67,8 +70,8 @@ export class WasmFlowLineScanner implements LineScanner {
     this.memory = x.memory.buffer;
     const at = (i: number): Buffer => Buffer.from(this.memory, base + i * (INPUT_CHUNK + PAD), INPUT_CHUNK);
     this.chunkBuffers = [at(0), at(1), at(2)];
-    this.num = new Float64Array(this.memory, x.numArea(), 16);
-    this.word = new Uint32Array(this.memory, x.wordArea(), 32);
+    this.num = new Float64Array(this.memory, x.numArea(), L.NUM_COUNT);
+    this.word = new Uint32Array(this.memory, x.wordArea(), L.WORD_COUNT);
   }
 
   scan(b: Buffer, p: number, end: number): number {
@@ -86,34 +89,34 @@ export class WasmFlowLineScanner implements LineScanner {
     const v = this.v;
     const n = this.num;
     const w = this.word;
-    v.timeReceivedNs = n[0]!;
-    v.startNs = n[1]!;
-    v.endNs = n[2]!;
-    v.bytes = n[3]!;
-    v.packets = n[4]!;
-    v.samplingRate = n[5]!;
-    v.etype = n[6]!;
-    v.proto = n[7]!;
-    v.srcPort = n[8]!;
-    v.dstPort = n[9]!;
-    v.inIf = n[10]!;
-    v.outIf = n[11]!;
-    v.tos = n[12]!;
-    v.tcpFlags = n[13]!;
-    v.srcAs = n[14]!;
-    v.dstAs = n[15]!;
-    v.srcFam = w[20] as 0 | 4 | 6;
-    words(v.src, w, 0, v.srcFam);
-    v.dstFam = w[21] as 0 | 4 | 6;
-    words(v.dst, w, 4, v.dstFam);
-    v.peerFam = w[22] as 0 | 4 | 6;
-    words(v.peer, w, 8, v.peerFam);
-    v.srcXFam = w[25] as 4 | 6;
-    words(v.srcX, w, 12, v.srcXFam);
-    v.srcXLen = w[23]!;
-    v.dstXFam = w[26] as 4 | 6;
-    words(v.dstX, w, 16, v.dstXFam);
-    v.dstXLen = w[24]!;
+    v.timeReceivedNs = n[L.NUM_TIME_RECEIVED]!;
+    v.startNs = n[L.NUM_START]!;
+    v.endNs = n[L.NUM_END]!;
+    v.bytes = n[L.NUM_BYTES]!;
+    v.packets = n[L.NUM_PACKETS]!;
+    v.samplingRate = n[L.NUM_SAMPLING_RATE]!;
+    v.etype = n[L.NUM_ETYPE]!;
+    v.proto = n[L.NUM_PROTO]!;
+    v.srcPort = n[L.NUM_SRC_PORT]!;
+    v.dstPort = n[L.NUM_DST_PORT]!;
+    v.inIf = n[L.NUM_IN_IF]!;
+    v.outIf = n[L.NUM_OUT_IF]!;
+    v.tos = n[L.NUM_TOS]!;
+    v.tcpFlags = n[L.NUM_TCP_FLAGS]!;
+    v.srcAs = n[L.NUM_SRC_AS]!;
+    v.dstAs = n[L.NUM_DST_AS]!;
+    v.srcFam = w[L.W_SRC_FAM] as 0 | 4 | 6;
+    words(v.src, w, L.W_SRC, v.srcFam);
+    v.dstFam = w[L.W_DST_FAM] as 0 | 4 | 6;
+    words(v.dst, w, L.W_DST, v.dstFam);
+    v.peerFam = w[L.W_PEER_FAM] as 0 | 4 | 6;
+    words(v.peer, w, L.W_PEER, v.peerFam);
+    v.srcXFam = w[L.W_SRC_X_FAM] as 4 | 6;
+    words(v.srcX, w, L.W_SRC_X, v.srcXFam);
+    v.srcXLen = w[L.W_SRC_X_LEN]!;
+    v.dstXFam = w[L.W_DST_X_FAM] as 4 | 6;
+    words(v.dstX, w, L.W_DST_X, v.dstXFam);
+    v.dstXLen = w[L.W_DST_X_LEN]!;
     v.resetNets();
     return nl - off;
   }
@@ -140,8 +143,7 @@ function teach(x: ScanExports): void {
   };
   FLOW_FIELDS.forEach((f, id) => {
     const name = f.name as string;
-    const slot = f.kind === 'ip' ? ADDR_SLOTS.indexOf(name) : f.kind === 'net' ? NET_SLOTS.indexOf(name) : NUM_SLOTS.indexOf(name);
-    if (!x.defineField(id, put(name), SCAN_KINDS[id]!, slot < 0 ? NO_SLOT : slot, SCAN_BOUNDS[id]!)) throw new Error(`scan.wasm: field ${name}`);
+    if (!x.defineField(id, put(name), SCAN_KINDS[id]!, SLOTS.get(name) ?? L.NO_SLOT, SCAN_BOUNDS[id]!)) throw new Error(`scan.wasm: field ${name}`);
   });
   EVIDENCE.forEach((id, i) => {
     if (!x.defineEvidence(i, id)) throw new Error(`scan.wasm: evidence field ${id}`);

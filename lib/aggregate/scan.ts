@@ -16,14 +16,7 @@ import { etypeNumber, protoNumber } from '../flow/proto.js';
 import { ipv4ToU32, ipv6ToWords } from '../networks/addr.js';
 import type { FlowView } from './view.js';
 
-const K_U = 0;
-const K_IP = 1;
-const K_TYPE = 2;
-const K_PROTO = 3;
-const K_ETYPE = 4;
-const K_NET = 5;
-const K_ARRAY = 6;
-const K_STR = 7; // mac and other plain strings: validated, not kept
+import { K_ARRAY, K_ETYPE, K_IP, K_NET, K_PROTO, K_STR, K_TYPE, K_U } from './scan-layout.js';
 
 const FIELDS = FLOW_FIELDS.map((f) => f.name as string);
 const NF = FIELDS.length;

@@ -10,8 +10,9 @@ import { FlowmeterError } from '../errors.js';
 import type { ChunkSource } from '../cli/io.js';
 import { compileFilter } from '../filter/filter.js';
 import { loadNetworksFile } from '../networks/file.js';
-import { Aggregator, aggregateCsvRow } from './aggregator.js';
-import { aggregateLineWriter, MAX_AGGREGATE_BYTES } from './json-bytes.js';
+import { Aggregator } from './aggregator.js';
+import { aggregateCsvRow } from './aggregate-csv.js';
+import { aggregateLineWriter, MAX_AGGREGATE_BYTES } from './aggregate-json.js';
 import { accountInput, type AggregateRunConfig, type ReadCounts } from './run.js';
 import { RING_CHUNK, type FromWorker, type RowBuffers, type ToWorker, type WorkerData } from './parallel.js';
 

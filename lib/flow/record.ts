@@ -1,6 +1,7 @@
 // The flow record (flowmeter-record(5)): goflow2-compatible names and renderings. One interface, one
 // field list; the NDJSON serialiser, CSV/text columns and the NDJSON input validator derive from it.
 
+import { generatedFunction } from '../codegen.js';
 import { PROTO_JSON, etypeName, etypeNumber, protoName, protoNumber } from './proto.js';
 import { parseCidr, parseIP, parseIPv4, formatIP, formatIPv4 } from '../net/ip.js';
 import { counterFromJson, exactJsonIntegers, type Counter } from './counter.js';
@@ -135,8 +136,9 @@ export function flowToJson(r: FlowRecord): string {
 /** The optional fields of flowToJson as straight-line code generated at load from OPTIONAL: direct
  *  `r.name` loads are monomorphic, where a loop of keyed `r[name]` loads is megamorphic and would
  *  cost more than the rest of the line (bench/README.md). */
-export const optionalJson = new Function(
-  'r',
+export const optionalJson = generatedFunction(
+  'optionalJson',
+  ['r'],
   `let s = ''; let v;\n` +
     OPTIONAL.map((f) => `v = r.${f.name}; if (v !== undefined) s += typeof v === 'number' ? ',"${f.name}":' + v : ',"${f.name}":' + JSON.stringify(v);`).join('\n') +
     '\nreturn s;',

@@ -8,6 +8,7 @@
 // share is written once and copied, and stores may run a few bytes past the returned offset (the
 // next store overwrites them; callers reserve room).
 
+import { generatedFunction } from '../codegen.js';
 import { nsUnit, optionalJson, type FlowRecord } from '../flow/record.js';
 import { PROTO_JSON, etypeName } from '../flow/proto.js';
 import { NONE, V4, V6, type WireFlow } from '../flow/wire.js';
@@ -37,7 +38,7 @@ function storesOf(text: string): string {
 }
 
 function lit(text: string): Lit {
-  return new Function('dv', 'off', `${storesOf(text)}return off;`) as Lit;
+  return generatedFunction(`literal ${JSON.stringify(text)}`, ['dv', 'off'], `${storesOf(text)}return off;`) as Lit;
 }
 
 /** A statement of a compiled writer, as opposed to its literal text. */
@@ -66,7 +67,7 @@ export function compileWriter<R, A, B>(helpers: Record<string, unknown>, parts: 
   }
   if (text !== '') body += storesOf(text);
   const names = Object.keys(helpers);
-  const make = new Function(...names, `return function writeLine(dv, off, r, a, b) {\n${body}return off;\n};`);
+  const make = generatedFunction('writeLine', names, `return function writeLine(dv, off, r, a, b) {\n${body}return off;\n};`);
   return make(...names.map((n) => helpers[n])) as (dv: DataView, off: number, r: R, a: A, b: B) => number;
 }
 

@@ -2,6 +2,7 @@
 // scratch struct (numbers and byte offsets, nothing allocated), then either resolve it into a
 // WireFlow (goflow2 semantics) or apply an options record to the domain state (sampling, systemInitTime).
 
+import { generatedFunction } from '../codegen.js';
 import type { FlowType } from '../flow/record.js';
 import { NONE, V4, V6, type WireFlow } from '../flow/wire.js';
 import { A, K } from './fields.js';
@@ -166,7 +167,7 @@ export function fixedReader(t: Template): FixedReader | undefined {
     else if (k === K.NTP_NS || k === K.NTP_US) js += `s[${c}] = ntpNs(v, ${at}, ${k === K.NTP_US});\n`;
     else js += `s[${c}] = (b[${at}] << 12) | (b[${at} + 1] << 4) | (b[${at} + 2] >> 4);\n`;
   }
-  const make = new Function('uint', 'ntpNs', `return function readFixed(v, b, o, s) {\nlet h;\n${js}return o + ${o};\n};`);
+  const make = generatedFunction('readFixed', ['uint', 'ntpNs'], `return function readFixed(v, b, o, s) {\nlet h;\n${js}return o + ${o};\n};`);
   t.reader = make(uint, ntpNs) as FixedReader;
   return t.reader;
 }

@@ -1,6 +1,6 @@
 // AssemblyScript, compiled to dist/lib/aggregate/scan.wasm (npm run build): the common case of
 // lib/aggregate/scan.ts in WebAssembly, where a byte costs a load and a compare instead of a
-// bounds-checked typed-array access (2-3x the lines per second, measured). Same contract as
+// bounds-checked typed-array access (bench/README.md). Same contract as
 // scan.ts, one step narrower: it takes only lines as flow-capture and goflow2 write them (no
 // whitespace, addresses and nets in plain form, protocol/etype names it was taught) and returns
 // -1 for anything else, which the JavaScript scanner then takes (and it in turn leaves the rest
@@ -11,19 +11,14 @@
 // Field names, kinds, bounds and value names are not written here: scan-wasm.ts teaches them at
 // load from lib/flow/record.ts and proto.ts, the one place they are defined.
 
-// Field kinds, as scan.ts numbers them.
-const K_U: u8 = 0;
-const K_IP: u8 = 1;
-const K_TYPE: u8 = 2;
-const K_PROTO: u8 = 3;
-const K_ETYPE: u8 = 4;
-const K_NET: u8 = 5;
-const K_ARRAY: u8 = 6;
-const K_STR: u8 = 7;
+// Field kinds and where a line's values go: the table scan.ts and scan-wasm.ts read too.
+import {
+  K_U, K_IP, K_TYPE, K_PROTO, K_ETYPE, K_NET, K_ARRAY, NO_SLOT, NUM_COUNT, NUM_ETYPE, WORD_COUNT, W_SRC_X, W_DST_X,
+  W_SRC_FAM, W_DST_FAM, W_PEER_FAM, W_SRC_X_LEN, W_DST_X_LEN, W_SRC_X_FAM, W_DST_X_FAM, NET_SLOT_SRC,
+} from '../scan-layout';
 
 const MAX_FIELDS: i32 = 64;
 const KEY_ROOM: i32 = 32;
-const NO_SLOT: u8 = 255;
 const NONE: i32 = -1;
 const UNKNOWN: i32 = -2;
 const MAX_SAFE: f64 = 9007199254740991;
@@ -61,18 +56,10 @@ const MEMO_NEXT = memory.data(NAME_TABLES * 4);
 /** Where defineField/defineName read their text. */
 const TEXT = memory.data(256);
 
-/** What a line gave: f64 numbers by slot (FlowView's order, see scan-wasm.ts), and u32 words:
- *  src 0-3, dst 4-7, peer 8-11, src net 12-15, dst net 16-19, then the ints below. */
-const NUM = memory.data(16 * 8);
-const WORD = memory.data(32 * 4);
-const W_SRC_FAM: i32 = 20;
-const W_DST_FAM: i32 = 21;
-const W_PEER_FAM: i32 = 22;
-const W_SRC_X_LEN: i32 = 23;
-const W_DST_X_LEN: i32 = 24;
-const W_SRC_X_FAM: i32 = 25;
-const W_DST_X_FAM: i32 = 26;
-const SLOT_ETYPE: i32 = 6;
+/** What a line gave: f64 numbers by slot and u32 words (addresses, nets and their families and
+ *  lengths), laid out as scan-layout.ts says. */
+const NUM = memory.data(NUM_COUNT * 8);
+const WORD = memory.data(WORD_COUNT * 4);
 
 let pos: i32 = 0;
 let srcNetSeen = false;
@@ -155,7 +142,7 @@ export function defineName(table: u8, len: i32, value: i32): bool {
 /** Scan the line at `p` (complete lines up to `end`). Returns the index of its '\n' when it is a
  *  flow record this scanner fully understands (NUM and WORD then hold it), else -1. */
 export function scan(p: i32, end: i32): i32 {
-  memory.fill(NUM, 0, 16 * 8);
+  memory.fill(NUM, 0, NUM_COUNT * 8);
   store<u32>(WORD + W_SRC_FAM * 4, 0);
   store<u32>(WORD + W_DST_FAM * 4, 0);
   store<u32>(WORD + W_PEER_FAM * 4, 0);
@@ -557,14 +544,14 @@ function value(id: i32, p: i32, end: i32): bool {
     return true;
   }
   if (kind == K_NET) {
-    if (slot == 0) {
+    if (slot == NET_SLOT_SRC) {
       srcNetSeen = true;
       store<u32>(WORD + W_SRC_X_FAM * 4, 0);
-      return cidr4(p, end, 12, W_SRC_X_LEN, W_SRC_X_FAM);
+      return cidr4(p, end, W_SRC_X, W_SRC_X_LEN, W_SRC_X_FAM);
     }
     dstNetSeen = true;
     store<u32>(WORD + W_DST_X_FAM * 4, 0);
-    return cidr4(p, end, 16, W_DST_X_LEN, W_DST_X_FAM);
+    return cidr4(p, end, W_DST_X, W_DST_X_LEN, W_DST_X_FAM);
   }
   if (kind == K_TYPE) return nameValue(0, p, end) == 1;
   if (kind == K_PROTO || kind == K_ETYPE) {
@@ -603,11 +590,11 @@ function value(id: i32, p: i32, end: i32): bool {
 /** Defaults that depend on other fields: an absent or "" net is 0.0.0.0/0, or ::/0 for an IPv6
  *  address (as record.ts netField); a missing etype follows the source address. */
 function finish(): void {
-  if (!srcNetSeen || load<u32>(WORD + W_SRC_X_FAM * 4) == 0) defaultNet(12, W_SRC_X_LEN, W_SRC_X_FAM, load<u32>(WORD + W_SRC_FAM * 4));
-  if (!dstNetSeen || load<u32>(WORD + W_DST_X_FAM * 4) == 0) defaultNet(16, W_DST_X_LEN, W_DST_X_FAM, load<u32>(WORD + W_DST_FAM * 4));
-  if (load<f64>(NUM + SLOT_ETYPE * 8) == 0) {
+  if (!srcNetSeen || load<u32>(WORD + W_SRC_X_FAM * 4) == 0) defaultNet(W_SRC_X, W_SRC_X_LEN, W_SRC_X_FAM, load<u32>(WORD + W_SRC_FAM * 4));
+  if (!dstNetSeen || load<u32>(WORD + W_DST_X_FAM * 4) == 0) defaultNet(W_DST_X, W_DST_X_LEN, W_DST_X_FAM, load<u32>(WORD + W_DST_FAM * 4));
+  if (load<f64>(NUM + NUM_ETYPE * 8) == 0) {
     const fam = load<u32>(WORD + W_SRC_FAM * 4);
-    if (fam != 0) store<f64>(NUM + SLOT_ETYPE * 8, fam == 6 ? 0x86dd : 0x0800);
+    if (fam != 0) store<f64>(NUM + NUM_ETYPE * 8, fam == 6 ? 0x86dd : 0x0800);
   }
 }
 

@@ -1,7 +1,9 @@
 // Aggregator: keys, networks, sums, time bins, pro-rating, renormalisation, exact merges, ordering.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Aggregator, MAX_PRO_RATE_BINS, aggregateToJson, aggregateCsvRow, type AggregationSpec } from '../../../lib/aggregate/aggregator.js';
+import { Aggregator, MAX_PRO_RATE_BINS, type AggregationSpec } from '../../../lib/aggregate/aggregator.js';
+import { aggregateCsvRow } from '../../../lib/aggregate/aggregate-csv.js';
+import { aggregateJsonTexts } from '../../../lib/aggregate/aggregate-json.js';
 import { parsePrimitiveList, SHORTHANDS } from '../../../lib/aggregate/primitives.js';
 import { parseNetworks } from '../../../lib/networks/file.js';
 import { flowFromObject, FieldError } from '../../../lib/flow/record.js';
@@ -17,7 +19,7 @@ function fl(o: Record<string, unknown>): ReturnType<typeof flowFromObject> {
 }
 
 function lines(agg: Aggregator, sort: 'key' | 'bytes' | 'packets' = 'key'): string[] {
-  return agg.results(sort).map((r) => aggregateToJson(agg.primitives, r));
+  return [...aggregateJsonTexts(agg, sort)];
 }
 
 const nets = parseNetworks('10.5.0.0/16\n10.5.2.0/24\n8.8.8.0/24\n2001:db8:5::/48\n').table;
@@ -78,7 +80,7 @@ test('every primitive takes its value from the right field; tcpflags are ORed, n
   agg.addFlow(fl({ ...base, tcp_flags: 0x10 }));
   const [r] = agg.results();
   assert.equal(agg.size, 1);
-  assert.equal(aggregateToJson(agg.primitives, r!),
+  assert.equal(lines(agg)[0],
     `{"in_iface":3,"out_iface":4,"etype":"IPv4","src_as":65001,"dst_as":15169,"peer_src_ip":"192.0.2.1","src_port":1234,"dst_port":443,"tcpflags":18,"proto":"TCP","tos":8,"sampling_rate":100,"packets":2,"bytes":20,"flows":2,"time_start":${T0},"time_end":${T0}}`);
   assert.deepEqual(aggregateCsvRow(agg.primitives, r!), [3, 4, 'IPv4', 65001, 15169, '192.0.2.1', 1234, 443, 18, 'TCP', 8, 100, 2, 20, 2, T0, T0]);
 });

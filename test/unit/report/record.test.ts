@@ -1,8 +1,9 @@
 // rowOfAggregate: flow-report's own aggregates (-a) become rows directly, the same rows that
-// rowFromAggregate reads from their NDJSON lines (aggregateToJson), for every key primitive.
+// rowFromAggregate reads from their NDJSON lines (aggregateJsonTexts), for every key primitive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Aggregator, aggregateToJson, type AggregationSpec } from '../../../lib/aggregate/aggregator.js';
+import { Aggregator, type AggregationSpec } from '../../../lib/aggregate/aggregator.js';
+import { aggregateJsonTexts } from '../../../lib/aggregate/aggregate-json.js';
 import { parsePrimitiveList } from '../../../lib/aggregate/primitives.js';
 import { flowFromObject, parseJsonObject } from '../../../lib/flow/record.js';
 import { parseNetworks } from '../../../lib/networks/file.js';
@@ -63,9 +64,12 @@ test('rowOfAggregate gives the row rowFromAggregate reads from the aggregate NDJ
     for (const extra of [{}, { networks: nets }, { networks: nets, interval: 60 }, { renormalize: true }] as Partial<AggregationSpec>[]) {
       const agg = new Aggregator({ name: 't', primitives: parsePrimitiveList(list), ...extra });
       for (const f of input) agg.addFlow(f);
-      for (const rec of agg.results('key')) {
+      const texts = [...aggregateJsonTexts(agg, 'key')];
+      const recs = [...agg.results('key')];
+      assert.equal(recs.length, texts.length);
+      for (const [i, rec] of recs.entries()) {
         const direct = rowOfAggregate(agg.primitives, rec);
-        assert.deepEqual(direct, rowFromAggregate(parseJsonObject(aggregateToJson(agg.primitives, rec))), `${list} ${JSON.stringify(Object.keys(extra))}`);
+        assert.deepEqual(direct, rowFromAggregate(parseJsonObject(texts[i]!)), `${list} ${JSON.stringify(Object.keys(extra))}`);
         compared++;
       }
     }
@@ -77,6 +81,6 @@ test('rowOfAggregate: an ARP aggregate is a row with EtherType 0x0806 (its NDJSO
   const agg = new Aggregator({ name: 't', primitives: parsePrimitiveList('etype') });
   agg.addFlow(flowFromObject({ type: 'IPFIX', etype: 'ARP', bytes: 60, packets: 1, time_flow_start_ns: T0 * S, time_flow_end_ns: T0 * S }));
   const [rec] = agg.results('key');
-  assert.equal(aggregateToJson(agg.primitives, rec!), `{"etype":"ARP","packets":1,"bytes":60,"flows":1,"time_start":${T0},"time_end":${T0}}`);
+  assert.equal([...aggregateJsonTexts(agg)][0], `{"etype":"ARP","packets":1,"bytes":60,"flows":1,"time_start":${T0},"time_end":${T0}}`);
   assert.deepEqual(rowOfAggregate(agg.primitives, rec!).values, { etype: 0x0806 });
 });

@@ -1,13 +1,16 @@
-// Aggregate NDJSON lines written straight from an aggregation's key words and counters into a
-// Buffer: aggregateToJson's bytes (test/unit/aggregate/json-bytes.test.ts compares them) without
-// the record, the strings and their encoding per line, which were ~25 % of `--ab --ba` CPU
-// (1.4 M lines, 210 MB). The line is one compiled function per aggregation (lib/format/ndjson-bytes
-// compileWriter: key texts as inline stores).
+// Aggregate NDJSON lines (flowmeter-record(5): primitives in canonical order, then the counters),
+// the one encoder of them: written straight from an aggregation's key words and counters into a
+// Buffer, without a record, strings and their encoding per line (bench/README.md); the text form
+// (aggregateJsonTexts) is read back from those bytes. The line is one compiled function per
+// aggregation (lib/format/ndjson-bytes compileWriter: key texts as inline stores).
+// test/unit/aggregate/aggregate-json.test.ts checks the bytes against JSON.stringify.
 
 import { etypeName } from '../flow/proto.js';
 import { words6ToBytes } from '../networks/addr.js';
-import { $, ascii, compileWriter, digits32, digits32Code, ipv4, ipv6, LEAD4, LEAD4_LEN, num, numCode, proto, type Code } from '../format/ndjson-bytes.js';
-import { ADDR, C_BYTES, C_END, C_FLAGS, C_FLOWS, C_PACKETS, C_START, N1, SEGMENT_BITS, SEGMENT_MASK, type Aggregator, type AggregateTable } from './aggregator.js';
+import { $, ascii, compileWriter, viewOf, digits32, digits32Code, ipv4, ipv6, LEAD4, LEAD4_LEN, num, numCode, proto, type Code } from '../format/ndjson-bytes.js';
+import { C_BYTES, C_END, C_FLAGS, C_FLOWS, C_PACKETS, C_START, SEGMENT_BITS, SEGMENT_MASK } from './counters.js';
+import { ADDR, N1 } from './key-encoding.js';
+import type { Aggregator, AggregateTable, SortOrder } from './aggregator.js';
 
 /** Room one line may take (about twenty primitives at their widest, the counters, and the few
  *  bytes the stores run past the end). */
@@ -22,7 +25,7 @@ function address(dv: DataView, off: number, kind: number, v: number, v6: Uint32A
   return ipv6(dv, off, words6ToBytes(v6, 4 * v, V6_BYTES), 0);
 }
 
-/** etype as aggregateToJson writes it: the quoted name, or the number when it has none. */
+/** etype as a line has it: the quoted name, or the number when it has none. */
 function etypeJson(dv: DataView, off: number, e: number): number {
   const name = etypeName(e);
   if (name === '') return digits32(dv, off, e);
@@ -69,4 +72,14 @@ export function aggregateLineWriter(agg: Aggregator): (dv: DataView, off: number
   const write = compileWriter<AggregateTable, number, undefined>({ address, etypeJson, proto, digits32, num, ascii, LEAD4, LEAD4_LEN }, parts);
   const t = agg.table();
   return (dv, off, i) => write(dv, off, t, i, undefined);
+}
+
+/** The aggregates' lines as text (without the "\n"), in order(sort): the writer's bytes, for
+ *  callers that read the aggregates back as records (lib/report). Make it after the last record
+ *  was added, as aggregateLineWriter. */
+export function* aggregateJsonTexts(agg: Aggregator, sort: SortOrder = 'key'): Generator<string> {
+  const write = aggregateLineWriter(agg);
+  const buf = Buffer.alloc(MAX_AGGREGATE_BYTES);
+  const dv = viewOf(buf);
+  for (const i of Array.from(agg.order(sort))) yield buf.toString('latin1', 0, write(dv, 0, i) - 1);
 }

@@ -1,10 +1,11 @@
-// The aggregate line byte writer against aggregateToJson, which it stands in for: every
+// The aggregate line writer against JSON.stringify of the records (test/helpers/aggregate-json.ts): every
 // primitive, IPv6 and "" addresses, etype without a name, tcpflags, 64-bit key values, sums past
 // 2^53, merged records without times, bins, and the output order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Aggregator, aggregateToJson, type AggregationSpec } from '../../../lib/aggregate/aggregator.js';
-import { aggregateLineWriter, MAX_AGGREGATE_BYTES } from '../../../lib/aggregate/json-bytes.js';
+import { Aggregator, type AggregationSpec } from '../../../lib/aggregate/aggregator.js';
+import { aggregateJsonTexts, aggregateLineWriter, MAX_AGGREGATE_BYTES } from '../../../lib/aggregate/aggregate-json.js';
+import { expectedAggregateJson } from '../../helpers/aggregate-json.js';
 import { parsePrimitiveList, SHORTHANDS } from '../../../lib/aggregate/primitives.js';
 import { parseNetworks } from '../../../lib/networks/file.js';
 import { flowFromObject } from '../../../lib/flow/record.js';
@@ -27,7 +28,7 @@ function written(agg: Aggregator): string[] {
 }
 
 function expected(agg: Aggregator): string[] {
-  return agg.results('key').map((r) => aggregateToJson(agg.primitives, r) + '\n');
+  return agg.results('key').map((r) => expectedAggregateJson(agg.primitives, r) + '\n');
 }
 
 function fed(spec: Omit<AggregationSpec, 'name'>, seed: number, n: number): Aggregator {
@@ -37,7 +38,7 @@ function fed(spec: Omit<AggregationSpec, 'name'>, seed: number, n: number): Aggr
   return agg;
 }
 
-test('aggregate lines: the bytes of aggregateToJson for random flows in every primitive set', () => {
+test('aggregate lines: the bytes of JSON.stringify for random flows in every primitive set', () => {
   const lists = [ALL, 'src_host', 'dst_host,proto', 'etype,tcpflags', 'sum_host', 'sum_port', 'sum_net', 'sum_as', 'none'];
   for (const [k, list] of lists.entries()) {
     for (const networks of [undefined, nets]) {
@@ -77,4 +78,12 @@ test('aggregate lines: past the first counter segment (65,536 rows) and a key ta
   const lines = written(agg);
   assert.deepEqual(lines, expected(agg));
   assert.equal(lines[139_871], '{"src_host":"10.2.34.95","packets":2,"bytes":139872,"flows":2,"time_start":1,"time_end":139872}\n');
+});
+
+test('aggregate lines as text: the written lines without their newline, in each sort order', () => {
+  const agg = fed({ primitives: parsePrimitiveList('src_host,dst_host,proto,tcpflags'), networks: nets }, 5, 2000);
+  assert.deepEqual([...aggregateJsonTexts(agg)].map((l) => l + '\n'), written(agg));
+  for (const sort of ['bytes', 'packets'] as const) {
+    assert.deepEqual([...aggregateJsonTexts(agg, sort)], agg.results(sort).map((r) => expectedAggregateJson(agg.primitives, r)), sort);
+  }
 });
