@@ -161,7 +161,7 @@ function workloads(): Workload[] {
 
 function run(w: Workload, json: boolean): number {
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  const dec = new FlowDecoder({ log: new Log('bench', sink, { quiet: true }) });
+  const dec = new FlowDecoder({ rejects: new Log('bench', sink, { quiet: true }) });
   const d: Datagram = { payload: Buffer.alloc(0), exporter: '192.0.2.1', exporterPort: 2055, receivedNs: SECS * 1e9, source: 'bench', packetNo: 0, offset: -1 };
   if (w.templates) {
     d.payload = w.templates;

@@ -18,6 +18,9 @@ export type ErrorKind =
   | 'config' // a bad configuration file
   | 'interrupted'; // stopped by the user (SIGINT) before the end
 
+/** How a run ended: 'ok', or the kind of what went wrong in it (lib/cli maps it to the exit status). */
+export type Outcome = 'ok' | ErrorKind;
+
 /** An error the user can act on: one line of message, then `detail` lines (the expression and a
  *  caret under a column, a hint), no stack. */
 export class FlowmeterError extends Error {

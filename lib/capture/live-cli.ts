@@ -92,7 +92,7 @@ export class LiveFlowDecoder implements LiveDecoder {
     this.exporters = new ExporterTable(maxExporters);
     this.sflow = new SflowDecoder(counters ? { onCounters: (c) => void this.out?.addLine(counterToJson(c)) } : {});
     const sflow = this.sflow;
-    this.fd = new FlowDecoder({ log, templates, allow, sflow: (d, v, emit, core) => sflow.decode(d, v, emit, core) });
+    this.fd = new FlowDecoder({ rejects: log, templates, allow, sflow: (d, v, emit, core) => sflow.decode(d, v, emit, core) });
     // per-stream loss for the stats lines: wrap the core's sequence accounting
     const fd = this.fd;
     const base = fd.sequence.bind(fd);

@@ -1,13 +1,13 @@
 // From captured frames to export datagrams: parse the link/IP/UDP layers, reassemble IP
-// fragments, count what is skipped and report bad data through Log.reject naming the packet.
+// fragments, count what is skipped and report bad data to a RejectListener naming the packet.
 
-import type { Log } from '../cli/log.js';
+import type { RejectListener } from '../rejects.js';
 import { formatIPv4At, formatIPv6At } from '../net/ip.js';
 import { IPPROTO_UDP, PacketInfo, parseFrame } from '../packet/frame.js';
 import { FragmentTable, type ReassemblyLimits } from '../packet/reassembly.js';
 import type { Datagram } from './datagram.js';
 
-/** What a capture reader saw and skipped. Skips that mean bad data are also Log.reject()ed. */
+/** What a capture reader saw and skipped. Skips that mean bad data are also reported as rejects. */
 export interface CaptureStats {
   /** Packet records read from the file. */
   packets: number;
@@ -76,7 +76,7 @@ export function formatCaptureStats(s: CaptureStats): string {
   return parts.join(' ');
 }
 
-/** Reasons given to Log.reject by the capture readers (the summary groups by these). */
+/** Reasons of the rejects the capture readers report (the summary groups by these). */
 export const REJECT = {
   unsupportedLinkType: 'unsupported link type',
   truncatedPacket: 'truncated packet',
@@ -107,7 +107,7 @@ export class PacketSink {
 
   constructor(
     readonly source: string,
-    private readonly log: Log,
+    private readonly rejects: RejectListener,
     readonly stats: CaptureStats,
     opts: PacketSinkOptions = {},
   ) {
@@ -121,7 +121,7 @@ export class PacketSink {
 
   /** A problem with the file itself (not one packet), counted and reported. */
   reject(reason: string, message: string, place: string): void {
-    this.log.reject(reason, `${place}: ${message}`, place);
+    this.rejects.reject(reason, `${place}: ${message}`, place);
   }
 
   /** One captured frame: buf[off, off+caplen), origLen bytes on the wire, timestamp in ns. */

@@ -2,13 +2,13 @@
 // from a stream and yield the UDP datagrams in it, in batches, with bounded memory whatever the
 // file size. Every UDP payload is export data: the exporter is the IP source, the receive time
 // the packet timestamp, so a replayed capture decodes exactly like live traffic.
-// Bad data never throws: it is counted in CaptureStats and reported through Log.reject naming
-// the packet and file offset. Only a file that is not a capture at all is a FlowmeterError (exit 65).
+// Bad data never throws: it is counted in CaptureStats and reported as a reject naming
+// the packet and file offset. Only a file that is not a capture at all is a FlowmeterError (bad data).
 
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { describeSystemError, type InputSource } from '../cli/io.js';
-import type { Log } from '../cli/log.js';
+import type { RejectListener } from '../rejects.js';
 import { FlowmeterError } from '../errors.js';
 import type { Datagram } from './datagram.js';
 import { ByteReader } from './byte-reader.js';
@@ -82,9 +82,9 @@ function isZlibError(e: unknown): boolean {
  * Yield the UDP datagrams of a pcap/pcapng capture in batches. Datagram payloads are views into
  * buffers that are never reused, so they stay valid after the next batch is read.
  */
-export async function* readCapture(input: InputSource, log: Log, stats: CaptureStats, opts: ReadCaptureOptions = {}): AsyncGenerator<Datagram[]> {
+export async function* readCapture(input: InputSource, rejects: RejectListener, stats: CaptureStats, opts: ReadCaptureOptions = {}): AsyncGenerator<Datagram[]> {
   const outer = new ByteReader(input.stream);
-  const sink = new PacketSink(input.name, log, stats, opts);
+  const sink = new PacketSink(input.name, rejects, stats, opts);
   let r = outer;
   let gunzip: ReturnType<typeof createGunzip> | undefined;
   try {

@@ -1,9 +1,9 @@
 // flow-capture -r: decode the export datagrams of pcap/pcapng captures (files or stdin) with the
 // same decoders the live collector uses, so a replayed capture and live traffic give the same
 // records; write them as NDJSON, CSV or text (lib/format) to stdout or an atomic -o file.
-// Bad packets and datagrams are counted by reason (Log.reject, first few named with packet
-// number and offset), summarised on stderr at the end, and make the exit status 65; --strict
-// stops at the first one. Memory stays bounded: batches of datagrams in, batched output with
+// Bad packets and datagrams are counted (RejectCounter) and reported by reason (the first few
+// named with packet number and offset), summarised on stderr at the end, and make the exit
+// status 65; --strict stops at the first one. Memory stays bounded: batches of datagrams in, batched output with
 // backpressure out.
 
 import type { Proc } from '../cli/run.js';
@@ -17,6 +17,7 @@ import { FlowDecoder } from '../decode/decoder.js';
 import { SflowDecoder } from '../sflow/decode.js';
 import { counterToJson } from '../sflow/counters.js';
 import { FlowWriter, type FlowWriterOptions } from '../format/writer.js';
+import { RejectCounter } from '../rejects.js';
 
 export interface ReadFilesConfig extends FlowWriterOptions {
   files: readonly string[];
@@ -38,6 +39,8 @@ export interface ReadFilesResult {
   denied: number;
   records: number;
   rejected: number;
+  /** Rejected packets and datagrams by reason, in first-seen order. */
+  rejections: ReadonlyMap<string, number>;
   /** Records whose times fell back to the export time (DecoderStats.timesUnanchored). */
   timesUnanchored: number;
   stoppedEarly: boolean;
@@ -52,7 +55,8 @@ export async function decodeCaptureFiles(cfg: ReadFilesConfig, proc: Proc, log: 
   const sflow = new SflowDecoder(
     cfg.counters === true && cfg.format === 'ndjson' ? { onCounters: (c) => void (writer.addLine(counterToJson(c)) && (pendingFlush = true)) } : {},
   );
-  const dec = new FlowDecoder({ log, allow: cfg.allow, sflow: (d, v, e, core) => sflow.decode(d, v, e, core) });
+  const rejects = new RejectCounter(log);
+  const dec = new FlowDecoder({ rejects, allow: cfg.allow, sflow: (d, v, e, core) => sflow.decode(d, v, e, core) });
   const sink: FlowSink = {
     flow: (w) => void (writer.addWire(w) && (pendingFlush = true)),
     record: (r) => void (writer.add(r) && (pendingFlush = true)),
@@ -66,17 +70,17 @@ export async function decodeCaptureFiles(cfg: ReadFilesConfig, proc: Proc, log: 
     files: for (const f of cfg.files) {
       const input = await openInput(f, proc.stdin);
       progress.watch(input.stream);
-      const gen = readCapture(input, log, capture);
+      const gen = readCapture(input, rejects, capture);
       try {
         for await (const batch of gen) {
           for (const d of batch) {
             dec.decode(d, sink);
-            if (strict && log.rejectedTotal > 0) {
+            if (strict && rejects.total > 0) {
               stoppedEarly = true;
               break files;
             }
           }
-          if (strict && log.rejectedTotal > 0) {
+          if (strict && rejects.total > 0) {
             stoppedEarly = true;
             break files;
           }
@@ -106,7 +110,8 @@ export async function decodeCaptureFiles(cfg: ReadFilesConfig, proc: Proc, log: 
     datagrams: s.datagrams,
     denied: s.denied,
     records: s.records,
-    rejected: log.rejectedTotal,
+    rejected: rejects.total,
+    rejections: rejects.byReason,
     timesUnanchored: s.timesUnanchored,
     stoppedEarly,
   };
@@ -121,7 +126,7 @@ function summarise(res: ReadFilesResult, log: Log): void {
     `${res.files} file${res.files === 1 ? '' : 's'}: ${c.packets} packets, ${res.datagrams} datagrams, ${res.records} records` +
     (res.denied > 0 ? `; ${res.denied} datagrams denied (exporter not in --allow)` : '');
   if (res.rejected > 0) {
-    const reasons = [...log.rejections].map(([reason, n]) => `${reason} ${n}`).join(', ');
+    const reasons = [...res.rejections].map(([reason, n]) => `${reason} ${n}`).join(', ');
     line += `; rejected ${res.rejected} (${reasons})`;
     if (res.stoppedEarly) line += '; stopped at the first (--strict)';
     log.error(line);

@@ -1,6 +1,6 @@
 // One table of exit statuses for every command (sysexits.h), documented in each man page.
 
-import type { ErrorKind } from '../errors.js';
+import type { Outcome } from '../errors.js';
 
 export const EXIT = {
   OK: 0,
@@ -39,8 +39,9 @@ export const EXIT_MEANINGS: ReadonlyArray<readonly [number, string]> = [
   [EXIT.INTERRUPTED, 'interrupted by SIGINT after flushing what was read'],
 ];
 
-/** The exit status of each kind of failure: the one place where a kind becomes a number. */
-const EXIT_OF_KIND: Readonly<Record<ErrorKind, ExitCode>> = {
+/** The exit status of each outcome: the one place where a kind becomes a number. */
+const EXIT_OF_OUTCOME: Readonly<Record<Outcome, ExitCode>> = {
+  ok: EXIT.OK,
   failure: EXIT.FAILURE,
   usage: EXIT.USAGE,
   data: EXIT.DATAERR,
@@ -56,8 +57,8 @@ const EXIT_OF_KIND: Readonly<Record<ErrorKind, ExitCode>> = {
   interrupted: EXIT.INTERRUPTED,
 };
 
-export function exitCodeOf(kind: ErrorKind): ExitCode {
-  return EXIT_OF_KIND[kind];
+export function exitCodeOf(outcome: Outcome): ExitCode {
+  return EXIT_OF_OUTCOME[outcome];
 }
 
 /** The hint under a usage error about the command line as a whole. */

@@ -1,9 +1,10 @@
-// The one place that decides how a command ends: exit status from the result or the error,
+// The one place that decides how a command ends: exit status from the result (an exit status, or
+// the outcome of the domain code the command ran) or the error,
 // EPIPE (reader went away, e.g. `| head`) as a quiet success, internal errors as status 70.
 
 import type { Readable, Writable } from 'node:stream';
 import { EXIT, exitCodeOf, isEpipe } from './exit.js';
-import { FlowmeterError } from '../errors.js';
+import { FlowmeterError, type Outcome } from '../errors.js';
 import { visible } from './visible.js';
 import { RunReport } from './metrics.js';
 
@@ -17,7 +18,7 @@ export interface Proc {
   report?: RunReport;
 }
 
-export type Main = (proc: Proc) => Promise<number | void>;
+export type Main = (proc: Proc) => Promise<Outcome | number | void>;
 
 export function processProc(): Proc {
   return { argv: process.argv.slice(2), env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, report: new RunReport() };
@@ -34,7 +35,8 @@ export async function run(prog: string, main: Main): Promise<void> {
   });
   let status: number;
   try {
-    status = (await main(proc)) ?? EXIT.OK;
+    const result = (await main(proc)) ?? EXIT.OK;
+    status = typeof result === 'string' ? exitCodeOf(result) : result;
   } catch (e) {
     status = reportError(prog, e, proc);
   }

@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import type { Proc } from '../cli/run.js';
 import { EXIT, tryHelp } from '../cli/exit.js';
-import { usageError } from '../errors.js';
+import { usageError, type Outcome } from '../errors.js';
 import { refuseTerminalStdin } from '../cli/io.js';
 import { intInRange, makeLog, makeParser, parseArgs, type CommandSpec, type CommonArgs } from '../cli/options.js';
 import { hcdPutfile } from '../hcd/main.js';
@@ -102,7 +102,7 @@ function verbTargets(flag: string, values: unknown[] | undefined): string[] {
   });
 }
 
-export async function main(proc: Proc): Promise<number | void> {
+export async function main(proc: Proc): Promise<Outcome | number | void> {
   const y = addMetricsFileOption(makeParser(proc, SPEC))
     .command('$0 [args..]', false)
     .positional('args', { type: 'string', array: true, describe: 'NAME, or putfile NAME' })

@@ -6,7 +6,7 @@ import type { Argv } from 'yargs';
 import type { Proc } from '../cli/run.js';
 import { makeParser, parseArgs, makeLog, intInRange, type CommonArgs } from '../cli/options.js';
 import { tryHelp } from '../cli/exit.js';
-import { FlowmeterError, usageError } from '../errors.js';
+import { FlowmeterError, usageError, type Outcome } from '../errors.js';
 import { loadNetworksFile } from '../networks/file.js';
 import { readAgentConfig } from '../metering/agentconf.js';
 import { brokerUrl, type PublishConfig } from '../metering/publish.js';
@@ -207,7 +207,7 @@ async function publishConfig(args: Args, env: NodeJS.ProcessEnv, db: string): Pr
   };
 }
 
-export async function main(proc: Proc): Promise<number | void> {
+export async function main(proc: Proc): Promise<Outcome | number | void> {
   const y = makeParser(proc, {
     prog: PROG,
     synopsis: ['COMMAND [options] [arguments]'],

@@ -3,7 +3,7 @@
 // counters, the template cache, held data and sequence accounting. Never throws on input.
 
 import { type Datagram, describeDatagram } from '../capture/datagram.js';
-import type { Log } from '../cli/log.js';
+import type { RejectListener } from '../rejects.js';
 import { type DecodeCore, type DecoderStats, type Emit, type FlowSink, newStats, recordSink } from '../netflow/core.js';
 import { WireFlow } from '../flow/wire.js';
 import { MessageContext, type Scratch, newScratch } from '../netflow/data.js';
@@ -20,7 +20,8 @@ export type { DecoderStats } from '../netflow/core.js';
 export type ExtraDecoder = (d: Datagram, v: DataView, emit: Emit, core: FlowDecoder) => void;
 
 export interface FlowDecoderOptions {
-  log: Log;
+  /** Where refusals and warnings go (the decoder never prints). */
+  rejects: RejectListener;
   /** Data sets held waiting for their template (default 1024). */
   maxPending?: number;
   /** Bytes held waiting for templates (default 16 MiB). */
@@ -45,7 +46,7 @@ export class FlowDecoder implements DecodeCore {
   readonly scratch: Scratch = newScratch();
   readonly ctx = new MessageContext();
   readonly wire = new WireFlow();
-  private readonly log: Log;
+  private readonly rejects: RejectListener;
   /** The sink of the decode() call in progress, and sFlow's way into it. */
   private sink: FlowSink = recordSink(() => {});
   private readonly emitRecord: Emit = (r) => this.sink.record(r);
@@ -54,7 +55,7 @@ export class FlowDecoder implements DecodeCore {
   private readonly allow: ((exporter: string) => boolean) | undefined;
 
   constructor(opts: FlowDecoderOptions) {
-    this.log = opts.log;
+    this.rejects = opts.rejects;
     this.templates = opts.templates ?? new TemplateCache(opts.templateLimits);
     this.allow = opts.allow;
     this.pending = new PendingBuffer(opts.maxPending ?? 1024, opts.maxPendingBytes ?? 16 << 20, (opts.pendingTtlSeconds ?? 60) * 1e9);
@@ -125,7 +126,7 @@ export class FlowDecoder implements DecodeCore {
     } catch (e) {
       // a decoder bug must not take the collector down: count it like bad input, with the stack at -vv
       this.reject('internal error', d, 'decoder', `version ${version}`, `${(e as Error).message ?? String(e)} (please report this datagram)`);
-      for (const line of ((e as Error).stack ?? String(e)).split('\n')) this.log.debug(line); // a message is one line
+      for (const line of ((e as Error).stack ?? String(e)).split('\n')) this.rejects.debug(line); // a message is one line
     }
   }
 
@@ -144,12 +145,12 @@ export class FlowDecoder implements DecodeCore {
     stats.rejected++;
     stats.rejects.set(reason, (stats.rejects.get(reason) ?? 0) + 1);
     const at = typeof place === 'string' ? place : describeDatagram(place);
-    this.log.reject(reason, `${at}: ${protocol} ${where}: ${what}`, at);
+    this.rejects.reject(reason, `${at}: ${protocol} ${where}: ${what}`, at);
   }
 
   warn(reason: string, place: Datagram | string, protocol: string, what: string): void {
     const at = typeof place === 'string' ? place : describeDatagram(place);
-    this.log.note(reason, `${at}: ${protocol}: ${what}`);
+    this.rejects.note(reason, `${at}: ${protocol}: ${what}`);
   }
 
   describe(d: Datagram): string {

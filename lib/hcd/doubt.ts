@@ -2,7 +2,6 @@
 // the operator and for scripts (the billing cycle holds a name's later uploads while one is).
 
 import type { Writable } from 'node:stream';
-import { EXIT } from '../cli/exit.js';
 import { Ledger, type LedgerEntry } from './ledger.js';
 import { listSpool } from './spool.js';
 
@@ -16,7 +15,7 @@ function why(e: LedgerEntry): string {
 
 /** Print the header and one line per upload in doubt, oldest first: FILE is its copy in the
  *  spool when `spool` holds one, else the file it was sent from. */
-export async function listInDoubt(state: string, spool: string | undefined, out: Writable): Promise<number> {
+export async function listInDoubt(state: string, spool: string | undefined, out: Writable): Promise<'ok'> {
   const ledger = await Ledger.open(state);
   const copies = spool ? await listSpool(spool) : [];
   out.write(`${IN_DOUBT_COLUMNS.join('\t')}\n`);
@@ -24,5 +23,5 @@ export async function listInDoubt(state: string, spool: string | undefined, out:
     const copy = copies.find((i) => i.name === e.name && e.sha256.startsWith(i.sha12));
     out.write(`${[e.name, copy?.path ?? e.source, e.sha256, e.bytes, e.time, why(e)].join('\t')}\n`);
   }
-  return EXIT.OK;
+  return 'ok';
 }

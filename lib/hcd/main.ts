@@ -4,8 +4,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { tryHelp } from '../cli/exit.js';
-import { FlowmeterError, usageError } from '../errors.js';
+import { FlowmeterError, usageError, type Outcome } from '../errors.js';
 import { describeSystemError } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
 import { resolvePassword } from './password.js';
@@ -62,7 +61,7 @@ export interface HcdIo {
   report?: RunReport;
 }
 
-export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<number> {
+export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<Outcome> {
   const { log } = io;
   const spoolDir = o.flushSpool ?? o.spool;
   const state = o.state ?? (spoolDir !== undefined ? join(spoolDir, DEFAULT_LEDGER) : undefined);
@@ -72,12 +71,13 @@ export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<numbe
     if (o.listInDoubt) return listInDoubt(state, spoolDir, io.stdout);
     return runMarkDelivered({ state, spool: spoolDir, lock: o.lock, names: o.markDelivered }, { stdin: io.stdin, stdout: io.stdout, log });
   }
-  if (o.endpoint === undefined) throw usageError('missing --url (or HCD_URL)', tryHelp('hcd-putfile'));
+  // the command refuses a missing --url first, with its hint
+  if (o.endpoint === undefined) throw usageError('missing --url (or HCD_URL)');
   return send({ ...o, endpoint: o.endpoint }, state, io);
 }
 
 /** Connect (CA file, password from its sources) and send a file or flush the spool. */
-async function send(o: HcdPutfileOptions & { endpoint: HcdEndpoint }, state: string | undefined, io: HcdIo): Promise<number> {
+async function send(o: HcdPutfileOptions & { endpoint: HcdEndpoint }, state: string | undefined, io: HcdIo): Promise<Outcome> {
   const { log } = io;
   let ca: Buffer | undefined;
   if (o.ca !== undefined) {

@@ -87,7 +87,7 @@ export function promptPassword(stdin: PasswordSources['stdin'], out: PasswordSou
 }
 
 /** The password for the URL's user, from the first source that has one. A user with no password
- *  anywhere is refused (exit 77) rather than sent with an empty one, unless --no-password. */
+ *  anywhere is refused (a permission failure) rather than sent with an empty one, unless --no-password. */
 export async function resolvePassword(s: PasswordSources): Promise<Password> {
   if (s.noPassword) return { password: undefined, source: 'none' };
   if (s.passwordFile !== undefined) {

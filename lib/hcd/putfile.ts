@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import { EXIT } from '../cli/exit.js';
 import { FlowmeterError, usageError, type ErrorKind } from '../errors.js';
 import { describeSystemError, openInput, writeFileAtomic } from '../cli/io.js';
 import { LineTooLongError, readLines } from '../cli/lines.js';
@@ -215,7 +214,7 @@ export function doubtCause(e: LedgerEntry): string {
   return e.state === 'sending' ? `a run (pid ${e.pid}) stopped while sending it as "${e.name}" at ${e.time}` : `sent as "${e.name}" at ${e.time}, ${e.note ?? 'no answer could be read'}`;
 }
 
-/** Content the ledger has in doubt, not sent: the operator decides (exit 75). */
+/** Content the ledger has in doubt, not sent: the operator decides (a temporary failure). */
 class InDoubtRefusal extends FlowmeterError {
   constructor(message: string) {
     super('temporary', message);
@@ -247,7 +246,7 @@ function reportDelivery(report: RunReport | undefined, what: Upload, outcome: 's
 
 /** One delivery under the lock: ledger check, "sending" mark, call, "sent" mark. A failure in
  *  doubt is recorded as "in-doubt" and not retried; content the ledger has in doubt is refused
- *  (exit 75) unless `allow.inDoubt`. */
+ *  (a temporary failure) unless `allow.inDoubt`. */
 async function deliver(c: ConnectionConfig, ledger: Ledger | undefined, what: Upload, allow: Allow, log: Log, flushSpool?: string): Promise<'sent' | 'duplicate'> {
   const prior = ledger?.find(what.sha256, what.name);
   if (prior?.state === 'sent' && !allow.force) {
@@ -284,7 +283,7 @@ function lockPath(cfg: { lock: string | undefined; state: string | undefined }):
 
 async function withLock<T>(path: string | undefined, spoolDir: string | undefined, body: () => Promise<T>): Promise<T> {
   if (spoolDir) await fsp.mkdir(spoolDir, { recursive: true, mode: 0o700 }).catch(() => undefined);
-  // never wait: a second cron run should give way at once (75) rather than queue behind an upload
+  // never wait: a second cron run should give way at once (a temporary failure) rather than queue behind an upload
   const lock = path ? await LockFile.acquire(path, { timeoutMs: 0 }) : undefined;
   try {
     return await body();
@@ -312,13 +311,13 @@ function requireInDoubt(ledger: Ledger | undefined, what: Upload): void {
   }
 }
 
-/** Validate and send one file. Returns the exit status. */
-export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io: Io): Promise<number> {
+/** Validate and send one file: 'data' when bad lines were left out (--skip-bad), else 'ok'. */
+export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io: Io): Promise<'ok' | 'data'> {
   const p = await prepare(cfg, io);
-  const okStatus = p.rejected > 0 ? EXIT.DATAERR : EXIT.OK;
+  const done = p.rejected > 0 ? 'data' : 'ok';
   if (p.lines === 0) {
     io.log.info(`${p.source}: no lines to send`);
-    return okStatus;
+    return done;
   }
   if (cfg.dryRun) {
     const ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
@@ -333,7 +332,7 @@ export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io:
       `would send ${p.source} as "${cfg.name}": ${plural(p.lines, 'line')}, ${plural(p.content.length, 'byte')}, sha256 ${p.sha256}, ` +
         `${conn.method}("${cfg.name}", <${conn.encoding}>) to ${conn.endpoint.display}${note}\n`,
     );
-    return okStatus;
+    return done;
   }
   const what: Upload = { source: p.source, name: cfg.name, content: p.content, sha256: p.sha256, lines: p.lines };
   const spoolIt = (): Promise<string> => spoolFile(cfg.spool!, cfg.name, p.sha256, p.content);
@@ -363,7 +362,7 @@ export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io:
     if (e instanceof FlowmeterError && e.kind === 'temporary') return keep(e); // lock held
     throw e;
   }
-  return okStatus;
+  return done;
 }
 
 export interface FlushConfig {
@@ -465,8 +464,8 @@ async function sameBytes(entry: LedgerEntry): Promise<Buffer> {
 
 /** --mark-delivered NAME without --flush-spool: record each in the ledger as delivered, remove
  *  its spooled copy if the spool holds one; nothing is sent. */
-export async function runMarkDelivered(cfg: { state: string | undefined; spool: string | undefined; lock: string | undefined; names: readonly string[] }, io: Io): Promise<number> {
-  return withLock(lockPath(cfg), cfg.spool, async () => {
+export async function runMarkDelivered(cfg: { state: string | undefined; spool: string | undefined; lock: string | undefined; names: readonly string[] }, io: Io): Promise<'ok'> {
+  return withLock<'ok'>(lockPath(cfg), cfg.spool, async () => {
     const ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
     for (const name of cfg.names) {
       const entry = theOneInDoubt('--mark-delivered', name, ledger);
@@ -475,25 +474,34 @@ export async function runMarkDelivered(cfg: { state: string | undefined; spool: 
       if (copy) await fsp.unlink(copy.path).catch(() => undefined);
       io.log.info(`"${name}" sent at ${entry.time} (sha256 ${entry.sha256.slice(0, 16)}…): recorded as delivered in ${ledger!.path}, not sent${copy ? `; ${copy.path} removed from the spool` : ''}`);
     }
-    return EXIT.OK;
+    return 'ok';
   });
+}
+
+/** How a flush can end, least severe first: the worst of its files' outcomes is the flush's. A
+ *  file hcd refused outweighs one waiting for the operator, which outweighs a damaged one. */
+const FLUSH_SEVERITY = ['ok', 'data', 'temporary', 'protocol'] as const;
+type FlushOutcome = (typeof FLUSH_SEVERITY)[number];
+
+function worse(a: FlushOutcome, b: FlushOutcome): FlushOutcome {
+  return FLUSH_SEVERITY.indexOf(b) > FLUSH_SEVERITY.indexOf(a) ? b : a;
 }
 
 /** Send what waits in the spool, oldest first; a file in doubt waits for the operator, and so do
  *  the later files of its statistics name (hcd gets each name's files in order). */
-export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io: Io): Promise<number> {
+export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io: Io): Promise<FlushOutcome> {
   if (cfg.dryRun) return listFlush(cfg, conn, io);
   return withLock(lockPath(cfg), cfg.spool, async () => {
     const ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
     const verbs = await resolveVerbs(cfg, ledger, true);
     const items = await listSpool(cfg.spool);
-    let status: number = EXIT.OK;
+    let outcome: FlushOutcome = 'ok';
     let sent = 0;
     let waiting = 0;
     const heldBy = new Map<string, string>(); // statistics name → the spooled file in doubt
     for (let i = 0; i < items.length; i++) {
       const up = await readSpooled(items[i]!, ledger, io.log);
-      if (up === 'damaged') status = Math.max(status, EXIT.DATAERR);
+      if (up === 'damaged') outcome = worse(outcome, 'data');
       if (typeof up === 'string') continue;
       const { item } = up;
       if (verbs.markDelivered.has(item.file)) {
@@ -509,7 +517,7 @@ export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io
         else io.log.error(`${item.path}: in doubt: ${doubtCause(up.prior!)}; not sent: ${hydraCheck(up.prior!)}; ${settleCommands(ledger!.path, item.name, cfg.spool)}`);
         heldBy.set(item.name, held ?? item.file);
         waiting++;
-        status = Math.max(status, EXIT.TEMPFAIL);
+        outcome = worse(outcome, 'temporary');
         continue;
       }
       try {
@@ -523,7 +531,7 @@ export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io
         const err = errorOfFailure(e);
         if (e.kind === 'protocol') {
           io.log.error(`${item.path}: ${err.message}; left in the spool`);
-          status = Math.max(status, EXIT.PROTOCOL);
+          outcome = worse(outcome, 'protocol');
           continue;
         }
         throw new FlowmeterError(err.kind, `${err.message}; ${leftNote}`);
@@ -531,12 +539,12 @@ export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io
       await fsp.unlink(item.path).catch(() => undefined);
     }
     if (items.length > 0) io.log.info(`${cfg.spool}: ${sent} of ${items.length} spooled files sent${waiting > 0 ? `, ${waiting} waiting for an upload in doubt` : ''}`);
-    return status;
+    return outcome;
   });
 }
 
 /** --dry-run --flush-spool: one line per spooled file saying what a flush would do with it. */
-async function listFlush(cfg: FlushConfig, conn: ConnectionConfig, io: Io): Promise<number> {
+async function listFlush(cfg: FlushConfig, conn: ConnectionConfig, io: Io): Promise<'ok'> {
   const ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
   const verbs = await resolveVerbs(cfg, ledger, false);
   const items = await listSpool(cfg.spool);
@@ -552,7 +560,7 @@ async function listFlush(cfg: FlushConfig, conn: ConnectionConfig, io: Io): Prom
     } else line = `would send ${as} to ${conn.endpoint.display}`;
     io.stdout.write(`${line}\n`);
   }
-  return EXIT.OK;
+  return 'ok';
 }
 
 export function checkName(name: string): string {

@@ -3,8 +3,7 @@
 
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { EXIT } from '../cli/exit.js';
-import { FlowmeterError } from '../errors.js';
+import { FlowmeterError, type Outcome } from '../errors.js';
 import { openInput, refuseTerminalStdin, writeFileAtomic } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
 import { visible } from '../cli/visible.js';
@@ -56,11 +55,11 @@ function created(kind: string, c: Common, obj: object): string {
   return (c.format === 'table' ? `Created a new ${kind}:\n` : '') + formatOne(obj as Record<string, unknown>, c.format, c.columns);
 }
 
-/** Report bulk-delete results as neutronclient does; failures make the exit status 1. */
-async function reportDelete(io: ActionIo, kind: string, res: { deleted: string[]; errors: string[] }): Promise<number> {
+/** Report bulk-delete results as neutronclient does; any failure makes the outcome 'failure'. */
+async function reportDelete(io: ActionIo, kind: string, res: { deleted: string[]; errors: string[] }): Promise<Outcome> {
   if (res.deleted.length > 0) await write(io.stdout, `Deleted ${kind}(s): ${visible(res.deleted.join(', '))}\n`);
   for (const e of res.errors) io.log.error(e);
-  return res.errors.length > 0 ? EXIT.FAILURE : EXIT.OK;
+  return res.errors.length > 0 ? 'failure' : 'ok';
 }
 
 export interface LabelCreateArgs {
@@ -70,29 +69,29 @@ export interface LabelCreateArgs {
   project?: string;
 }
 
-export async function labelCreate(c: Common, a: LabelCreateArgs, io: ActionIo): Promise<number> {
+export async function labelCreate(c: Common, a: LabelCreateArgs, io: ActionIo): Promise<Outcome> {
   const label = await update(c, (d) => ({
     result: createLabel(d, { name: a.name, description: a.description, shared: a.shared ?? false, project_id: a.project }),
     changed: true,
   }));
   await write(io.stdout, created('metering_label', c, label));
-  return EXIT.OK;
+  return 'ok';
 }
 
-export async function labelList(c: Common, io: ActionIo): Promise<number> {
+export async function labelList(c: Common, io: ActionIo): Promise<Outcome> {
   const d = await readStore(c.db);
   await write(io.stdout, formatList(LABEL_COLUMNS, d.metering_labels as unknown as Record<string, unknown>[], c.format, c.columns, LABEL_FIELDS));
-  return EXIT.OK;
+  return 'ok';
 }
 
-export async function labelShow(c: Common, ref: string, io: ActionIo): Promise<number> {
+export async function labelShow(c: Common, ref: string, io: ActionIo): Promise<Outcome> {
   const label = findLabel(await readStore(c.db), ref);
   await write(io.stdout, formatOne(label as unknown as Record<string, unknown>, c.format, c.columns));
-  return EXIT.OK;
+  return 'ok';
 }
 
 /** Delete under the lock, write back only when something went, report as neutronclient does. */
-async function deleteAndReport(c: Common, io: ActionIo, kind: string, del: (d: StoreData) => { deleted: string[]; errors: string[] }): Promise<number> {
+async function deleteAndReport(c: Common, io: ActionIo, kind: string, del: (d: StoreData) => { deleted: string[]; errors: string[] }): Promise<Outcome> {
   const res = await update(c, (d) => {
     const r = del(d);
     return { result: r, changed: r.deleted.length > 0 };
@@ -100,7 +99,7 @@ async function deleteAndReport(c: Common, io: ActionIo, kind: string, del: (d: S
   return reportDelete(io, kind, res);
 }
 
-export function labelDelete(c: Common, refs: string[], io: ActionIo): Promise<number> {
+export function labelDelete(c: Common, refs: string[], io: ActionIo): Promise<Outcome> {
   return deleteAndReport(c, io, 'metering_label', (d) => deleteLabels(d, refs));
 }
 
@@ -113,7 +112,7 @@ export interface RuleCreateArgs {
   destinationIpPrefix?: string;
 }
 
-export async function ruleCreate(c: Common, a: RuleCreateArgs, io: ActionIo): Promise<number> {
+export async function ruleCreate(c: Common, a: RuleCreateArgs, io: ActionIo): Promise<Outcome> {
   const rule = await update(c, (d) => ({
     result: createRule(d, a.label, {
       direction: a.direction,
@@ -125,22 +124,22 @@ export async function ruleCreate(c: Common, a: RuleCreateArgs, io: ActionIo): Pr
     changed: true,
   }));
   await write(io.stdout, created('metering_label_rule', c, rule));
-  return EXIT.OK;
+  return 'ok';
 }
 
-export async function ruleList(c: Common, label: string | undefined, io: ActionIo): Promise<number> {
+export async function ruleList(c: Common, label: string | undefined, io: ActionIo): Promise<Outcome> {
   const rules = rulesOf(await readStore(c.db), label);
   await write(io.stdout, formatList(RULE_COLUMNS, rules as unknown as Record<string, unknown>[], c.format, c.columns, RULE_FIELDS));
-  return EXIT.OK;
+  return 'ok';
 }
 
-export async function ruleShow(c: Common, id: string, io: ActionIo): Promise<number> {
+export async function ruleShow(c: Common, id: string, io: ActionIo): Promise<Outcome> {
   const rule = findRule(await readStore(c.db), id);
   await write(io.stdout, formatOne(rule as unknown as Record<string, unknown>, c.format, c.columns));
-  return EXIT.OK;
+  return 'ok';
 }
 
-export function ruleDelete(c: Common, ids: string[], io: ActionIo): Promise<number> {
+export function ruleDelete(c: Common, ids: string[], io: ActionIo): Promise<Outcome> {
   return deleteAndReport(c, io, 'metering_label_rule', (d) => deleteRules(d, ids));
 }
 
@@ -156,41 +155,41 @@ function routerRow(r: Router): Record<string, unknown> {
   return r as unknown as Record<string, unknown>;
 }
 
-export async function routerCreate(c: Common, a: RouterCreateArgs, io: ActionIo): Promise<number> {
+export async function routerCreate(c: Common, a: RouterCreateArgs, io: ActionIo): Promise<Outcome> {
   const router = await update(c, (d) => ({
     result: createRouter(d, { name: a.name, project_id: a.project, exporter: a.exporter, interfaces: a.interfaces, subnets: a.subnets }),
     changed: true,
   }));
   await write(io.stdout, created('router', c, routerRow(router)));
-  return EXIT.OK;
+  return 'ok';
 }
 
-export async function routerList(c: Common, io: ActionIo): Promise<number> {
+export async function routerList(c: Common, io: ActionIo): Promise<Outcome> {
   const d = await readStore(c.db);
   await write(io.stdout, formatList(ROUTER_COLUMNS, d.routers.map(routerRow), c.format, c.columns, ROUTER_FIELDS));
-  return EXIT.OK;
+  return 'ok';
 }
 
-export async function routerShow(c: Common, ref: string, io: ActionIo): Promise<number> {
+export async function routerShow(c: Common, ref: string, io: ActionIo): Promise<Outcome> {
   await write(io.stdout, formatOne(routerRow(findRouter(await readStore(c.db), ref)), c.format, c.columns));
-  return EXIT.OK;
+  return 'ok';
 }
 
-export function routerDelete(c: Common, refs: string[], io: ActionIo): Promise<number> {
+export function routerDelete(c: Common, refs: string[], io: ActionIo): Promise<Outcome> {
   return deleteAndReport(c, io, 'router', (d) => deleteRouters(d, refs));
 }
 
-export async function exportStore(c: Common, output: string | undefined, io: ActionIo): Promise<number> {
+export async function exportStore(c: Common, output: string | undefined, io: ActionIo): Promise<Outcome> {
   if (output !== undefined && output !== '-' && resolve(output) === resolve(c.db)) {
     throw new FlowmeterError('usage', `${output} is the store itself; export writes Neutron JSON, not a store`);
   }
   const text = exportNeutron(await readStore(c.db));
   if (output === undefined || output === '-') await write(io.stdout, text);
   else await writeFileAtomic(output, text);
-  return EXIT.OK;
+  return 'ok';
 }
 
-export async function importFiles(c: Common, files: string[], dryRun: boolean, io: ActionIo): Promise<number> {
+export async function importFiles(c: Common, files: string[], dryRun: boolean, io: ActionIo): Promise<Outcome> {
   refuseTerminalStdin(files, io.stdin, 'Neutron JSON');
   const docs: { doc: unknown; where: string }[] = [];
   for (const f of files.length === 0 ? ['-'] : files) {
@@ -211,10 +210,10 @@ export async function importFiles(c: Common, files: string[], dryRun: boolean, i
   io.log.info(
     `${dryRun ? 'would import' : 'imported'} ${res.labelsAdded} label(s) and ${res.rulesAdded} rule(s)${routers}; ${res.unchanged} already present`,
   );
-  return EXIT.OK;
+  return 'ok';
 }
 
-export async function count(c: Common, cfg: CountConfig, io: ActionIo, publish?: PublishConfig): Promise<number> {
+export async function count(c: Common, cfg: CountConfig, io: ActionIo, publish?: PublishConfig): Promise<Outcome> {
   refuseTerminalStdin(cfg.inputs, io.stdin, 'flow records');
   let sink: AmqpSink | undefined;
   if (publish) {
@@ -242,8 +241,8 @@ export async function count(c: Common, cfg: CountConfig, io: ActionIo, publish?:
   io.report?.gauge('flowmeter_run_samples', 'l3.meter samples written in the run', stats.samples);
   if (stats.rejected > 0) {
     io.log.warn(`${stats.rejected} of ${stats.flows + stats.rejected} records rejected (first: ${firstRejectedPlace(io.log)})`);
-    return EXIT.DATAERR;
+    return 'data';
   }
-  if (io.signal?.aborted && !cfg.live) return EXIT.INTERRUPTED; // live runs are meant to be stopped
-  return EXIT.OK;
+  if (io.signal?.aborted && !cfg.live) return 'interrupted'; // live runs are meant to be stopped
+  return 'ok';
 }

@@ -21,7 +21,7 @@ export interface DecoderStats {
   /** Options data records read (sampling, system init time), not emitted as flows. */
   optionsRecords: number;
   byVersion: Record<VersionName, { datagrams: number; records: number }>;
-  /** Rejected items by reason (same reasons as Log.reject). */
+  /** Rejected items by reason (the reasons reported to the RejectListener). */
   rejects: Map<string, number>;
   rejected: number;
   templatesAdded: number;

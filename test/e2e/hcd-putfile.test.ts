@@ -772,6 +772,24 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     assert.deepEqual(await hcd.calls().then((c) => [c.attempts, c.calls.length]), [2, 1]);
   });
 
+  test('a flush ends with its worst file: a damaged one alone 65, with one hcd refuses 76', async () => {
+    const hcd = await startHcd();
+    const spool = join(tempDir(), 'spool');
+    await hcd.control(`mode=fault&code=3&text=${encodeURIComponent('busy')}`);
+    assert.equal((await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD })).code, 76);
+    assert.equal((await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--spool', spool, 'agg-cd'], { input: `${LINES[0]}\n` })).code, 76);
+    const damaged = spooled(spool).find((f) => f.endsWith('_agg-ab.hcd'))!;
+    writeFileSync(join(spool, damaged), `${LINES[1]}\n`);
+    const refused = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool]);
+    assert.equal(refused.code, 76, refused.stderr);
+    assert.match(refused.stderr, /_agg-ab\.hcd: content does not match the digest in its name \(damaged\?\); left in place\n/);
+    assert.match(refused.stderr, /_agg-cd\.hcd: .*XML-RPC fault 3: busy; left in the spool\n/);
+    await hcd.control('mode=ok');
+    const sent = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool]);
+    assert.equal(sent.code, 65, sent.stderr);
+    assert.deepEqual(spooled(spool), [damaged]);
+  });
+
   test('without a spool: in doubt in the ledger, the same file refused (--force too) until --resend-in-doubt NAME', async () => {
     const hcd = await startHcd();
     const dir = tempDir();

@@ -144,7 +144,7 @@ test('writeWireJsonLine equals flowToJson(toRecord()) on every flow of the fixtu
   let flows = 0;
   for (const f of files) {
     const sflow = new SflowDecoder({});
-    const dec = new FlowDecoder({ log: quiet, sflow: (d, v, e, c) => sflow.decode(d, v, e, c) });
+    const dec = new FlowDecoder({ rejects: quiet, sflow: (d, v, e, c) => sflow.decode(d, v, e, c) });
     const sink = { flow: (w: WireFlow) => (check(w), flows++), record: () => {} };
     for await (const batch of readCapture({ name: f, stream: createReadStream(join(dir, f)) }, quiet, newCaptureStats())) {
       for (const d of batch) dec.decode(d, sink);

@@ -109,7 +109,7 @@ function saneCounter(v: number | bigint): boolean {
 export function fuzz(seed: number, n: number, seeds: readonly Buffer[], onCase?: (i: number) => void): FuzzResult {
   const rnd = rng(seed);
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  const dec = new FlowDecoder({ log: new Log('fuzz', sink, { perReason: 0, quiet: true }), maxPending: 64, maxPendingBytes: 1 << 20, templateLimits: { maxTemplatesPerExporter: 64, maxDomainsPerExporter: 64, maxDomains: 256 }, pendingTtlSeconds: 5 });
+  const dec = new FlowDecoder({ rejects: new Log('fuzz', sink, { perReason: 0, quiet: true }), maxPending: 64, maxPendingBytes: 1 << 20, templateLimits: { maxTemplatesPerExporter: 64, maxDomainsPerExporter: 64, maxDomains: 256 }, pendingTtlSeconds: 5 });
   const problems: string[] = [];
   let records = 0;
   let now = 1700000000e9;

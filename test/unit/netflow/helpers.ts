@@ -83,7 +83,7 @@ export function memLog(): { log: Log; text: () => string } {
 
 export function decoder(opts: Partial<FlowDecoderOptions> = {}): { dec: FlowDecoder; text: () => string; run: (d: Datagram | Buffer) => FlowRecord[] } {
   const { log, text } = memLog();
-  const dec = new FlowDecoder({ log, ...opts });
+  const dec = new FlowDecoder({ rejects: log, ...opts });
   return {
     dec,
     text,

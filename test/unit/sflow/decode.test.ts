@@ -59,7 +59,7 @@ function harness(counters?: (c: CounterSample) => void) {
   const messages: string[] = [];
   const sink = new Writable({ write: (c, _e, cb) => (messages.push(String(c)), cb()) });
   const sf = new SflowDecoder(counters ? { onCounters: counters } : {});
-  const fd = new FlowDecoder({ log: new Log('t', sink, {}), sflow: (d, v, e, c) => sf.decode(d, v, e, c) });
+  const fd = new FlowDecoder({ rejects: new Log('t', sink, {}), sflow: (d, v, e, c) => sf.decode(d, v, e, c) });
   const records: FlowRecord[] = [];
   const feed = (payload: Buffer, receivedNs = 1_700_000_000_000_000_000): void =>
     fd.decode({ payload, exporter: '198.51.100.1', exporterPort: 6343, receivedNs, source: 'udp', packetNo: 0, offset: -1 } as Datagram, (r) => records.push(r));
