@@ -6,11 +6,11 @@ import type { Proc } from '../cli/run.js';
 import { EXIT, tryHelp } from '../cli/exit.js';
 import { usageError } from '../errors.js';
 import { refuseTerminalStdin } from '../cli/io.js';
-import { intInRange, makeLog, makeParser, parseArgs, type CommandSpec, type CommonArgs } from '../cli/options.js';
+import { intInRange, makeLog, makeParser, parseArgs, type CommandSpec } from '../cli/options.js';
 import { hcdPutfile } from '../hcd/main.js';
 import { checkName } from '../hcd/putfile.js';
 import { SPOOL_NAME as SPOOLED } from '../hcd/spool.js';
-import { addMetricsFileOption, type MetricsFileArgs } from '../cli/metrics.js';
+import { addMetricsFileOption } from '../cli/metrics.js';
 import { parseHcdUrl } from '../hcd/url.js';
 
 const PROG = 'hcd-putfile';
@@ -42,33 +42,6 @@ const SPEC: CommandSpec = {
     ['hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --flush-spool /var/spool/hcd --resend-in-doubt agg-ab', 'Hydra lacks it: send it again, and the rest'],
   ],
 };
-
-interface Args extends CommonArgs, MetricsFileArgs {
-  args: string[];
-  file: string;
-  url: string | undefined;
-  method: string;
-  encoding: 'base64' | 'string';
-  'password-file': string | undefined;
-  password: boolean | undefined;
-  ca: string | undefined;
-  insecure: boolean;
-  'connect-timeout': number;
-  timeout: number;
-  retries: number;
-  'retry-delay': number;
-  'skip-bad': boolean;
-  'reject-file': string | undefined;
-  spool: string | undefined;
-  'flush-spool': string | undefined;
-  state: string | undefined;
-  lock: string | undefined;
-  force: boolean;
-  'resend-in-doubt': string[];
-  'mark-delivered': string[];
-  'in-doubt': boolean;
-  'dry-run': boolean;
-}
 
 function seconds(name: string, min: number, max: number): (v: unknown) => number {
   return (v: unknown): number => {
@@ -129,7 +102,7 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('mark-delivered', { type: 'string', array: true, nargs: 1, default: [], describe: 'Record the upload in doubt as NAME (or spooled FILE) as delivered, send nothing: Hydra has it', group: 'Delivery:' })
     .option('lock', { type: 'string', describe: 'Lock file (default STATE.lock)', group: 'Delivery:' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'Validate and print what would be sent; send nothing', group: 'Delivery:' });
-  const a = (await parseArgs(y)) as unknown as Args | undefined;
+  const a = await parseArgs(y);
   if (!a) return EXIT.OK;
   const log = makeLog(proc, PROG, a);
   proc.report?.enable(a['metrics-file'], log);
