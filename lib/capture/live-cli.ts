@@ -63,7 +63,7 @@ export function addLiveOptions<T>(y: Argv<T>): Argv<T & LiveArgs> {
     .option('counters', { type: 'boolean', default: false, group: GROUP, describe: 'Also emit sFlow counter samples as SFLOW_5_COUNTERS records' })
     .option('metrics', { type: 'string', requiresArg: true, group: GROUP, describe: 'Serve Prometheus metrics at http://[ADDR:]PORT/metrics (PORT alone: all addresses)' })
     .option('metrics-max-exporters', { type: 'string', default: '1000', group: GROUP, describe: 'Exporters labelled one by one in the metrics; the rest are summed as exporter="other"', coerce: intInRange('metrics-max-exporters', 1, 1_000_000) })
-    .option('tee', { type: 'string', array: true, requiresArg: true, group: GROUP, describe: 'Forward every datagram received, unchanged, to HOST:PORT (repeatable; not spoofed: from this host)' }) as unknown as Argv<T & LiveArgs>;
+    .option('tee', { type: 'string', array: true, requiresArg: true, group: GROUP, describe: 'Forward every datagram received, unchanged, to HOST:PORT (repeatable; not spoofed: from this host)' });
 }
 
 /** The FlowDecoder with sFlow plugged in, adapted to what the live loop needs. */
@@ -250,7 +250,7 @@ export async function runLiveFromArgs(i: LiveRunInput): Promise<number> {
     stderr: i.proc.stderr,
     prog: 'flow-capture',
     quiet: i.quiet,
-    signals: process,
+    signals: i.proc.signals,
     hardExit: (code) => process.exit(code),
     metrics,
     tee,

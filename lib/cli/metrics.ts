@@ -32,7 +32,7 @@ export function addMetricsFileOption<T>(y: Argv<T>): Argv<T & MetricsFileArgs> {
     requiresArg: true,
     group: 'Output:',
     describe: "Write this run's counters (records, rejects, exit status, duration) to PATH as a Prometheus textfile, atomically",
-  }) as unknown as Argv<T & MetricsFileArgs>;
+  });
 }
 
 export class RunReport {

@@ -29,6 +29,16 @@ export interface NdjsonInputIO {
 /** Called for every rejected line; may throw (e.g. --strict). */
 export type RejectLine = (place: string, reason: string, message: string) => void;
 
+/** The usual RejectLine: counted in `counts.rejected`, then fatal (exit 65) with --strict, else
+ *  logged under its reason. */
+export function rejectLine(log: Log, counts: { rejected: number }, strict: boolean): RejectLine {
+  return (place, reason, message) => {
+    counts.rejected++;
+    if (strict) throw new FlowmeterError('data', `${place}: ${message}`);
+    log.reject(reason, `${place}: ${message}`, place);
+  };
+}
+
 /** Called for every JSON object; returns true when the caller wants to flush its output before
  *  the next batch of lines. Throw FieldError to reject the line. */
 export type OnObject = (obj: Record<string, unknown>, file: string, line: number) => boolean | void;

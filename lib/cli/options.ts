@@ -1,13 +1,14 @@
 // The shared yargs set-up: strict parsing, usage errors as exit 64 with one line (never the
 // whole help), --help with examples on stdout, --version, and the options every command has.
 
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type Arguments } from 'yargs';
 import type { Proc } from './run.js';
 import { tryHelp } from './exit.js';
 import { usageError } from '../errors.js';
 import { VERSION } from './version.js';
 import { colorLevel, makeChalk } from './color.js';
 import { Log } from './log.js';
+import { compileFilter, FilterSyntaxError, type CompiledFilter } from '../filter/filter.js';
 
 export interface CommandSpec {
   prog: string;
@@ -23,7 +24,7 @@ export interface CommonArgs {
   color: boolean | undefined;
 }
 
-export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
+export function makeParser(proc: Pick<Proc, 'argv' | 'stdout'>, spec: CommandSpec): Argv<CommonArgs> {
   const width = Math.min(100, proc.stdout.columns ?? 100);
   let y = yargs(proc.argv)
     .scriptName(spec.prog)
@@ -51,7 +52,7 @@ export function makeParser(proc: Proc, spec: CommandSpec): Argv<CommonArgs> {
     .epilogue(`See ${spec.prog}(1) for details. Exit status: 0 ok, 64 usage, 65 bad data, 66 no input (see the man page).`);
   for (const [cmd, desc] of spec.examples) y = y.example(cmd, desc);
   RAW_ARGV.set(y, proc.argv);
-  return y as unknown as Argv<CommonArgs>;
+  return y;
 }
 
 /**
@@ -97,8 +98,10 @@ export function joinDashValues(argv: readonly string[], stringKeys: ReadonlySet<
   return out;
 }
 
-/** Parse; undefined when --help or --version was printed (the caller just returns 0). */
-export async function parseArgs<T extends CommonArgs>(y: Argv<T>): Promise<T | undefined> {
+/** Parse; undefined when --help or --version was printed (the caller just returns 0). The
+ *  result has the types yargs infers from the option declarations, and `files`: the input files
+ *  of a command's `[files..]` positional with what follows `--`. */
+export async function parseArgs<T extends CommonArgs>(y: Argv<T>) {
   const raw = RAW_ARGV.get(y);
   let args: string[] | undefined;
   if (raw) {
@@ -115,19 +118,22 @@ export async function parseArgs<T extends CommonArgs>(y: Argv<T>): Promise<T | u
     y.showCompletionScript();
     return undefined;
   }
-  const argv = (await (args ? y.parseAsync(args) : y.parseAsync())) as unknown as T & { help?: boolean; version?: boolean };
+  const argv = await (args ? y.parseAsync(args) : y.parseAsync());
   // the completion script's call: yargs printed the candidates
   if (argv.help || argv.version || raw?.includes('--get-yargs-completions')) return undefined;
-  // yargs leaves what follows `--` in `_` instead of the `[files..]` positional: an input named
-  // there must not be ignored in favour of stdin
-  const rest = (argv as unknown as { _?: unknown[] })._;
-  const withFiles = argv as unknown as { files?: string[] };
-  if (Array.isArray(rest) && rest.length > 0 && raw !== undefined) {
-    const after = raw.slice(raw.indexOf('--') + 1);
-    if (raw.includes('--')) withFiles.files = [...(withFiles.files ?? []), ...after];
-  }
-  return argv;
+  return Object.assign(argv, { files: inputFiles(argv.files, argv._, raw) });
 }
+
+/** The `[files..]` positional; yargs leaves what follows `--` in `_` instead: an input named
+ *  there must not be ignored in favour of stdin. */
+function inputFiles(given: unknown, rest: readonly unknown[], raw: readonly string[] | undefined): string[] | undefined {
+  const files = Array.isArray(given) ? given.map(String) : undefined;
+  if (rest.length === 0 || raw === undefined || !raw.includes('--')) return files;
+  return [...(files ?? []), ...raw.slice(raw.indexOf('--') + 1)];
+}
+
+/** What parseArgs gives for a command's parser function: `type Args = ArgsOf<typeof parser>`. */
+export type ArgsOf<P extends (...args: never[]) => Argv<CommonArgs>> = P extends (...args: never[]) => Argv<infer T extends CommonArgs> ? NonNullable<Awaited<ReturnType<typeof parseArgs<T>>>> : never;
 
 /** The diagnostics channel configured from the common options. */
 export function makeLog(proc: Proc, prog: string, args: CommonArgs): Log {
@@ -146,4 +152,16 @@ export function intInRange(name: string, min: number, max: number): (v: unknown)
     if (!Number.isInteger(n) || n < min || n > max) throw usageError(`--${name}: expected an integer ${min}..${max}, got "${String(v)}"`);
     return n;
   };
+}
+
+/** Compile the expressions of a filter flag; a syntax error is a usage error pointing at it. */
+export function compileFilterArgs(exprs: readonly string[], flag = '--filter'): CompiledFilter[] {
+  return exprs.map((expr) => {
+    try {
+      return compileFilter(expr);
+    } catch (e) {
+      if (e instanceof FilterSyntaxError) throw usageError(`${flag}: ${e.message}`, ...e.pointer());
+      throw e;
+    }
+  });
 }

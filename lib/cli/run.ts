@@ -2,6 +2,7 @@
 // the outcome of the domain code the command ran) or the error,
 // EPIPE (reader went away, e.g. `| head`) as a quiet success, internal errors as status 70.
 
+import type { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { EXIT, exitCodeOf, isEpipe } from './exit.js';
 import { FlowmeterError, type Outcome } from '../errors.js';
@@ -14,6 +15,8 @@ export interface Proc {
   stdin: Readable & { isTTY?: boolean };
   stdout: Writable & { isTTY?: boolean; columns?: number };
   stderr: Writable & { isTTY?: boolean; columns?: number };
+  /** Where SIGINT/SIGTERM/SIGHUP/SIGUSR2 arrive (the process; a test may emit them itself). */
+  signals: EventEmitter;
   /** The run's counters for --metrics-file, written when the run ends (lib/cli/metrics.ts). */
   report?: RunReport;
 }
@@ -21,7 +24,20 @@ export interface Proc {
 export type Main = (proc: Proc) => Promise<Outcome | number | void>;
 
 export function processProc(): Proc {
-  return { argv: process.argv.slice(2), env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, report: new RunReport() };
+  return { argv: process.argv.slice(2), env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signals: process, report: new RunReport() };
+}
+
+/** Run `body` with a signal that aborts when one of `names` arrives at `proc.signals` (a batch
+ *  command then stops reading and writes what it has); the handlers are removed afterwards. */
+export async function untilSignal<T>(proc: Pick<Proc, 'signals'>, names: readonly NodeJS.Signals[], body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  for (const name of names) proc.signals.once(name, stop);
+  try {
+    return await body(ac.signal);
+  } finally {
+    for (const name of names) proc.signals.off(name, stop);
+  }
 }
 
 /** Run a command's main with the real process; never calls process.exit while output is pending. */

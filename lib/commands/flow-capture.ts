@@ -8,7 +8,7 @@ import { refuseTerminalStdin } from '../cli/io.js';
 import { colorLevel, makeChalk } from '../cli/color.js';
 import { addLiveOptions, runLiveFromArgs } from '../capture/live-cli.js';
 import { decodeCaptureFiles } from '../capture/read-files.js';
-import { FORMATS, type Format } from '../format/writer.js';
+import { FORMATS } from '../format/writer.js';
 import { parseFields } from '../format/fields.js';
 import { loadAllowList } from '../networks/allow.js';
 
@@ -36,7 +36,7 @@ export async function main(proc: Proc): Promise<number | void> {
   const y = addLiveOptions(
     makeParser({ ...proc, argv: proc.argv.map((a) => (a === '-' ? STDIN_ARG : a)) }, SPEC)
       .option('r', { type: 'string', array: true, requiresArg: true, group: 'Input:', describe: 'Read export datagrams from pcap/pcapng FILE (- = stdin, repeatable)' })
-      .option('format', { type: 'string', choices: FORMATS, default: 'ndjson', group: 'Output:', describe: 'ndjson (flowmeter-record(5)), csv (;-separated, header line) or text (tcpdump-like)' })
+      .option('format', { type: 'string', choices: FORMATS, default: 'ndjson' as const, group: 'Output:', describe: 'ndjson (flowmeter-record(5)), csv (;-separated, header line) or text (tcpdump-like)' })
       .option('fields', { type: 'string', requiresArg: true, group: 'Output:', describe: 'Comma-separated record fields to print with csv/text (default csv: all core fields)' })
       .option('output', { alias: 'o', type: 'string', requiresArg: true, group: 'Output:', describe: 'Write to FILE atomically (temp + rename) instead of stdout (-r only)' })
       .option('allow', { type: 'string', array: true, requiresArg: true, group: 'Input:', describe: 'Decode only datagrams from exporters in CIDR or networks FILE (repeatable; others: denied)' })
@@ -45,14 +45,14 @@ export async function main(proc: Proc): Promise<number | void> {
   const args = await parseArgs(y);
   if (!args) return 0;
   const log = makeLog(proc, SPEC.prog, args);
-  const files = ((args.r as string[] | undefined) ?? []).map((f) => (f === STDIN_ARG ? '-' : f));
+  const files = (args.r ?? []).map((f) => (f === STDIN_ARG ? '-' : f));
   const live = (args.listen ?? []).length > 0;
-  const format = args.format as Format;
+  const format = args.format;
   const fields = args.fields === undefined ? undefined : parseFields(args.fields);
   if (fields !== undefined && format === 'ndjson') throw usageError('--fields chooses columns for --format csv or text (NDJSON records always have every field)');
   if (live && files.length > 0) throw usageError('-r and --listen exclude each other');
   if (!live && files.length === 0) throw usageError('nothing to do: give -r FILE or --listen [ADDR]:PORT');
-  const allowList = args.allow === undefined ? undefined : await loadAllowList(args.allow as string[]);
+  const allowList = args.allow === undefined ? undefined : await loadAllowList(args.allow);
   const allow = allowList && ((exporter: string) => allowList.has(exporter));
   const chalk = makeChalk(args.output === undefined || args.output === '-' ? colorLevel(proc.stdout, proc.env, args.color) : 0);
   if (live) {

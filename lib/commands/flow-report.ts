@@ -2,24 +2,24 @@
 // the Hydra collector's table, the Hydra billing CSV (agg-ab/agg-ba), flow-tools reports, or a
 // table for people; aggregates flows itself with flow-aggregate's library when given -a.
 
-import type { Proc } from '../cli/run.js';
-import { makeParser, parseArgs, makeLog, intInRange, type CommonArgs, type CommandSpec } from '../cli/options.js';
+import { untilSignal, type Proc } from '../cli/run.js';
+import { makeParser, parseArgs, makeLog, intInRange, compileFilterArgs, type ArgsOf, type CommandSpec } from '../cli/options.js';
 import { EXIT } from '../cli/exit.js';
 import { FlowmeterError, usageError } from '../errors.js';
 import { refuseTerminalStdin } from '../cli/io.js';
-import { inputExitStatus } from '../cli/ndjson-input.js';
+import { inputExitStatus, rejectLine } from '../cli/ndjson-input.js';
 import { colorLevel, makeChalk } from '../cli/color.js';
 import { parsePrimitiveList, SHORTHANDS, type Primitive } from '../aggregate/primitives.js';
-import { compileFilter, FilterSyntaxError } from '../filter/filter.js';
+import { compileFilter } from '../filter/filter.js';
 import { loadNetworksFile } from '../networks/file.js';
 import { PRIMITIVE_SET } from '../report/record.js';
 import { badHydraId, GoodMap, ObjectMap, type Direction } from '../report/hydra.js';
 import { FLOW_TOOLS_REPORT_NAMES, type FtSortField } from '../report/flowtools.js';
-import { FORMATS, runReport, type ReportConfig, type ReportFormat, type SortKey } from '../report/run.js';
+import { FORMATS, runReport, type ReportConfig, type SortKey } from '../report/run.js';
 import { parsePeriod, selectPeriod, type PeriodSelection } from '../report/period.js';
 import { statSync } from 'node:fs';
-import { INPUT_FORMATS, type InputFormat } from '../flow/dialects.js';
-import { addMetricsFileOption, reportInput, type MetricsFileArgs, type RunReport } from '../cli/metrics.js';
+import { INPUT_FORMATS } from '../flow/dialects.js';
+import { addMetricsFileOption, reportInput, type RunReport } from '../cli/metrics.js';
 import { BatchWriter } from '../cli/writer.js';
 import { writeFileAtomic } from '../cli/io.js';
 import type { Log } from '../cli/log.js';
@@ -49,49 +49,6 @@ const SPEC: CommandSpec = {
   ],
 };
 
-interface Args extends CommonArgs, MetricsFileArgs {
-  files?: string[];
-  format: ReportFormat;
-  output: string;
-  aggregate?: string;
-  ab: boolean;
-  ba: boolean;
-  networks?: string;
-  'net-source'?: 'file' | 'exporter' | 'longest';
-  filter: string[];
-  flows: boolean;
-  'numeric-protocols': boolean;
-  separator: string;
-  sort?: string;
-  top?: number;
-  since?: string;
-  until?: string;
-  'good-id'?: string;
-  'good-map'?: string;
-  'object-map'?: string;
-  direction?: Direction;
-  split?: string;
-  name: string;
-  begin?: string;
-  end?: string;
-  report: string;
-  percent: boolean;
-  si: boolean;
-  iec: boolean;
-  bars?: boolean;
-  strict: boolean;
-  'input-format': InputFormat;
-  period?: string;
-  dir?: string;
-  title: string;
-  interval?: number;
-  reconcile: boolean;
-  bills: string[];
-  ledger?: string;
-  spool?: string;
-  subscribers: string[];
-}
-
 /** Unix seconds or an ISO 8601 date/time (UTC unless an offset is given). */
 function parseTime(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -108,18 +65,20 @@ function separator(v: string): string {
   return v;
 }
 
-export async function main(proc: Proc): Promise<number | void> {
-  const y = addMetricsFileOption(makeParser(proc, SPEC))
+const DEFAULT_TITLE = 'Traffic report';
+
+function parser(proc: Proc) {
+  return addMetricsFileOption(makeParser(proc, SPEC))
     .command('$0 [files..]', false, (c) => c.positional('files', { type: 'string', array: true, describe: 'Flow or aggregate NDJSON files (- = stdin)' }))
-    .option('format', { alias: 'F', type: 'string', choices: FORMATS as unknown as string[], default: 'text', group: 'Output:', describe: 'Output format' })
+    .option('format', { alias: 'F', type: 'string', choices: FORMATS, default: 'text' as const, group: 'Output:', describe: 'Output format' })
     .option('output', { alias: 'o', type: 'string', default: '-', group: 'Output:', describe: 'Write to FILE atomically (- = stdout)' })
-    .option('sort', { type: 'string', choices: ['bytes', 'octets', 'packets', 'flows', 'duration', 'key', 'none'], group: 'Output:', describe: 'Order rows (largest first; key = by primitives); default: input order, bytes for text/flow-tools' })
+    .option('sort', { type: 'string', choices: ['bytes', 'octets', 'packets', 'flows', 'duration', 'key', 'none'] as const, group: 'Output:', describe: 'Order rows (largest first; key = by primitives); default: input order, bytes for text/flow-tools' })
     .option('top', { type: 'string', coerce: intInRange('top', 1, 1e9), group: 'Output:', describe: 'Only the first N rows after sorting' })
     .option('aggregate', { alias: 'a', type: 'string', group: 'Aggregation:', describe: 'Aggregate first by these primitives (flow-aggregate -a), e.g. src_host,dst_net,dst_mask[,flows]' })
     .option('ab', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Shorthand: -a src_host,dst_net,dst_mask (outgoing, agg-ab)' })
     .option('ba', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Shorthand: -a src_net,src_mask,dst_host (incoming, agg-ba)' })
     .option('networks', { alias: 'n', type: 'string', group: 'Aggregation:', describe: 'pmacct networks_file for *_net/*_mask when aggregating' })
-    .option('net-source', { type: 'string', choices: ['file', 'exporter', 'longest'], group: 'Aggregation:', describe: 'Nets from the networks file, the exporter masks, or the longer' })
+    .option('net-source', { type: 'string', choices: ['file', 'exporter', 'longest'] as const, group: 'Aggregation:', describe: 'Nets from the networks file, the exporter masks, or the longer' })
     .option('filter', { alias: 'f', type: 'string', array: true, nargs: 1, default: [], group: 'Aggregation:', describe: 'tcpdump-style flow filter when aggregating (repeatable: any matches)' })
     .option('since', { type: 'string', group: 'Period:', describe: 'Only records starting at or after this time (Unix seconds or ISO date)' })
     .option('until', { type: 'string', group: 'Period:', describe: 'Only records starting before this time' })
@@ -131,49 +90,83 @@ export async function main(proc: Proc): Promise<number | void> {
     .option('good-id', { type: 'string', group: 'Hydra:', describe: 'EXT_GOOD_ID (service id) for every line' })
     .option('good-map', { type: 'string', group: 'Hydra:', describe: 'Service map file: "DIRECTION NETWORK GOOD_ID" lines (remote network → id)' })
     .option('object-map', { type: 'string', group: 'Hydra:', describe: 'Equipment map file: "NETWORK OBJECT_CODE" lines (subscriber network → code)' })
-    .option('direction', { type: 'string', choices: ['ab', 'ba'], group: 'Hydra:', describe: 'Direction of every record (default: from the primitives)' })
+    .option('direction', { type: 'string', choices: ['ab', 'ba'] as const, group: 'Hydra:', describe: 'Direction of every record (default: from the primitives)' })
     .option('split', { type: 'string', group: 'Hydra:', describe: 'Write NAME-ab and NAME-ba into DIR atomically instead of stdout' })
     .option('name', { type: 'string', default: 'agg', group: 'Hydra:', describe: 'Statistics name for --split (the Hydra aggregator code)' })
     .option('begin', { type: 'string', group: 'Hydra:', describe: 'D_BEGIN for every line (default: the record\'s time_start)' })
     .option('end', { type: 'string', group: 'Hydra:', describe: 'D_END for every line (default: the record\'s time_end)' })
-    .option('report', { type: 'string', choices: FLOW_TOOLS_REPORT_NAMES as string[], default: 'summary', group: 'flow-tools:', describe: 'flow-tools report type' })
+    .option('report', { type: 'string', choices: FLOW_TOOLS_REPORT_NAMES, default: 'summary', group: 'flow-tools:', describe: 'flow-tools report type' })
     .option('percent', { type: 'boolean', default: false, group: 'flow-tools:', describe: 'Flows, octets and packets as percent of the total' })
     .option('si', { type: 'boolean', default: false, group: 'Text:', describe: 'Sizes in powers of 1000 (kB, MB; the default of --format html, with bit/s)' })
     .option('iec', { type: 'boolean', default: false, group: 'Text:', describe: 'Sizes in powers of 1024 (KiB, MiB; the default but for --format html)' })
     .option('bars', { type: 'boolean', group: 'Text:', describe: 'Bar per row (default: only when stdout is a terminal)' })
-    .option('title', { type: 'string', default: 'Traffic report', group: 'HTML:', describe: 'Page title for --format html' })
+    // no default: --title given without --format html is refused
+    .option('title', { type: 'string', defaultDescription: `"${DEFAULT_TITLE}"`, group: 'HTML:', describe: 'Page title for --format html' })
     .option('interval', { type: 'string', coerce: intInRange('interval', 1, 86400 * 366), group: 'HTML:', describe: 'Chart bin in seconds (default: chosen from the time span)' })
     .option('reconcile', { type: 'boolean', default: false, group: 'Reconcile:', describe: 'Bytes of the flow files against their bills, per interval and in total (exit 1 when they disagree)' })
     .option('bills', { type: 'string', array: true, nargs: 1, default: [], group: 'Reconcile:', describe: 'Hydra billing files NAME-ab/NAME-ba, or directories of them, under a directory named after their capture file (repeatable)' })
     .option('ledger', { type: 'string', group: 'Reconcile:', describe: 'hcd-putfile --state ledger: the bills hcd accepted (instead of --bills)' })
     .option('spool', { type: 'string', group: 'Reconcile:', describe: 'hcd-putfile spool directory: bills waiting for hcd (with --ledger)' })
     .option('subscribers', { type: 'string', array: true, nargs: 1, default: [], group: 'Reconcile:', describe: 'Subscriber CIDRs, space- or comma-separated (billing-cycle SUBSCRIBERS); none: every address' })
-    .option('input-format', { type: 'string', choices: INPUT_FORMATS, default: 'auto', group: 'Input:', describe: 'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json), pmacct (JSON aggregates)' })
+    .option('input-format', { type: 'string', choices: INPUT_FORMATS, default: 'auto' as const, group: 'Input:', describe: 'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json), pmacct (JSON aggregates)' })
     .option('strict', { type: 'boolean', default: false, group: 'Input:', describe: 'Stop at the first bad input line' });
-  const a = await parseArgs(y as unknown as typeof y & { argv: Args });
-  if (!a) return EXIT.OK;
-  const args = a as unknown as Args;
+}
+
+type Args = ArgsOf<typeof parser>;
+
+export async function main(proc: Proc): Promise<number | void> {
+  const args = await parseArgs(parser(proc));
+  if (!args) return EXIT.OK;
   const log = makeLog(proc, PROG, args);
   proc.report?.enable(args['metrics-file'], log);
-  let files = args.files ?? [];
   if (!args.reconcile && (args.bills.length > 0 || args.ledger !== undefined || args.spool !== undefined || args.subscribers.length > 0)) {
     throw usageError('--bills, --ledger, --spool and --subscribers apply to --reconcile');
   }
-  let period: PeriodSelection | undefined;
-  if (args.period !== undefined) {
-    const spec = parsePeriod(args.period);
-    if (!spec) throw usageError(`--period: expected last, last:N, hour or day, got "${args.period}"`);
-    if (args.dir === undefined) throw usageError('--period needs --dir DIR (the flow-capture -w directory)');
-    if (files.length > 0) throw usageError('--period reads the files in --dir: give no FILE arguments');
-    period = selectPeriod(args.dir, spec);
-    files = period.files;
-    log.info(`--period ${args.period}: ${period.description}: ${files.join(' ')}`);
-  } else if (args.dir !== undefined) throw usageError('--dir applies to --period');
-  if (args.format !== 'html' && (args.interval !== undefined || args.title !== 'Traffic report')) throw usageError('--title and --interval apply to --format html');
+  const { files, period } = inputFiles(args, log);
+  if (args.format !== 'html' && (args.interval !== undefined || args.title !== undefined)) throw usageError('--title and --interval apply to --format html');
   refuseTerminalStdin(files, proc.stdin, 'flow or aggregate records');
   if (args.reconcile) return runReconcile(proc, args, files, log);
 
-  // Aggregation through flow-aggregate's library.
+  const aggregation = aggregationOf(args);
+  const networks = args.networks
+    ? await loadNetworksFile(args.networks, { strict: args.strict, onProblem: (place, msg) => log.reject('networks file', msg, place) })
+    : undefined;
+  const networkProblems = log.rejectedTotal;
+  checkOutputArgs(args);
+  const cfg = reportConfig(proc, args, files, aggregation, networks, period);
+  const summary = await untilSignal(proc, ['SIGINT'], (signal) => runReport(cfg, { stdin: proc.stdin, stdout: proc.stdout, log, signal }));
+  log.flushSuppressed();
+  log.info(`${summary.lines} lines: ${summary.flows} flows, ${summary.aggregates} aggregate records, ${summary.rejected} rejected; ${summary.rows} rows, ${summary.bytesIn} bytes`);
+  reportInput(proc.report, summary);
+  proc.report?.gauge('flowmeter_run_accounted_bytes', 'Traffic bytes in the records read in the run', summary.bytesIn);
+  return inputExitStatus(log, summary, 'reported what was read so far', { problems: networkProblems, path: args.networks });
+}
+
+/** The FILE arguments, or the files of --period in --dir. */
+function inputFiles(args: Args, log: Log): { files: string[]; period?: PeriodSelection } {
+  if (args.period === undefined) {
+    if (args.dir !== undefined) throw usageError('--dir applies to --period');
+    return { files: args.files ?? [] };
+  }
+  const spec = parsePeriod(args.period);
+  if (!spec) throw usageError(`--period: expected last, last:N, hour or day, got "${args.period}"`);
+  if (args.dir === undefined) throw usageError('--period needs --dir DIR (the flow-capture -w directory)');
+  if ((args.files ?? []).length > 0) throw usageError('--period reads the files in --dir: give no FILE arguments');
+  const period = selectPeriod(args.dir, spec);
+  log.info(`--period ${args.period}: ${period.description}: ${period.files.join(' ')}`);
+  return { files: period.files, period };
+}
+
+interface Aggregation {
+  /** -a/--ab/--ba: aggregate first by these (flow-aggregate's library); undefined: rows as read. */
+  primitives?: Primitive[];
+  /** pmacct's FLOWS column: --flows, or "flows" among the -a primitives. */
+  flowsColumn: boolean;
+  filters: FlowPredicate[];
+  netSource: 'file' | 'exporter' | 'longest';
+}
+
+function aggregationOf(args: Args): Aggregation {
   let prims: Primitive[] | undefined;
   let flowsColumn = args.flows;
   const given = [args.aggregate !== undefined, args.ab, args.ba].filter(Boolean).length;
@@ -188,23 +181,16 @@ export async function main(proc: Proc): Promise<number | void> {
     const unsupported = prims!.filter((p) => !PRIMITIVE_SET.has(p));
     if (unsupported.length > 0) throw usageError(`--format ${args.format}: cannot print ${unsupported.join(', ')}`);
   }
-  const filters = args.filter.map((expr) => {
-    try {
-      return compileFilter(expr).test;
-    } catch (e) {
-      if (e instanceof FilterSyntaxError) throw usageError(`--filter: ${e.message}`, ...e.pointer());
-      throw e;
-    }
-  });
+  const filters = compileFilterArgs(args.filter).map((f) => f.test);
   const netSource = args['net-source'] ?? 'file';
   if (prims && netSource !== 'exporter' && prims.some((p) => /_(net|mask)$/.test(p)) && !args.networks && args['net-source'] !== undefined) {
     throw usageError(`--net-source ${netSource} needs a networks file (-n)`);
   }
-  const networks = args.networks
-    ? await loadNetworksFile(args.networks, { strict: args.strict, onProblem: (place, msg) => log.reject('networks file', msg, place) })
-    : undefined;
-  const networkProblems = log.rejectedTotal;
+  return { primitives: prims, flowsColumn, filters, netSource };
+}
 
+/** --si/--iec, --split, --name and --good-id, before any input is read. */
+function checkOutputArgs(args: Args): void {
   if (args.si && args.iec) throw usageError('--si and --iec exclude each other');
   if (args.split !== undefined) {
     if (args.format !== 'hydra') throw usageError('--split writes Hydra billing files: use it with --format hydra');
@@ -218,27 +204,32 @@ export async function main(proc: Proc): Promise<number | void> {
     if (!isDir) throw new FlowmeterError('cant-create', `--split ${args.split}: not a directory`);
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(args.name)) throw usageError(`--name: expected a statistics name like "agg", got "${args.name}"`);
+  checkGoodId(args);
+}
+
+function checkGoodId(args: Args): void {
   const badGoodId = args['good-id'] === undefined ? undefined : badHydraId(args['good-id']);
   if (badGoodId) throw usageError(`--good-id: expected ${badGoodId} (got ${JSON.stringify(args['good-id'])})`);
+}
 
+function reportConfig(proc: Proc, args: Args, files: string[], agg: Aggregation, networks: NetworkTable | undefined, period: PeriodSelection | undefined): ReportConfig {
   const sortArg = args.sort === 'octets' ? 'bytes' : args.sort;
   if (sortArg === 'duration' && args.format !== 'flow-tools') throw usageError('--sort duration applies to --format flow-tools');
-  const ftSort: FtSortField = sortArg === undefined || sortArg === 'none' || sortArg === 'bytes' ? 'octets' : (sortArg as FtSortField);
-  const sort: SortKey = sortArg === undefined || sortArg === 'duration' ? 'none' : (sortArg as SortKey);
-
-  const cfg: ReportConfig = {
+  const ftSort: FtSortField = sortArg === undefined || sortArg === 'none' || sortArg === 'bytes' ? 'octets' : sortArg;
+  const sort: SortKey = sortArg === undefined || sortArg === 'duration' ? 'none' : sortArg;
+  return {
     inputs: files,
     format: args.format,
     strict: args.strict,
     inputFormat: args['input-format'],
-    aggregation: prims ? { name: 'report', primitives: prims, filters, netSource } : undefined,
+    aggregation: agg.primitives ? { name: 'report', primitives: agg.primitives, filters: agg.filters, netSource: agg.netSource } : undefined,
     networks,
     sort,
     top: args.top,
     since: parseTime('since', args.since),
     until: parseTime('until', args.until),
     output: args.output,
-    pmacct: { numericProtocols: args['numeric-protocols'], separator: separator(args.separator), flows: flowsColumn },
+    pmacct: { numericProtocols: args['numeric-protocols'], separator: separator(args.separator), flows: agg.flowsColumn },
     hydra: {
       goodId: args['good-id'],
       goodMap: args['good-map'] ? GoodMap.load(args['good-map']) : undefined,
@@ -257,23 +248,8 @@ export async function main(proc: Proc): Promise<number | void> {
       barWidth: Math.max(10, Math.min(40, (proc.stdout.columns ?? 100) - 80)),
       chalk: makeChalk(args.output === '-' ? colorLevel(proc.stdout, proc.env, args.color) : 0),
     },
-    html: { title: args.title, interval: args.interval, subtitle: period ? `${args.dir}: ${period.description}` : undefined },
+    html: { title: args.title ?? DEFAULT_TITLE, interval: args.interval, subtitle: period ? `${args.dir}: ${period.description}` : undefined },
   };
-
-  const ac = new AbortController();
-  const onSignal = (): void => ac.abort();
-  process.once('SIGINT', onSignal);
-  let summary;
-  try {
-    summary = await runReport(cfg, { stdin: proc.stdin, stdout: proc.stdout, log, signal: ac.signal });
-  } finally {
-    process.off('SIGINT', onSignal);
-  }
-  log.flushSuppressed();
-  log.info(`${summary.lines} lines: ${summary.flows} flows, ${summary.aggregates} aggregate records, ${summary.rejected} rejected; ${summary.rows} rows, ${summary.bytesIn} bytes`);
-  reportInput(proc.report, summary);
-  proc.report?.gauge('flowmeter_run_accounted_bytes', 'Traffic bytes in the records read in the run', summary.bytesIn);
-  return inputExitStatus(log, summary, 'reported what was read so far', { problems: networkProblems, path: args.networks });
 }
 
 /** The CIDRs of `--subscribers` (each a space- or comma-separated list, as SUBSCRIBERS). */
@@ -317,8 +293,7 @@ async function runReconcile(proc: Proc, args: Args, files: string[], log: Log): 
   if (args.spool !== undefined && args.ledger === undefined) throw usageError('--spool goes with --ledger');
   if (args.networks !== undefined && args.ledger === undefined) throw usageError('-n applies to --reconcile with --ledger (the networks billing-cycle.sh aggregates with)');
   if (files.length === 0) throw usageError('--reconcile needs flow-capture files (FILE... or --period with --dir)');
-  const badGoodId = args['good-id'] === undefined ? undefined : badHydraId(args['good-id']);
-  if (badGoodId) throw usageError(`--good-id: expected ${badGoodId} (got ${JSON.stringify(args['good-id'])})`);
+  checkGoodId(args);
   const cidrs = subscriberCidrs(args.subscribers);
   const subscribers = subscriberSpace(cidrs);
   let bills: BillSource;
@@ -342,11 +317,7 @@ async function runReconcile(proc: Proc, args: Args, files: string[], log: Log): 
   } else bills = { kind: 'hydra', paths: args.bills };
 
   const counts = { lines: 0, rejected: 0 };
-  const reject = (place: string, reason: string, message: string): void => {
-    counts.rejected++;
-    if (args.strict) throw new FlowmeterError('data', `${place}: ${message}`);
-    log.reject(reason, `${place}: ${message}`, place);
-  };
+  const reject = rejectLine(log, counts, args.strict);
   const r: Reconciliation = await reconcile(
     { flowFiles: files, bills, subscribers, inputFormat: args['input-format'] },
     { stdin: proc.stdin, reject, note: (m) => log.info(m) },

@@ -6,11 +6,11 @@ import type { Proc } from '../cli/run.js';
 import { EXIT, tryHelp } from '../cli/exit.js';
 import { usageError, type Outcome } from '../errors.js';
 import { refuseTerminalStdin } from '../cli/io.js';
-import { intInRange, makeLog, makeParser, parseArgs, type CommandSpec, type CommonArgs } from '../cli/options.js';
+import { intInRange, makeLog, makeParser, parseArgs, type ArgsOf, type CommandSpec } from '../cli/options.js';
 import { hcdPutfile } from '../hcd/main.js';
 import { checkName } from '../hcd/putfile.js';
 import { SPOOL_NAME as SPOOLED } from '../hcd/spool.js';
-import { addMetricsFileOption, type MetricsFileArgs } from '../cli/metrics.js';
+import { addMetricsFileOption } from '../cli/metrics.js';
 import { parseHcdUrl } from '../hcd/url.js';
 
 const PROG = 'hcd-putfile';
@@ -42,33 +42,6 @@ const SPEC: CommandSpec = {
     ['hcd-putfile -u http://hydra@hcd:8888 --state /var/lib/hcd/ledger --flush-spool /var/spool/hcd --resend-in-doubt agg-ab', 'Hydra lacks it: send it again, and the rest'],
   ],
 };
-
-interface Args extends CommonArgs, MetricsFileArgs {
-  args: string[];
-  file: string;
-  url: string | undefined;
-  method: string;
-  encoding: 'base64' | 'string';
-  'password-file': string | undefined;
-  password: boolean | undefined;
-  ca: string | undefined;
-  insecure: boolean;
-  'connect-timeout': number;
-  timeout: number;
-  retries: number;
-  'retry-delay': number;
-  'skip-bad': boolean;
-  'reject-file': string | undefined;
-  spool: string | undefined;
-  'flush-spool': string | undefined;
-  state: string | undefined;
-  lock: string | undefined;
-  force: boolean;
-  'resend-in-doubt': string[];
-  'mark-delivered': string[];
-  'in-doubt': boolean;
-  'dry-run': boolean;
-}
 
 function seconds(name: string, min: number, max: number): (v: unknown) => number {
   return (v: unknown): number => {
@@ -102,8 +75,8 @@ function verbTargets(flag: string, values: unknown[] | undefined): string[] {
   });
 }
 
-export async function main(proc: Proc): Promise<Outcome | number | void> {
-  const y = addMetricsFileOption(makeParser(proc, SPEC))
+function parser(proc: Proc) {
+  return addMetricsFileOption(makeParser(proc, SPEC))
     .command('$0 [args..]', false)
     .positional('args', { type: 'string', array: true, describe: 'NAME, or putfile NAME' })
     .option('file', { alias: 'f', type: 'string', default: '-', describe: 'Statistics file to send (- = stdin)', group: 'Input:' })
@@ -129,16 +102,60 @@ export async function main(proc: Proc): Promise<Outcome | number | void> {
     .option('mark-delivered', { type: 'string', array: true, nargs: 1, default: [], describe: 'Record the upload in doubt as NAME (or spooled FILE) as delivered, send nothing: Hydra has it', group: 'Delivery:' })
     .option('lock', { type: 'string', describe: 'Lock file (default STATE.lock)', group: 'Delivery:' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'Validate and print what would be sent; send nothing', group: 'Delivery:' });
-  const a = (await parseArgs(y)) as unknown as Args | undefined;
+}
+
+type Args = ArgsOf<typeof parser>;
+
+export async function main(proc: Proc): Promise<Outcome | number | void> {
+  const a = await parseArgs(parser(proc));
   if (!a) return EXIT.OK;
   const log = makeLog(proc, PROG, a);
   proc.report?.enable(a['metrics-file'], log);
 
   const urlText = a.url ?? proc.env.HCD_URL;
-  const positional = (a.args ?? []).map(String);
-  const flush = a['flush-spool'];
   const resendInDoubt = verbTargets('resend-in-doubt', a['resend-in-doubt']);
   const markDelivered = verbTargets('mark-delivered', a['mark-delivered']);
+  const { name, ledgerOnly } = uploadTarget(a, proc, resendInDoubt, markDelivered);
+  if (!urlText && !ledgerOnly) throw usageError('missing --url (or HCD_URL)', tryHelp(PROG));
+  const endpoint = urlText ? parseHcdUrl(urlText) : undefined;
+
+  return hcdPutfile(
+    {
+      endpoint,
+      urlFromEnv: a.url === undefined,
+      flushSpool: a['flush-spool'],
+      input: a.file,
+      name,
+      method: a.method,
+      encoding: a.encoding,
+      passwordFile: a['password-file'],
+      noPassword: a.password === false,
+      ca: a.ca,
+      insecure: a.insecure,
+      connectTimeoutMs: Math.round(a['connect-timeout'] * 1000),
+      timeoutMs: Math.round(a.timeout * 1000),
+      retries: a.retries,
+      retryDelayMs: Math.round(a['retry-delay'] * 1000),
+      skipBad: a['skip-bad'],
+      rejectFile: a['reject-file'],
+      spool: a.spool,
+      state: a.state,
+      lock: a.lock,
+      force: a.force,
+      dryRun: a['dry-run'],
+      resendInDoubt,
+      markDelivered,
+      listInDoubt: a['in-doubt'],
+    },
+    { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, env: proc.env, log, report: proc.report },
+  );
+}
+
+/** What the run does: read and settle the ledger alone (ledgerOnly), flush the spool, or upload
+ *  one file as NAME; refuses the combinations that make no sense. */
+function uploadTarget(a: Args, proc: Proc, resendInDoubt: string[], markDelivered: string[]): { name?: string; ledgerOnly: boolean } {
+  const positional = (a.args ?? []).map(String);
+  const flush = a['flush-spool'];
   const both = resendInDoubt.find((f) => markDelivered.includes(f));
   if (both) throw usageError(`${both}: either --resend-in-doubt or --mark-delivered, not both`);
   // what reads and settles the ledger alone: no upload, no hcd
@@ -168,37 +185,5 @@ export async function main(proc: Proc): Promise<Outcome | number | void> {
     if (a['skip-bad'] && a.file === '-' && !a['reject-file']) throw usageError('--skip-bad with stdin needs --reject-file FILE');
   }
   if (a['reject-file'] && !a['skip-bad']) throw usageError('--reject-file only makes sense with --skip-bad');
-  if (!urlText && !ledgerOnly) throw usageError('missing --url (or HCD_URL)', tryHelp(PROG));
-  const endpoint = urlText ? parseHcdUrl(urlText) : undefined;
-
-  return hcdPutfile(
-    {
-      endpoint,
-      urlFromEnv: a.url === undefined,
-      flushSpool: flush,
-      input: a.file,
-      name,
-      method: a.method,
-      encoding: a.encoding,
-      passwordFile: a['password-file'],
-      noPassword: a.password === false,
-      ca: a.ca,
-      insecure: a.insecure,
-      connectTimeoutMs: Math.round(a['connect-timeout'] * 1000),
-      timeoutMs: Math.round(a.timeout * 1000),
-      retries: a.retries,
-      retryDelayMs: Math.round(a['retry-delay'] * 1000),
-      skipBad: a['skip-bad'],
-      rejectFile: a['reject-file'],
-      spool: a.spool,
-      state: a.state,
-      lock: a.lock,
-      force: a.force,
-      dryRun: a['dry-run'],
-      resendInDoubt,
-      markDelivered,
-      listInDoubt: a['in-doubt'],
-    },
-    { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, env: proc.env, log, report: proc.report },
-  );
+  return { name, ledgerOnly };
 }

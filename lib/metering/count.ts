@@ -7,8 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { FlowmeterError } from '../errors.js';
-import { readRecords } from '../cli/ndjson-input.js';
+import { readRecords, rejectLine } from '../cli/ndjson-input.js';
 import type { InputFormat } from '../flow/dialects.js';
 import type { Log } from '../cli/log.js';
 import { withReadProgress } from '../cli/progress.js';
@@ -337,11 +336,7 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
   }
 
   const inputs = cfg.inputs.length === 0 ? ['-'] : cfg.inputs;
-  const reject = (place: string, reason: string, message: string): void => {
-    if (cfg.strict) throw new FlowmeterError('data', `${place}: ${message}`);
-    stats.rejected++;
-    io.log.reject(reason, `${place}: ${message}`, place);
-  };
+  const reject = rejectLine(io.log, stats, cfg.strict);
   const onFlow = (r: FlowRecord, place: () => string): void => {
     stats.flows++;
     let w: Window;

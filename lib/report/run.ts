@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import type { ChalkInstance } from 'chalk';
 import { AtomicFile, commitAll } from '../cli/io.js';
-import { readRecords } from '../cli/ndjson-input.js';
+import { readRecords, rejectLine } from '../cli/ndjson-input.js';
 import type { InputFormat } from '../flow/dialects.js';
 import { BatchWriter } from '../cli/writer.js';
 import { FlowmeterError } from '../errors.js';
@@ -421,11 +421,7 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
   const fixed = agg?.primitives;
   const inputs = cfg.inputs.length === 0 ? ['-'] : cfg.inputs;
 
-  const reject = (place: string, reason: string, message: string): void => {
-    s.rejected++;
-    if (cfg.strict) throw new FlowmeterError('data', `${place}: ${message}`);
-    log.reject(reason, `${place}: ${message}`, place);
-  };
+  const reject = rejectLine(log, s, cfg.strict);
   const rowPlace = new WeakMap<Row, string>();
   const sink = await makeSink(cfg, io, fixed, (row, message) => reject(rowPlace.get(row) ?? 'aggregate', 'not billable', message));
   const inWindow = (t: number): boolean => (cfg.since === undefined || t >= cfg.since) && (cfg.until === undefined || t < cfg.until);
