@@ -198,11 +198,14 @@ async function openPipe(path: string, handle: fsp.FileHandle): Promise<{ fd: num
 const openFd = promisify(openCb);
 
 /** A source of pipe chunks and how to stop it. */
-function pipeSource(name: string, fd: number, socket: Socket, bufs: ChunkBuffers, own: boolean): ChunkSource {
+function pipeSource(name: string, fd: number, socket: Socket, bufs: ChunkBuffers, own: boolean): ChunkSource & { ownBuffers(): void } {
   const stop: PipeStop = { stopped: false };
+  const ring = { bufs };
   return {
     name,
-    chunks: pipeChunks(fd, socket, bufs, stop, own),
+    chunks: pipeChunks(fd, socket, ring, stop, own),
+    // decompressed data goes into the caller's buffers: the compressed is read into others
+    ownBuffers: () => void (ring.bufs = newChunkBuffers()),
     destroy: () => {
       stop.stopped = true;
       stop.wake?.();
@@ -224,10 +227,10 @@ interface PipeStop {
  *  feed is passed on as it comes). Only an empty pipe is waited on, through the socket's
  *  'readable' (no polling). Both readers run on this thread, and the socket's data is always
  *  taken first, so the bytes keep their order. `own`: close the socket (and `fd`) at the end. */
-async function* pipeChunks(fd: number, socket: Socket, bufs: ChunkBuffers, stop: PipeStop, own: boolean): AsyncGenerator<Buffer> {
+async function* pipeChunks(fd: number, socket: Socket, ring: { bufs: ChunkBuffers }, stop: PipeStop, own: boolean): AsyncGenerator<Buffer> {
   try {
     for (let k = 0; !stop.stopped; ) {
-      const buf = bufs[k]!;
+      const buf = ring.bufs[k]!;
       const { n, eof } = fillFromPipe(fd, socket, buf);
       if (n > 0) {
         k = k === 2 ? 0 : k + 1;
@@ -288,7 +291,7 @@ function readable(socket: Socket, stop: PipeStop): Promise<void> {
 /** The chunks of `src` as they are, or decompressed when they start with gzip's magic. Returned
  *  at once (the first bytes are looked at when the reader asks for them), so that destroy() can
  *  end a wait on an idle pipe. */
-function gunzipChunksIfGzip(src: ChunkSource): ChunkSource {
+function gunzipChunksIfGzip(src: ChunkSource & { ownBuffers(): void }): ChunkSource {
   let gunzip: Readable | undefined;
   async function* chunks(): AsyncGenerator<Buffer> {
     const it = src.chunks[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -306,6 +309,7 @@ function gunzipChunksIfGzip(src: ChunkSource): ChunkSource {
       for (let r = await it.next(); !r.done; r = await it.next()) yield copy ? Buffer.from(r.value) : r.value;
     }
     if (!isGzip(start)) return yield* all(false);
+    src.ownBuffers();
     // zlib holds its input while it works: it gets copies
     gunzip = pipeline(ReadableStream.from(all(true)), createGunzip(), () => undefined);
     for await (const c of gunzip) yield c as Buffer;
