@@ -42,7 +42,7 @@ function writer(file: string, dieAfter?: number): string {
 }
 
 const commands: ReadonlyArray<readonly [string, readonly string[]]> = [
-  ['flow-aggregate', ['-a', 'src_host', '-a', 'dst_port']],
+  ['flow-aggregate', ['-a', 'src_host']],
   ['flow-report', []],
 ];
 
@@ -58,7 +58,8 @@ async function everyWay(cmd: string, args: readonly string[], input: string, die
   return [
     ['file', await runBin(cmd, [...args, file])],
     ['stdin pipe', await runShell(`${writer(input, dieAfter)} | ${bin}; exit \${PIPESTATUS[1]}`)],
-    ['FIFO', await runShell(`mkfifo ${q(fifo)} && { ${writer(input, dieAfter)} > ${q(fifo)} & } && ${bin} ${q(fifo)}`)],
+    // a writer still waiting for a reader (the command failed before it opened the FIFO) is ended
+    ['FIFO', await runShell(`mkfifo ${q(fifo)} && { ${writer(input, dieAfter)} > ${q(fifo)} & } && ${bin} ${q(fifo)}; s=$?; kill %1 2>/dev/null; exit $s`)],
     ['<(...)', await runShell(`${bin} <(${writer(input, dieAfter)})`)],
     ['stdin socket', await runBin(cmd, args, { input: readFileSync(file) })],
   ];
@@ -67,7 +68,8 @@ async function everyWay(cmd: string, args: readonly string[], input: string, die
 /** Every way gave the file's stdout and exit status, and its stderr but for the input's name. */
 function assertSame(results: Array<[string, RunResult]>): void {
   const [, ref] = results[0]!;
-  const named = (s: string): string => s.replaceAll(/(\/\S*?|stdin)(?=:\d+|:)/g, 'INPUT');
+  // (bash's notice of the killed writer aside)
+  const named = (s: string): string => s.replaceAll(/^.* Killed .*\n/gm, '').replaceAll(/(\/\S*?|stdin)(?=:\d+|:)/g, 'INPUT');
   for (const [how, r] of results) {
     assert.equal(r.stdout, ref.stdout, `${how}: stdout as from the file`);
     assert.equal(r.code, ref.code, `${how}: exit status as from the file (${r.stderr})`);
@@ -107,7 +109,7 @@ test('flow-aggregate: a writer that dies mid-line: its partial last line is read
   const cut = text.indexOf('\n', 400_000) + 40; // 40 bytes into a line
   const results = await everyWay('flow-aggregate', ['-a', 'src_host'], plainFile, cut);
   assert.equal(results[0]![1].code, 65);
-  assert.match(results[0]![1].stderr, /not JSON/);
+  assert.match(results[0]![1].stderr, /lines rejected/);
   assertSame(results);
 });
 
