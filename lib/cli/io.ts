@@ -1,8 +1,10 @@
 // Inputs (files, `-` = stdin) and atomic file outputs (temp in the same directory, fsync,
 // rename, fsync the directory) so a killed run never leaves a half-written product.
 
-import { createReadStream, promises as fsp, constants as fsc } from 'node:fs';
-import { PassThrough, pipeline } from 'node:stream';
+import { createReadStream, closeSync, open as openCb, promises as fsp, constants as fsc, readSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { Socket } from 'node:net';
+import { PassThrough, Readable as ReadableStream, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -146,17 +148,180 @@ export interface ChunkSource {
 }
 
 /** openInput for a reader that is done with each chunk before it asks for the one after the next
- *  (it may keep a piece of the last one): a regular file is read into three buffers in turn, the
- *  next chunk while the reader works on this one, where a fresh buffer per chunk, as a stream
- *  reads, costs page faults and GC (bench/README.md). Pipes and devices (`<(cmd)`, a FIFO)
- *  stay streams, whose destroy() ends a waiting read. `buffers`: the three to read a regular
- *  file into (the caller's own memory), else fresh ones. */
+ *  (it may keep a piece of the last one): the input is read into three buffers in turn, where a
+ *  fresh buffer per chunk, as a stream reads, costs page faults and GC (bench/README.md). A
+ *  regular file is read ahead (the next chunk while the reader works on this one); a pipe, FIFO,
+ *  `<(cmd)` or socket on stdin is read as pipeChunks says. A device, and a stdin stream that
+ *  something already started reading (it owns the data), stay streams. destroy() ends a waiting
+ *  read. `buffers`: the three to read into (the caller's own memory), else fresh ones. */
 export async function openInputChunks(path: string, stdin: Readable, buffers?: ChunkBuffers): Promise<ChunkSource> {
-  if (path === '-') return chunksOf(await openInput(path, stdin));
+  const bufs = buffers ?? newChunkBuffers();
+  if (path === '-') {
+    if (!isUntouchedPipe(stdin)) return chunksOf(await openInput(path, stdin));
+    return gunzipChunksIfGzip(pipeSource('stdin', 0, stdin, bufs, false));
+  }
   const { handle, regular } = await openFile(path);
-  if (!regular) return chunksOf({ name: path, stream: gunzipIfGzip(streamOf(path, handle, false).stream) });
+  if (!regular) {
+    const pipe = await openPipe(path, handle);
+    if (pipe === undefined) return chunksOf({ name: path, stream: gunzipIfGzip(streamOf(path, handle, false).stream) });
+    return gunzipChunksIfGzip(pipeSource(path, pipe.fd, pipe.socket, bufs, true));
+  }
   if (await fileIsGzip(handle)) return chunksOf(streamOf(path, handle, true));
-  return { name: path, chunks: fileChunks(handle, buffers ?? newChunkBuffers()), destroy: () => undefined };
+  return { name: path, chunks: fileChunks(handle, bufs), destroy: () => undefined };
+}
+
+/** Whether `stdin` is this process's stdin on a pipe or socket that nothing has read from yet:
+ *  its descriptor can then be read directly, the stream only telling when there is data. */
+function isUntouchedPipe(stdin: Readable): stdin is Socket {
+  return stdin === process.stdin && stdin instanceof Socket && stdin.readableFlowing === null && !stdin.readableDidRead && stdin.readableLength === 0;
+}
+
+/** A FIFO or pipe (`<(cmd)`) opened by path, opened once more, non-blocking, under a socket that
+ *  tells when it has data; `handle` (whose open waited for a writer) is closed after that. A
+ *  device or anything else a socket cannot watch: undefined, `handle` left open. */
+async function openPipe(path: string, handle: fsp.FileHandle): Promise<{ fd: number; socket: Socket } | undefined> {
+  if (!(await handle.stat()).isFIFO()) return undefined;
+  // O_NONBLOCK: the writer may have come and gone already, and a blocking open would wait for another
+  // (a raw descriptor: the socket owns it and closes it on destroy, where a FileHandle would too)
+  const fd = await openFd(path, fsc.O_RDONLY | fsc.O_NONBLOCK).catch(() => undefined);
+  if (fd === undefined) return undefined;
+  await handle.close();
+  // manualStart: the socket reads nothing until pipeChunks waits on it
+  try {
+    return { fd, socket: new Socket({ fd, readable: true, writable: false, manualStart: true } as ConstructorParameters<typeof Socket>[0]) };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+const openFd = promisify(openCb);
+
+/** A source of pipe chunks and how to stop it. */
+function pipeSource(name: string, fd: number, socket: Socket, bufs: ChunkBuffers, own: boolean): ChunkSource & { ownBuffers(): void } {
+  const stop: PipeStop = { stopped: false };
+  const ring = { bufs };
+  return {
+    name,
+    chunks: pipeChunks(fd, socket, ring, stop, own),
+    // decompressed data goes into the caller's buffers: the compressed is read into others
+    ownBuffers: () => void (ring.bufs = newChunkBuffers()),
+    destroy: () => {
+      stop.stopped = true;
+      stop.wake?.();
+      socket.destroy();
+    },
+  };
+}
+
+interface PipeStop {
+  stopped: boolean;
+  /** Ends a wait for data. */
+  wake?: (() => void) | undefined;
+}
+
+/** The chunks of a pipe or socket whose descriptor `fd` is non-blocking (libuv made it so when
+ *  `socket` was opened on it), read into `bufs` in turn. Each chunk takes what the socket already
+ *  read, then as many reads of the descriptor as there is data for, up to a whole buffer: as
+ *  large a chunk as the writer has produced, with no wait for more once there is some (a live
+ *  feed is passed on as it comes). Only an empty pipe is waited on, through the socket's
+ *  'readable' (no polling). Both readers run on this thread, and the socket's data is always
+ *  taken first, so the bytes keep their order. `own`: close the socket (and `fd`) at the end. */
+async function* pipeChunks(fd: number, socket: Socket, ring: { bufs: ChunkBuffers }, stop: PipeStop, own: boolean): AsyncGenerator<Buffer> {
+  try {
+    for (let k = 0; !stop.stopped; ) {
+      const buf = ring.bufs[k]!;
+      const { n, eof } = fillFromPipe(fd, socket, buf);
+      if (n > 0) {
+        k = k === 2 ? 0 : k + 1;
+        yield buf.subarray(0, n);
+      }
+      if (eof) return;
+      if (n === 0) await readable(socket, stop);
+    }
+  } finally {
+    if (own) socket.destroy();
+  }
+}
+
+/** Fill `buf` with what `socket` holds, then reads of `fd` until the buffer is full, the pipe is
+ *  empty for now (EAGAIN) or at its end. */
+function fillFromPipe(fd: number, socket: Socket, buf: Buffer): { n: number; eof: boolean } {
+  let n = 0;
+  while (n < buf.length) {
+    const held = socket.readableLength;
+    if (held > 0) {
+      n += (socket.read(Math.min(held, buf.length - n)) as Buffer).copy(buf, n);
+      continue;
+    }
+    if (socket.errored) throw socket.errored;
+    // the socket saw the end (all before it is read) and closed the descriptor: its number may be
+    // another file's by now
+    if (socket.destroyed || socket.readableEnded) return { n, eof: true };
+    let got: number;
+    try {
+      got = readSync(fd, buf, n, buf.length - n, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return { n, eof: false };
+      throw e;
+    }
+    if (got === 0) return { n, eof: true };
+    n += got;
+  }
+  return { n, eof: false };
+}
+
+/** Until `socket` has data, its end or an error, or the reader is stopped. */
+function readable(socket: Socket, stop: PipeStop): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('readable', done);
+      socket.off('close', done);
+      socket.off('error', done);
+      stop.wake = undefined;
+      resolve();
+    };
+    stop.wake = done;
+    socket.on('readable', done);
+    socket.on('close', done);
+    socket.on('error', done);
+  });
+}
+
+/** The chunks of `src` as they are, or decompressed when they start with gzip's magic. Returned
+ *  at once (the first bytes are looked at when the reader asks for them), so that destroy() can
+ *  end a wait on an idle pipe. */
+function gunzipChunksIfGzip(src: ChunkSource & { ownBuffers(): void }): ChunkSource {
+  let gunzip: Readable | undefined;
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const it = src.chunks[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    // the first two bytes may come in two chunks (copied: the ring reuses its buffers)
+    let head = Buffer.alloc(0);
+    let first = await it.next();
+    while (!first.done && head.length + first.value.length < 2) {
+      head = Buffer.concat([head, first.value]);
+      first = await it.next();
+    }
+    const start = first.done ? head : head.length > 0 ? Buffer.concat([head, first.value]) : first.value;
+    async function* all(copy: boolean): AsyncGenerator<Buffer> {
+      if (start.length > 0) yield copy ? Buffer.from(start) : start;
+      if (first.done) return;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield copy ? Buffer.from(r.value) : r.value;
+    }
+    if (!isGzip(start)) return yield* all(false);
+    src.ownBuffers();
+    // zlib holds its input while it works: it gets copies
+    gunzip = pipeline(ReadableStream.from(all(true)), createGunzip(), () => undefined);
+    for await (const c of gunzip) yield c as Buffer;
+  }
+  return {
+    name: src.name,
+    chunks: chunks(),
+    destroy: () => {
+      src.destroy();
+      gunzip?.destroy();
+    },
+  };
 }
 
 /** Three chunk buffers: the one the reader works on, the one it may keep a piece of, and the
