@@ -208,7 +208,8 @@ export class RotatingWriter {
     const temps = await deadTemps(this.o.dir, (name) => ours.test(name));
     temps.sort((a, b) => (a.path < b.path ? -1 : 1));
     for (const t of temps) {
-      const [, stampText, suffix] = ours.exec(t.finalName)! as unknown as [string, string, string];
+      const m = ours.exec(t.finalName)!; // deadTemps kept only names it matches
+      const [stampText, suffix] = [m[1]!, m[2]!];
       const lines = await salvage(t.path, suffix.endsWith('.gz'));
       if (lines === 'published') continue;
       if (lines === 'unreadable') {

@@ -51,7 +51,7 @@ export function parseListen(text: string, flag = '--listen'): ListenSpec {
 
 /** Queue between the sockets and the decoder, bounded by payload bytes. */
 export class DatagramQueue {
-  private items: Datagram[] = [];
+  private items: (Datagram | undefined)[] = [];
   private head = 0;
   bytes = 0;
   drops = 0;
@@ -76,7 +76,7 @@ export class DatagramQueue {
   shift(): Datagram | undefined {
     if (this.head >= this.items.length) return undefined;
     const d = this.items[this.head]!;
-    this.items[this.head++] = undefined as unknown as Datagram;
+    this.items[this.head++] = undefined; // let the payload go
     this.bytes -= d.payload.length;
     if (this.head > 4096 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);

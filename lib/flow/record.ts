@@ -330,19 +330,21 @@ export function flowFromObject(o: Record<string, unknown>): FlowRecord {
     src_net: net(o, 'src_net', src_addr),
     dst_net: net(o, 'dst_net', dst_addr),
   };
+  const optional: Record<string, unknown> = {};
   for (const f of OPTIONAL) {
     const v = o[f.name];
     if (v === undefined || v === null) continue;
-    if (f.kind === 'u') (r as unknown as Record<string, unknown>)[f.name] = uint(o, f.name);
-    else if (f.kind === 'ip') (r as unknown as Record<string, unknown>)[f.name] = addr(o, f.name);
+    if (f.kind === 'u') optional[f.name] = uint(o, f.name);
+    else if (f.kind === 'ip') optional[f.name] = addr(o, f.name);
     else if (f.kind === 'array') {
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0)) {
         throw new FieldError(f.name, 'an array of non-negative integers', v);
       }
-      (r as unknown as Record<string, unknown>)[f.name] = v;
-    } else if (typeof v === 'string') (r as unknown as Record<string, unknown>)[f.name] = v;
+      optional[f.name] = v;
+    } else if (typeof v === 'string') optional[f.name] = v;
     else throw new FieldError(f.name, 'a string', v);
   }
+  Object.assign(r, optional);
   return r;
 }
 

@@ -52,7 +52,7 @@ function update<T>(c: Common, fn: (d: StoreData) => { result: T; changed: boolea
 
 function created(kind: string, c: Common, obj: object): string {
   if (c.quiet) return '';
-  return (c.format === 'table' ? `Created a new ${kind}:\n` : '') + formatOne(obj as Record<string, unknown>, c.format, c.columns);
+  return (c.format === 'table' ? `Created a new ${kind}:\n` : '') + formatOne(obj, c.format, c.columns);
 }
 
 /** Report bulk-delete results as neutronclient does; any failure makes the outcome 'failure'. */
@@ -80,13 +80,13 @@ export async function labelCreate(c: Common, a: LabelCreateArgs, io: ActionIo): 
 
 export async function labelList(c: Common, io: ActionIo): Promise<Outcome> {
   const d = await readStore(c.db);
-  await write(io.stdout, formatList(LABEL_COLUMNS, d.metering_labels as unknown as Record<string, unknown>[], c.format, c.columns, LABEL_FIELDS));
+  await write(io.stdout, formatList(LABEL_COLUMNS, d.metering_labels, c.format, c.columns, LABEL_FIELDS));
   return 'ok';
 }
 
 export async function labelShow(c: Common, ref: string, io: ActionIo): Promise<Outcome> {
   const label = findLabel(await readStore(c.db), ref);
-  await write(io.stdout, formatOne(label as unknown as Record<string, unknown>, c.format, c.columns));
+  await write(io.stdout, formatOne(label, c.format, c.columns));
   return 'ok';
 }
 
@@ -129,13 +129,13 @@ export async function ruleCreate(c: Common, a: RuleCreateArgs, io: ActionIo): Pr
 
 export async function ruleList(c: Common, label: string | undefined, io: ActionIo): Promise<Outcome> {
   const rules = rulesOf(await readStore(c.db), label);
-  await write(io.stdout, formatList(RULE_COLUMNS, rules as unknown as Record<string, unknown>[], c.format, c.columns, RULE_FIELDS));
+  await write(io.stdout, formatList(RULE_COLUMNS, rules, c.format, c.columns, RULE_FIELDS));
   return 'ok';
 }
 
 export async function ruleShow(c: Common, id: string, io: ActionIo): Promise<Outcome> {
   const rule = findRule(await readStore(c.db), id);
-  await write(io.stdout, formatOne(rule as unknown as Record<string, unknown>, c.format, c.columns));
+  await write(io.stdout, formatOne(rule, c.format, c.columns));
   return 'ok';
 }
 
@@ -151,27 +151,23 @@ export interface RouterCreateArgs {
   subnets: string[];
 }
 
-function routerRow(r: Router): Record<string, unknown> {
-  return r as unknown as Record<string, unknown>;
-}
-
 export async function routerCreate(c: Common, a: RouterCreateArgs, io: ActionIo): Promise<Outcome> {
   const router = await update(c, (d) => ({
     result: createRouter(d, { name: a.name, project_id: a.project, exporter: a.exporter, interfaces: a.interfaces, subnets: a.subnets }),
     changed: true,
   }));
-  await write(io.stdout, created('router', c, routerRow(router)));
+  await write(io.stdout, created('router', c, router));
   return 'ok';
 }
 
 export async function routerList(c: Common, io: ActionIo): Promise<Outcome> {
   const d = await readStore(c.db);
-  await write(io.stdout, formatList(ROUTER_COLUMNS, d.routers.map(routerRow), c.format, c.columns, ROUTER_FIELDS));
+  await write(io.stdout, formatList(ROUTER_COLUMNS, d.routers, c.format, c.columns, ROUTER_FIELDS));
   return 'ok';
 }
 
 export async function routerShow(c: Common, ref: string, io: ActionIo): Promise<Outcome> {
-  await write(io.stdout, formatOne(routerRow(findRouter(await readStore(c.db), ref)), c.format, c.columns));
+  await write(io.stdout, formatOne(findRouter(await readStore(c.db), ref), c.format, c.columns));
   return 'ok';
 }
 

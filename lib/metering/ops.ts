@@ -213,7 +213,7 @@ export function importNeutron(data: StoreData, docs: ReadonlyArray<{ doc: unknow
         if (!label) throw new NeutronError(`Metering label '${labelId}' does not exist.`, 404);
         const id = typeof o.id === 'string' ? o.id.toLowerCase() : undefined;
         const existing = id === undefined ? undefined : work.metering_label_rules.find((r) => r.id === id);
-        const rule = makeRule({ ...(o as unknown as RuleInput), id, metering_label_id: label.id }, existing ? [] : work.metering_label_rules);
+        const rule = makeRule({ ...o, id, metering_label_id: label.id } as RuleInput, existing ? [] : work.metering_label_rules);
         if (existing) {
           if (!sameJson(existing, rule)) throw new NeutronError('a different rule with this id already exists', 409);
           res.unchanged++;

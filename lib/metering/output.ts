@@ -11,7 +11,13 @@ import { visible } from '../cli/visible.js';
 export type Format = 'table' | 'json' | 'csv' | 'value';
 export const FORMATS: readonly Format[] = ['table', 'json', 'csv', 'value'];
 
-type Row = Record<string, unknown>;
+/** A resource as the API shows it: a label, a rule, a router (any object; its own fields are read). */
+type Row = object;
+
+/** Field `name` of a resource, undefined when it has none. */
+function fieldOf(resource: Row, name: string): unknown {
+  return (resource as Record<string, unknown>)[name];
+}
 
 /** Python's str() of a value, as cliff prints it in table, csv and value formats. */
 function str(v: unknown): string {
@@ -72,13 +78,13 @@ export function formatOne(resource: Row, format: Format, columns?: readonly stri
   const fields = selectColumns(Object.keys(resource).sort(), columns);
   switch (format) {
     case 'table':
-      return renderTable(['Field', 'Value'], fields.map((f) => [f, text(resource[f])]));
+      return renderTable(['Field', 'Value'], fields.map((f) => [f, text(fieldOf(resource, f))]));
     case 'json':
-      return `${JSON.stringify(Object.fromEntries(fields.map((f) => [f, resource[f] ?? null])), null, 2)}\n`;
+      return `${JSON.stringify(Object.fromEntries(fields.map((f) => [f, fieldOf(resource, f) ?? null])), null, 2)}\n`;
     case 'csv':
-      return csv([fields, fields.map((f) => resource[f])]);
+      return csv([fields, fields.map((f) => fieldOf(resource, f))]);
     case 'value':
-      return fields.map((f) => `${text(resource[f])}\n`).join('');
+      return fields.map((f) => `${text(fieldOf(resource, f))}\n`).join('');
   }
 }
 
@@ -87,12 +93,12 @@ export function formatList(defaultColumns: readonly string[], rows: readonly Row
   const cols = selectColumns(columns && columns.length > 0 && allFields ? allFields : defaultColumns, columns);
   switch (format) {
     case 'table':
-      return rows.length === 0 ? '' : renderTable(cols, rows.map((r) => cols.map((c) => text(r[c]))));
+      return rows.length === 0 ? '' : renderTable(cols, rows.map((r) => cols.map((c) => text(fieldOf(r, c)))));
     case 'json':
-      return `${JSON.stringify(rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? null]))), null, 2)}\n`;
+      return `${JSON.stringify(rows.map((r) => Object.fromEntries(cols.map((c) => [c, fieldOf(r, c) ?? null]))), null, 2)}\n`;
     case 'csv':
-      return csv([cols, ...rows.map((r) => cols.map((c) => r[c]))]);
+      return csv([cols, ...rows.map((r) => cols.map((c) => fieldOf(r, c)))]);
     case 'value':
-      return rows.map((r) => `${cols.map((c) => text(r[c])).join(' ')}\n`).join('');
+      return rows.map((r) => `${cols.map((c) => text(fieldOf(r, c))).join(' ')}\n`).join('');
   }
 }

@@ -20,7 +20,7 @@ export interface PendingSet {
 }
 
 export class PendingBuffer {
-  private queue: PendingSet[] = [];
+  private queue: (PendingSet | undefined)[] = [];
   private head = 0;
   private readonly keys = new Map<string, number>();
   bytes = 0;
@@ -55,7 +55,7 @@ export class PendingBuffer {
   private shift(): PendingSet | undefined {
     if (this.head >= this.queue.length) return undefined;
     const p = this.queue[this.head]!;
-    this.queue[this.head] = undefined as unknown as PendingSet;
+    this.queue[this.head] = undefined;
     this.head++;
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
