@@ -3,7 +3,7 @@
 // (SIGUSR2) and with the records written; exporters past --metrics-max-exporters are summed as
 // "other"; every datagram reaches two tee receivers (flow-capture, and nfcapd where installed)
 // while a receiver that stops costs the main collector nothing.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -16,6 +16,15 @@ import { needs, withPeers } from '../helpers/peers.js';
 import { freePort, udpBound } from '../helpers/nfcapd.js';
 
 const FX = `${ROOT}test/fixtures/`;
+
+// A test that fails midway must not leave its collector running: the file would never end.
+const collectors: Collector[] = [];
+after(() => collectors.forEach((c) => c.child.kill('SIGKILL')));
+async function collector(args: string[]): Promise<Collector> {
+  const c = await startCollector(args);
+  collectors.push(c);
+  return c;
+}
 
 /** The port of the collector's /metrics, from its -v line. */
 async function metricsPort(c: Collector): Promise<number> {
@@ -42,7 +51,7 @@ async function offlineRecords(file: string): Promise<string[]> {
 
 test('metrics: a scrape during and after a live replay agrees with the stats line and the records written', async () => {
   const dgs = [...(await captureDatagrams(FX + 'live-v9.pcap')), ...(await captureDatagrams(FX + 'live-v5.pcap'))];
-  const c = await startCollector(['-v', '-l', '127.0.0.1:0', '--metrics', '127.0.0.1:0']);
+  const c = await collector(['-v', '-l', '127.0.0.1:0', '--metrics', '127.0.0.1:0']);
   const port = await metricsPort(c);
   const half = Math.floor(dgs.length / 2);
   await replay(dgs.slice(0, half), '127.0.0.1', c.port);
@@ -90,7 +99,7 @@ test('metrics: a scrape during and after a live replay agrees with the stats lin
 
 test('metrics: past --metrics-max-exporters, further exporters are summed under exporter="other"', async () => {
   const dgs = await captureDatagrams(FX + 'live-v5.pcap');
-  const c = await startCollector(['-v', '-l', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--metrics-max-exporters', '2']);
+  const c = await collector(['-v', '-l', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--metrics-max-exporters', '2']);
   const port = await metricsPort(c);
   const from = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
   for (const a of from) await replay(dgs, '127.0.0.1', c.port, 4, a);
@@ -125,11 +134,11 @@ test('metrics: an address already in use is exit 69 naming --metrics; --metrics 
 test('tee: two receivers get every datagram; one that stops costs the main collector no record', async (t) => {
   const dgs = await captureDatagrams(FX + 'live-v5.pcap');
   const want = await offlineRecords('live-v5.pcap');
-  const receiver = await startCollector(['-v', '-l', '127.0.0.1:0']);
-  const stopping = await startCollector(['-v', '-l', '127.0.0.1:0']);
+  const receiver = await collector(['-v', '-l', '127.0.0.1:0']);
+  const stopping = await collector(['-v', '-l', '127.0.0.1:0']);
   const nfcapd = needs(t, 'nfcapd', 'nfdump') ? await startNfcapd() : undefined;
   const targets = [receiver.port, stopping.port, ...(nfcapd ? [nfcapd.port] : [])];
-  const main = await startCollector(['-v', '-l', '127.0.0.1:0', '--metrics', '127.0.0.1:0', ...targets.flatMap((p) => ['--tee', `127.0.0.1:${p}`])]);
+  const main = await collector(['-v', '-l', '127.0.0.1:0', '--metrics', '127.0.0.1:0', ...targets.flatMap((p) => ['--tee', `127.0.0.1:${p}`])]);
   await replay(dgs, '127.0.0.1', main.port);
   await settle(receiver);
   // the second receiver goes away; the main collector goes on receiving and forwarding
@@ -156,8 +165,8 @@ test('tee: two receivers get every datagram; one that stops costs the main colle
 
 test('tee: datagrams from exporters outside --allow are not forwarded', async () => {
   const dgs = await captureDatagrams(FX + 'live-v5.pcap');
-  const receiver = await startCollector(['-v', '-l', '127.0.0.1:0']);
-  const main = await startCollector(['-v', '-l', '127.0.0.1:0', '--allow', '127.0.0.2/32', '--tee', `127.0.0.1:${receiver.port}`]);
+  const receiver = await collector(['-v', '-l', '127.0.0.1:0']);
+  const main = await collector(['-v', '-l', '127.0.0.1:0', '--allow', '127.0.0.2/32', '--tee', `127.0.0.1:${receiver.port}`]);
   await replay(dgs, '127.0.0.1', main.port);
   await replay(dgs, '127.0.0.1', main.port, 4, '127.0.0.2');
   await settle(main);
@@ -195,7 +204,7 @@ test('examples/prometheus/flowmeter.rules.yml names only metrics flowmeter expos
   const used = new Set([...rules.matchAll(/^\s*expr: (.*)$/gm)].flatMap((m) => [...m[1]!.matchAll(/\bflowmeter_[a-z0-9_]+/g)].map((n) => n[0])));
   assert.ok(used.size >= 8, [...used].join(' '));
   // what a collector with a tee serves, and what a --metrics-file run writes
-  const c = await startCollector(['-v', '-l', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--tee', '127.0.0.1:9']);
+  const c = await collector(['-v', '-l', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--tee', '127.0.0.1:9']);
   const { families } = await scrape(await metricsPort(c));
   c.child.kill('SIGTERM');
   assert.equal((await c.exited).code, 0, c.stderr());

@@ -17,9 +17,18 @@ export interface PromFamily {
 
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
 const LABEL = '[a-zA-Z_][a-zA-Z0-9_]*';
-const VALUE = String.raw`[-+]?(?:[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|Inf|NaN)`;
+// Prometheus reads a value with Go's strconv.ParseFloat: NaN and Inf in any case (prom-client
+// writes NaN as "Nan", e.g. the event-loop lag before its first sample).
+const VALUE = String.raw`[-+]?(?:[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|[Nn][Aa][Nn]|[Ii][Nn][Ff](?:[Ii][Nn][Ii][Tt][Yy])?)`;
 const SAMPLE = new RegExp(String.raw`^(${NAME})(?:\{(.*)\})? (${VALUE})(?: -?[0-9]+)?$`);
 const LABEL_PAIR = new RegExp(String.raw`^(${LABEL})="((?:[^"\\\n]|\\[\\"n])*)"`);
+
+function numberOf(text: string): number {
+  const t = text.toLowerCase();
+  if (t.endsWith('nan')) return NaN;
+  if (t.endsWith('inf') || t.endsWith('infinity')) return t.startsWith('-') ? -Infinity : Infinity;
+  return Number(text);
+}
 
 export function parsePromText(text: string): Map<string, PromFamily> {
   const families = new Map<string, PromFamily>();
@@ -56,7 +65,7 @@ export function parsePromText(text: string): Map<string, PromFamily> {
     const series = `${m[1]}${JSON.stringify(Object.entries(labels).sort())}`;
     if (seen.has(series)) throw new Error(`${where}: series given twice`);
     seen.add(series);
-    f.samples.push({ labels: m[1] === fname ? labels : { ...labels, __name__: m[1]! }, value: Number(m[3]!.replace('Inf', 'Infinity')) });
+    f.samples.push({ labels: m[1] === fname ? labels : { ...labels, __name__: m[1]! }, value: numberOf(m[3]!) });
   });
   return families;
 }
