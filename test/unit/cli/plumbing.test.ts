@@ -104,15 +104,24 @@ test('openInput: missing file is exit 66 with the path', async () => {
   await assert.rejects(openInputChunks(tempDir(), process.stdin), (e: unknown) => e instanceof FlowmeterError && /Is a directory/.test(e.message));
 });
 
-test('openInputChunks: a named pipe stays a stream (its destroy() ends a waiting read: SIGINT), a regular file does not', async (t) => {
+test('openInputChunks: a named pipe is read as a file is (reused buffers), and destroy() ends a waiting read (SIGINT)', async (t) => {
   const dir = tempDir();
   const fifo = join(dir, 'in.fifo');
   if (spawnSync('mkfifo', [fifo]).status !== 0) return t.skip('needs mkfifo (Debian package coreutils)');
+  // a writer that holds the FIFO open and writes nothing: the read waits
   const writer = spawn('sh', ['-c', `exec 3>${fifo}; sleep 30`], { stdio: 'ignore' });
   try {
     const src = await openInputChunks(fifo, process.stdin);
-    assert.ok(src.chunks instanceof Readable);
-    src.destroy();
+    assert.ok(!(src.chunks instanceof Readable));
+    const reading = (async () => {
+      const got: unknown[] = [];
+      for await (const c of src.chunks) got.push(c);
+      return got;
+    })();
+    setTimeout(() => src.destroy(), 100);
+    // the writer holds the FIFO for 30 s: ending well before that is destroy()'s doing
+    const late = new Promise((_, reject) => setTimeout(() => reject(new Error('destroy() did not end the waiting read')), 10_000).unref());
+    assert.deepEqual(await Promise.race([reading, late]), []);
   } finally {
     writer.kill();
   }
