@@ -50,14 +50,37 @@ const out = createWriteStream(file);
 let buf = '';
 for (let i = 0; i < N; i++) {
   const sub = subs[Math.floor(rand() * subs.length)]!;
-  const rem = rand() < 0.3 ? (zones[Math.floor(rand() ** 3 * zones.length)]! | Math.floor(rand() * 65536)) >>> 0 : (Math.floor(rand() * 2 ** 32) | 0x01000000) >>> 0;
+  const rem =
+    rand() < 0.3
+      ? (zones[Math.floor(rand() ** 3 * zones.length)]! | Math.floor(rand() * 65536)) >>> 0
+      : (Math.floor(rand() * 2 ** 32) | 0x01000000) >>> 0;
   const up = rand() < 0.5;
   const start = T + Math.floor((i / N) * 300);
   const r: FlowRecord = {
-    type: 'IPFIX', time_received_ns: (start + 5) * 1e9, sequence_num: i, sampling_rate: 1, sampler_address: '192.0.2.1',
-    time_flow_start_ns: start * 1e9, time_flow_end_ns: (start + 2) * 1e9, bytes: 40 + Math.floor(rand() * 100_000), packets: 1 + Math.floor(rand() * 100),
-    src_addr: formatIPv4(up ? sub : rem), dst_addr: formatIPv4(up ? rem : sub), etype: 0x0800, proto: 6, src_port: 40000, dst_port: 443,
-    in_if: 1, out_if: 2, ip_tos: 0, tcp_flags: 0x18, src_as: 0, dst_as: 0, next_hop: '', src_net: '0.0.0.0/0', dst_net: '0.0.0.0/0',
+    type: 'IPFIX',
+    time_received_ns: (start + 5) * 1e9,
+    sequence_num: i,
+    sampling_rate: 1,
+    sampler_address: '192.0.2.1',
+    time_flow_start_ns: start * 1e9,
+    time_flow_end_ns: (start + 2) * 1e9,
+    bytes: 40 + Math.floor(rand() * 100_000),
+    packets: 1 + Math.floor(rand() * 100),
+    src_addr: formatIPv4(up ? sub : rem),
+    dst_addr: formatIPv4(up ? rem : sub),
+    etype: 0x0800,
+    proto: 6,
+    src_port: 40000,
+    dst_port: 443,
+    in_if: 1,
+    out_if: 2,
+    ip_tos: 0,
+    tcp_flags: 0x18,
+    src_as: 0,
+    dst_as: 0,
+    next_hop: '',
+    src_net: '0.0.0.0/0',
+    dst_net: '0.0.0.0/0',
   };
   buf += flowToJson(r) + '\n';
   if (buf.length >= 1 << 20) {
@@ -67,28 +90,46 @@ for (let i = 0; i < N; i++) {
 }
 out.end(buf);
 await once(out, 'finish');
-console.log(`input: ${N} flows, ${(statSync(file).size / 2 ** 20).toFixed(0)} MiB NDJSON (generated in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+console.log(
+  `input: ${N} flows, ${(statSync(file).size / 2 ** 20).toFixed(0)} MiB NDJSON (generated in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+);
 
 for (const cmd of ['flow-aggregate', 'flow-report', 'hcd-putfile']) {
   const w = join(bin, cmd);
-  writeFileSync(w, `#!/bin/sh\nexec /usr/bin/time -a -o '${timeLog}' -f '${cmd} %e %M' '${process.execPath}' '${ROOT}bin/${cmd}.js' "$@"\n`);
+  writeFileSync(
+    w,
+    `#!/bin/sh\nexec /usr/bin/time -a -o '${timeLog}' -f '${cmd} %e %M' '${process.execPath}' '${ROOT}bin/${cmd}.js' "$@"\n`,
+  );
   chmodSync(w, 0o755);
 }
 
-const hcd = spawn('python3', [join(ROOT, 'test/fixtures/hcd/hcd-server.py'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const hcd = spawn('python3', [join(ROOT, 'test/fixtures/hcd/hcd-server.py'), '--port', '0'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const port = await new Promise<number>((resolve) => {
   createInterface({ input: hcd.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { port: number }).port));
 });
 const config = join(OUT, 'billing.conf');
-writeFileSync(config, `CAPTURE_DIR=${capture}\nSTATE_DIR=${join(OUT, 'state')}\nNETWORKS=${netsFile}\nSUBSCRIBERS=10.0.0.0/10\n` +
-  `HCD_URL=http://127.0.0.1:${port}\nHCD_OPTS="--retries 0 --timeout 300"\nAFTER=delete\nFLOWMETER_BIN=${bin}\n`);
-const run = spawnSync('/usr/bin/time', ['-f', 'whole-cycle %e %M', '-a', '-o', timeLog, '/bin/sh', join(ROOT, 'examples/billing/billing-cycle.sh'), config], { stdio: 'inherit' });
+writeFileSync(
+  config,
+  `CAPTURE_DIR=${capture}\nSTATE_DIR=${join(OUT, 'state')}\nNETWORKS=${netsFile}\nSUBSCRIBERS=10.0.0.0/10\n` +
+    `HCD_URL=http://127.0.0.1:${port}\nHCD_OPTS="--retries 0 --timeout 300"\nAFTER=delete\nFLOWMETER_BIN=${bin}\n`,
+);
+const run = spawnSync(
+  '/usr/bin/time',
+  ['-f', 'whole-cycle %e %M', '-a', '-o', timeLog, '/bin/sh', join(ROOT, 'examples/billing/billing-cycle.sh'), config],
+  { stdio: 'inherit' },
+);
 hcd.kill();
 if (run.status !== 0) throw new Error(`billing-cycle.sh exited ${run.status}`);
 
 console.log('stage            wall s   peak RSS MB');
 for (const line of readFileSync(timeLog, 'utf8').trim().split('\n')) {
   const [name, wall, rss] = line.split(' ');
-  console.log(`${name!.padEnd(16)} ${Number(wall).toFixed(2).padStart(6)}   ${(Number(rss) / 1024).toFixed(0).padStart(6)}`);
+  console.log(
+    `${name!.padEnd(16)} ${Number(wall).toFixed(2).padStart(6)}   ${(Number(rss) / 1024).toFixed(0).padStart(6)}`,
+  );
 }
-console.log(`(${(N / Number(readFileSync(timeLog, 'utf8').match(/flow-aggregate (\S+)/)![1])).toFixed(0)} flows/s through flow-aggregate)`);
+console.log(
+  `(${(N / Number(readFileSync(timeLog, 'utf8').match(/flow-aggregate (\S+)/)![1])).toFixed(0)} flows/s through flow-aggregate)`,
+);

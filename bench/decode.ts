@@ -7,7 +7,14 @@ import { Log } from '../lib/cli/log.js';
 import type { Datagram } from '../lib/capture/datagram.js';
 import { FlowDecoder } from '../lib/decode/decoder.js';
 import type { FlowSink } from '../lib/netflow/core.js';
-import { MAX_CORE_BYTES, MAX_WIRE_BYTES, optionalJson, viewOf, writeFlowJsonLine, writeWireJsonLine } from '../lib/format/ndjson-bytes.js';
+import {
+  MAX_CORE_BYTES,
+  MAX_WIRE_BYTES,
+  optionalJson,
+  viewOf,
+  writeFlowJsonLine,
+  writeWireJsonLine,
+} from '../lib/format/ndjson-bytes.js';
 import { rngInt } from '../test/helpers/prng.js';
 
 const TOTAL = Number(process.argv[2] ?? 3_000_000);
@@ -50,16 +57,67 @@ function v5Datagram(seq: number): Buffer {
 
 // a typical router template: 19 fields, 55 bytes per record (IPv4); IPFIX adds 64-bit counters and ms times
 const V9_FIELDS: [number, number][] = [
-  [8, 4], [12, 4], [15, 4], [7, 2], [11, 2], [4, 1], [5, 1], [6, 1], [10, 4], [14, 4],
-  [1, 4], [2, 4], [22, 4], [21, 4], [9, 1], [13, 1], [16, 4], [17, 4], [61, 1],
+  [8, 4],
+  [12, 4],
+  [15, 4],
+  [7, 2],
+  [11, 2],
+  [4, 1],
+  [5, 1],
+  [6, 1],
+  [10, 4],
+  [14, 4],
+  [1, 4],
+  [2, 4],
+  [22, 4],
+  [21, 4],
+  [9, 1],
+  [13, 1],
+  [16, 4],
+  [17, 4],
+  [61, 1],
 ];
 const IPFIX_FIELDS: [number, number][] = [
-  [8, 4], [12, 4], [15, 4], [7, 2], [11, 2], [4, 1], [5, 1], [6, 1], [10, 4], [14, 4],
-  [1, 8], [2, 8], [152, 8], [153, 8], [9, 1], [13, 1], [16, 4], [17, 4], [61, 1],
+  [8, 4],
+  [12, 4],
+  [15, 4],
+  [7, 2],
+  [11, 2],
+  [4, 1],
+  [5, 1],
+  [6, 1],
+  [10, 4],
+  [14, 4],
+  [1, 8],
+  [2, 8],
+  [152, 8],
+  [153, 8],
+  [9, 1],
+  [13, 1],
+  [16, 4],
+  [17, 4],
+  [61, 1],
 ];
 const IPFIX6_FIELDS: [number, number][] = [
-  [27, 16], [28, 16], [62, 16], [7, 2], [11, 2], [4, 1], [5, 1], [6, 1], [10, 4], [14, 4],
-  [1, 8], [2, 8], [152, 8], [153, 8], [29, 1], [30, 1], [16, 4], [17, 4], [61, 1],
+  [27, 16],
+  [28, 16],
+  [62, 16],
+  [7, 2],
+  [11, 2],
+  [4, 1],
+  [5, 1],
+  [6, 1],
+  [10, 4],
+  [14, 4],
+  [1, 8],
+  [2, 8],
+  [152, 8],
+  [153, 8],
+  [29, 1],
+  [30, 1],
+  [16, 4],
+  [17, 4],
+  [61, 1],
 ];
 
 function templateSet(setId: number, id: number, fields: [number, number][]): Buffer {
@@ -79,14 +137,24 @@ function templateSet(setId: number, id: number, fields: [number, number][]): Buf
  *  hundred packets. (Uniformly random 32-bit values would make every number a heap double.) */
 function realistic(ie: number): number {
   switch (ie) {
-    case 1: return 40 + (next() % 2_000_000); // bytes
-    case 2: return 1 + (next() % 2000); // packets
-    case 10: case 14: return 1 + (next() % 64); // ifindex
-    case 16: case 17: return next() & 1 ? next() % 65536 : 131072 + (next() % 300000); // AS
-    case 5: return next() & 0xfc; // tos
-    case 6: return next() & 0x3f; // tcp flags
-    case 61: return next() & 1; // direction
-    default: return next();
+    case 1:
+      return 40 + (next() % 2_000_000); // bytes
+    case 2:
+      return 1 + (next() % 2000); // packets
+    case 10:
+    case 14:
+      return 1 + (next() % 64); // ifindex
+    case 16:
+    case 17:
+      return next() & 1 ? next() % 65536 : 131072 + (next() % 300000); // AS
+    case 5:
+      return next() & 0xfc; // tos
+    case 6:
+      return next() & 0x3f; // tcp flags
+    case 61:
+      return next() & 1; // direction
+    default:
+      return next();
   }
 }
 
@@ -103,8 +171,10 @@ function record(fields: [number, number][]): Buffer {
     else if (t === 22 || t === 21) b.writeUInt32BE(t === 22 ? 3_500_000 : 3_599_000, o);
     else if (t === 4) b[o] = [6, 17, 6, 1][next() & 3]!;
     else if (t === 9 || t === 13 || t === 29 || t === 30) b[o] = 8 + (next() % 17);
-    else if (t === 7 || t === 11) b.writeUInt16BE(next() & 1 ? [80, 443, 53, 123][next() & 3]! : 1024 + (next() % 64000), o);
-    else if (l <= 4 || t === 1 || t === 2) b.writeUIntBE(realistic(t) % 2 ** (8 * Math.min(l, 6)), o + Math.max(0, l - 6), Math.min(l, 6));
+    else if (t === 7 || t === 11)
+      b.writeUInt16BE(next() & 1 ? [80, 443, 53, 123][next() & 3]! : 1024 + (next() % 64000), o);
+    else if (l <= 4 || t === 1 || t === 2)
+      b.writeUIntBE(realistic(t) % 2 ** (8 * Math.min(l, 6)), o + Math.max(0, l - 6), Math.min(l, 6));
     else b.writeBigUInt64BE(BigInt(next()), o);
     o += l;
   }
@@ -151,18 +221,36 @@ function workloads(): Workload[] {
   const v5 = Array.from({ length: POOL }, (_, i) => v5Datagram(i * 30));
   const v9 = Array.from({ length: POOL }, (_, i) => dataDatagram(9, i + 1, [[256, V9_FIELDS, 25]])); // 25 × 55 = 1375 bytes
   // IPFIX: 4 of 5 records IPv4, 1 of 5 IPv6
-  const ipfix = Array.from({ length: POOL }, (_, i) => dataDatagram(10, i * 20, [[256, IPFIX_FIELDS, 16], [257, IPFIX6_FIELDS, 4]]));
+  const ipfix = Array.from({ length: POOL }, (_, i) =>
+    dataDatagram(10, i * 20, [
+      [256, IPFIX_FIELDS, 16],
+      [257, IPFIX6_FIELDS, 4],
+    ]),
+  );
   return [
     { name: 'NetFlow v5', templates: undefined, pool: v5, perDatagram: 30 },
     { name: 'NetFlow v9', templates: header(9, 0, templateSet(0, 256, V9_FIELDS)), pool: v9, perDatagram: 25 },
-    { name: 'IPFIX (20% IPv6)', templates: header(10, 0, Buffer.concat([templateSet(2, 256, IPFIX_FIELDS), templateSet(2, 257, IPFIX6_FIELDS)])), pool: ipfix, perDatagram: 20 },
+    {
+      name: 'IPFIX (20% IPv6)',
+      templates: header(10, 0, Buffer.concat([templateSet(2, 256, IPFIX_FIELDS), templateSet(2, 257, IPFIX6_FIELDS)])),
+      pool: ipfix,
+      perDatagram: 20,
+    },
   ];
 }
 
 function run(w: Workload, json: boolean): number {
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const dec = new FlowDecoder({ rejects: new Log('bench', sink, { quiet: true }) });
-  const d: Datagram = { payload: Buffer.alloc(0), exporter: '192.0.2.1', exporterPort: 2055, receivedNs: SECS * 1e9, source: 'bench', packetNo: 0, offset: -1 };
+  const d: Datagram = {
+    payload: Buffer.alloc(0),
+    exporter: '192.0.2.1',
+    exporterPort: 2055,
+    receivedNs: SECS * 1e9,
+    source: 'bench',
+    packetNo: 0,
+    offset: -1,
+  };
   if (w.templates) {
     d.payload = w.templates;
     dec.decode(d, { flow: () => {}, record: () => {} });
@@ -204,7 +292,9 @@ function run(w: Workload, json: boolean): number {
 }
 
 const fmt = (x: number) => `${(x / 1e6).toFixed(2)} M/s`;
-console.log(`flowmeter decoder benchmark: ${TOTAL.toLocaleString('en')} records per protocol, Node ${process.version}, best of 3, records per CPU second`);
+console.log(
+  `flowmeter decoder benchmark: ${TOTAL.toLocaleString('en')} records per protocol, Node ${process.version}, best of 3, records per CPU second`,
+);
 console.log('protocol            decode only   decode + NDJSON');
 const only = process.env.BENCH_ONLY; // e.g. BENCH_ONLY=v9 to profile one protocol
 for (const w of workloads().filter((x) => only === undefined || x.name.toLowerCase().includes(only.toLowerCase()))) {

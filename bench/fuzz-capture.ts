@@ -13,11 +13,22 @@ import { chunked, memoryLog } from '../test/helpers/pcap-build.js';
 import { mutate } from '../test/helpers/mutate.js';
 import { rng } from '../test/helpers/prng.js';
 
-const { values } = parseArgs({ options: { cases: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: { cases: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' } },
+});
 const N = Number(values.cases);
 const r = rng(Number(values.seed));
 const dir = join(ROOT, 'test/fixtures/pcap');
-const files = ['udp-lo.pcap', 'udp-lo-ns.pcapng', 'udp-dumpcap.pcapng', 'vlan.pcap', 'udp-any-sll.pcap', 'udp-any-sll2.pcap', 'null-be.pcap', 'raw.pcap'];
+const files = [
+  'udp-lo.pcap',
+  'udp-lo-ns.pcapng',
+  'udp-dumpcap.pcapng',
+  'vlan.pcap',
+  'udp-any-sll.pcap',
+  'udp-any-sll2.pcap',
+  'null-be.pcap',
+  'raw.pcap',
+];
 const sources = files.map((f) => readFileSync(join(dir, f)));
 
 const t0 = Date.now();
@@ -27,7 +38,12 @@ for (let i = 0; i < N; i++) {
   const input = mutate(sources[i % sources.length]!, r, i % 50 === 0 ? 0 : 4);
   const { log } = memoryLog(0);
   try {
-    for await (const b of readCapture({ name: `case${i}`, stream: chunked(input, 1 + Math.floor(r() * 70000)) }, log, newCaptureStats())) datagrams += b.length;
+    for await (const b of readCapture(
+      { name: `case${i}`, stream: chunked(input, 1 + Math.floor(r() * 70000)) },
+      log,
+      newCaptureStats(),
+    ))
+      datagrams += b.length;
   } catch (e) {
     if (!(e instanceof FlowmeterError && e.kind === 'data')) {
       console.error(`case ${i} (seed ${values.seed}): ${(e as Error).stack}`);
@@ -49,5 +65,9 @@ for (let i = 0; i < frames; i++) {
   parseFrame(buf, 0, Math.floor(r() * 257), lt, info);
 }
 const t2 = Date.now();
-console.log(`readCapture: ${N} mutated captures in ${((t1 - t0) / 1000).toFixed(1)} s (${Math.round(N / ((t1 - t0) / 1000))}/s), ${datagrams} datagrams, ${notCapture} not a capture; no exception escaped`);
-console.log(`parseFrame: ${frames} random frames in ${((t2 - t1) / 1000).toFixed(1)} s; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+console.log(
+  `readCapture: ${N} mutated captures in ${((t1 - t0) / 1000).toFixed(1)} s (${Math.round(N / ((t1 - t0) / 1000))}/s), ${datagrams} datagrams, ${notCapture} not a capture; no exception escaped`,
+);
+console.log(
+  `parseFrame: ${frames} random frames in ${((t2 - t1) / 1000).toFixed(1)} s; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+);

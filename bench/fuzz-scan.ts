@@ -27,7 +27,12 @@ function mutate(line: string): string {
     const p = Math.floor(r() * line.length);
     const c = EDITS[Math.floor(r() * EDITS.length)]!;
     const op = r();
-    line = op < 0.4 ? line.slice(0, p) + c + line.slice(p + 1) : op < 0.7 ? line.slice(0, p) + c + line.slice(p) : line.slice(0, p) + line.slice(p + 1);
+    line =
+      op < 0.4
+        ? line.slice(0, p) + c + line.slice(p + 1)
+        : op < 0.7
+          ? line.slice(0, p) + c + line.slice(p)
+          : line.slice(0, p) + line.slice(p + 1);
   }
   return line;
 }
@@ -48,9 +53,12 @@ for (let i = 0; i < N; i++) {
   const want = JSON.stringify(referenceView(line, refView));
   const got = JSON.stringify(viewSnapshot(view));
   if (nl !== b.length - 1 || want !== got) {
-    if (++mismatches <= 5) console.error(`mismatch: ${line}\n  reference ${want}\n  scanner   ${got} (line end ${nl} of ${b.length - 1})`);
+    if (++mismatches <= 5)
+      console.error(`mismatch: ${line}\n  reference ${want}\n  scanner   ${got} (line end ${nl} of ${b.length - 1})`);
   }
 }
 const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-console.log(`${scanned} lines in ${secs.toFixed(1)} s: the WebAssembly scanner took ${accepted}, left ${scanned - accepted}; ${mismatches} mismatches`);
+console.log(
+  `${scanned} lines in ${secs.toFixed(1)} s: the WebAssembly scanner took ${accepted}, left ${scanned - accepted}; ${mismatches} mismatches`,
+);
 process.exitCode = mismatches === 0 ? 0 : 1;

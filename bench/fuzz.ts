@@ -15,7 +15,12 @@ const seeds = [
   ...seedDatagrams(),
   ...readdirSync(fixtures)
     .filter((f) => f.endsWith('.hex'))
-    .flatMap((f) => readFileSync(join(fixtures, f), 'utf8').split('\n').filter(Boolean).map((h) => Buffer.from(h, 'hex'))),
+    .flatMap((f) =>
+      readFileSync(join(fixtures, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((h) => Buffer.from(h, 'hex')),
+    ),
 ];
 
 let peakRss = 0;
@@ -29,10 +34,16 @@ const r = fuzz(seed, cases, seeds, (i) => {
 const secs = Number(process.hrtime.bigint() - t0) / 1e9;
 peakRss = Math.max(peakRss, process.memoryUsage.rss());
 const s = r.decoder.stats;
-console.log(`fuzz: ${cases.toLocaleString('en')} cases, seed ${seed}, ${secs.toFixed(1)} s, ${Math.round(cases / secs).toLocaleString('en')} cases/s`);
-console.log(`records ${r.records.toLocaleString('en')}, rejected ${r.rejected.toLocaleString('en')}, templates added ${s.templatesAdded}, held ${s.pendingHeld} / decoded ${s.pendingDecoded} / expired ${s.pendingExpired}`);
+console.log(
+  `fuzz: ${cases.toLocaleString('en')} cases, seed ${seed}, ${secs.toFixed(1)} s, ${Math.round(cases / secs).toLocaleString('en')} cases/s`,
+);
+console.log(
+  `records ${r.records.toLocaleString('en')}, rejected ${r.rejected.toLocaleString('en')}, templates added ${s.templatesAdded}, held ${s.pendingHeld} / decoded ${s.pendingDecoded} / expired ${s.pendingExpired}`,
+);
 console.log(`rejects: ${[...s.rejects].map(([k, v]) => `${k}=${v}`).join(' ')}`);
-console.log(`peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB (process maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB), templates held at end ${r.decoder.templates.size} in ${r.decoder.templates.domainCount} domains`);
+console.log(
+  `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB (process maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB), templates held at end ${r.decoder.templates.size} in ${r.decoder.templates.domainCount} domains`,
+);
 if (r.problems.length > 0 || r.internalErrors > 0) {
   console.log(`FAILED: ${r.internalErrors} internal errors`);
   for (const p of r.problems) console.log(p);

@@ -38,8 +38,15 @@ const BUFFER_SIZE = Number(process.env.PLUGIN_BUFFER_SIZE ?? Math.floor(PIPE_SIZ
 const QUIET_MS = 3000;
 const CLOCK_TICKS = 100; // USER_HZ, the unit of /proc/PID/stat times on Linux
 
-interface Cost { wall: number; cpu: number; rssMB: number }
-interface Totals { rows: number; bytes: number }
+interface Cost {
+  wall: number;
+  cpu: number;
+  rssMB: number;
+}
+interface Totals {
+  rows: number;
+  bytes: number;
+}
 
 /** bench/gen-capture.ts's v9 capture: softflowd's template, subscribers in 10.5.0.0/16, remote
  *  ends anywhere in 20.0.0.0-219.255.255.255. */
@@ -85,19 +92,31 @@ async function ours(how: 'pipe' | 'fifo'): Promise<Cost & Record<'ab' | 'ba', To
   const capture = `${time(tc)} "${NODE}" "${CAPTURE}" -r "${PCAP}"`;
   const aggregate = `${time(ta)} "${NODE}" "${AGGREGATE}" --ab --ba -n "${NETS}" -o "ab=${ab}" -o "ba=${ba}"`;
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('bash', ['-c', how === 'pipe' ? `${capture} | ${aggregate}` : `${aggregate} <(${capture})`], { encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', how === 'pipe' ? `${capture} | ${aggregate}` : `${aggregate} <(${capture})`], {
+    encoding: 'utf8',
+  });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`our pipeline (${how}) failed: ${r.stderr}`);
   // bash does not wait for a process substitution: its GNU time may write a moment later
   for (let i = 0; i < 50 && !existsSync(tc); i++) await sleep(100);
   const [c, a] = [timeFile(tc), timeFile(ta)];
-  return { wall, cpu: c.cpu + a.cpu, rssMB: c.rssMB + a.rssMB, ab: totalsOf(readFileSync(ab, 'utf8')), ba: totalsOf(readFileSync(ba, 'utf8')) };
+  return {
+    wall,
+    cpu: c.cpu + a.cpu,
+    rssMB: c.rssMB + a.rssMB,
+    ab: totalsOf(readFileSync(ab, 'utf8')),
+    ba: totalsOf(readFileSync(ba, 'utf8')),
+  };
 }
 
 function smallestPrimeFrom(n: number): number {
   for (let p = n | 1; ; p += 2) {
     let prime = true;
-    for (let d = 3; d * d <= p; d += 2) if (p % d === 0) { prime = false; break; }
+    for (let d = 3; d * d <= p; d += 2)
+      if (p % d === 0) {
+        prime = false;
+        break;
+      }
     if (prime) return p;
   }
 }
@@ -106,16 +125,27 @@ function smallestPrimeFrom(n: number): number {
  *  imt_mem_pools_size (8 KiB) would hold a few hundred entries: 0 lets the table grow in 16 MiB
  *  pools; buckets ≥ the keys expected (~0.6 per flow here) keep the chains short. */
 function nfacctdConf(log: string): string {
-  return [
-    'daemonize: false', `logfile: ${log}`, `pcap_savefile: ${PCAP}`, 'pcap_savefile_wait: true',
-    'plugins: memory[ab], memory[ba]',
-    'aggregate[ab]: src_host, dst_net, dst_mask', 'aggregate[ba]: src_net, src_mask, dst_host',
-    `networks_file: ${NETS}`, 'nfacctd_net: file',
-    `imt_path[ab]: ${join(OUT, 'ab.pipe')}`, `imt_path[ba]: ${join(OUT, 'ba.pipe')}`,
-    `imt_buckets: ${smallestPrimeFrom(Math.ceil(N * 0.6))}`, 'imt_mem_pools_number: 0', `imt_mem_pools_size: ${16 * 1024 * 1024}`,
-    ...(ZMQ ? ['plugin_pipe_zmq: true', 'plugin_pipe_zmq_profile: xlarge', 'plugin_pipe_zmq_hwm: 0']
-      : [`plugin_pipe_size: ${PIPE_SIZE}`, `plugin_buffer_size: ${BUFFER_SIZE}`]),
-  ].join('\n') + '\n';
+  return (
+    [
+      'daemonize: false',
+      `logfile: ${log}`,
+      `pcap_savefile: ${PCAP}`,
+      'pcap_savefile_wait: true',
+      'plugins: memory[ab], memory[ba]',
+      'aggregate[ab]: src_host, dst_net, dst_mask',
+      'aggregate[ba]: src_net, src_mask, dst_host',
+      `networks_file: ${NETS}`,
+      'nfacctd_net: file',
+      `imt_path[ab]: ${join(OUT, 'ab.pipe')}`,
+      `imt_path[ba]: ${join(OUT, 'ba.pipe')}`,
+      `imt_buckets: ${smallestPrimeFrom(Math.ceil(N * 0.6))}`,
+      'imt_mem_pools_number: 0',
+      `imt_mem_pools_size: ${16 * 1024 * 1024}`,
+      ...(ZMQ
+        ? ['plugin_pipe_zmq: true', 'plugin_pipe_zmq_profile: xlarge', 'plugin_pipe_zmq_hwm: 0']
+        : [`plugin_pipe_size: ${PIPE_SIZE}`, `plugin_buffer_size: ${BUFFER_SIZE}`]),
+    ].join('\n') + '\n'
+  );
 }
 
 /** Processes of a process group: CPU ticks (own + waited-for children) and peak RSS (VmHWM, kB). */
@@ -158,7 +188,9 @@ function pmacctTotals(pipe: string): Totals | undefined {
  *  by two identical queries): wall to the last CPU tick seen, CPU of all its processes, the sum
  *  of their peak RSS (shared pipe pages counted in each process that touched them) and of their
  *  PSS at the end (shared pages split). */
-async function nfacctd(): Promise<Cost & { pssMB: number; procs: number; dropped: string } & Record<'ab' | 'ba', Totals>> {
+async function nfacctd(): Promise<
+  Cost & { pssMB: number; procs: number; dropped: string } & Record<'ab' | 'ba', Totals>
+> {
   const log = join(OUT, 'nfacctd.log');
   const conf = join(OUT, 'nfacctd.conf');
   for (const f of [log, join(OUT, 'ab.pipe'), join(OUT, 'ba.pipe')]) rmSync(f, { force: true });
@@ -167,7 +199,9 @@ async function nfacctd(): Promise<Cost & { pssMB: number; procs: number; dropped
   const child = spawn('nfacctd', ['-f', conf], { detached: true, stdio: 'ignore' });
   const pgid = child.pid!;
   let exited = false;
-  child.on('exit', () => { exited = true; });
+  child.on('exit', () => {
+    exited = true;
+  });
   const hwm = new Map<number, number>();
   let ticks = -1;
   let lastChange = t0;
@@ -192,12 +226,23 @@ async function nfacctd(): Promise<Cost & { pssMB: number; procs: number; dropped
     const again = pmacctTotals(join(OUT, 'ab.pipe'));
     if (!ab || !ba || !again) throw new Error(`pmacct could not query nfacctd's memory plugins; see ${log}`);
     if (again.bytes !== ab.bytes) throw new Error(`nfacctd's ab total still moved after ${QUIET_MS} ms without CPU`);
-    const missing = readFileSync(log, 'utf8').split('\n').filter((l) => /missing data|zmq_send\(\)/i.test(l));
+    const missing = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => /missing data|zmq_send\(\)/i.test(l));
     let hwmKB = 0;
     for (const kb of hwm.values()) hwmKB += kb;
     return {
-      wall: (lastChange - t0) / 1000, cpu: ticks / CLOCK_TICKS, rssMB: hwmKB / 1024, pssMB: pss, procs: hwm.size,
-      dropped: missing.length === 0 ? 'no "Missing data" nor zmq_send() error in its log' : `${missing.length} "Missing data" or zmq_send() lines in its log: ${missing[0]}`, ab, ba,
+      wall: (lastChange - t0) / 1000,
+      cpu: ticks / CLOCK_TICKS,
+      rssMB: hwmKB / 1024,
+      pssMB: pss,
+      procs: hwm.size,
+      dropped:
+        missing.length === 0
+          ? 'no "Missing data" nor zmq_send() error in its log'
+          : `${missing.length} "Missing data" or zmq_send() lines in its log: ${missing[0]}`,
+      ab,
+      ba,
     };
   } finally {
     try {
@@ -219,25 +264,40 @@ function compare(name: string, a: Totals, b: Totals): string {
 async function main(): Promise<void> {
   makeInputs();
   const peerMissing = missingPeers('nfacctd', 'pmacct');
-  console.log(`input: ${N} NetFlow v9 flows (${PCAP}), networks file of 267 prefixes; ${RUNS} run(s); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(
+    `input: ${N} NetFlow v9 flows (${PCAP}), networks file of 267 prefixes; ${RUNS} run(s); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+  );
   if (peerMissing) console.log(`nfacctd side skipped: ${peerMissing}`);
-  else console.log(`nfacctd: configuration in ${join(OUT, 'nfacctd.conf')}:\n${nfacctdConf(join(OUT, 'nfacctd.log')).replace(/^/gm, '    ')}`);
+  else
+    console.log(
+      `nfacctd: configuration in ${join(OUT, 'nfacctd.conf')}:\n${nfacctdConf(join(OUT, 'nfacctd.log')).replace(/^/gm, '    ')}`,
+    );
   for (let run = 1; run <= RUNS; run++) {
     console.log(`run ${run}:`);
     const pipe = await ours('pipe');
-    console.log(`  ${costLine('flow-capture -r | flow-aggregate --ab --ba -n (stdin pipe)', pipe)}; ab ${pipe.ab.rows} keys, ba ${pipe.ba.rows} keys`);
+    console.log(
+      `  ${costLine('flow-capture -r | flow-aggregate --ab --ba -n (stdin pipe)', pipe)}; ab ${pipe.ab.rows} keys, ba ${pipe.ba.rows} keys`,
+    );
     const fifo = await ours('fifo');
     console.log(`  ${costLine('flow-aggregate --ab --ba -n <(flow-capture -r) (FIFO)', fifo)}`);
-    if (fifo.ab.bytes !== pipe.ab.bytes || fifo.ba.bytes !== pipe.ba.bytes) throw new Error('the pipe and the FIFO runs gave different totals');
+    if (fifo.ab.bytes !== pipe.ab.bytes || fifo.ba.bytes !== pipe.ba.bytes)
+      throw new Error('the pipe and the FIFO runs gave different totals');
     if (peerMissing) continue;
     const pm = await nfacctd();
-    console.log(`  ${costLine(`nfacctd, memory[ab] + memory[ba] (${pm.procs} processes; PSS at the end ${pm.pssMB.toFixed(0)} MB)`, pm)}; ${pm.dropped}`);
+    console.log(
+      `  ${costLine(`nfacctd, memory[ab] + memory[ba] (${pm.procs} processes; PSS at the end ${pm.pssMB.toFixed(0)} MB)`, pm)}; ${pm.dropped}`,
+    );
     console.log(`  ${compare('ab', pipe.ab, pm.ab)}; ${compare('ba', pipe.ba, pm.ba)}`);
     // unequal totals make the ratios meaningless: the run is not to be trusted
     if (pipe.ab.bytes !== pm.ab.bytes || pipe.ba.bytes !== pm.ba.bytes) process.exitCode = 1;
-    for (const [how, c] of [['stdin pipe', pipe], ['FIFO', fifo]] as const) {
-      console.log(`  ours (${how}) / nfacctd: throughput ${(pm.wall / c.wall).toFixed(2)}× by wall, ${(pm.cpu / c.cpu).toFixed(2)}× per CPU-s; ` +
-        `memory ${(c.rssMB / pm.rssMB).toFixed(3)} of its peak RSS sum (${(c.rssMB / pm.pssMB).toFixed(3)} of its PSS)`);
+    for (const [how, c] of [
+      ['stdin pipe', pipe],
+      ['FIFO', fifo],
+    ] as const) {
+      console.log(
+        `  ours (${how}) / nfacctd: throughput ${(pm.wall / c.wall).toFixed(2)}× by wall, ${(pm.cpu / c.cpu).toFixed(2)}× per CPU-s; ` +
+          `memory ${(c.rssMB / pm.rssMB).toFixed(3)} of its peak RSS sum (${(c.rssMB / pm.pssMB).toFixed(3)} of its PSS)`,
+      );
     }
   }
 }

@@ -48,5 +48,7 @@ for (const keys of [10_000, 100_000, 700_000, 2_000_000]) {
     }
     best = Math.min(best, Number(process.hrtime.bigint() - t) / LOOKUPS);
   }
-  console.log(`${keys} keys (table ${table.size}): ${best.toFixed(0)} ns per lookup of a key held (best of 3 × ${LOOKUPS})`);
+  console.log(
+    `${keys} keys (table ${table.size}): ${best.toFixed(0)} ns per lookup of a key held (best of 3 × ${LOOKUPS})`,
+  );
 }

@@ -11,7 +11,17 @@
 //   e.g. node dist/bench/live-udp.js 10 100000 200000 300000 400000 500000
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, openSync, closeSync, writeFileSync, statSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  writeFileSync,
+  statSync,
+  rmSync,
+  readFileSync,
+  readdirSync,
+} from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,16 +88,32 @@ function stat(line: string, key: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-async function step(rate: number, seconds: number, sender: string, payload: string, dir: string, haveTaskset: boolean): Promise<Step> {
+async function step(
+  rate: number,
+  seconds: number,
+  sender: string,
+  payload: string,
+  dir: string,
+  haveTaskset: boolean,
+): Promise<Step> {
   const outPath = join(dir, `out-${rate}.ndjson`);
   // stdout redirected to a file is written synchronously by Node (a disk stall stalls the
   // receive loop); -w DIR writes through async file handles, as a production set-up would
   const rotDir = join(dir, `rot-${rate}`);
   if (ROTATE) mkdirSync(rotDir);
   const out = openSync(outPath, 'w');
-  const pin = (cpu: number, cmd: string, args: string[]): [string, string[]] => (haveTaskset ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]);
+  const pin = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
+    haveTaskset ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
   const outArgs = ROTATE ? ['-w', rotDir, '--rotate', '3600'] : [];
-  const [cmd, args] = pin(0, process.execPath, [join(ROOT, 'bin/flow-capture.js'), '-v', '-l', '127.0.0.1:0', '--queue-bytes', String(8 << 20), ...outArgs]);
+  const [cmd, args] = pin(0, process.execPath, [
+    join(ROOT, 'bin/flow-capture.js'),
+    '-v',
+    '-l',
+    '127.0.0.1:0',
+    '--queue-bytes',
+    String(8 << 20),
+    ...outArgs,
+  ]);
   const child = spawn(cmd, args, { stdio: ['ignore', out, 'pipe'] });
   let err = '';
   const stderr = child.stderr!;
@@ -114,11 +140,18 @@ async function step(rate: number, seconds: number, sender: string, payload: stri
   closeSync(out);
   const final = err.split('\n').find((l) => l.includes('final stats ')) ?? '';
   const s: Step = {
-    rate, sent,
-    datagrams: stat(final, 'datagrams'), records: stat(final, 'records'),
-    kernelDrops: stat(final, 'kernel_drops'), queueDrops: stat(final, 'queue_drops'), queueMax: stat(final, 'queue_max_bytes'),
-    outBytes: statSync(outPath).size + (ROTATE ? readdirSync(rotDir).reduce((n, f) => n + statSync(join(rotDir, f)).size, 0) : 0),
-    ok: false, cpuSec,
+    rate,
+    sent,
+    datagrams: stat(final, 'datagrams'),
+    records: stat(final, 'records'),
+    kernelDrops: stat(final, 'kernel_drops'),
+    queueDrops: stat(final, 'queue_drops'),
+    queueMax: stat(final, 'queue_max_bytes'),
+    outBytes:
+      statSync(outPath).size +
+      (ROTATE ? readdirSync(rotDir).reduce((n, f) => n + statSync(join(rotDir, f)).size, 0) : 0),
+    ok: false,
+    cpuSec,
   };
   s.ok = s.datagrams === sent && s.kernelDrops === 0 && s.queueDrops === 0 && s.records === sent * FLOWS_PER_DATAGRAM;
   rmSync(outPath);
@@ -141,21 +174,29 @@ async function main(): Promise<void> {
   } catch {
     haveTaskset = false;
   }
-  console.log(`# flow-capture live receive, NetFlow v5 x${FLOWS_PER_DATAGRAM} flows/datagram, ${seconds} s per step, output ${ROTATE ? "-w DIR" : "stdout to a file"}, ` +
-    `collector ${haveTaskset ? 'pinned to cpu 0, sender to cpu 1' : 'not pinned'} (${cpus().length} cpus, ${cpus()[0]?.model ?? ''})`);
-  console.log('rate_flows_s\tsent_dgrams\trecv_dgrams\trecords\tkernel_drops\tqueue_drops\tqueue_max_bytes\tndjson_MB\tcpu_s\tus_per_flow\tkept_up');
+  console.log(
+    `# flow-capture live receive, NetFlow v5 x${FLOWS_PER_DATAGRAM} flows/datagram, ${seconds} s per step, output ${ROTATE ? '-w DIR' : 'stdout to a file'}, ` +
+      `collector ${haveTaskset ? 'pinned to cpu 0, sender to cpu 1' : 'not pinned'} (${cpus().length} cpus, ${cpus()[0]?.model ?? ''})`,
+  );
+  console.log(
+    'rate_flows_s\tsent_dgrams\trecv_dgrams\trecords\tkernel_drops\tqueue_drops\tqueue_max_bytes\tndjson_MB\tcpu_s\tus_per_flow\tkept_up',
+  );
   let best = 0;
   const costs: number[] = [];
   for (const rate of rates) {
     const s = await step(rate, seconds, sender, payload, dir, haveTaskset);
-    console.log(`${rate}\t${s.sent}\t${s.datagrams}\t${s.records}\t${s.kernelDrops}\t${s.queueDrops}\t${s.queueMax}\t${(s.outBytes / 1e6).toFixed(1)}\t${s.cpuSec.toFixed(2)}\t${(s.cpuSec * 1e6 / s.records).toFixed(2)}\t${s.ok ? 'yes' : 'NO'}`);
-    if (s.records > 0) costs.push(s.cpuSec * 1e6 / s.records);
+    console.log(
+      `${rate}\t${s.sent}\t${s.datagrams}\t${s.records}\t${s.kernelDrops}\t${s.queueDrops}\t${s.queueMax}\t${(s.outBytes / 1e6).toFixed(1)}\t${s.cpuSec.toFixed(2)}\t${((s.cpuSec * 1e6) / s.records).toFixed(2)}\t${s.ok ? 'yes' : 'NO'}`,
+    );
+    if (s.records > 0) costs.push((s.cpuSec * 1e6) / s.records);
     if (s.ok) best = Math.max(best, rate);
   }
   console.log(`# highest rate kept with zero kernel and queue drops: ${best} flows/s`);
   if (costs.length > 0) {
     const us = Math.min(...costs);
-    console.log(`# collector CPU per flow (receive, decode, NDJSON, write): ${us.toFixed(2)} us at best => ${Math.round(1e6 / us)} flows/s on a whole core`);
+    console.log(
+      `# collector CPU per flow (receive, decode, NDJSON, write): ${us.toFixed(2)} us at best => ${Math.round(1e6 / us)} flows/s on a whole core`,
+    );
   }
   rmSync(dir, { recursive: true, force: true });
 }

@@ -36,11 +36,14 @@ let hits = 0;
 for (let i = 0; i < M; i++) if (table.index4(addrs[i & 0xffff]!) >= 0) hits++;
 const v4ns = Number(process.hrtime.bigint() - t) / M;
 t = process.hrtime.bigint();
-for (let i = 0; i < M; i++) if (table.index6(0x20010000 | (addrs[i & 0xffff]! >>> 16), addrs[(i + 1) & 0xffff]!, 0, 1) >= 0) hits++;
+for (let i = 0; i < M; i++)
+  if (table.index6(0x20010000 | (addrs[i & 0xffff]! >>> 16), addrs[(i + 1) & 0xffff]!, 0, 1) >= 0) hits++;
 const v6ns = Number(process.hrtime.bigint() - t) / M;
 
 // the same IPv4 lookups by scanning the entries, on a small sample (what an LPM avoids)
-const entries = table.entries.filter((e) => e.family === 4).map((e) => [Number(e.net.split('.').reduce((a, b) => a * 256 + Number(b), 0)), e.mask] as const);
+const entries = table.entries
+  .filter((e) => e.family === 4)
+  .map((e) => [Number(e.net.split('.').reduce((a, b) => a * 256 + Number(b), 0)), e.mask] as const);
 const S = 200;
 t = process.hrtime.bigint();
 for (let i = 0; i < S; i++) {
@@ -50,8 +53,12 @@ for (let i = 0; i < S; i++) {
   if (best >= 0) hits++;
 }
 const scanNs = Number(process.hrtime.bigint() - t) / S;
-console.log(`${table.size} prefixes (${N} IPv4 + ${N / 5} IPv6 lines, ${table.duplicates} duplicates): loaded in ${loadMs.toFixed(0)} ms, ~${heapMB.toFixed(1)} MB heap`);
-console.log(`IPv4 lookup: ${(1e3 / v4ns).toFixed(1)} M/s (${v4ns.toFixed(0)} ns); IPv6 lookup: ${(1e3 / v6ns).toFixed(1)} M/s (${v6ns.toFixed(0)} ns); linear scan: ${(scanNs / 1e3).toFixed(0)} µs per lookup`);
+console.log(
+  `${table.size} prefixes (${N} IPv4 + ${N / 5} IPv6 lines, ${table.duplicates} duplicates): loaded in ${loadMs.toFixed(0)} ms, ~${heapMB.toFixed(1)} MB heap`,
+);
+console.log(
+  `IPv4 lookup: ${(1e3 / v4ns).toFixed(1)} M/s (${v4ns.toFixed(0)} ns); IPv6 lookup: ${(1e3 / v6ns).toFixed(1)} M/s (${v6ns.toFixed(0)} ns); linear scan: ${(scanNs / 1e3).toFixed(0)} µs per lookup`,
+);
 
 // A subscriber networks file as ISPs have them: 10,000 /24s packed into 10.0.0.0/10, looked up
 // with addresses inside them (the subscriber end of every flow).
@@ -63,5 +70,7 @@ const subAddrs = new Uint32Array(1 << 16).map(() => (0x0a000000 | Math.floor(ran
 t = process.hrtime.bigint();
 for (let i = 0; i < M; i++) if (sub.index4(subAddrs[i & 0xffff]!) >= 0) hits++;
 const subNs = Number(process.hrtime.bigint() - t) / M;
-console.log(`${sub.size} subscriber prefixes (/24s in 10.0.0.0/10): IPv4 lookup of subscriber addresses ${(1e3 / subNs).toFixed(1)} M/s (${subNs.toFixed(0)} ns)`);
+console.log(
+  `${sub.size} subscriber prefixes (/24s in 10.0.0.0/10): IPv4 lookup of subscriber addresses ${(1e3 / subNs).toFixed(1)} M/s (${subNs.toFixed(0)} ns)`,
+);
 void hits;

@@ -58,7 +58,9 @@ async function write(path: string, ng: boolean): Promise<void> {
     const list = i % 1000 === 999 ? fragmentPair(i & 0xffff) : [fs[i % fs.length]!];
     for (const f of list) {
       t += 1000n;
-      batch.push(ng ? epb(0, t, f) : pcapRecord({ sec: Number(t / 1000000000n), frac: Number((t / 1000n) % 1000000n), data: f }));
+      batch.push(
+        ng ? epb(0, t, f) : pcapRecord({ sec: Number(t / 1000000000n), frac: Number((t / 1000n) % 1000000n), data: f }),
+      );
     }
     if (batch.length >= 256) await put(Buffer.concat(batch.splice(0)));
   }
@@ -73,7 +75,11 @@ async function measure(path: string, label: string): Promise<void> {
   const bytes = statSync(path).size;
   let payload = 0;
   const t0 = process.hrtime.bigint();
-  for await (const b of readCapture({ name: path, stream: createReadStream(path, { highWaterMark: 1 << 16 }) }, log, stats)) {
+  for await (const b of readCapture(
+    { name: path, stream: createReadStream(path, { highWaterMark: 1 << 16 }) },
+    log,
+    stats,
+  )) {
     for (const d of b) payload += d.payload.length;
   }
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -96,8 +102,13 @@ if (values.read !== undefined) {
     await write(pcapng, true);
     console.log(`readCapture, ${N} packets of ${SIZE}-byte UDP payloads (node ${process.version})`);
     const self = fileURLToPath(import.meta.url);
-    for (const [file, label] of [[pcap, 'pcap'], [pcapng, 'pcapng']] as const) {
-      process.stdout.write(execFileSync(process.execPath, [self, '--read', file, '--label', label], { encoding: 'utf8' }));
+    for (const [file, label] of [
+      [pcap, 'pcap'],
+      [pcapng, 'pcapng'],
+    ] as const) {
+      process.stdout.write(
+        execFileSync(process.execPath, [self, '--read', file, '--label', label], { encoding: 'utf8' }),
+      );
     }
   } finally {
     if (values.keep === undefined) rmSync(dir, { recursive: true, force: true });

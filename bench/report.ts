@@ -24,7 +24,12 @@ let buf = '';
 for (let i = 0; i < N; i++) {
   const host = formatIPv4((0x0a000000 | (i & 0x3fffff)) >>> 0);
   const len = [0, 16, 24][rnd(3)]!;
-  const net = len === 0 ? '0.0.0.0' : formatIPv4(len === 16 ? (0xc0a80000 | (rnd(256) << 8)) >>> 0 & 0xffff0000 : (0x5db80000 | (rnd(65536) << 8)) >>> 0);
+  const net =
+    len === 0
+      ? '0.0.0.0'
+      : formatIPv4(
+          len === 16 ? ((0xc0a80000 | (rnd(256) << 8)) >>> 0) & 0xffff0000 : (0x5db80000 | (rnd(65536) << 8)) >>> 0,
+        );
   buf += `{"src_host":"${host}","dst_net":"${net}","dst_mask":${len},"packets":${1 + rnd(1000)},"bytes":${64 + rnd(1_000_000)},"flows":${1 + rnd(10)},"time_start":1700000000,"time_end":1700000300}\n`;
   if (buf.length > 1 << 16) {
     if (!w.write(buf)) await once(w, 'drain');
@@ -43,8 +48,12 @@ const runs: Array<[string, string[]]> = [
 ];
 console.log(`flow-report over ${N.toLocaleString('en')} aggregate rows (${input})`);
 for (const [name, args] of runs) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, bin, ...args, '-o', join(OUT, 'out'), input], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, bin, ...args, '-o', join(OUT, 'out'), input], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`${name}: ${r.stderr}`);
   const [secs, kb] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number];
-  console.log(`${name.padEnd(28)} ${secs.toFixed(2)} s  ${Math.round(N / secs).toLocaleString('en')} rows/s  peak RSS ${(kb / 1024).toFixed(0)} MiB`);
+  console.log(
+    `${name.padEnd(28)} ${secs.toFixed(2)} s  ${Math.round(N / secs).toLocaleString('en')} rows/s  peak RSS ${(kb / 1024).toFixed(0)} MiB`,
+  );
 }

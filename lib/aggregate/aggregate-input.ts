@@ -7,7 +7,12 @@ import { ADDRESS_PRIMITIVES, type Primitive } from './primitives.js';
 import type { Value } from './aggregator.js';
 
 /** Field `name` of an aggregate record as an integer 0…max (0 when absent and not required). */
-export function uintField(o: Record<string, unknown>, name: string, required: boolean, max = Number.MAX_SAFE_INTEGER): number {
+export function uintField(
+  o: Record<string, unknown>,
+  name: string,
+  required: boolean,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const v = o[name];
   if (v === undefined || v === null) {
     if (required) throw new FieldError(name, 'a non-negative integer (field missing)', v);

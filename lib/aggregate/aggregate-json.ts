@@ -7,7 +7,22 @@
 
 import { etypeName } from '../flow/proto.js';
 import { words6ToBytes } from '../networks/addr.js';
-import { $, ascii, compileWriter, viewOf, digits32, digits32Code, ipv4, ipv6, LEAD4, LEAD4_LEN, num, numCode, proto, type Code } from '../format/ndjson-bytes.js';
+import {
+  $,
+  ascii,
+  compileWriter,
+  viewOf,
+  digits32,
+  digits32Code,
+  ipv4,
+  ipv6,
+  LEAD4,
+  LEAD4_LEN,
+  num,
+  numCode,
+  proto,
+  type Code,
+} from '../format/ndjson-bytes.js';
 import { C_BYTES, C_END, C_FLAGS, C_FLOWS, C_PACKETS, C_START, SEGMENT_BITS, SEGMENT_MASK } from './counters.js';
 import { ADDR, N1 } from './key-encoding.js';
 import type { Aggregator, AggregateTable, SortOrder } from './aggregator.js';
@@ -40,7 +55,9 @@ function etypeJson(dv: DataView, off: number, e: number): number {
  *  record was added. */
 export function aggregateLineWriter(agg: Aggregator): (dv: DataView, off: number, i: number) => number {
   const parts: Array<string | Code> = [
-    $(`const k = r.keys; const c = r.counters[a >>> ${SEGMENT_BITS}]; const base = a * ${agg.width}; const ro = (a & ${SEGMENT_MASK}) * ${agg.row};`),
+    $(
+      `const k = r.keys; const c = r.counters[a >>> ${SEGMENT_BITS}]; const base = a * ${agg.width}; const ro = (a & ${SEGMENT_MASK}) * ${agg.row};`,
+    ),
     $('const w = r.wide.size === 0 ? undefined : r.wide.get(a);'),
     '{',
   ];
@@ -59,17 +76,26 @@ export function aggregateLineWriter(agg: Aggregator): (dv: DataView, off: number
     else parts.push(`"${p}":`, numCode(`k[${o} + 1] * 4294967296 + k[${o}]`), ',');
   }
   // a sum past 2^53 - 1 is printed from its exact bigint (w, see WideSums)
-  const sum = (name: string, col: number): Code => $(`if (w !== undefined) off = ascii(dv, off, String(w.${name})); else {\n${numCode(`c[ro + ${col}]`).js}\n}`);
+  const sum = (name: string, col: number): Code =>
+    $(`if (w !== undefined) off = ascii(dv, off, String(w.${name})); else {\n${numCode(`c[ro + ${col}]`).js}\n}`);
   const finite = (col: number): string => `(Number.isFinite(c[ro + ${col}]) ? c[ro + ${col}] : 0)`;
   parts.push(
-    '"packets":', sum('packets', C_PACKETS),
-    ',"bytes":', sum('bytes', C_BYTES),
-    ',"flows":', sum('flows', C_FLOWS),
-    ',"time_start":', numCode(finite(C_START)),
-    ',"time_end":', numCode(finite(C_END)),
+    '"packets":',
+    sum('packets', C_PACKETS),
+    ',"bytes":',
+    sum('bytes', C_BYTES),
+    ',"flows":',
+    sum('flows', C_FLOWS),
+    ',"time_start":',
+    numCode(finite(C_START)),
+    ',"time_end":',
+    numCode(finite(C_END)),
     '}\n',
   );
-  const write = compileWriter<AggregateTable, number, undefined>({ address, etypeJson, proto, digits32, num, ascii, LEAD4, LEAD4_LEN }, parts);
+  const write = compileWriter<AggregateTable, number, undefined>(
+    { address, etypeJson, proto, digits32, num, ascii, LEAD4, LEAD4_LEN },
+    parts,
+  );
   const t = agg.table();
   return (dv, off, i) => write(dv, off, t, i, undefined);
 }

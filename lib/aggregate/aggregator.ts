@@ -9,7 +9,18 @@ import { FlowView } from './view.js';
 import type { FlowPredicate } from '../filter/filter.js';
 import { KeyTable } from './keys.js';
 import { NET_PRIMITIVES, canonicalOrder, isKeyPrimitive, isSumPrimitive, type Primitive } from './primitives.js';
-import { C_BYTES, C_END, C_FLAGS, C_FLOWS, C_PACKETS, C_START, Counters, SEGMENT_BITS, SEGMENT_MASK, type WideSums } from './counters.js';
+import {
+  C_BYTES,
+  C_END,
+  C_FLAGS,
+  C_FLOWS,
+  C_PACKETS,
+  C_START,
+  Counters,
+  SEGMENT_BITS,
+  SEGMENT_MASK,
+  type WideSums,
+} from './counters.js';
 import { AddressCodec } from './address-codec.js';
 import { ADDR, N1, N2, TWO32, encodingOf, n2, type Encoding } from './key-encoding.js';
 import { keyWriter, makeWriter, type KeyWriter, type NetSource } from './key-writers.js';
@@ -93,15 +104,19 @@ export const MAX_PRO_RATE_BINS = 100_000;
 
 const NS = 1e9;
 
-
-
-
 export class Aggregator {
   readonly name: string;
   readonly primitives: readonly Primitive[];
   /** Primitives that make up the key (all but tcpflags), in order. */
   readonly keyPrimitives: readonly Primitive[];
-  readonly stats: AggregatorStats = { flows: 0, aggregates: 0, filtered: 0, renormalized: 0, unknownSamplingRate: 0, notProRated: 0 };
+  readonly stats: AggregatorStats = {
+    flows: 0,
+    aggregates: 0,
+    filtered: 0,
+    renormalized: 0,
+    unknownSamplingRate: 0,
+    notProRated: 0,
+  };
   private readonly writeKey: KeyWriter;
   readonly encodings: readonly Encoding[];
   /** Word offset of each key primitive (after the two words of the time bin when binned). */
@@ -146,7 +161,9 @@ export class Aggregator {
     this.networks = spec.networks;
     this.needsNetworks = spec.networks !== undefined && spec.primitives.some((p) => NET_PRIMITIVES.has(p));
     this.codec = new AddressCodec(spec.networks);
-    const writers = this.keyPrimitives.map((p) => makeWriter(p, spec.networks, spec.netSource ?? 'file', this.renormalize, this.codec));
+    const writers = this.keyPrimitives.map((p) =>
+      makeWriter(p, spec.networks, spec.netSource ?? 'file', this.renormalize, this.codec),
+    );
     this.encodings = this.keyPrimitives.map(encodingOf);
     const offsets: number[] = [];
     let w = this.interval > 0 ? 2 : 0;
@@ -251,7 +268,15 @@ export class Aggregator {
   }
 
   /** `exact`: the flow's counters when one is above 2^53 - 1 (then bytes and packets are near). */
-  private account(v: FlowView, side: number, bytes: number, packets: number, startNs: number, endNs: number, exact: WideSums | undefined): void {
+  private account(
+    v: FlowView,
+    side: number,
+    bytes: number,
+    packets: number,
+    startNs: number,
+    endNs: number,
+    exact: WideSums | undefined,
+  ): void {
     const k = this.keys.scratch;
     this.writeKey(v, side, k);
     const startS = Math.floor(startNs / NS);
@@ -299,13 +324,23 @@ export class Aggregator {
 
   /** Add to row i: in doubles while every sum stays within 2^53 - 1, else exactly (addWide).
    *  `exact`: the addends when one is beyond 2^53 - 1 (bytes/packets/flows are then near). */
-  private add(i: number, bytes: number, packets: number, flows: number, start: number, end: number, flags: number, exact?: WideSums): void {
+  private add(
+    i: number,
+    bytes: number,
+    packets: number,
+    flows: number,
+    start: number,
+    end: number,
+    flags: number,
+    exact?: WideSums,
+  ): void {
     const c = this.cols.segs[i >>> SEGMENT_BITS]!;
     const o = (i & SEGMENT_MASK) * this.row;
     const b = c[o + C_BYTES]! + bytes;
     const p = c[o + C_PACKETS]! + packets;
     const f = c[o + C_FLOWS]! + flows;
-    if (b > MAX_SAFE || p > MAX_SAFE || f > MAX_SAFE) this.addWide(i, c, o, exact ?? { bytes: BigInt(bytes), packets: BigInt(packets), flows: BigInt(flows) });
+    if (b > MAX_SAFE || p > MAX_SAFE || f > MAX_SAFE)
+      this.addWide(i, c, o, exact ?? { bytes: BigInt(bytes), packets: BigInt(packets), flows: BigInt(flows) });
     else {
       c[o + C_BYTES] = b;
       c[o + C_PACKETS] = p;
@@ -407,14 +442,32 @@ export class Aggregator {
 
   /** A record object to pass to fill(). */
   newRecord(): AggregateRecord {
-    return { values: new Array<Value>(this.keyPrimitives.length), packets: 0, bytes: 0, flows: 0, time_start: 0, time_end: 0, tcpflags: 0 };
+    return {
+      values: new Array<Value>(this.keyPrimitives.length),
+      packets: 0,
+      bytes: 0,
+      flows: 0,
+      time_start: 0,
+      time_end: 0,
+      tcpflags: 0,
+    };
   }
 
   /** Aggregate indices in output order: by time bin when binned, then largest bytes/packets
    *  first (--sort), then by key (numbers numerically; addresses IPv4 by number, then "", then
    *  IPv6 by bytes), then time_start. The same order sortAggregates gives their records. */
   order(sort: SortOrder = 'key'): ArrayLike<number> {
-    if (this.interval === 0 && sort === 'key' && LITTLE_ENDIAN) return radixKeyOrder({ keys: this.keys.keys, size: this.keys.size, width: this.width, encodings: this.encodings, offsets: this.offsets }, this.codec);
+    if (this.interval === 0 && sort === 'key' && LITTLE_ENDIAN)
+      return radixKeyOrder(
+        {
+          keys: this.keys.keys,
+          size: this.keys.size,
+          width: this.width,
+          encodings: this.encodings,
+          offsets: this.offsets,
+        },
+        this.codec,
+      );
     const n = this.keys.size;
     const idx: number[] = new Array(n);
     for (let i = 0; i < n; i++) idx[i] = i;
@@ -451,7 +504,8 @@ export class Aggregator {
           const ra = codec.rank(k, oa);
           const rb = codec.rank(k, ob);
           if (ra !== rb) return ra - rb;
-          if (k[oa + 1] !== k[ob + 1]) return ra === 0 ? k[oa + 1]! - k[ob + 1]! : codec.compare6(k[oa + 1]!, k[ob + 1]!);
+          if (k[oa + 1] !== k[ob + 1])
+            return ra === 0 ? k[oa + 1]! - k[ob + 1]! : codec.compare6(k[oa + 1]!, k[ob + 1]!);
         }
       }
       return start(a) - start(b);
@@ -459,7 +513,6 @@ export class Aggregator {
     idx.sort(cmp);
     return idx;
   }
-
 
   /** How many doubles sortRow writes: order()'s tests as numbers (see sortRow). */
   sortWidth(sort: SortOrder): number {
@@ -491,7 +544,8 @@ export class Aggregator {
       } else {
         const rank = this.codec.rank(k, o);
         out[at++] = rank;
-        for (let w = 0; w < 4; w++) out[at + w] = rank === 0 ? (w === 0 ? k[o + 1]! : 0) : rank === 1 ? 0 : v6[4 * k[o + 1]! + w]!;
+        for (let w = 0; w < 4; w++)
+          out[at + w] = rank === 0 ? (w === 0 ? k[o + 1]! : 0) : rank === 1 ? 0 : v6[4 * k[o + 1]! + w]!;
         at += 4;
       }
     }
@@ -540,4 +594,3 @@ function wideAddends(v: FlowView, rate: number): WideSums {
   const packets = v.packets <= MAX_SAFE ? BigInt(v.packets) : BigInt(v.r!.packets);
   return { bytes: bytes * BigInt(rate), packets: packets * BigInt(rate), flows: 1n };
 }
-

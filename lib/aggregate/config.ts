@@ -105,7 +105,8 @@ export function parseConfig(text: string, path: string): AggregateConfigFile {
           try {
             agg(name!).filters.push(compileFilter(value));
           } catch (e) {
-            if (e instanceof FilterSyntaxError) throw new FlowmeterError('config', `${place}: ${key}: ${e.message}`, e.pointer());
+            if (e instanceof FilterSyntaxError)
+              throw new FlowmeterError('config', `${place}: ${key}: ${e.message}`, e.pointer());
             throw e;
           }
           break;
@@ -151,7 +152,8 @@ export function parseConfig(text: string, path: string): AggregateConfigFile {
           cfg.ignored.push({ line: i + 1, key });
       }
     } catch (e) {
-      if (e instanceof FlowmeterError && e.kind === 'usage') throw new FlowmeterError('config', `${place}: ${e.message}`);
+      if (e instanceof FlowmeterError && e.kind === 'usage')
+        throw new FlowmeterError('config', `${place}: ${e.message}`);
       throw e;
     }
   }
@@ -160,7 +162,8 @@ export function parseConfig(text: string, path: string): AggregateConfigFile {
     for (const a of cfg.aggregations) a.primitives ??= globalPrimitives;
   }
   for (const a of cfg.aggregations) {
-    if (!a.primitives) throw new FlowmeterError('config', `${path}: aggregation "${a.name}" has no aggregate[${a.name}] line`);
+    if (!a.primitives)
+      throw new FlowmeterError('config', `${path}: aggregation "${a.name}" has no aggregate[${a.name}] line`);
   }
   return cfg;
 }

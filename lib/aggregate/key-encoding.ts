@@ -19,7 +19,14 @@ export const TWO32 = 4294967296;
 export function encodingOf(p: Primitive): Encoding {
   if (ADDRESS_PRIMITIVES.has(p)) return ADDR;
   switch (p) {
-    case 'src_port': case 'dst_port': case 'sum_port': case 'proto': case 'tos': case 'src_mask': case 'dst_mask': case 'etype':
+    case 'src_port':
+    case 'dst_port':
+    case 'sum_port':
+    case 'proto':
+    case 'tos':
+    case 'src_mask':
+    case 'dst_mask':
+    case 'etype':
       return N1;
     default:
       return N2;

@@ -32,7 +32,8 @@ export function radixKeyOrder(layout: KeyLayout, codec: AddressCodec): Uint32Arr
   for (let j = 0; j < layout.encodings.length; j++) {
     const o = layout.offsets[j]!;
     const e = layout.encodings[j]!;
-    if (e === N2) digitOff.push(o + 1, o); // high word first
+    if (e === N2)
+      digitOff.push(o + 1, o); // high word first
     else digitOff.push(o);
     if (e === N2) digitAddr.push(false, false);
     else digitAddr.push(e === ADDR);
@@ -63,7 +64,7 @@ export function radixKeyOrder(layout: KeyLayout, codec: AddressCodec): Uint32Arr
     packed.subarray(lo, hi).sort();
     for (let t = lo; t < hi; t++) idx[t] = u32[2 * t]! & 0xffffff;
     if (d + 1 === digitOff.length) continue;
-    for (let t = lo; t < hi; ) {
+    for (let t = lo; t < hi;) {
       const top = u32[2 * t + 1]!;
       const low = u32[2 * t]! >>> 24;
       let r = t + 1;

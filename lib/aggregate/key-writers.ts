@@ -13,26 +13,48 @@ export type NetSource = 'file' | 'exporter' | 'longest';
 /** Writes one primitive's value of a flow (side 0 = source, 1 = destination for sum_*) at k[o]. */
 type Writer = (v: FlowView, side: number, k: Uint32Array, o: number) => void;
 
-
-export function makeWriter(p: Primitive, table: NetworkTable | undefined, source: NetSource, renormalize: boolean, ac: AddressCodec): Writer {
+export function makeWriter(
+  p: Primitive,
+  table: NetworkTable | undefined,
+  source: NetSource,
+  renormalize: boolean,
+  ac: AddressCodec,
+): Writer {
   switch (p) {
-    case 'in_iface': return (v, _s, k, o) => n2(k, o, v.inIf);
-    case 'out_iface': return (v, _s, k, o) => n2(k, o, v.outIf);
-    case 'etype': return (v, _s, k, o) => void (k[o] = v.etype);
-    case 'src_as': return (v, _s, k, o) => n2(k, o, v.srcAs);
-    case 'dst_as': return (v, _s, k, o) => n2(k, o, v.dstAs);
-    case 'sum_as': return (v, side, k, o) => n2(k, o, side === 0 ? v.srcAs : v.dstAs);
-    case 'peer_src_ip': return (v, _s, k, o) => ac.put(k, o, v.peerFam, v.peer);
-    case 'src_host': return (v, _s, k, o) => ac.put(k, o, v.srcFam, v.src);
-    case 'dst_host': return (v, _s, k, o) => ac.put(k, o, v.dstFam, v.dst);
-    case 'sum_host': return (v, side, k, o) => (side === 0 ? ac.put(k, o, v.srcFam, v.src) : ac.put(k, o, v.dstFam, v.dst));
-    case 'src_port': return (v, _s, k, o) => void (k[o] = v.srcPort);
-    case 'dst_port': return (v, _s, k, o) => void (k[o] = v.dstPort);
-    case 'sum_port': return (v, side, k, o) => void (k[o] = side === 0 ? v.srcPort : v.dstPort);
-    case 'proto': return (v, _s, k, o) => void (k[o] = v.proto);
-    case 'tos': return (v, _s, k, o) => void (k[o] = v.tos);
+    case 'in_iface':
+      return (v, _s, k, o) => n2(k, o, v.inIf);
+    case 'out_iface':
+      return (v, _s, k, o) => n2(k, o, v.outIf);
+    case 'etype':
+      return (v, _s, k, o) => void (k[o] = v.etype);
+    case 'src_as':
+      return (v, _s, k, o) => n2(k, o, v.srcAs);
+    case 'dst_as':
+      return (v, _s, k, o) => n2(k, o, v.dstAs);
+    case 'sum_as':
+      return (v, side, k, o) => n2(k, o, side === 0 ? v.srcAs : v.dstAs);
+    case 'peer_src_ip':
+      return (v, _s, k, o) => ac.put(k, o, v.peerFam, v.peer);
+    case 'src_host':
+      return (v, _s, k, o) => ac.put(k, o, v.srcFam, v.src);
+    case 'dst_host':
+      return (v, _s, k, o) => ac.put(k, o, v.dstFam, v.dst);
+    case 'sum_host':
+      return (v, side, k, o) => (side === 0 ? ac.put(k, o, v.srcFam, v.src) : ac.put(k, o, v.dstFam, v.dst));
+    case 'src_port':
+      return (v, _s, k, o) => void (k[o] = v.srcPort);
+    case 'dst_port':
+      return (v, _s, k, o) => void (k[o] = v.dstPort);
+    case 'sum_port':
+      return (v, side, k, o) => void (k[o] = side === 0 ? v.srcPort : v.dstPort);
+    case 'proto':
+      return (v, _s, k, o) => void (k[o] = v.proto);
+    case 'tos':
+      return (v, _s, k, o) => void (k[o] = v.tos);
     case 'sampling_rate':
-      return renormalize ? (v, _s, k, o) => n2(k, o, v.samplingRate > 0 ? 1 : 0) : (v, _s, k, o) => n2(k, o, v.samplingRate);
+      return renormalize
+        ? (v, _s, k, o) => n2(k, o, v.samplingRate > 0 ? 1 : 0)
+        : (v, _s, k, o) => n2(k, o, v.samplingRate);
     default:
       break;
   }
@@ -40,10 +62,11 @@ export function makeWriter(p: Primitive, table: NetworkTable | undefined, source
   const mask = p === 'src_mask' || p === 'dst_mask';
   if (table && source === 'file') {
     const em = ac.entryMask;
-    if (mask) return (v, side, k, o) => {
-      const i = isSrc(side) ? v.srcNetIndex() : v.dstNetIndex();
-      k[o] = i < 0 ? 0 : em[i]!;
-    };
+    if (mask)
+      return (v, side, k, o) => {
+        const i = isSrc(side) ? v.srcNetIndex() : v.dstNetIndex();
+        k[o] = i < 0 ? 0 : em[i]!;
+      };
     return (v, side, k, o) => ac.putEntry(k, o, isSrc(side) ? v.srcNetIndex() : v.dstNetIndex());
   }
   if (table && source === 'longest') {
@@ -71,5 +94,9 @@ export type KeyWriter = (v: FlowView, side: number, k: Uint32Array) => void;
 export function keyWriter(writers: readonly Writer[], offsets: readonly number[]): KeyWriter {
   const names = writers.map((_, i) => `w${i}`);
   const body = names.map((w, i) => `  ${w}(v, side, k, ${offsets[i]!});`).join('\n');
-  return generatedFunction('writeKey', names, `return function writeKey(v, side, k) {\n${body}\n};`)(...writers) as KeyWriter;
+  return generatedFunction(
+    'writeKey',
+    names,
+    `return function writeKey(v, side, k) {\n${body}\n};`,
+  )(...writers) as KeyWriter;
 }

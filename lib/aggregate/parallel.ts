@@ -30,7 +30,15 @@ import { withReadProgress } from '../cli/progress.js';
 import { MAX_SAFE } from '../flow/counter.js';
 import { aggregateCsvHeader } from './aggregate-csv.js';
 import { canonicalOrder } from './primitives.js';
-import { inputsOf, writeOutputs, type AggregateIO, type AggregateRunConfig, type AggregateSummary, type AggregationOutcome, type ReadCounts } from './run.js';
+import {
+  inputsOf,
+  writeOutputs,
+  type AggregateIO,
+  type AggregateRunConfig,
+  type AggregateSummary,
+  type AggregationOutcome,
+  type ReadCounts,
+} from './run.js';
 
 /** Bytes per slot of the shared ring the main thread reads into. */
 export const RING_CHUNK = INPUT_CHUNK;
@@ -99,10 +107,18 @@ class Job {
   constructor(
     readonly index: number,
     data: WorkerData,
-    handlers: { release(slot: number): void; reject(m: Extract<FromWorker, { t: 'reject' }>): void; fail(e: Error): void; finished(): boolean },
+    handlers: {
+      release(slot: number): void;
+      reject(m: Extract<FromWorker, { t: 'reject' }>): void;
+      fail(e: Error): void;
+      finished(): boolean;
+    },
   ) {
     this.read = new Promise((r) => (this.onRead = r));
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), {
+      workerData: data,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
+    });
     this.worker.on('message', (m: FromWorker) => {
       if (m.t === 'release') handlers.release(m.slot);
       else if (m.t === 'reject') handlers.reject(m);
@@ -110,9 +126,17 @@ class Job {
       else if (m.t === 'rows') this.onRows?.(m);
       else handlers.fail(m.kind === undefined ? new Error(m.message) : new FlowmeterError(m.kind, m.message));
     });
-    this.worker.on('error', (e) => handlers.fail(new FlowmeterError('software', `worker thread ${index} failed: ${e.message}; nothing written`)));
+    this.worker.on('error', (e) =>
+      handlers.fail(new FlowmeterError('software', `worker thread ${index} failed: ${e.message}; nothing written`)),
+    );
     this.worker.on('exit', (code) => {
-      if (!handlers.finished()) handlers.fail(new FlowmeterError('software', `worker thread ${index} ended (exit code ${code}) before its part was done; nothing written`));
+      if (!handlers.finished())
+        handlers.fail(
+          new FlowmeterError(
+            'software',
+            `worker thread ${index} ended (exit code ${code}) before its part was done; nothing written`,
+          ),
+        );
     });
   }
 
@@ -123,7 +147,11 @@ class Job {
   /** Ask for the next batch of aggregation k's rows (into `reuse`, a batch done with). */
   rows(k: number, reuse?: RowBuffers): Promise<RowBatch> {
     const p = new Promise<RowBatch>((r) => (this.onRows = r));
-    const m: ToWorker = { t: 'rows', agg: k, reuse: reuse && { bytes: reuse.bytes, ends: reuse.ends, sort: reuse.sort } };
+    const m: ToWorker = {
+      t: 'rows',
+      agg: k,
+      reuse: reuse && { bytes: reuse.bytes, ends: reuse.ends, sort: reuse.sort },
+    };
     this.worker.postMessage(m, reuse ? [reuse.bytes, reuse.ends.buffer, reuse.sort.buffer] : []);
     return p;
   }
@@ -166,7 +194,8 @@ export async function runParallel(cfg: AggregateRunConfig, io: AggregateIO): Pro
 
   const jobs: Job[] = [];
   try {
-    for (let i = 0; i < n; i++) jobs.push(new Job(i, { cfg: forWorkers(cfg), index: i, count: n, ring: sab }, handlers));
+    for (let i = 0; i < n; i++)
+      jobs.push(new Job(i, { cfg: forWorkers(cfg), index: i, count: n, ring: sab }, handlers));
     const broadcast = (m: ToWorker): void => jobs.forEach((j) => j.send(m));
     let slot = RING_SLOTS - 1;
     const nextSlot = async (): Promise<number> => {
@@ -198,7 +227,10 @@ export async function runParallel(cfg: AggregateRunConfig, io: AggregateIO): Pro
           }
         } catch (e) {
           if (failure !== undefined) throw failure;
-          if (!io.signal?.aborted) throw e instanceof FlowmeterError ? e : new FlowmeterError('io', `${src.name}: read error: ${(e as Error).message}`);
+          if (!io.signal?.aborted)
+            throw e instanceof FlowmeterError
+              ? e
+              : new FlowmeterError('io', `${src.name}: read error: ${(e as Error).message}`);
         } finally {
           io.signal?.removeEventListener('abort', onAbort);
           reading = undefined;
@@ -215,7 +247,10 @@ export async function runParallel(cfg: AggregateRunConfig, io: AggregateIO): Pro
     const summary: AggregateSummary = {
       ...first.counts,
       interrupted: io.signal?.aborted === true,
-      aggregators: first.aggregations.map((a, k) => ({ ...a, size: done.reduce((s, d) => s + d.aggregations[k]!.size, 0) })),
+      aggregators: first.aggregations.map((a, k) => ({
+        ...a,
+        size: done.reduce((s, d) => s + d.aggregations[k]!.size, 0),
+      })),
     };
     await writeOutputs(cfg, (k, f) => until(writeMerged(cfg, k, jobs, f, io.stdout, until)));
     finished = true;
@@ -232,7 +267,8 @@ function forWorkers(cfg: AggregateRunConfig): AggregateRunConfig {
     ...cfg,
     networks: undefined,
     aggregations: cfg.aggregations.map((a) => {
-      if ((a.spec.filters?.length ?? 0) !== (a.filterSources?.length ?? 0)) throw new Error(`aggregation ${a.spec.name}: filters without their sources cannot go to worker threads`);
+      if ((a.spec.filters?.length ?? 0) !== (a.filterSources?.length ?? 0))
+        throw new Error(`aggregation ${a.spec.name}: filters without their sources cannot go to worker threads`);
       return { ...a, spec: { ...a.spec, filters: undefined, networks: undefined } };
     }),
   };
@@ -289,7 +325,8 @@ async function writeMerged(
   };
   let out = Buffer.allocUnsafe(OUT_BYTES);
   let used = 0;
-  if (cfg.format === 'csv') used = out.write(stringify([aggregateCsvHeader(canonicalOrder(spec.primitives))], CSV_OPTIONS));
+  if (cfg.format === 'csv')
+    used = out.write(stringify([aggregateCsvHeader(canonicalOrder(spec.primitives))], CSV_OPTIONS));
 
   const live: Run[] = [];
   for (const j of jobs) {

@@ -70,11 +70,24 @@ export const SHORTHANDS: Readonly<Record<'ab' | 'ba', readonly Primitive[]>> = {
 
 /** Primitives whose value is an address (sorted numerically, printed as text). */
 export const ADDRESS_PRIMITIVES: ReadonlySet<PmacctPrimitive> = new Set<PmacctPrimitive>([
-  'peer_src_ip', 'peer_dst_ip', 'src_host', 'dst_host', 'sum_host', 'src_net', 'dst_net', 'sum_net',
+  'peer_src_ip',
+  'peer_dst_ip',
+  'src_host',
+  'dst_host',
+  'sum_host',
+  'src_net',
+  'dst_net',
+  'sum_net',
 ]);
 
 /** Primitives that need a network (networks file or exporter mask) lookup. */
-export const NET_PRIMITIVES: ReadonlySet<Primitive> = new Set<Primitive>(['src_net', 'dst_net', 'src_mask', 'dst_mask', 'sum_net']);
+export const NET_PRIMITIVES: ReadonlySet<Primitive> = new Set<Primitive>([
+  'src_net',
+  'dst_net',
+  'src_mask',
+  'dst_mask',
+  'sum_net',
+]);
 
 /** `tcpflags` is not part of the key: flags are ORed into the aggregate (pmacct). */
 export function isKeyPrimitive(p: Primitive): boolean {
@@ -95,7 +108,9 @@ export function parsePrimitiveList(text: string, what = '--aggregate'): Primitiv
     const name = raw.toLowerCase();
     if (name === 'flows' || name === 'none') continue;
     if (!ORDER.has(name)) {
-      throw usageError(`${what}: unknown primitive "${raw}" (known: ${[...PRIMITIVES, ...PSEUDO_PRIMITIVES].join(', ')})`);
+      throw usageError(
+        `${what}: unknown primitive "${raw}" (known: ${[...PRIMITIVES, ...PSEUDO_PRIMITIVES].join(', ')})`,
+      );
     }
     out.add(name as Primitive);
   }
@@ -105,7 +120,9 @@ export function parsePrimitiveList(text: string, what = '--aggregate'): Primitiv
   const list = canonicalOrder([...out]);
   const sums = list.filter(isSumPrimitive);
   if (sums.length > 0 && list.length > 1) {
-    throw usageError(`${what}: ${sums[0]} sums both directions and cannot be combined with other primitives (pmacct rule)`);
+    throw usageError(
+      `${what}: ${sums[0]} sums both directions and cannot be combined with other primitives (pmacct rule)`,
+    );
   }
   return list;
 }

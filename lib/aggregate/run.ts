@@ -85,11 +85,19 @@ export interface ReadCounts {
 export async function runAggregate(cfg: AggregateRunConfig, io: AggregateIO): Promise<AggregateSummary> {
   if ((cfg.jobs ?? 1) > 1) return runParallel(cfg, io);
   const aggs = cfg.aggregations.map((a) => new Aggregator({ ...a.spec, networks: cfg.networks }));
-  const summary: AggregateSummary = { lines: 0, flows: 0, aggregates: 0, rejected: 0, interrupted: false, aggregators: aggs };
+  const summary: AggregateSummary = {
+    lines: 0,
+    flows: 0,
+    aggregates: 0,
+    rejected: 0,
+    interrupted: false,
+    aggregators: aggs,
+  };
   const inputs = inputsOf(cfg);
   // the aggregates are written after the read: the progress line never meets them
   await withReadProgress(io.log, inputs, false, (progress) =>
-    accountInput(cfg, aggs, { ...io, progress }, summary, rejecter(cfg, io.log, summary)));
+    accountInput(cfg, aggs, { ...io, progress }, summary, rejecter(cfg, io.log, summary)),
+  );
   summary.interrupted = io.signal?.aborted === true;
   await writeOutputs(cfg, (k, f) => writeResults(aggs[k]!, f, cfg, io.stdout));
   return summary;
@@ -109,7 +117,13 @@ export function rejecter(cfg: AggregateRunConfig, log: Log, counts: ReadCounts):
 }
 
 /** Every input line into the aggregations. */
-export async function accountInput(cfg: AggregateRunConfig, aggs: readonly Aggregator[], io: NdjsonInputIO, counts: ReadCounts, reject: RejectLine): Promise<void> {
+export async function accountInput(
+  cfg: AggregateRunConfig,
+  aggs: readonly Aggregator[],
+  io: NdjsonInputIO,
+  counts: ReadCounts,
+  reject: RejectLine,
+): Promise<void> {
   const anyFilter = aggs.some((_, i) => (cfg.aggregations[i]!.spec.filters?.length ?? 0) > 0);
   const view = new FlowView(cfg.networks);
   const prepared: PreparedAggregate[] = new Array(aggs.length);
@@ -129,27 +143,43 @@ export async function accountInput(cfg: AggregateRunConfig, aggs: readonly Aggre
     },
   };
 
-  await readRecords(inputsOf(cfg), io, counts, reject, cfg.inputFormat ?? 'auto', (rec) => {
-    if (rec.kind === 'aggregate') {
-      if (anyFilter) {
-        throw new FieldError('flows', 'a flow record: filters apply to flows, not to aggregate records (merge without -f)', rec.obj.flows);
+  await readRecords(
+    inputsOf(cfg),
+    io,
+    counts,
+    reject,
+    cfg.inputFormat ?? 'auto',
+    (rec) => {
+      if (rec.kind === 'aggregate') {
+        if (anyFilter) {
+          throw new FieldError(
+            'flows',
+            'a flow record: filters apply to flows, not to aggregate records (merge without -f)',
+            rec.obj.flows,
+          );
+        }
+        for (let k = 0; k < aggs.length; k++) prepared[k] = aggs[k]!.prepare(rec.obj);
+        for (let k = 0; k < aggs.length; k++) aggs[k]!.commit(prepared[k]!);
+        counts.aggregates++;
+      } else {
+        view.set(rec.flow);
+        for (let k = 0; k < aggs.length; k++) aggs[k]!.addView(view);
+        counts.flows++;
       }
-      for (let k = 0; k < aggs.length; k++) prepared[k] = aggs[k]!.prepare(rec.obj);
-      for (let k = 0; k < aggs.length; k++) aggs[k]!.commit(prepared[k]!);
-      counts.aggregates++;
-    } else {
-      view.set(rec.flow);
-      for (let k = 0; k < aggs.length; k++) aggs[k]!.addView(view);
-      counts.flows++;
-    }
-  }, undefined, fast);
+    },
+    undefined,
+    fast,
+  );
 }
 
 /** Each aggregation's results through `write` (k: its index; f: its uncommitted file, or none
  *  for stdout). Every output file is written before any is renamed into place, so that a failed
  *  run replaces none of them (a billing run's ab and ba belong together); commitAll publishes
  *  them as one. */
-export async function writeOutputs(cfg: AggregateRunConfig, write: (k: number, f: AtomicFile | undefined) => Promise<void>): Promise<void> {
+export async function writeOutputs(
+  cfg: AggregateRunConfig,
+  write: (k: number, f: AtomicFile | undefined) => Promise<void>,
+): Promise<void> {
   const files: AtomicFile[] = [];
   try {
     for (let k = 0; k < cfg.aggregations.length; k++) {
@@ -166,7 +196,12 @@ export async function writeOutputs(cfg: AggregateRunConfig, write: (k: number, f
 }
 
 /** One aggregation's sorted results to its (uncommitted) file, or stdout. */
-async function writeResults(agg: Aggregator, f: AtomicFile | undefined, cfg: AggregateRunConfig, stdout: Writable): Promise<void> {
+async function writeResults(
+  agg: Aggregator,
+  f: AtomicFile | undefined,
+  cfg: AggregateRunConfig,
+  stdout: Writable,
+): Promise<void> {
   const order = agg.order(cfg.sort);
   if (cfg.format === 'ndjson') await writeNdjson(agg, order, f ? (chunk) => f.write(chunk) : stdout);
   else await writeCsv(agg, order, f, stdout);
@@ -184,14 +219,20 @@ async function writeNdjson(agg: Aggregator, order: ArrayLike<number>, out: Writa
   await batch.end();
 }
 
-async function writeCsv(agg: Aggregator, order: ArrayLike<number>, f: AtomicFile | undefined, stdout: Writable): Promise<void> {
+async function writeCsv(
+  agg: Aggregator,
+  order: ArrayLike<number>,
+  f: AtomicFile | undefined,
+  stdout: Writable,
+): Promise<void> {
   const prims = agg.primitives;
   const rec = agg.newRecord();
   const chunks = function* (): Generator<string> {
     yield stringify([aggregateCsvHeader(prims)], CSV_OPTIONS);
     for (let i = 0; i < order.length; i += 1000) {
       const rows = [];
-      for (let j = i; j < Math.min(order.length, i + 1000); j++) rows.push(aggregateCsvRow(prims, agg.fill(order[j]!, rec)));
+      for (let j = i; j < Math.min(order.length, i + 1000); j++)
+        rows.push(aggregateCsvRow(prims, agg.fill(order[j]!, rec)));
       yield stringify(rows, CSV_OPTIONS);
     }
   };

@@ -19,7 +19,10 @@ interface WasmMemory {
   grow(pages: number): number;
 }
 const { WebAssembly: wasm } = globalThis as unknown as {
-  WebAssembly: { Module: new (bytes: Uint8Array) => object; Instance: new (m: object, imports: object) => { exports: unknown } };
+  WebAssembly: {
+    Module: new (bytes: Uint8Array) => object;
+    Instance: new (m: object, imports: object) => { exports: unknown };
+  };
 };
 
 interface ScanExports {
@@ -36,12 +39,27 @@ interface ScanExports {
 /** The slot (scan-layout.ts) of each field the module keeps: number fields in NUM, addresses and
  *  nets in WORD. */
 const SLOTS = new Map<string, number>([
-  ['time_received_ns', L.NUM_TIME_RECEIVED], ['time_flow_start_ns', L.NUM_START], ['time_flow_end_ns', L.NUM_END],
-  ['bytes', L.NUM_BYTES], ['packets', L.NUM_PACKETS], ['sampling_rate', L.NUM_SAMPLING_RATE], ['etype', L.NUM_ETYPE],
-  ['proto', L.NUM_PROTO], ['src_port', L.NUM_SRC_PORT], ['dst_port', L.NUM_DST_PORT], ['in_if', L.NUM_IN_IF],
-  ['out_if', L.NUM_OUT_IF], ['ip_tos', L.NUM_TOS], ['tcp_flags', L.NUM_TCP_FLAGS], ['src_as', L.NUM_SRC_AS],
-  ['dst_as', L.NUM_DST_AS], ['src_addr', L.ADDR_SLOT_SRC], ['dst_addr', L.ADDR_SLOT_DST],
-  ['sampler_address', L.ADDR_SLOT_PEER], ['src_net', L.NET_SLOT_SRC], ['dst_net', L.NET_SLOT_DST],
+  ['time_received_ns', L.NUM_TIME_RECEIVED],
+  ['time_flow_start_ns', L.NUM_START],
+  ['time_flow_end_ns', L.NUM_END],
+  ['bytes', L.NUM_BYTES],
+  ['packets', L.NUM_PACKETS],
+  ['sampling_rate', L.NUM_SAMPLING_RATE],
+  ['etype', L.NUM_ETYPE],
+  ['proto', L.NUM_PROTO],
+  ['src_port', L.NUM_SRC_PORT],
+  ['dst_port', L.NUM_DST_PORT],
+  ['in_if', L.NUM_IN_IF],
+  ['out_if', L.NUM_OUT_IF],
+  ['ip_tos', L.NUM_TOS],
+  ['tcp_flags', L.NUM_TCP_FLAGS],
+  ['src_as', L.NUM_SRC_AS],
+  ['dst_as', L.NUM_DST_AS],
+  ['src_addr', L.ADDR_SLOT_SRC],
+  ['dst_addr', L.ADDR_SLOT_DST],
+  ['sampler_address', L.ADDR_SLOT_PEER],
+  ['src_net', L.NET_SLOT_SRC],
+  ['dst_net', L.NET_SLOT_DST],
 ]);
 /** Bytes after each chunk buffer: the scanner compares 8 bytes at a time and may read past the end. */
 const PAD = 64;
@@ -143,7 +161,8 @@ function teach(x: ScanExports): void {
   };
   FLOW_FIELDS.forEach((f, id) => {
     const name = f.name as string;
-    if (!x.defineField(id, put(name), SCAN_KINDS[id]!, SLOTS.get(name) ?? L.NO_SLOT, SCAN_BOUNDS[id]!)) throw new Error(`scan.wasm: field ${name}`);
+    if (!x.defineField(id, put(name), SCAN_KINDS[id]!, SLOTS.get(name) ?? L.NO_SLOT, SCAN_BOUNDS[id]!))
+      throw new Error(`scan.wasm: field ${name}`);
   });
   EVIDENCE.forEach((id, i) => {
     if (!x.defineEvidence(i, id)) throw new Error(`scan.wasm: evidence field ${id}`);

@@ -27,18 +27,48 @@ export const EVIDENCE: readonly number[] = ['src_addr', 'dst_addr', 'bytes', 'pa
 const KEY_BYTES = FIELDS.map((n) => Buffer.from(`${n}":`, 'latin1'));
 /** The same as little-endian 32-bit words, the last one masked to the bytes it has: a key is
  *  compared four bytes at a time (the per-byte loop was a fifth of the scanner). */
-const KEY_WORDS = KEY_BYTES.map((k) => Int32Array.from({ length: Math.ceil(k.length / 4) }, (_, i) => Buffer.concat([k, Buffer.alloc(3)]).readInt32LE(4 * i) & wordMask(k.length - 4 * i)));
-const KEY_MASKS = KEY_BYTES.map((k) => Int32Array.from({ length: Math.ceil(k.length / 4) }, (_, i) => wordMask(k.length - 4 * i)));
+const KEY_WORDS = KEY_BYTES.map((k) =>
+  Int32Array.from(
+    { length: Math.ceil(k.length / 4) },
+    (_, i) => Buffer.concat([k, Buffer.alloc(3)]).readInt32LE(4 * i) & wordMask(k.length - 4 * i),
+  ),
+);
+const KEY_MASKS = KEY_BYTES.map((k) =>
+  Int32Array.from({ length: Math.ceil(k.length / 4) }, (_, i) => wordMask(k.length - 4 * i)),
+);
 
 /** A mask of the first `n` bytes (all four when n >= 4) of a little-endian word. */
 function wordMask(n: number): number {
   return n >= 4 ? -1 : (1 << (8 * n)) - 1;
 }
-const KIND = new Uint8Array(FLOW_FIELDS.map((f) => ({ u: K_U, ip: K_IP, type: K_TYPE, proto: K_PROTO, etype: K_ETYPE, net: K_NET, array: K_ARRAY, mac: K_STR, str: K_STR })[f.kind]));
+const KIND = new Uint8Array(
+  FLOW_FIELDS.map(
+    (f) =>
+      ({
+        u: K_U,
+        ip: K_IP,
+        type: K_TYPE,
+        proto: K_PROTO,
+        etype: K_ETYPE,
+        net: K_NET,
+        array: K_ARRAY,
+        mac: K_STR,
+        str: K_STR,
+      })[f.kind],
+  ),
+);
 const MAX_UINT = Number.MAX_SAFE_INTEGER * 1024; // record.ts uint()'s default bound
 // counters above 2^53 - 1 (which a double cannot hold) go to the JSON.parse path, which keeps them exact
 const MAX = FIELDS.map((n) =>
-  n === 'src_port' || n === 'dst_port' ? 65535 : n === 'ip_tos' || n === 'proto' ? 255 : n === 'tcp_flags' || n === 'etype' ? 0xffff : n === 'bytes' || n === 'packets' ? Number.MAX_SAFE_INTEGER : MAX_UINT,
+  n === 'src_port' || n === 'dst_port'
+    ? 65535
+    : n === 'ip_tos' || n === 'proto'
+      ? 255
+      : n === 'tcp_flags' || n === 'etype'
+        ? 0xffff
+        : n === 'bytes' || n === 'packets'
+          ? Number.MAX_SAFE_INTEGER
+          : MAX_UINT,
 );
 /** Each field's kind and largest value, by FLOW_FIELDS index, for the WebAssembly scanner. */
 export const SCAN_KINDS: ArrayLike<number> = KIND;
@@ -455,21 +485,50 @@ export class FlowLineScanner {
         const x = this.uint(b, p, end);
         if (x < 0 || x > MAX[id]!) return false;
         switch (id) {
-          case TIME_RECEIVED: v.timeReceivedNs = x; break;
-          case SAMPLING_RATE: v.samplingRate = x; break;
-          case START: v.startNs = x; break;
-          case END: v.endNs = x; break;
-          case BYTES: v.bytes = x; break;
-          case PACKETS: v.packets = x; break;
-          case SRC_PORT: v.srcPort = x; break;
-          case DST_PORT: v.dstPort = x; break;
-          case IN_IF: v.inIf = x; break;
-          case OUT_IF: v.outIf = x; break;
-          case IP_TOS: v.tos = x; break;
-          case TCP_FLAGS: v.tcpFlags = x; break;
-          case SRC_AS: v.srcAs = x; break;
-          case DST_AS: v.dstAs = x; break;
-          default: break; // sequence_num and optional numbers: validated only
+          case TIME_RECEIVED:
+            v.timeReceivedNs = x;
+            break;
+          case SAMPLING_RATE:
+            v.samplingRate = x;
+            break;
+          case START:
+            v.startNs = x;
+            break;
+          case END:
+            v.endNs = x;
+            break;
+          case BYTES:
+            v.bytes = x;
+            break;
+          case PACKETS:
+            v.packets = x;
+            break;
+          case SRC_PORT:
+            v.srcPort = x;
+            break;
+          case DST_PORT:
+            v.dstPort = x;
+            break;
+          case IN_IF:
+            v.inIf = x;
+            break;
+          case OUT_IF:
+            v.outIf = x;
+            break;
+          case IP_TOS:
+            v.tos = x;
+            break;
+          case TCP_FLAGS:
+            v.tcpFlags = x;
+            break;
+          case SRC_AS:
+            v.srcAs = x;
+            break;
+          case DST_AS:
+            v.dstAs = x;
+            break;
+          default:
+            break; // sequence_num and optional numbers: validated only
         }
         return true;
       }
@@ -515,13 +574,15 @@ export class FlowLineScanner {
       case K_TYPE:
         return this.memoString(this.typeMemo, b, p, end, (s) => (FLOW_TYPES.has(s) ? 1 : -1)) === 1;
       case K_PROTO: {
-        const x = b[p] === 34 ? this.memoString(this.protoMemo, b, p, end, (s) => protoNumber(s) ?? -1) : this.uint(b, p, end);
+        const x =
+          b[p] === 34 ? this.memoString(this.protoMemo, b, p, end, (s) => protoNumber(s) ?? -1) : this.uint(b, p, end);
         if (x < 0 || x > 255) return false;
         v.proto = x;
         return true;
       }
       case K_ETYPE: {
-        const x = b[p] === 34 ? this.memoString(this.etypeMemo, b, p, end, (s) => etypeNumber(s) ?? -1) : this.uint(b, p, end);
+        const x =
+          b[p] === 34 ? this.memoString(this.etypeMemo, b, p, end, (s) => etypeNumber(s) ?? -1) : this.uint(b, p, end);
         if (x < 0 || x > 0xffff) return false;
         v.etype = x;
         return true;

@@ -45,7 +45,8 @@ function skip(m: ToWorker): boolean {
   }
   return true;
 }
-const next = (): Promise<ToWorker> => (inbox.length > 0 ? Promise.resolve(inbox.shift()!) : new Promise((r) => (waiting = r)));
+const next = (): Promise<ToWorker> =>
+  inbox.length > 0 ? Promise.resolve(inbox.shift()!) : new Promise((r) => (waiting = r));
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
 // Input stops early (SIGINT) only where the main thread stopped: every chunk before is read.
@@ -88,19 +89,35 @@ const networks = wire.networksPath ? await loadNetworksFile(wire.networksPath) :
 const cfg: AggregateRunConfig = {
   ...wire,
   networks,
-  aggregations: wire.aggregations.map((a) => ({ ...a, spec: { ...a.spec, filters: (a.filterSources ?? []).map((f) => compileFilter(f).test) } })),
+  aggregations: wire.aggregations.map((a) => ({
+    ...a,
+    spec: { ...a.spec, filters: (a.filterSources ?? []).map((f) => compileFilter(f).test) },
+  })),
 };
-const aggs = cfg.aggregations.map((a) => new Aggregator({ ...a.spec, networks, part: { index: data.index, count: data.count } }));
+const aggs = cfg.aggregations.map(
+  (a) => new Aggregator({ ...a.spec, networks, part: { index: data.index, count: data.count } }),
+);
 
 try {
   const counts: ReadCounts = { lines: 0, flows: 0, aggregates: 0, rejected: 0 };
   // every thread meets the same bad lines: the first alone tells them
-  await accountInput(cfg, aggs, { stdin: undefined as never, signal: stop.signal, open }, counts, (place, reason, message) => {
-    counts.rejected++;
-    if (cfg.strict) throw new FlowmeterError('data', `${place}: ${message}`);
-    if (data.index === 0) post({ t: 'reject', place, reason, message });
+  await accountInput(
+    cfg,
+    aggs,
+    { stdin: undefined as never, signal: stop.signal, open },
+    counts,
+    (place, reason, message) => {
+      counts.rejected++;
+      if (cfg.strict) throw new FlowmeterError('data', `${place}: ${message}`);
+      if (data.index === 0) post({ t: 'reject', place, reason, message });
+    },
+  );
+  post({
+    t: 'read',
+    counts,
+    interrupted: stop.signal.aborted,
+    aggregations: aggs.map((a) => ({ name: a.name, size: a.size, stats: a.stats })),
   });
-  post({ t: 'read', counts, interrupted: stop.signal.aborted, aggregations: aggs.map((a) => ({ name: a.name, size: a.size, stats: a.stats })) });
 } catch (e) {
   post({ t: 'error', message: (e as Error).message, kind: e instanceof FlowmeterError ? e.kind : undefined });
 }
@@ -129,11 +146,17 @@ function sendRows(k: number, reuse: RowBuffers | undefined): void {
   let n = 0;
   for (; n < BATCH_ROWS && cur.at < cur.order.length && off + MAX_AGGREGATE_BYTES <= BATCH_BYTES; n++) {
     const i = cur.order[cur.at++]!;
-    off = line ? line(dv, off, i) : off + buf.write(stringify([aggregateCsvRow(agg.primitives, agg.fill(i, rec))], CSV_OPTIONS), off);
+    off = line
+      ? line(dv, off, i)
+      : off + buf.write(stringify([aggregateCsvRow(agg.primitives, agg.fill(i, rec))], CSV_OPTIONS), off);
     ends[n] = off;
     agg.sortRow(i, cfg.sort, sort, n * width);
     const exact = agg.exactSum(i, cfg.sort);
     if (exact !== undefined) wide.push([n, exact.toString()]);
   }
-  post({ t: 'rows', agg: k, rows: n, bytes, ends, sort, width, wide, done: cur.at === cur.order.length }, [bytes, ends.buffer, sort.buffer]);
+  post({ t: 'rows', agg: k, rows: n, bytes, ends, sort, width, wide, done: cur.at === cur.order.length }, [
+    bytes,
+    ends.buffer,
+    sort.buffer,
+  ]);
 }

@@ -19,6 +19,7 @@ export interface Datagram {
 
 /** "capture.pcap: packet 12 (offset 0x1a2b), exporter 192.0.2.1:2055" — the place a message names. */
 export function describeDatagram(d: Datagram): string {
-  if (d.packetNo > 0) return `${d.source}: packet ${d.packetNo} (offset 0x${d.offset.toString(16)}), exporter ${d.exporter}:${d.exporterPort}`;
+  if (d.packetNo > 0)
+    return `${d.source}: packet ${d.packetNo} (offset 0x${d.offset.toString(16)}), exporter ${d.exporter}:${d.exporterPort}`;
   return `${d.exporter}:${d.exporterPort}`;
 }

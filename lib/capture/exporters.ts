@@ -32,7 +32,8 @@ export class ExporterTable {
   }
 
   *entries(): Generator<[exporter: string, protocol: string, counts: ExporterCounts]> {
-    for (const [exporter, protocols] of this.byExporter) for (const [protocol, c] of protocols) yield [exporter, protocol, c];
+    for (const [exporter, protocols] of this.byExporter)
+      for (const [protocol, c] of protocols) yield [exporter, protocol, c];
   }
 }
 

@@ -49,7 +49,10 @@ export function parseProcNetUdp(text: string): Array<{ port: number; inode: numb
   return rows;
 }
 
-export function readKernelStats(sockets: readonly SocketRef[], files = ['/proc/net/udp', '/proc/net/udp6']): KernelSocketStats {
+export function readKernelStats(
+  sockets: readonly SocketRef[],
+  files = ['/proc/net/udp', '/proc/net/udp6'],
+): KernelSocketStats {
   let drops = 0;
   let rxQueue = 0;
   let readable = false;

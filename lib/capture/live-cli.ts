@@ -48,22 +48,107 @@ export interface LiveArgs {
 /** Add the live-mode options to a command's parser. */
 export function addLiveOptions<T>(y: Argv<T>): Argv<T & LiveArgs> {
   return y
-    .option('listen', { alias: 'l', type: 'string', array: true, requiresArg: true, group: GROUP, describe: 'Receive NetFlow/IPFIX/sFlow on [ADDR]:PORT (repeatable; [::]:PORT is dual-stack)' })
-    .option('rcvbuf', { type: 'string', default: '33554432', group: GROUP, describe: 'Socket receive buffer to ask for, bytes', coerce: intInRange('rcvbuf', 65536, 2 ** 31 - 1) })
-    .option('queue-bytes', { type: 'string', default: '67108864', group: GROUP, describe: 'Bound of the queue between sockets and output, bytes (beyond: queue_drops)', coerce: intInRange('queue-bytes', 65536, 2 ** 40) })
-    .option('w', { type: 'string', requiresArg: true, group: GROUP, describe: 'Write rotated files into DIR instead of stdout' })
-    .option('rotate', { type: 'string', default: '300', group: GROUP, describe: 'Seconds per file with -w, aligned to the clock', coerce: intInRange('rotate', 2, 86400 * 7) })
-    .option('local-time', { type: 'boolean', default: false, group: GROUP, describe: 'With -w, align to the local clock and name files in local time with its UTC offset (default: UTC)' })
+    .option('listen', {
+      alias: 'l',
+      type: 'string',
+      array: true,
+      requiresArg: true,
+      group: GROUP,
+      describe: 'Receive NetFlow/IPFIX/sFlow on [ADDR]:PORT (repeatable; [::]:PORT is dual-stack)',
+    })
+    .option('rcvbuf', {
+      type: 'string',
+      default: '33554432',
+      group: GROUP,
+      describe: 'Socket receive buffer to ask for, bytes',
+      coerce: intInRange('rcvbuf', 65536, 2 ** 31 - 1),
+    })
+    .option('queue-bytes', {
+      type: 'string',
+      default: '67108864',
+      group: GROUP,
+      describe: 'Bound of the queue between sockets and output, bytes (beyond: queue_drops)',
+      coerce: intInRange('queue-bytes', 65536, 2 ** 40),
+    })
+    .option('w', {
+      type: 'string',
+      requiresArg: true,
+      group: GROUP,
+      describe: 'Write rotated files into DIR instead of stdout',
+    })
+    .option('rotate', {
+      type: 'string',
+      default: '300',
+      group: GROUP,
+      describe: 'Seconds per file with -w, aligned to the clock',
+      coerce: intInRange('rotate', 2, 86400 * 7),
+    })
+    .option('local-time', {
+      type: 'boolean',
+      default: false,
+      group: GROUP,
+      describe: 'With -w, align to the local clock and name files in local time with its UTC offset (default: UTC)',
+    })
     .option('compress', { type: 'string', choices: ['gzip'], group: GROUP, describe: 'Compress files written with -w' })
-    .option('exec', { type: 'string', requiresArg: true, group: GROUP, describe: 'Run CMD with each closed file (no shell; %f = path, else appended)' })
-    .option('template-cache', { type: 'string', requiresArg: true, group: GROUP, describe: 'Load v9/IPFIX templates and sampling from FILE at start, save them there' })
-    .option('template-save', { type: 'string', default: '60', group: GROUP, describe: 'Seconds between template cache saves and sweeps of timed-out templates (and at exit)', coerce: intInRange('template-save', 1, 86400) })
-    .option('template-timeout', { type: 'string', default: '1800', group: GROUP, describe: 'Forget v9/IPFIX templates neither resent nor used for SECONDS (not saved)', coerce: intInRange('template-timeout', 60, 86400 * 30) })
-    .option('stats', { type: 'string', default: '0', group: GROUP, describe: 'Print key=value counters on stderr every N seconds (0: at exit and on SIGUSR2)', coerce: intInRange('stats', 0, 86400) })
-    .option('counters', { type: 'boolean', default: false, group: GROUP, describe: 'Also emit sFlow counter samples as SFLOW_5_COUNTERS records' })
-    .option('metrics', { type: 'string', requiresArg: true, group: GROUP, describe: 'Serve Prometheus metrics at http://[ADDR:]PORT/metrics (PORT alone: all addresses)' })
-    .option('metrics-max-exporters', { type: 'string', default: '1000', group: GROUP, describe: 'Exporters labelled one by one in the metrics; the rest are summed as exporter="other"', coerce: intInRange('metrics-max-exporters', 1, 1_000_000) })
-    .option('tee', { type: 'string', array: true, requiresArg: true, group: GROUP, describe: 'Forward every datagram received, unchanged, to HOST:PORT (repeatable; not spoofed: from this host)' });
+    .option('exec', {
+      type: 'string',
+      requiresArg: true,
+      group: GROUP,
+      describe: 'Run CMD with each closed file (no shell; %f = path, else appended)',
+    })
+    .option('template-cache', {
+      type: 'string',
+      requiresArg: true,
+      group: GROUP,
+      describe: 'Load v9/IPFIX templates and sampling from FILE at start, save them there',
+    })
+    .option('template-save', {
+      type: 'string',
+      default: '60',
+      group: GROUP,
+      describe: 'Seconds between template cache saves and sweeps of timed-out templates (and at exit)',
+      coerce: intInRange('template-save', 1, 86400),
+    })
+    .option('template-timeout', {
+      type: 'string',
+      default: '1800',
+      group: GROUP,
+      describe: 'Forget v9/IPFIX templates neither resent nor used for SECONDS (not saved)',
+      coerce: intInRange('template-timeout', 60, 86400 * 30),
+    })
+    .option('stats', {
+      type: 'string',
+      default: '0',
+      group: GROUP,
+      describe: 'Print key=value counters on stderr every N seconds (0: at exit and on SIGUSR2)',
+      coerce: intInRange('stats', 0, 86400),
+    })
+    .option('counters', {
+      type: 'boolean',
+      default: false,
+      group: GROUP,
+      describe: 'Also emit sFlow counter samples as SFLOW_5_COUNTERS records',
+    })
+    .option('metrics', {
+      type: 'string',
+      requiresArg: true,
+      group: GROUP,
+      describe: 'Serve Prometheus metrics at http://[ADDR:]PORT/metrics (PORT alone: all addresses)',
+    })
+    .option('metrics-max-exporters', {
+      type: 'string',
+      default: '1000',
+      group: GROUP,
+      describe: 'Exporters labelled one by one in the metrics; the rest are summed as exporter="other"',
+      coerce: intInRange('metrics-max-exporters', 1, 1_000_000),
+    })
+    .option('tee', {
+      type: 'string',
+      array: true,
+      requiresArg: true,
+      group: GROUP,
+      describe: 'Forward every datagram received, unchanged, to HOST:PORT (repeatable; not spoofed: from this host)',
+    });
 }
 
 /** The FlowDecoder with sFlow plugged in, adapted to what the live loop needs. */
@@ -92,7 +177,12 @@ export class LiveFlowDecoder implements LiveDecoder {
     this.exporters = new ExporterTable(maxExporters);
     this.sflow = new SflowDecoder(counters ? { onCounters: (c) => void this.out?.addLine(counterToJson(c)) } : {});
     const sflow = this.sflow;
-    this.fd = new FlowDecoder({ rejects: log, templates, allow, sflow: (d, v, emit, core) => sflow.decode(d, v, emit, core) });
+    this.fd = new FlowDecoder({
+      rejects: log,
+      templates,
+      allow,
+      sflow: (d, v, emit, core) => sflow.decode(d, v, emit, core),
+    });
     // per-stream loss for the stats lines: wrap the core's sequence accounting
     const fd = this.fd;
     const base = fd.sequence.bind(fd);
@@ -141,7 +231,8 @@ export class LiveFlowDecoder implements LiveDecoder {
       ['decode_errors', s.rejected],
     ];
     for (const [reason, n] of s.rejects) out.push([`error_${reason.replace(/[^a-z0-9]+/gi, '_')}`, n]);
-    for (const [name, v] of Object.entries(s.byVersion)) if (v.datagrams > 0) out.push([`${name}_datagrams`, v.datagrams]);
+    for (const [name, v] of Object.entries(s.byVersion))
+      if (v.datagrams > 0) out.push([`${name}_datagrams`, v.datagrams]);
     out.push(
       ['sflow_counter_samples', this.sflow.stats.counterSamples],
       ['templates', this.fd.templates.size],
@@ -195,7 +286,10 @@ export function loadTemplateCache(path: string, log: Log): TemplateCache | undef
     log.info(`${path}: loaded ${cache.size} templates of ${cache.domainCount} exporter domains`);
     return cache;
   } catch (e) {
-    throw new FlowmeterError('config', `${path}: not a usable template cache: ${(e as Error).message} (move it away to start empty)`);
+    throw new FlowmeterError(
+      'config',
+      `${path}: not a usable template cache: ${(e as Error).message} (move it away to start empty)`,
+    );
   }
 }
 
@@ -228,10 +322,20 @@ export async function runLiveFromArgs(i: LiveRunInput): Promise<number> {
   const metrics = a.metrics === undefined ? undefined : parseListen(a.metrics, '--metrics');
   const tee = (a.tee ?? []).map(parseTee);
   if (specs.length === 0) throw usageError('--listen: give at least one [ADDR]:PORT');
-  if (a.w === undefined && (a.compress !== undefined || a.exec !== undefined || a['local-time'])) throw usageError('--compress, --exec and --local-time need -w DIR');
-  if (a.counters && i.output.format !== 'ndjson') throw usageError('--counters emits NDJSON records: use it with --format ndjson');
+  if (a.w === undefined && (a.compress !== undefined || a.exec !== undefined || a['local-time']))
+    throw usageError('--compress, --exec and --local-time need -w DIR');
+  if (a.counters && i.output.format !== 'ndjson')
+    throw usageError('--counters emits NDJSON records: use it with --format ndjson');
   const templates = a['template-cache'] ? loadTemplateCache(a['template-cache'], i.log) : undefined;
-  const decoder = new LiveFlowDecoder(i.log, a.counters, templates, a['template-cache'], a['template-timeout'] * 1e9, i.allow, a['metrics-max-exporters']);
+  const decoder = new LiveFlowDecoder(
+    i.log,
+    a.counters,
+    templates,
+    a['template-cache'],
+    a['template-timeout'] * 1e9,
+    i.allow,
+    a['metrics-max-exporters'],
+  );
   return runLive({
     listen: specs,
     rcvbuf: a.rcvbuf,
@@ -239,11 +343,17 @@ export async function runLiveFromArgs(i: LiveRunInput): Promise<number> {
     decoder,
     output: i.output,
     stdout: i.proc.stdout,
-    rotate: a.w !== undefined ? {
-      dir: a.w, interval: a.rotate, extension: i.extension, localTime: a['local-time'],
-      compress: a.compress === 'gzip' ? 'gzip' : undefined,
-      exec: a.exec !== undefined ? splitCommand(a.exec) : undefined,
-    } : undefined,
+    rotate:
+      a.w !== undefined
+        ? {
+            dir: a.w,
+            interval: a.rotate,
+            extension: i.extension,
+            localTime: a['local-time'],
+            compress: a.compress === 'gzip' ? 'gzip' : undefined,
+            exec: a.exec !== undefined ? splitCommand(a.exec) : undefined,
+          }
+        : undefined,
     statsInterval: a.stats,
     saveInterval: a['template-save'],
     log: i.log,

@@ -81,7 +81,8 @@ interface Sink {
  */
 function stdoutSink(out: Writable): Sink {
   const fd = (out as { fd?: unknown }).fd;
-  const file = typeof fd === 'number' && isRegularFile(fd) ? createWriteStream('', { fd, autoClose: false }) : undefined;
+  const file =
+    typeof fd === 'number' && isRegularFile(fd) ? createWriteStream('', { fd, autoClose: false }) : undefined;
   let failed: Error | undefined;
   file?.on('error', (e) => (failed ??= e));
   const target = file ?? out;
@@ -94,7 +95,10 @@ function stdoutSink(out: Writable): Sink {
       /* stdout cannot be reopened */
     },
     async close() {
-      if (file) await new Promise<void>((resolve, reject) => file.end((e?: Error | null) => (e ?? failed ? reject(e ?? failed) : resolve())));
+      if (file)
+        await new Promise<void>((resolve, reject) =>
+          file.end((e?: Error | null) => ((e ?? failed) ? reject(e ?? failed) : resolve())),
+        );
     },
   };
 }
@@ -140,9 +144,11 @@ export async function runLive(o: LiveOptions): Promise<number> {
     onEnqueue: () => {
       if (!pumping && !fatal) schedule(); // also while stopping: the kernel queue is being drained
     },
-    onReceive: o.tee?.length ? (d) => {
-      if (teeAllow === undefined || teeAllow(d.exporter)) for (const t of tee) t.forward(d.payload);
-    } : undefined,
+    onReceive: o.tee?.length
+      ? (d) => {
+          if (teeAllow === undefined || teeAllow(d.exporter)) for (const t of tee) t.forward(d.payload);
+        }
+      : undefined,
   });
 
   // the records of a flush are credited to its first chunk (a rotated file counts what it got)
@@ -208,13 +214,14 @@ export async function runLive(o: LiveOptions): Promise<number> {
   };
   const statsLine = (final: boolean): void => {
     const tag = final ? 'final stats' : 'stats';
-    let out = `${o.prog}: ${tag} ${statsParts().map(([a, b]) => `${a}=${b}`).join(' ')}\n`;
+    let out = `${o.prog}: ${tag} ${statsParts()
+      .map(([a, b]) => `${a}=${b}`)
+      .join(' ')}\n`;
     for (const s of o.decoder.sequenceLines()) out += `${o.prog}: ${tag} sequence ${s}\n`;
     for (const t of tee) out += `${o.prog}: ${tag} tee ${t.statsLine()}\n`;
     o.stderr.write(out);
   };
   let server: Server | undefined;
-
 
   let resolveStop!: (why: string) => void;
   const stopped = new Promise<string>((r) => (resolveStop = r));
@@ -263,7 +270,11 @@ export async function runLive(o: LiveOptions): Promise<number> {
   try {
     for (const spec of o.tee ?? []) tee.push(await TeeTarget.open(spec));
     await listeners.start();
-    if (o.metrics) server = await serveMetrics(o.metrics, captureRegistry({ parts: oneReadingPerScrape(statsParts), exporters: o.decoder.exporters, tee }));
+    if (o.metrics)
+      server = await serveMetrics(
+        o.metrics,
+        captureRegistry({ parts: oneReadingPerScrape(statsParts), exporters: o.decoder.exporters, tee }),
+      );
   } catch (e) {
     o.signals.off('SIGINT', onInt);
     o.signals.off('SIGTERM', onTermSig);
@@ -278,14 +289,18 @@ export async function runLive(o: LiveOptions): Promise<number> {
     const w = rcvbufWarning(g);
     if (w) log.warn(w);
   }
-  for (const a of listeners.addresses()) log.info(`listening on ${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+  for (const a of listeners.addresses())
+    log.info(`listening on ${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
   if (server) log.info(`metrics on http://${hostPort(server.address())}/metrics`);
   for (const t of tee) log.info(`forwarding datagrams to ${t.text}`);
 
   const statsTimer = o.statsInterval > 0 ? setInterval(() => statsLine(false), o.statsInterval * 1000) : undefined;
-  const saveTimer = o.saveInterval > 0 && o.decoder.save ? setInterval(() => {
-    o.decoder.save!().catch((e: Error) => log.warn(`saving state: ${e.message}`));
-  }, o.saveInterval * 1000) : undefined;
+  const saveTimer =
+    o.saveInterval > 0 && o.decoder.save
+      ? setInterval(() => {
+          o.decoder.save!().catch((e: Error) => log.warn(`saving state: ${e.message}`));
+        }, o.saveInterval * 1000)
+      : undefined;
 
   await stopped;
   // Stop receiving, but first take what the kernel already holds for us (datagrams that arrived

@@ -39,7 +39,7 @@ const HELP: Record<string, string> = {
   queue_drops: 'Datagrams dropped because the queue to the decoder was full',
   kernel_drops: 'Datagrams the kernel dropped on the listening sockets (receive buffer full)',
   seq_gaps: 'Sequence number gaps seen',
-  seq_lost: 'Flows or packets missing according to the exporters\' sequence numbers',
+  seq_lost: "Flows or packets missing according to the exporters' sequence numbers",
   seq_resets: 'Exporter sequence restarts seen',
   files: 'Output files closed (-w)',
 };
@@ -63,26 +63,51 @@ export function captureRegistry(src: CaptureMetricsSource): Registry {
     if (/^error_/.test(key) || /_datagrams$/.test(key) || key === 'tee_drops') continue; // labelled below
     const gauge = GAUGES[key];
     if (gauge) {
-      new Gauge({ name: gauge[0], help: gauge[1], registers, collect() {
-        const v = value(key);
-        if (v !== undefined) this.set(v);
-      } });
+      new Gauge({
+        name: gauge[0],
+        help: gauge[1],
+        registers,
+        collect() {
+          const v = value(key);
+          if (v !== undefined) this.set(v);
+        },
+      });
       continue;
     }
-    new Counter({ name: counterName(key), help: HELP[key] ?? `The stats line's ${key} counter`, registers, collect() {
-      this.reset();
-      const v = value(key);
-      if (v !== undefined) this.inc(v);
-    } });
+    new Counter({
+      name: counterName(key),
+      help: HELP[key] ?? `The stats line's ${key} counter`,
+      registers,
+      collect() {
+        this.reset();
+        const v = value(key);
+        if (v !== undefined) this.inc(v);
+      },
+    });
   }
-  new Counter({ name: 'flowmeter_capture_rejects_total', help: 'Items rejected by the decoder, by reason', labelNames: ['reason'], registers, collect() {
-    this.reset();
-    for (const [k, v] of src.parts()) if (k.startsWith('error_') && typeof v === 'number') this.inc({ reason: k.slice(6) }, v);
-  } });
-  new Counter({ name: 'flowmeter_capture_decoded_datagrams_total', help: 'Datagrams decoded, by protocol', labelNames: ['protocol'], registers, collect() {
-    this.reset();
-    for (const [k, v] of src.parts()) if (k.endsWith('_datagrams') && typeof v === 'number') this.inc({ protocol: k.slice(0, -'_datagrams'.length) }, v);
-  } });
+  new Counter({
+    name: 'flowmeter_capture_rejects_total',
+    help: 'Items rejected by the decoder, by reason',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [k, v] of src.parts())
+        if (k.startsWith('error_') && typeof v === 'number') this.inc({ reason: k.slice(6) }, v);
+    },
+  });
+  new Counter({
+    name: 'flowmeter_capture_decoded_datagrams_total',
+    help: 'Datagrams decoded, by protocol',
+    labelNames: ['protocol'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [k, v] of src.parts())
+        if (k.endsWith('_datagrams') && typeof v === 'number')
+          this.inc({ protocol: k.slice(0, -'_datagrams'.length) }, v);
+    },
+  });
   if (src.exporters) addExporterMetrics(src.exporters, registers);
   if (src.tee && src.tee.length > 0) addTeeMetrics(src.tee, registers);
   collectDefaultMetrics({ register: registry });
@@ -91,27 +116,55 @@ export function captureRegistry(src: CaptureMetricsSource): Registry {
 
 function addExporterMetrics(table: ExporterTable, registers: Registry[]): void {
   const per = (name: string, help: string, field: keyof ExporterCounts): void => {
-    new Counter({ name, help, labelNames: ['exporter', 'protocol'], registers, collect() {
-      this.reset();
-      for (const [exporter, protocol, c] of table.entries()) this.inc({ exporter, protocol }, c[field]);
-    } });
+    new Counter({
+      name,
+      help,
+      labelNames: ['exporter', 'protocol'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [exporter, protocol, c] of table.entries()) this.inc({ exporter, protocol }, c[field]);
+      },
+    });
   };
-  per('flowmeter_capture_exporter_datagrams_total', 'Datagrams decoded, per exporter (past --metrics-max-exporters: "other") and protocol', 'datagrams');
+  per(
+    'flowmeter_capture_exporter_datagrams_total',
+    'Datagrams decoded, per exporter (past --metrics-max-exporters: "other") and protocol',
+    'datagrams',
+  );
   per('flowmeter_capture_exporter_bytes_total', 'Datagram payload bytes decoded, per exporter and protocol', 'bytes');
   per('flowmeter_capture_exporter_records_total', 'Flow records decoded, per exporter and protocol', 'records');
-  per('flowmeter_capture_exporter_seq_lost_total', 'Flows or packets missing by sequence numbers, per exporter and protocol', 'seqLost');
+  per(
+    'flowmeter_capture_exporter_seq_lost_total',
+    'Flows or packets missing by sequence numbers, per exporter and protocol',
+    'seqLost',
+  );
 }
 
 function addTeeMetrics(targets: readonly TeeTarget[], registers: Registry[]): void {
   const per = (name: string, help: string, read: (t: TeeTarget) => number): void => {
-    new Counter({ name, help, labelNames: ['target'], registers, collect() {
-      this.reset();
-      for (const t of targets) this.inc({ target: t.text }, read(t));
-    } });
+    new Counter({
+      name,
+      help,
+      labelNames: ['target'],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of targets) this.inc({ target: t.text }, read(t));
+      },
+    });
   };
   per('flowmeter_capture_tee_datagrams_total', 'Datagrams forwarded to the --tee target', (t) => t.sent);
-  per('flowmeter_capture_tee_drops_total', 'Datagrams not forwarded to the --tee target because its queue was full', (t) => t.drops);
-  per('flowmeter_capture_tee_errors_total', 'Datagrams the system refused to send to the --tee target', (t) => t.errors);
+  per(
+    'flowmeter_capture_tee_drops_total',
+    'Datagrams not forwarded to the --tee target because its queue was full',
+    (t) => t.drops,
+  );
+  per(
+    'flowmeter_capture_tee_errors_total',
+    'Datagrams the system refused to send to the --tee target',
+    (t) => t.errors,
+  );
 }
 
 /** Serve GET /metrics on `spec`; anything else is 404. A failure to listen is exit 69. */
@@ -126,7 +179,8 @@ export async function serveMetrics(spec: ListenSpec, registry: Registry): Promis
       return;
     }
     registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+      (text) =>
+        res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
       (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${e.message}\n`),
     );
   });

@@ -71,7 +71,8 @@ export function newCaptureStats(): CaptureStats {
 export function formatCaptureStats(s: CaptureStats): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(s)) {
-    if (v !== 0 || k === 'packets' || k === 'datagrams') parts.push(`${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}=${v}`);
+    if (v !== 0 || k === 'packets' || k === 'datagrams')
+      parts.push(`${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}=${v}`);
   }
   return parts.join(' ');
 }
@@ -125,7 +126,16 @@ export class PacketSink {
   }
 
   /** One captured frame: buf[off, off+caplen), origLen bytes on the wire, timestamp in ns. */
-  packet(buf: Buffer, off: number, caplen: number, origLen: number, linkType: number, tsNs: number, packetNo: number, fileOffset: number): void {
+  packet(
+    buf: Buffer,
+    off: number,
+    caplen: number,
+    origLen: number,
+    linkType: number,
+    tsNs: number,
+    packetNo: number,
+    fileOffset: number,
+  ): void {
     const stats = this.stats;
     const info = this.info;
     stats.packets++;
@@ -154,7 +164,11 @@ export class PacketSink {
       stats.truncatedPacket++;
       const place = this.place(packetNo, fileOffset);
       const cut = caplen < origLen ? ` (captured ${caplen} of ${origLen} bytes)` : '';
-      this.reject(REJECT.truncatedPacket, `UDP payload cut short: ${info.payloadLength} of ${info.udpLength - 8} bytes${cut}`, place);
+      this.reject(
+        REJECT.truncatedPacket,
+        `UDP payload cut short: ${info.payloadLength} of ${info.udpLength - 8} bytes${cut}`,
+        place,
+      );
       return;
     }
     let exporter: string;
@@ -199,7 +213,8 @@ export class PacketSink {
       this.stats.badLinkHeader++;
       reason = REJECT.badLinkHeader;
     }
-    const cut = caplen < origLen && reason === REJECT.truncatedPacket ? ` (captured ${caplen} of ${origLen} bytes)` : '';
+    const cut =
+      caplen < origLen && reason === REJECT.truncatedPacket ? ` (captured ${caplen} of ${origLen} bytes)` : '';
     this.reject(reason, `${err}${cut}`, place);
   }
 
@@ -231,7 +246,11 @@ export class PacketSink {
     }
     if (ulen > d.length) {
       stats.truncatedPacket++;
-      this.reject(REJECT.truncatedPacket, `reassembled datagram: UDP length ${ulen} exceeds the ${d.length} bytes reassembled`, place);
+      this.reject(
+        REJECT.truncatedPacket,
+        `reassembled datagram: UDP length ${ulen} exceeds the ${d.length} bytes reassembled`,
+        place,
+      );
       return;
     }
     stats.datagrams++;

@@ -50,7 +50,10 @@ function describeMagic(b: Uint8Array): string {
 async function openFormat(r: ByteReader, name: string): Promise<Format> {
   if (!(await r.need(4))) {
     const n = r.avail;
-    throw new FlowmeterError('data', `${name}: not a pcap or pcapng file (${n === 0 ? 'empty' : `only ${n} byte${n === 1 ? '' : 's'}`})`);
+    throw new FlowmeterError(
+      'data',
+      `${name}: not a pcap or pcapng file (${n === 0 ? 'empty' : `only ${n} byte${n === 1 ? '' : 's'}`})`,
+    );
   }
   const head = r.buf.subarray(r.pos, r.pos + 4);
   const f = sniff(head);
@@ -82,7 +85,12 @@ function isZlibError(e: unknown): boolean {
  * Yield the UDP datagrams of a pcap/pcapng capture in batches. Datagram payloads are views into
  * buffers that are never reused, so they stay valid after the next batch is read.
  */
-export async function* readCapture(input: InputSource, rejects: RejectListener, stats: CaptureStats, opts: ReadCaptureOptions = {}): AsyncGenerator<Datagram[]> {
+export async function* readCapture(
+  input: InputSource,
+  rejects: RejectListener,
+  stats: CaptureStats,
+  opts: ReadCaptureOptions = {},
+): AsyncGenerator<Datagram[]> {
   const outer = new ByteReader(input.stream);
   const sink = new PacketSink(input.name, rejects, stats, opts);
   let r = outer;
@@ -99,7 +107,10 @@ export async function* readCapture(input: InputSource, rejects: RejectListener, 
         format = await openFormat(r, `${input.name} (after gunzip)`);
       } catch (e) {
         if (!isZlibError(e)) throw e;
-        throw new FlowmeterError('data', `${input.name}: not a pcap or pcapng file (bad gzip data: ${(e as Error).message})`);
+        throw new FlowmeterError(
+          'data',
+          `${input.name}: not a pcap or pcapng file (bad gzip data: ${(e as Error).message})`,
+        );
       }
       if (format === 'gzip') throw new FlowmeterError('data', `${input.name}: compressed twice; decompress it first`);
     }
@@ -110,7 +121,11 @@ export async function* readCapture(input: InputSource, rejects: RejectListener, 
       if (!gunzip || !isZlibError(e)) throw e;
       // A cut or corrupt .gz ends like a truncated file: what was read stands.
       stats.truncatedFile++;
-      sink.reject(REJECT.truncatedFile, `gzip data ends or is corrupt at uncompressed offset 0x${r.offset.toString(16)} (${(e as Error).message})`, input.name);
+      sink.reject(
+        REJECT.truncatedFile,
+        `gzip data ends or is corrupt at uncompressed offset 0x${r.offset.toString(16)} (${(e as Error).message})`,
+        input.name,
+      );
       sink.finish();
       if (sink.batch.length > 0) yield sink.take();
     }

@@ -32,7 +32,11 @@ export async function* readPcap(r: ByteReader, sink: PacketSink): AsyncGenerator
   const name = sink.source;
   if (!(await r.need(FILE_HEADER))) {
     sink.stats.truncatedFile++;
-    sink.reject(REJECT.truncatedFile, `file ends inside the pcap file header (${r.avail} of ${FILE_HEADER} bytes)`, name);
+    sink.reject(
+      REJECT.truncatedFile,
+      `file ends inside the pcap file header (${r.avail} of ${FILE_HEADER} bytes)`,
+      name,
+    );
     return;
   }
   const { magic, littleEndian: le } = pcapMagic(r.buf.subarray(r.pos, r.pos + 4))!;

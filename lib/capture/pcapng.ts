@@ -51,7 +51,11 @@ function makeInterface(linkType: number, snaplen: number, tsresol: number, tsoff
 
 /** 64-bit timestamp (hi, lo) in the interface's units → ns since the epoch, correctly rounded to
  *  a double for the usual resolutions (µs, ns). */
-export function timestampNs(ifc: { units: number; unitsBig: bigint; nsPerUnit: number; offsetNs: number }, hi: number, lo: number): number {
+export function timestampNs(
+  ifc: { units: number; unitsBig: bigint; nsPerUnit: number; offsetNs: number },
+  hi: number,
+  lo: number,
+): number {
   if (ifc.nsPerUnit === 1) return hi * 4294967296 + lo + ifc.offsetNs;
   if (hi < 0x200000) {
     // Below 2^53: exact as a double.
@@ -111,7 +115,10 @@ export async function* readPcapng(r: ByteReader, sink: PacketSink): AsyncGenerat
       }
       const len = dv.getUint32(p + 4, le);
       if (len < 12 || len % 4 !== 0 || (type === BT_SHB && len < 28)) {
-        stop(`bad block length ${len} (block type 0x${type.toString(16)}); the file is corrupt from here, stopping`, at);
+        stop(
+          `bad block length ${len} (block type 0x${type.toString(16)}); the file is corrupt from here, stopping`,
+          at,
+        );
         need = -1;
         break;
       }
@@ -134,7 +141,10 @@ export async function* readPcapng(r: ByteReader, sink: PacketSink): AsyncGenerat
         break;
       }
       if (dv.getUint32(p + len - 4, le) !== len) {
-        stop(`block length ${len} does not match the trailing length ${dv.getUint32(p + len - 4, le)}; the file is corrupt from here, stopping`, at);
+        stop(
+          `block length ${len} does not match the trailing length ${dv.getUint32(p + len - 4, le)}; the file is corrupt from here, stopping`,
+          at,
+        );
         need = -1;
         break;
       }
@@ -164,12 +174,13 @@ export async function* readPcapng(r: ByteReader, sink: PacketSink): AsyncGenerat
           let tsresol = 6;
           let tsoffset = 0;
           // Options: code, length, value padded to 4; bounds-checked, a bad one ends the list.
-          for (let o = body + 8; o + 4 <= bodyEnd; ) {
+          for (let o = body + 8; o + 4 <= bodyEnd;) {
             const code = dv.getUint16(o, le);
             const olen = dv.getUint16(o + 2, le);
             if (code === 0 || o + 4 + olen > bodyEnd) break;
             if (code === OPT_IF_TSRESOL && olen >= 1) tsresol = buf[o + 4]!;
-            else if (code === OPT_IF_TSOFFSET && olen >= 8) tsoffset = dv.getInt32(o + 4 + (le ? 4 : 0), le) * 4294967296 + dv.getUint32(o + 4 + (le ? 0 : 4), le);
+            else if (code === OPT_IF_TSOFFSET && olen >= 8)
+              tsoffset = dv.getInt32(o + 4 + (le ? 4 : 0), le) * 4294967296 + dv.getUint32(o + 4 + (le ? 0 : 4), le);
             o += 4 + ((olen + 3) & ~3);
           }
           ifaces.push(makeInterface(linkType, snaplen, tsresol, tsoffset));
@@ -191,7 +202,10 @@ export async function* readPcapng(r: ByteReader, sink: PacketSink): AsyncGenerat
           const caplen = dv.getUint32(body + 12, le);
           const orig = dv.getUint32(body + 16, le);
           if (caplen > bodyEnd - body - 20) {
-            badBlock(`packet ${packetNo}: captured length ${caplen} exceeds the block (${bodyEnd - body - 20} bytes)`, at);
+            badBlock(
+              `packet ${packetNo}: captured length ${caplen} exceeds the block (${bodyEnd - body - 20} bytes)`,
+              at,
+            );
             break;
           }
           const ts = timestampNs(ifc, dv.getUint32(body + 4, le), dv.getUint32(body + 8, le));

@@ -53,7 +53,9 @@ export async function decodeCaptureFiles(cfg: ReadFilesConfig, proc: Proc, log: 
   let pendingFlush = false;
   // sFlow counter samples are NDJSON objects of their own kind: only in NDJSON output
   const sflow = new SflowDecoder(
-    cfg.counters === true && cfg.format === 'ndjson' ? { onCounters: (c) => void (writer.addLine(counterToJson(c)) && (pendingFlush = true)) } : {},
+    cfg.counters === true && cfg.format === 'ndjson'
+      ? { onCounters: (c) => void (writer.addLine(counterToJson(c)) && (pendingFlush = true)) }
+      : {},
   );
   const rejects = new RejectCounter(log);
   const dec = new FlowDecoder({ rejects, allow: cfg.allow, sflow: (d, v, e, core) => sflow.decode(d, v, e, core) });
@@ -131,5 +133,8 @@ function summarise(res: ReadFilesResult, log: Log): void {
     if (res.stoppedEarly) line += '; stopped at the first (--strict)';
     log.error(line);
   } else log.info(line);
-  if (res.timesUnanchored > 0) log.warn(`${res.timesUnanchored} IPFIX records had sysUpTime-relative times before their exporter sent systemInitTimeMilliseconds: their start and end are the export time`);
+  if (res.timesUnanchored > 0)
+    log.warn(
+      `${res.timesUnanchored} IPFIX records had sysUpTime-relative times before their exporter sent systemInitTimeMilliseconds: their start and end are the export time`,
+    );
 }

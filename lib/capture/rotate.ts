@@ -48,7 +48,7 @@ export interface RotateOptions {
  *  means midnight there). */
 export function intervalStart(ms: number, intervalSec: number, local = false): number {
   const len = intervalSec * 1000;
-  const startWith = (offsetMs: number): number => ms - (((ms + offsetMs) % len) + len) % len;
+  const startWith = (offsetMs: number): number => ms - ((((ms + offsetMs) % len) + len) % len);
   if (!local) return startWith(0);
   const offset = (t: number): number => -new Date(t).getTimezoneOffset() * 60_000;
   const start = startWith(offset(ms));
@@ -87,13 +87,18 @@ class OutFile {
   private failed: unknown;
   records = 0;
 
-  private constructor(private readonly file: AtomicFile, gzip: boolean) {
+  private constructor(
+    private readonly file: AtomicFile,
+    gzip: boolean,
+  ) {
     if (gzip) {
       this.gz = createGzip();
       this.gz.on('data', (chunk: Buffer) => {
-        this.pending = this.pending.then(() => this.file.write(chunk)).catch((e) => {
-          this.failed ??= e;
-        });
+        this.pending = this.pending
+          .then(() => this.file.write(chunk))
+          .catch((e) => {
+            this.failed ??= e;
+          });
       });
     }
   }
@@ -204,7 +209,9 @@ export class RotatingWriter {
    *  already has a file, which may have been billed and must not change). */
   private async recover(): Promise<void> {
     // either compression: the dead collector may have run with other flags
-    const ours = new RegExp(`^${escapeRegExp(this.o.prefix ?? 'flows')}\\.(${STAMP_PATTERN})(?:\\.r\\d+)?(\\.${escapeRegExp(this.o.extension)}(?:\\.gz)?)$`);
+    const ours = new RegExp(
+      `^${escapeRegExp(this.o.prefix ?? 'flows')}\\.(${STAMP_PATTERN})(?:\\.r\\d+)?(\\.${escapeRegExp(this.o.extension)}(?:\\.gz)?)$`,
+    );
     const temps = await deadTemps(this.o.dir, (name) => ours.test(name));
     temps.sort((a, b) => (a.path < b.path ? -1 : 1));
     for (const t of temps) {
@@ -224,7 +231,11 @@ export class RotatingWriter {
         this.o.onRecovered?.(`${t.path}: left by pid ${t.pid}, holds no complete record; removed`);
         continue;
       }
-      for (let part = await this.freePart(stampText, 0, suffix); ; part = await this.freePart(stampText, part + 1, suffix)) {
+      for (
+        let part = await this.freePart(stampText, 0, suffix);
+        ;
+        part = await this.freePart(stampText, part + 1, suffix)
+      ) {
         const target = this.nameOf(stampText, part, suffix);
         try {
           await publishNew(t.path, target);
@@ -327,7 +338,8 @@ export class RotatingWriter {
         resolve();
       });
       child.on('exit', (code, signal) => {
-        if (code !== 0) this.o.onExecError?.(`--exec ${cmd} ${path}: ${signal ? `killed by ${signal}` : `exit status ${code}`}`);
+        if (code !== 0)
+          this.o.onExecError?.(`--exec ${cmd} ${path}: ${signal ? `killed by ${signal}` : `exit status ${code}`}`);
         resolve();
       });
     });
@@ -358,7 +370,10 @@ export class RotatingWriter {
 }
 
 function exists(path: string): Promise<boolean> {
-  return fsp.lstat(path).then(() => true, () => false);
+  return fsp.lstat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function escapeRegExp(s: string): string {

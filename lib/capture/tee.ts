@@ -53,7 +53,10 @@ export class TeeTarget {
         address = r.address;
         family = r.family === 6 ? 6 : 4;
       } catch (e) {
-        throw new FlowmeterError('unavailable', `--tee ${spec.text}: cannot resolve "${spec.host}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new FlowmeterError(
+          'unavailable',
+          `--tee ${spec.text}: cannot resolve "${spec.host}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
       }
     }
     const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');

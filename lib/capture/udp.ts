@@ -39,7 +39,8 @@ export function parseListen(text: string, flag = '--listen'): ListenSpec {
     if (i < 0) throw usageError(`${flag} ${text}: expected [ADDR]:PORT, e.g. 0.0.0.0:2055 or [::]:6343`);
     host = t.slice(0, i);
     portText = t.slice(i + 1);
-    if (host.includes(':')) throw usageError(`${flag} ${text}: put an IPv6 address in brackets, e.g. [${host}]:${portText}`);
+    if (host.includes(':'))
+      throw usageError(`${flag} ${text}: put an IPv6 address in brackets, e.g. [${host}]:${portText}`);
   }
   if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw usageError(`${flag} ${text}: bad port "${portText}"`);
   const port = Number(portText);
@@ -131,7 +132,11 @@ export class UdpListeners {
   }
 
   private async bind(spec: ListenSpec): Promise<void> {
-    const socket = dgram.createSocket({ type: spec.family === 6 ? 'udp6' : 'udp4', ipv6Only: false, recvBufferSize: this.o.rcvbuf });
+    const socket = dgram.createSocket({
+      type: spec.family === 6 ? 'udp6' : 'udp4',
+      ipv6Only: false,
+      recvBufferSize: this.o.rcvbuf,
+    });
     const queue = this.o.queue;
     const onEnqueue = this.o.onEnqueue;
     const onReceive = this.o.onReceive;
@@ -191,8 +196,18 @@ export class UdpListeners {
 
 /** A socket that cannot bind or listen: exit 69 naming the flag, the address and why. */
 export function bindFailure(flag: string, spec: ListenSpec, verb: string, e: NodeJS.ErrnoException): FlowmeterError {
-  const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : e.code === 'EADDRNOTAVAIL' ? 'no such local address' : e.message;
-  return new FlowmeterError('unavailable', `${flag} ${spec.text}: cannot ${verb} ${spec.family === 6 ? `[${spec.address}]` : spec.address}:${spec.port}: ${why}`);
+  const why =
+    e.code === 'EADDRINUSE'
+      ? 'address already in use'
+      : e.code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : e.code === 'EADDRNOTAVAIL'
+          ? 'no such local address'
+          : e.message;
+  return new FlowmeterError(
+    'unavailable',
+    `${flag} ${spec.text}: cannot ${verb} ${spec.family === 6 ? `[${spec.address}]` : spec.address}:${spec.port}: ${why}`,
+  );
 }
 
 /** The socket's file descriptor, from dgram's internal state (the public `_handle` getter prints a
@@ -209,6 +224,8 @@ export function rcvbufWarning(g: BufferGrant): string | undefined {
   // Linux doubles the value set (bookkeeping overhead) and reports the double: capped when < 2x
   if (g.granted === 0 || g.granted >= 2 * g.asked) return undefined;
   const effective = Math.floor(g.granted / 2);
-  return `--listen ${g.spec.text}: asked for a ${g.asked}-byte receive buffer, the kernel granted ${effective} ` +
-    `(net.core.rmem_max); raise it with: sysctl -w net.core.rmem_max=${g.asked}`;
+  return (
+    `--listen ${g.spec.text}: asked for a ${g.asked}-byte receive buffer, the kernel granted ${effective} ` +
+    `(net.core.rmem_max); raise it with: sysctl -w net.core.rmem_max=${g.asked}`
+  );
 }

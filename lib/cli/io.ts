@@ -19,13 +19,20 @@ export interface InputSource {
 
 export function describeSystemError(err: NodeJS.ErrnoException): string {
   switch (err.code) {
-    case 'ENOENT': return 'No such file or directory';
-    case 'EACCES': return 'Permission denied';
-    case 'EISDIR': return 'Is a directory';
-    case 'ENOTDIR': return 'Not a directory';
-    case 'ENOSPC': return 'No space left on device';
-    case 'EROFS': return 'Read-only file system';
-    default: return err.message;
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'EACCES':
+      return 'Permission denied';
+    case 'EISDIR':
+      return 'Is a directory';
+    case 'ENOTDIR':
+      return 'Not a directory';
+    case 'ENOSPC':
+      return 'No space left on device';
+    case 'EROFS':
+      return 'Read-only file system';
+    default:
+      return err.message;
   }
 }
 
@@ -173,7 +180,13 @@ export async function openInputChunks(path: string, stdin: Readable, buffers?: C
 /** Whether `stdin` is this process's stdin on a pipe or socket that nothing has read from yet:
  *  its descriptor can then be read directly, the stream only telling when there is data. */
 function isUntouchedPipe(stdin: Readable): stdin is Socket {
-  return stdin === process.stdin && stdin instanceof Socket && stdin.readableFlowing === null && !stdin.readableDidRead && stdin.readableLength === 0;
+  return (
+    stdin === process.stdin &&
+    stdin instanceof Socket &&
+    stdin.readableFlowing === null &&
+    !stdin.readableDidRead &&
+    stdin.readableLength === 0
+  );
 }
 
 /** A FIFO or pipe (`<(cmd)`) opened by path, opened once more, non-blocking, under a socket that
@@ -188,7 +201,12 @@ async function openPipe(path: string, handle: fsp.FileHandle): Promise<{ fd: num
   await handle.close();
   // manualStart: the socket reads nothing until pipeChunks waits on it
   try {
-    return { fd, socket: new Socket({ fd, readable: true, writable: false, manualStart: true } as ConstructorParameters<typeof Socket>[0]) };
+    return {
+      fd,
+      socket: new Socket({ fd, readable: true, writable: false, manualStart: true } as ConstructorParameters<
+        typeof Socket
+      >[0]),
+    };
   } catch (e) {
     closeSync(fd);
     throw e;
@@ -198,7 +216,13 @@ async function openPipe(path: string, handle: fsp.FileHandle): Promise<{ fd: num
 const openFd = promisify(openCb);
 
 /** A source of pipe chunks and how to stop it. */
-function pipeSource(name: string, fd: number, socket: Socket, bufs: ChunkBuffers, own: boolean): ChunkSource & { ownBuffers(): void } {
+function pipeSource(
+  name: string,
+  fd: number,
+  socket: Socket,
+  bufs: ChunkBuffers,
+  own: boolean,
+): ChunkSource & { ownBuffers(): void } {
   const stop: PipeStop = { stopped: false };
   const ring = { bufs };
   return {
@@ -227,9 +251,15 @@ interface PipeStop {
  *  feed is passed on as it comes). Only an empty pipe is waited on, through the socket's
  *  'readable' (no polling). Both readers run on this thread, and the socket's data is always
  *  taken first, so the bytes keep their order. `own`: close the socket (and `fd`) at the end. */
-async function* pipeChunks(fd: number, socket: Socket, ring: { bufs: ChunkBuffers }, stop: PipeStop, own: boolean): AsyncGenerator<Buffer> {
+async function* pipeChunks(
+  fd: number,
+  socket: Socket,
+  ring: { bufs: ChunkBuffers },
+  stop: PipeStop,
+  own: boolean,
+): AsyncGenerator<Buffer> {
   try {
-    for (let k = 0; !stop.stopped; ) {
+    for (let k = 0; !stop.stopped;) {
       const buf = ring.bufs[k]!;
       const { n, eof } = fillFromPipe(fd, socket, buf);
       if (n > 0) {
@@ -339,7 +369,7 @@ function chunksOf(s: InputSource): ChunkSource {
 async function* fileChunks(handle: fsp.FileHandle, bufs: ChunkBuffers): AsyncGenerator<Buffer> {
   let next: Promise<{ bytesRead: number }> | undefined = handle.read(bufs[0], 0, bufs[0].length, null);
   try {
-    for (let k = 0; ; ) {
+    for (let k = 0; ;) {
       const { bytesRead } = await next;
       next = undefined;
       if (bytesRead === 0) return;
@@ -386,7 +416,8 @@ export async function deadTemps(dir: string, accept: (finalName: string) => bool
     const m = TEMP_NAME.exec(name);
     if (!m || !accept(m[1]!)) continue;
     const pid = Number(m[2]);
-    if (pid > 0 && pid !== process.pid && !processExists(pid)) dead.push({ path: join(dir, name), finalName: m[1]!, pid });
+    if (pid > 0 && pid !== process.pid && !processExists(pid))
+      dead.push({ path: join(dir, name), finalName: m[1]!, pid });
   }
   return dead;
 }
@@ -486,7 +517,10 @@ export class AtomicFile {
       const err = e as NodeJS.ErrnoException & { bytesWritten?: number };
       const done = this.written + (err.bytesWritten ?? 0);
       const outcome = this.inPlace ? 'written in place' : `${this.path} was not replaced`;
-      this.failure = new FlowmeterError('io', `${this.path}: write failed after ${done} of ${this.written + bytes.length} bytes: ${describeSystemError(err)}; ${outcome}`);
+      this.failure = new FlowmeterError(
+        'io',
+        `${this.path}: write failed after ${done} of ${this.written + bytes.length} bytes: ${describeSystemError(err)}; ${outcome}`,
+      );
       if (!this.keepOnFailure) await this.abort();
       throw this.failure;
     }
@@ -569,7 +603,13 @@ export async function publishNew(from: string, to: string): Promise<void> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code !== 'EPERM' && err.code !== 'ENOTSUP' && err.code !== 'EOPNOTSUPP') throw err;
-    if (await fsp.lstat(to).then(() => true, () => false)) throw Object.assign(new Error(`${to} exists`), { code: 'EEXIST' });
+    if (
+      await fsp.lstat(to).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw Object.assign(new Error(`${to} exists`), { code: 'EEXIST' });
     await fsp.rename(from, to);
     return;
   }
@@ -610,7 +650,9 @@ export async function commitAll(files: readonly AtomicFile[]): Promise<void> {
 export async function journalCommit(files: readonly AtomicFile[]): Promise<void> {
   try {
     for (const f of files) await f.seal();
-    const entries: JournalEntry[] = files.filter((f) => !f.inPlace).map((f) => ({ temp: resolve(f.tempPath), path: resolve(f.target) }));
+    const entries: JournalEntry[] = files
+      .filter((f) => !f.inPlace)
+      .map((f) => ({ temp: resolve(f.tempPath), path: resolve(f.target) }));
     const body = JSON.stringify({ pid: process.pid, renames: entries }) + '\n';
     for (const e of entries) await writeFileAtomic(journalPath(e.path), body, 0o600);
   } catch (e) {

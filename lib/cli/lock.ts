@@ -35,7 +35,8 @@ export class LockFile {
       } catch (e) {
         if (e instanceof FlowmeterError) throw e;
         const err = e as NodeJS.ErrnoException;
-        if (err.code !== 'EEXIST') throw new FlowmeterError('cant-create', `${path}: cannot create lock: ${describeSystemError(err)}`);
+        if (err.code !== 'EEXIST')
+          throw new FlowmeterError('cant-create', `${path}: cannot create lock: ${describeSystemError(err)}`);
       }
       const holder = await readHolder(path);
       if (holder && (await isAbandoned(holder, staleMs))) {
@@ -44,7 +45,10 @@ export class LockFile {
       }
       if (Date.now() >= deadline) {
         const who = holder?.pid ? `pid ${holder.pid} on ${holder.host}` : 'another run';
-        throw new FlowmeterError('temporary', `${path}: locked by ${who}; try again later (remove the file if no such run exists)`);
+        throw new FlowmeterError(
+          'temporary',
+          `${path}: locked by ${who}; try again later (remove the file if no such run exists)`,
+        );
       }
       await new Promise((r) => setTimeout(r, delay + randomInt(delay + 1)));
       delay = Math.min(delay * 2, 100);

@@ -31,7 +31,8 @@ export function addMetricsFileOption<T>(y: Argv<T>): Argv<T & MetricsFileArgs> {
     type: 'string',
     requiresArg: true,
     group: 'Output:',
-    describe: "Write this run's counters (records, rejects, exit status, duration) to PATH as a Prometheus textfile, atomically",
+    describe:
+      "Write this run's counters (records, rejects, exit status, duration) to PATH as a Prometheus textfile, atomically",
   });
 }
 
@@ -70,7 +71,8 @@ export class RunReport {
 
   /** The exposition text for a run of `prog` that ended with `exitStatus`. */
   async text(prog: string, exitStatus: number, nowMs = Date.now()): Promise<string> {
-    for (const [reason, n] of this.log?.rejections ?? []) this.gauge('flowmeter_run_rejects', 'Input items rejected in the run, by reason', n, { reason });
+    for (const [reason, n] of this.log?.rejections ?? [])
+      this.gauge('flowmeter_run_rejects', 'Input items rejected in the run, by reason', n, { reason });
     this.gauge('flowmeter_run_exit_status', 'Exit status of the run (0 success; sysexits otherwise)', exitStatus);
     this.gauge('flowmeter_run_duration_seconds', 'Wall time of the run', (performance.now() - this.startedMs) / 1000);
     this.gauge('flowmeter_run_last_timestamp_seconds', 'When the run ended, Unix time', Math.floor(nowMs / 1000));
@@ -102,9 +104,15 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
 }
 
 /** The gauges of a run over NDJSON input (flow-aggregate, flow-report, meter-label count). */
-export function reportInput(report: RunReport | undefined, s: { lines?: number; flows: number; aggregates?: number }): void {
+export function reportInput(
+  report: RunReport | undefined,
+  s: { lines?: number; flows: number; aggregates?: number },
+): void {
   if (!report) return;
   if (s.lines !== undefined) report.gauge('flowmeter_run_input_lines', 'Input lines read in the run', s.lines);
   report.gauge('flowmeter_run_records', 'Input records read in the run, by kind', s.flows, { kind: 'flow' });
-  if (s.aggregates !== undefined) report.gauge('flowmeter_run_records', 'Input records read in the run, by kind', s.aggregates, { kind: 'aggregate' });
+  if (s.aggregates !== undefined)
+    report.gauge('flowmeter_run_records', 'Input records read in the run, by kind', s.aggregates, {
+      kind: 'aggregate',
+    });
 }

@@ -91,7 +91,11 @@ export async function readNdjsonObjects(
         return;
       }
       // a whole array on one line: its objects, if that is all it holds
-      if (Array.isArray(o) && o.length > 0 && o.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x))) {
+      if (
+        Array.isArray(o) &&
+        o.length > 0 &&
+        o.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x))
+      ) {
         for (const x of o) takeObject(x as Record<string, unknown>, no);
         return;
       }
@@ -118,7 +122,8 @@ export async function readNdjsonObjects(
       // an array over many lines (nfdump -o json); one that is whole on this line is parsed as usual
       if (array.open || (line.trimStart().startsWith('[') && !isJson(line))) {
         const bad = array.feed(line, no, parseObject);
-        if (bad !== undefined) reject(`${src.name}:${no}`, 'not JSON', `expected a JSON array of objects (got ${describeValue(bad)})`);
+        if (bad !== undefined)
+          reject(`${src.name}:${no}`, 'not JSON', `expected a JSON array of objects (got ${describeValue(bad)})`);
         return;
       }
       parseObject(line, no);
@@ -130,7 +135,8 @@ export async function readNdjsonObjects(
         // only a buffer of more than MAX_LINE bytes can hold a line that long: check it first
         if (n - start > MAX_LINE) {
           const nl = buf.indexOf(10, start);
-          if ((nl < 0 ? n - start : lineLength(buf, start, nl)) > MAX_LINE) throw new LineTooLongError(lineNo, MAX_LINE);
+          if ((nl < 0 ? n - start : lineLength(buf, start, nl)) > MAX_LINE)
+            throw new LineTooLongError(lineNo, MAX_LINE);
         }
         if (scanner !== undefined && !array.open && buf[start]! > 32) {
           const nl = scanner.scan(buf, start, n);
@@ -186,13 +192,13 @@ export async function readNdjsonObjects(
         parseLine(tail.toString('utf8', 0, tail[tail.length - 1] === 13 ? tail.length - 1 : tail.length));
         if (needFlush && flush) await flush();
       }
-      if (array.open && !io.signal?.aborted) reject(`${src.name}:${array.startLine}`, 'not JSON', 'a JSON array that is not closed at the end of the input');
+      if (array.open && !io.signal?.aborted)
+        reject(`${src.name}:${array.startLine}`, 'not JSON', 'a JSON array that is not closed at the end of the input');
     } catch (e) {
       if (e instanceof LineTooLongError) {
         counts.lines++; // the over-long line was read (in part) and is the one rejected
         reject(`${src.name}:${e.line}`, 'line too long', `${e.message}; rest of ${src.name} skipped`);
-      }
-      else if (io.signal?.aborted) {
+      } else if (io.signal?.aborted) {
         // reading was cut short on purpose: the caller writes what was read
       } else if (e instanceof FlowmeterError) throw e;
       else throw new FlowmeterError('io', `${src.name}: read error: ${(e as Error).message}`);
@@ -220,7 +226,15 @@ export async function readRecords(
   scanner?: LineScanner,
 ): Promise<void> {
   const own = format === 'auto' || format === 'flowmeter' || format === 'goflow2';
-  await readNdjsonObjects(paths, io, counts, reject, (o, file, line) => onRecord(recordFromObject(o, format), file, line), flush, own ? scanner : undefined);
+  await readNdjsonObjects(
+    paths,
+    io,
+    counts,
+    reject,
+    (o, file, line) => onRecord(recordFromObject(o, format), file, line),
+    flush,
+    own ? scanner : undefined,
+  );
 }
 
 function isJson(text: string): boolean {
@@ -245,7 +259,10 @@ export interface InputOutcome {
 
 /** FILE:LINE of the first input line rejected (networks file lines aside), if any. */
 export function firstRejectedPlace(log: Log): string | undefined {
-  return [...log.rejections.keys()].filter((r) => r !== 'networks file').map((r) => log.firstPlaceOf(r)).find((p) => p !== undefined);
+  return [...log.rejections.keys()]
+    .filter((r) => r !== 'networks file')
+    .map((r) => log.firstPlaceOf(r))
+    .find((p) => p !== undefined);
 }
 
 /** The exit status of a run over NDJSON input, with its last words on stderr: 130 when
@@ -299,7 +316,8 @@ export class JsonArraySplitter {
           if (c !== 91) return this.giveUp(line); // [
           this.open = true;
           this.startLine = no;
-        } else if (c === 93) this.open = false; // ]
+        } else if (c === 93)
+          this.open = false; // ]
         else if (c === 123) {
           this.depth = 1;
           this.startLine = no;

@@ -47,9 +47,20 @@ export function makeParser(proc: Pick<Proc, 'argv' | 'stdout'>, spec: CommandSpe
     // `PROG completion`: yargs' own bash script, or zsh's when $SHELL is zsh
     .completion('completion', 'Print a bash or zsh completion script (zsh when $SHELL names zsh)')
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only print errors', group: 'Common:' })
-    .option('verbose', { alias: 'v', type: 'count', describe: 'More detail on stderr (-vv for more)', group: 'Common:' })
-    .option('color', { type: 'boolean', describe: 'Force colour on/off (default: on a TTY, off with NO_COLOR)', group: 'Common:' })
-    .epilogue(`See ${spec.prog}(1) for details. Exit status: 0 ok, 64 usage, 65 bad data, 66 no input (see the man page).`);
+    .option('verbose', {
+      alias: 'v',
+      type: 'count',
+      describe: 'More detail on stderr (-vv for more)',
+      group: 'Common:',
+    })
+    .option('color', {
+      type: 'boolean',
+      describe: 'Force colour on/off (default: on a TTY, off with NO_COLOR)',
+      group: 'Common:',
+    })
+    .epilogue(
+      `See ${spec.prog}(1) for details. Exit status: 0 ok, 64 usage, 65 bad data, 66 no input (see the man page).`,
+    );
   for (const [cmd, desc] of spec.examples) y = y.example(cmd, desc);
   RAW_ARGV.set(y, proc.argv);
   return y;
@@ -126,14 +137,22 @@ export async function parseArgs<T extends CommonArgs>(y: Argv<T>) {
 
 /** The `[files..]` positional; yargs leaves what follows `--` in `_` instead: an input named
  *  there must not be ignored in favour of stdin. */
-function inputFiles(given: unknown, rest: readonly unknown[], raw: readonly string[] | undefined): string[] | undefined {
+function inputFiles(
+  given: unknown,
+  rest: readonly unknown[],
+  raw: readonly string[] | undefined,
+): string[] | undefined {
   const files = Array.isArray(given) ? given.map(String) : undefined;
   if (rest.length === 0 || raw === undefined || !raw.includes('--')) return files;
   return [...(files ?? []), ...raw.slice(raw.indexOf('--') + 1)];
 }
 
 /** What parseArgs gives for a command's parser function: `type Args = ArgsOf<typeof parser>`. */
-export type ArgsOf<P extends (...args: never[]) => Argv<CommonArgs>> = P extends (...args: never[]) => Argv<infer T extends CommonArgs> ? NonNullable<Awaited<ReturnType<typeof parseArgs<T>>>> : never;
+export type ArgsOf<P extends (...args: never[]) => Argv<CommonArgs>> = P extends (
+  ...args: never[]
+) => Argv<infer T extends CommonArgs>
+  ? NonNullable<Awaited<ReturnType<typeof parseArgs<T>>>>
+  : never;
 
 /** The diagnostics channel configured from the common options. */
 export function makeLog(proc: Proc, prog: string, args: CommonArgs): Log {
@@ -148,8 +167,10 @@ export function makeLog(proc: Proc, prog: string, args: CommonArgs): Log {
 export function intInRange(name: string, min: number, max: number): (v: unknown) => number {
   return (v: unknown): number => {
     const n = typeof v === 'number' ? v : Number(v);
-    if (typeof v === 'string' && !/^-?[0-9]+$/.test(v.trim())) throw usageError(`--${name}: expected an integer, got "${v}"`);
-    if (!Number.isInteger(n) || n < min || n > max) throw usageError(`--${name}: expected an integer ${min}..${max}, got "${String(v)}"`);
+    if (typeof v === 'string' && !/^-?[0-9]+$/.test(v.trim()))
+      throw usageError(`--${name}: expected an integer, got "${v}"`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw usageError(`--${name}: expected an integer ${min}..${max}, got "${String(v)}"`);
     return n;
   };
 }

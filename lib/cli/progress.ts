@@ -70,7 +70,12 @@ export class ReadProgress {
 }
 
 /** Run `read` with a ReadProgress over `paths`, erased however the read ends. */
-export async function withReadProgress<T>(log: Log, paths: readonly string[], dataOnTerminal: boolean, read: (p: ReadProgress) => Promise<T>): Promise<T> {
+export async function withReadProgress<T>(
+  log: Log,
+  paths: readonly string[],
+  dataOnTerminal: boolean,
+  read: (p: ReadProgress) => Promise<T>,
+): Promise<T> {
   const progress = await ReadProgress.start(log, paths, dataOnTerminal);
   try {
     return await read(progress);
@@ -100,7 +105,10 @@ async function totalSize(paths: readonly string[]): Promise<number | undefined> 
 /** "read 1.20 GiB of 1.50 GiB (80%), 98.0 MiB/s, 0:12": the total only while the count is within
  *  it (a file that grows, or is gzip without the .gz name, is shown without). */
 export function progressText(bytes: number, total: number | undefined, secs: number): string {
-  const of = total !== undefined && total > 0 && bytes <= total ? ` of ${humanBytes(total, 'iec')} (${Math.floor((bytes / total) * 100)}%)` : '';
+  const of =
+    total !== undefined && total > 0 && bytes <= total
+      ? ` of ${humanBytes(total, 'iec')} (${Math.floor((bytes / total) * 100)}%)`
+      : '';
   return `read ${humanBytes(bytes, 'iec')}${of}, ${humanBytes(Math.round(bytes / secs), 'iec')}/s, ${clock(secs)}`;
 }
 

@@ -24,12 +24,24 @@ export interface Proc {
 export type Main = (proc: Proc) => Promise<Outcome | number | void>;
 
 export function processProc(): Proc {
-  return { argv: process.argv.slice(2), env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signals: process, report: new RunReport() };
+  return {
+    argv: process.argv.slice(2),
+    env: process.env,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    signals: process,
+    report: new RunReport(),
+  };
 }
 
 /** Run `body` with a signal that aborts when one of `names` arrives at `proc.signals` (a batch
  *  command then stops reading and writes what it has); the handlers are removed afterwards. */
-export async function untilSignal<T>(proc: Pick<Proc, 'signals'>, names: readonly NodeJS.Signals[], body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function untilSignal<T>(
+  proc: Pick<Proc, 'signals'>,
+  names: readonly NodeJS.Signals[],
+  body: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const ac = new AbortController();
   const stop = (): void => ac.abort();
   for (const name of names) proc.signals.once(name, stop);
@@ -73,7 +85,9 @@ export function reportError(prog: string, e: unknown, proc: Pick<Proc, 'stderr' 
     return exitCodeOf(e.kind);
   }
   const err = e as Error;
-  proc.stderr.write(`${prog}: internal error (this is a bug, please report it): ${visible(err?.message ?? String(e))}\n`);
+  proc.stderr.write(
+    `${prog}: internal error (this is a bug, please report it): ${visible(err?.message ?? String(e))}\n`,
+  );
   if (proc.env.FLOWMETER_DEBUG) proc.stderr.write(`${err?.stack ?? ''}\n`);
   return EXIT.SOFTWARE;
 }

@@ -42,7 +42,8 @@ export class BatchWriter {
 
 /** Resolve on 'drain'; reject if the stream errors or closes first (a closed pipe must not hang us). */
 export function waitDrain(stream: Writable): Promise<void> {
-  if (stream.destroyed) return Promise.reject(Object.assign(new Error('stream destroyed'), { code: 'ERR_STREAM_DESTROYED' }));
+  if (stream.destroyed)
+    return Promise.reject(Object.assign(new Error('stream destroyed'), { code: 'ERR_STREAM_DESTROYED' }));
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {
       stream.off('drain', onDrain);

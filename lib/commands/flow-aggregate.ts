@@ -25,14 +25,29 @@ const SPEC: CommandSpec = {
     'Sum flow records (flow-capture or goflow2 NDJSON) per pmacct primitives, with a pmacct networks file, ' +
     'tcpdump-style filters and time bins; aggregate records given as input are merged exactly.',
   examples: [
-    ['flow-capture -r edge.pcap | flow-aggregate --ab -n subscribers.lst', 'bytes per subscriber host and remote network (agg-ab)'],
-    ['flow-aggregate --ab --ba -n subs.lst -o ab=agg-ab.ndjson -o ba=agg-ba.ndjson flows.ndjson', 'both billing directions in one pass'],
+    [
+      'flow-capture -r edge.pcap | flow-aggregate --ab -n subscribers.lst',
+      'bytes per subscriber host and remote network (agg-ab)',
+    ],
+    [
+      'flow-aggregate --ab --ba -n subs.lst -o ab=agg-ab.ndjson -o ba=agg-ba.ndjson flows.ndjson',
+      'both billing directions in one pass',
+    ],
     ["flow-aggregate -a src_host,dst_port -f 'tcp and src net 10.5.0.0/16' flows.ndjson", 'a filtered aggregation'],
-    ['flow-aggregate -a dst_host --interval 300 --pro-rate flows.ndjson', '5-minute bins, long flows spread over the bins they span'],
+    [
+      'flow-aggregate -a dst_host --interval 300 --pro-rate flows.ndjson',
+      '5-minute bins, long flows spread over the bins they span',
+    ],
     ['cat shard-*.ndjson | flow-aggregate --ab > total.ndjson', 'merge aggregates from several collectors or runs'],
     ['flow-aggregate -c pmacct-like.conf flows.ndjson', 'named aggregations from a config file'],
-    ['flow-aggregate --ab -n subs.lst -o agg-ab.ndjson --metrics-file /var/lib/node_exporter/textfile/aggregate-ab.prom flows.ndjson', "records, rejects, exit status of the run for Prometheus"],
-    ['flow-capture -r edge.pcap | flow-aggregate -j 4 --ab --ba -n subs.lst -o ab=ab.ndjson -o ba=ba.ndjson', 'four threads share the keys (output as with -j 1)'],
+    [
+      'flow-aggregate --ab -n subs.lst -o agg-ab.ndjson --metrics-file /var/lib/node_exporter/textfile/aggregate-ab.prom flows.ndjson',
+      'records, rejects, exit status of the run for Prometheus',
+    ],
+    [
+      'flow-capture -r edge.pcap | flow-aggregate -j 4 --ab --ba -n subs.lst -o ab=ab.ndjson -o ba=ba.ndjson',
+      'four threads share the keys (output as with -j 1)',
+    ],
   ],
 };
 
@@ -44,26 +59,130 @@ interface AggDraft {
 }
 
 function parser(proc: Proc) {
-  return addMetricsFileOption(makeParser(proc, SPEC))
-    .command('$0 [files..]', false, (c) => c.positional('files', { type: 'string', array: true, describe: 'Flow or aggregate NDJSON files (- = stdin)' }))
-    .option('aggregate', { alias: 'a', type: 'string', array: true, nargs: 1, default: [], group: 'Aggregation:', describe: 'Primitives to group by, e.g. src_host,dst_net,dst_mask; NAME=LIST names it (repeatable)' })
-    .option('ab', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Shorthand: aggregation "ab" = src_host,dst_net,dst_mask (outgoing)' })
-    .option('ba', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Shorthand: aggregation "ba" = src_net,src_mask,dst_host (incoming)' })
-    .option('networks', { alias: 'n', type: 'string', group: 'Aggregation:', describe: 'pmacct networks_file for *_net/*_mask (longest prefix; unmatched = 0.0.0.0/0)' })
-    .option('net-source', { type: 'string', choices: ['file', 'exporter', 'longest'] as const, group: 'Aggregation:', describe: 'Nets from the networks file (default with -n), the exporter\'s masks, or the longer of both' })
-    .option('filter', { alias: 'f', type: 'string', array: true, nargs: 1, default: [], group: 'Aggregation:', describe: 'tcpdump-style filter; repeat: a flow passes if any matches' })
-    .option('renormalize', { type: 'boolean', default: false, group: 'Aggregation:', describe: 'Multiply bytes/packets by sampling_rate (0 = unknown: unchanged)' })
-    .option('interval', { type: 'string', group: 'Time:', describe: 'Time bins of SECONDS (or 5m, 1h, 1d), aligned to the epoch' })
-    // no default: a config file's aggregate_time arrival applies unless --time is given
-    .option('time', { type: 'string', choices: ['start', 'arrival'] as const, defaultDescription: '"start"', group: 'Time:', describe: 'Bin by flow start or by arrival (time_received_ns)' })
-    .option('pro-rate', { type: 'boolean', default: false, group: 'Time:', describe: 'Spread a flow spanning several bins over them by duration' })
-    .option('output', { alias: 'o', type: 'string', array: true, nargs: 1, default: [], group: 'Output:', describe: 'Write to FILE atomically; NAME=FILE for a named aggregation' })
-    .option('format', { type: 'string', choices: ['ndjson', 'csv'] as const, default: 'ndjson' as const, group: 'Output:', describe: 'Output format' })
-    .option('sort', { type: 'string', choices: ['bytes', 'packets', 'key'] as const, default: 'key' as const, group: 'Output:', describe: 'Order of the aggregates (bytes/packets: largest first)' })
-    .option('config', { alias: 'c', type: 'string', group: 'Input:', describe: 'pmacct-style config: aggregate[NAME], aggregate_filter[NAME], networks_file, …' })
-    .option('input-format', { type: 'string', choices: INPUT_FORMATS, default: 'auto' as const, group: 'Input:', describe: 'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json), pmacct (JSON aggregates)' })
-    .option('strict', { type: 'boolean', default: false, group: 'Input:', describe: 'Stop at the first bad input line or networks file line' })
-    .option('jobs', { alias: 'j', type: 'number', group: 'Input:', default: 1, describe: 'Threads that scan and account, each holding its share of the keys (1 = one thread; every thread scans every line, see the man page); output is the same for any N' });
+  return (
+    addMetricsFileOption(makeParser(proc, SPEC))
+      .command('$0 [files..]', false, (c) =>
+        c.positional('files', { type: 'string', array: true, describe: 'Flow or aggregate NDJSON files (- = stdin)' }),
+      )
+      .option('aggregate', {
+        alias: 'a',
+        type: 'string',
+        array: true,
+        nargs: 1,
+        default: [],
+        group: 'Aggregation:',
+        describe: 'Primitives to group by, e.g. src_host,dst_net,dst_mask; NAME=LIST names it (repeatable)',
+      })
+      .option('ab', {
+        type: 'boolean',
+        default: false,
+        group: 'Aggregation:',
+        describe: 'Shorthand: aggregation "ab" = src_host,dst_net,dst_mask (outgoing)',
+      })
+      .option('ba', {
+        type: 'boolean',
+        default: false,
+        group: 'Aggregation:',
+        describe: 'Shorthand: aggregation "ba" = src_net,src_mask,dst_host (incoming)',
+      })
+      .option('networks', {
+        alias: 'n',
+        type: 'string',
+        group: 'Aggregation:',
+        describe: 'pmacct networks_file for *_net/*_mask (longest prefix; unmatched = 0.0.0.0/0)',
+      })
+      .option('net-source', {
+        type: 'string',
+        choices: ['file', 'exporter', 'longest'] as const,
+        group: 'Aggregation:',
+        describe: "Nets from the networks file (default with -n), the exporter's masks, or the longer of both",
+      })
+      .option('filter', {
+        alias: 'f',
+        type: 'string',
+        array: true,
+        nargs: 1,
+        default: [],
+        group: 'Aggregation:',
+        describe: 'tcpdump-style filter; repeat: a flow passes if any matches',
+      })
+      .option('renormalize', {
+        type: 'boolean',
+        default: false,
+        group: 'Aggregation:',
+        describe: 'Multiply bytes/packets by sampling_rate (0 = unknown: unchanged)',
+      })
+      .option('interval', {
+        type: 'string',
+        group: 'Time:',
+        describe: 'Time bins of SECONDS (or 5m, 1h, 1d), aligned to the epoch',
+      })
+      // no default: a config file's aggregate_time arrival applies unless --time is given
+      .option('time', {
+        type: 'string',
+        choices: ['start', 'arrival'] as const,
+        defaultDescription: '"start"',
+        group: 'Time:',
+        describe: 'Bin by flow start or by arrival (time_received_ns)',
+      })
+      .option('pro-rate', {
+        type: 'boolean',
+        default: false,
+        group: 'Time:',
+        describe: 'Spread a flow spanning several bins over them by duration',
+      })
+      .option('output', {
+        alias: 'o',
+        type: 'string',
+        array: true,
+        nargs: 1,
+        default: [],
+        group: 'Output:',
+        describe: 'Write to FILE atomically; NAME=FILE for a named aggregation',
+      })
+      .option('format', {
+        type: 'string',
+        choices: ['ndjson', 'csv'] as const,
+        default: 'ndjson' as const,
+        group: 'Output:',
+        describe: 'Output format',
+      })
+      .option('sort', {
+        type: 'string',
+        choices: ['bytes', 'packets', 'key'] as const,
+        default: 'key' as const,
+        group: 'Output:',
+        describe: 'Order of the aggregates (bytes/packets: largest first)',
+      })
+      .option('config', {
+        alias: 'c',
+        type: 'string',
+        group: 'Input:',
+        describe: 'pmacct-style config: aggregate[NAME], aggregate_filter[NAME], networks_file, …',
+      })
+      .option('input-format', {
+        type: 'string',
+        choices: INPUT_FORMATS,
+        default: 'auto' as const,
+        group: 'Input:',
+        describe:
+          'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json), pmacct (JSON aggregates)',
+      })
+      .option('strict', {
+        type: 'boolean',
+        default: false,
+        group: 'Input:',
+        describe: 'Stop at the first bad input line or networks file line',
+      })
+      .option('jobs', {
+        alias: 'j',
+        type: 'number',
+        group: 'Input:',
+        default: 1,
+        describe:
+          'Threads that scan and account, each holding its share of the keys (1 = one thread; every thread scans every line, see the man page); output is the same for any N',
+      })
+  );
 }
 
 type Args = ArgsOf<typeof parser>;
@@ -73,7 +192,8 @@ export async function main(proc: Proc): Promise<number | void> {
   if (!a) return EXIT.OK;
   const log = makeLog(proc, PROG, a);
   proc.report?.enable(a['metrics-file'], log);
-  if (!Number.isInteger(a.jobs) || a.jobs < 1 || a.jobs > 256) throw usageError(`--jobs: expected a whole number 1-256, got "${a.jobs}"`);
+  if (!Number.isInteger(a.jobs) || a.jobs < 1 || a.jobs > 256)
+    throw usageError(`--jobs: expected a whole number 1-256, got "${a.jobs}"`);
   const files = a.files ?? [];
   refuseTerminalStdin(files, proc.stdin, 'flow records');
 
@@ -87,9 +207,13 @@ export async function main(proc: Proc): Promise<number | void> {
 
   const netSource = a['net-source'] ?? conf?.netSource ?? 'file';
   const networksPath = a.networks ?? conf?.networksFile;
-  if (netSource !== 'exporter' && a['net-source'] !== undefined && !networksPath) throw usageError(`--net-source ${netSource} needs a networks file (-n)`);
+  if (netSource !== 'exporter' && a['net-source'] !== undefined && !networksPath)
+    throw usageError(`--net-source ${netSource} needs a networks file (-n)`);
   const networks = networksPath
-    ? await loadNetworksFile(networksPath, { strict: a.strict, onProblem: (place, msg) => log.reject('networks file', msg, place) })
+    ? await loadNetworksFile(networksPath, {
+        strict: a.strict,
+        onProblem: (place, msg) => log.reject('networks file', msg, place),
+      })
     : undefined;
   const networkProblems = log.rejectedTotal;
   if (networks) log.info(`${networksPath}: ${networks.size} networks (${networks.duplicates} duplicates ignored)`);
@@ -110,19 +234,33 @@ export async function main(proc: Proc): Promise<number | void> {
   }));
   const summary = await untilSignal(proc, ['SIGINT'], (signal) =>
     runAggregate(
-      { inputs: files, aggregations, networks, networksPath, format: a.format, sort: a.sort, strict: a.strict, inputFormat: a['input-format'], jobs: a.jobs },
+      {
+        inputs: files,
+        aggregations,
+        networks,
+        networksPath,
+        format: a.format,
+        sort: a.sort,
+        strict: a.strict,
+        inputFormat: a['input-format'],
+        jobs: a.jobs,
+      },
       { stdin: proc.stdin, stdout: proc.stdout, log, signal },
     ),
   );
   logSummary(log, proc.report, summary);
-  return inputExitStatus(log, summary, 'wrote the aggregates of what was read so far', { problems: networkProblems, path: networksPath });
+  return inputExitStatus(log, summary, 'wrote the aggregates of what was read so far', {
+    problems: networkProblems,
+    path: networksPath,
+  });
 }
 
 /** The aggregations: the config file's, then -a/--ab/--ba (a name from the command line replaces
  *  the config's); pmacct's default src_host when none is given. */
 function aggregationDrafts(a: Args, conf: AggregateConfigFile | undefined): Map<string, AggDraft> {
   const aggs = new Map<string, AggDraft>();
-  for (const c of conf?.aggregations ?? []) aggs.set(c.name, { primitives: c.primitives!, filters: c.filters, output: c.output, interval: c.interval });
+  for (const c of conf?.aggregations ?? [])
+    aggs.set(c.name, { primitives: c.primitives!, filters: c.filters, output: c.output, interval: c.interval });
   let unnamed = 0;
   for (const item of a.aggregate) {
     const eq = item.indexOf('=');
@@ -142,7 +280,9 @@ function assignOutputs(aggs: Map<string, AggDraft>, outputs: readonly string[]):
     const name = eq > 0 ? o.slice(0, eq) : undefined;
     if (name !== undefined && aggs.has(name)) aggs.get(name)!.output = o.slice(eq + 1);
     else if (name !== undefined && /^[A-Za-z0-9_-]+$/.test(name)) {
-      throw usageError(`--output ${o}: no aggregation named "${name}" (have: ${[...aggs.keys()].join(', ')}; a file name with "=" needs a directory, like ./${o})`);
+      throw usageError(
+        `--output ${o}: no aggregation named "${name}" (have: ${[...aggs.keys()].join(', ')}; a file name with "=" needs a directory, like ./${o})`,
+      );
     } else if (aggs.size === 1) [...aggs.values()][0]!.output = o;
     else throw usageError(`--output ${o}: with several aggregations (${[...aggs.keys()].join(', ')}) write NAME=FILE`);
   }
@@ -153,16 +293,23 @@ function assignOutputs(aggs: Map<string, AggDraft>, outputs: readonly string[]):
 }
 
 /** --interval, --pro-rate and --time over the config file's settings. */
-function timeBins(a: Args, conf: AggregateConfigFile | undefined, aggs: Map<string, AggDraft>): { interval: number; proRate: boolean; arrival: boolean } {
+function timeBins(
+  a: Args,
+  conf: AggregateConfigFile | undefined,
+  aggs: Map<string, AggDraft>,
+): { interval: number; proRate: boolean; arrival: boolean } {
   let interval = conf?.interval ?? 0;
   if (a.interval !== undefined) {
     interval = parseDuration(a.interval) ?? 0;
-    if (interval === 0) throw usageError(`--interval: expected seconds or N[smhdw] greater than 0, got "${a.interval}"`);
+    if (interval === 0)
+      throw usageError(`--interval: expected seconds or N[smhdw] greater than 0, got "${a.interval}"`);
   }
   const proRate = a['pro-rate'] || conf?.proRate === true;
-  if (proRate && interval === 0 && ![...aggs.values()].some((g) => g.interval)) throw usageError('--pro-rate needs --interval');
+  if (proRate && interval === 0 && ![...aggs.values()].some((g) => g.interval))
+    throw usageError('--pro-rate needs --interval');
   const arrival = (a.time ?? (conf?.timeArrival === true ? 'arrival' : 'start')) === 'arrival';
-  if (proRate && arrival) throw usageError('--pro-rate spreads flows by their duration; it cannot be used with --time arrival');
+  if (proRate && arrival)
+    throw usageError('--pro-rate spreads flows by their duration; it cannot be used with --time arrival');
   return { interval, proRate, arrival };
 }
 
@@ -170,11 +317,24 @@ function logSummary(log: Log, report: RunReport | undefined, summary: AggregateS
   log.flushSuppressed();
   for (const agg of summary.aggregators) {
     const s = agg.stats;
-    log.info(`aggregation ${agg.name}: ${agg.size} aggregates from ${s.flows} flows and ${s.aggregates} aggregate records (${s.filtered} flows filtered out)`);
-    if (s.unknownSamplingRate > 0) log.warn(`aggregation ${agg.name}: ${s.unknownSamplingRate} flows had sampling_rate 0 (unknown): counted as exported, not renormalised`);
-    if (s.notProRated > 0) log.warn(`aggregation ${agg.name}: ${s.notProRated} flows span more than ${MAX_PRO_RATE_BINS} intervals (end time far after start: an exporter clock?): counted whole in their start interval, not pro-rated`);
+    log.info(
+      `aggregation ${agg.name}: ${agg.size} aggregates from ${s.flows} flows and ${s.aggregates} aggregate records (${s.filtered} flows filtered out)`,
+    );
+    if (s.unknownSamplingRate > 0)
+      log.warn(
+        `aggregation ${agg.name}: ${s.unknownSamplingRate} flows had sampling_rate 0 (unknown): counted as exported, not renormalised`,
+      );
+    if (s.notProRated > 0)
+      log.warn(
+        `aggregation ${agg.name}: ${s.notProRated} flows span more than ${MAX_PRO_RATE_BINS} intervals (end time far after start: an exporter clock?): counted whole in their start interval, not pro-rated`,
+      );
   }
-  log.info(`${summary.lines} lines: ${summary.flows} flows, ${summary.aggregates} aggregate records, ${summary.rejected} rejected`);
+  log.info(
+    `${summary.lines} lines: ${summary.flows} flows, ${summary.aggregates} aggregate records, ${summary.rejected} rejected`,
+  );
   reportInput(report, summary);
-  for (const agg of summary.aggregators) report?.gauge('flowmeter_run_aggregates', 'Aggregates written in the run, by aggregation', agg.size, { aggregation: agg.name });
+  for (const agg of summary.aggregators)
+    report?.gauge('flowmeter_run_aggregates', 'Aggregates written in the run, by aggregation', agg.size, {
+      aggregation: agg.name,
+    });
 }

@@ -58,7 +58,11 @@ export class FlowDecoder implements DecodeCore {
     this.rejects = opts.rejects;
     this.templates = opts.templates ?? new TemplateCache(opts.templateLimits);
     this.allow = opts.allow;
-    this.pending = new PendingBuffer(opts.maxPending ?? 1024, opts.maxPendingBytes ?? 16 << 20, (opts.pendingTtlSeconds ?? 60) * 1e9);
+    this.pending = new PendingBuffer(
+      opts.maxPending ?? 1024,
+      opts.maxPendingBytes ?? 16 << 20,
+      (opts.pendingTtlSeconds ?? 60) * 1e9,
+    );
     this.sflow = opts.sflow;
   }
 
@@ -83,7 +87,8 @@ export class FlowDecoder implements DecodeCore {
       return;
     }
     stats.datagrams++;
-    if (this.pending.size > 0) for (const p of this.pending.expire(d.receivedNs)) this.expire(p, 'its template did not arrive in time');
+    if (this.pending.size > 0)
+      for (const p of this.pending.expire(d.receivedNs)) this.expire(p, 'its template did not arrive in time');
     const b = d.payload;
     if (b.length < 4) {
       this.reject('truncated', d, 'datagram', 'header', `${b.length} bytes is too short for any flow export header`);
@@ -125,7 +130,13 @@ export class FlowDecoder implements DecodeCore {
       this.reject('unknown version', d, 'datagram', 'header at offset 0x0', `unknown version ${version}`);
     } catch (e) {
       // a decoder bug must not take the collector down: count it like bad input, with the stack at -vv
-      this.reject('internal error', d, 'decoder', `version ${version}`, `${(e as Error).message ?? String(e)} (please report this datagram)`);
+      this.reject(
+        'internal error',
+        d,
+        'decoder',
+        `version ${version}`,
+        `${(e as Error).message ?? String(e)} (please report this datagram)`,
+      );
       for (const line of ((e as Error).stack ?? String(e)).split('\n')) this.rejects.debug(line); // a message is one line
     }
   }
@@ -160,7 +171,13 @@ export class FlowDecoder implements DecodeCore {
   expire(p: PendingSet, why: string): void {
     this.stats.pendingExpired++;
     const word = p.protocol === 'IPFIX' ? 'set' : 'flowset';
-    this.reject('no template', p.place, p.protocol, `${word} ${p.templateId} at offset 0x${p.setOffset.toString(16)}`, `data for template ${p.templateId} dropped: ${why}`);
+    this.reject(
+      'no template',
+      p.place,
+      p.protocol,
+      `${word} ${p.templateId} at offset 0x${p.setOffset.toString(16)}`,
+      `data for template ${p.templateId} dropped: ${why}`,
+    );
   }
 
   sequence(key: string, seq: number, maxGap: number): boolean {

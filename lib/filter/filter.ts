@@ -78,7 +78,12 @@ function tokenize(src: string): Token[] {
     }
     const start = i;
     while (i < src.length && /[A-Za-z0-9_.:/\\-]/.test(src[i]!)) i++;
-    if (i === start) throw new FilterSyntaxError(`unexpected character "${c}" (byte offsets and comparisons are not supported on flow records)`, start + 1, src);
+    if (i === start)
+      throw new FilterSyntaxError(
+        `unexpected character "${c}" (byte offsets and comparisons are not supported on flow records)`,
+        start + 1,
+        src,
+      );
     out.push({ text: src.slice(start, i), col: start + 1, kind: 'word' });
   }
   return out;
@@ -98,29 +103,146 @@ const PROTO_QUALS: ReadonlySet<string> = new Set(['ip', 'ip6', 'tcp', 'udp', 'sc
 const TYPE_QUALS: ReadonlySet<string> = new Set(['host', 'net', 'port', 'portrange', 'proto']);
 /** Bare protocol primitives: [family or 0, protocol number or -1]. */
 const BARE: Readonly<Record<string, readonly [number, number]>> = {
-  ip: [4, -1], ip6: [6, -1], tcp: [0, 6], udp: [0, 17], sctp: [0, 132], icmp: [4, 1], icmp6: [6, 58],
-  igmp: [4, 2], igrp: [4, 9], pim: [0, 103], ah: [0, 51], esp: [0, 50], vrrp: [4, 112], gre: [0, 47],
+  ip: [4, -1],
+  ip6: [6, -1],
+  tcp: [0, 6],
+  udp: [0, 17],
+  sctp: [0, 132],
+  icmp: [4, 1],
+  icmp6: [6, 58],
+  igmp: [4, 2],
+  igrp: [4, 9],
+  pim: [0, 103],
+  ah: [0, 51],
+  esp: [0, 50],
+  vrrp: [4, 112],
+  gre: [0, 47],
 };
 const UNSUPPORTED: ReadonlySet<string> = new Set([
-  'ether', 'arp', 'rarp', 'fddi', 'tr', 'wlan', 'gateway', 'less', 'greater', 'len', 'vlan', 'mpls', 'pppoed',
-  'pppoes', 'geneve', 'broadcast', 'multicast', 'inbound', 'outbound', 'ifname', 'on', 'rnr', 'rulenum',
-  'reason', 'rset', 'srnr', 'subrulenum', 'action', 'decnet', 'iso', 'atalk', 'aarp', 'ipx', 'netbeui',
-  'llc', 'stp', 'lat', 'mopdl', 'moprc', 'sca', 'type', 'subtype', 'dir', 'addr1', 'addr2', 'addr3',
-  'addr4', 'ra', 'ta', 'protochain', 'bpf', 'atm', 'lane', 'oam', 'oamf4', 'metac', 'bcc', 'sc', 'ilmic',
-  'connectmsg', 'metaconnect', 'vpi', 'vci', 'slip', 'link', 'ppp', 'radio', 'hdlc',
+  'ether',
+  'arp',
+  'rarp',
+  'fddi',
+  'tr',
+  'wlan',
+  'gateway',
+  'less',
+  'greater',
+  'len',
+  'vlan',
+  'mpls',
+  'pppoed',
+  'pppoes',
+  'geneve',
+  'broadcast',
+  'multicast',
+  'inbound',
+  'outbound',
+  'ifname',
+  'on',
+  'rnr',
+  'rulenum',
+  'reason',
+  'rset',
+  'srnr',
+  'subrulenum',
+  'action',
+  'decnet',
+  'iso',
+  'atalk',
+  'aarp',
+  'ipx',
+  'netbeui',
+  'llc',
+  'stp',
+  'lat',
+  'mopdl',
+  'moprc',
+  'sca',
+  'type',
+  'subtype',
+  'dir',
+  'addr1',
+  'addr2',
+  'addr3',
+  'addr4',
+  'ra',
+  'ta',
+  'protochain',
+  'bpf',
+  'atm',
+  'lane',
+  'oam',
+  'oamf4',
+  'metac',
+  'bcc',
+  'sc',
+  'ilmic',
+  'connectmsg',
+  'metaconnect',
+  'vpi',
+  'vci',
+  'slip',
+  'link',
+  'ppp',
+  'radio',
+  'hdlc',
 ]);
 const KEYWORDS: ReadonlySet<string> = new Set([
-  ...PROTO_QUALS, ...TYPE_QUALS, ...Object.keys(BARE), 'src', 'dst', 'and', 'or', 'not', 'mask', ...UNSUPPORTED,
+  ...PROTO_QUALS,
+  ...TYPE_QUALS,
+  ...Object.keys(BARE),
+  'src',
+  'dst',
+  'and',
+  'or',
+  'not',
+  'mask',
+  ...UNSUPPORTED,
 ]);
 
 /** Well-known service names accepted after `port` (libpcap asks getservbyname; we do not read
  *  /etc/services so that a filter means the same on every machine). */
 const SERVICES: Readonly<Record<string, number>> = {
-  ftp: 21, 'ftp-data': 20, ssh: 22, telnet: 23, smtp: 25, domain: 53, dns: 53, bootps: 67, bootpc: 68,
-  tftp: 69, http: 80, www: 80, kerberos: 88, pop3: 110, ntp: 123, 'netbios-ns': 137, imap: 143,
-  imap2: 143, snmp: 161, 'snmp-trap': 162, bgp: 179, ldap: 389, https: 443, smb: 445, 'microsoft-ds': 445,
-  syslog: 514, submission: 587, ldaps: 636, imaps: 993, pop3s: 995, openvpn: 1194, radius: 1812,
-  nfs: 2049, mysql: 3306, rdp: 3389, postgresql: 5432, 'netflow': 2055, ipfix: 4739, sflow: 6343,
+  ftp: 21,
+  'ftp-data': 20,
+  ssh: 22,
+  telnet: 23,
+  smtp: 25,
+  domain: 53,
+  dns: 53,
+  bootps: 67,
+  bootpc: 68,
+  tftp: 69,
+  http: 80,
+  www: 80,
+  kerberos: 88,
+  pop3: 110,
+  ntp: 123,
+  'netbios-ns': 137,
+  imap: 143,
+  imap2: 143,
+  snmp: 161,
+  'snmp-trap': 162,
+  bgp: 179,
+  ldap: 389,
+  https: 443,
+  smb: 445,
+  'microsoft-ds': 445,
+  syslog: 514,
+  submission: 587,
+  ldaps: 636,
+  imaps: 993,
+  pop3s: 995,
+  openvpn: 1194,
+  radius: 1812,
+  nfs: 2049,
+  mysql: 3306,
+  rdp: 3389,
+  postgresql: 5432,
+  netflow: 2055,
+  ipfix: 4739,
+  sflow: 6343,
 };
 
 type Node =
@@ -238,7 +360,12 @@ class Parser {
     if (t && (t.text === 'src' || t.text === 'dst')) {
       const a = this.peek(1);
       const b = this.peek(2);
-      if ((this.isWord(a, 'or') || this.isWord(a, 'and')) && b && (b.text === 'src' || b.text === 'dst') && b.text !== t.text) {
+      if (
+        (this.isWord(a, 'or') || this.isWord(a, 'and')) &&
+        b &&
+        (b.text === 'src' || b.text === 'dst') &&
+        b.text !== t.text
+      ) {
         q.dir = this.isWord(a, 'or') ? 'src or dst' : 'src and dst';
         this.pos += 3;
       } else {
@@ -270,7 +397,8 @@ class Parser {
         return { k: 'proto', fam, proto };
       }
     }
-    if (!t || t.kind === 'op') this.fail(`expected ${q.type === undefined ? 'an address' : `a value after "${q.type}"`}`, t);
+    if (!t || t.kind === 'op')
+      this.fail(`expected ${q.type === undefined ? 'an address' : `a value after "${q.type}"`}`, t);
     if (KEYWORDS.has(t.text) && !(q.type === 'proto' && BARE[t.text] !== undefined)) {
       this.fail(`expected ${q.type === undefined ? 'an address' : `a value after "${q.type}"`}, got "${t.text}"`, t);
     }
@@ -289,7 +417,8 @@ class Parser {
         const name = text.startsWith('\\') ? text.slice(1) : text;
         const p = name === 'icmp6' ? 58 : protoNumber(name);
         if (p === undefined) this.fail(`unknown protocol "${name}"`, t);
-        if (q.proto !== undefined && q.proto !== 'ip' && q.proto !== 'ip6') this.fail(`"${q.proto} proto" makes no sense; use "ip proto" or "ip6 proto"`, t);
+        if (q.proto !== undefined && q.proto !== 'ip' && q.proto !== 'ip6')
+          this.fail(`"${q.proto} proto" makes no sense; use "ip proto" or "ip6 proto"`, t);
         return { k: 'proto', fam: q.proto === 'ip' ? 4 : q.proto === 'ip6' ? 6 : 0, proto: p };
       }
       case 'port':
@@ -314,7 +443,8 @@ class Parser {
       }
       case 'host': {
         const a = this.address(text, t, false);
-        if (q.proto === 'tcp' || q.proto === 'udp' || q.proto === 'sctp') this.fail(`"${q.proto} host" is not valid; use "${q.proto} and host …"`, t);
+        if (q.proto === 'tcp' || q.proto === 'udp' || q.proto === 'sctp')
+          this.fail(`"${q.proto} host" is not valid; use "${q.proto} and host …"`, t);
         this.familyCheck(q, a.fam, t);
         return { k: 'host', dir, fam: a.fam, w: a.w };
       }
@@ -326,13 +456,15 @@ class Parser {
           this.pos += 2;
           const base = this.address(text, t, false);
           const mask = ipv4ToU32(m.text);
-          if (base.fam !== 4 || mask < 0) this.fail('"net ADDR mask MASK" takes IPv4 addresses (use ADDR/LEN for IPv6)', base.fam !== 4 ? t : m);
+          if (base.fam !== 4 || mask < 0)
+            this.fail('"net ADDR mask MASK" takes IPv4 addresses (use ADDR/LEN for IPv6)', base.fam !== 4 ? t : m);
           let len = 0;
           while (len < 32 && ((mask >>> (31 - len)) & 1) === 1) len++;
           if (maskV4(0xffffffff, len) !== mask) this.fail(`netmask "${m.text}" is not contiguous`, m);
           a = { fam: 4, w: base.w, len };
         } else a = this.network(text, t);
-        if (q.proto === 'tcp' || q.proto === 'udp' || q.proto === 'sctp') this.fail(`"${q.proto} net" is not valid; use "${q.proto} and net …"`, t);
+        if (q.proto === 'tcp' || q.proto === 'udp' || q.proto === 'sctp')
+          this.fail(`"${q.proto} net" is not valid; use "${q.proto} and net …"`, t);
         this.familyCheck(q, a.fam, t);
         const w = a.w.map((x, i) => (a.fam === 4 ? maskV4(x, a.len) : maskWord(x, i, a.len)));
         if (w.some((x, i) => x !== a.w[i])) this.fail(`non-network bits set in "${text}"`, t);
@@ -373,7 +505,9 @@ class Parser {
     let w: number[];
     let len: number;
     // libpcap accepts 1-3 dotted components as a network: "10" = 10/8, "10.5" = 10.5/16
-    const partial = /^[0-9]{1,3}(\.[0-9]{1,3}){0,3}$/.test(addr) && !addr.split('.').some((p) => Number(p) > 255 || (p.length > 1 && p[0] === '0'));
+    const partial =
+      /^[0-9]{1,3}(\.[0-9]{1,3}){0,3}$/.test(addr) &&
+      !addr.split('.').some((p) => Number(p) > 255 || (p.length > 1 && p[0] === '0'));
     if (!addr.includes(':') && partial) {
       const parts = addr.split('.').map(Number);
       let u = 0;
@@ -414,15 +548,23 @@ function addrTest(fam: 4 | 6, w: number[], len: number): (f: number, a: Uint32Ar
   }
   const [w0, w1, w2, w3] = w as [number, number, number, number];
   return (f, a) =>
-    f === 6 && maskWord(a[0]!, 0, len) === w0 && maskWord(a[1]!, 1, len) === w1 && maskWord(a[2]!, 2, len) === w2 && maskWord(a[3]!, 3, len) === w3;
+    f === 6 &&
+    maskWord(a[0]!, 0, len) === w0 &&
+    maskWord(a[1]!, 1, len) === w1 &&
+    maskWord(a[2]!, 2, len) === w2 &&
+    maskWord(a[3]!, 3, len) === w3;
 }
 
 function withDir(dir: Dir, src: FlowPredicate, dst: FlowPredicate): FlowPredicate {
   switch (dir) {
-    case 'src': return src;
-    case 'dst': return dst;
-    case 'src or dst': return (v) => src(v) || dst(v);
-    case 'src and dst': return (v) => src(v) && dst(v);
+    case 'src':
+      return src;
+    case 'dst':
+      return dst;
+    case 'src or dst':
+      return (v) => src(v) || dst(v);
+    case 'src and dst':
+      return (v) => src(v) && dst(v);
   }
 }
 
@@ -457,14 +599,20 @@ function compile(n: Node): FlowPredicate {
     case 'host':
     case 'net': {
       const test = addrTest(n.fam, n.w, n.k === 'host' ? (n.fam === 4 ? 32 : 128) : n.len);
-      return withDir(n.dir, (v) => test(v.srcFam, v.src), (v) => test(v.dstFam, v.dst));
+      return withDir(
+        n.dir,
+        (v) => test(v.srcFam, v.src),
+        (v) => test(v.dstFam, v.dst),
+      );
     }
     case 'port': {
       const { lo, hi } = n;
       const protos = n.protos;
       const ok = (v: FlowView): boolean => protos.includes(v.proto);
-      const src: FlowPredicate = lo === hi ? (v) => ok(v) && v.srcPort === lo : (v) => ok(v) && v.srcPort >= lo && v.srcPort <= hi;
-      const dst: FlowPredicate = lo === hi ? (v) => ok(v) && v.dstPort === lo : (v) => ok(v) && v.dstPort >= lo && v.dstPort <= hi;
+      const src: FlowPredicate =
+        lo === hi ? (v) => ok(v) && v.srcPort === lo : (v) => ok(v) && v.srcPort >= lo && v.srcPort <= hi;
+      const dst: FlowPredicate =
+        lo === hi ? (v) => ok(v) && v.dstPort === lo : (v) => ok(v) && v.dstPort >= lo && v.dstPort <= hi;
       return withDir(n.dir, src, dst);
     }
     case 'proto': {

@@ -32,19 +32,72 @@ const GOFLOW_V1_KEYS = ['Type', 'TimeReceived', 'SrcAddr', 'DstAddr', 'Bytes', '
 const NFDUMP_KEYS = ['in_bytes', 'in_packets', 'src4_addr', 'dst4_addr', 'src6_addr', 'dst6_addr'];
 /** pmacct JSON key → flowmeter aggregate primitive (pmc_compose_json / print plugin names). */
 const PMACCT_KEYS: Readonly<Record<string, string>> = {
-  tag: 'tag', tag2: 'tag2', mac_src: 'src_mac', mac_dst: 'dst_mac', vlan: 'vlan', etype: 'etype',
-  as_src: 'src_as', as_dst: 'dst_as', peer_ip_src: 'peer_src_ip', peer_ip_dst: 'peer_dst_ip',
-  iface_in: 'in_iface', iface_out: 'out_iface', ip_src: 'src_host', net_src: 'src_net', ip_dst: 'dst_host',
-  net_dst: 'dst_net', mask_src: 'src_mask', mask_dst: 'dst_mask', port_src: 'src_port', port_dst: 'dst_port',
-  tcp_flags: 'tcpflags', ip_proto: 'proto', tos: 'tos', sampling_rate: 'sampling_rate',
+  tag: 'tag',
+  tag2: 'tag2',
+  mac_src: 'src_mac',
+  mac_dst: 'dst_mac',
+  vlan: 'vlan',
+  etype: 'etype',
+  as_src: 'src_as',
+  as_dst: 'dst_as',
+  peer_ip_src: 'peer_src_ip',
+  peer_ip_dst: 'peer_dst_ip',
+  iface_in: 'in_iface',
+  iface_out: 'out_iface',
+  ip_src: 'src_host',
+  net_src: 'src_net',
+  ip_dst: 'dst_host',
+  net_dst: 'dst_net',
+  mask_src: 'src_mask',
+  mask_dst: 'dst_mask',
+  port_src: 'src_port',
+  port_dst: 'dst_port',
+  tcp_flags: 'tcpflags',
+  ip_proto: 'proto',
+  tos: 'tos',
+  sampling_rate: 'sampling_rate',
 };
 /** Keys only pmacct writes (tag, vlan, etype, tos and the counters are shared with ours). */
-const PMACCT_ONLY = [...Object.keys(PMACCT_KEYS).filter((k) => PMACCT_KEYS[k] !== k && k !== 'tcp_flags'), 'event_type', 'stamp_inserted', 'stamp_updated', 'timestamp_start', 'timestamp_end'];
+const PMACCT_ONLY = [
+  ...Object.keys(PMACCT_KEYS).filter((k) => PMACCT_KEYS[k] !== k && k !== 'tcp_flags'),
+  'event_type',
+  'stamp_inserted',
+  'stamp_updated',
+  'timestamp_start',
+  'timestamp_end',
+];
 /** Keys of flowmeter's flow records that an aggregate never has. */
-const FLOW_ONLY = ['src_addr', 'dst_addr', 'sampler_address', 'time_received_ns', 'time_flow_start_ns', 'time_flow_end_ns'];
+const FLOW_ONLY = [
+  'src_addr',
+  'dst_addr',
+  'sampler_address',
+  'time_received_ns',
+  'time_flow_start_ns',
+  'time_flow_end_ns',
+];
 /** Keys of flowmeter's aggregate records that a flow never has. */
-const AGGREGATE_ONLY = ['flows', 'src_host', 'dst_host', 'sum_host', 'sum_net', 'sum_as', 'sum_port', 'in_iface', 'out_iface',
-  'peer_src_ip', 'peer_dst_ip', 'src_mask', 'dst_mask', 'tcpflags', 'tos', 'vlan', 'time_start', 'time_end', 'tag', 'tag2'];
+const AGGREGATE_ONLY = [
+  'flows',
+  'src_host',
+  'dst_host',
+  'sum_host',
+  'sum_net',
+  'sum_as',
+  'sum_port',
+  'in_iface',
+  'out_iface',
+  'peer_src_ip',
+  'peer_dst_ip',
+  'src_mask',
+  'dst_mask',
+  'tcpflags',
+  'tos',
+  'vlan',
+  'time_start',
+  'time_end',
+  'tag',
+  'tag2',
+];
 
 const has = (o: Obj, keys: readonly string[]): boolean => keys.some((k) => o[k] !== undefined);
 
@@ -53,7 +106,8 @@ export function detectDialect(o: Obj): Dialect | undefined {
   if (has(o, NFDUMP_KEYS)) return 'nfdump';
   if (has(o, GOFLOW_V1_KEYS)) return 'goflow';
   if (has(o, PMACCT_ONLY)) return 'pmacct';
-  if (has(o, FLOW_ONLY) || has(o, AGGREGATE_ONLY) || o.bytes !== undefined || o.packets !== undefined) return 'flowmeter';
+  if (has(o, FLOW_ONLY) || has(o, AGGREGATE_ONLY) || o.bytes !== undefined || o.packets !== undefined)
+    return 'flowmeter';
   return undefined;
 }
 
@@ -78,7 +132,8 @@ export function recordFromObject(o: Obj, format: InputFormat = 'auto'): InputRec
 
 function required(o: Obj, name: string, dialect: string): unknown {
   const v = o[name];
-  if (v === undefined || v === null) throw new FieldError(name, `a non-negative integer (field missing: a ${dialect} record needs it)`, v);
+  if (v === undefined || v === null)
+    throw new FieldError(name, `a non-negative integer (field missing: a ${dialect} record needs it)`, v);
   return v;
 }
 
@@ -156,17 +211,39 @@ function fromGoflowV1(o: Obj): Obj {
 }
 
 const GOFLOW_V1_NAMES: FieldNames = {
-  type: 'Type', sequence_num: 'SequenceNum', sampling_rate: 'SamplingRate', sampler_address: 'SamplerAddress',
-  bytes: 'Bytes', packets: 'Packets', src_addr: 'SrcAddr', dst_addr: 'DstAddr', etype: 'Etype', proto: 'Proto',
-  src_port: 'SrcPort', dst_port: 'DstPort', in_if: 'InIf', out_if: 'OutIf', src_mac: 'SrcMac', dst_mac: 'DstMac',
-  ip_tos: 'IPTos', tcp_flags: 'TCPFlags', src_as: 'SrcAS', dst_as: 'DstAS', next_hop: 'NextHop', src_net: 'SrcNet', dst_net: 'DstNet',
+  type: 'Type',
+  sequence_num: 'SequenceNum',
+  sampling_rate: 'SamplingRate',
+  sampler_address: 'SamplerAddress',
+  bytes: 'Bytes',
+  packets: 'Packets',
+  src_addr: 'SrcAddr',
+  dst_addr: 'DstAddr',
+  etype: 'Etype',
+  proto: 'Proto',
+  src_port: 'SrcPort',
+  dst_port: 'DstPort',
+  in_if: 'InIf',
+  out_if: 'OutIf',
+  src_mac: 'SrcMac',
+  dst_mac: 'DstMac',
+  ip_tos: 'IPTos',
+  tcp_flags: 'TCPFlags',
+  src_as: 'SrcAS',
+  dst_as: 'DstAS',
+  next_hop: 'NextHop',
+  src_net: 'SrcNet',
+  dst_net: 'DstNet',
 };
 
 /** A goflow v1 MAC: text as ours, a number (the protobuf uint64); 0, "" or all zeros for none. */
 function macOrUndefined(v: unknown): unknown {
   if (v === undefined || v === null || v === 0 || v === '' || v === '00:00:00:00:00:00') return undefined;
   if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) {
-    return v.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
+    return v
+      .toString(16)
+      .padStart(12, '0')
+      .replace(/(..)(?!$)/g, '$1:');
   }
   return v;
 }
@@ -206,7 +283,8 @@ function validated(r: Obj, names: FieldNames): FlowRecord {
  *  OUT_BYTES), ICMP type/code back into dst_port as NetFlow carries them. */
 function fromNfdump(o: Obj): Obj {
   required(o, 'in_bytes', 'nfdump');
-  const sum = (a: string, b: string): unknown => (o[b] === undefined || o[b] === 0 ? o[a] : nfCount(o, a) + nfCount(o, b));
+  const sum = (a: string, b: string): unknown =>
+    o[b] === undefined || o[b] === 0 ? o[a] : nfCount(o, a) + nfCount(o, b);
   const proto = o.proto;
   const icmp = (proto === 1 || proto === 58) && o.dst_port === undefined && o.icmp_type !== undefined;
   const r: Obj = {
@@ -245,10 +323,22 @@ function fromNfdump(o: Obj): Obj {
 }
 
 const NFDUMP_NAMES: FieldNames = {
-  sampler_address: 'ip4_router', bytes: 'in_bytes', packets: 'in_packets', src_addr: 'src4_addr', dst_addr: 'dst4_addr',
-  in_if: 'input_snmp', out_if: 'output_snmp', ip_tos: 'src_tos', next_hop: 'ip4_next_hop', bgp_next_hop: 'ip4_bgp_next_hop',
-  src_net: 'src_mask', dst_net: 'dst_mask', forwarding_status: 'fwd_status', flow_direction: 'direction',
-  src_mac: 'in_src_mac', dst_mac: 'out_dst_mac',
+  sampler_address: 'ip4_router',
+  bytes: 'in_bytes',
+  packets: 'in_packets',
+  src_addr: 'src4_addr',
+  dst_addr: 'dst4_addr',
+  in_if: 'input_snmp',
+  out_if: 'output_snmp',
+  ip_tos: 'src_tos',
+  next_hop: 'ip4_next_hop',
+  bgp_next_hop: 'ip4_bgp_next_hop',
+  src_net: 'src_mask',
+  dst_net: 'dst_mask',
+  forwarding_status: 'fwd_status',
+  flow_direction: 'direction',
+  src_mac: 'in_src_mac',
+  dst_mac: 'out_dst_mac',
 };
 
 function nfCount(o: Obj, name: string): number {

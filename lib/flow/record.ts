@@ -62,19 +62,57 @@ export type FieldKind = 'u' | 'ip' | 'str' | 'type' | 'proto' | 'etype' | 'net' 
 
 /** Every field in output order: the core ones always printed, optional ones when present. */
 export const FLOW_FIELDS: ReadonlyArray<{ name: keyof FlowRecord; kind: FieldKind; optional: boolean }> = [
-  ['type', 'type'], ['time_received_ns', 'u'], ['sequence_num', 'u'], ['sampling_rate', 'u'],
-  ['sampler_address', 'ip'], ['time_flow_start_ns', 'u'], ['time_flow_end_ns', 'u'], ['bytes', 'u'],
-  ['packets', 'u'], ['src_addr', 'ip'], ['dst_addr', 'ip'], ['etype', 'etype'], ['proto', 'proto'],
-  ['src_port', 'u'], ['dst_port', 'u'], ['in_if', 'u'], ['out_if', 'u'], ['src_mac', 'mac', true],
-  ['dst_mac', 'mac', true], ['src_vlan', 'u', true], ['dst_vlan', 'u', true], ['vlan_id', 'u', true],
-  ['ip_tos', 'u'], ['forwarding_status', 'u', true], ['ip_ttl', 'u', true], ['ip_flags', 'u', true],
-  ['tcp_flags', 'u'], ['icmp_type', 'u', true], ['icmp_code', 'u', true], ['ipv6_flow_label', 'u', true],
-  ['fragment_id', 'u', true], ['fragment_offset', 'u', true], ['src_as', 'u'], ['dst_as', 'u'],
-  ['next_hop', 'ip'], ['next_hop_as', 'u', true], ['src_net', 'net'], ['dst_net', 'net'],
-  ['bgp_next_hop', 'ip', true], ['bgp_communities', 'array', true], ['as_path', 'array', true],
-  ['mpls_label', 'array', true], ['observation_domain_id', 'u', true], ['observation_point_id', 'u', true],
-  ['flow_direction', 'u', true], ['layer_size', 'u', true],
-].map(([name, kind, optional]) => ({ name: name as keyof FlowRecord, kind: kind as FieldKind, optional: optional === true }));
+  ['type', 'type'],
+  ['time_received_ns', 'u'],
+  ['sequence_num', 'u'],
+  ['sampling_rate', 'u'],
+  ['sampler_address', 'ip'],
+  ['time_flow_start_ns', 'u'],
+  ['time_flow_end_ns', 'u'],
+  ['bytes', 'u'],
+  ['packets', 'u'],
+  ['src_addr', 'ip'],
+  ['dst_addr', 'ip'],
+  ['etype', 'etype'],
+  ['proto', 'proto'],
+  ['src_port', 'u'],
+  ['dst_port', 'u'],
+  ['in_if', 'u'],
+  ['out_if', 'u'],
+  ['src_mac', 'mac', true],
+  ['dst_mac', 'mac', true],
+  ['src_vlan', 'u', true],
+  ['dst_vlan', 'u', true],
+  ['vlan_id', 'u', true],
+  ['ip_tos', 'u'],
+  ['forwarding_status', 'u', true],
+  ['ip_ttl', 'u', true],
+  ['ip_flags', 'u', true],
+  ['tcp_flags', 'u'],
+  ['icmp_type', 'u', true],
+  ['icmp_code', 'u', true],
+  ['ipv6_flow_label', 'u', true],
+  ['fragment_id', 'u', true],
+  ['fragment_offset', 'u', true],
+  ['src_as', 'u'],
+  ['dst_as', 'u'],
+  ['next_hop', 'ip'],
+  ['next_hop_as', 'u', true],
+  ['src_net', 'net'],
+  ['dst_net', 'net'],
+  ['bgp_next_hop', 'ip', true],
+  ['bgp_communities', 'array', true],
+  ['as_path', 'array', true],
+  ['mpls_label', 'array', true],
+  ['observation_domain_id', 'u', true],
+  ['observation_point_id', 'u', true],
+  ['flow_direction', 'u', true],
+  ['layer_size', 'u', true],
+].map(([name, kind, optional]) => ({
+  name: name as keyof FlowRecord,
+  kind: kind as FieldKind,
+  optional: optional === true,
+}));
 
 export const FIELD_NAMES: ReadonlySet<string> = new Set(FLOW_FIELDS.map((f) => f.name));
 
@@ -118,8 +156,10 @@ let memoEndText = '';
  *  wire (MACs are formatted by us, addresses too) is either ours or goes through JSON.stringify. */
 export function flowToJson(r: FlowRecord): string {
   // one-entry memos: records of one datagram share the receive time, and often start/end times
-  const recv = r.time_received_ns === memoRecv ? memoRecvText : (memoRecvText = intText((memoRecv = r.time_received_ns)));
-  const start = r.time_flow_start_ns === memoStart ? memoStartText : (memoStartText = intText((memoStart = r.time_flow_start_ns)));
+  const recv =
+    r.time_received_ns === memoRecv ? memoRecvText : (memoRecvText = intText((memoRecv = r.time_received_ns)));
+  const start =
+    r.time_flow_start_ns === memoStart ? memoStartText : (memoStartText = intText((memoStart = r.time_flow_start_ns)));
   const end = r.time_flow_end_ns === memoEnd ? memoEndText : (memoEndText = intText((memoEnd = r.time_flow_end_ns)));
   let s =
     `{"type":"${r.type}","time_received_ns":${recv},"sequence_num":${r.sequence_num},` +
@@ -140,7 +180,10 @@ export const optionalJson = generatedFunction(
   'optionalJson',
   ['r'],
   `let s = ''; let v;\n` +
-    OPTIONAL.map((f) => `v = r.${f.name}; if (v !== undefined) s += typeof v === 'number' ? ',"${f.name}":' + v : ',"${f.name}":' + JSON.stringify(v);`).join('\n') +
+    OPTIONAL.map(
+      (f) =>
+        `v = r.${f.name}; if (v !== undefined) s += typeof v === 'number' ? ',"${f.name}":' + v : ',"${f.name}":' + JSON.stringify(v);`,
+    ).join('\n') +
     '\nreturn s;',
 ) as (r: FlowRecord) => string;
 
@@ -182,7 +225,8 @@ function jsonPrefix(v: unknown, max: number): string {
   if (typeof v === 'bigint') return String(v);
   if (typeof v !== 'object' || v === null) return JSON.stringify(v) ?? String(v);
   // a Date or Buffer (from an XML-RPC answer) is written as JSON.stringify writes it
-  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return jsonPrefix((v as { toJSON(): unknown }).toJSON(), max);
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function')
+    return jsonPrefix((v as { toJSON(): unknown }).toJSON(), max);
   const array = Array.isArray(v);
   let s = array ? '[' : '{';
   for (const [k, x] of Object.entries(v)) {
@@ -220,8 +264,10 @@ export function counterField(o: Record<string, unknown>, name: string, required 
 
 /** What a refused counter value should have been: in range, or in digits, or an integer at all. */
 function counterExpected(v: unknown): string {
-  if (typeof v === 'bigint' || (typeof v === 'string' && /^[0-9]+$/.test(v))) return 'a non-negative integer at most 18446744073709551615 (2^64-1)';
-  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return 'a non-negative integer in plain digits (above 2^53-1 no other form is exact)';
+  if (typeof v === 'bigint' || (typeof v === 'string' && /^[0-9]+$/.test(v)))
+    return 'a non-negative integer at most 18446744073709551615 (2^64-1)';
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0)
+    return 'a non-negative integer in plain digits (above 2^53-1 no other form is exact)';
   return 'a non-negative integer';
 }
 
@@ -288,7 +334,15 @@ function netText(ip: ReturnType<typeof parseIP>, len: number): string {
   return `${formatIP({ family: ip.family, bytes })}/${len}`;
 }
 
-export const FLOW_TYPES: ReadonlySet<string> = new Set(['NETFLOW_V1', 'NETFLOW_V5', 'NETFLOW_V7', 'NETFLOW_V9', 'IPFIX', 'SFLOW_5', 'FLOWUNKNOWN']);
+export const FLOW_TYPES: ReadonlySet<string> = new Set([
+  'NETFLOW_V1',
+  'NETFLOW_V5',
+  'NETFLOW_V7',
+  'NETFLOW_V9',
+  'IPFIX',
+  'SFLOW_5',
+  'FLOWUNKNOWN',
+]);
 
 /** Validate a parsed NDJSON object (ours or goflow2's, missing fields allowed) into a record.
  *  Throws FieldError naming the first bad field. */

@@ -148,7 +148,13 @@ export class WireFlow {
     if (this.fragmentOffset >= 0) r.fragment_offset = this.fragmentOffset;
     if (this.nextHopAs >= 0) r.next_hop_as = this.nextHopAs;
     if (this.bgpKind !== NONE) r.bgp_next_hop = addressText(this.bgpKind, this.bgpV4, b, this.bgpOff);
-    if (this.mpls1 >= 0) r.mpls_label = this.mpls2 < 0 ? [this.mpls1] : this.mpls3 < 0 ? [this.mpls1, this.mpls2] : [this.mpls1, this.mpls2, this.mpls3];
+    if (this.mpls1 >= 0)
+      r.mpls_label =
+        this.mpls2 < 0
+          ? [this.mpls1]
+          : this.mpls3 < 0
+            ? [this.mpls1, this.mpls2]
+            : [this.mpls1, this.mpls2, this.mpls3];
     if (this.observationDomainId >= 0) r.observation_domain_id = this.observationDomainId;
     if (this.observationPointId >= 0) r.observation_point_id = this.observationPointId;
     if (this.flowDirection >= 0) r.flow_direction = this.flowDirection;

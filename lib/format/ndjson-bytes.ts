@@ -31,8 +31,10 @@ function storesOf(text: string): string {
   for (let i = 0; i < b.length; i += 8) {
     const d = b.readDoubleLE(i);
     check.writeDoubleLE(Number(String(d)));
-    if (!Number.isNaN(d) && check.equals(b.subarray(i, i + 8))) js += `dv.setFloat64(off + ${i}, ${String(d)}, true);\n`;
-    else js += `dv.setInt32(off + ${i}, ${b.readInt32LE(i)}, true);\ndv.setInt32(off + ${i + 4}, ${b.readInt32LE(i + 4)}, true);\n`;
+    if (!Number.isNaN(d) && check.equals(b.subarray(i, i + 8)))
+      js += `dv.setFloat64(off + ${i}, ${String(d)}, true);\n`;
+    else
+      js += `dv.setInt32(off + ${i}, ${b.readInt32LE(i)}, true);\ndv.setInt32(off + ${i + 4}, ${b.readInt32LE(i + 4)}, true);\n`;
   }
   return `${js}off += ${text.length};\n`;
 }
@@ -53,7 +55,10 @@ export const $ = (js: string): Code => new Code(js);
  * function because V8 stops inlining small calls once a function is big, and a call per key
  * text would be a large part of the time (bench/README.md).
  */
-export function compileWriter<R, A, B>(helpers: Record<string, unknown>, parts: ReadonlyArray<string | Code>): (dv: DataView, off: number, r: R, a: A, b: B) => number {
+export function compileWriter<R, A, B>(
+  helpers: Record<string, unknown>,
+  parts: ReadonlyArray<string | Code>,
+): (dv: DataView, off: number, r: R, a: A, b: B) => number {
   let body = '';
   let text = '';
   for (const p of parts) {
@@ -67,7 +72,11 @@ export function compileWriter<R, A, B>(helpers: Record<string, unknown>, parts: 
   }
   if (text !== '') body += storesOf(text);
   const names = Object.keys(helpers);
-  const make = generatedFunction('writeLine', names, `return function writeLine(dv, off, r, a, b) {\n${body}return off;\n};`);
+  const make = generatedFunction(
+    'writeLine',
+    names,
+    `return function writeLine(dv, off, r, a, b) {\n${body}return off;\n};`,
+  );
   return make(...names.map((n) => helpers[n])) as (dv: DataView, off: number, r: R, a: A, b: B) => number;
 }
 
@@ -98,12 +107,16 @@ export const LEAD4_LEN = new Uint8Array(10000);
 
 /** Inline code for `off = digits32(dv, off, <expr>)`: the common short case without a call. */
 export function digits32Code(expr: string): Code {
-  return $(`{ const v = ${expr}; if (v < 10000) { dv.setUint32(off, LEAD4[v], true); off += LEAD4_LEN[v]; } else off = digits32(dv, off, v); }`);
+  return $(
+    `{ const v = ${expr}; if (v < 10000) { dv.setUint32(off, LEAD4[v], true); off += LEAD4_LEN[v]; } else off = digits32(dv, off, v); }`,
+  );
 }
 
 /** Inline code for `off = num(dv, off, <expr>)`: the common short case without a call. */
 export function numCode(expr: string): Code {
-  return $(`{ const v = ${expr}; if (v >= 0 && v < 10000 && (v | 0) === v) { dv.setUint32(off, LEAD4[v], true); off += LEAD4_LEN[v]; } else off = num(dv, off, v); }`);
+  return $(
+    `{ const v = ${expr}; if (v >= 0 && v < 10000 && (v | 0) === v) { dv.setUint32(off, LEAD4[v], true); off += LEAD4_LEN[v]; } else off = num(dv, off, v); }`,
+  );
 }
 
 /** Decimal digits of an integer 0 ≤ v < 2^32: a table store per four digits (one or two divisions). */
@@ -179,31 +192,56 @@ export function viewOf(buf: Buffer): DataView {
 }
 
 const writeRecordLine = compileWriter<FlowRecord, Buffer, string>({ ascii, big, num, etypeName, PROTO_JSON }, [
-  '{"type":"', $('off = ascii(dv, off, r.type);'),
-  '","time_received_ns":', $('off = big(dv, off, r.time_received_ns);'),
-  ',"sequence_num":', $('off = num(dv, off, r.sequence_num);'),
-  ',"sampling_rate":', $('off = num(dv, off, r.sampling_rate);'),
-  ',"sampler_address":"', $('off = ascii(dv, off, r.sampler_address);'),
-  '","time_flow_start_ns":', $('off = big(dv, off, r.time_flow_start_ns);'),
-  ',"time_flow_end_ns":', $('off = big(dv, off, r.time_flow_end_ns);'),
-  ',"bytes":', $('off = num(dv, off, r.bytes);'),
-  ',"packets":', $('off = num(dv, off, r.packets);'),
-  ',"src_addr":"', $('off = ascii(dv, off, r.src_addr);'),
-  '","dst_addr":"', $('off = ascii(dv, off, r.dst_addr);'),
-  '","etype":"', $('off = ascii(dv, off, etypeName(r.etype));'),
-  '","proto":', $('off = ascii(dv, off, PROTO_JSON[r.proto] ?? `${r.proto}`);'),
-  ',"src_port":', $('off = num(dv, off, r.src_port);'),
-  ',"dst_port":', $('off = num(dv, off, r.dst_port);'),
-  ',"in_if":', $('off = num(dv, off, r.in_if);'),
-  ',"out_if":', $('off = num(dv, off, r.out_if);'),
-  ',"ip_tos":', $('off = num(dv, off, r.ip_tos);'),
-  ',"tcp_flags":', $('off = num(dv, off, r.tcp_flags);'),
-  ',"src_as":', $('off = num(dv, off, r.src_as);'),
-  ',"dst_as":', $('off = num(dv, off, r.dst_as);'),
-  ',"next_hop":"', $('off = ascii(dv, off, r.next_hop);'),
-  '","src_net":"', $('off = ascii(dv, off, r.src_net);'),
-  '","dst_net":"', $('off = ascii(dv, off, r.dst_net);'),
-  '"', $('if (b.length > 0) off += a.write(b, off);'),
+  '{"type":"',
+  $('off = ascii(dv, off, r.type);'),
+  '","time_received_ns":',
+  $('off = big(dv, off, r.time_received_ns);'),
+  ',"sequence_num":',
+  $('off = num(dv, off, r.sequence_num);'),
+  ',"sampling_rate":',
+  $('off = num(dv, off, r.sampling_rate);'),
+  ',"sampler_address":"',
+  $('off = ascii(dv, off, r.sampler_address);'),
+  '","time_flow_start_ns":',
+  $('off = big(dv, off, r.time_flow_start_ns);'),
+  ',"time_flow_end_ns":',
+  $('off = big(dv, off, r.time_flow_end_ns);'),
+  ',"bytes":',
+  $('off = num(dv, off, r.bytes);'),
+  ',"packets":',
+  $('off = num(dv, off, r.packets);'),
+  ',"src_addr":"',
+  $('off = ascii(dv, off, r.src_addr);'),
+  '","dst_addr":"',
+  $('off = ascii(dv, off, r.dst_addr);'),
+  '","etype":"',
+  $('off = ascii(dv, off, etypeName(r.etype));'),
+  '","proto":',
+  $('off = ascii(dv, off, PROTO_JSON[r.proto] ?? `${r.proto}`);'),
+  ',"src_port":',
+  $('off = num(dv, off, r.src_port);'),
+  ',"dst_port":',
+  $('off = num(dv, off, r.dst_port);'),
+  ',"in_if":',
+  $('off = num(dv, off, r.in_if);'),
+  ',"out_if":',
+  $('off = num(dv, off, r.out_if);'),
+  ',"ip_tos":',
+  $('off = num(dv, off, r.ip_tos);'),
+  ',"tcp_flags":',
+  $('off = num(dv, off, r.tcp_flags);'),
+  ',"src_as":',
+  $('off = num(dv, off, r.src_as);'),
+  ',"dst_as":',
+  $('off = num(dv, off, r.dst_as);'),
+  ',"next_hop":"',
+  $('off = ascii(dv, off, r.next_hop);'),
+  '","src_net":"',
+  $('off = ascii(dv, off, r.src_net);'),
+  '","dst_net":"',
+  $('off = ascii(dv, off, r.dst_net);'),
+  '"',
+  $('if (b.length > 0) off += a.write(b, off);'),
   '}\n',
 ]);
 
@@ -283,7 +321,12 @@ const MAPPED_PREFIX = lit('::ffff:');
 export function ipv6(dv: DataView, off: number, b: Uint8Array, o: number): number {
   const g = GROUPS;
   const run = ipv6Groups(b, o, g);
-  if (run === MAPPED_IPV4) return ipv4(dv, MAPPED_PREFIX(dv, off), ((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0);
+  if (run === MAPPED_IPV4)
+    return ipv4(
+      dv,
+      MAPPED_PREFIX(dv, off),
+      ((b[o + 12]! << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0,
+    );
   const start = run >> 4;
   if (start < 0) {
     off = hexGroup(dv, off, g[0]!);
@@ -317,7 +360,16 @@ const MASKED6 = new Uint8Array(16);
 const ZERO6 = lit('::/0');
 
 /** netText's rendering: the exporter's prefix, or the zero net of the record's family. */
-function net(dv: DataView, off: number, kind: number, v4: number, b: Uint8Array, o: number, mask: number, etype: number): number {
+function net(
+  dv: DataView,
+  off: number,
+  kind: number,
+  v4: number,
+  b: Uint8Array,
+  o: number,
+  mask: number,
+  etype: number,
+): number {
   if (kind === V4 && mask > 0) {
     off = ipv4(dv, off, mask >= 32 ? v4 : (v4 & (~0 << (32 - mask))) >>> 0);
     dv.setUint8(off, 47); // /
@@ -337,11 +389,16 @@ function net(dv: DataView, off: number, kind: number, v4: number, b: Uint8Array,
 // The flows of a datagram share type, receive time, sequence number, sampling rate and exporter:
 // that start of the line is written once per datagram and copied (a memmove instead of ~25 stores).
 const writePrefix = compileWriter<WireFlow, undefined, undefined>({ num, big, ascii }, [
-  '{"type":"', $('off = ascii(dv, off, r.type);'),
-  '","time_received_ns":', $('off = big(dv, off, r.receivedNs);'),
-  ',"sequence_num":', $('off = num(dv, off, r.sequence);'),
-  ',"sampling_rate":', $('off = num(dv, off, r.samplingRate);'),
-  ',"sampler_address":"', $('off = ascii(dv, off, r.exporter);'),
+  '{"type":"',
+  $('off = ascii(dv, off, r.type);'),
+  '","time_received_ns":',
+  $('off = big(dv, off, r.receivedNs);'),
+  ',"sequence_num":',
+  $('off = num(dv, off, r.sequence);'),
+  ',"sampling_rate":',
+  $('off = num(dv, off, r.samplingRate);'),
+  ',"sampler_address":"',
+  $('off = ascii(dv, off, r.exporter);'),
   '","time_flow_start_ns":',
 ]);
 const prefixBuf = Buffer.alloc(MAX_WIRE_BYTES);
@@ -354,7 +411,13 @@ let prefixRate = -1;
 let prefixExporter = '';
 
 function prefix(u8: Uint8Array, off: number, w: WireFlow): number {
-  if (w.receivedNs !== prefixReceived || w.sequence !== prefixSequence || w.samplingRate !== prefixRate || w.exporter !== prefixExporter || w.type !== prefixType) {
+  if (
+    w.receivedNs !== prefixReceived ||
+    w.sequence !== prefixSequence ||
+    w.samplingRate !== prefixRate ||
+    w.exporter !== prefixExporter ||
+    w.type !== prefixType
+  ) {
     prefixType = w.type;
     prefixReceived = w.receivedNs;
     prefixSequence = w.sequence;
@@ -393,24 +456,42 @@ const writeWireLine = compileWriter<WireFlow, Uint8Array, undefined>(
   [
     $('off = prefix(a, off, r);'),
     $('off = big(dv, off, r.startNs);'),
-    ',"time_flow_end_ns":', $('off = big(dv, off, r.endNs);'),
-    ',"bytes":', numCode('r.bytes'),
-    ',"packets":', numCode('r.packets'),
-    ',"src_addr":"', $('off = address(dv, off, r.srcKind, r.srcV4, r.buf, r.srcOff);'),
-    '","dst_addr":"', $('off = address(dv, off, r.dstKind, r.dstV4, r.buf, r.dstOff);'),
-    '","etype":"', $('off = etype(dv, off, r.etype);'),
-    '","proto":', $('off = proto(dv, off, r.proto);'),
-    ',"src_port":', digits32Code('r.srcPort'),
-    ',"dst_port":', digits32Code('r.dstPort'),
-    ',"in_if":', numCode('r.inIf'),
-    ',"out_if":', numCode('r.outIf'),
-    ',"ip_tos":', digits32Code('r.tos'),
-    ',"tcp_flags":', digits32Code('r.tcpFlags'),
-    ',"src_as":', numCode('r.srcAs'),
-    ',"dst_as":', numCode('r.dstAs'),
-    ',"next_hop":"', $('off = address(dv, off, r.nhKind, r.nhV4, r.buf, r.nhOff);'),
-    '","src_net":"', $('off = net(dv, off, r.srcKind, r.srcV4, r.buf, r.srcOff, r.srcMask, r.etype);'),
-    '","dst_net":"', $('off = net(dv, off, r.dstKind, r.dstV4, r.buf, r.dstOff, r.dstMask, r.etype);'),
+    ',"time_flow_end_ns":',
+    $('off = big(dv, off, r.endNs);'),
+    ',"bytes":',
+    numCode('r.bytes'),
+    ',"packets":',
+    numCode('r.packets'),
+    ',"src_addr":"',
+    $('off = address(dv, off, r.srcKind, r.srcV4, r.buf, r.srcOff);'),
+    '","dst_addr":"',
+    $('off = address(dv, off, r.dstKind, r.dstV4, r.buf, r.dstOff);'),
+    '","etype":"',
+    $('off = etype(dv, off, r.etype);'),
+    '","proto":',
+    $('off = proto(dv, off, r.proto);'),
+    ',"src_port":',
+    digits32Code('r.srcPort'),
+    ',"dst_port":',
+    digits32Code('r.dstPort'),
+    ',"in_if":',
+    numCode('r.inIf'),
+    ',"out_if":',
+    numCode('r.outIf'),
+    ',"ip_tos":',
+    digits32Code('r.tos'),
+    ',"tcp_flags":',
+    digits32Code('r.tcpFlags'),
+    ',"src_as":',
+    numCode('r.srcAs'),
+    ',"dst_as":',
+    numCode('r.dstAs'),
+    ',"next_hop":"',
+    $('off = address(dv, off, r.nhKind, r.nhV4, r.buf, r.nhOff);'),
+    '","src_net":"',
+    $('off = net(dv, off, r.srcKind, r.srcV4, r.buf, r.srcOff, r.srcMask, r.etype);'),
+    '","dst_net":"',
+    $('off = net(dv, off, r.dstKind, r.dstV4, r.buf, r.dstOff, r.dstMask, r.etype);'),
     '"',
     // the optional fields, in FLOW_FIELDS order (as optionalJson writes them)
     $(`if (r.srcMacOff >= 0) {\n${storesOf(',"src_mac":"')}off = mac(dv, off, r.buf, r.srcMacOff);\n${storesOf('"')}}`),
@@ -427,7 +508,9 @@ const writeWireLine = compileWriter<WireFlow, Uint8Array, undefined>(
     opt('fragment_id', 'fragmentId'),
     opt('fragment_offset', 'fragmentOffset'),
     opt('next_hop_as', 'nextHopAs'),
-    $(`if (r.bgpKind !== NONE) {\n${storesOf(',"bgp_next_hop":"')}off = address(dv, off, r.bgpKind, r.bgpV4, r.buf, r.bgpOff);\n${storesOf('"')}}`),
+    $(
+      `if (r.bgpKind !== NONE) {\n${storesOf(',"bgp_next_hop":"')}off = address(dv, off, r.bgpKind, r.bgpV4, r.buf, r.bgpOff);\n${storesOf('"')}}`,
+    ),
     $(`if (r.mpls1 >= 0) {\n${storesOf(',"mpls_label":[')}off = mpls(dv, off, r);\n${storesOf(']')}}`),
     opt('observation_domain_id', 'observationDomainId'),
     opt('observation_point_id', 'observationPointId'),

@@ -19,7 +19,14 @@ const PORTED = new Set([6, 17, 33, 132, 136]);
 
 /** tcpdump's TCP flag letters, in its order (print-tcp.c tcp_flag_values): FIN SYN RST PSH ACK URG ECE CWR. */
 const FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
-  [0x01, 'F'], [0x02, 'S'], [0x04, 'R'], [0x08, 'P'], [0x10, '.'], [0x20, 'U'], [0x40, 'E'], [0x80, 'W'],
+  [0x01, 'F'],
+  [0x02, 'S'],
+  [0x04, 'R'],
+  [0x08, 'P'],
+  [0x10, '.'],
+  [0x20, 'U'],
+  [0x40, 'E'],
+  [0x80, 'W'],
 ];
 
 export function tcpFlagLetters(flags: number): string {
@@ -50,7 +57,8 @@ export class TextFormatter {
       `${c.green(endpoint(r.src_addr, r.src_port, ported))} > ${c.yellow(endpoint(r.dst_addr, r.dst_port, ported))}: ` +
       `${r.packets} pkts ${c.bold(String(r.bytes))} bytes`;
     if (r.proto === 6) s += ` [${tcpFlagLetters(r.tcp_flags)}]`;
-    else if ((r.proto === 1 || r.proto === 58) && r.icmp_type !== undefined) s += ` icmp ${r.icmp_type}/${r.icmp_code ?? 0}`;
+    else if ((r.proto === 1 || r.proto === 58) && r.icmp_type !== undefined)
+      s += ` icmp ${r.icmp_type}/${r.icmp_code ?? 0}`;
     s += ` ${formatDurationNs(duration)}`;
     if (r.sampling_rate > 1) s += c.dim(` sampled 1:${r.sampling_rate}`);
     return s;
@@ -61,7 +69,8 @@ export class TextFormatter {
     const parts = new Array<string>(f.length);
     for (let i = 0; i < f.length; i++) {
       const name = f[i]!;
-      if (name === 'time_received_ns' || name === 'time_flow_start_ns' || name === 'time_flow_end_ns') parts[i] = formatTimeNs(r[name]);
+      if (name === 'time_received_ns' || name === 'time_flow_start_ns' || name === 'time_flow_end_ns')
+        parts[i] = formatTimeNs(r[name]);
       else {
         const v = renderField(r, name);
         parts[i] = v === '' ? '-' : v;

@@ -6,7 +6,15 @@
 import { parseCidr } from '../net/ip.js';
 import { U64_MAX } from '../flow/counter.js';
 
-export const BILLING_FIELDS = ['EXT_GOOD_ID', 'EXT_OBJECT_ID', 'D_BEGIN', 'D_END', 'ADDR_1/MASK_1', 'ADDR_2/MASK_2', 'BYTES'] as const;
+export const BILLING_FIELDS = [
+  'EXT_GOOD_ID',
+  'EXT_OBJECT_ID',
+  'D_BEGIN',
+  'D_END',
+  'ADDR_1/MASK_1',
+  'ADDR_2/MASK_2',
+  'BYTES',
+] as const;
 export type BillingField = (typeof BILLING_FIELDS)[number];
 
 /** 2000-01-01T00:00:00Z: nothing older is traffic statistics of a running network. */
@@ -37,7 +45,10 @@ export interface LineProblem {
 export function quote(text: string, max = 40): string {
   const clipped = text.length > max ? `${text.slice(0, max)}…` : text;
   // eslint-disable-next-line no-control-regex
-  return JSON.stringify(clipped).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(clipped).replace(
+    /[\u0000-\u001f\u007f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function problem(field: BillingField | undefined, expected: string, got: string): LineProblem {
@@ -94,18 +105,31 @@ export function withTrailingSemicolon(text: string): string {
 /** Validate one line (without its newline). `now` is Unix seconds, passed in so tests are fixed. */
 export function parseBillingLine(text: string, now: number): BillingLine | LineProblem {
   if (text.length === 0) return problem(undefined, '7 fields each followed by ";"', 'an empty line');
-  if (text.charCodeAt(0) === 0xfeff) return problem(undefined, 'plain text without a byte-order mark', 'a UTF-8 BOM before EXT_GOOD_ID');
+  if (text.charCodeAt(0) === 0xfeff)
+    return problem(undefined, 'plain text without a byte-order mark', 'a UTF-8 BOM before EXT_GOOD_ID');
   const parts = text.split(';');
   const last = parts.pop();
   if (last !== '') {
     const n = parts.length + 1;
     if (n === 7) return problem(undefined, 'the line to end with ";" after BYTES', `${quote(last ?? '')} at the end`);
-    return problem(undefined, '7 fields each followed by ";"', `${n} field${n === 1 ? '' : 's'} without a trailing ";"`);
+    return problem(
+      undefined,
+      '7 fields each followed by ";"',
+      `${n} field${n === 1 ? '' : 's'} without a trailing ";"`,
+    );
   }
   if (parts.length !== 7) {
     return problem(undefined, '7 fields each followed by ";"', `${parts.length} field${parts.length === 1 ? '' : 's'}`);
   }
-  const [goodId, objectId, beginText, endText, addr1, addr2, bytesText] = parts as [string, string, string, string, string, string, string];
+  const [goodId, objectId, beginText, endText, addr1, addr2, bytesText] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
 
   const idProblem = checkId('EXT_GOOD_ID', goodId) ?? checkId('EXT_OBJECT_ID', objectId);
   if (idProblem) return idProblem;
@@ -118,12 +142,23 @@ export function parseBillingLine(text: string, now: number): BillingLine | LineP
 
   if (addr1 === '' || addr2 === '') {
     if (addr1 !== addr2) {
-      const [field, other]: [BillingField, BillingField] = addr1 === '' ? ['ADDR_1/MASK_1', 'ADDR_2/MASK_2'] : ['ADDR_2/MASK_2', 'ADDR_1/MASK_1'];
+      const [field, other]: [BillingField, BillingField] =
+        addr1 === '' ? ['ADDR_1/MASK_1', 'ADDR_2/MASK_2'] : ['ADDR_2/MASK_2', 'ADDR_1/MASK_1'];
       return problem(field, `an address/mask, since ${other} is given`, 'an empty field');
     }
     // No addresses: the line is billed by ids alone, so both must be there.
-    if (goodId === '') return problem('EXT_GOOD_ID', 'a service id (the addresses are empty, so both ids are required)', 'an empty field');
-    if (objectId === '') return problem('EXT_OBJECT_ID', 'an equipment code (the addresses are empty, so both ids are required)', 'an empty field');
+    if (goodId === '')
+      return problem(
+        'EXT_GOOD_ID',
+        'a service id (the addresses are empty, so both ids are required)',
+        'an empty field',
+      );
+    if (objectId === '')
+      return problem(
+        'EXT_OBJECT_ID',
+        'an equipment code (the addresses are empty, so both ids are required)',
+        'an empty field',
+      );
   } else {
     const a1 = checkCidr('ADDR_1/MASK_1', addr1) ?? checkCidr('ADDR_2/MASK_2', addr2);
     if (a1) return a1;

@@ -9,7 +9,8 @@ export const IN_DOUBT_COLUMNS = ['name', 'file', 'sha256', 'bytes', 'when', 'why
 
 /** Why an entry is in doubt, in one line without tabs. */
 function why(e: LedgerEntry): string {
-  const text = e.state === 'sending' ? `a run (pid ${e.pid}) stopped while sending it` : (e.note ?? 'no answer could be read');
+  const text =
+    e.state === 'sending' ? `a run (pid ${e.pid}) stopped while sending it` : (e.note ?? 'no answer could be read');
   return text.replace(/[\t\r\n]+/g, ' ');
 }
 

@@ -1,6 +1,7 @@
 // Types for the two modules of homematic-xmlrpc that hcd-putfile uses (the package ships none).
 declare module 'homematic-xmlrpc/lib/serializer.js' {
-  export type XmlRpcValue = string | number | boolean | null | Date | Buffer | XmlRpcValue[] | { [key: string]: XmlRpcValue };
+  export type XmlRpcValue =
+    string | number | boolean | null | Date | Buffer | XmlRpcValue[] | { [key: string]: XmlRpcValue };
   export function serializeMethodCall(method: string, params?: XmlRpcValue[]): string;
   export function serializeMethodResponse(result: XmlRpcValue): string;
   export function serializeFault(fault: { faultCode: number; faultString: string }): string;
@@ -14,7 +15,10 @@ declare module 'homematic-xmlrpc/lib/deserializer.js' {
   }
   class Deserializer {
     constructor(encoding?: string);
-    deserializeMethodResponse(stream: Readable, callback: (error: FaultError | Error | null | undefined, value?: unknown) => void): void;
+    deserializeMethodResponse(
+      stream: Readable,
+      callback: (error: FaultError | Error | null | undefined, value?: unknown) => void,
+    ): void;
   }
   export default Deserializer;
 }

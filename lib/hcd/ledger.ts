@@ -49,7 +49,8 @@ export class Ledger {
     }
     try {
       const doc = JSON.parse(text) as { format?: unknown; entries?: unknown };
-      if (doc.format !== LEDGER_FORMAT || !Array.isArray(doc.entries)) throw new Error(`not a ${LEDGER_FORMAT} document`);
+      if (doc.format !== LEDGER_FORMAT || !Array.isArray(doc.entries))
+        throw new Error(`not a ${LEDGER_FORMAT} document`);
       for (const e of doc.entries as LedgerEntry[]) {
         if (typeof e?.sha256 !== 'string' || typeof e.name !== 'string' || !STATES.includes(e.state)) {
           throw new Error('an entry lacks sha256, name or state');
@@ -57,7 +58,10 @@ export class Ledger {
       }
       return new Ledger(path, doc.entries as LedgerEntry[]);
     } catch (e) {
-      throw new FlowmeterError('config', `--state ${path}: unreadable ledger (${(e as Error).message}); fix or move it aside (it records what was billed)`);
+      throw new FlowmeterError(
+        'config',
+        `--state ${path}: unreadable ledger (${(e as Error).message}); fix or move it aside (it records what was billed)`,
+      );
     }
   }
 
@@ -67,7 +71,9 @@ export class Ledger {
 
   /** The entries in doubt, oldest first. */
   inDoubt(name?: string): LedgerEntry[] {
-    return this.entries.filter((e) => isInDoubt(e) && (name === undefined || e.name === name)).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+    return this.entries
+      .filter((e) => isInDoubt(e) && (name === undefined || e.name === name))
+      .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
   }
 
   get size(): number {

@@ -67,9 +67,15 @@ export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<Outco
   const state = o.state ?? (spoolDir !== undefined ? join(spoolDir, DEFAULT_LEDGER) : undefined);
   if (o.listInDoubt || (o.markDelivered.length > 0 && o.flushSpool === undefined)) {
     // settled from the ledger alone: no connection, no password
-    if (state === undefined) throw usageError(`${o.listInDoubt ? '--in-doubt' : '--mark-delivered'} reads the ledger: give --state FILE (or --spool DIR)`);
+    if (state === undefined)
+      throw usageError(
+        `${o.listInDoubt ? '--in-doubt' : '--mark-delivered'} reads the ledger: give --state FILE (or --spool DIR)`,
+      );
     if (o.listInDoubt) return listInDoubt(state, spoolDir, io.stdout);
-    return runMarkDelivered({ state, spool: spoolDir, lock: o.lock, names: o.markDelivered }, { stdin: io.stdin, stdout: io.stdout, log });
+    return runMarkDelivered(
+      { state, spool: spoolDir, lock: o.lock, names: o.markDelivered },
+      { stdin: io.stdin, stdout: io.stdout, log },
+    );
   }
   // the command refuses a missing --url first, with its hint
   if (o.endpoint === undefined) throw usageError('missing --url (or HCD_URL)');
@@ -77,7 +83,11 @@ export async function hcdPutfile(o: HcdPutfileOptions, io: HcdIo): Promise<Outco
 }
 
 /** Connect (CA file, password from its sources) and send a file or flush the spool. */
-async function send(o: HcdPutfileOptions & { endpoint: HcdEndpoint }, state: string | undefined, io: HcdIo): Promise<Outcome> {
+async function send(
+  o: HcdPutfileOptions & { endpoint: HcdEndpoint },
+  state: string | undefined,
+  io: HcdIo,
+): Promise<Outcome> {
   const { log } = io;
   let ca: Buffer | undefined;
   if (o.ca !== undefined) {
@@ -89,7 +99,9 @@ async function send(o: HcdPutfileOptions & { endpoint: HcdEndpoint }, state: str
     }
   }
   if (o.insecure && o.endpoint.protocol === 'https:') {
-    log.warn('--insecure: the server certificate is not verified; anyone on the path can read the password and the statistics');
+    log.warn(
+      '--insecure: the server certificate is not verified; anyone on the path can read the password and the statistics',
+    );
   }
   const pw = o.dryRun
     ? { password: undefined }
@@ -121,7 +133,15 @@ async function send(o: HcdPutfileOptions & { endpoint: HcdEndpoint }, state: str
   const runIo = { stdin: io.stdin, stdout: io.stdout, log, report: io.report };
   if (o.flushSpool !== undefined) {
     return runFlushSpool(
-      { spool: o.flushSpool, state, lock: o.lock, force: o.force, dryRun: o.dryRun, resendInDoubt: o.resendInDoubt, markDelivered: o.markDelivered },
+      {
+        spool: o.flushSpool,
+        state,
+        lock: o.lock,
+        force: o.force,
+        dryRun: o.dryRun,
+        resendInDoubt: o.resendInDoubt,
+        markDelivered: o.markDelivered,
+      },
       conn,
       runIo,
     );

@@ -36,7 +36,8 @@ function firstLine(text: string): string {
 
 export async function readPasswordFile(path: string, stdin: Readable, stdinIsData: boolean): Promise<string> {
   if (path === '-') {
-    if (stdinIsData) throw usageError('--password-file -: stdin already carries the statistics file; give the file with -f FILE');
+    if (stdinIsData)
+      throw usageError('--password-file -: stdin already carries the statistics file; give the file with -f FILE');
     const chunks: Buffer[] = [];
     for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
     return firstLine(Buffer.concat(chunks).toString('utf8'));
@@ -46,7 +47,10 @@ export async function readPasswordFile(path: string, stdin: Readable, stdinIsDat
     const st = await fsp.stat(path);
     if ((st.mode & 0o077) !== 0) {
       const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-      throw new FlowmeterError('permission', `--password-file ${path}: group or others may access it (mode ${mode}); run: chmod 600 ${path}`);
+      throw new FlowmeterError(
+        'permission',
+        `--password-file ${path}: group or others may access it (mode ${mode}); run: chmod 600 ${path}`,
+      );
     }
     text = await fsp.readFile(path, 'utf8');
   } catch (e) {
@@ -60,7 +64,11 @@ export async function readPasswordFile(path: string, stdin: Readable, stdinIsDat
 }
 
 /** Read a line from a terminal without echoing it. */
-export function promptPassword(stdin: PasswordSources['stdin'], out: PasswordSources['promptTo'], prompt: string): Promise<string> {
+export function promptPassword(
+  stdin: PasswordSources['stdin'],
+  out: PasswordSources['promptTo'],
+  prompt: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     stdin.setRawMode?.(true); // echo off before the prompt shows, as getpass(3) does: no typeahead echoed
     out.write(prompt);
@@ -97,17 +105,23 @@ export async function resolvePassword(s: PasswordSources): Promise<Password> {
   }
   const envPw = s.env.HCD_PASSWORD;
   if (envPw !== undefined && envPw !== '') {
-    if (s.user === undefined) throw usageError('HCD_PASSWORD is set but --url has no user name (http://USER@host:port)');
+    if (s.user === undefined)
+      throw usageError('HCD_PASSWORD is set but --url has no user name (http://USER@host:port)');
     if (s.urlPassword !== undefined) s.warn('the password in --url is ignored: HCD_PASSWORD is used');
     return { password: envPw, source: 'env' };
   }
   if (s.urlPassword !== undefined) {
-    if (!s.urlFromEnv) s.warn('a password in --url can be read by other users (ps, shell history); use HCD_PASSWORD or --password-file');
+    if (!s.urlFromEnv)
+      s.warn('a password in --url can be read by other users (ps, shell history); use HCD_PASSWORD or --password-file');
     return { password: s.urlPassword, source: 'url' };
   }
   if (s.user !== undefined && s.stdin.isTTY && !s.stdinIsData) {
     return { password: await promptPassword(s.stdin, s.promptTo, `Password for ${s.user}: `), source: 'prompt' };
   }
-  if (s.user !== undefined) throw new FlowmeterError('permission', `no password for ${s.user} (set HCD_PASSWORD or --password-file; --no-password sends none)`);
+  if (s.user !== undefined)
+    throw new FlowmeterError(
+      'permission',
+      `no password for ${s.user} (set HCD_PASSWORD or --password-file; --no-password sends none)`,
+    );
   return { password: undefined, source: 'none' };
 }

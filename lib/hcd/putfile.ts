@@ -90,7 +90,10 @@ async function readAll(path: string, stdin: Readable): Promise<{ name: string; d
       const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
       size += b.length;
       if (size > MAX_FILE_BYTES) {
-        throw new FlowmeterError('data', `${src.name}: larger than ${MAX_FILE_BYTES} bytes: split it into several uploads`);
+        throw new FlowmeterError(
+          'data',
+          `${src.name}: larger than ${MAX_FILE_BYTES} bytes: split it into several uploads`,
+        );
       }
       chunks.push(b);
     }
@@ -133,14 +136,21 @@ export async function prepare(cfg: PutfileConfig, io: Io): Promise<Prepared> {
       }
     }
   } catch (e) {
-    if (e instanceof LineTooLongError) throw new FlowmeterError('data', `${source}:${e.line}: line longer than ${e.limit} bytes: not a billing CSV`);
+    if (e instanceof LineTooLongError)
+      throw new FlowmeterError('data', `${source}:${e.line}: line longer than ${e.limit} bytes: not a billing CSV`);
     throw e;
   }
   io.log.flushSuppressed();
   if (bad.length > 0 && !cfg.skipBad) {
     // A pipe cannot be read again: with a spool, keep what came in so it can be fixed and re-sent.
-    const kept = cfg.input === '-' && cfg.spool ? `; the input is kept in ${await keepRejectedInput(cfg.spool, cfg.name, data)}` : '';
-    throw new FlowmeterError('data', `${bad.length} of ${total} lines rejected (first: ${firstBad}); nothing sent (--skip-bad sends the good lines)${kept}`);
+    const kept =
+      cfg.input === '-' && cfg.spool
+        ? `; the input is kept in ${await keepRejectedInput(cfg.spool, cfg.name, data)}`
+        : '';
+    throw new FlowmeterError(
+      'data',
+      `${bad.length} of ${total} lines rejected (first: ${firstBad}); nothing sent (--skip-bad sends the good lines)${kept}`,
+    );
   }
   let content = data;
   if (bad.length > 0) {
@@ -148,7 +158,8 @@ export async function prepare(cfg: PutfileConfig, io: Io): Promise<Prepared> {
     await writeFileAtomic(rejectPath, bad.map((l) => `${l}\n`).join(''));
     io.log.warn(`${bad.length} of ${total} lines rejected (first: ${firstBad}); kept in ${rejectPath}`);
   }
-  if (completed > 0) io.log.info(`${source}: ${plural(completed, 'line')} without the trailing ";" after BYTES, sent with it`);
+  if (completed > 0)
+    io.log.info(`${source}: ${plural(completed, 'line')} without the trailing ";" after BYTES, sent with it`);
   if (bad.length > 0 || completed > 0) content = Buffer.from(good.map((l) => `${l}\n`).join(''), 'utf8');
   return { source, content, lines: goodCount, rejected: bad.length, sha256: sha256(content) };
 }
@@ -211,7 +222,9 @@ export function hydraCheck(e: Pick<LedgerEntry, 'name' | 'lines' | 'bytes' | 'ti
 
 /** Why an earlier run left this content in doubt. */
 export function doubtCause(e: LedgerEntry): string {
-  return e.state === 'sending' ? `a run (pid ${e.pid}) stopped while sending it as "${e.name}" at ${e.time}` : `sent as "${e.name}" at ${e.time}, ${e.note ?? 'no answer could be read'}`;
+  return e.state === 'sending'
+    ? `a run (pid ${e.pid}) stopped while sending it as "${e.name}" at ${e.time}`
+    : `sent as "${e.name}" at ${e.time}, ${e.note ?? 'no answer could be read'}`;
 }
 
 /** Content the ledger has in doubt, not sent: the operator decides (a temporary failure). */
@@ -224,7 +237,10 @@ class InDoubtRefusal extends FlowmeterError {
 /** The commands that settle an upload in doubt, by its statistics name. */
 export function settleCommands(ledger: string, name: string, flushSpool?: string): string {
   const base = `hcd-putfile --state ${ledger}${flushSpool === undefined ? '' : ` --flush-spool ${flushSpool}`}`;
-  const resend = flushSpool === undefined ? `hcd-putfile --state ${ledger} -f FILE --resend-in-doubt ${name}` : `${base} --resend-in-doubt ${name}`;
+  const resend =
+    flushSpool === undefined
+      ? `hcd-putfile --state ${ledger} -f FILE --resend-in-doubt ${name}`
+      : `${base} --resend-in-doubt ${name}`;
   return `if it has, ${base} --mark-delivered ${name}; if not, ${resend}`;
 }
 
@@ -238,7 +254,12 @@ interface Allow {
 /** Sum a delivery into the run's metrics: files by outcome, and the lines and bytes hcd got. */
 function reportDelivery(report: RunReport | undefined, what: Upload, outcome: 'sent' | 'duplicate'): void {
   if (!report) return;
-  report.add('flowmeter_run_uploads', 'Statistics files delivered in the run, by outcome (duplicate: already sent, not sent again)', 1, { outcome });
+  report.add(
+    'flowmeter_run_uploads',
+    'Statistics files delivered in the run, by outcome (duplicate: already sent, not sent again)',
+    1,
+    { outcome },
+  );
   if (outcome !== 'sent') return;
   report.add('flowmeter_run_uploaded_lines', 'Statistics lines hcd accepted in the run', what.lines);
   report.add('flowmeter_run_uploaded_bytes', 'Bytes of statistics files hcd accepted in the run', what.content.length);
@@ -247,14 +268,25 @@ function reportDelivery(report: RunReport | undefined, what: Upload, outcome: 's
 /** One delivery under the lock: ledger check, "sending" mark, call, "sent" mark. A failure in
  *  doubt is recorded as "in-doubt" and not retried; content the ledger has in doubt is refused
  *  (a temporary failure) unless `allow.inDoubt`. */
-async function deliver(c: ConnectionConfig, ledger: Ledger | undefined, what: Upload, allow: Allow, log: Log, flushSpool?: string): Promise<'sent' | 'duplicate'> {
+async function deliver(
+  c: ConnectionConfig,
+  ledger: Ledger | undefined,
+  what: Upload,
+  allow: Allow,
+  log: Log,
+  flushSpool?: string,
+): Promise<'sent' | 'duplicate'> {
   const prior = ledger?.find(what.sha256, what.name);
   if (prior?.state === 'sent' && !allow.force) {
-    log.warn(`${what.source}: already sent as "${what.name}" at ${prior.time} (sha256 ${what.sha256.slice(0, 16)}…, ledger ${ledger!.path}); not sent again (--force sends it anyway)`);
+    log.warn(
+      `${what.source}: already sent as "${what.name}" at ${prior.time} (sha256 ${what.sha256.slice(0, 16)}…, ledger ${ledger!.path}); not sent again (--force sends it anyway)`,
+    );
     return 'duplicate';
   }
   if (isInDoubt(prior) && !allow.inDoubt) {
-    throw new InDoubtRefusal(`${what.source}: in doubt: ${doubtCause(prior!)}; not sent: ${hydraCheck(prior!)}; ${settleCommands(ledger!.path, what.name, flushSpool)}`);
+    throw new InDoubtRefusal(
+      `${what.source}: in doubt: ${doubtCause(prior!)}; not sent: ${hydraCheck(prior!)}; ${settleCommands(ledger!.path, what.name, flushSpool)}`,
+    );
   }
   // The "sending" mark is there only while a request is in flight, so a run killed while it
   // waits to retry leaves nothing to clear up; a failed attempt restores what was there
@@ -262,16 +294,22 @@ async function deliver(c: ConnectionConfig, ledger: Ledger | undefined, what: Up
   const value = await callWithRetries(c.endpoint, callOptions(c, what.name, what.content, log), {
     retries: c.retries,
     delayMs: c.retryDelayMs,
-    onRetry: (f, attempt, wait) => log.warn(`${f.message}; attempt ${attempt} of ${c.retries + 1} failed, retrying in ${(wait / 1000).toFixed(wait < 1000 ? 2 : 0)} s`),
+    onRetry: (f, attempt, wait) =>
+      log.warn(
+        `${f.message}; attempt ${attempt} of ${c.retries + 1} failed, retrying in ${(wait / 1000).toFixed(wait < 1000 ? 2 : 0)} s`,
+      ),
     beforeAttempt: async () => ledger?.record(entryFor(c, what, 'sending')),
     afterFailedAttempt: async (f) => {
-      if (f.inDoubt) await ledger?.record({ ...ledger.find(what.sha256, what.name)!, state: 'in-doubt', note: f.message });
+      if (f.inDoubt)
+        await ledger?.record({ ...ledger.find(what.sha256, what.name)!, state: 'in-doubt', note: f.message });
       else if (prior?.state === 'sent') await ledger?.record(prior);
       else await ledger?.remove(what.sha256, what.name);
     },
   });
   await ledger?.record(entryFor(c, what, 'sent'));
-  log.info(`${what.source}: sent as "${what.name}" (${plural(what.lines, 'line')}, ${plural(what.content.length, 'byte')}, sha256 ${what.sha256.slice(0, 16)}…) to ${c.endpoint.display}; hcd answered ${describeValue(value, 80)}`);
+  log.info(
+    `${what.source}: sent as "${what.name}" (${plural(what.lines, 'line')}, ${plural(what.content.length, 'byte')}, sha256 ${what.sha256.slice(0, 16)}…) to ${c.endpoint.display}; hcd answered ${describeValue(value, 80)}`,
+  );
   return 'sent';
 }
 
@@ -298,16 +336,26 @@ export function errorOfFailure(f: CallFailure): FlowmeterError {
 
 /** A failure in doubt, told with what to check in Hydra and what to do then. */
 function inDoubtError(f: CallFailure, what: Upload, ledger: Ledger | undefined, remedy: string): FlowmeterError {
-  const entry = ledger?.find(what.sha256, what.name) ?? { name: what.name, lines: what.lines, bytes: what.content.length, time: new Date().toISOString() };
-  return new FlowmeterError('temporary', `${f.message}: hcd got the whole file and may have stored it, so it is in doubt and not sent again; ${hydraCheck(entry)}; ${remedy}`);
+  const entry = ledger?.find(what.sha256, what.name) ?? {
+    name: what.name,
+    lines: what.lines,
+    bytes: what.content.length,
+    time: new Date().toISOString(),
+  };
+  return new FlowmeterError(
+    'temporary',
+    `${f.message}: hcd got the whole file and may have stored it, so it is in doubt and not sent again; ${hydraCheck(entry)}; ${remedy}`,
+  );
 }
-
 
 /** --resend-in-doubt NAME with a file: only the content the ledger has in doubt as NAME. */
 function requireInDoubt(ledger: Ledger | undefined, what: Upload): void {
   if (!ledger) throw usageError('--resend-in-doubt needs the ledger (--state FILE, or --spool DIR)');
   if (!isInDoubt(ledger.find(what.sha256, what.name))) {
-    throw new FlowmeterError('data', `${what.source}: not in doubt as "${what.name}" in ${ledger.path} (sha256 ${what.sha256.slice(0, 16)}…): nothing to resend; hcd-putfile --state ${ledger.path} --in-doubt lists what is`);
+    throw new FlowmeterError(
+      'data',
+      `${what.source}: not in doubt as "${what.name}" in ${ledger.path} (sha256 ${what.sha256.slice(0, 16)}…): nothing to resend; hcd-putfile --state ${ledger.path} --in-doubt lists what is`,
+    );
   }
 }
 
@@ -337,7 +385,11 @@ export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io:
   const what: Upload = { source: p.source, name: cfg.name, content: p.content, sha256: p.sha256, lines: p.lines };
   const spoolIt = (): Promise<string> => spoolFile(cfg.spool!, cfg.name, p.sha256, p.content);
   const keep = async (reason: FlowmeterError): Promise<never> => {
-    if (cfg.spool) throw new FlowmeterError(reason.kind, `${reason.message}; kept in ${await spoolIt()} (hcd-putfile --flush-spool ${cfg.spool} sends it)`);
+    if (cfg.spool)
+      throw new FlowmeterError(
+        reason.kind,
+        `${reason.message}; kept in ${await spoolIt()} (hcd-putfile --flush-spool ${cfg.spool} sends it)`,
+      );
     throw reason;
   };
   let ledger: Ledger | undefined;
@@ -355,7 +407,12 @@ export async function runPutfile(cfg: PutfileConfig, conn: ConnectionConfig, io:
         const path = await spoolIt();
         throw inDoubtError(e, what, ledger, `kept in ${path}: ${settleCommands(ledger!.path, what.name, cfg.spool)}`);
       }
-      throw inDoubtError(e, what, ledger, ledger ? settleCommands(ledger.path, what.name) : 'if it has not, send it again');
+      throw inDoubtError(
+        e,
+        what,
+        ledger,
+        ledger ? settleCommands(ledger.path, what.name) : 'if it has not, send it again',
+      );
     }
     if (e instanceof CallFailure) return keep(errorOfFailure(e));
     if (e instanceof InDoubtRefusal) throw e;
@@ -385,7 +442,11 @@ interface SpooledUpload extends Upload {
 }
 
 /** Read a spooled file: "gone" when it went meanwhile, "damaged" (reported) when its digest is wrong. */
-async function readSpooled(it: SpoolItem, ledger: Ledger | undefined, log: Log): Promise<SpooledUpload | 'gone' | 'damaged'> {
+async function readSpooled(
+  it: SpoolItem,
+  ledger: Ledger | undefined,
+  log: Log,
+): Promise<SpooledUpload | 'gone' | 'damaged'> {
   let content: Buffer;
   try {
     content = await fsp.readFile(it.path);
@@ -398,8 +459,19 @@ async function readSpooled(it: SpoolItem, ledger: Ledger | undefined, log: Log):
     log.error(`${it.path}: content does not match the digest in its name (damaged?); left in place`);
     return 'damaged';
   }
-  const lines = content.length === 0 ? 0 : content.toString('latin1').split('\n').length - (content[content.length - 1] === 10 ? 1 : 0);
-  return { item: it, source: it.path, name: it.name, content, sha256: digest, lines, prior: ledger?.find(digest, it.name) };
+  const lines =
+    content.length === 0
+      ? 0
+      : content.toString('latin1').split('\n').length - (content[content.length - 1] === 10 ? 1 : 0);
+  return {
+    item: it,
+    source: it.path,
+    name: it.name,
+    content,
+    sha256: digest,
+    lines,
+    prior: ledger?.find(digest, it.name),
+  };
 }
 
 const MARKED = 'marked delivered by the operator (--mark-delivered): found in Hydra, not sent';
@@ -417,13 +489,21 @@ function markDelivered(ledger: Ledger | undefined, conn: ConnectionConfig, up: S
  *  NAME: the one upload the ledger has in doubt as NAME. An upload in doubt with no copy in the
  *  spool is marked delivered in the ledger at once, or, to be resent, copied into the spool from
  *  the file it was sent from when that still holds the same bytes. */
-async function resolveVerbs(cfg: FlushConfig, ledger: Ledger | undefined, apply: boolean): Promise<{ markDelivered: Set<string>; resendInDoubt: Set<string> }> {
+async function resolveVerbs(
+  cfg: FlushConfig,
+  ledger: Ledger | undefined,
+  apply: boolean,
+): Promise<{ markDelivered: Set<string>; resendInDoubt: Set<string> }> {
   const items = await listSpool(cfg.spool);
   const resolved = { markDelivered: new Set<string>(), resendInDoubt: new Set<string>() };
-  for (const [flag, list, into] of [['--resend-in-doubt', cfg.resendInDoubt, resolved.resendInDoubt], ['--mark-delivered', cfg.markDelivered, resolved.markDelivered]] as const) {
+  for (const [flag, list, into] of [
+    ['--resend-in-doubt', cfg.resendInDoubt, resolved.resendInDoubt],
+    ['--mark-delivered', cfg.markDelivered, resolved.markDelivered],
+  ] as const) {
     for (const arg of list) {
       if (SPOOL_NAME.test(arg)) {
-        if (!items.some((i) => i.file === arg)) throw new FlowmeterError('no-input', `${flag} ${arg}: no such file waiting in ${cfg.spool}`);
+        if (!items.some((i) => i.file === arg))
+          throw new FlowmeterError('no-input', `${flag} ${arg}: no such file waiting in ${cfg.spool}`);
         into.add(arg);
         continue;
       }
@@ -432,7 +512,10 @@ async function resolveVerbs(cfg: FlushConfig, ledger: Ledger | undefined, apply:
       if (copy) into.add(copy.file);
       else if (!apply) continue;
       else if (flag === '--mark-delivered') await recordDelivered(ledger, entry);
-      else into.add(basename(await spoolFile(cfg.spool, entry.name, entry.sha256, await sameBytes(entry), new Date(entry.time)))); // in its place: sent before what followed
+      else
+        into.add(
+          basename(await spoolFile(cfg.spool, entry.name, entry.sha256, await sameBytes(entry), new Date(entry.time))),
+        ); // in its place: sent before what followed
     }
   }
   return resolved;
@@ -442,9 +525,12 @@ async function resolveVerbs(cfg: FlushConfig, ledger: Ledger | undefined, apply:
 function theOneInDoubt(flag: string, name: string, ledger: Ledger | undefined): LedgerEntry {
   if (!ledger) throw usageError(`${flag} NAME needs the ledger (--state FILE, or --spool DIR)`);
   const found = ledger.inDoubt(name);
-  if (found.length === 0) throw new FlowmeterError('no-input', `${flag} ${name}: nothing is in doubt as "${name}" in ${ledger.path}`);
+  if (found.length === 0)
+    throw new FlowmeterError('no-input', `${flag} ${name}: nothing is in doubt as "${name}" in ${ledger.path}`);
   if (found.length > 1) {
-    throw usageError(`${flag} ${name}: ${found.length} uploads are in doubt as "${name}" (sent at ${found.map((e) => e.time).join(', ')}): name each by its spooled file (hcd-putfile --in-doubt lists them)`);
+    throw usageError(
+      `${flag} ${name}: ${found.length} uploads are in doubt as "${name}" (sent at ${found.map((e) => e.time).join(', ')}): name each by its spooled file (hcd-putfile --in-doubt lists them)`,
+    );
   }
   return found[0]!;
 }
@@ -456,23 +542,37 @@ async function sameBytes(entry: LedgerEntry): Promise<Buffer> {
   try {
     content = await fsp.readFile(entry.source);
   } catch {
-    throw new FlowmeterError('no-input', `${gone}cannot be read: send the same file again with hcd-putfile -f FILE --resend-in-doubt ${entry.name}`);
+    throw new FlowmeterError(
+      'no-input',
+      `${gone}cannot be read: send the same file again with hcd-putfile -f FILE --resend-in-doubt ${entry.name}`,
+    );
   }
-  if (sha256(content) !== entry.sha256) throw new FlowmeterError('no-input', `${gone}no longer holds what was sent (sha256 differs): send the file that was sent with hcd-putfile -f FILE --resend-in-doubt ${entry.name}`);
+  if (sha256(content) !== entry.sha256)
+    throw new FlowmeterError(
+      'no-input',
+      `${gone}no longer holds what was sent (sha256 differs): send the file that was sent with hcd-putfile -f FILE --resend-in-doubt ${entry.name}`,
+    );
   return content;
 }
 
 /** --mark-delivered NAME without --flush-spool: record each in the ledger as delivered, remove
  *  its spooled copy if the spool holds one; nothing is sent. */
-export async function runMarkDelivered(cfg: { state: string | undefined; spool: string | undefined; lock: string | undefined; names: readonly string[] }, io: Io): Promise<'ok'> {
+export async function runMarkDelivered(
+  cfg: { state: string | undefined; spool: string | undefined; lock: string | undefined; names: readonly string[] },
+  io: Io,
+): Promise<'ok'> {
   return withLock<'ok'>(lockPath(cfg), cfg.spool, async () => {
     const ledger = cfg.state ? await Ledger.open(cfg.state) : undefined;
     for (const name of cfg.names) {
       const entry = theOneInDoubt('--mark-delivered', name, ledger);
       await recordDelivered(ledger, entry);
-      const copy = cfg.spool ? (await listSpool(cfg.spool)).find((i) => i.name === name && entry.sha256.startsWith(i.sha12)) : undefined;
+      const copy = cfg.spool
+        ? (await listSpool(cfg.spool)).find((i) => i.name === name && entry.sha256.startsWith(i.sha12))
+        : undefined;
       if (copy) await fsp.unlink(copy.path).catch(() => undefined);
-      io.log.info(`"${name}" sent at ${entry.time} (sha256 ${entry.sha256.slice(0, 16)}…): recorded as delivered in ${ledger!.path}, not sent${copy ? `; ${copy.path} removed from the spool` : ''}`);
+      io.log.info(
+        `"${name}" sent at ${entry.time} (sha256 ${entry.sha256.slice(0, 16)}…): recorded as delivered in ${ledger!.path}, not sent${copy ? `; ${copy.path} removed from the spool` : ''}`,
+      );
     }
     return 'ok';
   });
@@ -513,21 +613,35 @@ export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io
       const held = heldBy.get(item.name);
       const resend = verbs.resendInDoubt.has(item.file);
       if (held !== undefined || (isInDoubt(up.prior) && !resend)) {
-        if (held !== undefined) io.log.error(`${item.path}: waits: an earlier upload of "${item.name}" is in doubt (${held})`);
-        else io.log.error(`${item.path}: in doubt: ${doubtCause(up.prior!)}; not sent: ${hydraCheck(up.prior!)}; ${settleCommands(ledger!.path, item.name, cfg.spool)}`);
+        if (held !== undefined)
+          io.log.error(`${item.path}: waits: an earlier upload of "${item.name}" is in doubt (${held})`);
+        else
+          io.log.error(
+            `${item.path}: in doubt: ${doubtCause(up.prior!)}; not sent: ${hydraCheck(up.prior!)}; ${settleCommands(ledger!.path, item.name, cfg.spool)}`,
+          );
         heldBy.set(item.name, held ?? item.file);
         waiting++;
         outcome = worse(outcome, 'temporary');
         continue;
       }
       try {
-        reportDelivery(io.report, up, await deliver(conn, ledger, up, { force: cfg.force, inDoubt: resend }, io.log, cfg.spool));
+        reportDelivery(
+          io.report,
+          up,
+          await deliver(conn, ledger, up, { force: cfg.force, inDoubt: resend }, io.log, cfg.spool),
+        );
         sent++;
       } catch (e) {
         if (!(e instanceof CallFailure)) throw e;
         const left = items.length - i;
         const leftNote = `${left} file${left === 1 ? '' : 's'} left in ${cfg.spool}`;
-        if (e.inDoubt) throw inDoubtError(e, up, ledger, `${ledger ? settleCommands(ledger.path, item.name, cfg.spool) : ''}; ${leftNote}`);
+        if (e.inDoubt)
+          throw inDoubtError(
+            e,
+            up,
+            ledger,
+            `${ledger ? settleCommands(ledger.path, item.name, cfg.spool) : ''}; ${leftNote}`,
+          );
         const err = errorOfFailure(e);
         if (e.kind === 'protocol') {
           io.log.error(`${item.path}: ${err.message}; left in the spool`);
@@ -538,7 +652,10 @@ export async function runFlushSpool(cfg: FlushConfig, conn: ConnectionConfig, io
       }
       await fsp.unlink(item.path).catch(() => undefined);
     }
-    if (items.length > 0) io.log.info(`${cfg.spool}: ${sent} of ${items.length} spooled files sent${waiting > 0 ? `, ${waiting} waiting for an upload in doubt` : ''}`);
+    if (items.length > 0)
+      io.log.info(
+        `${cfg.spool}: ${sent} of ${items.length} spooled files sent${waiting > 0 ? `, ${waiting} waiting for an upload in doubt` : ''}`,
+      );
     return outcome;
   });
 }
@@ -565,7 +682,9 @@ async function listFlush(cfg: FlushConfig, conn: ConnectionConfig, io: Io): Prom
 
 export function checkName(name: string): string {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(name) || name.startsWith('.')) {
-    throw usageError(`statistics NAME: expected letters, digits, ".", "_" or "-" like agg-ab (got ${JSON.stringify(name)})`);
+    throw usageError(
+      `statistics NAME: expected letters, digits, ".", "_" or "-" like agg-ab (got ${JSON.stringify(name)})`,
+    );
   }
   return name;
 }

@@ -27,12 +27,21 @@ async function ensureDir(dir: string): Promise<void> {
   try {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
-    throw new FlowmeterError('cant-create', `--spool ${dir}: cannot create: ${describeSystemError(e as NodeJS.ErrnoException)}`);
+    throw new FlowmeterError(
+      'cant-create',
+      `--spool ${dir}: cannot create: ${describeSystemError(e as NodeJS.ErrnoException)}`,
+    );
   }
 }
 
 /** Keep `content` for a later --flush-spool; returns the path written. */
-export async function spoolFile(dir: string, name: string, sha256: string, content: Buffer, now = new Date()): Promise<string> {
+export async function spoolFile(
+  dir: string,
+  name: string,
+  sha256: string,
+  content: Buffer,
+  now = new Date(),
+): Promise<string> {
   await ensureDir(dir);
   const existing = (await listSpool(dir)).find((i) => i.name === name && sha256.startsWith(i.sha12));
   if (existing) return existing.path; // already waiting: never queue the same content twice

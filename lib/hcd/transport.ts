@@ -54,7 +54,9 @@ export class CallFailure extends Error {
 const TRACE_BODY_CHARS = 600;
 
 function clip(text: string): string {
-  return text.length > TRACE_BODY_CHARS ? `${text.slice(0, TRACE_BODY_CHARS)}… (${text.length - TRACE_BODY_CHARS} more characters)` : text;
+  return text.length > TRACE_BODY_CHARS
+    ? `${text.slice(0, TRACE_BODY_CHARS)}… (${text.length - TRACE_BODY_CHARS} more characters)`
+    : text;
 }
 
 const TLS_TRUST_CODES = new Set([
@@ -86,20 +88,29 @@ export function failureFromError(err: NodeJS.ErrnoException, where: string): Cal
   if (err instanceof CallFailure) return err;
   const code = err.code ?? '';
   if (TLS_TRUST_CODES.has(code)) {
-    return new CallFailure('auth', `${where}: TLS: server certificate not trusted: ${err.message} (give its CA with --ca FILE, or --insecure)`, { code });
+    return new CallFailure(
+      'auth',
+      `${where}: TLS: server certificate not trusted: ${err.message} (give its CA with --ca FILE, or --insecure)`,
+      { code },
+    );
   }
   if (code === 'ENOTFOUND') return new CallFailure('unavailable', `${where}: unknown host`, { code });
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS/.test(err.message)) {
     return new CallFailure('protocol', `${where}: TLS error: ${err.message}`, { code });
   }
-  const words = NETWORK_WORDS[code] ?? (err.message === 'socket hang up' ? 'connection closed before an answer' : err.message);
+  const words =
+    NETWORK_WORDS[code] ?? (err.message === 'socket hang up' ? 'connection closed before an answer' : err.message);
   return new CallFailure('transient', `${where}: ${words}`, { code });
 }
 
 function statusFailure(status: number, statusText: string, body: string, where: string): CallFailure {
   const line = `HTTP ${status}${statusText ? ` ${statusText}` : ''}`;
   if (status === 401 || status === 403) {
-    return new CallFailure('auth', `${where}: ${line}: authentication refused (check the user in --url and the password)`, { status });
+    return new CallFailure(
+      'auth',
+      `${where}: ${line}: authentication refused (check the user in --url and the password)`,
+      { status },
+    );
   }
   // 408 and 429 say the request was not taken; a 5xx may come after hcd stored the file
   if (status >= 500) return new CallFailure('transient', `${where}: ${line}`, { status }, true);
@@ -131,13 +142,17 @@ export async function callOnce(ep: HcdEndpoint, o: CallOptions): Promise<unknown
   const text = body.toString('utf8');
   if (trace) {
     trace(`< HTTP ${status} ${statusText}`);
-    for (const k of ['content-type', 'content-length', 'www-authenticate']) if (resHeaders[k]) trace(`< ${k}: ${String(resHeaders[k])}`);
+    for (const k of ['content-type', 'content-length', 'www-authenticate'])
+      if (resHeaders[k]) trace(`< ${k}: ${String(resHeaders[k])}`);
     for (const l of clip(text).split('\n')) if (l.trim()) trace(`< ${l}`);
   }
   if (status !== 200) throw statusFailure(status, statusText, text, where);
   const answer = await decodeResponse(body);
   if (answer.kind === 'fault') {
-    throw new CallFailure('protocol', `${where}: XML-RPC fault ${answer.code}: ${answer.text}`, { faultCode: answer.code, faultText: answer.text });
+    throw new CallFailure('protocol', `${where}: XML-RPC fault ${answer.code}: ${answer.text}`, {
+      faultCode: answer.code,
+      faultText: answer.text,
+    });
   }
   if (answer.kind === 'malformed') {
     const got = text.trim() ? ` (got ${JSON.stringify(text.trim().slice(0, 60))})` : ' (empty body)';
@@ -183,18 +198,33 @@ function exchange(ep: HcdEndpoint, o: CallOptions, headers: Record<string, strin
     const req =
       ep.protocol === 'https:'
         ? // SNI carries host names only (RFC 6066); the certificate is still checked against an IP address
-        https.request({ ...common, ...(isIP(ep.hostname) ? {} : { servername: ep.hostname }), ca: o.ca, rejectUnauthorized: !o.insecure })
+          https.request({
+            ...common,
+            ...(isIP(ep.hostname) ? {} : { servername: ep.hostname }),
+            ca: o.ca,
+            rejectUnauthorized: !o.insecure,
+          })
         : http.request(common);
 
     timers.push(
       setTimeout(() => {
-        finish(new CallFailure('transient', `${where}: no answer within ${o.timeoutMs / 1000} s (--timeout)`, { code: 'ETIMEDOUT' }));
+        finish(
+          new CallFailure('transient', `${where}: no answer within ${o.timeoutMs / 1000} s (--timeout)`, {
+            code: 'ETIMEDOUT',
+          }),
+        );
       }, o.timeoutMs),
     );
     req.on('socket', (socket: Socket) => {
       const connectedEvent = ep.protocol === 'https:' ? 'secureConnect' : 'connect';
       const t = setTimeout(() => {
-        finish(new CallFailure('transient', `${where}: could not connect within ${o.connectTimeoutMs / 1000} s (--connect-timeout)`, { code: 'ETIMEDOUT' }));
+        finish(
+          new CallFailure(
+            'transient',
+            `${where}: could not connect within ${o.connectTimeoutMs / 1000} s (--connect-timeout)`,
+            { code: 'ETIMEDOUT' },
+          ),
+        );
       }, o.connectTimeoutMs);
       timers.push(t);
       socket.once(connectedEvent, () => clearTimeout(t));
@@ -215,9 +245,16 @@ function exchange(ep: HcdEndpoint, o: CallOptions, headers: Record<string, strin
         chunks.push(c);
       });
       res.on('error', (err) => finish(err));
-      res.on('aborted', () => finish(new CallFailure('transient', `${where}: connection closed in the middle of the answer`)));
+      res.on('aborted', () =>
+        finish(new CallFailure('transient', `${where}: connection closed in the middle of the answer`)),
+      );
       res.on('end', () =>
-        finish(undefined, { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks) }),
+        finish(undefined, {
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? '',
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+        }),
       );
     });
     req.end(xml, 'utf8');

@@ -48,7 +48,8 @@ export function parseHcdUrl(text: string): HcdEndpoint {
   };
   const user = u.username === '' ? undefined : decode(u.username);
   const urlPassword = u.password === '' ? undefined : decode(u.password);
-  if (urlPassword !== undefined && user === undefined) throw usageError(`--url: a password without a user name in ${masked}`);
+  if (urlPassword !== undefined && user === undefined)
+    throw usageError(`--url: a password without a user name in ${masked}`);
   const port = u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : Number(u.port);
   const hostname = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
   const display = `${u.protocol}//${user !== undefined ? `${u.username}${urlPassword !== undefined ? `:${MASK}` : ''}@` : ''}${u.host}${path}`;

@@ -28,14 +28,17 @@ export function decodeResponse(body: Buffer | string): Promise<XmlRpcAnswer> {
       }
     };
     try {
-      new Deserializer('utf8').deserializeMethodResponse(Readable.from([Buffer.isBuffer(body) ? body : Buffer.from(body)]), (err, value) => {
-        if (!err) return settle({ kind: 'value', value });
-        const f = err as { faultCode?: unknown; faultString?: unknown };
-        if (f.faultCode !== undefined || f.faultString !== undefined) {
-          return settle({ kind: 'fault', code: String(f.faultCode ?? '?'), text: String(f.faultString ?? '') });
-        }
-        settle({ kind: 'malformed', reason: err.message });
-      });
+      new Deserializer('utf8').deserializeMethodResponse(
+        Readable.from([Buffer.isBuffer(body) ? body : Buffer.from(body)]),
+        (err, value) => {
+          if (!err) return settle({ kind: 'value', value });
+          const f = err as { faultCode?: unknown; faultString?: unknown };
+          if (f.faultCode !== undefined || f.faultString !== undefined) {
+            return settle({ kind: 'fault', code: String(f.faultCode ?? '?'), text: String(f.faultString ?? '') });
+          }
+          settle({ kind: 'malformed', reason: err.message });
+        },
+      );
     } catch (e) {
       settle({ kind: 'malformed', reason: (e as Error).message });
     }

@@ -9,7 +9,17 @@ import type { Log } from '../cli/log.js';
 import { visible } from '../cli/visible.js';
 import { waitDrain } from '../cli/writer.js';
 import { findLabel, findRouter, findRule, type Direction, type Router, type StoreData } from './model.js';
-import { createLabel, createRouter, createRule, deleteLabels, deleteRouters, deleteRules, exportNeutron, importNeutron, rulesOf } from './ops.js';
+import {
+  createLabel,
+  createRouter,
+  createRule,
+  deleteLabels,
+  deleteRouters,
+  deleteRules,
+  exportNeutron,
+  importNeutron,
+  rulesOf,
+} from './ops.js';
 import { formatList, formatOne, type Format } from './output.js';
 import { readStore, updateStore } from './store.js';
 import { runCount, type CountConfig } from './count.js';
@@ -40,7 +50,15 @@ const LABEL_FIELDS = ['id', 'name', 'description', 'shared', 'tenant_id', 'proje
 const ROUTER_COLUMNS = ['id', 'name', 'project_id', 'exporter', 'interfaces', 'subnets'];
 const ROUTER_FIELDS = ['id', 'name', 'tenant_id', 'project_id', 'exporter', 'interfaces', 'subnets'];
 const RULE_COLUMNS = ['id', 'excluded', 'direction', 'remote_ip_prefix', 'source_ip_prefix', 'destination_ip_prefix'];
-const RULE_FIELDS = ['id', 'metering_label_id', 'excluded', 'direction', 'remote_ip_prefix', 'source_ip_prefix', 'destination_ip_prefix'];
+const RULE_FIELDS = [
+  'id',
+  'metering_label_id',
+  'excluded',
+  'direction',
+  'remote_ip_prefix',
+  'source_ip_prefix',
+  'destination_ip_prefix',
+];
 
 async function write(out: Writable, text: string): Promise<void> {
   if (text !== '' && !out.write(text)) await waitDrain(out);
@@ -56,7 +74,11 @@ function created(kind: string, c: Common, obj: object): string {
 }
 
 /** Report bulk-delete results as neutronclient does; any failure makes the outcome 'failure'. */
-async function reportDelete(io: ActionIo, kind: string, res: { deleted: string[]; errors: string[] }): Promise<Outcome> {
+async function reportDelete(
+  io: ActionIo,
+  kind: string,
+  res: { deleted: string[]; errors: string[] },
+): Promise<Outcome> {
   if (res.deleted.length > 0) await write(io.stdout, `Deleted ${kind}(s): ${visible(res.deleted.join(', '))}\n`);
   for (const e of res.errors) io.log.error(e);
   return res.errors.length > 0 ? 'failure' : 'ok';
@@ -71,7 +93,12 @@ export interface LabelCreateArgs {
 
 export async function labelCreate(c: Common, a: LabelCreateArgs, io: ActionIo): Promise<Outcome> {
   const label = await update(c, (d) => ({
-    result: createLabel(d, { name: a.name, description: a.description, shared: a.shared ?? false, project_id: a.project }),
+    result: createLabel(d, {
+      name: a.name,
+      description: a.description,
+      shared: a.shared ?? false,
+      project_id: a.project,
+    }),
     changed: true,
   }));
   await write(io.stdout, created('metering_label', c, label));
@@ -91,7 +118,12 @@ export async function labelShow(c: Common, ref: string, io: ActionIo): Promise<O
 }
 
 /** Delete under the lock, write back only when something went, report as neutronclient does. */
-async function deleteAndReport(c: Common, io: ActionIo, kind: string, del: (d: StoreData) => { deleted: string[]; errors: string[] }): Promise<Outcome> {
+async function deleteAndReport(
+  c: Common,
+  io: ActionIo,
+  kind: string,
+  del: (d: StoreData) => { deleted: string[]; errors: string[] },
+): Promise<Outcome> {
   const res = await update(c, (d) => {
     const r = del(d);
     return { result: r, changed: r.deleted.length > 0 };
@@ -153,7 +185,13 @@ export interface RouterCreateArgs {
 
 export async function routerCreate(c: Common, a: RouterCreateArgs, io: ActionIo): Promise<Outcome> {
   const router = await update(c, (d) => ({
-    result: createRouter(d, { name: a.name, project_id: a.project, exporter: a.exporter, interfaces: a.interfaces, subnets: a.subnets }),
+    result: createRouter(d, {
+      name: a.name,
+      project_id: a.project,
+      exporter: a.exporter,
+      interfaces: a.interfaces,
+      subnets: a.subnets,
+    }),
     changed: true,
   }));
   await write(io.stdout, created('router', c, router));
@@ -191,7 +229,8 @@ export async function importFiles(c: Common, files: string[], dryRun: boolean, i
   for (const f of files.length === 0 ? ['-'] : files) {
     const src = await openInput(f, io.stdin);
     const chunks: Buffer[] = [];
-    for await (const chunk of src.stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    for await (const chunk of src.stream)
+      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
     try {
       docs.push({ doc: JSON.parse(Buffer.concat(chunks).toString('utf8')), where: src.name });
     } catch (e) {
@@ -228,15 +267,20 @@ export async function count(c: Common, cfg: CountConfig, io: ActionIo, publish?:
     await sink?.abort();
     throw e;
   });
-  if (sink) io.log.info(`published=${sink.published} to exchange ${publish!.exchange} with routing key ${publish!.topic}.info`);
+  if (sink)
+    io.log.info(`published=${sink.published} to exchange ${publish!.exchange} with routing key ${publish!.topic}.info`);
   io.log.flushSuppressed();
-  io.log.info(`flows=${stats.flows} matched=${stats.matched} rejected=${stats.rejected} late=${stats.late} samples=${stats.samples}`);
+  io.log.info(
+    `flows=${stats.flows} matched=${stats.matched} rejected=${stats.rejected} late=${stats.late} samples=${stats.samples}`,
+  );
   reportInput(io.report, { flows: stats.flows });
   io.report?.gauge('flowmeter_run_matched_flows', 'Flows counted for at least one label in the run', stats.matched);
   io.report?.gauge('flowmeter_run_late_flows', 'Flows that came after their interval was reported', stats.late);
   io.report?.gauge('flowmeter_run_samples', 'l3.meter samples written in the run', stats.samples);
   if (stats.rejected > 0) {
-    io.log.warn(`${stats.rejected} of ${stats.flows + stats.rejected} records rejected (first: ${firstRejectedPlace(io.log)})`);
+    io.log.warn(
+      `${stats.rejected} of ${stats.flows + stats.rejected} records rejected (first: ${firstRejectedPlace(io.log)})`,
+    );
     return 'data';
   }
   if (io.signal?.aborted && !cfg.live) return 'interrupted'; // live runs are meant to be stopped

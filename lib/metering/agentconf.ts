@@ -14,14 +14,24 @@ export interface AgentConfig {
   ignored: string[];
 }
 
-const BOOL: Record<string, boolean> = { true: true, yes: true, on: true, '1': true, false: false, no: false, off: false, '0': false };
+const BOOL: Record<string, boolean> = {
+  true: true,
+  yes: true,
+  on: true,
+  '1': true,
+  false: false,
+  no: false,
+  off: false,
+  '0': false,
+};
 
 function configError(place: string, message: string): FlowmeterError {
   return new FlowmeterError('config', `${place}: ${message}`);
 }
 
 function positiveInt(place: string, key: string, value: string): number {
-  if (!/^[0-9]{1,9}$/.test(value) || Number(value) < 1) throw configError(place, `${key} = ${value}: expected a positive integer (seconds)`);
+  if (!/^[0-9]{1,9}$/.test(value) || Number(value) < 1)
+    throw configError(place, `${key} = ${value}: expected a positive integer (seconds)`);
   return Number(value);
 }
 

@@ -116,7 +116,11 @@ function messageId(parts: string): string {
 
 /** oslo's notification timestamp: str(datetime.utcnow()). */
 function osloTime(sec: number): string {
-  return new Date(sec * 1000).toISOString().replace('T', ' ').replace('Z', '').replace(/\.(\d{3})$/, '.$1000');
+  return new Date(sec * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace('Z', '')
+    .replace(/\.(\d{3})$/, '.$1000');
 }
 
 /** One granular sample's sums (exact: lib/flow/counter.ts). */
@@ -130,7 +134,11 @@ interface GranularSum {
 /** The granular counters of one interval, keyed as Neutron's iptables driver keys them
  *  (label-L, router-R, project-P, router-R-label-L, project-P-label-L), with the payload fields
  *  the agent's set_project_id_for_granular_traffic_data adds for each kind of key. */
-function granularCounters(labels: readonly MeteringLabel[], slots: readonly Slot[], w: Window): Map<string, GranularSum> {
+function granularCounters(
+  labels: readonly MeteringLabel[],
+  slots: readonly Slot[],
+  w: Window,
+): Map<string, GranularSum> {
   const acc = new Map<string, GranularSum>();
   const add = (key: string, event: string, fields: Record<string, unknown>, pkts: Counter, bytes: Counter): void => {
     const c = acc.get(key);
@@ -156,7 +164,13 @@ function granularCounters(labels: readonly MeteringLabel[], slots: readonly Slot
       add(`label-${l.id}`, 'label', { ...lf, project_id: l.shared ? 'all' : project }, pkts, bytes);
       if (r) {
         add(`project-${project}-label-${l.id}`, 'label_project', { ...lf, project_id: project }, pkts, bytes);
-        add(`router-${r.id}-label-${l.id}`, 'label_router', l.shared ? { ...lf, router_id: r.id, project_id: project } : { ...lf, project_id: project }, pkts, bytes);
+        add(
+          `router-${r.id}-label-${l.id}`,
+          'label_router',
+          l.shared ? { ...lf, router_id: r.id, project_id: project } : { ...lf, project_id: project },
+          pkts,
+          bytes,
+        );
         add(`router-${r.id}`, 'router', {}, pkts, bytes);
         add(`project-${project}`, 'project', {}, pkts, bytes);
       } else if (!l.shared) {
@@ -183,13 +197,28 @@ class SampleWriter {
   }
 
   /** Queue the samples of one interval; returns true when the sink wants a flush. */
-  emit(labels: readonly MeteringLabel[], slots: readonly Slot[], w: Window, end: number, seconds: number, ids: 'hash' | 'random'): boolean {
+  emit(
+    labels: readonly MeteringLabel[],
+    slots: readonly Slot[],
+    w: Window,
+    end: number,
+    seconds: number,
+    ids: 'hash' | 'random',
+  ): boolean {
     const host = this.cfg.host;
     let full = false;
     const send = (event: string, key: string, pkts: Counter, bytes: Counter, fields: Record<string, unknown>): void => {
       if (w.reopened > 0 && pkts === 0 && bytes === 0) return;
       this.samples++;
-      const payload = { ...fields, pkts, bytes, time: seconds, first_update: this.first(key, w.start), last_update: end, host };
+      const payload = {
+        ...fields,
+        pkts,
+        bytes,
+        time: seconds,
+        first_update: this.first(key, w.start),
+        last_update: end,
+        host,
+      };
       const sample: Sample = {
         event_type: event,
         priority: 'INFO',
@@ -201,7 +230,8 @@ class SampleWriter {
       full = this.sink.add(sample) || full;
     };
     if (this.cfg.granular) {
-      for (const [key, c] of granularCounters(labels, slots, w)) send(c.event, key, c.pkts, c.bytes, { resource_id: key, ...c.fields });
+      for (const [key, c] of granularCounters(labels, slots, w))
+        send(c.event, key, c.pkts, c.bytes, { resource_id: key, ...c.fields });
       return full;
     }
     const n = labels.length;
@@ -213,7 +243,12 @@ class SampleWriter {
         pkts = addCounters(pkts, w.pkts[s * n + i]!);
         bytes = addCounters(bytes, w.bytes[s * n + i]!);
       }
-      send('l3.meter', l.id, pkts, bytes, { label_id: l.id, label_name: l.name, tenant_id: l.project_id, project_id: l.project_id });
+      send('l3.meter', l.id, pkts, bytes, {
+        label_id: l.id,
+        label_name: l.name,
+        tenant_id: l.project_id,
+        project_id: l.project_id,
+      });
     }
     return full;
   }
@@ -227,14 +262,25 @@ function flowTimeNs(r: FlowRecord, field: TimeField): number {
 
 /** Say once what the counting will and will not see: no labels, no routers, and remote rules that
  *  leave nothing outside their prefix where direction is known only by crossing it. */
-function describeScope(data: StoreData, scope: Scope, io: CountIo, cfg: CountConfig, warn: (message: string) => void): void {
+function describeScope(
+  data: StoreData,
+  scope: Scope,
+  io: CountIo,
+  cfg: CountConfig,
+  warn: (message: string) => void,
+): void {
   const labels = data.metering_labels;
   if (labels.length === 0) {
     warn(`no metering labels in ${io.storePath ?? 'the store'}: nothing to count`);
     return;
   }
-  io.log.info(`counting for ${labels.length} labels, reporting every ${cfg.reportInterval} s of ${cfg.live ? 'wall-clock' : 'flow'} time`);
-  if (!scope.hasRouters) warn('no routers in the store: every label counts every flow (router-create attributes flows to routers and projects)');
+  io.log.info(
+    `counting for ${labels.length} labels, reporting every ${cfg.reportInterval} s of ${cfg.live ? 'wall-clock' : 'flow'} time`,
+  );
+  if (!scope.hasRouters)
+    warn(
+      'no routers in the store: every label counts every flow (router-create attributes flows to routers and projects)',
+    );
   if (!scope.anyCrossingOnly) return;
   const index = new Map(labels.map((l, i) => [l.id, i]));
   const warned = new Set<string>();
@@ -344,7 +390,11 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
     else {
       const tns = flowTimeNs(r, cfg.timeField);
       if (tns <= 0) {
-        reject(place(), 'flow without time', `flow has no time_flow_start_ns, time_flow_end_ns or time_received_ns; cannot place it in an interval`);
+        reject(
+          place(),
+          'flow without time',
+          `flow has no time_flow_start_ns, time_flow_end_ns or time_received_ns; cannot place it in an interval`,
+        );
         return;
       }
       const t = Math.floor(tns / 1e9);
@@ -387,22 +437,29 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
     const counts = { lines: 0 };
     // samples are written while reading: no progress line when they go to a terminal
     const dataOnTerminal = (io.stdout as { isTTY?: boolean }).isTTY === true;
-    await withReadProgress(io.log, inputs, dataOnTerminal, (progress) => readRecords(
-      inputs,
-      { ...io, progress },
-      counts,
-      reject,
-      cfg.inputFormat ?? 'auto',
-      (rec, file, line) => {
-        if (rec.kind === 'aggregate') throw new FieldError('flows', 'a flow record (meter-label counts flows, not aggregate records)', rec.obj.flows);
-        onFlow(rec.flow, () => `${file}:${line}`);
-        return true;
-      },
-      async () => {
-        if (!cfg.live) await flushClosed(false);
-        if (writeError) throw writeError;
-      },
-    ));
+    await withReadProgress(io.log, inputs, dataOnTerminal, (progress) =>
+      readRecords(
+        inputs,
+        { ...io, progress },
+        counts,
+        reject,
+        cfg.inputFormat ?? 'auto',
+        (rec, file, line) => {
+          if (rec.kind === 'aggregate')
+            throw new FieldError(
+              'flows',
+              'a flow record (meter-label counts flows, not aggregate records)',
+              rec.obj.flows,
+            );
+          onFlow(rec.flow, () => `${file}:${line}`);
+          return true;
+        },
+        async () => {
+          if (!cfg.live) await flushClosed(false);
+          if (writeError) throw writeError;
+        },
+      ),
+    );
   } finally {
     if (timer) clearInterval(timer);
   }
@@ -413,9 +470,17 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
   await out.end();
   stats.samples = samples.samples;
   if (stats.unclaimed > 0) {
-    const top = [...unclaimedExporters].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([a, c]) => `${a} (${c})`);
-    io.log.warn(`${stats.unclaimed} flows from exporters no router claims, counted under no label: ${top.join(', ')}${unclaimedExporters.size > 5 ? ', …' : ''}`);
+    const top = [...unclaimedExporters]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([a, c]) => `${a} (${c})`);
+    io.log.warn(
+      `${stats.unclaimed} flows from exporters no router claims, counted under no label: ${top.join(', ')}${unclaimedExporters.size > 5 ? ', …' : ''}`,
+    );
   }
-  if (stats.late > 0) io.log.info(`${stats.late} flows arrived after their interval was reported; they were reported again as extra samples`);
+  if (stats.late > 0)
+    io.log.info(
+      `${stats.late} flows arrived after their interval was reported; they were reported again as extra samples`,
+    );
   return stats;
 }

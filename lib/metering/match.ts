@@ -64,11 +64,11 @@ function keyOf6(w: Uint32Array, len: number): string {
 }
 
 function contains4(p: Prefix, a: number): boolean {
-  return ((a & p.masks[0]!) >>> 0) === p.words[0];
+  return (a & p.masks[0]!) >>> 0 === p.words[0];
 }
 
 function contains6(p: Prefix, w: Uint32Array): boolean {
-  for (let i = 0; i < 4; i++) if (((w[i]! & p.masks[i]!) >>> 0) !== p.words[i]) return false;
+  for (let i = 0; i < 4; i++) if ((w[i]! & p.masks[i]!) >>> 0 !== p.words[i]) return false;
   return true;
 }
 
@@ -97,7 +97,13 @@ export class Matcher {
       const label = index.get(r.metering_label_id);
       if (label === undefined) continue;
       const add = (kind: number, key: Prefix, other: Prefix | undefined, bySource: boolean): void => {
-        const e: Entry = { label, excluded: r.excluded, kind, dir: r.direction === 'ingress' ? INGRESS : EGRESS, other };
+        const e: Entry = {
+          label,
+          excluded: r.excluded,
+          kind,
+          dir: r.direction === 'ingress' ? INGRESS : EGRESS,
+          other,
+        };
         const idx = key.family === 4 ? (bySource ? this.src4 : this.dst4) : bySource ? this.src6 : this.dst6;
         idx.add(key, e);
       };
@@ -200,5 +206,6 @@ export class Matcher {
 }
 
 function toWords(b: Uint8Array, out: Uint32Array): void {
-  for (let i = 0; i < 4; i++) out[i] = ((b[4 * i]! << 24) | (b[4 * i + 1]! << 16) | (b[4 * i + 2]! << 8) | b[4 * i + 3]!) >>> 0;
+  for (let i = 0; i < 4; i++)
+    out[i] = ((b[4 * i]! << 24) | (b[4 * i + 1]! << 16) | (b[4 * i + 2]! << 8) | b[4 * i + 3]!) >>> 0;
 }

@@ -157,7 +157,10 @@ export function makeRule(input: RuleInput, existing: readonly MeteringLabelRule[
   const source = optPrefix(input.source_ip_prefix);
   const destination = optPrefix(input.destination_ip_prefix);
   if (remote !== null && (source !== null || destination !== null)) {
-    throw new NeutronError("Cannot use 'remote-ip-prefix' in conjunction with 'source-ip-prefix' or 'destination-ip-prefix'.", 400);
+    throw new NeutronError(
+      "Cannot use 'remote-ip-prefix' in conjunction with 'source-ip-prefix' or 'destination-ip-prefix'.",
+      400,
+    );
   }
   if (remote === null && source === null && destination === null) {
     throw new NeutronError(
@@ -170,7 +173,10 @@ export function makeRule(input: RuleInput, existing: readonly MeteringLabelRule[
   if (destination !== null) validateCidr(destination, 'destination_ip_prefix');
   if (source !== null && destination !== null && parsePrefix(source)!.family !== parsePrefix(destination)!.family) {
     // Neutron does not check this; iptables/ip6tables would refuse the rule, and it could never match.
-    throw new NeutronError(`source_ip_prefix ${source} and destination_ip_prefix ${destination} are not of the same IP version.`, 400);
+    throw new NeutronError(
+      `source_ip_prefix ${source} and destination_ip_prefix ${destination} are not of the same IP version.`,
+      400,
+    );
   }
   if (remote !== null) {
     const mine = parsePrefix(remote)!;
@@ -267,7 +273,10 @@ function findByNameOrId<T extends { id: string; name: string }>(items: readonly 
   const byName = items.filter((x) => x.name === ref);
   if (byName.length === 1) return byName[0]!;
   if (byName.length === 0) throw new NeutronError(`Unable to find ${kind} with name or id '${ref}'`, 404);
-  throw new NeutronError(`Multiple ${kind} matches found for name '${ref}', use an ID to be more specific (${byName.map((x) => x.id).join(', ')}).`, 409);
+  throw new NeutronError(
+    `Multiple ${kind} matches found for name '${ref}', use an ID to be more specific (${byName.map((x) => x.id).join(', ')}).`,
+    409,
+  );
 }
 
 export function findLabel(data: StoreData, ref: string): MeteringLabel {

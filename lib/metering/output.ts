@@ -36,7 +36,9 @@ function selectColumns(available: readonly string[], wanted: readonly string[] |
   if (!wanted || wanted.length === 0) return [...available];
   const chosen = available.filter((c) => wanted.includes(c)); // cliff keeps the table's order
   if (chosen.length === 0) {
-    throw usageError(`No recognized column names in ${pyList(wanted)}. Recognized columns are (${available.map((c) => `'${c}'`).join(', ')}).`);
+    throw usageError(
+      `No recognized column names in ${pyList(wanted)}. Recognized columns are (${available.map((c) => `'${c}'`).join(', ')}).`,
+    );
   }
   return chosen;
 }
@@ -78,7 +80,10 @@ export function formatOne(resource: Row, format: Format, columns?: readonly stri
   const fields = selectColumns(Object.keys(resource).sort(), columns);
   switch (format) {
     case 'table':
-      return renderTable(['Field', 'Value'], fields.map((f) => [f, text(fieldOf(resource, f))]));
+      return renderTable(
+        ['Field', 'Value'],
+        fields.map((f) => [f, text(fieldOf(resource, f))]),
+      );
     case 'json':
       return `${JSON.stringify(Object.fromEntries(fields.map((f) => [f, fieldOf(resource, f) ?? null])), null, 2)}\n`;
     case 'csv':
@@ -89,13 +94,28 @@ export function formatOne(resource: Row, format: Format, columns?: readonly stri
 }
 
 /** A list with the given default columns; an empty list prints nothing as a table (cliff). */
-export function formatList(defaultColumns: readonly string[], rows: readonly Row[], format: Format, columns?: readonly string[], allFields?: readonly string[]): string {
+export function formatList(
+  defaultColumns: readonly string[],
+  rows: readonly Row[],
+  format: Format,
+  columns?: readonly string[],
+  allFields?: readonly string[],
+): string {
   const cols = selectColumns(columns && columns.length > 0 && allFields ? allFields : defaultColumns, columns);
   switch (format) {
     case 'table':
-      return rows.length === 0 ? '' : renderTable(cols, rows.map((r) => cols.map((c) => text(fieldOf(r, c)))));
+      return rows.length === 0
+        ? ''
+        : renderTable(
+            cols,
+            rows.map((r) => cols.map((c) => text(fieldOf(r, c)))),
+          );
     case 'json':
-      return `${JSON.stringify(rows.map((r) => Object.fromEntries(cols.map((c) => [c, fieldOf(r, c) ?? null]))), null, 2)}\n`;
+      return `${JSON.stringify(
+        rows.map((r) => Object.fromEntries(cols.map((c) => [c, fieldOf(r, c) ?? null]))),
+        null,
+        2,
+      )}\n`;
     case 'csv':
       return csv([cols, ...rows.map((r) => cols.map((c) => fieldOf(r, c)))]);
     case 'value':

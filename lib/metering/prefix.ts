@@ -24,7 +24,7 @@ function netmaskLength(text: string): number | undefined {
   const u = ((m.bytes[0]! << 24) | (m.bytes[1]! << 16) | (m.bytes[2]! << 8) | m.bytes[3]!) >>> 0;
   let len = 0;
   while (len < 32 && (u & (0x80000000 >>> len)) !== 0) len++;
-  return len === 32 || ((u << len) >>> 0) === 0 ? len : undefined; // contiguous ones only
+  return len === 32 || (u << len) >>> 0 === 0 ? len : undefined; // contiguous ones only
 }
 
 /** Parse like ip_interface; undefined when Python would raise ValueError. */
@@ -66,7 +66,7 @@ export function prefixesOverlap(a: Prefix, b: Prefix): boolean {
   for (let w = 0; w < a.words.length; w++) {
     const bits = Math.max(0, Math.min(32, len - 32 * w));
     const mask = bits === 0 ? 0 : bits === 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
-    if (((a.words[w]! & mask) >>> 0) !== ((b.words[w]! & mask) >>> 0)) return false;
+    if ((a.words[w]! & mask) >>> 0 !== (b.words[w]! & mask) >>> 0) return false;
   }
   return true;
 }

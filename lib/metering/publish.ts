@@ -52,11 +52,16 @@ export function brokerUrl(url: string, password: string): string {
   } catch {
     throw new FlowmeterError('usage', `--publish ${url}: not a URL (amqp://USER@HOST:PORT/VHOST)`);
   }
-  if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:') throw new FlowmeterError('usage', `--publish ${url}: the scheme must be amqp:// or amqps://`);
+  if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:')
+    throw new FlowmeterError('usage', `--publish ${url}: the scheme must be amqp:// or amqps://`);
   if (u.password !== '') {
-    throw new FlowmeterError('usage', '--publish: a password in the URL would be visible to other users (ps); use $METER_LABEL_AMQP_PASSWORD or --password-file');
+    throw new FlowmeterError(
+      'usage',
+      '--publish: a password in the URL would be visible to other users (ps); use $METER_LABEL_AMQP_PASSWORD or --password-file',
+    );
   }
-  if (u.username === '') throw new FlowmeterError('usage', `--publish ${url}: a user is required (amqp://USER@HOST:PORT/VHOST)`);
+  if (u.username === '')
+    throw new FlowmeterError('usage', `--publish ${url}: a user is required (amqp://USER@HOST:PORT/VHOST)`);
   u.password = password;
   return u.toString();
 }
@@ -82,7 +87,10 @@ function withTimeout<T>(p: Promise<T>, what: string, onLate: (v: T) => void = ()
       reject(new Error(`no answer to ${what} within ${STEP_MS / 1000} s`));
     }, STEP_MS);
   });
-  p.then((v) => timedOut && onLate(v), () => undefined);
+  p.then(
+    (v) => timedOut && onLate(v),
+    () => undefined,
+  );
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
@@ -111,7 +119,10 @@ export class AmqpSink implements SampleSink {
     try {
       await fsp.mkdir(this.cfg.spool, { recursive: true, mode: 0o700 });
     } catch (e) {
-      throw new FlowmeterError('cant-create', `--spool ${this.cfg.spool}: ${describeSystemError(e as NodeJS.ErrnoException)}`);
+      throw new FlowmeterError(
+        'cant-create',
+        `--spool ${this.cfg.spool}: ${describeSystemError(e as NodeJS.ErrnoException)}`,
+      );
     }
     this.lock = await LockFile.acquire(join(this.cfg.spool, 'lock'), { timeoutMs: 10_000 });
     const ledger = await fsp.readFile(join(this.cfg.spool, LEDGER), 'utf8').catch((e: NodeJS.ErrnoException) => {
@@ -120,7 +131,8 @@ export class AmqpSink implements SampleSink {
     });
     for (const id of ledger.split('\n')) if (id !== '') this.sent.add(id);
     const left = await this.spoolFiles();
-    if (left.length > 0) this.log.info(`${left.length} spooled batch(es) from an earlier run in ${this.cfg.spool}: sending them first`);
+    if (left.length > 0)
+      this.log.info(`${left.length} spooled batch(es) from an earlier run in ${this.cfg.spool}: sending them first`);
     await this.drain();
   }
 
@@ -132,7 +144,11 @@ export class AmqpSink implements SampleSink {
   async flush(): Promise<void> {
     if (this.pending.length > 0) {
       const name = `batch-${String(Date.now()).padStart(13, '0')}-${String(this.seq++ % 1e6).padStart(6, '0')}.ndjson`;
-      await writeFileAtomic(join(this.cfg.spool, name), this.pending.map((s) => stringifyCounters(s) + '\n').join(''), 0o600);
+      await writeFileAtomic(
+        join(this.cfg.spool, name),
+        this.pending.map((s) => stringifyCounters(s) + '\n').join(''),
+        0o600,
+      );
       this.pending = [];
     }
     if (!this.down || this.cfg.live) await this.drain();
@@ -148,7 +164,8 @@ export class AmqpSink implements SampleSink {
         for (const f of left) n += (await this.readBatch(f)).filter((s) => !this.sent.has(s.message_id)).length;
         throw new FlowmeterError(
           'temporary',
-          `${redact(this.cfg.url)}: broker unreachable; ${n} sample(s) kept in ${this.cfg.spool}, sent first by the next run with the same --spool`);
+          `${redact(this.cfg.url)}: broker unreachable; ${n} sample(s) kept in ${this.cfg.spool}, sent first by the next run with the same --spool`,
+        );
       }
     } finally {
       await this.abort();
@@ -183,10 +200,14 @@ export class AmqpSink implements SampleSink {
       .map((l, i) => {
         try {
           const s = JSON.parse(l) as Sample;
-          if (typeof s.message_id !== 'string' || typeof s.event_type !== 'string') throw new Error('not a notification');
+          if (typeof s.message_id !== 'string' || typeof s.event_type !== 'string')
+            throw new Error('not a notification');
           return s;
         } catch (e) {
-          throw new FlowmeterError('data', `${path}:${i + 1}: spooled sample unreadable (${(e as Error).message}); move the file away to continue`);
+          throw new FlowmeterError(
+            'data',
+            `${path}:${i + 1}: spooled sample unreadable (${(e as Error).message}); move the file away to continue`,
+          );
         }
       });
   }
@@ -216,14 +237,20 @@ export class AmqpSink implements SampleSink {
       } catch (e) {
         await this.close();
         const why = (e as Error).message;
-        if (/ACCESS_REFUSED/.test(why)) throw new FlowmeterError('permission', `${redact(this.cfg.url)}: login refused (${why}); samples stay in ${this.cfg.spool}`);
+        if (/ACCESS_REFUSED/.test(why))
+          throw new FlowmeterError(
+            'permission',
+            `${redact(this.cfg.url)}: login refused (${why}); samples stay in ${this.cfg.spool}`,
+          );
         if (/PRECONDITION_FAILED/.test(why)) {
           throw new FlowmeterError(
             'config',
-            `${redact(this.cfg.url)}: exchange ${this.cfg.exchange} exists with other properties (${why}); --amqp-durable must match the other declarers (oslo amqp_durable_queues)`);
+            `${redact(this.cfg.url)}: exchange ${this.cfg.exchange} exists with other properties (${why}); --amqp-durable must match the other declarers (oslo amqp_durable_queues)`,
+          );
         }
         if (Date.now() + delay > deadline) {
-          if (!this.down) this.log.warn(`${redact(this.cfg.url)}: cannot publish (${why}); samples stay in ${this.cfg.spool}`);
+          if (!this.down)
+            this.log.warn(`${redact(this.cfg.url)}: cannot publish (${why}); samples stay in ${this.cfg.spool}`);
           this.down = true;
           return false;
         }
@@ -236,14 +263,21 @@ export class AmqpSink implements SampleSink {
 
   private async channel(): Promise<amqp.ConfirmChannel> {
     if (this.ch) return this.ch;
-    const conn = await withTimeout(amqp.connect(brokerUrl(this.cfg.url, this.cfg.password), { timeout: 5000 }), 'the connection handshake', (late) => {
-      void late.close().catch(() => undefined);
-    });
+    const conn = await withTimeout(
+      amqp.connect(brokerUrl(this.cfg.url, this.cfg.password), { timeout: 5000 }),
+      'the connection handshake',
+      (late) => {
+        void late.close().catch(() => undefined);
+      },
+    );
     conn.on('error', () => undefined); // surfaced through the failed publish
     this.conn = conn;
     const ch = await withTimeout(conn.createConfirmChannel(), 'opening a channel');
     ch.on('error', () => undefined);
-    await withTimeout(ch.assertExchange(this.cfg.exchange, 'topic', { durable: this.cfg.durable, autoDelete: false }), 'the exchange declaration');
+    await withTimeout(
+      ch.assertExchange(this.cfg.exchange, 'topic', { durable: this.cfg.durable, autoDelete: false }),
+      'the exchange declaration',
+    );
     this.ch = ch;
     return ch;
   }

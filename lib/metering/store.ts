@@ -8,7 +8,15 @@ import { homedir } from 'node:os';
 import { FlowmeterError } from '../errors.js';
 import { describeSystemError, writeFileAtomic } from '../cli/io.js';
 import { LockFile } from '../cli/lock.js';
-import { checkDirection, isUuid, makeRouter, type MeteringLabel, type MeteringLabelRule, type Router, type StoreData } from './model.js';
+import {
+  checkDirection,
+  isUuid,
+  makeRouter,
+  type MeteringLabel,
+  type MeteringLabelRule,
+  type Router,
+  type StoreData,
+} from './model.js';
 import { parsePrefix } from './prefix.js';
 
 export const STORE_FORMAT = 'flowmeter-metering';
@@ -18,7 +26,10 @@ export const STORE_VERSION = 2;
 /** --db, else $METER_LABEL_DB, else $XDG_DATA_HOME/flowmeter/metering.json (~/.local/share). */
 export function defaultStorePath(env: NodeJS.ProcessEnv): string {
   if (env.METER_LABEL_DB) return env.METER_LABEL_DB;
-  const base = env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/') ? env.XDG_DATA_HOME : join(env.HOME || homedir(), '.local', 'share');
+  const base =
+    env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/')
+      ? env.XDG_DATA_HOME
+      : join(env.HOME || homedir(), '.local', 'share');
   return join(base, 'flowmeter', 'metering.json');
 }
 
@@ -27,7 +38,10 @@ export function emptyStore(): StoreData {
 }
 
 function corrupt(path: string, why: string): FlowmeterError {
-  return new FlowmeterError('config', `${path}: not a usable meter-label store (${why}); refusing to use or overwrite it`);
+  return new FlowmeterError(
+    'config',
+    `${path}: not a usable meter-label store (${why}); refusing to use or overwrite it`,
+  );
 }
 
 /** Read the store; a missing file is an empty store. */
@@ -38,7 +52,10 @@ export async function readStore(path: string): Promise<StoreData> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') return emptyStore();
-    throw new FlowmeterError(err.code === 'EACCES' ? 'permission' : 'no-input', `${path}: cannot read: ${describeSystemError(err)}`);
+    throw new FlowmeterError(
+      err.code === 'EACCES' ? 'permission' : 'no-input',
+      `${path}: cannot read: ${describeSystemError(err)}`,
+    );
   }
   return parseStore(path, text);
 }
@@ -53,11 +70,13 @@ export function parseStore(path: string, text: string): StoreData {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw corrupt(path, 'not a JSON object');
   const o = doc as Record<string, unknown>;
   if (o.format !== STORE_FORMAT) throw corrupt(path, `"format" is not "${STORE_FORMAT}"`);
-  if (typeof o.version !== 'number' || !Number.isInteger(o.version) || o.version < 1) throw corrupt(path, '"version" is not a positive integer');
+  if (typeof o.version !== 'number' || !Number.isInteger(o.version) || o.version < 1)
+    throw corrupt(path, '"version" is not a positive integer');
   if (o.version > STORE_VERSION) {
     throw new FlowmeterError(
       'config',
-      `${path}: store format version ${o.version} is newer than this meter-label understands (${STORE_VERSION}); upgrade flowmeter. The file was left untouched`);
+      `${path}: store format version ${o.version} is newer than this meter-label understands (${STORE_VERSION}); upgrade flowmeter. The file was left untouched`,
+    );
   }
   if (!Array.isArray(o.metering_labels) || !Array.isArray(o.metering_label_rules)) {
     throw corrupt(path, '"metering_labels" and "metering_label_rules" must be arrays');
@@ -71,7 +90,8 @@ export function parseStore(path: string, text: string): StoreData {
   const rules = o.metering_label_rules.map((r, i) => checkRule(path, r, i));
   const ruleIds = new Set<string>();
   for (const r of rules) {
-    if (!ids.has(r.metering_label_id)) throw corrupt(path, `rule ${r.id} refers to a missing label ${r.metering_label_id}`);
+    if (!ids.has(r.metering_label_id))
+      throw corrupt(path, `rule ${r.id} refers to a missing label ${r.metering_label_id}`);
     if (ruleIds.has(r.id)) throw corrupt(path, `rule id ${r.id} appears twice`);
     ruleIds.add(r.id);
   }
@@ -106,7 +126,14 @@ function checkLabel(path: string, v: unknown, i: number): MeteringLabel {
   }
   if (typeof o.shared !== 'boolean') throw corrupt(path, `${where}.shared is not a boolean`);
   if (!isUuid(o.id as string)) throw corrupt(path, `${where}.id is not a UUID`);
-  return { id: o.id as string, name: o.name as string, description: o.description as string, shared: o.shared, tenant_id: o.tenant_id as string, project_id: o.project_id as string };
+  return {
+    id: o.id as string,
+    name: o.name as string,
+    description: o.description as string,
+    shared: o.shared,
+    tenant_id: o.tenant_id as string,
+    project_id: o.project_id as string,
+  };
 }
 
 function checkRule(path: string, v: unknown, i: number): MeteringLabelRule {
@@ -129,7 +156,11 @@ function checkRule(path: string, v: unknown, i: number): MeteringLabelRule {
     else if (typeof p === 'string' && parsePrefix(p)) prefixes[k] = p;
     else throw corrupt(path, `${where}.${k} is not an IP prefix or null`);
   }
-  if (prefixes.remote_ip_prefix === null && prefixes.source_ip_prefix === null && prefixes.destination_ip_prefix === null) {
+  if (
+    prefixes.remote_ip_prefix === null &&
+    prefixes.source_ip_prefix === null &&
+    prefixes.destination_ip_prefix === null
+  ) {
     throw corrupt(path, `${where} has no prefix`);
   }
   return {
@@ -169,7 +200,10 @@ export async function updateStore<T>(
     const data = await readStore(path);
     const { result, changed } = await change(data);
     if (changed) {
-      const mode = await fsp.stat(path).then((s) => s.mode & 0o777, () => 0o644);
+      const mode = await fsp.stat(path).then(
+        (s) => s.mode & 0o777,
+        () => 0o644,
+      );
       await writeFileAtomic(path, serializeStore(data), mode);
     }
     return result;

@@ -40,7 +40,8 @@ export function formatIPv6At(b: Uint8Array, o: number): string {
   const bestStart = run >> 4;
   const bestLen = run & 15;
   const c = colonHex16();
-  if (bestStart < 0) return h[g[0]!]! + c[g[1]!]! + c[g[2]!]! + c[g[3]!]! + c[g[4]!]! + c[g[5]!]! + c[g[6]!]! + c[g[7]!]!;
+  if (bestStart < 0)
+    return h[g[0]!]! + c[g[1]!]! + c[g[2]!]! + c[g[3]!]! + c[g[4]!]! + c[g[5]!]! + c[g[6]!]! + c[g[7]!]!;
   let s = bestStart === 0 ? '' : h[g[0]!]!;
   for (let i = 1; i < bestStart; i++) s += c[g[i]!]!;
   const after = bestStart + bestLen;
@@ -66,7 +67,7 @@ export function ipv6Groups(b: Uint8Array, o: number, g: Int32Array): number {
   if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return MAPPED_IPV4;
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;

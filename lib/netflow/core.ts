@@ -43,12 +43,23 @@ export interface DecoderStats {
 export function newStats(): DecoderStats {
   const v = () => ({ datagrams: 0, records: 0 });
   return {
-    datagrams: 0, denied: 0, records: 0, optionsRecords: 0,
+    datagrams: 0,
+    denied: 0,
+    records: 0,
+    optionsRecords: 0,
     byVersion: { netflow_v1: v(), netflow_v5: v(), netflow_v7: v(), netflow_v9: v(), ipfix: v(), sflow: v() },
-    rejects: new Map(), rejected: 0,
-    templatesAdded: 0, templatesUpdated: 0, templatesWithdrawn: 0,
-    pendingHeld: 0, pendingDecoded: 0, pendingExpired: 0,
-    sequenceGaps: 0, sequenceMissing: 0, sequenceResets: 0, sequenceLate: 0,
+    rejects: new Map(),
+    rejected: 0,
+    templatesAdded: 0,
+    templatesUpdated: 0,
+    templatesWithdrawn: 0,
+    pendingHeld: 0,
+    pendingDecoded: 0,
+    pendingExpired: 0,
+    sequenceGaps: 0,
+    sequenceMissing: 0,
+    sequenceResets: 0,
+    sequenceLate: 0,
     timesUnanchored: 0,
   };
 }

@@ -126,7 +126,8 @@ export function readRecord(v: DataView, b: Uint8Array, o: number, end: number, t
     const c = codes[i]!;
     if (c !== 0) {
       const k = kinds[i]!;
-      if (k === K.UINT) s[c] = len === 4 ? v.getUint32(o) : len === 2 ? v.getUint16(o) : len === 1 ? b[o]! : uint(v, b, o, len, c);
+      if (k === K.UINT)
+        s[c] = len === 4 ? v.getUint32(o) : len === 2 ? v.getUint16(o) : len === 1 ? b[o]! : uint(v, b, o, len, c);
       else if (k === K.OFFSET) s[c] = o;
       else if (k === K.NTP_NS) s[c] = ntpNs(v, o, false);
       else if (k === K.NTP_US) s[c] = ntpNs(v, o, true);
@@ -162,12 +163,17 @@ export function fixedReader(t: Template): FixedReader | undefined {
     o += len;
     if (c === 0) continue;
     const k = t.kinds[i]!;
-    if (k === K.UINT) js += `s[${c}] = ${len === 4 ? `v.getUint32(${at})` : len === 2 ? `v.getUint16(${at})` : len === 1 ? `b[${at}]` : len === 8 ? `(h = v.getUint32(${at})) < 0x200000 ? h * 4294967296 + v.getUint32(${at} + 4) : uint(v, b, ${at}, 8, ${c})` : `uint(v, b, ${at}, ${len}, ${c})`};\n`;
+    if (k === K.UINT)
+      js += `s[${c}] = ${len === 4 ? `v.getUint32(${at})` : len === 2 ? `v.getUint16(${at})` : len === 1 ? `b[${at}]` : len === 8 ? `(h = v.getUint32(${at})) < 0x200000 ? h * 4294967296 + v.getUint32(${at} + 4) : uint(v, b, ${at}, 8, ${c})` : `uint(v, b, ${at}, ${len}, ${c})`};\n`;
     else if (k === K.OFFSET) js += `s[${c}] = ${at};\n`;
     else if (k === K.NTP_NS || k === K.NTP_US) js += `s[${c}] = ntpNs(v, ${at}, ${k === K.NTP_US});\n`;
     else js += `s[${c}] = (b[${at}] << 12) | (b[${at} + 1] << 4) | (b[${at} + 2] >> 4);\n`;
   }
-  const make = generatedFunction('readFixed', ['uint', 'ntpNs'], `return function readFixed(v, b, o, s) {\nlet h;\n${js}return o + ${o};\n};`);
+  const make = generatedFunction(
+    'readFixed',
+    ['uint', 'ntpNs'],
+    `return function readFixed(v, b, o, s) {\nlet h;\n${js}return o + ${o};\n};`,
+  );
   t.reader = make(uint, ntpNs) as FixedReader;
   return t.reader;
 }
@@ -176,7 +182,10 @@ export function fixedReader(t: Template): FixedReader | undefined {
  *  alone is taken as the rate, as goflow2 does), samplerRandomInterval, samplingInterval,
  *  samplingPopulation/Size — in goflow2's order of preference. */
 export function samplingOf(s: Scratch): number {
-  if (s[A.PKT_INTERVAL]! > 0) return s[A.PKT_SPACE]! >= 0 ? Math.round((s[A.PKT_INTERVAL]! + s[A.PKT_SPACE]!) / s[A.PKT_INTERVAL]!) : s[A.PKT_INTERVAL]!;
+  if (s[A.PKT_INTERVAL]! > 0)
+    return s[A.PKT_SPACE]! >= 0
+      ? Math.round((s[A.PKT_INTERVAL]! + s[A.PKT_SPACE]!) / s[A.PKT_INTERVAL]!)
+      : s[A.PKT_INTERVAL]!;
   if (s[A.SAMPLER_RANDOM]! > 0) return s[A.SAMPLER_RANDOM]!;
   if (s[A.SAMPLING_INTERVAL]! > 0) return s[A.SAMPLING_INTERVAL]!;
   if (s[A.SAMPLING_POP]! > 0 && s[A.SAMPLING_SIZE]! > 0) return Math.round(s[A.SAMPLING_POP]! / s[A.SAMPLING_SIZE]!);
@@ -253,8 +262,26 @@ export function resolveFlow(s: Scratch, m: MessageContext, b: Uint8Array, w: Wir
 
   // times: absolute, else delta from export time, else sysUpTime-relative, else the export time
   const exportNs = m.exportSecs * 1e9;
-  const startAbs = s[A.START_NS]! >= 0 ? s[A.START_NS]! : s[A.START_US]! >= 0 ? s[A.START_US]! : s[A.START_MS]! >= 0 ? s[A.START_MS]! * 1e6 : s[A.START_S]! >= 0 ? s[A.START_S]! * 1e9 : -1;
-  const endAbs = s[A.END_NS]! >= 0 ? s[A.END_NS]! : s[A.END_US]! >= 0 ? s[A.END_US]! : s[A.END_MS]! >= 0 ? s[A.END_MS]! * 1e6 : s[A.END_S]! >= 0 ? s[A.END_S]! * 1e9 : -1;
+  const startAbs =
+    s[A.START_NS]! >= 0
+      ? s[A.START_NS]!
+      : s[A.START_US]! >= 0
+        ? s[A.START_US]!
+        : s[A.START_MS]! >= 0
+          ? s[A.START_MS]! * 1e6
+          : s[A.START_S]! >= 0
+            ? s[A.START_S]! * 1e9
+            : -1;
+  const endAbs =
+    s[A.END_NS]! >= 0
+      ? s[A.END_NS]!
+      : s[A.END_US]! >= 0
+        ? s[A.END_US]!
+        : s[A.END_MS]! >= 0
+          ? s[A.END_MS]! * 1e6
+          : s[A.END_S]! >= 0
+            ? s[A.END_S]! * 1e9
+            : -1;
   w.startNs = timeOf(startAbs, s[A.START_DELTA_US]!, s[A.FIRST_SW]!, s, m, exportNs);
   w.endNs = timeOf(endAbs, s[A.END_DELTA_US]!, s[A.LAST_SW]!, s, m, exportNs);
 

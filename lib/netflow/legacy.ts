@@ -36,7 +36,13 @@ export function decodeV7(core: DecodeCore, d: Datagram, v: DataView, out: FlowSi
 function decodeLegacy(core: DecodeCore, d: Datagram, v: DataView, out: FlowSink, L: Layout): number {
   const len = v.byteLength;
   if (len < L.header) {
-    core.reject('truncated', d, L.protocol, 'header', `datagram of ${len} bytes is shorter than the ${L.header}-byte header`);
+    core.reject(
+      'truncated',
+      d,
+      L.protocol,
+      'header',
+      `datagram of ${len} bytes is shorter than the ${L.header}-byte header`,
+    );
     return 0;
   }
   const count = v.getUint16(2);
@@ -46,7 +52,13 @@ function decodeLegacy(core: DecodeCore, d: Datagram, v: DataView, out: FlowSink,
   }
   const need = L.header + count * L.record;
   if (need > len) {
-    core.reject('truncated', d, L.protocol, 'header at offset 0x2', `count ${count} needs ${need} bytes, datagram has ${len}`);
+    core.reject(
+      'truncated',
+      d,
+      L.protocol,
+      'header at offset 0x2',
+      `count ${count} needs ${need} bytes, datagram has ${len}`,
+    );
     return 0;
   }
   const uptime = v.getUint32(4);

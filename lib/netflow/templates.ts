@@ -313,9 +313,11 @@ export class TemplateCache {
       }
       return 'unchanged';
     }
-    if (t.bytes > this.maxBytesPerExporter || t.bytes > this.maxBytes || this.maxTemplatesPerExporter < 1) return 'limit';
+    if (t.bytes > this.maxBytesPerExporter || t.bytes > this.maxBytes || this.maxTemplatesPerExporter < 1)
+      return 'limit';
     if (old !== undefined) this.remove(d, old);
-    while (ex.templates.size >= this.maxTemplatesPerExporter || ex.bytes + t.bytes > this.maxBytesPerExporter) this.evictTemplate(ex);
+    while (ex.templates.size >= this.maxTemplatesPerExporter || ex.bytes + t.bytes > this.maxBytesPerExporter)
+      this.evictTemplate(ex);
     while (this.byteTotal + t.bytes > this.maxBytes && (this.evictOther(ex) || this.evictTemplate(ex))) {}
     // an exporter on probation with nothing left of its own, in a cache full of kept ones
     if (this.byteTotal + t.bytes > this.maxBytes) return 'limit';
@@ -481,32 +483,56 @@ export class TemplateCache {
   static fromJSON(json: unknown, opts: TemplateCacheOptions = {}, nowNs = Date.now() * 1e6): TemplateCache {
     const cache = new TemplateCache(opts);
     const o = json as Partial<TemplateCacheJson> | null;
-    if (typeof o !== 'object' || o === null || o.format !== 'flowmeter-templates' || o.version !== 1 || !Array.isArray(o.domains)) {
+    if (
+      typeof o !== 'object' ||
+      o === null ||
+      o.format !== 'flowmeter-templates' ||
+      o.version !== 1 ||
+      !Array.isArray(o.domains)
+    ) {
       throw new Error('not a flowmeter template cache (expected {"format":"flowmeter-templates","version":1,…})');
     }
-    const u = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+    const u = (v: unknown, max: number): v is number =>
+      typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
     const seen = (v: unknown): number => (u(v, Number.MAX_SAFE_INTEGER) ? v * 1e6 : nowNs);
     o.domains.forEach((jd, i) => {
       const where = `domains[${i}]`;
-      if (typeof jd !== 'object' || jd === null || typeof jd.exporter !== 'string' || !(jd.version === 9 || jd.version === 10) || !u(jd.domain, 0xffffffff)) {
+      if (
+        typeof jd !== 'object' ||
+        jd === null ||
+        typeof jd.exporter !== 'string' ||
+        !(jd.version === 9 || jd.version === 10) ||
+        !u(jd.domain, 0xffffffff)
+      ) {
         throw new Error(`${where}: expected exporter, version 9 or 10 and domain`);
       }
       const d = cache.domain(jd.exporter, jd.version, jd.domain, seen(jd.seen_ms));
       if (u(jd.sampling_rate, 0xffffffff)) d.samplingRate = jd.sampling_rate;
-      if (typeof jd.system_init_ms === 'number' && Number.isFinite(jd.system_init_ms)) d.systemInitMs = jd.system_init_ms;
+      if (typeof jd.system_init_ms === 'number' && Number.isFinite(jd.system_init_ms))
+        d.systemInitMs = jd.system_init_ms;
       if (Array.isArray(jd.samplers)) {
-        for (const s of jd.samplers) if (Array.isArray(s) && u(s[0], 0xffffffff) && u(s[1], 0xffffffff)) d.samplers.set(s[0], s[1]);
+        for (const s of jd.samplers)
+          if (Array.isArray(s) && u(s[0], 0xffffffff) && u(s[1], 0xffffffff)) d.samplers.set(s[0], s[1]);
       }
       if (!Array.isArray(jd.templates)) throw new Error(`${where}: templates must be an array`);
       jd.templates.forEach((jt, k) => {
         const tw = `${where}.templates[${k}]`;
-        if (typeof jt !== 'object' || jt === null || !u(jt.id, 65535) || jt.id < 256 || !u(jt.scope, 65535) || !Array.isArray(jt.fields) || jt.fields.length % 3 !== 0) {
+        if (
+          typeof jt !== 'object' ||
+          jt === null ||
+          !u(jt.id, 65535) ||
+          jt.id < 256 ||
+          !u(jt.scope, 65535) ||
+          !Array.isArray(jt.fields) ||
+          jt.fields.length % 3 !== 0
+        ) {
           throw new Error(`${tw}: expected id >= 256, scope and fields [id, length, pen, …]`);
         }
         const fields: TemplateField[] = [];
         for (let f = 0; f < jt.fields.length; f += 3) {
           const [id, length, pen] = [jt.fields[f], jt.fields[f + 1], jt.fields[f + 2]];
-          if (!u(id, 32767) || !u(length, 65535) || !u(pen, 0xffffffff)) throw new Error(`${tw}: bad field ${f / 3 + 1}`);
+          if (!u(id, 32767) || !u(length, 65535) || !u(pen, 0xffffffff))
+            throw new Error(`${tw}: bad field ${f / 3 + 1}`);
           fields.push({ id, length, pen });
         }
         const problem = templateProblem(fields, jt.scope);

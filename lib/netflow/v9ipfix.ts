@@ -52,7 +52,13 @@ export function decodeIpfix(core: DecodeCore, d: Datagram, v: DataView, b: Uint8
     return;
   }
   if (mlen > len) {
-    core.reject('truncated', d, IPFIX, 'header at offset 0x2', `message length ${mlen} exceeds the datagram (${len} bytes)`);
+    core.reject(
+      'truncated',
+      d,
+      IPFIX,
+      'header at offset 0x2',
+      `message length ${mlen} exceeds the datagram (${len} bytes)`,
+    );
     return;
   }
   const m = core.ctx;
@@ -77,7 +83,17 @@ function allZero(b: Uint8Array, from: number, to: number): boolean {
 }
 
 /** Walk the sets in [o, end). Returns the number of data records (flows + options) decoded now. */
-function decodeSets(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o: number, end: number, m: MessageContext, ipfix: boolean, out: FlowSink): number {
+function decodeSets(
+  core: DecodeCore,
+  d: Datagram,
+  v: DataView,
+  b: Uint8Array,
+  o: number,
+  end: number,
+  m: MessageContext,
+  ipfix: boolean,
+  out: FlowSink,
+): number {
   const protocol = ipfix ? IPFIX : V9;
   const word = ipfix ? 'set' : 'flowset';
   complete = true;
@@ -85,7 +101,13 @@ function decodeSets(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o
   while (o < end) {
     if (end - o < 4) {
       if (!allZero(b, o, end)) {
-        core.reject('truncated', d, protocol, `offset ${hex(o)}`, `${end - o} trailing bytes are too short for a ${word} header`);
+        core.reject(
+          'truncated',
+          d,
+          protocol,
+          `offset ${hex(o)}`,
+          `${end - o} trailing bytes are too short for a ${word} header`,
+        );
         complete = false;
       }
       break;
@@ -94,12 +116,24 @@ function decodeSets(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o
     const len = v.getUint16(o + 2);
     if (len < 4) {
       if (id === 0 && len === 0 && allZero(b, o, end)) break; // zero padding after the last set
-      core.reject('bad set length', d, protocol, `${word} ${id} at offset ${hex(o)}`, `length ${len} is shorter than the 4-byte ${word} header`);
+      core.reject(
+        'bad set length',
+        d,
+        protocol,
+        `${word} ${id} at offset ${hex(o)}`,
+        `length ${len} is shorter than the 4-byte ${word} header`,
+      );
       complete = false;
       break;
     }
     if (o + len > end) {
-      core.reject('truncated', d, protocol, `${word} ${id} at offset ${hex(o)}`, `length ${len} runs past the end of the ${ipfix ? 'message' : 'datagram'} (${end - o} bytes left)`);
+      core.reject(
+        'truncated',
+        d,
+        protocol,
+        `${word} ${id} at offset ${hex(o)}`,
+        `length ${len} runs past the end of the ${ipfix ? 'message' : 'datagram'} (${end - o} bytes left)`,
+      );
       complete = false;
       break;
     }
@@ -127,7 +161,18 @@ function decodeSets(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o
 }
 
 /** Decode the records of one data set (set header at `o`). Returns the record count, -1 on error. */
-function decodeDataSet(core: DecodeCore, place: Datagram | string, protocol: string, v: DataView, b: Uint8Array, o: number, end: number, t: Template, m: MessageContext, out: FlowSink): number {
+function decodeDataSet(
+  core: DecodeCore,
+  place: Datagram | string,
+  protocol: string,
+  v: DataView,
+  b: Uint8Array,
+  o: number,
+  end: number,
+  t: Template,
+  m: MessageContext,
+  out: FlowSink,
+): number {
   const s = core.scratch;
   const w = core.wire;
   const stats = core.stats;
@@ -144,7 +189,13 @@ function decodeDataSet(core: DecodeCore, place: Datagram | string, protocol: str
   while (end - p >= min) {
     const q = read !== undefined ? read(v, b, p, s) : readRecord(v, b, p, end, t, s);
     if (q < 0) {
-      core.reject('bad record', place, protocol, `${m.version === 9 ? 'flowset' : 'set'} ${t.id} at offset ${hex(o)}`, `variable-length field of record ${n + 1} (offset ${hex(p)}) runs past the set end`);
+      core.reject(
+        'bad record',
+        place,
+        protocol,
+        `${m.version === 9 ? 'flowset' : 'set'} ${t.id} at offset ${hex(o)}`,
+        `variable-length field of record ${n + 1} (offset ${hex(p)}) runs past the set end`,
+      );
       return -1;
     }
     p = fixed > 0 ? p + fixed : q;
@@ -161,12 +212,26 @@ function decodeDataSet(core: DecodeCore, place: Datagram | string, protocol: str
   }
   if (unanchored > 0) {
     stats.timesUnanchored += unanchored;
-    core.warn('times unanchored', place, protocol, `set ${t.id} at offset ${hex(o)}: ${unanchored} records with sysUpTime-relative times before the exporter sent systemInitTimeMilliseconds (options data): their start and end are the export time`);
+    core.warn(
+      'times unanchored',
+      place,
+      protocol,
+      `set ${t.id} at offset ${hex(o)}: ${unanchored} records with sysUpTime-relative times before the exporter sent systemInitTimeMilliseconds (options data): their start and end are the export time`,
+    );
   }
   return n;
 }
 
-function hold(core: DecodeCore, d: Datagram, b: Uint8Array, o: number, end: number, id: number, m: MessageContext, protocol: string): void {
+function hold(
+  core: DecodeCore,
+  d: Datagram,
+  b: Uint8Array,
+  o: number,
+  end: number,
+  id: number,
+  m: MessageContext,
+  protocol: string,
+): void {
   const p: PendingSet = {
     key: `${TemplateCache.key(m.exporter, m.version, m.domainId)} ${id}`,
     templateId: id,
@@ -197,12 +262,26 @@ function release(core: DecodeCore, dom: Domain, id: number, out: FlowSink): void
   }
 }
 
-function addTemplate(core: DecodeCore, d: Datagram, protocol: string, where: string, m: MessageContext, t: Template, out: FlowSink): void {
+function addTemplate(
+  core: DecodeCore,
+  d: Datagram,
+  protocol: string,
+  where: string,
+  m: MessageContext,
+  t: Template,
+  out: FlowSink,
+): void {
   const dom = m.domain!;
   const c = core.templates;
   const r = c.add(dom, t, m.receivedNs);
   if (r === 'limit') {
-    core.reject('template limit', d, protocol, where, `template ${t.id} of ${t.fields.length} fields needs ~${t.bytes} bytes, more than the cache holds (${c.maxBytesPerExporter} per exporter, ${c.maxBytes} overall); ignored`);
+    core.reject(
+      'template limit',
+      d,
+      protocol,
+      where,
+      `template ${t.id} of ${t.fields.length} fields needs ~${t.bytes} bytes, more than the cache holds (${c.maxBytesPerExporter} per exporter, ${c.maxBytes} overall); ignored`,
+    );
     return;
   }
   if (r === 'added') core.stats.templatesAdded++;
@@ -211,7 +290,17 @@ function addTemplate(core: DecodeCore, d: Datagram, protocol: string, where: str
 }
 
 /** v9 template flowset (id 0) or options template flowset (id 1). */
-function v9Templates(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o: number, end: number, m: MessageContext, options: boolean, out: FlowSink): void {
+function v9Templates(
+  core: DecodeCore,
+  d: Datagram,
+  v: DataView,
+  b: Uint8Array,
+  o: number,
+  end: number,
+  m: MessageContext,
+  options: boolean,
+  out: FlowSink,
+): void {
   let p = o + 4;
   const head = options ? 6 : 4;
   const setName = `flowset ${options ? 1 : 0} at offset ${hex(o)}`;
@@ -229,7 +318,13 @@ function v9Templates(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, 
       const scopeLen = v.getUint16(p + 2);
       const optLen = v.getUint16(p + 4);
       if (scopeLen % 4 !== 0 || optLen % 4 !== 0 || scopeLen === 0) {
-        core.reject('bad template', d, V9, where, `option scope length ${scopeLen} / option length ${optLen} must be non-zero multiples of 4`);
+        core.reject(
+          'bad template',
+          d,
+          V9,
+          where,
+          `option scope length ${scopeLen} / option length ${optLen} must be non-zero multiples of 4`,
+        );
         return;
       }
       scopeCount = scopeLen / 4;
@@ -247,7 +342,8 @@ function v9Templates(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, 
       return;
     }
     const fields: TemplateField[] = new Array(count);
-    for (let i = 0, q = p + head; i < count; i++, q += 4) fields[i] = { id: v.getUint16(q), length: v.getUint16(q + 2), pen: 0 };
+    for (let i = 0, q = p + head; i < count; i++, q += 4)
+      fields[i] = { id: v.getUint16(q), length: v.getUint16(q + 2), pen: 0 };
     p += need;
     const problem = templateProblem(fields, scopeCount);
     if (problem !== undefined) {
@@ -259,7 +355,17 @@ function v9Templates(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, 
 }
 
 /** IPFIX template set (id 2) or options template set (id 3), with withdrawals. */
-function ipfixTemplates(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Array, o: number, end: number, m: MessageContext, options: boolean, out: FlowSink): void {
+function ipfixTemplates(
+  core: DecodeCore,
+  d: Datagram,
+  v: DataView,
+  b: Uint8Array,
+  o: number,
+  end: number,
+  m: MessageContext,
+  options: boolean,
+  out: FlowSink,
+): void {
   let p = o + 4;
   const setName = `set ${options ? 3 : 2} at offset ${hex(o)}`;
   const dom = m.domain!;
@@ -300,7 +406,13 @@ function ipfixTemplates(core: DecodeCore, d: Datagram, v: DataView, b: Uint8Arra
       }
     }
     if (count * 4 > end - q) {
-      core.reject('bad template', d, IPFIX, where, `${count} fields need at least ${count * 4} bytes, the set has ${end - q} left`);
+      core.reject(
+        'bad template',
+        d,
+        IPFIX,
+        where,
+        `${count} fields need at least ${count * 4} bytes, the set has ${end - q} left`,
+      );
       return;
     }
     const fields: TemplateField[] = new Array(count);

@@ -13,7 +13,8 @@ export function ipv4ToU32(s: string): number {
 export function ipv6ToWords(s: string, out: Uint32Array | number[]): boolean {
   const b = parseIPv6(s);
   if (!b) return false;
-  for (let i = 0; i < 4; i++) out[i] = ((b[4 * i]! << 24) | (b[4 * i + 1]! << 16) | (b[4 * i + 2]! << 8) | b[4 * i + 3]!) >>> 0;
+  for (let i = 0; i < 4; i++)
+    out[i] = ((b[4 * i]! << 24) | (b[4 * i + 1]! << 16) | (b[4 * i + 2]! << 8) | b[4 * i + 3]!) >>> 0;
   return true;
 }
 

@@ -57,6 +57,10 @@ export async function loadAllowList(specs: readonly string[]): Promise<AllowList
   const tables: NetworkTable[] = [];
   for (const spec of specs) tables.push(cidrTable(spec) ?? (await loadNetworksFile(spec, { strict: true })));
   const list = new AllowList(tables);
-  if (list.size === 0) throw new FlowmeterError('config', `--allow ${specs.join(' ')}: no networks listed (every datagram would be denied)`);
+  if (list.size === 0)
+    throw new FlowmeterError(
+      'config',
+      `--allow ${specs.join(' ')}: no networks listed (every datagram would be denied)`,
+    );
   return list;
 }

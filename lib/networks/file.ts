@@ -33,8 +33,24 @@ export interface NetworksProblem {
 }
 
 /** The match for addresses no entry covers: mask 0, net 0.0.0.0 / :: (nfacctd's `file` method). */
-export const UNMATCHED_V4: NetworkEntry = Object.freeze({ family: 4, net: '0.0.0.0', mask: 0, asn: 0, peerAsn: 0, nextHop: '', line: 0 });
-export const UNMATCHED_V6: NetworkEntry = Object.freeze({ family: 6, net: '::', mask: 0, asn: 0, peerAsn: 0, nextHop: '', line: 0 });
+export const UNMATCHED_V4: NetworkEntry = Object.freeze({
+  family: 4,
+  net: '0.0.0.0',
+  mask: 0,
+  asn: 0,
+  peerAsn: 0,
+  nextHop: '',
+  line: 0,
+});
+export const UNMATCHED_V6: NetworkEntry = Object.freeze({
+  family: 6,
+  net: '::',
+  mask: 0,
+  asn: 0,
+  peerAsn: 0,
+  nextHop: '',
+  line: 0,
+});
 
 export class NetworkTable {
   readonly entries: NetworkEntry[] = [];
@@ -65,7 +81,15 @@ export class NetworkTable {
       this.duplicates++;
       return false;
     }
-    this.entries.push({ family: e.family, net, mask: e.mask, asn: e.asn, peerAsn: e.peerAsn, nextHop: e.nextHop, line: e.line });
+    this.entries.push({
+      family: e.family,
+      net,
+      mask: e.mask,
+      asn: e.asn,
+      peerAsn: e.peerAsn,
+      nextHop: e.nextHop,
+      line: e.line,
+    });
     return true;
   }
 

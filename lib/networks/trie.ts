@@ -26,7 +26,10 @@ export class BinaryTrie {
   private blockBest: Int32Array | undefined;
 
   /** `maxBlocks`: level-2 blocks at most (tests lower it to check the bit walk that takes over). */
-  constructor(initialNodes = 1024, private readonly maxBlocks = MAX_BLOCKS) {
+  constructor(
+    initialNodes = 1024,
+    private readonly maxBlocks = MAX_BLOCKS,
+  ) {
     this.child0 = new Int32Array(initialNodes);
     this.child1 = new Int32Array(initialNodes);
     this.value = new Int32Array(initialNodes).fill(NONE);

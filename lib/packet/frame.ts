@@ -164,7 +164,11 @@ function fail(out: PacketInfo, reason: string): false {
 
 /** A MAC address as a 48-bit number (exact in a double). */
 export function macAt(buf: Uint8Array, o: number): number {
-  return (buf[o]! * 0x10000000000) + (buf[o + 1]! * 0x100000000) + (((buf[o + 2]! << 24) | (buf[o + 3]! << 16) | (buf[o + 4]! << 8) | buf[o + 5]!) >>> 0);
+  return (
+    buf[o]! * 0x10000000000 +
+    buf[o + 1]! * 0x100000000 +
+    (((buf[o + 2]! << 24) | (buf[o + 3]! << 16) | (buf[o + 4]! << 8) | buf[o + 5]!) >>> 0)
+  );
 }
 
 const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -202,7 +206,13 @@ function etypeFromVersion(buf: Uint8Array, o: number, end: number): number {
  * true otherwise, including frames that are not IP (out.ipVersion 0) and IP packets whose payload
  * was cut by the capture (out.truncated, out.payloadComplete false).
  */
-export function parseFrame(buf: Uint8Array, offset: number, length: number, linkType: number, out: PacketInfo): boolean {
+export function parseFrame(
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  linkType: number,
+  out: PacketInfo,
+): boolean {
   out.reset();
   out.linkType = linkType;
   const end = offset + length;
@@ -319,7 +329,8 @@ export function parseIPv4(buf: Uint8Array, o: number, end: number, out: PacketIn
   if (ihl < 20) return fail(out, `bad IPv4 header: header length ${ihl}`);
   if (end - o < ihl) return fail(out, 'truncated IPv4 header (options)');
   let total = (buf[o + 2]! << 8) | buf[o + 3]!;
-  if (total === 0) total = end - o; // TSO/GSO captures on the sending host carry 0 here
+  if (total === 0)
+    total = end - o; // TSO/GSO captures on the sending host carry 0 here
   else if (total < ihl) return fail(out, `bad IPv4 header: total length ${total} < header length ${ihl}`);
   out.ipVersion = 4;
   out.ipHeaderLength = ihl;
@@ -435,7 +446,8 @@ function parseL4(buf: Uint8Array, p: number, out: PacketInfo): boolean {
     case IPPROTO_ICMP:
     case IPPROTO_ICMPV6:
       out.l4Offset = p;
-      if (avail < 4) return short(out, out.protocol === IPPROTO_ICMP ? 'truncated ICMP header' : 'truncated ICMPv6 header');
+      if (avail < 4)
+        return short(out, out.protocol === IPPROTO_ICMP ? 'truncated ICMP header' : 'truncated ICMPv6 header');
       out.icmpType = buf[p]!;
       out.icmpCode = buf[p + 1]!;
       return true;

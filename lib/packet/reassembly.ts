@@ -124,11 +124,14 @@ export class FragmentTable {
     const more = (info.ipFlags & IP_FLAG_MF) !== 0;
     if (info.truncated) return this.kill(e, `fragment at offset ${off} cut short by the capture`, 'truncated');
     if (off + len > MAX_IP_PAYLOAD) return this.kill(e, `fragment ends at ${off + len}, past 65535`);
-    if (more && (len === 0 || len % 8 !== 0)) return this.kill(e, `non-last fragment of ${len} bytes (not a positive multiple of 8)`);
+    if (more && (len === 0 || len % 8 !== 0))
+      return this.kill(e, `non-last fragment of ${len} bytes (not a positive multiple of 8)`);
     if (!more) {
       const total = off + len;
-      if (e.total >= 0 && e.total !== total) return this.kill(e, `two last fragments (lengths ${e.total} and ${total})`);
-      for (const f of e.frags) if (f.off + f.data.length > total) return this.kill(e, `fragment beyond the last fragment's end ${total}`);
+      if (e.total >= 0 && e.total !== total)
+        return this.kill(e, `two last fragments (lengths ${e.total} and ${total})`);
+      for (const f of e.frags)
+        if (f.off + f.data.length > total) return this.kill(e, `fragment beyond the last fragment's end ${total}`);
       e.total = total;
     } else if (e.total >= 0 && off + len > e.total) {
       return this.kill(e, `fragment beyond the last fragment's end ${e.total}`);
@@ -143,7 +146,8 @@ export class FragmentTable {
         return this.kill(e, `fragments overlap (${off}-${off + len} and ${f.off}-${fEnd})`);
       }
     }
-    if (e.frags.length >= this.limits.maxFragments) return this.kill(e, `more than ${this.limits.maxFragments} fragments`);
+    if (e.frags.length >= this.limits.maxFragments)
+      return this.kill(e, `more than ${this.limits.maxFragments} fragments`);
     while (this.bytes + len > this.limits.maxBytes && this.entries.size > 1) {
       if (!this.evictOldest('fragment bytes limit reached', e)) break;
     }
@@ -167,7 +171,12 @@ export class FragmentTable {
       if (e.firstNs > limit) break; // insertion order is (nearly) time order
       const held = describeHeld(e);
       this.remove(e);
-      if (!e.dead) this.drops.push({ kind: 'expired', datagram: e.desc, detail: `${held} after ${this.limits.timeoutNs / 1e9} s` });
+      if (!e.dead)
+        this.drops.push({
+          kind: 'expired',
+          datagram: e.desc,
+          detail: `${held} after ${this.limits.timeoutNs / 1e9} s`,
+        });
     }
   }
 

@@ -79,7 +79,8 @@ export function sortTallies(list: Tally[], field: FtSortField): Tally[] {
 
 function compareKeys(a: Array<string | number>, b: Array<string | number>): number {
   for (let i = 0; i < a.length; i++) {
-    const x = a[i]!, y = b[i]!;
+    const x = a[i]!,
+      y = b[i]!;
     if (x === y) continue;
     if (typeof x === 'number' && typeof y === 'number') return x - y;
     return String(x) < String(y) ? -1 : 1;
@@ -87,18 +88,26 @@ function compareKeys(a: Array<string | number>, b: Array<string | number>): numb
   return 0;
 }
 
-const pct = (part: Counter, whole: Counter): string => (Number(whole) === 0 ? '0.000000' : ((Number(part) * 100) / Number(whole)).toFixed(6));
+const pct = (part: Counter, whole: Counter): string =>
+  Number(whole) === 0 ? '0.000000' : ((Number(part) * 100) / Number(whole)).toFixed(6);
 
 /** The lines of one keyed report. */
-export function flowToolsLines(type: FlowToolsReportType, tally: KeyTally, opts: { sort: FtSortField; top?: number; percent: boolean }): string[] {
-  const out = [`# recn: ${type.name.split('/').length === 2 ? twoKeyTitle(type.name) : `${type.name}*`},flows,octets,packets,duration`];
+export function flowToolsLines(
+  type: FlowToolsReportType,
+  tally: KeyTally,
+  opts: { sort: FtSortField; top?: number; percent: boolean },
+): string[] {
+  const out = [
+    `# recn: ${type.name.split('/').length === 2 ? twoKeyTitle(type.name) : `${type.name}*`},flows,octets,packets,duration`,
+  ];
   const list = sortTallies([...tally.entries.values()], opts.sort);
   const n = opts.top === undefined ? list.length : Math.min(opts.top, list.length);
   const t = tally.total;
   for (let i = 0; i < n; i++) {
     const e = list[i]!;
     const key = e.key.map((k) => (k === '' ? '0' : String(k))).join(',');
-    if (opts.percent) out.push(`${key},${pct(e.flows, t.flows)},${pct(e.octets, t.octets)},${pct(e.packets, t.packets)},${e.duration}`);
+    if (opts.percent)
+      out.push(`${key},${pct(e.flows, t.flows)},${pct(e.octets, t.octets)},${pct(e.packets, t.packets)},${e.duration}`);
     else out.push(`${key},${e.flows},${e.octets},${e.packets},${e.duration}`);
   }
   if (n < list.length) out.push('# stop, hit record limit.');
@@ -177,6 +186,9 @@ export class Summary {
   }
 }
 
-const SIZE_BINS = [32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 480, 512, 544, 576, 1024, 1536, 2048, 2560, 3072, 3584, 4096];
+const SIZE_BINS = [
+  32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448, 480, 512, 544, 576, 1024, 1536, 2048, 2560, 3072,
+  3584, 4096,
+];
 
 export type { Values };

@@ -91,7 +91,8 @@ export class TimeBins {
       while (this.span() / this.step > DRAW && this.stepIndex < STEPS.length - 1) this.coarsen();
     }
     if (this.bins.size === 0) return [];
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (const t of this.bins.keys()) {
       if (t < lo) lo = t;
       if (t > hi) hi = t;
@@ -103,7 +104,8 @@ export class TimeBins {
 
   private span(): number {
     if (this.bins.size === 0) return 0;
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (const t of this.bins.keys()) {
       if (t < lo) lo = t;
       if (t > hi) hi = t;
@@ -113,7 +115,13 @@ export class TimeBins {
 }
 
 /** The key tallies shown for flow records (when the data has their keys). */
-const HTML_REPORTS = ['ip-source-address', 'ip-destination-address', 'ip-destination-port', 'ip-protocol', 'ip-exporter-address'];
+const HTML_REPORTS = [
+  'ip-source-address',
+  'ip-destination-address',
+  'ip-destination-port',
+  'ip-protocol',
+  'ip-exporter-address',
+];
 
 export interface HtmlOptions {
   title: string;
@@ -132,7 +140,10 @@ interface Totals extends RowTotals {
 }
 
 function utc(t: number): string {
-  return new Date(t * 1000).toISOString().replace('T', ' ').replace(/\.000Z$/, 'Z');
+  return new Date(t * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.000Z$/, 'Z');
 }
 
 /** An x-axis label: as short as the step and the span allow. */
@@ -190,8 +201,14 @@ interface Series {
 function chart(step: number, series: readonly Series[], units: Units): string {
   const s0 = series[0]!.bins;
   if (s0.length === 0) return '<p class="note">No timed records: nothing to draw.</p>';
-  const W = 940, H = 260, L = 80, R = 10, T = 10, B = 40;
-  const pw = W - L - R, ph = H - T - B;
+  const W = 940,
+    H = 260,
+    L = 80,
+    R = 10,
+    T = 10,
+    B = 40;
+  const pw = W - L - R,
+    ph = H - T - B;
   const rate = (b: number): number => (b * 8) / step;
   const max = series.reduce((m, x) => x.bins.reduce((mm, [, b]) => Math.max(mm, rate(b)), m), 1);
   // a round y scale: 1, 2 or 5 × 10^k (1024^k with IEC) per grid line, four or five lines
@@ -204,11 +221,15 @@ function chart(step: number, series: readonly Series[], units: Units): string {
   const bw = pw / s0.length;
   const sw = (bw * 0.8) / series.length;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(series.map((x) => x.name).join(' and '))}: bits per second, per ${stepName(step)}">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(series.map((x) => x.name).join(' and '))}: bits per second, per ${stepName(step)}">`,
+  );
   for (let v = 0; v <= top + tick / 2; v += tick) {
     const y = T + ph - (v / top) * ph;
     out.push(`<line class="grid" x1="${L}" x2="${W - R}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}"/>`);
-    out.push(`<text x="${L - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end">${escapeHtml(humanRate(v, units))}</text>`);
+    out.push(
+      `<text x="${L - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end">${escapeHtml(humanRate(v, units))}</text>`,
+    );
   }
   series.forEach((x, k) => {
     x.bins.forEach(([t, b], i) => {
@@ -226,11 +247,16 @@ function chart(step: number, series: readonly Series[], units: Units): string {
     const i = labels === 1 ? 0 : Math.round((k * (s0.length - 1)) / (labels - 1));
     const x = L + i * bw + bw / 2;
     const anchor = k === 0 && labels > 1 ? 'start' : k === labels - 1 && labels > 1 ? 'end' : 'middle';
-    out.push(`<text x="${x.toFixed(1)}" y="${H - B + 16}" text-anchor="${anchor}">${escapeHtml(axisTime(s0[i]![0], step, s0[0]![0], s0[s0.length - 1]![0]))}</text>`);
+    out.push(
+      `<text x="${x.toFixed(1)}" y="${H - B + 16}" text-anchor="${anchor}">${escapeHtml(axisTime(s0[i]![0], step, s0[0]![0], s0[s0.length - 1]![0]))}</text>`,
+    );
   }
-  const day0 = utc(s0[0]![0]).slice(0, 10), day1 = utc(s0[s0.length - 1]![0]).slice(0, 10);
+  const day0 = utc(s0[0]![0]).slice(0, 10),
+    day1 = utc(s0[s0.length - 1]![0]).slice(0, 10);
   const legend = series.length > 1 ? ` (${series.map((x) => x.name).join(' left, ')} right)` : '';
-  out.push(`<text x="${L}" y="${H - 4}">bit/s, average per ${escapeHtml(stepName(step))}${escapeHtml(legend)}, UTC${day0 === day1 ? `, ${day0}` : ''}</text>`);
+  out.push(
+    `<text x="${L}" y="${H - 4}">bit/s, average per ${escapeHtml(stepName(step))}${escapeHtml(legend)}, UTC${day0 === day1 ? `, ${day0}` : ''}</text>`,
+  );
   out.push('</svg>');
   return out.join('\n');
 }
@@ -257,7 +283,10 @@ export class HtmlReport {
   private readonly totals: Totals = { rows: 0, packets: 0, bytes: 0, flows: 0, first: 0, last: 0 };
   private readonly subscribers = new SubscriberView();
 
-  constructor(private readonly o: HtmlOptions, fixed?: readonly PmacctPrimitive[]) {
+  constructor(
+    private readonly o: HtmlOptions,
+    fixed?: readonly PmacctPrimitive[],
+  ) {
     this.bins = new TimeBins(o.interval);
     this.prims = fixed ? [...fixed] : undefined;
     this.tallies = HTML_REPORTS.map((name) => {
@@ -305,7 +334,8 @@ export class HtmlReport {
     if (key === 'key') {
       rows.sort((a, b) => {
         for (const p of prims) {
-          const x = a.values[p], y = b.values[p];
+          const x = a.values[p],
+            y = b.values[p];
           if (x === y) continue;
           if (typeof x === 'number' && typeof y === 'number') return x - y;
           return String(x ?? '') < String(y ?? '') ? -1 : 1;
@@ -322,21 +352,34 @@ export class HtmlReport {
     const rows = this.records;
     const n = rows.length;
     const u = this.o.units;
-    const out = [`<h2>Top ${n} of ${this.recordCount} records by ${key === 'key' ? 'key' : key}</h2>`, '<table>', '<thead><tr>'];
-    out.push(prims.map((p) => `<th>${escapeHtml(p)}</th>`).join('') + '<th class="n">packets</th><th class="n">bytes</th><th class="n">flows</th><th class="n">%</th><th></th></tr></thead><tbody>');
+    const out = [
+      `<h2>Top ${n} of ${this.recordCount} records by ${key === 'key' ? 'key' : key}</h2>`,
+      '<table>',
+      '<thead><tr>',
+    ];
+    out.push(
+      prims.map((p) => `<th>${escapeHtml(p)}</th>`).join('') +
+        '<th class="n">packets</th><th class="n">bytes</th><th class="n">flows</th><th class="n">%</th><th></th></tr></thead><tbody>',
+    );
     for (let i = 0; i < n; i++) {
       const r = rows[i]!;
       out.push(
-        '<tr>' + prims.map((p) => `<td>${escapeHtml(valueText(p, r.values[p]))}</td>`).join('') +
-          numCell(r.packets, humanCount(r.packets, u)) + numCell(r.bytes, humanBytes(r.bytes, u)) + numCell(r.flows, humanCount(r.flows, u)) +
-          shareCell(r.bytes, this.totals.bytes) + '</tr>',
+        '<tr>' +
+          prims.map((p) => `<td>${escapeHtml(valueText(p, r.values[p]))}</td>`).join('') +
+          numCell(r.packets, humanCount(r.packets, u)) +
+          numCell(r.bytes, humanBytes(r.bytes, u)) +
+          numCell(r.flows, humanCount(r.flows, u)) +
+          shareCell(r.bytes, this.totals.bytes) +
+          '</tr>',
       );
     }
     out.push('</tbody>');
     const span = Math.max(prims.length, 1);
     if (this.rest.rows > 0) {
       const sum = { p: this.rest.packets, b: this.rest.bytes, f: this.rest.flows };
-      out.push(`<tfoot><tr><td colspan="${span}">${this.rest.rows} more</td>${numCell(sum.p, humanCount(sum.p, u))}${numCell(sum.b, humanBytes(sum.b, u))}${numCell(sum.f, humanCount(sum.f, u))}${shareCell(sum.b, this.totals.bytes)}</tr></tfoot>`);
+      out.push(
+        `<tfoot><tr><td colspan="${span}">${this.rest.rows} more</td>${numCell(sum.p, humanCount(sum.p, u))}${numCell(sum.b, humanBytes(sum.b, u))}${numCell(sum.f, humanCount(sum.f, u))}${shareCell(sum.b, this.totals.bytes)}</tr></tfoot>`,
+      );
     }
     out.push('</table>');
     return out.join('\n');
@@ -347,15 +390,34 @@ export class HtmlReport {
     const list = sortTallies([...tally.entries.values()], sortField);
     const n = Math.min(this.o.top, list.length);
     const u = this.o.units;
-    const heads = type.keys.map((k) => ({ src_host: 'source address', dst_host: 'destination address', dst_port: 'destination port', proto: 'protocol', peer_src_ip: 'exporter' } as Record<string, string>)[k] ?? k);
+    const heads = type.keys.map(
+      (k) =>
+        (
+          ({
+            src_host: 'source address',
+            dst_host: 'destination address',
+            dst_port: 'destination port',
+            proto: 'protocol',
+            peer_src_ip: 'exporter',
+          }) as Record<string, string>
+        )[k] ?? k,
+    );
     const out = [`<h2>Top ${n} of ${list.length}: ${escapeHtml(heads.join(' / '))}</h2>`, '<table>'];
-    out.push('<thead><tr>' + heads.map((h) => `<th>${escapeHtml(h)}</th>`).join('') + '<th class="n">flows</th><th class="n">packets</th><th class="n">bytes</th><th class="n">%</th><th></th></tr></thead><tbody>');
+    out.push(
+      '<thead><tr>' +
+        heads.map((h) => `<th>${escapeHtml(h)}</th>`).join('') +
+        '<th class="n">flows</th><th class="n">packets</th><th class="n">bytes</th><th class="n">%</th><th></th></tr></thead><tbody>',
+    );
     for (let i = 0; i < n; i++) {
       const e = list[i]!;
       out.push(
-        '<tr>' + e.key.map((k, j) => `<td>${escapeHtml(valueText(type.keys[j]!, k))}</td>`).join('') +
-          numCell(e.flows, humanCount(e.flows, u)) + numCell(e.packets, humanCount(e.packets, u)) + numCell(e.octets, humanBytes(e.octets, u)) +
-          shareCell(e.octets, tally.total.octets) + '</tr>',
+        '<tr>' +
+          e.key.map((k, j) => `<td>${escapeHtml(valueText(type.keys[j]!, k))}</td>`).join('') +
+          numCell(e.flows, humanCount(e.flows, u)) +
+          numCell(e.packets, humanCount(e.packets, u)) +
+          numCell(e.octets, humanBytes(e.octets, u)) +
+          shareCell(e.octets, tally.total.octets) +
+          '</tr>',
       );
     }
     out.push('</tbody></table>');
@@ -369,16 +431,32 @@ export class HtmlReport {
     const v = this.subscribers;
     const rows = v.top(this.o.top);
     const out = [`<h2>Subscribers: top ${rows.length} of ${v.count} by in + out</h2>`, '<table>'];
-    out.push('<thead><tr><th>subscriber</th><th class="n">in</th><th class="n">out</th><th class="n">in + out</th><th class="n">%</th><th></th></tr></thead><tbody>');
+    out.push(
+      '<thead><tr><th>subscriber</th><th class="n">in</th><th class="n">out</th><th class="n">in + out</th><th class="n">%</th><th></th></tr></thead><tbody>',
+    );
     for (const r of rows) {
-      out.push(`<tr><td>${escapeHtml(r.subscriber)}</td>${numCell(r.in, humanBytes(r.in, u))}${numCell(r.out, humanBytes(r.out, u))}${numCell(r.in + r.out, humanBytes(r.in + r.out, u))}${shareCell(r.in + r.out, this.totals.bytes)}</tr>`);
+      out.push(
+        `<tr><td>${escapeHtml(r.subscriber)}</td>${numCell(r.in, humanBytes(r.in, u))}${numCell(r.out, humanBytes(r.out, u))}${numCell(r.in + r.out, humanBytes(r.in + r.out, u))}${shareCell(r.in + r.out, this.totals.bytes)}</tr>`,
+      );
     }
     out.push('</tbody></table>');
     const s = v.series();
     if (s) {
       out.push('<h2>Subscribers in and out over time</h2>');
-      out.push(`<div class="panel">\n${chart(s.step, [{ name: 'in', cls: 'in', attr: 'data-bytes-in', bins: s.in }, { name: 'out', cls: 'out', attr: 'data-bytes-out', bins: s.out }], u)}\n</div>`);
-    } else out.push('<p class="note">No time chart per direction: the aggregates are not in time bins (flow-aggregate --interval).</p>');
+      out.push(
+        `<div class="panel">\n${chart(
+          s.step,
+          [
+            { name: 'in', cls: 'in', attr: 'data-bytes-in', bins: s.in },
+            { name: 'out', cls: 'out', attr: 'data-bytes-out', bins: s.out },
+          ],
+          u,
+        )}\n</div>`,
+      );
+    } else
+      out.push(
+        '<p class="note">No time chart per direction: the aggregates are not in time bins (flow-aggregate --interval).</p>',
+      );
     return out.join('\n');
   }
 
@@ -412,7 +490,10 @@ export class HtmlReport {
       `<div class="panel">\n${chart(this.bins.step, [{ name: 'traffic', cls: 'bar', attr: 'data-bytes', bins: traffic }], u)}\n</div>`,
     ];
     if (this.subscribers.shown) out.push(this.subscriberSection());
-    if (this.bins.unknown > 0) out.push(`<p class="note">${escapeHtml(humanBytes(this.bins.unknown, u))} in records without a time are not in the chart.</p>`);
+    if (this.bins.unknown > 0)
+      out.push(
+        `<p class="note">${escapeHtml(humanBytes(this.bins.unknown, u))} in records without a time are not in the chart.</p>`,
+      );
     if (this.records.length > 0) out.push(this.recordsTable());
     for (const x of this.tallies) if (x.seen > 0) out.push(this.tallyTable(x.type, x.tally));
     out.push('</main>', '</body>', '</html>');

@@ -50,7 +50,10 @@ function readMapFile(path: string, what: string): string[] {
     return readFileSync(path, 'utf8').split('\n');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new FlowmeterError(err.code === 'ENOENT' || err.code === 'EACCES' ? 'no-input' : 'io', `${path}: ${describeSystemError(err)}`);
+    throw new FlowmeterError(
+      err.code === 'ENOENT' || err.code === 'EACCES' ? 'no-input' : 'io',
+      `${path}: ${describeSystemError(err)}`,
+    );
   }
   void what;
 }
@@ -78,12 +81,15 @@ export class GoodMap {
       if (line === '') return;
       const f = line.split(/\s+/);
       const where = `${path}:${i + 1}`;
-      if (f.length !== 3) throw new FlowmeterError('config', `${where}: expected "DIRECTION NETWORK GOOD_ID" (got "${line}")`);
+      if (f.length !== 3)
+        throw new FlowmeterError('config', `${where}: expected "DIRECTION NETWORK GOOD_ID" (got "${line}")`);
       const [dir, net, id] = f as [string, string, string];
-      if (dir !== 'ab' && dir !== 'ba' && dir !== 'any') throw new FlowmeterError('config', `${where}: direction must be ab, ba or any (got "${dir}")`);
+      if (dir !== 'ab' && dir !== 'ba' && dir !== 'any')
+        throw new FlowmeterError('config', `${where}: direction must be ab, ba or any (got "${dir}")`);
       checkMapId(where, 'service id', id);
       for (const d of dir === 'any' ? (['ab', 'ba'] as const) : [dir as Direction]) {
-        if (!m.maps[d].add(net, id)) throw new FlowmeterError('config', `${where}: bad network "${net}" (expected a CIDR like 10.0.0.0/8)`);
+        if (!m.maps[d].add(net, id))
+          throw new FlowmeterError('config', `${where}: bad network "${net}" (expected a CIDR like 10.0.0.0/8)`);
       }
     });
     return m;
@@ -105,9 +111,11 @@ export class ObjectMap {
       if (line === '') return;
       const f = line.split(/\s+/);
       const where = `${path}:${i + 1}`;
-      if (f.length !== 2) throw new FlowmeterError('config', `${where}: expected "NETWORK OBJECT_CODE" (got "${line}")`);
+      if (f.length !== 2)
+        throw new FlowmeterError('config', `${where}: expected "NETWORK OBJECT_CODE" (got "${line}")`);
       checkMapId(where, 'object code', f[1]!);
-      if (!m.map.add(f[0]!, f[1]!)) throw new FlowmeterError('config', `${where}: bad network "${f[0]}" (expected a CIDR like 10.5.0.0/16)`);
+      if (!m.map.add(f[0]!, f[1]!))
+        throw new FlowmeterError('config', `${where}: bad network "${f[0]}" (expected a CIDR like 10.5.0.0/16)`);
     });
     return m;
   }
@@ -168,7 +176,10 @@ export function directionOf(row: Row): Direction | undefined {
 export function hydraLine(row: Row, o: HydraOptions): HydraLine | undefined {
   if (row.bytes === 0) return undefined;
   const direction = o.direction ?? directionOf(row);
-  if (!direction) throw new HydraError('cannot tell outgoing from incoming: aggregate src_host,dst_net,dst_mask (ab) or src_net,src_mask,dst_host (ba), or give --direction');
+  if (!direction)
+    throw new HydraError(
+      'cannot tell outgoing from incoming: aggregate src_host,dst_net,dst_mask (ab) or src_net,src_mask,dst_host (ba), or give --direction',
+    );
   const a = side(row, 'src');
   const b = side(row, 'dst');
   if (!a || !b) throw new HydraError('a billing line needs both addresses (src_host or src_net, dst_host or dst_net)');

@@ -77,7 +77,12 @@ export function selectPeriod(dir: string, spec: PeriodSpec, now = Date.now()): P
     if (t) active.add(stampTime(t[1]!));
   }
   const filesOf = (starts: number[]): string[] =>
-    starts.flatMap((s) => byStart.get(s)!.sort((a, b) => a.reopen - b.reopen || (a.name < b.name ? -1 : 1)).map((f) => join(dir, f.name)));
+    starts.flatMap((s) =>
+      byStart
+        .get(s)!
+        .sort((a, b) => a.reopen - b.reopen || (a.name < b.name ? -1 : 1))
+        .map((f) => join(dir, f.name)),
+    );
   const byTime = (a: number, b: number): number => a - b;
 
   if (spec.kind === 'last') {
@@ -85,14 +90,21 @@ export function selectPeriod(dir: string, spec: PeriodSpec, now = Date.now()): P
     // an interval at or after one still written is not complete
     const complete = [...byStart.keys()].filter((s) => s < oldestActive).sort(byTime);
     if (complete.length === 0) {
-      if (active.size > 0) throw new FlowmeterError('temporary', `--period last: no complete interval in ${dir} yet (a file is still being written); try again later`);
+      if (active.size > 0)
+        throw new FlowmeterError(
+          'temporary',
+          `--period last: no complete interval in ${dir} yet (a file is still being written); try again later`,
+        );
       throw new FlowmeterError('no-input', `--period last: no flow-capture files (flows.*.ndjson[.gz]) in ${dir}`);
     }
     const starts = complete.slice(-spec.count);
     const first = starts[0]!;
     const last = starts[starts.length - 1]!;
     const files = filesOf(starts);
-    const what = starts.length === 1 ? `interval ${localText(first)}` : `${starts.length} intervals ${localText(first)} – ${localText(last)}`;
+    const what =
+      starts.length === 1
+        ? `interval ${localText(first)}`
+        : `${starts.length} intervals ${localText(first)} – ${localText(last)}`;
     return { files, first, last, description: `${what} (${files.length} file${files.length === 1 ? '' : 's'})` };
   }
 
@@ -111,9 +123,19 @@ export function selectPeriod(dir: string, spec: PeriodSpec, now = Date.now()): P
   const inWindow = (t: number): boolean => t >= from.getTime() && t < to.getTime();
   const busy = [...active].filter(inWindow);
   const label = `${spec.kind} ${localText(from.getTime())} – ${localText(to.getTime())}`;
-  if (busy.length > 0) throw new FlowmeterError('temporary', `--period ${spec.kind}: ${busy.length} file(s) of the ${label} still being written in ${dir}; try again later`);
+  if (busy.length > 0)
+    throw new FlowmeterError(
+      'temporary',
+      `--period ${spec.kind}: ${busy.length} file(s) of the ${label} still being written in ${dir}; try again later`,
+    );
   const starts = [...byStart.keys()].filter(inWindow).sort(byTime);
-  if (starts.length === 0) throw new FlowmeterError('no-input', `--period ${spec.kind}: no flow-capture files of the ${label} in ${dir}`);
+  if (starts.length === 0)
+    throw new FlowmeterError('no-input', `--period ${spec.kind}: no flow-capture files of the ${label} in ${dir}`);
   const files = filesOf(starts);
-  return { files, first: starts[0]!, last: starts[starts.length - 1]!, description: `${label} (${files.length} file${files.length === 1 ? '' : 's'})` };
+  return {
+    files,
+    first: starts[0]!,
+    last: starts[starts.length - 1]!,
+    description: `${label} (${files.length} file${files.length === 1 ? '' : 's'})`,
+  };
 }

@@ -18,8 +18,14 @@ interface Column {
   kind: 'u' | 'ip' | 'mac' | 'hex' | 'proto' | 'flags';
 }
 
-const C = (prim: PmacctPrimitive, header: string, width: number, pad: [number, number], json: string, kind: Column['kind'] = 'u'): Column =>
-  ({ prim, header, width, pad, json, kind });
+const C = (
+  prim: PmacctPrimitive,
+  header: string,
+  width: number,
+  pad: [number, number],
+  json: string,
+  kind: Column['kind'] = 'u',
+): Column => ({ prim, header, width, pad, json, kind });
 
 /** Canonical order of the formatted/csv columns (write_stats_header_formatted). */
 const COLUMNS: readonly Column[] = [
@@ -52,9 +58,30 @@ const BY_PRIM = new Map(COLUMNS.map((c) => [c.prim, c]));
 
 /** The JSON key order (pmc_compose_json) differs from the table's: interfaces after peers. */
 const JSON_ORDER: readonly PmacctPrimitive[] = [
-  'tag', 'tag2', 'src_mac', 'dst_mac', 'vlan', 'etype', 'src_as', 'dst_as', 'peer_src_ip', 'peer_dst_ip',
-  'in_iface', 'out_iface', 'src_host', 'src_net', 'dst_host', 'dst_net', 'src_mask', 'dst_mask',
-  'src_port', 'dst_port', 'tcpflags', 'proto', 'tos', 'sampling_rate',
+  'tag',
+  'tag2',
+  'src_mac',
+  'dst_mac',
+  'vlan',
+  'etype',
+  'src_as',
+  'dst_as',
+  'peer_src_ip',
+  'peer_dst_ip',
+  'in_iface',
+  'out_iface',
+  'src_host',
+  'src_net',
+  'dst_host',
+  'dst_net',
+  'src_mask',
+  'dst_mask',
+  'src_port',
+  'dst_port',
+  'tcpflags',
+  'proto',
+  'tos',
+  'sampling_rate',
 ];
 
 export interface PmacctOptions {
@@ -85,7 +112,7 @@ function text(col: Column, v: string | number | undefined, numericProto: boolean
       return (typeof v === 'number' ? v : 0).toString(16);
     case 'proto': {
       const n = typeof v === 'number' ? v : 0;
-      return numericProto ? String(n) : PMACCT_PROTOCOLS[n] ?? String(n);
+      return numericProto ? String(n) : (PMACCT_PROTOCOLS[n] ?? String(n));
     }
     default:
       return String(typeof v === 'number' ? v : 0);
@@ -165,7 +192,8 @@ export class PmacctFormatter {
       const c = BY_PRIM.get(p)!;
       const v = r.values[p];
       let j: string;
-      if (c.kind === 'ip' || c.kind === 'mac' || c.kind === 'hex' || c.kind === 'flags') j = JSON.stringify(text(c, v, num));
+      if (c.kind === 'ip' || c.kind === 'mac' || c.kind === 'hex' || c.kind === 'flags')
+        j = JSON.stringify(text(c, v, num));
       else if (c.kind === 'proto') j = num ? text(c, v, true) : JSON.stringify(text(c, v, false));
       else j = text(c, v, num);
       parts.push(`"${c.json}": ${j}`);
@@ -192,8 +220,10 @@ export class HcdTableFormatter {
         throw new Error(`hcd-table prints only src/dst host, net and mask (got "${p}")`);
       }
     }
-    if (set.has('src_host') && set.has('src_net')) throw new Error('hcd-table: src_host and src_net share the SRC_IP column; aggregate one of them');
-    if (set.has('dst_host') && set.has('dst_net')) throw new Error('hcd-table: dst_host and dst_net share the DST_IP column; aggregate one of them');
+    if (set.has('src_host') && set.has('src_net'))
+      throw new Error('hcd-table: src_host and src_net share the SRC_IP column; aggregate one of them');
+    if (set.has('dst_host') && set.has('dst_net'))
+      throw new Error('hcd-table: dst_host and dst_net share the DST_IP column; aggregate one of them');
     this.src = set.has('src_net') ? 'src_net' : set.has('src_host') ? 'src_host' : undefined;
     this.dst = set.has('dst_net') ? 'dst_net' : set.has('dst_host') ? 'dst_host' : undefined;
     this.masks = canonical(prims.filter((p) => p === 'src_mask' || p === 'dst_mask'));
@@ -220,4 +250,3 @@ export class HcdTableFormatter {
     return `\nFor a total of: ${entries} entries`;
   }
 }
-

@@ -80,8 +80,7 @@ export interface BillingSteps {
 }
 
 export type BillSource =
-  | { kind: 'hydra'; paths: readonly string[] }
-  | { kind: 'ledger'; ledger: string; spool?: string; steps: BillingSteps };
+  { kind: 'hydra'; paths: readonly string[] } | { kind: 'ledger'; ledger: string; spool?: string; steps: BillingSteps };
 
 export interface ReconcileConfig {
   flowFiles: readonly string[];
@@ -152,13 +151,22 @@ function flowClass(space: SubscriberSpace, f: FlowRecord): { src: boolean; dst: 
   return { src: isSubscriber(space, f.src_addr), dst: isSubscriber(space, f.dst_addr) };
 }
 
-async function readFileFlows(path: string, cfg: ReconcileConfig, io: ReconcileIO, counts: { lines: number }): Promise<FileFlows> {
+async function readFileFlows(
+  path: string,
+  cfg: ReconcileConfig,
+  io: ReconcileIO,
+  counts: { lines: number },
+): Promise<FileFlows> {
   const t: FileFlows = { path, flows: 0, ab: 0, ba: 0, twice: 0, none: 0, span: { first: Infinity, last: -Infinity } };
   const steps = cfg.bills.kind === 'ledger' ? cfg.bills.steps : undefined;
   const aggs = steps ? billingAggregators(steps) : undefined;
   await readRecords([path], io, counts, io.reject, cfg.inputFormat, (rec, file, line) => {
     if (rec.kind !== 'flow') {
-      io.reject(`${file}:${line}`, 'not a flow record', 'an aggregate record: --reconcile reads the flow files of flow-capture -w');
+      io.reject(
+        `${file}:${line}`,
+        'not a flow record',
+        'an aggregate record: --reconcile reads the flow files of flow-capture -w',
+      );
       return;
     }
     const f = rec.flow;
@@ -188,12 +196,22 @@ function widenSpan(span: FileFlows['span'], f: FlowRecord): void {
 
 function billingAggregators(s: BillingSteps): Record<Direction, Aggregator> {
   const make = (d: Direction): Aggregator =>
-    new Aggregator({ name: `${s.name}-${d}`, primitives: SHORTHANDS[d], filters: s.filters ? [s.filters[d]] : [], networks: s.networks, netSource: 'file' });
+    new Aggregator({
+      name: `${s.name}-${d}`,
+      primitives: SHORTHANDS[d],
+      filters: s.filters ? [s.filters[d]] : [],
+      networks: s.networks,
+      netSource: 'file',
+    });
   return { ab: make('ab'), ba: make('ba') };
 }
 
 /** The billing file flow-aggregate then flow-report --format hydra make of these aggregates. */
-function billingFile(agg: Aggregator, s: BillingSteps, path: string): { sha256: string; bytes: Counter; lines: number } {
+function billingFile(
+  agg: Aggregator,
+  s: BillingSteps,
+  path: string,
+): { sha256: string; bytes: Counter; lines: number } {
   let text = '';
   let bytes: Counter = 0;
   let lines = 0;
@@ -203,7 +221,8 @@ function billingFile(agg: Aggregator, s: BillingSteps, path: string): { sha256: 
     try {
       l = hydraLine(row, s.hydra);
     } catch (e) {
-      if (e instanceof HydraError) throw new FlowmeterError('data', `${path}: ${e.message}: the billing cycle cannot bill this file either`);
+      if (e instanceof HydraError)
+        throw new FlowmeterError('data', `${path}: ${e.message}: the billing cycle cannot bill this file either`);
       throw e;
     }
     if (!l) continue;
@@ -242,7 +261,11 @@ function billFiles(paths: readonly string[]): string[] {
     if (st.isDirectory()) {
       for (const n of readdirSync(p).sort()) if (!n.startsWith('.')) walk(join(p, n), false);
     } else if (billDirection(p)) out.push(p);
-    else if (given) throw new FlowmeterError('usage', `--bills ${p}: not a billing file (expected a name ending in -ab or -ba, as flow-report --split writes)`);
+    else if (given)
+      throw new FlowmeterError(
+        'usage',
+        `--bills ${p}: not a billing file (expected a name ending in -ab or -ba, as flow-report --split writes)`,
+      );
   };
   for (const p of paths) walk(p, true);
   return out;
@@ -261,25 +284,37 @@ async function billBytes(path: string, of: FileFlows, io: ReconcileIO): Promise<
         const place = `${path}:${batch.firstLine + i}`;
         if (isProblem(l)) io.reject(place, 'not a billing line', describeProblem(l));
         else if (l.begin < of.span.first || l.end > of.span.last) {
-          io.reject(place, 'bill of other flows', `D_BEGIN..D_END ${l.begin}..${l.end} is not within the flows of ${of.path} (${of.span.first}..${of.span.last}): a billing file of another capture file?`);
+          io.reject(
+            place,
+            'bill of other flows',
+            `D_BEGIN..D_END ${l.begin}..${l.end} is not within the flows of ${of.path} (${of.span.first}..${of.span.last}): a billing file of another capture file?`,
+          );
         } else sum = addCounters(sum, counterOf(l.bytes));
       });
     }
   } catch (e) {
-    if (e instanceof LineTooLongError) io.reject(`${path}:${e.line}`, 'not a billing line', `${e.message}; rest of ${path} skipped`);
+    if (e instanceof LineTooLongError)
+      io.reject(`${path}:${e.line}`, 'not a billing line', `${e.message}; rest of ${path} skipped`);
     else if (e instanceof FlowmeterError) throw e;
     else throw new FlowmeterError('io', `${path}: read error: ${(e as Error).message}`);
   }
   return sum;
 }
 
-async function hydraBills(paths: readonly string[], captureFiles: ReadonlyMap<string, FileFlows>, io: ReconcileIO): Promise<Map<string, FileBills>> {
+async function hydraBills(
+  paths: readonly string[],
+  captureFiles: ReadonlyMap<string, FileFlows>,
+  io: ReconcileIO,
+): Promise<Map<string, FileBills>> {
   const bills = new Map<string, FileBills>();
   let outside = 0;
   for (const p of billFiles(paths)) {
     const capture = captureFileOf(p);
     if (capture === undefined) {
-      throw new FlowmeterError('usage', `--bills ${p}: cannot tell which capture file it was made from: keep billing files under a directory named after it (billing-cycle.sh's work/FILE/report/)`);
+      throw new FlowmeterError(
+        'usage',
+        `--bills ${p}: cannot tell which capture file it was made from: keep billing files under a directory named after it (billing-cycle.sh's work/FILE/report/)`,
+      );
     }
     const of = captureFiles.get(capture);
     if (!of) {
@@ -299,7 +334,11 @@ async function hydraBills(paths: readonly string[], captureFiles: ReadonlyMap<st
 
 // ---- bills: hcd-putfile's ledger and spool --------------------------------------------------
 
-async function ledgerBills(src: Extract<BillSource, { kind: 'ledger' }>, files: readonly FileFlows[], io: ReconcileIO): Promise<Map<string, FileBills>> {
+async function ledgerBills(
+  src: Extract<BillSource, { kind: 'ledger' }>,
+  files: readonly FileFlows[],
+  io: ReconcileIO,
+): Promise<Map<string, FileBills>> {
   const ledger = await Ledger.open(src.ledger);
   if (ledger.size === 0) io.note(`${src.ledger}: no uploads recorded`);
   const spooled = src.spool ? await listSpool(src.spool) : [];
@@ -319,7 +358,10 @@ async function ledgerBills(src: Extract<BillSource, { kind: 'ledger' }>, files: 
     }
     const anyExpected = f.expected!.ab.lines + f.expected!.ba.lines > 0;
     if (b.files > 0 || b.pending || !anyExpected) bills.set(basename(f.path), b);
-    if (b.pending) io.note(`${f.path}: its billing file waits ${b.pending === 'spooled' ? `in the spool ${src.spool}` : 'in doubt (hcd-putfile(1): --mark-delivered or --resend-in-doubt)'}`);
+    if (b.pending)
+      io.note(
+        `${f.path}: its billing file waits ${b.pending === 'spooled' ? `in the spool ${src.spool}` : 'in doubt (hcd-putfile(1): --mark-delivered or --resend-in-doubt)'}`,
+      );
   }
   return bills;
 }
@@ -332,7 +374,20 @@ function signed(x: bigint): number | bigint {
 }
 
 function emptyRow(interval: string): ReconcileRow {
-  return { interval, files: 0, flows: 0, billed_ab: 0, billed_ba: 0, twice: 0, no_subscriber: 0, not_yet_billed: 0, difference_ab: 0, difference_ba: 0, difference: 0, status: 'billed' };
+  return {
+    interval,
+    files: 0,
+    flows: 0,
+    billed_ab: 0,
+    billed_ba: 0,
+    twice: 0,
+    no_subscriber: 0,
+    not_yet_billed: 0,
+    difference_ab: 0,
+    difference_ba: 0,
+    difference: 0,
+    status: 'billed',
+  };
 }
 
 /** One capture file's line of the reconciliation, by its bills (undefined: none found). */
@@ -376,11 +431,19 @@ function worse(a: IntervalStatus, b: IntervalStatus): IntervalStatus {
 }
 
 /** Read the flows and the bills and reconcile them (see the top of this file). */
-export async function reconcile(cfg: ReconcileConfig, io: ReconcileIO, counts: { lines: number }): Promise<Reconciliation> {
+export async function reconcile(
+  cfg: ReconcileConfig,
+  io: ReconcileIO,
+  counts: { lines: number },
+): Promise<Reconciliation> {
   const seen = new Map<string, FileFlows>();
   const files: FileFlows[] = [];
   for (const path of cfg.flowFiles) {
-    if (path === '-') throw new FlowmeterError('usage', '--reconcile reads flow-capture files by name (their names tell the intervals): stdin cannot be one');
+    if (path === '-')
+      throw new FlowmeterError(
+        'usage',
+        '--reconcile reads flow-capture files by name (their names tell the intervals): stdin cannot be one',
+      );
     const name = basename(path);
     if (seen.has(name)) throw new FlowmeterError('usage', `${path}: a capture file of that name was given twice`);
     const f = await readFileFlows(path, cfg, io, counts);
@@ -388,12 +451,14 @@ export async function reconcile(cfg: ReconcileConfig, io: ReconcileIO, counts: {
     files.push(f);
     if (io.signal?.aborted) break;
   }
-  const bills = cfg.bills.kind === 'hydra' ? await hydraBills(cfg.bills.paths, seen, io) : await ledgerBills(cfg.bills, files, io);
+  const bills =
+    cfg.bills.kind === 'hydra' ? await hydraBills(cfg.bills.paths, seen, io) : await ledgerBills(cfg.bills, files, io);
 
   // oldest first, as the cycle bills them: file names of one stamp sort by time
   files.sort((a, b) => (basename(a.path) < basename(b.path) ? -1 : basename(a.path) > basename(b.path) ? 1 : 0));
   const billedAfter = new Array<boolean>(files.length).fill(false);
-  for (let i = files.length - 2; i >= 0; i--) billedAfter[i] = billedAfter[i + 1]! || (bills.get(basename(files[i + 1]!.path))?.files ?? 0) > 0;
+  for (let i = files.length - 2; i >= 0; i--)
+    billedAfter[i] = billedAfter[i + 1]! || (bills.get(basename(files[i + 1]!.path))?.files ?? 0) > 0;
 
   const byInterval = new Map<string, ReconcileRow>();
   files.forEach((f, i) => {
@@ -418,10 +483,33 @@ export async function reconcile(cfg: ReconcileConfig, io: ReconcileIO, counts: {
 export const RECONCILE_FORMATS = ['text', 'csv', 'ndjson'] as const;
 export type ReconcileFormat = (typeof RECONCILE_FORMATS)[number];
 
-const COLUMNS = ['interval', 'files', 'flows', 'billed_ab', 'billed_ba', 'twice', 'no_subscriber', 'not_yet_billed', 'difference_ab', 'difference_ba', 'difference', 'status'] as const;
+const COLUMNS = [
+  'interval',
+  'files',
+  'flows',
+  'billed_ab',
+  'billed_ba',
+  'twice',
+  'no_subscriber',
+  'not_yet_billed',
+  'difference_ab',
+  'difference_ba',
+  'difference',
+  'status',
+] as const;
 const HEADINGS: Record<(typeof COLUMNS)[number], string> = {
-  interval: 'INTERVAL', files: 'FILES', flows: 'FLOWS', billed_ab: 'BILLED AB', billed_ba: 'BILLED BA', twice: 'TWICE',
-  no_subscriber: 'NO SUBSCRIBER', not_yet_billed: 'NOT YET BILLED', difference_ab: 'DIFF AB', difference_ba: 'DIFF BA', difference: 'DIFFERENCE', status: 'STATUS',
+  interval: 'INTERVAL',
+  files: 'FILES',
+  flows: 'FLOWS',
+  billed_ab: 'BILLED AB',
+  billed_ba: 'BILLED BA',
+  twice: 'TWICE',
+  no_subscriber: 'NO SUBSCRIBER',
+  not_yet_billed: 'NOT YET BILLED',
+  difference_ab: 'DIFF AB',
+  difference_ba: 'DIFF BA',
+  difference: 'DIFFERENCE',
+  status: 'STATUS',
 };
 
 /** The reconciliation as lines of text (bytes as exact integers), csv (`;`) or ndjson. */
@@ -433,6 +521,14 @@ export function reconcileLines(r: Reconciliation, format: ReconcileFormat): stri
   const table = [COLUMNS.map((c) => HEADINGS[c]), ...cells];
   const width = COLUMNS.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   const text = (row: string[]): string =>
-    row.map((v, i) => (i === 0 || i === COLUMNS.length - 1 ? v.padEnd(width[i]!) : v.padStart(width[i]!))).join('  ').trimEnd();
-  return [text(table[0]!), ...table.slice(1, -1).map(text), '-'.repeat(width.reduce((a, b) => a + b + 2, -2)), text(table[table.length - 1]!)];
+    row
+      .map((v, i) => (i === 0 || i === COLUMNS.length - 1 ? v.padEnd(width[i]!) : v.padStart(width[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [
+    text(table[0]!),
+    ...table.slice(1, -1).map(text),
+    '-'.repeat(width.reduce((a, b) => a + b + 2, -2)),
+    text(table[table.length - 1]!),
+  ];
 }

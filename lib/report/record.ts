@@ -6,7 +6,13 @@ import { FieldError, counterField, describeValue, type FlowRecord } from '../flo
 import type { Counter } from '../flow/counter.js';
 import { protoNumber } from '../flow/proto.js';
 import { formatIP, maskBytes, parseCidr, parseIP } from '../net/ip.js';
-import { ADDRESS_PRIMITIVES, PMACCT_PRIMITIVES, isSumPrimitive, type PmacctPrimitive, type Primitive } from '../aggregate/primitives.js';
+import {
+  ADDRESS_PRIMITIVES,
+  PMACCT_PRIMITIVES,
+  isSumPrimitive,
+  type PmacctPrimitive,
+  type Primitive,
+} from '../aggregate/primitives.js';
 import type { AggregateRecord } from '../aggregate/aggregator.js';
 
 /** The primitives a row carries, in canonical order: every pmacct primitive except the sum_*
@@ -16,8 +22,19 @@ export const PRIMITIVE_SET: ReadonlySet<string> = new Set(ROW_PRIMITIVES);
 
 const MAC: ReadonlySet<string> = new Set(['src_mac', 'dst_mac']);
 const LIMIT: Readonly<Record<string, number>> = {
-  src_mask: 128, dst_mask: 128, src_port: 65535, dst_port: 65535, proto: 255, tos: 255, tcpflags: 0xffff,
-  vlan: 4095, etype: 0xffff, in_iface: 0xffffffff, out_iface: 0xffffffff, src_as: 0xffffffff, dst_as: 0xffffffff,
+  src_mask: 128,
+  dst_mask: 128,
+  src_port: 65535,
+  dst_port: 65535,
+  proto: 255,
+  tos: 255,
+  tcpflags: 0xffff,
+  vlan: 4095,
+  etype: 0xffff,
+  in_iface: 0xffffffff,
+  out_iface: 0xffffffff,
+  src_as: 0xffffffff,
+  dst_as: 0xffffffff,
 };
 
 /** Primitive values: addresses as canonical text ("" = unset), everything else a number. */
@@ -66,7 +83,8 @@ function primitive(o: Record<string, unknown>, name: PmacctPrimitive): string | 
     if (typeof v === 'string') {
       // a net may come as "10.5.0.0" (pmacct) or "10.5.0.0/16" (CIDR): the address part is the net
       const c = parseCidr(v);
-      if (c) return formatIP(name.endsWith('_net') ? { family: c.ip.family, bytes: maskBytes(c.ip.bytes, c.len) } : c.ip);
+      if (c)
+        return formatIP(name.endsWith('_net') ? { family: c.ip.family, bytes: maskBytes(c.ip.bytes, c.len) } : c.ip);
     }
     throw new FieldError(name, 'an IPv4 or IPv6 address', v);
   }
@@ -75,7 +93,7 @@ function primitive(o: Record<string, unknown>, name: PmacctPrimitive): string | 
     throw new FieldError(name, 'a MAC address like 00:11:22:33:44:55', v);
   }
   if (name === 'proto') {
-    const n = typeof v === 'string' || typeof v === 'number' ? protoNumber(v) ?? pmacctProtoNumber(v) : undefined;
+    const n = typeof v === 'string' || typeof v === 'number' ? (protoNumber(v) ?? pmacctProtoNumber(v)) : undefined;
     if (n === undefined) throw new FieldError(name, 'an IANA protocol name or number 0-255', v);
     return n;
   }
@@ -102,12 +120,44 @@ export function pmacctProtoNumber(v: unknown): number | undefined {
  *  the table print as digits. Not IANA's keywords (pmacct says "ospf", "mobile", "IPcomp"). */
 export const PMACCT_PROTOCOLS: readonly string[] = (() => {
   const named: Record<number, string> = {
-    1: 'icmp', 2: 'igmp', 3: 'ggp', 4: 'ipencap', 6: 'tcp', 8: 'egp', 9: 'igp', 17: 'udp', 18: 'mux',
-    41: 'ipv6', 43: 'ipv6-route', 44: 'ipv6-frag', 46: 'rsvp', 47: 'gre', 50: 'esp', 51: 'ah',
-    55: 'mobile', 56: 'tlsp', 58: 'ipv6-icmp', 59: 'ipv6-nonxt', 60: 'ipv6-opts', 80: 'iso-ip',
-    83: 'vines', 88: 'eigrp', 89: 'ospf', 91: 'larp', 93: 'ax.25', 94: 'ipip', 98: 'encap',
-    102: 'pnni', 103: 'pim', 108: 'IPcomp', 111: 'ipx-in-ip', 112: 'vrrp', 115: 'l2tp', 124: 'isis',
-    132: 'sctp', 133: 'fc',
+    1: 'icmp',
+    2: 'igmp',
+    3: 'ggp',
+    4: 'ipencap',
+    6: 'tcp',
+    8: 'egp',
+    9: 'igp',
+    17: 'udp',
+    18: 'mux',
+    41: 'ipv6',
+    43: 'ipv6-route',
+    44: 'ipv6-frag',
+    46: 'rsvp',
+    47: 'gre',
+    50: 'esp',
+    51: 'ah',
+    55: 'mobile',
+    56: 'tlsp',
+    58: 'ipv6-icmp',
+    59: 'ipv6-nonxt',
+    60: 'ipv6-opts',
+    80: 'iso-ip',
+    83: 'vines',
+    88: 'eigrp',
+    89: 'ospf',
+    91: 'larp',
+    93: 'ax.25',
+    94: 'ipip',
+    98: 'encap',
+    102: 'pnni',
+    103: 'pim',
+    108: 'IPcomp',
+    111: 'ipx-in-ip',
+    112: 'vrrp',
+    115: 'l2tp',
+    124: 'isis',
+    132: 'sctp',
+    133: 'fc',
   };
   return Array.from({ length: 256 }, (_, i) => named[i] ?? String(i));
 })();
@@ -120,7 +170,12 @@ export function rowFromAggregate(o: Record<string, unknown>): Row {
   // A CIDR net without its mask primitive still carries the mask.
   for (const side of ['src', 'dst'] as const) {
     const net = o[`${side}_net`];
-    if (typeof net === 'string' && net.includes('/') && values[`${side}_mask`] === undefined && o[`${side}_mask`] === undefined) {
+    if (
+      typeof net === 'string' &&
+      net.includes('/') &&
+      values[`${side}_mask`] === undefined &&
+      o[`${side}_mask`] === undefined
+    ) {
       const c = parseCidr(net);
       if (c) values[`${side}_mask`] = c.len;
     }
@@ -167,11 +222,25 @@ export function rowFromFlow(f: FlowRecord): Row {
   const src = parseCidr(f.src_net);
   const dst = parseCidr(f.dst_net);
   const values: Values = {
-    in_iface: f.in_if, out_iface: f.out_if, etype: f.etype, src_as: f.src_as, dst_as: f.dst_as,
-    peer_src_ip: f.sampler_address, peer_dst_ip: f.next_hop, src_host: f.src_addr,
-    src_net: src ? formatIP(src.ip) : '', dst_host: f.dst_addr, dst_net: dst ? formatIP(dst.ip) : '',
-    src_mask: src?.len ?? 0, dst_mask: dst?.len ?? 0, src_port: f.src_port, dst_port: f.dst_port,
-    tcpflags: f.tcp_flags, proto: f.proto, tos: f.ip_tos, sampling_rate: f.sampling_rate,
+    in_iface: f.in_if,
+    out_iface: f.out_if,
+    etype: f.etype,
+    src_as: f.src_as,
+    dst_as: f.dst_as,
+    peer_src_ip: f.sampler_address,
+    peer_dst_ip: f.next_hop,
+    src_host: f.src_addr,
+    src_net: src ? formatIP(src.ip) : '',
+    dst_host: f.dst_addr,
+    dst_net: dst ? formatIP(dst.ip) : '',
+    src_mask: src?.len ?? 0,
+    dst_mask: dst?.len ?? 0,
+    src_port: f.src_port,
+    dst_port: f.dst_port,
+    tcpflags: f.tcp_flags,
+    proto: f.proto,
+    tos: f.ip_tos,
+    sampling_rate: f.sampling_rate,
   };
   if (f.src_mac !== undefined) values.src_mac = f.src_mac;
   if (f.dst_mac !== undefined) values.dst_mac = f.dst_mac;

@@ -26,7 +26,18 @@ import { textTable, totalsOf, valueText, type Units } from './text.js';
 import { addCounters, compareCounters, type Counter } from '../flow/counter.js';
 import { BinOverflowError, HtmlReport } from './html.js';
 
-export const FORMATS = ['text', 'pmacct', 'pmacct-csv', 'pmacct-json', 'hcd-table', 'hydra', 'flow-tools', 'csv', 'ndjson', 'html'] as const;
+export const FORMATS = [
+  'text',
+  'pmacct',
+  'pmacct-csv',
+  'pmacct-json',
+  'hcd-table',
+  'hydra',
+  'flow-tools',
+  'csv',
+  'ndjson',
+  'html',
+] as const;
 export type ReportFormat = (typeof FORMATS)[number];
 export type SortKey = 'bytes' | 'packets' | 'flows' | 'key' | 'none';
 
@@ -134,7 +145,16 @@ function rowToJson(prims: readonly PmacctPrimitive[], r: Row): string {
   for (const p of prims) {
     const v = r.values[p];
     if (v === undefined) continue;
-    const j = p === 'proto' ? PROTO_JSON[v as number]! : p === 'etype' ? (etypeName(v as number) ? `"${etypeName(v as number)}"` : String(v)) : typeof v === 'number' ? String(v) : JSON.stringify(v);
+    const j =
+      p === 'proto'
+        ? PROTO_JSON[v as number]!
+        : p === 'etype'
+          ? etypeName(v as number)
+            ? `"${etypeName(v as number)}"`
+            : String(v)
+          : typeof v === 'number'
+            ? String(v)
+            : JSON.stringify(v);
     s += `"${p}":${j},`;
   }
   return `${s}"packets":${r.packets},"bytes":${r.bytes},"flows":${r.flows},"time_start":${r.time_start},"time_end":${r.time_end}}`;
@@ -148,7 +168,8 @@ function compareRows(sort: SortKey, prims: readonly PmacctPrimitive[]): ((a: Row
   if (sort === 'none') return undefined;
   const byKey = (a: Row, b: Row): number => {
     for (const p of prims) {
-      const x = a.values[p], y = b.values[p];
+      const x = a.values[p],
+        y = b.values[p];
       if (x === y) continue;
       if (typeof x === 'number' && typeof y === 'number') return x - y;
       return String(x ?? '') < String(y ?? '') ? -1 : 1;
@@ -168,7 +189,11 @@ class LinesSink implements Sink {
   constructor(
     private readonly cfg: ReportConfig,
     private readonly out: LineOut,
-    private readonly render: (prims: readonly PmacctPrimitive[]) => { header?: string; row: (r: Row) => string | undefined; trailer?: (n: number) => string },
+    private readonly render: (prims: readonly PmacctPrimitive[]) => {
+      header?: string;
+      row: (r: Row) => string | undefined;
+      trailer?: (n: number) => string;
+    },
     fixed: readonly PmacctPrimitive[] | undefined,
     private r?: ReturnType<LinesSink['render']>,
   ) {
@@ -295,7 +320,12 @@ class TallySink implements Sink {
   async end(): Promise<void> {
     let lines: string[];
     if (this.summary) lines = this.summary.lines();
-    else if (this.tally) lines = flowToolsLines(this.tally.type, this.tally, { sort: this.cfg.flowTools.sort, top: this.cfg.top, percent: this.cfg.flowTools.percent });
+    else if (this.tally)
+      lines = flowToolsLines(this.tally.type, this.tally, {
+        sort: this.cfg.flowTools.sort,
+        top: this.cfg.top,
+        percent: this.cfg.flowTools.percent,
+      });
     else lines = this.textLines();
     for (const l of lines) if (this.out.line(l)) await this.out.flush();
     await this.out.commit();
@@ -307,7 +337,12 @@ class TallySink implements Sink {
     this.rows.sort(cmp);
     const shown = this.cfg.top === undefined ? this.rows : this.rows.slice(0, this.cfg.top);
     const rest = this.cfg.top === undefined ? [] : this.rows.slice(this.cfg.top);
-    return textTable(shown, { primitives: prims, ...this.cfg.text, total: totalsOf(this.rows), others: rest.length > 0 ? totalsOf(rest) : undefined });
+    return textTable(shown, {
+      primitives: prims,
+      ...this.cfg.text,
+      total: totalsOf(this.rows),
+      others: rest.length > 0 ? totalsOf(rest) : undefined,
+    });
   }
 
   abort(): Promise<void> {
@@ -325,7 +360,14 @@ class HtmlSink implements Sink {
   ) {
     const h = cfg.html ?? { title: 'Traffic report' };
     this.page = new HtmlReport(
-      { title: h.title, interval: h.interval, subtitle: h.subtitle, top: cfg.top ?? 10, units: cfg.text.units, sort: cfg.sort === 'none' ? 'bytes' : cfg.sort },
+      {
+        title: h.title,
+        interval: h.interval,
+        subtitle: h.subtitle,
+        top: cfg.top ?? 10,
+        units: cfg.text.units,
+        sort: cfg.sort === 'none' ? 'bytes' : cfg.sort,
+      },
       fixed,
     );
   }
@@ -352,7 +394,12 @@ class HtmlSink implements Sink {
   }
 }
 
-async function makeSink(cfg: ReportConfig, io: ReportIO, fixed: readonly PmacctPrimitive[] | undefined, onReject: (row: Row, message: string) => void): Promise<Sink> {
+async function makeSink(
+  cfg: ReportConfig,
+  io: ReportIO,
+  fixed: readonly PmacctPrimitive[] | undefined,
+  onReject: (row: Row, message: string) => void,
+): Promise<Sink> {
   const f = cfg.format;
   if (f === 'hydra') {
     if (cfg.hydra.split !== undefined) {
@@ -375,35 +422,77 @@ async function makeSink(cfg: ReportConfig, io: ReportIO, fixed: readonly PmacctP
   const p = cfg.pmacct;
   switch (f) {
     case 'pmacct':
-      return new LinesSink(cfg, out, (prims) => {
-        const fm = new PmacctFormatter({ primitives: prims, flows: p.flows, numericProtocols: p.numericProtocols });
-        return { header: fm.header(), row: (r) => (isEmptyEntry(r, prims) ? undefined : fm.row(r)), trailer: (n) => fm.trailer(n) };
-      }, fixed);
+      return new LinesSink(
+        cfg,
+        out,
+        (prims) => {
+          const fm = new PmacctFormatter({ primitives: prims, flows: p.flows, numericProtocols: p.numericProtocols });
+          return {
+            header: fm.header(),
+            row: (r) => (isEmptyEntry(r, prims) ? undefined : fm.row(r)),
+            trailer: (n) => fm.trailer(n),
+          };
+        },
+        fixed,
+      );
     case 'pmacct-csv':
-      return new LinesSink(cfg, out, (prims) => {
-        const fm = new PmacctFormatter({ primitives: prims, flows: p.flows, numericProtocols: p.numericProtocols, separator: p.separator });
-        return { header: fm.csvHeader(), row: (r) => (isEmptyEntry(r, prims) ? undefined : fm.csvRow(r)) };
-      }, fixed);
+      return new LinesSink(
+        cfg,
+        out,
+        (prims) => {
+          const fm = new PmacctFormatter({
+            primitives: prims,
+            flows: p.flows,
+            numericProtocols: p.numericProtocols,
+            separator: p.separator,
+          });
+          return { header: fm.csvHeader(), row: (r) => (isEmptyEntry(r, prims) ? undefined : fm.csvRow(r)) };
+        },
+        fixed,
+      );
     case 'pmacct-json':
-      return new LinesSink(cfg, out, (prims) => {
-        const fm = new PmacctFormatter({ primitives: prims, flows: p.flows, numericProtocols: p.numericProtocols });
-        return { row: (r) => (isEmptyEntry(r, prims) ? undefined : fm.jsonRow(r)) };
-      }, fixed);
+      return new LinesSink(
+        cfg,
+        out,
+        (prims) => {
+          const fm = new PmacctFormatter({ primitives: prims, flows: p.flows, numericProtocols: p.numericProtocols });
+          return { row: (r) => (isEmptyEntry(r, prims) ? undefined : fm.jsonRow(r)) };
+        },
+        fixed,
+      );
     case 'hcd-table':
-      return new LinesSink(cfg, out, (prims) => {
-        let fm: HcdTableFormatter;
-        try {
-          fm = new HcdTableFormatter(prims);
-        } catch (e) {
-          throw new FlowmeterError('usage', (e as Error).message);
-        }
-        return { header: fm.header(), row: (r) => fm.row(r), trailer: (n) => fm.trailer(n) };
-      }, fixed);
+      return new LinesSink(
+        cfg,
+        out,
+        (prims) => {
+          let fm: HcdTableFormatter;
+          try {
+            fm = new HcdTableFormatter(prims);
+          } catch (e) {
+            throw new FlowmeterError('usage', (e as Error).message);
+          }
+          return { header: fm.header(), row: (r) => fm.row(r), trailer: (n) => fm.trailer(n) };
+        },
+        fixed,
+      );
     case 'csv':
-      return new LinesSink(cfg, out, (prims) => ({
-        header: [...prims, 'packets', 'bytes', 'flows', 'time_start', 'time_end'].join(';'),
-        row: (r) => [...prims.map((pr) => csvCell(valueText(pr, r.values[pr]).replace(/^-$/, ''))), r.packets, r.bytes, r.flows, r.time_start, r.time_end].join(';'),
-      }), fixed);
+      return new LinesSink(
+        cfg,
+        out,
+        (prims) => ({
+          header: [...prims, 'packets', 'bytes', 'flows', 'time_start', 'time_end'].join(';'),
+          row: (r) =>
+            [
+              ...prims.map((pr) => csvCell(valueText(pr, r.values[pr]).replace(/^-$/, ''))),
+              r.packets,
+              r.bytes,
+              r.flows,
+              r.time_start,
+              r.time_end,
+            ].join(';'),
+        }),
+        fixed,
+      );
     default:
       return new LinesSink(cfg, out, (prims) => ({ row: (r) => rowToJson(prims, r) }), fixed);
   }
@@ -415,7 +504,16 @@ function flowSeconds(f: FlowRecord): number {
 
 export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<ReportSummary> {
   const { log } = io;
-  const s: ReportSummary = { lines: 0, flows: 0, aggregates: 0, rejected: 0, rows: 0, bytesIn: 0, bytesOut: 0, interrupted: false };
+  const s: ReportSummary = {
+    lines: 0,
+    flows: 0,
+    aggregates: 0,
+    rejected: 0,
+    rows: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    interrupted: false,
+  };
   const agg = cfg.aggregation ? new Aggregator({ ...cfg.aggregation, networks: cfg.networks }) : undefined;
   const view = agg ? new FlowView(cfg.networks) : undefined;
   const fixed = agg?.primitives;
@@ -423,8 +521,11 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
 
   const reject = rejectLine(log, s, cfg.strict);
   const rowPlace = new WeakMap<Row, string>();
-  const sink = await makeSink(cfg, io, fixed, (row, message) => reject(rowPlace.get(row) ?? 'aggregate', 'not billable', message));
-  const inWindow = (t: number): boolean => (cfg.since === undefined || t >= cfg.since) && (cfg.until === undefined || t < cfg.until);
+  const sink = await makeSink(cfg, io, fixed, (row, message) =>
+    reject(rowPlace.get(row) ?? 'aggregate', 'not billable', message),
+  );
+  const inWindow = (t: number): boolean =>
+    (cfg.since === undefined || t >= cfg.since) && (cfg.until === undefined || t < cfg.until);
 
   const emit = (row: Row): boolean => {
     s.rows++;
@@ -435,37 +536,39 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
   // rows of an unaggregated report may reach a terminal while it reads: no progress line then
   const dataOnTerminal = !agg && cfg.output === '-' && (io.stdout as { isTTY?: boolean }).isTTY === true;
   try {
-    await withReadProgress(log, inputs, dataOnTerminal, (progress) => readRecords(
-      inputs,
-      { ...io, progress },
-      s,
-      reject,
-      cfg.inputFormat ?? 'auto',
-      (rec, file, line) => {
-        if (rec.kind === 'aggregate') {
-          const row = rowFromAggregate(rec.obj);
-          s.aggregates++;
-          if (!inWindow(row.time_start)) return false;
-          if (agg) agg.commit(agg.prepare(rec.obj));
-          else {
-            rowPlace.set(row, `${file}:${line}`);
-            return emit(row);
+    await withReadProgress(log, inputs, dataOnTerminal, (progress) =>
+      readRecords(
+        inputs,
+        { ...io, progress },
+        s,
+        reject,
+        cfg.inputFormat ?? 'auto',
+        (rec, file, line) => {
+          if (rec.kind === 'aggregate') {
+            const row = rowFromAggregate(rec.obj);
+            s.aggregates++;
+            if (!inWindow(row.time_start)) return false;
+            if (agg) agg.commit(agg.prepare(rec.obj));
+            else {
+              rowPlace.set(row, `${file}:${line}`);
+              return emit(row);
+            }
+          } else {
+            const f = rec.flow;
+            s.flows++;
+            if (!inWindow(flowSeconds(f))) return false;
+            if (agg) agg.addFlow(f, view!.set(f));
+            else {
+              const row = rowFromFlow(f);
+              rowPlace.set(row, `${file}:${line}`);
+              return emit(row);
+            }
           }
-        } else {
-          const f = rec.flow;
-          s.flows++;
-          if (!inWindow(flowSeconds(f))) return false;
-          if (agg) agg.addFlow(f, view!.set(f));
-          else {
-            const row = rowFromFlow(f);
-            rowPlace.set(row, `${file}:${line}`);
-            return emit(row);
-          }
-        }
-        return false;
-      },
-      () => sink.flush(),
-    ));
+          return false;
+        },
+        () => sink.flush(),
+      ),
+    );
     s.interrupted = io.signal?.aborted === true;
 
     if (agg) {
@@ -481,11 +584,17 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
       // Billing must never lose or invent bytes: refuse to commit files that do not add up.
       if (s.rejected > 0 && cfg.hydra.split !== undefined) {
         await sink.abort();
-        throw new FlowmeterError('data', `${s.rejected} records could not be billed; ${cfg.hydra.name}-ab/${cfg.hydra.name}-ba not written`);
+        throw new FlowmeterError(
+          'data',
+          `${s.rejected} records could not be billed; ${cfg.hydra.name}-ab/${cfg.hydra.name}-ba not written`,
+        );
       }
       if (s.rejected === 0 && s.bytesOut !== s.bytesIn) {
         await sink.abort();
-        throw new FlowmeterError('software', `billing total ${s.bytesOut} bytes differs from the input total ${s.bytesIn} bytes (this is a bug)`);
+        throw new FlowmeterError(
+          'software',
+          `billing total ${s.bytesOut} bytes differs from the input total ${s.bytesIn} bytes (this is a bug)`,
+        );
       }
     }
     await sink.end();

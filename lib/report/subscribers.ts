@@ -15,7 +15,8 @@ export interface SubscriberTotals {
 /** ab (src_host, outgoing) or ba (dst_host, incoming) aggregate, or neither. */
 function directionOf(r: Row): Direction | undefined {
   if (r.flow) return undefined;
-  const src = r.values.src_host !== undefined, dst = r.values.dst_host !== undefined;
+  const src = r.values.src_host !== undefined,
+    dst = r.values.dst_host !== undefined;
   return src && !dst ? 'out' : dst && !src ? 'in' : undefined;
 }
 
@@ -48,7 +49,9 @@ export class SubscriberView {
 
   /** Subscribers by in + out, largest first (ties by address). */
   top(n: number): SubscriberTotals[] {
-    return [...this.subs.values()].sort((a, b) => b.in + b.out - (a.in + a.out) || (a.subscriber < b.subscriber ? -1 : 1)).slice(0, n);
+    return [...this.subs.values()]
+      .sort((a, b) => b.in + b.out - (a.in + a.out) || (a.subscriber < b.subscriber ? -1 : 1))
+      .slice(0, n);
   }
 
   get count(): number {
@@ -61,7 +64,8 @@ export class SubscriberView {
     const step = this.width ?? 0;
     const times = [...this.bins.in.keys(), ...this.bins.out.keys()];
     if (step === 0 || new Set(times).size < 2) return undefined;
-    const lo = Math.min(...times), hi = Math.max(...times);
+    const lo = Math.min(...times),
+      hi = Math.max(...times);
     const fill = (m: Map<number, number>): Array<[number, number]> => {
       const out: Array<[number, number]> = [];
       for (let t = lo; t <= hi; t += step) out.push([t, m.get(t) ?? 0]);

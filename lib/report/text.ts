@@ -13,7 +13,8 @@ export function humanBytes(c: Counter, units: Units): string {
   if (units === 'raw') return String(c);
   const n = Number(c);
   const base = units === 'si' ? 1000 : 1024;
-  const names = units === 'si' ? ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'] : ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  const names =
+    units === 'si' ? ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'] : ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
   let v = n;
   let i = 0;
   while (v >= base && i < names.length - 1) {
@@ -79,8 +80,23 @@ export interface TextOptions {
 
 export function textTable(rows: readonly Row[], o: TextOptions): string[] {
   const head = [...o.primitives, 'packets', 'bytes', 'flows', '%'];
-  const right = new Set(['packets', 'bytes', 'flows', '%', 'src_port', 'dst_port', 'src_mask', 'dst_mask', 'src_as', 'dst_as', 'in_iface', 'out_iface', 'tos']);
-  const share = (b: Counter): string => (o.total.bytes === 0 ? '0.0' : ((Number(b) * 100) / Number(o.total.bytes)).toFixed(1));
+  const right = new Set([
+    'packets',
+    'bytes',
+    'flows',
+    '%',
+    'src_port',
+    'dst_port',
+    'src_mask',
+    'dst_mask',
+    'src_as',
+    'dst_as',
+    'in_iface',
+    'out_iface',
+    'tos',
+  ]);
+  const share = (b: Counter): string =>
+    o.total.bytes === 0 ? '0.0' : ((Number(b) * 100) / Number(o.total.bytes)).toFixed(1);
   const body: string[][] = rows.map((r) => [
     ...o.primitives.map((p) => valueText(p, r.values[p])),
     humanCount(r.packets, o.units),
@@ -90,9 +106,23 @@ export function textTable(rows: readonly Row[], o: TextOptions): string[] {
   ]);
   const extra: string[][] = [];
   if (o.others && o.others.rows > 0) {
-    extra.push([`(${o.others.rows} more)`, ...o.primitives.slice(1).map(() => ''), humanCount(o.others.packets, o.units), humanBytes(o.others.bytes, o.units), humanCount(o.others.flows, o.units), share(o.others.bytes)]);
+    extra.push([
+      `(${o.others.rows} more)`,
+      ...o.primitives.slice(1).map(() => ''),
+      humanCount(o.others.packets, o.units),
+      humanBytes(o.others.bytes, o.units),
+      humanCount(o.others.flows, o.units),
+      share(o.others.bytes),
+    ]);
   }
-  const total = [`total (${o.total.rows} rows)`, ...o.primitives.slice(1).map(() => ''), humanCount(o.total.packets, o.units), humanBytes(o.total.bytes, o.units), humanCount(o.total.flows, o.units), o.total.bytes === 0 ? '0.0' : '100.0'];
+  const total = [
+    `total (${o.total.rows} rows)`,
+    ...o.primitives.slice(1).map(() => ''),
+    humanCount(o.total.packets, o.units),
+    humanBytes(o.total.bytes, o.units),
+    humanCount(o.total.flows, o.units),
+    o.total.bytes === 0 ? '0.0' : '100.0',
+  ];
   if (o.primitives.length === 0) {
     for (const r of [...extra, total]) r.shift();
   }
@@ -100,7 +130,10 @@ export function textTable(rows: readonly Row[], o: TextOptions): string[] {
   const widths = head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   // a label wider than the first column ("total (12 rows)") may spill into empty cells
   const fmt = (r: string[]): string =>
-    r.map((c, i) => (right.has(head[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    r
+      .map((c, i) => (right.has(head[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const max = rows.reduce((m, r) => Math.max(m, Number(r.bytes)), 0);
   const bar = (b: Counter): string => {
     if (!o.bars || max === 0) return '';

@@ -37,17 +37,38 @@ export interface CounterSample {
 }
 
 const GENERIC: ReadonlyArray<[keyof CounterSample, 4 | 8]> = [
-  ['if_index', 4], ['if_type', 4], ['if_speed', 8], ['if_direction', 4], ['if_status', 4], ['if_in_octets', 8],
-  ['if_in_ucast_pkts', 4], ['if_in_multicast_pkts', 4], ['if_in_broadcast_pkts', 4], ['if_in_discards', 4],
-  ['if_in_errors', 4], ['if_in_unknown_protos', 4], ['if_out_octets', 8], ['if_out_ucast_pkts', 4],
-  ['if_out_multicast_pkts', 4], ['if_out_broadcast_pkts', 4], ['if_out_discards', 4], ['if_out_errors', 4],
+  ['if_index', 4],
+  ['if_type', 4],
+  ['if_speed', 8],
+  ['if_direction', 4],
+  ['if_status', 4],
+  ['if_in_octets', 8],
+  ['if_in_ucast_pkts', 4],
+  ['if_in_multicast_pkts', 4],
+  ['if_in_broadcast_pkts', 4],
+  ['if_in_discards', 4],
+  ['if_in_errors', 4],
+  ['if_in_unknown_protos', 4],
+  ['if_out_octets', 8],
+  ['if_out_ucast_pkts', 4],
+  ['if_out_multicast_pkts', 4],
+  ['if_out_broadcast_pkts', 4],
+  ['if_out_discards', 4],
+  ['if_out_errors', 4],
   ['if_promiscuous_mode', 4],
 ];
 const GENERIC_LEN = 88;
 const ETHERNET_LEN = 52;
 
 /** Fills `c` from `n` counter records at `o`; returns a problem description, or undefined. */
-export function decodeCounterRecords(b: Buffer, v: DataView, o: number, end: number, n: number, c: CounterSample): string | undefined {
+export function decodeCounterRecords(
+  b: Buffer,
+  v: DataView,
+  o: number,
+  end: number,
+  n: number,
+  c: CounterSample,
+): string | undefined {
   for (let i = 0; i < n; i++) {
     if (end - o < 8) return `counter record ${i + 1} of ${n}: truncated header`;
     const tag = v.getUint32(o);
@@ -75,16 +96,25 @@ export function decodeCounterRecords(b: Buffer, v: DataView, o: number, end: num
 }
 
 const ETHERNET_NAMES = [
-  'dot3_stats_alignment_errors', 'dot3_stats_fcs_errors', 'dot3_stats_single_collision_frames',
-  'dot3_stats_multiple_collision_frames', 'dot3_stats_sqe_test_errors', 'dot3_stats_deferred_transmissions',
-  'dot3_stats_late_collisions', 'dot3_stats_excessive_collisions', 'dot3_stats_internal_mac_transmit_errors',
-  'dot3_stats_carrier_sense_errors', 'dot3_stats_frame_too_longs', 'dot3_stats_internal_mac_receive_errors',
+  'dot3_stats_alignment_errors',
+  'dot3_stats_fcs_errors',
+  'dot3_stats_single_collision_frames',
+  'dot3_stats_multiple_collision_frames',
+  'dot3_stats_sqe_test_errors',
+  'dot3_stats_deferred_transmissions',
+  'dot3_stats_late_collisions',
+  'dot3_stats_excessive_collisions',
+  'dot3_stats_internal_mac_transmit_errors',
+  'dot3_stats_carrier_sense_errors',
+  'dot3_stats_frame_too_longs',
+  'dot3_stats_internal_mac_receive_errors',
   'dot3_stats_symbol_errors',
 ];
 
 /** One NDJSON line (no newline). Every value is a number or a string we built. */
 export function counterToJson(c: CounterSample): string {
-  let s = `{"type":"${c.type}","time_received_ns":${c.time_received_ns},"sequence_num":${c.sequence_num},` +
+  let s =
+    `{"type":"${c.type}","time_received_ns":${c.time_received_ns},"sequence_num":${c.sequence_num},` +
     `"sampler_address":"${c.sampler_address}","sub_agent_id":${c.sub_agent_id},"uptime_ms":${c.uptime_ms},` +
     `"sample_sequence_num":${c.sample_sequence_num},"source_id_type":${c.source_id_type},` +
     `"source_id_index":${c.source_id_index}`;

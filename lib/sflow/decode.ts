@@ -51,7 +51,13 @@ class Stop {
 }
 
 export class SflowDecoder {
-  readonly stats: SflowStats = { flowSamples: 0, counterSamples: 0, unknownSamples: 0, unknownRecords: 0, badHeaders: 0 };
+  readonly stats: SflowStats = {
+    flowSamples: 0,
+    counterSamples: 0,
+    unknownSamples: 0,
+    unknownRecords: 0,
+    badHeaders: 0,
+  };
 
   constructor(private readonly opts: SflowDecoderOptions = {}) {}
 
@@ -89,7 +95,8 @@ export class SflowDecoder {
       const key = `sflow ${agent} ${subAgent}`;
       if (core.sequence(key, seq, MAX_DATAGRAM_GAP)) core.sequences.advance(key, seq, 1);
       // every sample takes at least its 8-byte tag+length: a count beyond that is a lie
-      if (nSamples > (end - o) / 8) throw new Stop('sflow too many samples', `${nSamples} samples announced in ${end - o} bytes`);
+      if (nSamples > (end - o) / 8)
+        throw new Stop('sflow too many samples', `${nSamples} samples announced in ${end - o} bytes`);
       for (let i = 0; i < nSamples; i++) {
         where = `sample ${i + 1} of ${nSamples} at offset 0x${o.toString(16)}`;
         if (end - o < 8) throw new Stop('sflow truncated', 'truncated sample header');
@@ -107,7 +114,8 @@ export class SflowDecoder {
           case 2:
           case 4:
             this.stats.counterSamples++;
-            if (this.opts.onCounters) this.counterSample(b, v, o, sEnd, tag === 4, d, agent, subAgent, seq, uptimeMs, where);
+            if (this.opts.onCounters)
+              this.counterSample(b, v, o, sEnd, tag === 4, d, agent, subAgent, seq, uptimeMs, where);
             break;
           default:
             this.stats.unknownSamples++;
@@ -121,8 +129,17 @@ export class SflowDecoder {
   }
 
   private flowSample(
-    b: Buffer, v: DataView, o: number, end: number, expanded: boolean, d: Datagram, agent: string, seq: number,
-    emit: (r: FlowRecord) => void, core: DecodeCore, where: string,
+    b: Buffer,
+    v: DataView,
+    o: number,
+    end: number,
+    expanded: boolean,
+    d: Datagram,
+    agent: string,
+    seq: number,
+    emit: (r: FlowRecord) => void,
+    core: DecodeCore,
+    where: string,
   ): void {
     const fixed = expanded ? 44 : 32;
     if (end - o < fixed) throw new Stop('sflow truncated', `flow sample of ${end - o} bytes (needs ${fixed})`);
@@ -141,12 +158,33 @@ export class SflowDecoder {
     }
     const nRecords = v.getUint32(o + fixed - 4);
     o += fixed;
-    if (nRecords > (end - o) / 8) throw new Stop('sflow too many records', `${nRecords} flow records announced in ${end - o} bytes`);
+    if (nRecords > (end - o) / 8)
+      throw new Stop('sflow too many records', `${nRecords} flow records announced in ${end - o} bytes`);
     const r: FlowRecord = {
-      type: 'SFLOW_5', time_received_ns: d.receivedNs, sequence_num: seq, sampling_rate: samplingRate,
-      sampler_address: agent, time_flow_start_ns: d.receivedNs, time_flow_end_ns: d.receivedNs, bytes: 0, packets: 1,
-      src_addr: '', dst_addr: '', etype: 0, proto: 0, src_port: 0, dst_port: 0, in_if: inIf, out_if: outIf,
-      ip_tos: 0, tcp_flags: 0, src_as: 0, dst_as: 0, next_hop: '', src_net: '', dst_net: '',
+      type: 'SFLOW_5',
+      time_received_ns: d.receivedNs,
+      sequence_num: seq,
+      sampling_rate: samplingRate,
+      sampler_address: agent,
+      time_flow_start_ns: d.receivedNs,
+      time_flow_end_ns: d.receivedNs,
+      bytes: 0,
+      packets: 1,
+      src_addr: '',
+      dst_addr: '',
+      etype: 0,
+      proto: 0,
+      src_port: 0,
+      dst_port: 0,
+      in_if: inIf,
+      out_if: outIf,
+      ip_tos: 0,
+      tcp_flags: 0,
+      src_as: 0,
+      dst_as: 0,
+      next_hop: '',
+      src_net: '',
+      dst_net: '',
     };
     let srcMask = 0;
     let dstMask = 0;
@@ -155,15 +193,21 @@ export class SflowDecoder {
       const tag = v.getUint32(o);
       const len = v.getUint32(o + 4);
       o += 8;
-      if (len > end - o) throw new Stop('sflow truncated', `flow record ${i + 1} of ${nRecords}: length ${len} exceeds the ${end - o} bytes left`);
+      if (len > end - o)
+        throw new Stop(
+          'sflow truncated',
+          `flow record ${i + 1} of ${nRecords}: length ${len} exceeds the ${end - o} bytes left`,
+        );
       const rEnd = o + len;
       switch (tag) {
-        case 1: { // raw packet header
+        case 1: {
+          // raw packet header
           if (len < 16) throw new Stop('sflow truncated', `sampled header record of ${len} bytes`);
           const proto = v.getUint32(o);
           r.bytes = v.getUint32(o + 4);
           const hLen = v.getUint32(o + 12);
-          if (hLen > len - 16) throw new Stop('sflow truncated', `sampled header of ${hLen} bytes in a ${len}-byte record`);
+          if (hLen > len - 16)
+            throw new Stop('sflow truncated', `sampled header of ${hLen} bytes in a ${len}-byte record`);
           const bad = applySampledHeader(b, o + 16, hLen, proto, r);
           if (bad !== undefined) this.stats.badHeaders++; // the record keeps its frame length
           break;
@@ -201,9 +245,11 @@ export class SflowDecoder {
           r.src_vlan = v.getUint32(o);
           r.dst_vlan = v.getUint32(o + 8);
           break;
-        case 1002: { // extended router
+        case 1002: {
+          // extended router
           const a = readAddress(b, v, o, rEnd);
-          if (a === undefined || rEnd - a.next < 8) throw new Stop('sflow truncated', `extended router record of ${len} bytes`);
+          if (a === undefined || rEnd - a.next < 8)
+            throw new Stop('sflow truncated', `extended router record of ${len} bytes`);
           r.next_hop = a.text;
           srcMask = v.getUint32(a.next);
           dstMask = v.getUint32(a.next + 4);
@@ -232,7 +278,8 @@ export class SflowDecoder {
     const srcAs = v.getUint32(o + 4);
     const nSegments = v.getUint32(o + 12);
     o += 16;
-    if (nSegments > (end - o) / 8) throw new Stop('sflow truncated', `${nSegments} AS path segments announced in ${end - o} bytes`);
+    if (nSegments > (end - o) / 8)
+      throw new Stop('sflow truncated', `${nSegments} AS path segments announced in ${end - o} bytes`);
     const path: number[] = [];
     for (let i = 0; i < nSegments; i++) {
       if (end - o < 8) throw new Stop('sflow truncated', 'truncated AS path segment');
@@ -261,8 +308,17 @@ export class SflowDecoder {
   }
 
   private counterSample(
-    b: Buffer, v: DataView, o: number, end: number, expanded: boolean, d: Datagram, agent: string, subAgent: number,
-    seq: number, uptimeMs: number, _where: string,
+    b: Buffer,
+    v: DataView,
+    o: number,
+    end: number,
+    expanded: boolean,
+    d: Datagram,
+    agent: string,
+    subAgent: number,
+    seq: number,
+    uptimeMs: number,
+    _where: string,
   ): void {
     const fixed = expanded ? 16 : 12;
     if (end - o < fixed) throw new Stop('sflow truncated', `counter sample of ${end - o} bytes (needs ${fixed})`);
@@ -279,10 +335,17 @@ export class SflowDecoder {
     }
     const nRecords = v.getUint32(o + fixed - 4);
     o += fixed;
-    if (nRecords > (end - o) / 8) throw new Stop('sflow too many records', `${nRecords} counter records announced in ${end - o} bytes`);
+    if (nRecords > (end - o) / 8)
+      throw new Stop('sflow too many records', `${nRecords} counter records announced in ${end - o} bytes`);
     const c: CounterSample = {
-      type: 'SFLOW_5_COUNTERS', time_received_ns: d.receivedNs, sequence_num: seq, sampler_address: agent,
-      sub_agent_id: subAgent, uptime_ms: uptimeMs, sample_sequence_num: sampleSeq, source_id_type: sourceType,
+      type: 'SFLOW_5_COUNTERS',
+      time_received_ns: d.receivedNs,
+      sequence_num: seq,
+      sampler_address: agent,
+      sub_agent_id: subAgent,
+      uptime_ms: uptimeMs,
+      sample_sequence_num: sampleSeq,
+      source_id_type: sourceType,
       source_id_index: sourceIndex,
     };
     const bad = decodeCounterRecords(b, v, o, end, nRecords, c);

@@ -6,7 +6,14 @@
 
 import type { FlowRecord } from '../flow/record.js';
 import { formatIPv4At, formatIPv6At } from '../net/ip.js';
-import { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, PacketInfo, formatMacAt, parseFrame } from '../packet/frame.js';
+import {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  PacketInfo,
+  formatMacAt,
+  parseFrame,
+} from '../packet/frame.js';
 
 /** sFlow header_protocol values (sflow_version_5.txt). */
 export const HEADER_ETHERNET = 1;
@@ -16,8 +23,21 @@ export const HEADER_IPV6 = 12;
 const info = new PacketInfo();
 
 /** Fill `r` from the sampled header at b[o, o+len); returns why it could not be read, if so. */
-export function applySampledHeader(b: Uint8Array, o: number, len: number, headerProtocol: number, r: FlowRecord): string | undefined {
-  const link = headerProtocol === HEADER_ETHERNET ? LINKTYPE_ETHERNET : headerProtocol === HEADER_IPV4 ? LINKTYPE_IPV4 : headerProtocol === HEADER_IPV6 ? LINKTYPE_IPV6 : -1;
+export function applySampledHeader(
+  b: Uint8Array,
+  o: number,
+  len: number,
+  headerProtocol: number,
+  r: FlowRecord,
+): string | undefined {
+  const link =
+    headerProtocol === HEADER_ETHERNET
+      ? LINKTYPE_ETHERNET
+      : headerProtocol === HEADER_IPV4
+        ? LINKTYPE_IPV4
+        : headerProtocol === HEADER_IPV6
+          ? LINKTYPE_IPV6
+          : -1;
   if (link < 0) return `header protocol ${headerProtocol} not decoded`;
   const ok = parseFrame(b, o, len, link, info);
   if (info.dstMacOffset >= 0) r.dst_mac = formatMacAt(b, info.dstMacOffset);

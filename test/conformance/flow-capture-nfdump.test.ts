@@ -106,8 +106,14 @@ for (const { name, collector, times, exit = 0 } of FIXTURES) {
       assert.equal(maskOf(o.dst_net), num('dst_mask'), `${at}: dst mask`);
       if (times) {
         // nfdump keeps ms; v9 headers carry whole seconds, so either side may round the other way
-        assert.ok(Math.abs(Math.floor(o.time_flow_start_ns / 1e6) - ms(e.first)) <= 1, `${at}: start ${o.time_flow_start_ns} vs nfdump ${String(e.first)}`);
-        assert.ok(Math.abs(Math.floor(o.time_flow_end_ns / 1e6) - ms(e.last)) <= 1, `${at}: end ${o.time_flow_end_ns} vs nfdump ${String(e.last)}`);
+        assert.ok(
+          Math.abs(Math.floor(o.time_flow_start_ns / 1e6) - ms(e.first)) <= 1,
+          `${at}: start ${o.time_flow_start_ns} vs nfdump ${String(e.first)}`,
+        );
+        assert.ok(
+          Math.abs(Math.floor(o.time_flow_end_ns / 1e6) - ms(e.last)) <= 1,
+          `${at}: end ${o.time_flow_end_ns} vs nfdump ${String(e.last)}`,
+        );
       }
     });
   });

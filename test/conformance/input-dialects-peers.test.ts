@@ -30,11 +30,17 @@ for (const name of ['softflowd-v5.pcap', 'softflowd-v9.pcap']) {
     // back as NetFlow v5 carries them (dst_port = type × 256 + code), which v9 exporters that send
     // ICMP_TYPE do not
     const keys = 'src_host,dst_host,proto,tos,tcpflags,in_iface,out_iface,src_as,dst_as';
-    for (const args of [['-a', keys], ['-a', `${keys},src_port,dst_port`, '-f', 'tcp or udp']]) {
+    for (const args of [
+      ['-a', keys],
+      ['-a', `${keys},src_port,dst_port`, '-f', 'tcp or udp'],
+    ]) {
       const all = [...args, '--interval', '300'];
       const theirs = await runBin('flow-aggregate', [...all, join(dir, 'nfdump.json')], { env: { TZ } });
       assert.equal(theirs.code, 0, theirs.stderr);
-      const ours = await runShell(`${node} '${binPath('flow-capture')}' -r '${pcap}' | ${node} '${binPath('flow-aggregate')}' ${all.map((a) => `'${a}'`).join(' ')}`, { env: { TZ } });
+      const ours = await runShell(
+        `${node} '${binPath('flow-capture')}' -r '${pcap}' | ${node} '${binPath('flow-aggregate')}' ${all.map((a) => `'${a}'`).join(' ')}`,
+        { env: { TZ } },
+      );
       assert.equal(ours.code, 0, ours.stderr);
       assert.ok(ours.stdout.split('\n').length > 10, 'aggregates to compare');
       assert.equal(theirs.stdout, ours.stdout, args.join(' '));
@@ -49,7 +55,11 @@ const NETWORKS = '! subscribers\n10.5.0.0/16\n10.6.0.0/16\n';
 const HYDRA = ['--format', 'hydra', '--good-id', 'c39501', '--begin', '1700000000', '--end', '1700000300'];
 
 /** Hydra billing lines, sorted (the order of the input's rows is not the point). */
-const billing = (stdout: string): string[] => stdout.split('\n').filter((l) => l !== '').sort();
+const billing = (stdout: string): string[] =>
+  stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .sort();
 
 test('nfacctd print JSON and pmacct -s -O json | flow-report --format hydra = flow-aggregate | flow-report --format hydra', async (t) => {
   if (!needs(t, 'nfacctd', 'pmacct')) return;
@@ -57,13 +67,27 @@ test('nfacctd print JSON and pmacct -s -O json | flow-report --format hydra = fl
   writeFileSync(join(dir, 'networks.lst'), NETWORKS);
   const common = [`pcap_savefile: ${PCAP}`, `networks_file: ${join(dir, 'networks.lst')}`, 'nfacctd_net: file'];
   const sets = { ab: 'src_host, dst_net, dst_mask', ba: 'src_net, src_mask, dst_host' } as const;
-  writeFileSync(join(dir, 'print.conf'), ['daemonize: false', ...common, 'plugins: print[ab], print[ba]', 'print_output: json',
-    ...Object.entries(sets).flatMap(([k, a]) => [`aggregate[${k}]: ${a}`, `print_output_file[${k}]: ${join(dir, `pm-${k}.json`)}`]), ''].join('\n'));
+  writeFileSync(
+    join(dir, 'print.conf'),
+    [
+      'daemonize: false',
+      ...common,
+      'plugins: print[ab], print[ba]',
+      'print_output: json',
+      ...Object.entries(sets).flatMap(([k, a]) => [
+        `aggregate[${k}]: ${a}`,
+        `print_output_file[${k}]: ${join(dir, `pm-${k}.json`)}`,
+      ]),
+      '',
+    ].join('\n'),
+  );
   const pr = await runProcess('nfacctd', ['-f', join(dir, 'print.conf')], { timeoutMs: 60_000 });
   assert.equal(pr.code, 0, `nfacctd (print): ${pr.stderr}${pr.stdout}`);
 
   // ours: flow-capture's records aggregated by flow-aggregate, billed by flow-report
-  const fa = await runShell(`${node} '${binPath('flow-capture')}' -r '${PCAP}' | ${node} '${binPath('flow-aggregate')}' --ab --ba -n '${join(dir, 'networks.lst')}' -o 'ab=${join(dir, 'fa-ab.ndjson')}' -o 'ba=${join(dir, 'fa-ba.ndjson')}'`);
+  const fa = await runShell(
+    `${node} '${binPath('flow-capture')}' -r '${PCAP}' | ${node} '${binPath('flow-aggregate')}' --ab --ba -n '${join(dir, 'networks.lst')}' -o 'ab=${join(dir, 'fa-ab.ndjson')}' -o 'ba=${join(dir, 'fa-ba.ndjson')}'`,
+  );
   assert.equal(fa.code, 0, fa.stderr);
   for (const k of ['ab', 'ba'] as const) {
     const ours = await runBin('flow-report', [...HYDRA, join(dir, `fa-${k}.ndjson`)]);
@@ -75,13 +99,27 @@ test('nfacctd print JSON and pmacct -s -O json | flow-report --format hydra = fl
     // the same through flow-aggregate's merge: pmacct's aggregates are aggregate input there too
     const merged = await runBin('flow-aggregate', ['-a', sets[k].replaceAll(' ', ''), join(dir, `pm-${k}.json`)]);
     assert.equal(merged.code, 0, merged.stderr);
-    const strip = (s: string): string[] => s.split('\n').filter((l) => l !== '').map((l) => JSON.stringify({ ...JSON.parse(l), flows: 0, time_start: 0, time_end: 0 })).sort();
-    assert.deepEqual(strip(merged.stdout), strip(readFileSync(join(dir, `fa-${k}.ndjson`), 'utf8')), `${k}: flow-aggregate merge of nfacctd's JSON`);
+    const strip = (s: string): string[] =>
+      s
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.stringify({ ...JSON.parse(l), flows: 0, time_start: 0, time_end: 0 }))
+        .sort();
+    assert.deepEqual(
+      strip(merged.stdout),
+      strip(readFileSync(join(dir, `fa-${k}.ndjson`), 'utf8')),
+      `${k}: flow-aggregate merge of nfacctd's JSON`,
+    );
   }
 
   // pmacct -s -O json from memory plugins fed the same capture
-  const conf = ['daemonize: false', ...common, 'pcap_savefile_wait: true', 'plugins: memory[ab], memory[ba]',
-    ...Object.entries(sets).flatMap(([k, a]) => [`aggregate[${k}]: ${a}`, `imt_path[${k}]: ${join(dir, `${k}.pipe`)}`])];
+  const conf = [
+    'daemonize: false',
+    ...common,
+    'pcap_savefile_wait: true',
+    'plugins: memory[ab], memory[ba]',
+    ...Object.entries(sets).flatMap(([k, a]) => [`aggregate[${k}]: ${a}`, `imt_path[${k}]: ${join(dir, `${k}.pipe`)}`]),
+  ];
   writeFileSync(join(dir, 'memory.conf'), conf.join('\n') + '\n');
   const nfacctd = spawn('nfacctd', ['-f', join(dir, 'memory.conf')], { stdio: 'ignore', detached: true });
   try {

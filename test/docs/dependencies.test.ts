@@ -14,8 +14,13 @@ function sources(dir: string): string[] {
 }
 
 test('every package in dependencies is imported by lib/', () => {
-  const deps = Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
-  const code = sources(join(ROOT, 'lib')).map((f) => readFileSync(f, 'utf8')).join('\n');
+  const deps = Object.keys(
+    (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> })
+      .dependencies,
+  );
+  const code = sources(join(ROOT, 'lib'))
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
   const unused = deps.filter((d) => !new RegExp(`from '${d}(/[^']*)?'`).test(code));
   assert.deepEqual(unused, []);
 });

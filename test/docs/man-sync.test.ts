@@ -9,7 +9,6 @@ import { EXIT_MEANINGS } from '../../lib/cli/exit.js';
 const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { bin: Record<string, string> };
 const commands = Object.keys(pkg.bin).filter((c) => existsSync(`${ROOT}bin/${c}.js`));
 
-
 for (const cmd of commands) {
   test(`${cmd}: --help options are documented in man/${cmd}.1.md and README`, async () => {
     const help = await runBin(cmd, ['--help']);
@@ -28,7 +27,8 @@ for (const cmd of commands) {
       assert.ok(helpOptions.has(o), `--${o} from the man page exists in ${cmd} --help`);
     }
     const exitSection = man.split(/^## EXIT STATUS$/m)[1]?.split(/^## /m)[0] ?? '';
-    for (const [code] of EXIT_MEANINGS) assert.match(exitSection, new RegExp(`\\b${code}\\b`), `EXIT STATUS lists ${code}`);
+    for (const [code] of EXIT_MEANINGS)
+      assert.match(exitSection, new RegExp(`\\b${code}\\b`), `EXIT STATUS lists ${code}`);
     const readme = readFileSync(`${ROOT}README.md`, 'utf8');
     assert.match(readme, new RegExp(`^## ${cmd}\\b`, 'm'), `README has a "## ${cmd}" section`);
   });

@@ -15,12 +15,19 @@ function files(dir: string): string[] {
 }
 
 test("docs, examples and --help examples quote '[::]:PORT' after -l", () => {
-  const docs = ['README.md', ...files('man').filter((f) => f.endsWith('.md')), ...files('examples').filter((f) => !f.endsWith('.pcap') && !f.endsWith('.png')), ...files('lib/commands')];
+  const docs = [
+    'README.md',
+    ...files('man').filter((f) => f.endsWith('.md')),
+    ...files('examples').filter((f) => !f.endsWith('.pcap') && !f.endsWith('.png')),
+    ...files('lib/commands'),
+  ];
   const bare: string[] = [];
   for (const f of docs) {
-    readFileSync(join(ROOT, f), 'utf8').split('\n').forEach((line, i) => {
-      if (/(-l|--listen)[ =]\[::\]/.test(line)) bare.push(`${f}:${i + 1}: ${line.trim()}`);
-    });
+    readFileSync(join(ROOT, f), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (/(-l|--listen)[ =]\[::\]/.test(line)) bare.push(`${f}:${i + 1}: ${line.trim()}`);
+      });
   }
   assert.deepEqual(bare, []);
 });

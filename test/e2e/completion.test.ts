@@ -15,7 +15,10 @@ for (const cmd of COMMANDS) {
     const bash = await runBin(cmd, ['completion'], { env: { SHELL: '/bin/bash' } });
     assert.equal(bash.code, 0, bash.stderr);
     assert.equal(bash.stderr, '');
-    assert.ok(bash.stdout.includes(`complete -o bashdefault -o default -F _${cmd}_yargs_completions ${cmd}\n`), bash.stdout);
+    assert.ok(
+      bash.stdout.includes(`complete -o bashdefault -o default -F _${cmd}_yargs_completions ${cmd}\n`),
+      bash.stdout,
+    );
     const zsh = await runBin(cmd, ['completion'], { env: { SHELL: '/usr/bin/zsh' } });
     assert.equal(zsh.code, 0, zsh.stderr);
     assert.match(zsh.stdout, new RegExp(`^#compdef ${cmd}\n`));
@@ -34,7 +37,9 @@ async function complete(cmd: string, words: string[]): Promise<string[]> {
     `_${cmd}_yargs_completions`,
     `printf '%s\\n' "\${COMPREPLY[@]}"`,
   ].join('\n');
-  const r = await runProcess('/bin/bash', ['-c', script], { env: { PATH: `${bin}:${process.env.PATH}`, SHELL: '/bin/bash' } });
+  const r = await runProcess('/bin/bash', ['-c', script], {
+    env: { PATH: `${bin}:${process.env.PATH}`, SHELL: '/bin/bash' },
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   return r.stdout.split('\n').filter(Boolean);
@@ -43,7 +48,10 @@ async function complete(cmd: string, words: string[]): Promise<string[]> {
 test('bash completes options, option choices and subcommands', async () => {
   assert.deepEqual(await complete('flow-aggregate', ['--for']), ['--format']);
   assert.deepEqual(await complete('flow-aggregate', ['--format', '']), ['ndjson', 'csv']);
-  assert.deepEqual((await complete('flow-report', ['--report', 'ip-source-'])).sort(), ['ip-source-address', 'ip-source-port']);
+  assert.deepEqual((await complete('flow-report', ['--report', 'ip-source-'])).sort(), [
+    'ip-source-address',
+    'ip-source-port',
+  ]);
   assert.ok((await complete('meter-label', [''])).includes('rule-create'));
   assert.deepEqual(await complete('flow-capture', ['--compr']), ['--compress']);
 });

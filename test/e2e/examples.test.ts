@@ -31,7 +31,10 @@ test('examples/debugging.md: every "$ command" prints the lines shown under it',
     const lines = block[1]!.split('\n');
     let i = 0;
     while (i < lines.length) {
-      if (!lines[i]!.startsWith('$ ')) { i++; continue; }
+      if (!lines[i]!.startsWith('$ ')) {
+        i++;
+        continue;
+      }
       let cmd = lines[i]!.slice(2);
       while (/[\\|]\s*$/.test(cmd) && i + 1 < lines.length) cmd += '\n' + lines[++i]!;
       const shown: string[] = [];
@@ -58,9 +61,15 @@ test('examples/scale-out: site aggregates merged centrally equal one aggregation
   assert.match(r.stdout, /identical to one aggregation over all flows/);
   assert.equal(readFileSync(join(out, 'total.ab.ndjson'), 'utf8'), readFileSync(join(out, 'direct.ab.ndjson'), 'utf8'));
   // and the totals are the bytes of the flows
-  const flows = ['v5', 'v9', 'ipfix'].flatMap((s) => readFileSync(join(out, s, 'flows.ndjson'), 'utf8').split('\n').filter(Boolean));
+  const flows = ['v5', 'v9', 'ipfix'].flatMap((s) =>
+    readFileSync(join(out, s, 'flows.ndjson'), 'utf8')
+      .split('\n')
+      .filter(Boolean),
+  );
   const flowBytes = flows.reduce((a, l) => a + (JSON.parse(l) as { bytes: number }).bytes, 0);
-  const aggBytes = readFileSync(join(out, 'total.ab.ndjson'), 'utf8').split('\n').filter(Boolean)
+  const aggBytes = readFileSync(join(out, 'total.ab.ndjson'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
     .reduce((a, l) => a + (JSON.parse(l) as { bytes: number }).bytes, 0);
   assert.equal(aggBytes, flowBytes);
 });
@@ -73,7 +82,11 @@ interface Sample {
 
 test('examples/openstack: labels.sh creates the labels once; meter.sh forwards l3.meter samples to a file and over HTTP', async (t) => {
   const dir = tempDir('openstack-');
-  const env = { PATH: `${binDir()}:${process.env.PATH}`, METER_LABEL_DB: join(dir, 'metering.json'), HOST: 'net-node-1' };
+  const env = {
+    PATH: `${binDir()}:${process.env.PATH}`,
+    METER_LABEL_DB: join(dir, 'metering.json'),
+    HOST: 'net-node-1',
+  };
   const first = await runProcess('/bin/sh', [join(ROOT, 'examples/openstack/labels.sh')], { env });
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stderr, /created label tenant-a/);
@@ -85,9 +98,14 @@ test('examples/openstack: labels.sh creates the labels once; meter.sh forwards l
 
   const pcaps = ['examples/softflowd-v9.pcap', 'examples/softflowd-ipfix.pcap'].flatMap((p) => ['-r', join(ROOT, p)]);
   const file = join(dir, 'l3.meter.ndjson');
-  const toFile = await runProcess('/bin/bash', [join(ROOT, 'examples/openstack/meter.sh'), ...pcaps], { env: { ...env, SINK: `file:${file}` } });
+  const toFile = await runProcess('/bin/bash', [join(ROOT, 'examples/openstack/meter.sh'), ...pcaps], {
+    env: { ...env, SINK: `file:${file}` },
+  });
   assert.equal(toFile.code, 0, toFile.stderr);
-  const samples = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Sample);
+  const samples = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Sample);
   assert.ok(samples.length >= 3, `${samples.length} samples`);
   for (const s of samples) {
     assert.equal(s.event_type, 'l3.meter');
@@ -112,16 +130,25 @@ test('examples/openstack: labels.sh creates the labels once; meter.sh forwards l
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/l3meter`;
-    const toHttp = await runProcess('/bin/bash', [join(ROOT, 'examples/openstack/meter.sh'), ...pcaps], { env: { ...env, SINK: `http:${url}` } });
+    const toHttp = await runProcess('/bin/bash', [join(ROOT, 'examples/openstack/meter.sh'), ...pcaps], {
+      env: { ...env, SINK: `http:${url}` },
+    });
     assert.equal(toHttp.code, 0, toHttp.stderr);
   } finally {
     server.close();
   }
   const strip = (l: string): string => l.replace(/"message_id":"[^"]*",/, '');
-  assert.deepEqual(bodies.map((b) => strip(b.trim())), readFileSync(file, 'utf8').split('\n').filter(Boolean).map(strip));
+  assert.deepEqual(
+    bodies.map((b) => strip(b.trim())),
+    readFileSync(file, 'utf8').split('\n').filter(Boolean).map(strip),
+  );
 
   // A failing stage fails the script (pipefail): a missing capture.
-  const bad = await runProcess('/bin/bash', [join(ROOT, 'examples/openstack/meter.sh'), '-r', join(dir, 'missing.pcap')], { env });
+  const bad = await runProcess(
+    '/bin/bash',
+    [join(ROOT, 'examples/openstack/meter.sh'), '-r', join(dir, 'missing.pcap')],
+    { env },
+  );
   assert.equal(bad.code, 66, bad.stderr);
 });
 
@@ -130,13 +157,19 @@ test('examples/clickhouse/schema.sql: a column for every flow record field, and 
   const columns = (table: string): string[] => {
     const m = new RegExp(`CREATE TABLE IF NOT EXISTS flowmeter\\.${table}\\s*\\(([\\s\\S]*?)\\n\\)`).exec(sql);
     assert.ok(m, `no table ${table}`);
-    return m[1]!.split('\n').map((l) => /^\s{4}(\w+)\s+(.*)$/.exec(l)).filter((x) => x && !/MATERIALIZED/.test(x[2]!)).map((x) => x![1]!);
+    return m[1]!
+      .split('\n')
+      .map((l) => /^\s{4}(\w+)\s+(.*)$/.exec(l))
+      .filter((x) => x && !/MATERIALIZED/.test(x[2]!))
+      .map((x) => x![1]!);
   };
   const flowCols = columns('flows');
   assert.deepEqual([...flowCols].sort(), FLOW_FIELDS.map((f) => f.name as string).sort());
   // every key flow-aggregate --ab/--ba writes has a column
   const dir = tempDir('clickhouse-');
-  const r = await runShell(`bin/flow-capture.js -r examples/softflowd-v9.pcap | bin/flow-aggregate.js --ab --ba -o ab=${dir}/ab -o ba=${dir}/ba && cat ${dir}/ab ${dir}/ba`);
+  const r = await runShell(
+    `bin/flow-capture.js -r examples/softflowd-v9.pcap | bin/flow-aggregate.js --ab --ba -o ab=${dir}/ab -o ba=${dir}/ba && cat ${dir}/ab ${dir}/ba`,
+  );
   assert.equal(r.code, 0, r.stderr);
   const aggCols = new Set(columns('aggregates'));
   for (const line of r.stdout.split('\n').filter(Boolean)) {

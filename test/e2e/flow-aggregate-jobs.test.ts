@@ -23,7 +23,10 @@ async function sameForAnyJobs(args: readonly string[], input?: string): Promise<
     const what = `flow-aggregate -j ${j} ${args.join(' ')}`;
     assert.equal(many.code, one.code, `${what}: ${many.stderr}`);
     assert.equal(many.stderr, one.stderr, what);
-    assert.ok(many.stdout === one.stdout, `${what}: stdout differs from -j 1 (${many.stdout.length} vs ${one.stdout.length} chars)`);
+    assert.ok(
+      many.stdout === one.stdout,
+      `${what}: stdout differs from -j 1 (${many.stdout.length} vs ${one.stdout.length} chars)`,
+    );
   }
   return one;
 }
@@ -35,7 +38,8 @@ test('--jobs 1, 2 and 3 give the same bytes over the report fixtures in every mo
     ['-a', 'src_host,dst_host,proto,dst_port', '--sort', 'bytes'],
     ['-a', 'dst_net,dst_mask', '-n', NETS, '--sort', 'packets', '--format', 'csv'],
     ['-a', 'src_host', '--interval', '60', '--pro-rate'],
-    ['-a', 'sum_host', '--interval', '5m', '--time', 'arrival'], ['-a', 'src_host,tcpflags', '--interval', '5m'],
+    ['-a', 'sum_host', '--interval', '5m', '--time', 'arrival'],
+    ['-a', 'src_host,tcpflags', '--interval', '5m'],
     ['-a', 'src_host', '-f', 'tcp', '-f', 'udp and dst port 53', '--renormalize'],
   ];
   for (const m of modes) {
@@ -64,12 +68,24 @@ function randomInput(seed: number, count: number, aggregates: string[]): string 
 }
 
 test('randomized: --jobs 1, 2 and 3 agree on keys, bins, filters, merge input, sorts, csv, rejects and --strict', async () => {
-  writeFileSync(join(dir, 'nets.lst'), '10.0.0.0/8\n10.0.0.0/16\n10.0.128.0/17\n2001:db8::/32\n2001:db8:5::/48\n0.0.0.0/1\n');
+  writeFileSync(
+    join(dir, 'nets.lst'),
+    '10.0.0.0/8\n10.0.0.0/16\n10.0.128.0/17\n2001:db8::/32\n2001:db8:5::/48\n0.0.0.0/1\n',
+  );
   const nets = join(dir, 'nets.lst');
   const modes: string[][] = [
     ['--ab', '--ba', '-n', nets, '-o', `ab=${join(dir, 'r-ab.ndjson')}`],
     ['-a', 'src_host,dst_host,src_port,dst_port,proto,tos,etype', '--sort', 'bytes'],
-    ['-a', 'src_net,src_mask,in_iface,out_iface,src_as,dst_as', '-n', nets, '--net-source', 'longest', '--sort', 'packets'],
+    [
+      '-a',
+      'src_net,src_mask,in_iface,out_iface,src_as,dst_as',
+      '-n',
+      nets,
+      '--net-source',
+      'longest',
+      '--sort',
+      'packets',
+    ],
     ['-a', 'sum_host', '--interval', '300', '--pro-rate', '--format', 'csv'],
     ['-a', 'peer_src_ip,sampling_rate,tcpflags', '--renormalize', '--interval', '1h'],
     ['-a', 'dst_host', '-f', 'tcp and src net 10.0.0.0/8', '-f', 'ip6'],
@@ -85,10 +101,19 @@ test('randomized: --jobs 1, 2 and 3 agree on keys, bins, filters, merge input, s
     assert.equal(strict.stdout, '');
   }
   // merge input: aggregates of one run fed back with more flows (no filters: aggregates merge)
-  const good = randomInput(7, 2000, []).split('\n').filter((l) => l.startsWith('{"type"')).join('\n') + '\n';
-  const first = await runBin('flow-aggregate', ['-j', '1', '-a', 'src_host,dst_port', '--interval', '600'], { input: good });
+  const good =
+    randomInput(7, 2000, [])
+      .split('\n')
+      .filter((l) => l.startsWith('{"type"'))
+      .join('\n') + '\n';
+  const first = await runBin('flow-aggregate', ['-j', '1', '-a', 'src_host,dst_port', '--interval', '600'], {
+    input: good,
+  });
   assert.equal(first.code, 0, first.stderr);
-  const again = await sameForAnyJobs(['-a', 'src_host,dst_port', '--interval', '600'], good + first.stdout + first.stdout);
+  const again = await sameForAnyJobs(
+    ['-a', 'src_host,dst_port', '--interval', '600'],
+    good + first.stdout + first.stdout,
+  );
   assert.equal(again.code, 0, again.stderr);
 });
 
@@ -104,7 +129,8 @@ test('a worker thread that cannot start or ends early fails the run: exit 70, no
   const worker = join(copy, 'dist/lib/aggregate/worker.js');
   const flows = join(FIX, 'flows.ndjson');
   const out = join(dir, 'never.ndjson');
-  const run = (): Promise<RunResult> => runProcess(process.execPath, [join(copy, 'bin/flow-aggregate.js'), '-j', '2', '-a', 'src_host', '-o', out, flows]);
+  const run = (): Promise<RunResult> =>
+    runProcess(process.execPath, [join(copy, 'bin/flow-aggregate.js'), '-j', '2', '-a', 'src_host', '-o', out, flows]);
 
   rmSync(worker);
   let r = await run();
@@ -112,7 +138,10 @@ test('a worker thread that cannot start or ends early fails the run: exit 70, no
   assert.match(r.stderr, /worker thread \d failed: .*nothing written/);
   assert.equal(existsSync(out), false);
 
-  writeFileSync(worker, "import { parentPort } from 'node:worker_threads';\nparentPort.once('message', () => process.exit(9));\n");
+  writeFileSync(
+    worker,
+    "import { parentPort } from 'node:worker_threads';\nparentPort.once('message', () => process.exit(9));\n",
+  );
   r = await run();
   assert.equal(r.code, 70, r.stderr);
   assert.match(r.stderr, /worker thread \d ended \(exit code 9\) before its part was done; nothing written/);
@@ -127,7 +156,9 @@ test('SIGINT with worker threads while reading a pipe: what was read is written,
   const file = join(dir, 'int-input.ndjson');
   writeFileSync(file, flows);
   const out = join(dir, 'int.ndjson');
-  const child = spawn(process.execPath, [binPath('flow-aggregate'), '-j', '2', '-a', 'src_host', '-o', out], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [binPath('flow-aggregate'), '-j', '2', '-a', 'src_host', '-o', out], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdin.on('error', () => undefined);

@@ -20,7 +20,10 @@ function fixtures(dir: string): string[] {
 
 const dir = tempDir('flowmeter-pipe-');
 const nets = join(dir, 'nets.lst');
-writeFileSync(nets, '10.0.0.0/8\n10.5.0.0/16\n10.5.2.0/24\n192.168.0.0/16\n172.16.0.0/12\n8.8.8.0/24\n2001:db8::/32\n2001:db8:5::/48\n');
+writeFileSync(
+  nets,
+  '10.0.0.0/8\n10.5.0.0/16\n10.5.2.0/24\n192.168.0.0/16\n172.16.0.0/12\n8.8.8.0/24\n2001:db8::/32\n2001:db8:5::/48\n',
+);
 const node = `'${process.execPath}'`;
 const fc = `${node} '${binPath('flow-capture')}'`;
 const fa = `${node} '${binPath('flow-aggregate')}'`;
@@ -60,7 +63,10 @@ for (const pcap of all) {
     assert.equal(sums(ba.stdout).flows, flows.flows, 'pro-rated flows counted once each');
     const f = await runShell(`${fc} -r '${pcap}' | ${fa} --ab -n '${nets}' -f 'tcp or udp'`);
     assert.equal(f.code, 0, f.stderr);
-    assert.deepEqual(sums(f.stdout), sums(cap.stdout, (o) => o.proto === 'TCP' || o.proto === 'UDP'));
+    assert.deepEqual(
+      sums(f.stdout),
+      sums(cap.stdout, (o) => o.proto === 'TCP' || o.proto === 'UDP'),
+    );
   });
 }
 

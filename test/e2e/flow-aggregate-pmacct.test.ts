@@ -63,44 +63,71 @@ const PLUGINS = ['ab', 'ba', 'web', 'misc', 'sum', 'total'] as const;
 
 /** pmacct JSON key → our primitive name. */
 const PM_KEYS: Record<string, string> = {
-  ip_src: 'src_host', ip_dst: 'dst_host', net_src: 'src_net', net_dst: 'dst_net', mask_src: 'src_mask',
-  mask_dst: 'dst_mask', port_src: 'src_port', port_dst: 'dst_port', ip_proto: 'proto', tos: 'tos',
-  iface_in: 'in_iface', iface_out: 'out_iface', peer_ip_src: 'peer_src_ip', tcp_flags: 'tcpflags',
+  ip_src: 'src_host',
+  ip_dst: 'dst_host',
+  net_src: 'src_net',
+  net_dst: 'dst_net',
+  mask_src: 'src_mask',
+  mask_dst: 'dst_mask',
+  port_src: 'src_port',
+  port_dst: 'dst_port',
+  ip_proto: 'proto',
+  tos: 'tos',
+  iface_in: 'in_iface',
+  iface_out: 'out_iface',
+  peer_ip_src: 'peer_src_ip',
+  tcp_flags: 'tcpflags',
 };
 
 type Row = { key: string; packets: number; bytes: number; flows: number };
 
 function canon(name: string, v: unknown): string {
-  if (name === 'proto') return String(typeof v === 'number' ? v : protoNumber(String(v)) ?? `?${String(v)}`);
+  if (name === 'proto') return String(typeof v === 'number' ? v : (protoNumber(String(v)) ?? `?${String(v)}`));
   if (name === 'tcpflags') return String(Number(v));
   return String(v);
 }
 
 function pmacctRows(text: string, plugin: string): Row[] {
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => {
-    const o = JSON.parse(l) as Record<string, unknown>;
-    const parts: string[] = [];
-    for (const [k, v] of Object.entries(o)) {
-      if (k === 'event_type' || k === 'packets' || k === 'bytes' || k === 'flows') continue;
-      // sum_host prints under ip_src
-      const name = plugin === 'sum' && k === 'ip_src' ? 'sum_host' : PM_KEYS[k];
-      assert.ok(name, `unexpected pmacct key ${k}`);
-      parts.push(`${name}=${canon(name, v)}`);
-    }
-    return { key: parts.sort().join(' '), packets: Number(o.packets), bytes: Number(o.bytes), flows: Number(o.flows) };
-  });
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const o = JSON.parse(l) as Record<string, unknown>;
+      const parts: string[] = [];
+      for (const [k, v] of Object.entries(o)) {
+        if (k === 'event_type' || k === 'packets' || k === 'bytes' || k === 'flows') continue;
+        // sum_host prints under ip_src
+        const name = plugin === 'sum' && k === 'ip_src' ? 'sum_host' : PM_KEYS[k];
+        assert.ok(name, `unexpected pmacct key ${k}`);
+        parts.push(`${name}=${canon(name, v)}`);
+      }
+      return {
+        key: parts.sort().join(' '),
+        packets: Number(o.packets),
+        bytes: Number(o.bytes),
+        flows: Number(o.flows),
+      };
+    });
 }
 
 function ourRows(text: string): Row[] {
-  return text.split('\n').filter((l) => l !== '').map((l) => {
-    const o = JSON.parse(l) as Record<string, unknown>;
-    const parts: string[] = [];
-    for (const [k, v] of Object.entries(o)) {
-      if (['packets', 'bytes', 'flows', 'time_start', 'time_end'].includes(k)) continue;
-      parts.push(`${k}=${canon(k, v)}`);
-    }
-    return { key: parts.sort().join(' '), packets: o.packets as number, bytes: o.bytes as number, flows: o.flows as number };
-  });
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const o = JSON.parse(l) as Record<string, unknown>;
+      const parts: string[] = [];
+      for (const [k, v] of Object.entries(o)) {
+        if (['packets', 'bytes', 'flows', 'time_start', 'time_end'].includes(k)) continue;
+        parts.push(`${k}=${canon(k, v)}`);
+      }
+      return {
+        key: parts.sort().join(' '),
+        packets: o.packets as number,
+        bytes: o.bytes as number,
+        flows: o.flows as number,
+      };
+    });
 }
 
 function byKey(rows: Row[]): Map<string, Row> {
@@ -114,7 +141,9 @@ function byKey(rows: Row[]): Map<string, Row> {
 
 /** tshark's decode of every NetFlow record in a capture, as flow NDJSON lines. */
 async function tsharkFlows(pcap: string, port: number): Promise<string[]> {
-  const r = await runProcess('tshark', ['-r', pcap, '-d', `udp.port==${port},cflow`, '-T', 'json', '-J', 'ip cflow'], { timeoutMs: 60_000 });
+  const r = await runProcess('tshark', ['-r', pcap, '-d', `udp.port==${port},cflow`, '-T', 'json', '-J', 'ip cflow'], {
+    timeoutMs: 60_000,
+  });
   assert.equal(r.code, 0, r.stderr);
   const packets = JSON.parse(r.stdout) as Array<{ _source: { layers: Record<string, Record<string, unknown>> } }>;
   const lines: string[] = [];
@@ -131,28 +160,30 @@ async function tsharkFlows(pcap: string, port: number): Promise<string[]> {
         const start = times ? Math.round(exportNs - (uptime - Number(times['cflow.timestart'])) * 1e9) : 0;
         const end = times ? Math.round(exportNs - (uptime - Number(times['cflow.timeend'])) * 1e9) : 0;
         const v6 = f('srcaddrv6') !== undefined;
-        lines.push(JSON.stringify({
-          type: cf['cflow.version'] === '5' ? 'NETFLOW_V5' : 'NETFLOW_V9',
-          time_received_ns: exportNs,
-          sequence_num: Number(cf['cflow.sequence']),
-          sampler_address: ip['ip.src'],
-          time_flow_start_ns: start,
-          time_flow_end_ns: end,
-          bytes: Number(f('octets')),
-          packets: Number(f('packets')),
-          src_addr: v6 ? f('srcaddrv6') : f('srcaddr'),
-          dst_addr: v6 ? f('dstaddrv6') : f('dstaddr'),
-          etype: v6 ? 'IPv6' : 'IPv4',
-          proto: Number(f('protocol')),
-          src_port: Number(f('srcport') ?? 0),
-          dst_port: Number(f('dstport') ?? 0),
-          in_if: Number(f('inputint') ?? 0),
-          out_if: Number(f('outputint') ?? 0),
-          ip_tos: Number(f('tos') ?? 0),
-          tcp_flags: Number(f('tcpflags') ?? 0),
-          src_as: Number(f('srcas') ?? 0),
-          dst_as: Number(f('dstas') ?? 0),
-        }));
+        lines.push(
+          JSON.stringify({
+            type: cf['cflow.version'] === '5' ? 'NETFLOW_V5' : 'NETFLOW_V9',
+            time_received_ns: exportNs,
+            sequence_num: Number(cf['cflow.sequence']),
+            sampler_address: ip['ip.src'],
+            time_flow_start_ns: start,
+            time_flow_end_ns: end,
+            bytes: Number(f('octets')),
+            packets: Number(f('packets')),
+            src_addr: v6 ? f('srcaddrv6') : f('srcaddr'),
+            dst_addr: v6 ? f('dstaddrv6') : f('dstaddr'),
+            etype: v6 ? 'IPv6' : 'IPv4',
+            proto: Number(f('protocol')),
+            src_port: Number(f('srcport') ?? 0),
+            dst_port: Number(f('dstport') ?? 0),
+            in_if: Number(f('inputint') ?? 0),
+            out_if: Number(f('outputint') ?? 0),
+            ip_tos: Number(f('tos') ?? 0),
+            tcp_flags: Number(f('tcpflags') ?? 0),
+            src_as: Number(f('srcas') ?? 0),
+            dst_as: Number(f('dstas') ?? 0),
+          }),
+        );
         return;
       }
       for (const v of Object.values(o)) if (v && typeof v === 'object') walk(v as Record<string, unknown>);
@@ -196,11 +227,16 @@ for (const [fixture, port, sources] of CAPTURES) {
         totalBytes = flows.reduce((s, l) => s + (JSON.parse(l) as { bytes: number }).bytes, 0);
       } else {
         const node = `'${process.execPath}'`;
-        const fa = await runShell(`${node} '${binPath('flow-capture')}' -r '${pcap}' | ${node} '${binPath('flow-aggregate')}' -c '${conf}' ${outs.map((o) => `'${o}'`).join(' ')}`);
+        const fa = await runShell(
+          `${node} '${binPath('flow-capture')}' -r '${pcap}' | ${node} '${binPath('flow-aggregate')}' -c '${conf}' ${outs.map((o) => `'${o}'`).join(' ')}`,
+        );
         assert.equal(fa.code, 0, fa.stderr);
         assert.equal(fa.stdout, '');
         const cap = await runBin('flow-capture', ['-r', pcap]);
-        totalBytes = cap.stdout.split('\n').filter((l) => l !== '').reduce((s, l) => s + (JSON.parse(l) as { bytes: number }).bytes, 0);
+        totalBytes = cap.stdout
+          .split('\n')
+          .filter((l) => l !== '')
+          .reduce((s, l) => s + (JSON.parse(l) as { bytes: number }).bytes, 0);
       }
 
       for (const p of PLUGINS) {
@@ -209,9 +245,11 @@ for (const [fixture, port, sources] of CAPTURES) {
         assert.ok(theirs.size > 0, `nfacctd wrote rows for ${p}`);
         const missing = [...theirs.keys()].filter((k) => !ours.has(k));
         const extra = [...ours.keys()].filter((k) => !theirs.has(k));
-        assert.ok(missing.length === 0 && extra.length === 0,
+        assert.ok(
+          missing.length === 0 && extra.length === 0,
           `${fixture} ${p}: ${missing.length} rows only in nfacctd's output (${missing.slice(0, 5).join('; ')}), ` +
-          `${extra.length} only in ours (${extra.slice(0, 5).join('; ')})`);
+            `${extra.length} only in ours (${extra.slice(0, 5).join('; ')})`,
+        );
         for (const [k, r] of theirs) assert.deepEqual(ours.get(k), r, `${fixture} ${p}: ${k}`);
         if (p === 'total') assert.equal([...ours.values()][0]!.bytes, totalBytes, 'grand total = every byte decoded');
       }
@@ -228,11 +266,16 @@ for (const fixture of ['pmacct-sampled-v9.pcap', 'pmacct-sampled-v10.pcap']) {
     const pcap = join(ROOT, 'test/fixtures', fixture);
     const conf = join(dir, 'nfacctd.conf');
     const aggregate = 'src_host, dst_host, proto, flows';
-    writeFileSync(conf, `daemonize: false\npcap_savefile: ${pcap}\nplugins: print\naggregate: ${aggregate}\nprint_output: json\nprint_output_file: ${dir}/pm.json\nnfacctd_renormalize: true\n`);
+    writeFileSync(
+      conf,
+      `daemonize: false\npcap_savefile: ${pcap}\nplugins: print\naggregate: ${aggregate}\nprint_output: json\nprint_output_file: ${dir}/pm.json\nnfacctd_renormalize: true\n`,
+    );
     const nf = await runProcess('nfacctd', ['-f', conf], { timeoutMs: 60_000 });
     assert.equal(nf.code, 0, `nfacctd failed:\n${nf.stdout}\n${nf.stderr}`);
     const node = `'${process.execPath}'`;
-    const fa = await runShell(`${node} '${binPath('flow-capture')}' -r '${pcap}' | ${node} '${binPath('flow-aggregate')}' --renormalize -a '${aggregate.replaceAll(' ', '')}'`);
+    const fa = await runShell(
+      `${node} '${binPath('flow-capture')}' -r '${pcap}' | ${node} '${binPath('flow-aggregate')}' --renormalize -a '${aggregate.replaceAll(' ', '')}'`,
+    );
     assert.equal(fa.code, 0, fa.stderr);
     const theirs = byKey(pmacctRows(readFileSync(join(dir, 'pm.json'), 'utf8'), 'x'));
     const ours = byKey(ourRows(fa.stdout));
@@ -240,8 +283,18 @@ for (const fixture of ['pmacct-sampled-v9.pcap', 'pmacct-sampled-v10.pcap']) {
     assert.deepEqual([...ours.keys()].sort(), [...theirs.keys()].sort());
     for (const [k, r] of theirs) assert.deepEqual(ours.get(k), r, `${fixture}: ${k}`);
     const cap = await runBin('flow-capture', ['-r', pcap]);
-    const flows = cap.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { bytes: number; sampling_rate: number });
-    assert.ok(flows.every((f) => f.sampling_rate === 4), 'every record carries the rate from the options data');
-    assert.equal([...ours.values()].reduce((s, r) => s + r.bytes, 0), 4 * flows.reduce((s, f) => s + f.bytes, 0), 'renormalised total = 4 × exported bytes');
+    const flows = cap.stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { bytes: number; sampling_rate: number });
+    assert.ok(
+      flows.every((f) => f.sampling_rate === 4),
+      'every record carries the rate from the options data',
+    );
+    assert.equal(
+      [...ours.values()].reduce((s, r) => s + r.bytes, 0),
+      4 * flows.reduce((s, f) => s + f.bytes, 0),
+      'renormalised total = 4 × exported bytes',
+    );
   });
 }

@@ -17,10 +17,30 @@ const T = 1_700_000_000;
 
 function flow(src: string, dst: string, bytes: number, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
-    type: 'NETFLOW_V5', time_received_ns: (T + 60) * S, sequence_num: 1, sampling_rate: 0, sampler_address: '192.0.2.1',
-    time_flow_start_ns: T * S, time_flow_end_ns: (T + 30) * S, bytes, packets: Math.max(1, Math.floor(bytes / 100)),
-    src_addr: src, dst_addr: dst, etype: src.includes(':') ? 'IPv6' : 'IPv4', proto: 'TCP', src_port: 40000, dst_port: 443,
-    in_if: 1, out_if: 2, ip_tos: 0, tcp_flags: 24, src_as: 0, dst_as: 0, next_hop: '', src_net: '0.0.0.0/0', dst_net: '0.0.0.0/0',
+    type: 'NETFLOW_V5',
+    time_received_ns: (T + 60) * S,
+    sequence_num: 1,
+    sampling_rate: 0,
+    sampler_address: '192.0.2.1',
+    time_flow_start_ns: T * S,
+    time_flow_end_ns: (T + 30) * S,
+    bytes,
+    packets: Math.max(1, Math.floor(bytes / 100)),
+    src_addr: src,
+    dst_addr: dst,
+    etype: src.includes(':') ? 'IPv6' : 'IPv4',
+    proto: 'TCP',
+    src_port: 40000,
+    dst_port: 443,
+    in_if: 1,
+    out_if: 2,
+    ip_tos: 0,
+    tcp_flags: 24,
+    src_as: 0,
+    dst_as: 0,
+    next_hop: '',
+    src_net: '0.0.0.0/0',
+    dst_net: '0.0.0.0/0',
     ...extra,
   });
 }
@@ -39,39 +59,77 @@ const netsFile = join(dir, 'nets.lst');
 writeFileSync(netsFile, '! subscribers\n10.5.0.0/16\n10.5.2.0/24\n8.8.8.0/24\n2001:db8:5::/48\n');
 
 function parse(out: string): Array<Record<string, unknown>> {
-  return out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
-const sum = (rows: Array<Record<string, unknown>>, k = 'bytes'): number => rows.reduce((s, r) => s + (r[k] as number), 0);
+const sum = (rows: Array<Record<string, unknown>>, k = 'bytes'): number =>
+  rows.reduce((s, r) => s + (r[k] as number), 0);
 
 test('--ab with a networks file: rows, exact totals, silent success', async () => {
   const r = await runBin('flow-aggregate', ['--ab', '-n', netsFile, flowsFile]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   const rows = parse(r.stdout);
-  assert.deepEqual(rows.map((x) => [x.src_host, x.dst_net, x.dst_mask, x.bytes, x.flows]), [
-    ['8.8.8.8', '10.5.0.0', 16, 9000, 1],
-    ['10.5.1.2', '0.0.0.0', 0, 500, 1],
-    ['10.5.1.2', '8.8.8.0', 24, 1000, 1],
-    ['10.5.2.9', '0.0.0.0', 0, 300, 1],
-    ['172.16.0.1', '8.8.8.0', 24, 50, 1],
-    ['2001:db8:5::1', '::', 0, 700, 1],
-  ]);
+  assert.deepEqual(
+    rows.map((x) => [x.src_host, x.dst_net, x.dst_mask, x.bytes, x.flows]),
+    [
+      ['8.8.8.8', '10.5.0.0', 16, 9000, 1],
+      ['10.5.1.2', '0.0.0.0', 0, 500, 1],
+      ['10.5.1.2', '8.8.8.0', 24, 1000, 1],
+      ['10.5.2.9', '0.0.0.0', 0, 300, 1],
+      ['172.16.0.1', '8.8.8.0', 24, 50, 1],
+      ['2001:db8:5::1', '::', 0, 700, 1],
+    ],
+  );
   assert.equal(sum(rows), 11550);
-  assert.deepEqual(Object.keys(rows[0]!), ['src_host', 'dst_net', 'dst_mask', 'packets', 'bytes', 'flows', 'time_start', 'time_end']);
+  assert.deepEqual(Object.keys(rows[0]!), [
+    'src_host',
+    'dst_net',
+    'dst_mask',
+    'packets',
+    'bytes',
+    'flows',
+    'time_start',
+    'time_end',
+  ]);
   assert.equal(rows[0]!.time_start, T);
   assert.equal(rows[0]!.time_end, T + 30);
 });
 
 test('stdin, a filter, and the filtered total equals the sum over the flows that pass', async () => {
-  const r = await runBin('flow-aggregate', ['-a', 'src_host', '-f', 'src net 10.5.0.0/16 or src net 2001:db8:5::/48', '-'], { input: FLOWS.join('\n') });
+  const r = await runBin(
+    'flow-aggregate',
+    ['-a', 'src_host', '-f', 'src net 10.5.0.0/16 or src net 2001:db8:5::/48', '-'],
+    { input: FLOWS.join('\n') },
+  );
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(parse(r.stdout).map((x) => [x.src_host, x.bytes]), [['10.5.1.2', 1500], ['10.5.2.9', 300], ['2001:db8:5::1', 700]]);
+  assert.deepEqual(
+    parse(r.stdout).map((x) => [x.src_host, x.bytes]),
+    [
+      ['10.5.1.2', 1500],
+      ['10.5.2.9', 300],
+      ['2001:db8:5::1', 700],
+    ],
+  );
 });
 
 test('--ab --ba in one pass to two atomic files, -v reports counts', async () => {
   const ab = join(dir, 'ab.ndjson');
   const ba = join(dir, 'ba.ndjson');
-  const r = await runBin('flow-aggregate', ['--ab', '--ba', '-n', netsFile, '-o', `ab=${ab}`, '-o', `ba=${ba}`, '-v', flowsFile]);
+  const r = await runBin('flow-aggregate', [
+    '--ab',
+    '--ba',
+    '-n',
+    netsFile,
+    '-o',
+    `ab=${ab}`,
+    '-o',
+    `ba=${ba}`,
+    '-v',
+    flowsFile,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /aggregation ab: 6 aggregates from 6 flows/);
@@ -80,7 +138,11 @@ test('--ab --ba in one pass to two atomic files, -v reports counts', async () =>
   assert.deepEqual(Object.keys(rowsBa[0]!).slice(0, 3), ['src_net', 'dst_host', 'src_mask']);
   assert.equal(sum(parse(readFileSync(ab, 'utf8'))), 11550);
   assert.equal(sum(rowsBa), 11550);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temporary files left');
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.includes('.tmp-')),
+    [],
+    'no temporary files left',
+  );
 });
 
 test('aggregates fed back in merge exactly (shards of the input give the same result)', async () => {
@@ -92,7 +154,13 @@ test('aggregates fed back in merge exactly (shards of the input give the same re
   assert.equal((await runBin('flow-aggregate', ['--ab', '-n', netsFile, '-o', b, join(dir, 'in-b.ndjson')])).code, 0);
   const merged = await runShell(`cat '${a}' '${b}' | '${process.execPath}' '${binPath('flow-aggregate')}' --ab`);
   assert.equal(merged.code, 0, merged.stderr);
-  const direct = await runBin('flow-aggregate', ['--ab', '-n', netsFile, join(dir, 'in-a.ndjson'), join(dir, 'in-b.ndjson')]);
+  const direct = await runBin('flow-aggregate', [
+    '--ab',
+    '-n',
+    netsFile,
+    join(dir, 'in-a.ndjson'),
+    join(dir, 'in-b.ndjson'),
+  ]);
   assert.equal(merged.stdout, direct.stdout);
   assert.equal(sum(parse(merged.stdout)), 11550 + 1000);
 });
@@ -102,17 +170,45 @@ test('goflow2 JSON as it comes (proto numbers, missing fields, bare prefix lengt
     '{"type":"SFLOW_5","time_received_ns":1700000000000000000,"sampling_rate":1024,"sampler_address":"10.10.26.5","bytes":1518,"packets":1,"src_addr":"10.5.1.2","dst_addr":"8.8.8.8","etype":"IPv4","proto":6,"src_port":16443,"dst_port":443,"src_net":24,"dst_net":"0.0.0.0/0","bgp_communities":[],"as_path":[]}',
     '{"type":"SFLOW_5","time_received_ns":1700000001000000000,"sampling_rate":1024,"sampler_address":"10.10.26.5","bytes":60,"packets":1,"src_addr":"10.5.1.2","dst_addr":"8.8.8.8","proto":"TCP"}',
   ];
-  const r = await runBin('flow-aggregate', ['-a', 'src_host,dst_host,proto,peer_src_ip', '--renormalize'], { input: goflow.join('\n') + '\n' });
+  const r = await runBin('flow-aggregate', ['-a', 'src_host,dst_host,proto,peer_src_ip', '--renormalize'], {
+    input: goflow.join('\n') + '\n',
+  });
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(parse(r.stdout), [{ peer_src_ip: '10.10.26.5', src_host: '10.5.1.2', dst_host: '8.8.8.8', proto: 'TCP', packets: 2048, bytes: (1518 + 60) * 1024, flows: 2, time_start: 1700000000, time_end: 1700000001 }]);
+  assert.deepEqual(parse(r.stdout), [
+    {
+      peer_src_ip: '10.10.26.5',
+      src_host: '10.5.1.2',
+      dst_host: '8.8.8.8',
+      proto: 'TCP',
+      packets: 2048,
+      bytes: (1518 + 60) * 1024,
+      flows: 2,
+      time_start: 1700000000,
+      time_end: 1700000001,
+    },
+  ]);
 });
 
 test('bad lines: file:line naming the field, counted, summarised, exit 65, good lines still counted', async () => {
   const bad = join(dir, 'bad.ndjson');
-  writeFileSync(bad, [FLOWS[0], '{"bytes":"12a","src_addr":"10.0.0.1"}', 'not json', '', '[1,2]', FLOWS[1], '{"src_addr":"10.0.0.999"}'].join('\n') + '\n');
+  writeFileSync(
+    bad,
+    [
+      FLOWS[0],
+      '{"bytes":"12a","src_addr":"10.0.0.1"}',
+      'not json',
+      '',
+      '[1,2]',
+      FLOWS[1],
+      '{"src_addr":"10.0.0.999"}',
+    ].join('\n') + '\n',
+  );
   const r = await runBin('flow-aggregate', ['-a', 'none', bad]);
   assert.equal(r.code, 65);
-  assert.deepEqual(parse(r.stdout).map((x) => x.bytes), [1500]);
+  assert.deepEqual(
+    parse(r.stdout).map((x) => x.bytes),
+    [1500],
+  );
   const lines = r.stderr.trimEnd().split('\n');
   assert.deepEqual(lines, [
     `flow-aggregate: ${bad}:2: field "bytes": expected a non-negative integer (got "12a")`,
@@ -136,7 +232,10 @@ test('filter syntax errors point at the column (exit 64)', async () => {
   const r = await runBin('flow-aggregate', ['-f', 'src host or dst host 1.2.3.4', flowsFile]);
   assert.equal(r.code, 64);
   assert.equal(r.stdout, '');
-  assert.equal(r.stderr, 'flow-aggregate: --filter: expected a value after "host", got "or" at column 10\n  src host or dst host 1.2.3.4\n           ^\n');
+  assert.equal(
+    r.stderr,
+    'flow-aggregate: --filter: expected a value after "host", got "or" at column 10\n  src host or dst host 1.2.3.4\n           ^\n',
+  );
 });
 
 test('networks file problems: file:line, skipped (exit 65), or fatal with --strict (exit 78)', async () => {
@@ -154,47 +253,77 @@ test('networks file problems: file:line, skipped (exit 65), or fatal with --stri
 });
 
 test('--interval, --pro-rate and --sort bytes; CSV output', async () => {
-  const long = flow('10.5.1.2', '8.8.8.8', 1000, { time_flow_start_ns: 1_700_000_100 * S, time_flow_end_ns: 1_700_001_100 * S });
-  const r = await runBin('flow-aggregate', ['-a', 'src_host', '--interval', '5m', '--pro-rate', '--format', 'csv'], { input: long + '\n' });
+  const long = flow('10.5.1.2', '8.8.8.8', 1000, {
+    time_flow_start_ns: 1_700_000_100 * S,
+    time_flow_end_ns: 1_700_001_100 * S,
+  });
+  const r = await runBin('flow-aggregate', ['-a', 'src_host', '--interval', '5m', '--pro-rate', '--format', 'csv'], {
+    input: long + '\n',
+  });
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, [
-    'src_host;packets;bytes;flows;time_start;time_end',
-    '10.5.1.2;3;300;1;1700000100;1700000400',
-    '10.5.1.2;3;300;0;1700000400;1700000700',
-    '10.5.1.2;3;300;0;1700000700;1700001000',
-    '10.5.1.2;1;100;0;1700001000;1700001300',
-    '',
-  ].join('\n'));
+  assert.equal(
+    r.stdout,
+    [
+      'src_host;packets;bytes;flows;time_start;time_end',
+      '10.5.1.2;3;300;1;1700000100;1700000400',
+      '10.5.1.2;3;300;0;1700000400;1700000700',
+      '10.5.1.2;3;300;0;1700000700;1700001000',
+      '10.5.1.2;1;100;0;1700001000;1700001300',
+      '',
+    ].join('\n'),
+  );
   // an end time decades after the start: counted whole in its first bin, with a warning, exit 0
-  const absurd = flow('10.5.1.2', '8.8.8.8', 1000, { time_flow_start_ns: 1_700_000_100 * S, time_flow_end_ns: 4_000_000_000 * S });
-  const w = await runBin('flow-aggregate', ['-a', 'src_host', '--interval', '5m', '--pro-rate'], { input: absurd + '\n' });
+  const absurd = flow('10.5.1.2', '8.8.8.8', 1000, {
+    time_flow_start_ns: 1_700_000_100 * S,
+    time_flow_end_ns: 4_000_000_000 * S,
+  });
+  const w = await runBin('flow-aggregate', ['-a', 'src_host', '--interval', '5m', '--pro-rate'], {
+    input: absurd + '\n',
+  });
   assert.equal(w.code, 0, w.stderr);
-  assert.deepEqual(parse(w.stdout).map((x) => [x.bytes, x.time_start]), [[1000, 1700000100]]);
+  assert.deepEqual(
+    parse(w.stdout).map((x) => [x.bytes, x.time_start]),
+    [[1000, 1700000100]],
+  );
   assert.match(w.stderr, /1 flows span more than 100000 intervals .*counted whole in their start interval/);
   const b = await runBin('flow-aggregate', ['-a', 'dst_host', '--sort', 'bytes', flowsFile]);
-  assert.deepEqual(parse(b.stdout).map((x) => x.bytes), [9000, 1050, 700, 500, 300]);
+  assert.deepEqual(
+    parse(b.stdout).map((x) => x.bytes),
+    [9000, 1050, 700, 500, 300],
+  );
 });
 
 test('a pmacct-style config file with named aggregations and filters', async () => {
   const conf = join(dir, 'agg.conf');
-  writeFileSync(conf, [
-    '! like nfacctd.conf',
-    'daemonize: true',
-    'plugins: print[agg-ab], print[agg-ba]',
-    'aggregate[agg-ab]: src_host, dst_net, dst_mask',
-    'aggregate[agg-ba]: src_net, src_mask, dst_host',
-    'aggregate_filter[agg-ab]: src net 10.5.0.0/16',
-    'aggregate_filter[agg-ba]: dst net 10.5.0.0/16',
-    'networks_file: nets.lst',
-    'print_output_file[agg-ab]: conf-ab.ndjson',
-    'print_output_file[agg-ba]: conf-ba.ndjson',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      '! like nfacctd.conf',
+      'daemonize: true',
+      'plugins: print[agg-ab], print[agg-ba]',
+      'aggregate[agg-ab]: src_host, dst_net, dst_mask',
+      'aggregate[agg-ba]: src_net, src_mask, dst_host',
+      'aggregate_filter[agg-ab]: src net 10.5.0.0/16',
+      'aggregate_filter[agg-ba]: dst net 10.5.0.0/16',
+      'networks_file: nets.lst',
+      'print_output_file[agg-ab]: conf-ab.ndjson',
+      'print_output_file[agg-ba]: conf-ba.ndjson',
+    ].join('\n'),
+  );
   const r = await runBin('flow-aggregate', ['-c', conf, flowsFile]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(parse(readFileSync(join(dir, 'conf-ab.ndjson'), 'utf8')).map((x) => [x.src_host, x.dst_net, x.bytes]), [
-    ['10.5.1.2', '0.0.0.0', 500], ['10.5.1.2', '8.8.8.0', 1000], ['10.5.2.9', '0.0.0.0', 300],
-  ]);
-  assert.deepEqual(parse(readFileSync(join(dir, 'conf-ba.ndjson'), 'utf8')).map((x) => [x.src_net, x.dst_host, x.bytes]), [['8.8.8.0', '10.5.1.2', 9000]]);
+  assert.deepEqual(
+    parse(readFileSync(join(dir, 'conf-ab.ndjson'), 'utf8')).map((x) => [x.src_host, x.dst_net, x.bytes]),
+    [
+      ['10.5.1.2', '0.0.0.0', 500],
+      ['10.5.1.2', '8.8.8.0', 1000],
+      ['10.5.2.9', '0.0.0.0', 300],
+    ],
+  );
+  assert.deepEqual(
+    parse(readFileSync(join(dir, 'conf-ba.ndjson'), 'utf8')).map((x) => [x.src_net, x.dst_host, x.bytes]),
+    [['8.8.8.0', '10.5.1.2', 9000]],
+  );
   writeFileSync(conf, 'aggregate[x]: src_host\naggregate_filter[x]: host\n');
   const bad = await runBin('flow-aggregate', ['-c', conf, flowsFile]);
   assert.equal(bad.code, 78);
@@ -221,25 +350,44 @@ test('usage errors: unknown primitive, two aggregations on stdout, --pro-rate wi
 
 test('| head -1 ends quietly with status 0', async () => {
   const many: string[] = [];
-  for (let i = 0; i < 20000; i++) many.push(flow(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, '8.8.8.8', 100 + i));
+  for (let i = 0; i < 20000; i++)
+    many.push(flow(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, '8.8.8.8', 100 + i));
   const big = join(dir, 'many.ndjson');
   writeFileSync(big, many.join('\n') + '\n');
   const r = await runShell(`'${process.execPath}' '${binPath('flow-aggregate')}' -a src_host '${big}' | head -1`);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
-  assert.equal(r.stdout, `${JSON.stringify({ src_host: '10.0.0.0', packets: 1, bytes: 100, flows: 1, time_start: T, time_end: T + 30 })}\n`);
+  assert.equal(
+    r.stdout,
+    `${JSON.stringify({ src_host: '10.0.0.0', packets: 1, bytes: 100, flows: 1, time_start: T, time_end: T + 30 })}\n`,
+  );
 });
 
 test('--net-source: exporter masks instead of the networks file, or the longer of both', async () => {
-  const input = flow('10.5.1.2', '8.8.8.8', 10, { dst_net: '8.8.0.0/16' }) + '\n' + flow('10.5.1.2', '10.5.2.3', 20, { dst_net: '10.5.2.0/25' }) + '\n';
+  const input =
+    flow('10.5.1.2', '8.8.8.8', 10, { dst_net: '8.8.0.0/16' }) +
+    '\n' +
+    flow('10.5.1.2', '10.5.2.3', 20, { dst_net: '10.5.2.0/25' }) +
+    '\n';
   const run = async (src: string): Promise<unknown[]> => {
-    const r = await runBin('flow-aggregate', ['-a', 'dst_net,dst_mask', '-n', netsFile, '--net-source', src], { input });
+    const r = await runBin('flow-aggregate', ['-a', 'dst_net,dst_mask', '-n', netsFile, '--net-source', src], {
+      input,
+    });
     assert.equal(r.code, 0, r.stderr);
     return parse(r.stdout).map((x) => [x.dst_net, x.dst_mask]);
   };
-  assert.deepEqual(await run('file'), [['8.8.8.0', 24], ['10.5.2.0', 24]]);
-  assert.deepEqual(await run('exporter'), [['8.8.0.0', 16], ['10.5.2.0', 25]]);
-  assert.deepEqual(await run('longest'), [['8.8.8.0', 24], ['10.5.2.0', 25]]);
+  assert.deepEqual(await run('file'), [
+    ['8.8.8.0', 24],
+    ['10.5.2.0', 24],
+  ]);
+  assert.deepEqual(await run('exporter'), [
+    ['8.8.0.0', 16],
+    ['10.5.2.0', 25],
+  ]);
+  assert.deepEqual(await run('longest'), [
+    ['8.8.8.0', 24],
+    ['10.5.2.0', 25],
+  ]);
   const r = await runBin('flow-aggregate', ['-a', 'dst_net', '--net-source', 'longest'], { input });
   assert.equal(r.code, 64);
   assert.match(r.stderr, /--net-source longest needs a networks file/);
@@ -262,7 +410,17 @@ test('a file, a pipe and a .gz of the same 3 MB give the same aggregates and the
   for (let i = 0; i < 6000; i++) {
     const line = flowToJson(randomRecord(r));
     const k = i % 97;
-    lines.push(k === 3 ? line + '\r' : k === 5 ? line.replace('{"type"', '{ "type"') : k === 7 ? '' : k === 11 ? line.replace('"bytes":', '"bytes":-') : line);
+    lines.push(
+      k === 3
+        ? line + '\r'
+        : k === 5
+          ? line.replace('{"type"', '{ "type"')
+          : k === 7
+            ? ''
+            : k === 11
+              ? line.replace('"bytes":', '"bytes":-')
+              : line,
+    );
   }
   const text = lines.join('\n') + '\n';
   const file = join(dir, 'many.ndjson');
@@ -277,19 +435,37 @@ test('a file, a pipe and a .gz of the same 3 MB give the same aggregates and the
   for (const other of [fromPipe, fromGz]) {
     assert.equal(other.code, fromFile.code);
     assert.equal(other.stdout, fromFile.stdout);
-    assert.equal(other.stderr.replaceAll(/\S*many\.ndjson(\.gz)?|stdin/g, 'INPUT'), fromFile.stderr.replaceAll(/\S*many\.ndjson(\.gz)?|stdin/g, 'INPUT'));
+    assert.equal(
+      other.stderr.replaceAll(/\S*many\.ndjson(\.gz)?|stdin/g, 'INPUT'),
+      fromFile.stderr.replaceAll(/\S*many\.ndjson(\.gz)?|stdin/g, 'INPUT'),
+    );
   }
   // every good line counted once (random byte counts add up past 2^53: count flows instead)
   const good = lines.filter((l) => l.trim() !== '' && !l.includes('"bytes":-'));
   assert.equal(sum(parse(fromFile.stdout), 'flows'), good.length);
-  assert.match(fromFile.stderr, new RegExp(`${lines.length - good.length - lines.filter((l) => l === '').length} of ${lines.length} lines rejected`));
+  assert.match(
+    fromFile.stderr,
+    new RegExp(
+      `${lines.length - good.length - lines.filter((l) => l === '').length} of ${lines.length} lines rejected`,
+    ),
+  );
 });
 
 test('several output files: a run that cannot write one of them replaces none (and leaves no temporary file)', async () => {
   const out = join(dir, 'all-or-none');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'ab.ndjson'), 'yesterday\n');
-  const r = await runBin('flow-aggregate', ['--ab', '--ba', '-n', netsFile, '-o', `ab=${join(out, 'ab.ndjson')}`, '-o', `ba=${join(out, 'missing-dir', 'ba.ndjson')}`, flowsFile]);
+  const r = await runBin('flow-aggregate', [
+    '--ab',
+    '--ba',
+    '-n',
+    netsFile,
+    '-o',
+    `ab=${join(out, 'ab.ndjson')}`,
+    '-o',
+    `ba=${join(out, 'missing-dir', 'ba.ndjson')}`,
+    flowsFile,
+  ]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /missing-dir\/ba\.ndjson/);
   assert.equal(readFileSync(join(out, 'ab.ndjson'), 'utf8'), 'yesterday\n');
@@ -297,7 +473,9 @@ test('several output files: a run that cannot write one of them replaces none (a
 });
 
 test('SIGINT while reading a pipe: what was read is aggregated and written, exit 130', async () => {
-  const child = spawn(process.execPath, [binPath('flow-aggregate'), '-a', 'src_host', '-o', join(dir, 'int.ndjson')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [binPath('flow-aggregate'), '-a', 'src_host', '-o', join(dir, 'int.ndjson')], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   // a signal before the command installed its handler ends it at once: not the point here

@@ -9,7 +9,15 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { ROOT, binPath, runBin } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
-import { type Collector, captureDatagrams, countersNow, normalise, replay, settle, startCollector } from '../helpers/udp-replay.js';
+import {
+  type Collector,
+  captureDatagrams,
+  countersNow,
+  normalise,
+  replay,
+  settle,
+  startCollector,
+} from '../helpers/udp-replay.js';
 import type { Datagram } from '../../lib/capture/datagram.js';
 import { Bytes, set, v9 } from '../unit/netflow/helpers.js';
 import { rngInt } from '../helpers/prng.js';
@@ -23,9 +31,16 @@ async function offline(file: string): Promise<string> {
 }
 
 const REPLAY: ReadonlyArray<readonly [string, boolean]> = [
-  ['softflowd-v5.pcap', false], ['softflowd-v9.pcap', false], ['softflowd-ipfix.pcap', false], ['softflowd-ipfix-ms.pcap', false],
-  ['softflowd-ipfix-us.pcap', false], ['live-v5.pcap', false], ['live-v9.pcap', false], ['live-ipfix.pcap', false],
-  ['sflow-v4.pcap', true], ['sflow-v6.pcap', true],
+  ['softflowd-v5.pcap', false],
+  ['softflowd-v9.pcap', false],
+  ['softflowd-ipfix.pcap', false],
+  ['softflowd-ipfix-ms.pcap', false],
+  ['softflowd-ipfix-us.pcap', false],
+  ['live-v5.pcap', false],
+  ['live-v9.pcap', false],
+  ['live-ipfix.pcap', false],
+  ['sflow-v4.pcap', true],
+  ['sflow-v6.pcap', true],
 ];
 
 for (const [file, sflow] of REPLAY) {
@@ -94,7 +109,7 @@ function withoutTemplates(b: Buffer): Buffer {
   const version = b.readUInt16BE(0);
   const headerLen = version === 9 ? 20 : 16;
   const parts: Buffer[] = [Buffer.from(b.subarray(0, headerLen))];
-  for (let o = headerLen; o + 4 <= b.length; ) {
+  for (let o = headerLen; o + 4 <= b.length;) {
     const id = b.readUInt16BE(o);
     const len = b.readUInt16BE(o + 2);
     if (len < 4) break;
@@ -159,9 +174,13 @@ test('live: -w DIR --rotate writes complete, time-ordered files and never shows 
   c.child.kill('SIGTERM');
   assert.equal((await c.exited).code, 0, c.stderr());
   const files = readdirSync(dir).sort();
-  assert.ok(files.every((f) => /^flows\.\d{14}Z(\.r\d+)?\.ndjson$/.test(f)), files.join(' '));
+  assert.ok(
+    files.every((f) => /^flows\.\d{14}Z(\.r\d+)?\.ndjson$/.test(f)),
+    files.join(' '),
+  );
   assert.ok(files.length >= 2, `several files: ${files.join(' ')}`);
-  for (const [f, text] of seen) assert.equal(readFileSync(join(dir, f), 'utf8'), text, `${f} unchanged after it appeared`);
+  for (const [f, text] of seen)
+    assert.equal(readFileSync(join(dir, f), 'utf8'), text, `${f} unchanged after it appeared`);
   let total = 0;
   let lastTime = 0;
   for (const f of files) {
@@ -183,7 +202,17 @@ test('live: --compress gzip and --exec get the closed file', async () => {
   const out = join(dir, 'out');
   const { mkdirSync } = await import('node:fs');
   mkdirSync(out);
-  const c = await startCollector(['-v', '-l', '127.0.0.1:0', '-w', out, '--compress', 'gzip', '--exec', join(dir, 'hook.sh')]);
+  const c = await startCollector([
+    '-v',
+    '-l',
+    '127.0.0.1:0',
+    '-w',
+    out,
+    '--compress',
+    'gzip',
+    '--exec',
+    join(dir, 'hook.sh'),
+  ]);
   await replay(dgs, '127.0.0.1', c.port);
   c.child.kill('SIGTERM');
   assert.equal((await c.exited).code, 0, c.stderr());
@@ -218,7 +247,10 @@ test('live: SIGUSR2 prints stats now, SIGHUP closes the file and opens the next'
 test('live: stdout redirected to a file gets every record (written through its own async stream)', async () => {
   const path = join(tempDir(), 'out.ndjson');
   const fd = openSync(path, 'w');
-  const child = spawn(process.execPath, [binPath('flow-capture'), '-v', '-l', '127.0.0.1:0'], { cwd: ROOT, stdio: ['ignore', fd, 'pipe'] });
+  const child = spawn(process.execPath, [binPath('flow-capture'), '-v', '-l', '127.0.0.1:0'], {
+    cwd: ROOT,
+    stdio: ['ignore', fd, 'pipe'],
+  });
   closeSync(fd);
   let err = '';
   const stderr = child.stderr!;
@@ -269,7 +301,10 @@ test('live: a port in use is exit 69 naming the address; bad --listen is 64', as
   c.child.kill('SIGTERM');
   await c.exited;
   assert.equal(r.code, 69);
-  assert.match(r.stderr, new RegExp(`^flow-capture: --listen 127\\.0\\.0\\.1:${c.port}: cannot bind .*address already in use`));
+  assert.match(
+    r.stderr,
+    new RegExp(`^flow-capture: --listen 127\\.0\\.0\\.1:${c.port}: cannot bind .*address already in use`),
+  );
   const bad = await runBin('flow-capture', ['-l', 'nonsense']);
   assert.equal(bad.code, 64);
   assert.match(bad.stderr, /--listen nonsense/);
@@ -290,7 +325,14 @@ test('live: garbage datagrams are counted by reason and the collector keeps goin
 
 test('live: --counters emits sFlow counter samples; without it they are only counted', async () => {
   // a hand-built sFlow datagram with one generic interface counter sample (sflow_version_5.txt)
-  const w = (...v: number[]): Buffer => Buffer.concat(v.map((x) => { const b = Buffer.alloc(4); b.writeUInt32BE(x >>> 0); return b; }));
+  const w = (...v: number[]): Buffer =>
+    Buffer.concat(
+      v.map((x) => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(x >>> 0);
+        return b;
+      }),
+    );
   const generic = w(7, 6, 0, 1000000000, 1, 3, 0, 5000, 50, 1, 2, 0, 0, 0, 0, 9000, 90, 3, 4, 0, 0, 0);
   const sample = Buffer.concat([w(1, 7, 1), w(1, generic.length), generic]);
   const payload = Buffer.concat([w(5, 1), Buffer.from([192, 0, 2, 10]), w(0, 1, 1000, 1), w(2, sample.length), sample]);
@@ -315,16 +357,22 @@ test('live: --counters emits sFlow counter samples; without it they are only cou
 
 test('live: piped into head -1, the collector ends quietly with status 0', async () => {
   const { spawn } = await import('node:child_process');
-  const sh = spawn('/bin/bash', ['-o', 'pipefail', '-c', `"${process.execPath}" bin/flow-capture.js -v -l 127.0.0.1:0 | head -1`], { cwd: ROOT });
+  const sh = spawn(
+    '/bin/bash',
+    ['-o', 'pipefail', '-c', `"${process.execPath}" bin/flow-capture.js -v -l 127.0.0.1:0 | head -1`],
+    { cwd: ROOT },
+  );
   let out = '';
   let err = '';
   sh.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   sh.stderr.setEncoding('utf8');
-  const port = await new Promise<number>((resolve) => sh.stderr.on('data', (d: string) => {
-    err += d;
-    const m = /listening on [0-9.]+:(\d+)/.exec(err);
-    if (m) resolve(Number(m[1]));
-  }));
+  const port = await new Promise<number>((resolve) =>
+    sh.stderr.on('data', (d: string) => {
+      err += d;
+      const m = /listening on [0-9.]+:(\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    }),
+  );
   const exited = new Promise<number | null>((r) => sh.on('close', (code) => r(code)));
   const dgs = await captureDatagrams(FX + 'sflow-v4.pcap');
   // keep sending until the pipeline is gone (head exits after one line, the next write fails)
@@ -345,21 +393,26 @@ test('live: a capped receive buffer is reported with the sysctl to raise it', as
   const c = await startCollector(['-v', '-l', '127.0.0.1:0', '--rcvbuf', String(ask)]);
   c.child.kill('SIGINT');
   assert.equal((await c.exited).code, 0);
-  assert.match(c.stderr(), new RegExp(`asked for a ${ask}-byte receive buffer, the kernel granted ${rmemMax} .*sysctl -w net\\.core\\.rmem_max=${ask}`));
+  assert.match(
+    c.stderr(),
+    new RegExp(
+      `asked for a ${ask}-byte receive buffer, the kernel granted ${rmemMax} .*sysctl -w net\\.core\\.rmem_max=${ask}`,
+    ),
+  );
 });
 
 /** v9: data flowsets only (no templates, no options templates, no options data). */
 function dataSetsOnly(b: Buffer): Buffer {
   const parts: Buffer[] = [Buffer.from(b.subarray(0, 20))];
   const optionIds = new Set<number>();
-  for (let o = 20; o + 4 <= b.length; ) {
+  for (let o = 20; o + 4 <= b.length;) {
     const id = b.readUInt16BE(o);
     const len = b.readUInt16BE(o + 2);
     if (len < 4) break;
     if (id === 1) optionIds.add(b.readUInt16BE(o + 4));
     o += len;
   }
-  for (let o = 20; o + 4 <= b.length; ) {
+  for (let o = 20; o + 4 <= b.length;) {
     const id = b.readUInt16BE(o);
     const len = b.readUInt16BE(o + 2);
     if (len < 4) break;
@@ -381,9 +434,16 @@ test('live: --template-cache also keeps the sampling rate learnt from v9 options
   c1.child.kill('SIGTERM');
   assert.equal((await c1.exited).code, 0, c1.stderr());
   const first = normalise(c1.stdout());
-  assert.ok(first.length > 0 && first.every((l) => JSON.parse(l).sampling_rate > 1), 'records carry the exported sampling rate');
+  assert.ok(
+    first.length > 0 && first.every((l) => JSON.parse(l).sampling_rate > 1),
+    'records carry the exported sampling rate',
+  );
   const c2 = await startCollector(['-v', '-l', '127.0.0.1:0', '--template-cache', cache]);
-  await replay(dgs.map((d) => ({ ...d, payload: dataSetsOnly(d.payload) })), '127.0.0.1', c2.port);
+  await replay(
+    dgs.map((d) => ({ ...d, payload: dataSetsOnly(d.payload) })),
+    '127.0.0.1',
+    c2.port,
+  );
   c2.child.kill('SIGTERM');
   assert.equal((await c2.exited).code, 0, c2.stderr());
   assert.deepEqual(normalise(c2.stdout()), first);
@@ -401,7 +461,10 @@ test('live: --stats N prints key=value lines while running', async () => {
   await waitFor(() => /flow-capture: stats uptime=\d+ datagrams=1 bytes=\d+ records=\d+ /.test(c.stderr()));
   c.child.kill('SIGTERM');
   assert.equal((await c.exited).code, 0);
-  for (const l of c.stderr().split('\n').filter((x) => / stats uptime=/.test(x))) {
+  for (const l of c
+    .stderr()
+    .split('\n')
+    .filter((x) => / stats uptime=/.test(x))) {
     assert.match(l, /^flow-capture: (final )?stats( [a-z0-9_]+=[0-9a-z]+)+$/, l);
   }
 });
@@ -434,14 +497,27 @@ function templateFlood(n: number): Datagram[] {
   const rnd = rngInt(1);
   const tmpl = set(0, new Bytes().u16(256, 3).u16(8, 4, 12, 4, 1, 4));
   return Array.from({ length: n }, () => {
-    return { payload: v9([tmpl], { source: rnd(2 ** 32) }), exporter: '', exporterPort: 0, receivedNs: 0, source: 'flood', packetNo: 0, offset: -1 };
+    return {
+      payload: v9([tmpl], { source: rnd(2 ** 32) }),
+      exporter: '',
+      exporterPort: 0,
+      receivedNs: 0,
+      source: 'flood',
+      packetNo: 0,
+      offset: -1,
+    };
   });
 }
 
 /** Send in chunks, letting the collector read between them (the flood must arrive, not overflow
  *  the socket buffer), with `meanwhile` from 127.0.0.1 after every 2000; then wait until the
  *  collector has decoded everything. Returns how often `meanwhile` was sent. */
-async function flood(c: Collector, dgs: readonly Datagram[], from: string, meanwhile: readonly Datagram[]): Promise<number> {
+async function flood(
+  c: Collector,
+  dgs: readonly Datagram[],
+  from: string,
+  meanwhile: readonly Datagram[],
+): Promise<number> {
   let sent = 0;
   // in bursts the collector takes in before the next: the kernel's socket buffer (rmem_max, often
   // 208 KiB, ~270 such datagrams) would otherwise drop some on a loaded machine, which this test
@@ -511,7 +587,15 @@ test('live: a template flood from 127.0.0.2 while 127.0.0.1 exports: nothing los
 
 test('-r --allow: datagrams of other exporters are denied, counted in the summary, not an error', async () => {
   const all = await runBin('flow-capture', ['-r', FX + 'live-v9.pcap']);
-  const mine = await runBin('flow-capture', ['-v', '--allow', '127.0.0.0/8', '--allow', '::1', '-r', FX + 'live-v9.pcap']);
+  const mine = await runBin('flow-capture', [
+    '-v',
+    '--allow',
+    '127.0.0.0/8',
+    '--allow',
+    '::1',
+    '-r',
+    FX + 'live-v9.pcap',
+  ]);
   assert.equal(mine.code, 0, mine.stderr);
   assert.equal(mine.stdout, all.stdout);
   const other = await runBin('flow-capture', ['--allow', '192.0.2.0/24', '-r', FX + 'live-v9.pcap']);

@@ -10,7 +10,15 @@ import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { ROOT, runBin, runProcess } from '../helpers/spawn.js';
 import { tempDir } from '../helpers/tmp.js';
-import { type Collector, captureDatagrams, countersNow, normalise, replay, settle, startCollector } from '../helpers/udp-replay.js';
+import {
+  type Collector,
+  captureDatagrams,
+  countersNow,
+  normalise,
+  replay,
+  settle,
+  startCollector,
+} from '../helpers/udp-replay.js';
 import { parsePromText, sampleValue, type PromFamily } from '../helpers/prom-text.js';
 import { needs, withPeers } from '../helpers/peers.js';
 import { freePort, udpBound } from '../helpers/nfcapd.js';
@@ -74,9 +82,17 @@ test('metrics: a scrape during and after a live replay agrees with the stats lin
   assert.equal(v('flowmeter_capture_decode_errors_total'), stats.get('decode_errors'));
   for (const p of ['netflow_v5', 'netflow_v9']) {
     assert.equal(v('flowmeter_capture_decoded_datagrams_total', { protocol: p }), stats.get(`${p}_datagrams`), p);
-    assert.equal(v('flowmeter_capture_exporter_datagrams_total', { exporter: '127.0.0.1', protocol: p }), stats.get(`${p}_datagrams`), p);
+    assert.equal(
+      v('flowmeter_capture_exporter_datagrams_total', { exporter: '127.0.0.1', protocol: p }),
+      stats.get(`${p}_datagrams`),
+      p,
+    );
   }
-  assert.equal(v('flowmeter_capture_exporter_records_total'), stats.get('records'), 'the per-exporter records sum to the total');
+  assert.equal(
+    v('flowmeter_capture_exporter_records_total'),
+    stats.get('records'),
+    'the per-exporter records sum to the total',
+  );
   assert.equal(v('flowmeter_capture_exporter_bytes_total'), stats.get('bytes'));
   // counters only grow between the two scrapes
   for (const [name, f] of during.families) {
@@ -85,7 +101,10 @@ test('metrics: a scrape during and after a live replay agrees with the stats lin
   }
   // process metrics from prom-client, HELP and TYPE for every family
   assert.ok(families.get('process_cpu_user_seconds_total')?.type === 'counter', text);
-  assert.ok(families.get('process_resident_memory_bytes') !== undefined || families.get('nodejs_heap_size_used_bytes') !== undefined);
+  assert.ok(
+    families.get('process_resident_memory_bytes') !== undefined ||
+      families.get('nodejs_heap_size_used_bytes') !== undefined,
+  );
   for (const [name, f] of families) assert.ok(f.help !== undefined && f.type !== undefined, name);
   const other = await fetch(`http://127.0.0.1:${port}/`);
   assert.equal(other.status, 404);
@@ -94,7 +113,10 @@ test('metrics: a scrape during and after a live replay agrees with the stats lin
   // and the records written are the records counted, and those of -r
   const written = normalise(c.stdout());
   assert.equal(written.length, stats.get('records'));
-  assert.deepEqual(written, [...(await offlineRecords('live-v9.pcap')), ...(await offlineRecords('live-v5.pcap'))].sort());
+  assert.deepEqual(
+    written,
+    [...(await offlineRecords('live-v9.pcap')), ...(await offlineRecords('live-v5.pcap'))].sort(),
+  );
 });
 
 test('metrics: past --metrics-max-exporters, further exporters are summed under exporter="other"', async () => {
@@ -107,7 +129,10 @@ test('metrics: past --metrics-max-exporters, further exporters are summed under 
   const { families } = await scrape(port);
   const series = families.get('flowmeter_capture_exporter_datagrams_total')!.samples;
   assert.deepEqual(series.map((s) => s.labels.exporter).sort(), ['127.0.0.2', '127.0.0.3', 'other']);
-  assert.equal(sampleValue(families, 'flowmeter_capture_exporter_datagrams_total', { exporter: 'other' }), 2 * dgs.length);
+  assert.equal(
+    sampleValue(families, 'flowmeter_capture_exporter_datagrams_total', { exporter: 'other' }),
+    2 * dgs.length,
+  );
   assert.equal(sampleValue(families, 'flowmeter_capture_exporter_datagrams_total'), 4 * dgs.length);
   c.child.kill('SIGTERM');
   assert.equal((await c.exited).code, 0, c.stderr());
@@ -118,9 +143,14 @@ test('metrics: an address already in use is exit 69 naming --metrics; --metrics 
   await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
   const port = (busy.address() as { port: number }).port;
   try {
-    const r = await runBin('flow-capture', ['-l', '127.0.0.1:0', '--metrics', `127.0.0.1:${port}`], { timeoutMs: 20_000 });
+    const r = await runBin('flow-capture', ['-l', '127.0.0.1:0', '--metrics', `127.0.0.1:${port}`], {
+      timeoutMs: 20_000,
+    });
     assert.equal(r.code, 69, r.stderr);
-    assert.match(r.stderr, new RegExp(`--metrics 127\\.0\\.0\\.1:${port}: cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
+    assert.match(
+      r.stderr,
+      new RegExp(`--metrics 127\\.0\\.0\\.1:${port}: cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`),
+    );
   } finally {
     busy.close();
   }
@@ -138,7 +168,14 @@ test('tee: two receivers get every datagram; one that stops costs the main colle
   const stopping = await collector(['-v', '-l', '127.0.0.1:0']);
   const nfcapd = needs(t, 'nfcapd', 'nfdump') ? await startNfcapd() : undefined;
   const targets = [receiver.port, stopping.port, ...(nfcapd ? [nfcapd.port] : [])];
-  const main = await collector(['-v', '-l', '127.0.0.1:0', '--metrics', '127.0.0.1:0', ...targets.flatMap((p) => ['--tee', `127.0.0.1:${p}`])]);
+  const main = await collector([
+    '-v',
+    '-l',
+    '127.0.0.1:0',
+    '--metrics',
+    '127.0.0.1:0',
+    ...targets.flatMap((p) => ['--tee', `127.0.0.1:${p}`]),
+  ]);
   await replay(dgs, '127.0.0.1', main.port);
   await settle(receiver);
   // the second receiver goes away; the main collector goes on receiving and forwarding
@@ -149,7 +186,11 @@ test('tee: two receivers get every datagram; one that stops costs the main colle
   await settle(receiver);
   const { families } = await scrape(await metricsPort(main));
   for (const p of targets) {
-    assert.equal(sampleValue(families, 'flowmeter_capture_tee_datagrams_total', { target: `127.0.0.1:${p}` }), 2 * dgs.length, `tee to ${p}`);
+    assert.equal(
+      sampleValue(families, 'flowmeter_capture_tee_datagrams_total', { target: `127.0.0.1:${p}` }),
+      2 * dgs.length,
+      `tee to ${p}`,
+    );
     assert.equal(sampleValue(families, 'flowmeter_capture_tee_drops_total', { target: `127.0.0.1:${p}` }), 0);
   }
   main.child.kill('SIGTERM');
@@ -158,21 +199,36 @@ test('tee: two receivers get every datagram; one that stops costs the main colle
   assert.equal((await receiver.exited).code, 0, receiver.stderr());
   assert.deepEqual(normalise(main.stdout()), [...want, ...want].sort(), 'the main collector lost nothing');
   // unchanged: the receiver decodes the very records (the tee sends from 127.0.0.1 like the replay)
-  assert.deepEqual(normalise(receiver.stdout()), [...want, ...want].sort(), 'the receiver got every datagram unchanged');
-  assert.match(main.stderr(), new RegExp(`final stats tee target=127\\.0\\.0\\.1:${receiver.port} sent=${2 * dgs.length} drops=0 errors=0`));
+  assert.deepEqual(
+    normalise(receiver.stdout()),
+    [...want, ...want].sort(),
+    'the receiver got every datagram unchanged',
+  );
+  assert.match(
+    main.stderr(),
+    new RegExp(`final stats tee target=127\\.0\\.0\\.1:${receiver.port} sent=${2 * dgs.length} drops=0 errors=0`),
+  );
   if (nfcapd) assert.equal(await nfcapd.flows(), 2 * want.length, 'nfcapd stored every flow');
 });
 
 test('tee: datagrams from exporters outside --allow are not forwarded', async () => {
   const dgs = await captureDatagrams(FX + 'live-v5.pcap');
   const receiver = await collector(['-v', '-l', '127.0.0.1:0']);
-  const main = await collector(['-v', '-l', '127.0.0.1:0', '--allow', '127.0.0.2/32', '--tee', `127.0.0.1:${receiver.port}`]);
+  const main = await collector([
+    '-v',
+    '-l',
+    '127.0.0.1:0',
+    '--allow',
+    '127.0.0.2/32',
+    '--tee',
+    `127.0.0.1:${receiver.port}`,
+  ]);
   await replay(dgs, '127.0.0.1', main.port);
   await replay(dgs, '127.0.0.1', main.port, 4, '127.0.0.2');
   await settle(main);
   await settle(receiver);
   const r = await countersNow(receiver);
-  assert.equal(r.get('datagrams'), dgs.length, 'only the allowed exporter\'s datagrams were forwarded');
+  assert.equal(r.get('datagrams'), dgs.length, "only the allowed exporter's datagrams were forwarded");
   main.child.kill('SIGTERM');
   receiver.child.kill('SIGTERM');
   assert.equal((await main.exited).code, 0, main.stderr());
@@ -201,7 +257,11 @@ async function startNfcapd(): Promise<{ port: number; flows: () => Promise<numbe
 
 test('examples/prometheus/flowmeter.rules.yml names only metrics flowmeter exposes', async () => {
   const rules = readFileSync(`${ROOT}examples/prometheus/flowmeter.rules.yml`, 'utf8');
-  const used = new Set([...rules.matchAll(/^\s*expr: (.*)$/gm)].flatMap((m) => [...m[1]!.matchAll(/\bflowmeter_[a-z0-9_]+/g)].map((n) => n[0])));
+  const used = new Set(
+    [...rules.matchAll(/^\s*expr: (.*)$/gm)].flatMap((m) =>
+      [...m[1]!.matchAll(/\bflowmeter_[a-z0-9_]+/g)].map((n) => n[0]),
+    ),
+  );
   assert.ok(used.size >= 8, [...used].join(' '));
   // what a collector with a tee serves, and what a --metrics-file run writes
   const c = await collector(['-v', '-l', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--tee', '127.0.0.1:9']);

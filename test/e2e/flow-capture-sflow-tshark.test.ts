@@ -30,7 +30,10 @@ function str(o: Json | undefined, k: string): string {
 
 /** Samples as tshark sees them, datagram by datagram; malformed datagrams are marked. */
 function tsharkSamples(file: string): { samples: Sample[]; malformedSeqs: number[] } {
-  const text = execFileSync('tshark', ['-r', file, '-d', 'udp.port==16343,sflow', '-T', 'json'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const text = execFileSync('tshark', ['-r', file, '-d', 'udp.port==16343,sflow', '-T', 'json'], {
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+  });
   const packets = JSON.parse(text) as Array<{ _source: { layers: Json } }>;
   const samples: Sample[] = [];
   const malformedSeqs: number[] = [];
@@ -51,7 +54,8 @@ function tsharkSamples(file: string): { samples: Sample[]; malformedSeqs: number
       const l4 = (tree.tcp ?? tree.udp) as Json | undefined;
       const isV4 = tree.ip !== undefined;
       samples.push({
-        seq, agent,
+        seq,
+        agent,
         rate: Number(str(s, 'sflow.flow_sample.sampling_rate')),
         frameLength: Number(str(raw, 'sflow_245.header.frame_length')),
         src: str(ip, isV4 ? 'ip.src' : 'ipv6.src'),
@@ -84,14 +88,23 @@ for (const file of ['sflow-v4.pcap', 'sflow-v6.pcap']) {
     const path = `${ROOT}test/fixtures/${file}`;
     const want = tsharkSamples(path);
     const r = await runBin('flow-capture', ['-r', path]);
-    const ours: Sample[] = r.stdout.trim().split('\n').map((l) => {
-      const o = JSON.parse(l) as Rec;
-      return {
-        seq: o.sequence_num, agent: o.sampler_address, rate: o.sampling_rate, frameLength: o.bytes,
-        src: o.src_addr, dst: o.dst_addr, proto: typeof o.proto === 'number' ? o.proto : PROTO[o.proto]!,
-        srcPort: o.src_port, dstPort: o.dst_port,
-      };
-    });
+    const ours: Sample[] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const o = JSON.parse(l) as Rec;
+        return {
+          seq: o.sequence_num,
+          agent: o.sampler_address,
+          rate: o.sampling_rate,
+          frameLength: o.bytes,
+          src: o.src_addr,
+          dst: o.dst_addr,
+          proto: typeof o.proto === 'number' ? o.proto : PROTO[o.proto]!,
+          srcPort: o.src_port,
+          dstPort: o.dst_port,
+        };
+      });
     assert.ok(want.samples.length > 50, 'the fixture has samples');
     assert.deepEqual(ours, want.samples);
     // what tshark calls malformed (pmacct's first IPv6-agent datagram) we reject, by reason

@@ -25,8 +25,12 @@ async function ndjson(...files: string[]): Promise<FlowRecord[]> {
   return records;
 }
 
-test('ndjson (default): every line is a valid flow record of the capture\'s version', async () => {
-  for (const [file, type] of [[V5, 'NETFLOW_V5'], [V9, 'NETFLOW_V9'], [IPFIX, 'IPFIX']] as const) {
+test("ndjson (default): every line is a valid flow record of the capture's version", async () => {
+  for (const [file, type] of [
+    [V5, 'NETFLOW_V5'],
+    [V9, 'NETFLOW_V9'],
+    [IPFIX, 'IPFIX'],
+  ] as const) {
     const recs = await ndjson(file);
     assert.ok(recs.length > 10, `${file}: ${recs.length} records`);
     for (const r of recs) {
@@ -50,7 +54,17 @@ test('several -r files (a shell glob) are decoded in order into one stream', asy
   assert.equal(r.code, 0, r.stderr);
   const n = readdirSync(`${ROOT}examples`).filter((f) => f.endsWith('.pcap')).length;
   assert.ok(n >= 3);
-  assert.equal(lines(r.stdout).length, (await ndjson(...readdirSync(`${ROOT}examples`).filter((f) => f.endsWith('.pcap')).sort().map((f) => `${ROOT}examples/${f}`))).length);
+  assert.equal(
+    lines(r.stdout).length,
+    (
+      await ndjson(
+        ...readdirSync(`${ROOT}examples`)
+          .filter((f) => f.endsWith('.pcap'))
+          .sort()
+          .map((f) => `${ROOT}examples/${f}`),
+      )
+    ).length,
+  );
 });
 
 test('-r - reads the capture from stdin', async () => {
@@ -77,12 +91,26 @@ test('--fields picks and orders the columns for csv and text', async () => {
   assert.equal(csv.code, 0, csv.stderr);
   const [header, ...rows] = lines(csv.stdout);
   assert.equal(header, fields.join(';'));
-  rows.forEach((row, i) => assert.equal(row, fields.map((f) => renderField(recs[i]!, f as keyof FlowRecord)).join(';')));
-  const text = await runBin('flow-capture', ['--format', 'text', '--fields', 'src_addr,bytes,time_flow_start_ns', '-r', V9]);
+  rows.forEach((row, i) =>
+    assert.equal(row, fields.map((f) => renderField(recs[i]!, f as keyof FlowRecord)).join(';')),
+  );
+  const text = await runBin('flow-capture', [
+    '--format',
+    'text',
+    '--fields',
+    'src_addr,bytes,time_flow_start_ns',
+    '-r',
+    V9,
+  ]);
   assert.equal(text.code, 0, text.stderr);
   const tl = lines(text.stdout);
   assert.equal(tl.length, recs.length);
-  tl.forEach((l, i) => assert.match(l, new RegExp(`^${recs[i]!.src_addr} ${recs[i]!.bytes} \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}$`)));
+  tl.forEach((l, i) =>
+    assert.match(
+      l,
+      new RegExp(`^${recs[i]!.src_addr} ${recs[i]!.bytes} \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}$`),
+    ),
+  );
 });
 
 test('text: one tcpdump-like line per flow, no colour off a TTY, colour when forced', async () => {
@@ -98,7 +126,12 @@ test('text: one tcpdump-like line per flow, no colour off a TTY, colour when for
     const src = ported ? `${f.src_addr}.${f.src_port}` : f.src_addr;
     const dst = ported ? `${f.dst_addr}.${f.dst_port}` : f.dst_addr;
     // the record's own ms (its NDJSON integer cut), not the double's: …682000000 is …682, not …681
-    assert.ok(l.startsWith(new Date(Number(intText(f.time_flow_start_ns).slice(0, -6))).toISOString().replace('T', ' ').slice(0, 23)), l);
+    assert.ok(
+      l.startsWith(
+        new Date(Number(intText(f.time_flow_start_ns).slice(0, -6))).toISOString().replace('T', ' ').slice(0, 23),
+      ),
+      l,
+    );
     assert.ok(l.includes(` 127.0.0.1 `), l);
     assert.ok(l.includes(` ${src} > ${dst}: ${f.packets} pkts ${f.bytes} bytes`), l);
     if (f.proto === 6) assert.match(l, / \[[FSRP.UEW]+\] /);
@@ -143,7 +176,10 @@ test('a garbage datagram among good ones: counted, named, the rest decoded, exit
   const good = await ndjson(V5);
   const r = await runBin('flow-capture', ['-r', bad]);
   assert.equal(r.code, 65);
-  assert.match(r.stderr, /bad\.pcap: packet 1 \(offset 0x18\), exporter 127\.0\.0\.1:\d+: datagram header at offset 0x0: unknown version 99/);
+  assert.match(
+    r.stderr,
+    /bad\.pcap: packet 1 \(offset 0x18\), exporter 127\.0\.0\.1:\d+: datagram header at offset 0x0: unknown version 99/,
+  );
   assert.match(r.stderr, /1 file: \d+ packets, \d+ datagrams, \d+ records; rejected 1 \(unknown version 1\)/);
   assert.deepEqual(lines(r.stdout).map(parseFlowLine), good);
   const strict = await runBin('flow-capture', ['--strict', '-r', bad]);

@@ -39,7 +39,10 @@ for (const [name, args] of CASES) {
 }
 
 function inputBytes(path: string): number {
-  return readFileSync(path, 'utf8').trim().split('\n').reduce((s, l) => s + Number(JSON.parse(l).bytes), 0);
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .reduce((s, l) => s + Number(JSON.parse(l).bytes), 0);
 }
 
 function chartBytes(html: string): number {
@@ -47,7 +50,17 @@ function chartBytes(html: string): number {
 }
 
 test('html: the chart bins add up to exactly the input bytes (flows spread over their span, aggregates too)', async () => {
-  for (const [args, files] of [[[FLOWS], [FLOWS]], [[AB, BA], [AB, BA]], [['--interval', '7', AB, BA], [AB, BA]]] as const) {
+  for (const [args, files] of [
+    [[FLOWS], [FLOWS]],
+    [
+      [AB, BA],
+      [AB, BA],
+    ],
+    [
+      ['--interval', '7', AB, BA],
+      [AB, BA],
+    ],
+  ] as const) {
     const r = await runBin('flow-report', ['--format', 'html', ...args]);
     assert.equal(r.code, 0, r.stderr);
     const want = files.reduce((s, f) => s + inputBytes(f), 0);
@@ -60,7 +73,16 @@ test('html: a long time span is drawn in coarser bins, never more than 150 bars'
   const dir = tempDir();
   const input = join(dir, 'year.ndjson');
   const lines: string[] = [];
-  for (let i = 0; i < 400; i++) lines.push(JSON.stringify({ dst_host: `10.0.${i % 250}.1`, packets: 1, bytes: 1000 + i, time_start: 1767225600 + i * 86400, time_end: 1767225600 + i * 86400 + 300 }));
+  for (let i = 0; i < 400; i++)
+    lines.push(
+      JSON.stringify({
+        dst_host: `10.0.${i % 250}.1`,
+        packets: 1,
+        bytes: 1000 + i,
+        time_start: 1767225600 + i * 86400,
+        time_end: 1767225600 + i * 86400 + 300,
+      }),
+    );
   writeFileSync(input, lines.join('\n') + '\n');
   const r = await runBin('flow-report', ['--format', 'html', input]);
   assert.equal(r.code, 0, r.stderr);
@@ -97,10 +119,20 @@ test('html: -o writes the page atomically; bad input is exit 65 and named; | hea
   assert.equal(t.code, 64);
 });
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** Open each page in a fresh headless Chromium profile; every request the page makes is recorded. */
-async function openPages(files: string[], shot?: string): Promise<Array<{ requests: string[]; rects: number; svgs: number; text: string; errors: string[] }>> {
+async function openPages(
+  files: string[],
+  shot?: string,
+): Promise<Array<{ requests: string[]; rects: number; svgs: number; text: string; errors: string[] }>> {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
     const ctx = await browser.newContext({ viewport: { width: 1024, height: 1000 } });
@@ -128,48 +160,78 @@ async function openPages(files: string[], shot?: string): Promise<Array<{ reques
   }
 }
 
-test('html: headless Chromium renders the page and its chart, and the page fetches nothing', withPeers('chromium'), async () => {
-  const dir = tempDir();
-  const page = join(dir, 'report.html');
-  const r = await runBin('flow-report', ['--format', 'html', '-o', page, FLOWS]);
-  assert.equal(r.code, 0, r.stderr);
-  // control: a page with one external image: the same check sees that request
-  const control = join(dir, 'control.html');
-  writeFileSync(control, '<!DOCTYPE html><html><body><img src="http://127.0.0.1:9/x.png"><p>control</p></body></html>');
-  const shot = join(dir, 'report.png');
-  const [got, ctl] = await openPages([page, control], shot);
-  assert.deepEqual(got!.requests, [pathToFileURL(page).href], 'only the page itself');
-  assert.ok(got!.rects > 0, 'chart bars drawn');
-  assert.equal(got!.svgs, 1);
-  assert.match(got!.text, /Traffic over time/);
-  assert.match(got!.text, /destination port/);
-  assert.deepEqual(got!.errors, [], 'no console errors (e.g. CSP violations)');
-  assert.ok(ctl!.requests.includes('http://127.0.0.1:9/x.png'), `control page request seen: ${ctl!.requests.join(' ')}`);
-  const png = readFileSync(shot);
-  assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
-  assert.ok(png.readUInt32BE(16) === 1024 && png.readUInt32BE(20) > 1000, `full-page screenshot: ${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`);
-  if (process.env.UPDATE_SCREENSHOT) writeFileSync(`${ROOT}examples/flow-report-html.png`, png);
-});
+test(
+  'html: headless Chromium renders the page and its chart, and the page fetches nothing',
+  withPeers('chromium'),
+  async () => {
+    const dir = tempDir();
+    const page = join(dir, 'report.html');
+    const r = await runBin('flow-report', ['--format', 'html', '-o', page, FLOWS]);
+    assert.equal(r.code, 0, r.stderr);
+    // control: a page with one external image: the same check sees that request
+    const control = join(dir, 'control.html');
+    writeFileSync(
+      control,
+      '<!DOCTYPE html><html><body><img src="http://127.0.0.1:9/x.png"><p>control</p></body></html>',
+    );
+    const shot = join(dir, 'report.png');
+    const [got, ctl] = await openPages([page, control], shot);
+    assert.deepEqual(got!.requests, [pathToFileURL(page).href], 'only the page itself');
+    assert.ok(got!.rects > 0, 'chart bars drawn');
+    assert.equal(got!.svgs, 1);
+    assert.match(got!.text, /Traffic over time/);
+    assert.match(got!.text, /destination port/);
+    assert.deepEqual(got!.errors, [], 'no console errors (e.g. CSP violations)');
+    assert.ok(
+      ctl!.requests.includes('http://127.0.0.1:9/x.png'),
+      `control page request seen: ${ctl!.requests.join(' ')}`,
+    );
+    const png = readFileSync(shot);
+    assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+    assert.ok(
+      png.readUInt32BE(16) === 1024 && png.readUInt32BE(20) > 1000,
+      `full-page screenshot: ${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`,
+    );
+    if (process.env.UPDATE_SCREENSHOT) writeFileSync(`${ROOT}examples/flow-report-html.png`, png);
+  },
+);
 
 test('html: many aggregate records: the top N and the "more" line are exact (held records are pruned)', async () => {
   const dir = tempDir();
   const input = join(dir, 'many.ndjson');
-  const rows = Array.from({ length: 5000 }, (_, i) => ({ src_host: `10.1.${i >> 8}.${i & 255}`, packets: 1, bytes: (i * 7919) % 3001, flows: 1, time_start: 1794489282, time_end: 1794489282 }));
+  const rows = Array.from({ length: 5000 }, (_, i) => ({
+    src_host: `10.1.${i >> 8}.${i & 255}`,
+    packets: 1,
+    bytes: (i * 7919) % 3001,
+    flows: 1,
+    time_start: 1794489282,
+    time_end: 1794489282,
+  }));
   writeFileSync(input, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
   const r = await runBin('flow-report', ['--format', 'html', '--top', '5', input]);
   assert.equal(r.code, 0, r.stderr);
   // stable order: largest bytes first, ties in input order
   const want = rows.map((x, i) => ({ ...x, i })).sort((a, b) => b.bytes - a.bytes || a.i - b.i);
   const shown = [...r.stdout.matchAll(/<tr><td>(10\.1\.[0-9.]+)<\/td>/g)].map((m) => m[1]);
-  assert.deepEqual(shown, want.slice(0, 5).map((x) => x.src_host));
+  assert.deepEqual(
+    shown,
+    want.slice(0, 5).map((x) => x.src_host),
+  );
   assert.match(r.stdout, /<h2>Top 5 of 5000 records by bytes<\/h2>/);
   const restBytes = want.slice(5).reduce((s, x) => s + x.bytes, 0);
-  assert.match(r.stdout, new RegExp(`<td colspan="1">4995 more</td><td class="n" title="4995">[^<]*</td><td class="n" title="${restBytes}">`));
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `<td colspan="1">4995 more</td><td class="n" title="4995">[^<]*</td><td class="n" title="${restBytes}">`,
+    ),
+  );
 });
 
 /** The <title> of every bar: its bit rate as printed, and its exact bytes and bin. */
 function barTitles(html: string): Array<{ rate: string; bytes: number; step: string }> {
-  return [...html.matchAll(/<title>[^<:]*:[0-9:]*Z(?: in| out)?: ([^ ]+ [^ ]+) \(([0-9]+) bytes in ([a-z0-9 ]+)\)<\/title>/g)].map((m) => ({ rate: m[1]!, bytes: Number(m[2]), step: m[3]! }));
+  return [
+    ...html.matchAll(/<title>[^<:]*:[0-9:]*Z(?: in| out)?: ([^ ]+ [^ ]+) \(([0-9]+) bytes in ([a-z0-9 ]+)\)<\/title>/g),
+  ].map((m) => ({ rate: m[1]!, bytes: Number(m[2]), step: m[3]! }));
 }
 
 test('html: the chart in bit/s (bytes × 8 / bin), one unit system in chart and tables (SI by default, --iec throughout)', async () => {
@@ -196,8 +258,20 @@ test('html: the chart in bit/s (bytes × 8 / bin), one unit system in chart and 
 
 /** --ab and --ba aggregates of the report fixture's flows, in `interval`-second bins (or none). */
 async function abba(dir: string, interval?: number): Promise<[string, string]> {
-  const ab = join(dir, `agg-ab-${interval ?? 0}.ndjson`), ba = join(dir, `agg-ba-${interval ?? 0}.ndjson`);
-  const r = await runBin('flow-aggregate', ['--ab', '--ba', '-n', `${F}/networks.lst`, ...(interval ? ['--interval', String(interval)] : []), '-o', `ab=${ab}`, '-o', `ba=${ba}`, FLOWS]);
+  const ab = join(dir, `agg-ab-${interval ?? 0}.ndjson`),
+    ba = join(dir, `agg-ba-${interval ?? 0}.ndjson`);
+  const r = await runBin('flow-aggregate', [
+    '--ab',
+    '--ba',
+    '-n',
+    `${F}/networks.lst`,
+    ...(interval ? ['--interval', String(interval)] : []),
+    '-o',
+    `ab=${ab}`,
+    '-o',
+    `ba=${ba}`,
+    FLOWS,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   return [ab, ba];
 }
@@ -217,13 +291,26 @@ test('html: --ab/--ba aggregates give the subscriber view: in and out side by si
     const [ab, ba] = await abba(dir, interval);
     const r = await runBin('flow-report', ['--format', 'html', '--top', '5', ab, ba]);
     assert.equal(r.code, 0, r.stderr);
-    const out = bytesBy(ab, 'src_host'), inn = bytesBy(ba, 'dst_host');
-    const all = [...new Set([...out.keys(), ...inn.keys()])].map((h) => ({ h, i: inn.get(h) ?? 0, o: out.get(h) ?? 0 }));
+    const out = bytesBy(ab, 'src_host'),
+      inn = bytesBy(ba, 'dst_host');
+    const all = [...new Set([...out.keys(), ...inn.keys()])].map((h) => ({
+      h,
+      i: inn.get(h) ?? 0,
+      o: out.get(h) ?? 0,
+    }));
     all.sort((a, b) => b.i + b.o - (a.i + a.o) || (a.h < b.h ? -1 : 1));
     assert.match(r.stdout, new RegExp(`<h2>Subscribers: top 5 of ${all.length} by in \\+ out</h2>`));
-    const rows = [...r.stdout.matchAll(/<tr><td>([^<]+)<\/td><td class="n" title="([0-9]+)">[^<]*<\/td><td class="n" title="([0-9]+)">/g)].slice(0, 5);
-    assert.deepEqual(rows.map((m) => [m[1], Number(m[2]), Number(m[3])]), all.slice(0, 5).map((x) => [x.h, x.i, x.o]));
-    const sum = (attr: string): number => [...r.stdout.matchAll(new RegExp(`${attr}="([0-9]+)"`, 'g'))].reduce((s, m) => s + Number(m[1]), 0);
+    const rows = [
+      ...r.stdout.matchAll(
+        /<tr><td>([^<]+)<\/td><td class="n" title="([0-9]+)">[^<]*<\/td><td class="n" title="([0-9]+)">/g,
+      ),
+    ].slice(0, 5);
+    assert.deepEqual(
+      rows.map((m) => [m[1], Number(m[2]), Number(m[3])]),
+      all.slice(0, 5).map((x) => [x.h, x.i, x.o]),
+    );
+    const sum = (attr: string): number =>
+      [...r.stdout.matchAll(new RegExp(`${attr}="([0-9]+)"`, 'g'))].reduce((s, m) => s + Number(m[1]), 0);
     if (interval) {
       assert.match(r.stdout, /<h2>Subscribers in and out over time<\/h2>/);
       assert.equal(sum('data-bytes-in'), inputBytes(ba));

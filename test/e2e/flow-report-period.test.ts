@@ -53,7 +53,10 @@ test('period: --period last never reads the interval still being written, then r
   const one = lines(readFileSync(join(dir, files[0]!), 'utf8')).length;
   assert.ok(one > 0);
   assert.equal(lines(r.stdout).length, 2 * one);
-  assert.match(r.stderr, new RegExp(`--period last: interval .* \\(2 files\\): ${join(dir, files[0]!)} ${join(dir, files[1]!)}`));
+  assert.match(
+    r.stderr,
+    new RegExp(`--period last: interval .* \\(2 files\\): ${join(dir, files[0]!)} ${join(dir, files[1]!)}`),
+  );
 });
 
 test('period: short rotation: --period last picks the newest closed file while flow-capture writes the next', async () => {
@@ -141,7 +144,12 @@ test('period: hour and day take the previous clock hour/day; a file of it still 
   const d = await runBin('flow-report', ['-v', '--format', 'ndjson', '--period', 'day', '--dir', dir]);
   assert.equal(d.code, 0, d.stderr);
   const minute = (ms: number): string => stamp(ms, 300).slice(0, 12); // without the zone suffix
-  const yesterday = readdirSync(dir).filter((f) => f.startsWith('flows.') && /^flows\.(\d{12})/.exec(f)![1]! < minute(dayStart) && /^flows\.(\d{12})/.exec(f)![1]! >= minute(dayStart - 86_400_000));
+  const yesterday = readdirSync(dir).filter(
+    (f) =>
+      f.startsWith('flows.') &&
+      /^flows\.(\d{12})/.exec(f)![1]! < minute(dayStart) &&
+      /^flows\.(\d{12})/.exec(f)![1]! >= minute(dayStart - 86_400_000),
+  );
   assert.equal(lines(d.stdout).length, yesterday.length * n);
   // a file of the previous hour still being written: try again later
   writeFileSync(join(dir, `.flows.${stamp(hourStart - 300_000, 300)}.ndjson.tmp-1-ef01`), '');

@@ -30,10 +30,22 @@ interface AggSet {
 const SETS: AggSet[] = [
   { name: 'ab', aggregate: 'src_host, dst_net, dst_mask', args: ['--ab'] },
   { name: 'ba', aggregate: 'src_net, src_mask, dst_host', args: ['--ba'] },
-  { name: 'full', aggregate: 'src_host, dst_host, src_port, dst_port, proto, tos', args: ['-a', 'tos,proto,dst_port,src_port,dst_host,src_host'] },
+  {
+    name: 'full',
+    aggregate: 'src_host, dst_host, src_port, dst_port, proto, tos',
+    args: ['-a', 'tos,proto,dst_port,src_port,dst_host,src_host'],
+  },
   { name: 'fl', aggregate: 'dst_host, proto, flows', args: ['-a', 'dst_host,proto,flows'] },
-  { name: 'x1', aggregate: 'tcpflags, src_port, dst_as, src_as, out_iface, in_iface, peer_src_ip', args: ['-a', 'tcpflags,src_port,dst_as,src_as,out_iface,in_iface,peer_src_ip'] },
-  { name: 'x2', aggregate: 'src_net, dst_net, src_mask, dst_mask, etype', args: ['-a', 'src_net,dst_net,src_mask,dst_mask,etype'] },
+  {
+    name: 'x1',
+    aggregate: 'tcpflags, src_port, dst_as, src_as, out_iface, in_iface, peer_src_ip',
+    args: ['-a', 'tcpflags,src_port,dst_as,src_as,out_iface,in_iface,peer_src_ip'],
+  },
+  {
+    name: 'x2',
+    aggregate: 'src_net, dst_net, src_mask, dst_mask, etype',
+    args: ['-a', 'src_net,dst_net,src_mask,dst_mask,etype'],
+  },
   // all primitives zero in this capture: pmacct prints no row and counts 0 entries
   { name: 'zero', aggregate: 'src_as, in_iface', args: ['-a', 'src_as,in_iface'] },
 ];
@@ -84,27 +96,49 @@ before(async () => {
   );
   const pr = await runProcess('nfacctd', ['-f', join(dir, 'print.conf')], { timeoutMs: 60_000 });
   assert.equal(pr.code, 0, `nfacctd (print): ${pr.stderr}${pr.stdout}`);
-  const flows = readFileSync(join(dir, 'flows.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const flows = readFileSync(join(dir, 'flows.json'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.ok(flows.length > 300, `print plugin wrote ${flows.length} flows`);
   flowsPath = join(dir, 'flows.ndjson');
   writeFileSync(flowsPath, flows.map((o) => JSON.stringify(flowFromPmacct(o)) + '\n').join(''));
   totalBytes = flows.reduce((s, o) => s + (o.bytes as number), 0);
 
   // 2. The tables: memory plugins fed from the same capture, kept running for the queries.
-  const conf = ['daemonize: false', `pcap_savefile: ${PCAP}`, 'pcap_savefile_wait: true', `networks_file: ${join(dir, 'networks.lst')}`, 'nfacctd_net: file'];
+  const conf = [
+    'daemonize: false',
+    `pcap_savefile: ${PCAP}`,
+    'pcap_savefile_wait: true',
+    `networks_file: ${join(dir, 'networks.lst')}`,
+    'nfacctd_net: file',
+  ];
   conf.push(`plugins: ${SETS.map((s) => `memory[${s.name}]`).join(', ')}`);
   for (const s of SETS) conf.push(`aggregate[${s.name}]: ${s.aggregate}`, `imt_path[${s.name}]: ${pipeOf(s.name)}`);
   writeFileSync(join(dir, 'memory.conf'), conf.join('\n') + '\n');
   // its own process group, so that the core and every plugin process go together in after()
-  nfacctd = spawn('nfacctd', ['-f', join(dir, 'memory.conf')], { stdio: ['ignore', 'ignore', 'ignore'], detached: true });
+  nfacctd = spawn('nfacctd', ['-f', join(dir, 'memory.conf')], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    detached: true,
+  });
   // Ready when every table holds the whole capture (its bytes add up to the flows' total).
   const deadline = Date.now() + 60_000;
   for (const s of SETS.filter((x) => x.name !== 'zero')) {
     for (;;) {
       const r = await runProcess('pmacct', ['-p', pipeOf(s.name), '-s', '-O', 'csv']);
-      const sum = r.code === 0 ? r.stdout.trim().split('\n').slice(1).reduce((t, l) => t + Number(l.split(',').at(-1)), 0) : -1;
+      const sum =
+        r.code === 0
+          ? r.stdout
+              .trim()
+              .split('\n')
+              .slice(1)
+              .reduce((t, l) => t + Number(l.split(',').at(-1)), 0)
+          : -1;
       if (sum === totalBytes) break;
-      assert.ok(Date.now() < deadline, `pmacct table ${s.name} never reached ${totalBytes} bytes (last ${sum}: ${r.stderr})`);
+      assert.ok(
+        Date.now() < deadline,
+        `pmacct table ${s.name} never reached ${totalBytes} bytes (last ${sum}: ${r.stderr})`,
+      );
       await new Promise((res) => setTimeout(res, 200));
     }
   }
@@ -153,7 +187,14 @@ function sortedBody(text: string, headerLines: number, trailerLines: number): st
 for (const s of SETS) {
   test(`pmacct -s (${s.aggregate}): same header, rows and trailer`, async () => {
     const want = await pmacct(s.name);
-    const got = await runBin('flow-report', [...s.args, '-n', join(dir, 'networks.lst'), '--format', 'pmacct', flowsPath]);
+    const got = await runBin('flow-report', [
+      ...s.args,
+      '-n',
+      join(dir, 'networks.lst'),
+      '--format',
+      'pmacct',
+      flowsPath,
+    ]);
     assert.equal(got.code, 0, got.stderr);
     assert.equal(got.stdout.split('\n')[0], want.split('\n')[0], 'header');
     // trailer: "", "For a total of: N entries", and the final newline
@@ -163,7 +204,14 @@ for (const s of SETS) {
 
   test(`pmacct -s -O csv (${s.aggregate})`, async () => {
     const want = await pmacct(s.name, '-O', 'csv');
-    const got = await runBin('flow-report', [...s.args, '-n', join(dir, 'networks.lst'), '--format', 'pmacct-csv', flowsPath]);
+    const got = await runBin('flow-report', [
+      ...s.args,
+      '-n',
+      join(dir, 'networks.lst'),
+      '--format',
+      'pmacct-csv',
+      flowsPath,
+    ]);
     assert.equal(got.code, 0, got.stderr);
     assert.equal(got.stdout.split('\n')[0], want.split('\n')[0], 'header');
     assert.deepEqual(sortedBody(got.stdout, 1, 0), sortedBody(want, 1, 0), 'rows');
@@ -171,7 +219,14 @@ for (const s of SETS) {
 
   test(`pmacct -s -O json (${s.aggregate})`, async () => {
     const want = await pmacct(s.name, '-O', 'json');
-    const got = await runBin('flow-report', [...s.args, '-n', join(dir, 'networks.lst'), '--format', 'pmacct-json', flowsPath]);
+    const got = await runBin('flow-report', [
+      ...s.args,
+      '-n',
+      join(dir, 'networks.lst'),
+      '--format',
+      'pmacct-json',
+      flowsPath,
+    ]);
     assert.equal(got.code, 0, got.stderr);
     assert.deepEqual(sortedBody(got.stdout, 0, 0), sortedBody(want, 0, 0));
   });
@@ -179,7 +234,16 @@ for (const s of SETS) {
 
 test('pmacct -s -E ";" -u: separator and numeric protocols', async () => {
   const want = await pmacct('fl', '-O', 'csv', '-E', ';', '-u');
-  const got = await runBin('flow-report', ['-a', 'dst_host,proto,flows', '--format', 'pmacct-csv', '-E', ';', '-u', flowsPath]);
+  const got = await runBin('flow-report', [
+    '-a',
+    'dst_host,proto,flows',
+    '--format',
+    'pmacct-csv',
+    '-E',
+    ';',
+    '-u',
+    flowsPath,
+  ]);
   assert.equal(got.code, 0, got.stderr);
   assert.equal(got.stdout.split('\n')[0], want.split('\n')[0]);
   assert.deepEqual(sortedBody(got.stdout, 1, 0), sortedBody(want, 1, 0));
@@ -187,10 +251,24 @@ test('pmacct -s -E ";" -u: separator and numeric protocols', async () => {
 
 test('pmacct -s -T bytes,5 equals --sort bytes --top 5', async () => {
   const want = await pmacct('full', '-T', 'bytes,5');
-  const got = await runBin('flow-report', ['-a', 'src_host,dst_host,src_port,dst_port,proto,tos', '--format', 'pmacct', '--sort', 'bytes', '--top', '5', flowsPath]);
+  const got = await runBin('flow-report', [
+    '-a',
+    'src_host,dst_host,src_port,dst_port,proto,tos',
+    '--format',
+    'pmacct',
+    '--sort',
+    'bytes',
+    '--top',
+    '5',
+    flowsPath,
+  ]);
   assert.equal(got.code, 0, got.stderr);
   // equal byte counts may tie in any order; the byte column must match line for line
-  const bytes = (t: string): string[] => t.split('\n').slice(1, 6).map((l) => l.split(/\s+/).at(-1)!);
+  const bytes = (t: string): string[] =>
+    t
+      .split('\n')
+      .slice(1, 6)
+      .map((l) => l.split(/\s+/).at(-1)!);
   assert.deepEqual(bytes(got.stdout), bytes(want));
   assert.deepEqual(got.stdout.split('\n').slice(-3), want.split('\n').slice(-3));
 });
@@ -207,13 +285,28 @@ test('aggregates written by flow-aggregate print the same table (flow-report rea
 });
 
 test('hcd-table: pmacct 0.12 layout — the same rows, the net under DST_IP / SRC_IP', async () => {
-  for (const [set, from, to] of [['ab', 'DST_NET', 'DST_IP '], ['ba', 'SRC_NET', 'SRC_IP ']] as const) {
+  for (const [set, from, to] of [
+    ['ab', 'DST_NET', 'DST_IP '],
+    ['ba', 'SRC_NET', 'SRC_IP '],
+  ] as const) {
     const want = await pmacct(set);
-    const got = await runBin('flow-report', [`--${set}`, '-n', join(dir, 'networks.lst'), '--format', 'hcd-table', flowsPath]);
+    const got = await runBin('flow-report', [
+      `--${set}`,
+      '-n',
+      join(dir, 'networks.lst'),
+      '--format',
+      'hcd-table',
+      flowsPath,
+    ]);
     assert.equal(got.code, 0, got.stderr);
     const header = got.stdout.split('\n')[0]!;
     assert.equal(header, want.split('\n')[0]!.replace(from, to));
-    assert.deepEqual(header.split(/\s+/), set === 'ab' ? ['SRC_IP', 'DST_IP', 'DST_MASK', 'PACKETS', 'BYTES'] : ['SRC_IP', 'DST_IP', 'SRC_MASK', 'PACKETS', 'BYTES']);
+    assert.deepEqual(
+      header.split(/\s+/),
+      set === 'ab'
+        ? ['SRC_IP', 'DST_IP', 'DST_MASK', 'PACKETS', 'BYTES']
+        : ['SRC_IP', 'DST_IP', 'SRC_MASK', 'PACKETS', 'BYTES'],
+    );
     assert.deepEqual(sortedBody(got.stdout, 1, 3), sortedBody(want, 1, 3));
     assert.deepEqual(got.stdout.split('\n').slice(-3), want.split('\n').slice(-3));
   }
@@ -226,10 +319,19 @@ test('hydra: agg-ab and agg-ba from the capture add up to the bytes pmacct count
     assert.equal(agg.code, 0, agg.stderr);
     writeFileSync(join(split, `${set}.ndjson`), agg.stdout);
   }
-  const r = await runBin('flow-report', ['--format', 'hydra', '--split', split, join(split, 'ab.ndjson'), join(split, 'ba.ndjson')]);
+  const r = await runBin('flow-report', [
+    '--format',
+    'hydra',
+    '--split',
+    split,
+    join(split, 'ab.ndjson'),
+    join(split, 'ba.ndjson'),
+  ]);
   assert.equal(r.code, 0, r.stderr);
   for (const set of ['ab', 'ba']) {
-    const lines = readFileSync(join(split, `agg-${set}`), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(split, `agg-${set}`), 'utf8')
+      .trim()
+      .split('\n');
     const pm = (await pmacct(set, '-O', 'csv')).trim().split('\n').slice(1);
     assert.equal(lines.length, pm.length, `agg-${set}: one line per pmacct entry`);
     const sum = lines.reduce((t, l) => t + Number(l.split(';')[6]), 0);

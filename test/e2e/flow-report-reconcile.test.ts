@@ -64,17 +64,39 @@ function writeCaptures(dir: string, lines: string[], n: number, first = 0): stri
 async function bill(capture: string, work: string, file: string, conf: string): Promise<void> {
   const w = join(work, file);
   mkdirSync(join(w, 'report'), { recursive: true });
-  const agg = await runBin('flow-aggregate', ['-q', '-c', conf, '-n', NETWORKS, '-o', `ab=${w}/agg-ab.ndjson`, '-o', `ba=${w}/agg-ba.ndjson`, join(capture, file)]);
+  const agg = await runBin('flow-aggregate', [
+    '-q',
+    '-c',
+    conf,
+    '-n',
+    NETWORKS,
+    '-o',
+    `ab=${w}/agg-ab.ndjson`,
+    '-o',
+    `ba=${w}/agg-ba.ndjson`,
+    join(capture, file),
+  ]);
   assert.equal(agg.code, 0, agg.stderr);
-  const rep = await runBin('flow-report', ['-q', '--format', 'hydra', '--split', join(w, 'report'), `${w}/agg-ab.ndjson`, `${w}/agg-ba.ndjson`]);
+  const rep = await runBin('flow-report', [
+    '-q',
+    '--format',
+    'hydra',
+    '--split',
+    join(w, 'report'),
+    `${w}/agg-ab.ndjson`,
+    `${w}/agg-ba.ndjson`,
+  ]);
   assert.equal(rep.code, 0, rep.stderr);
 }
 
 function subscriberConf(dir: string): string {
   const nets = SUBSCRIBERS.split(' ');
   const conf = join(dir, 'aggregate.conf');
-  writeFileSync(conf, `aggregate[ab]: src_host,dst_net,dst_mask\naggregate_filter[ab]: ${nets.map((n) => `src net ${n}`).join(' or ')}\n` +
-    `aggregate[ba]: src_net,src_mask,dst_host\naggregate_filter[ba]: ${nets.map((n) => `dst net ${n}`).join(' or ')}\n`);
+  writeFileSync(
+    conf,
+    `aggregate[ab]: src_host,dst_net,dst_mask\naggregate_filter[ab]: ${nets.map((n) => `src net ${n}`).join(' or ')}\n` +
+      `aggregate[ba]: src_net,src_mask,dst_host\naggregate_filter[ba]: ${nets.map((n) => `dst net ${n}`).join(' or ')}\n`,
+  );
   return conf;
 }
 
@@ -96,14 +118,21 @@ function billedBytes(path: string): number {
 
 async function reconcileRows(args: string[]): Promise<{ code: number | null; rows: Row[]; stderr: string }> {
   const r = await runBin('flow-report', ['--reconcile', '--format', 'ndjson', '--subscribers', SUBSCRIBERS, ...args]);
-  const rows = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row);
+  const rows = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Row);
   return { code: r.code, rows, stderr: r.stderr };
 }
 
 /** flows = billed_ab + billed_ba - twice + no_subscriber + not_yet_billed + difference, every row. */
 function assertIdentity(rows: Row[]): void {
   for (const r of rows) {
-    assert.equal(r.billed_ab + r.billed_ba - r.twice + r.no_subscriber + r.not_yet_billed + r.difference, r.flows, JSON.stringify(r));
+    assert.equal(
+      r.billed_ab + r.billed_ba - r.twice + r.no_subscriber + r.not_yet_billed + r.difference,
+      r.flows,
+      JSON.stringify(r),
+    );
     assert.equal(r.difference, r.difference_ab + r.difference_ba);
   }
 }
@@ -150,19 +179,52 @@ test('reconcile: a complete period: difference 0 in every interval, figures as s
   });
   const total = r.rows[3]!;
   assert.equal(total.interval, 'total');
-  assert.equal(total.flows, s.paths.reduce((a, p) => a + flowBytes(p), 0));
+  assert.equal(
+    total.flows,
+    s.paths.reduce((a, p) => a + flowBytes(p), 0),
+  );
   assert.ok(total.no_subscriber > 0 && total.billed_ab > 0 && total.billed_ba > 0, JSON.stringify(total));
 
   // the table for people and csv say the same
-  const text = await runBin('flow-report', ['--reconcile', '--subscribers', SUBSCRIBERS, '--bills', s.work, ...s.paths]);
+  const text = await runBin('flow-report', [
+    '--reconcile',
+    '--subscribers',
+    SUBSCRIBERS,
+    '--bills',
+    s.work,
+    ...s.paths,
+  ]);
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, /^INTERVAL +FILES +FLOWS +BILLED AB +BILLED BA +TWICE +NO SUBSCRIBER +NOT YET BILLED +DIFF AB +DIFF BA +DIFFERENCE +STATUS\n/);
-  assert.match(text.stdout, new RegExp(`\\ntotal +3 +${total.flows} +${total.billed_ab} +${total.billed_ba} +${total.twice} +${total.no_subscriber} +0 +0 +0 +0 +total\\n$`));
-  const csv = await runBin('flow-report', ['--reconcile', '-F', 'csv', '--subscribers', SUBSCRIBERS, '--bills', s.work, ...s.paths]);
+  assert.match(
+    text.stdout,
+    /^INTERVAL +FILES +FLOWS +BILLED AB +BILLED BA +TWICE +NO SUBSCRIBER +NOT YET BILLED +DIFF AB +DIFF BA +DIFFERENCE +STATUS\n/,
+  );
+  assert.match(
+    text.stdout,
+    new RegExp(
+      `\\ntotal +3 +${total.flows} +${total.billed_ab} +${total.billed_ba} +${total.twice} +${total.no_subscriber} +0 +0 +0 +0 +total\\n$`,
+    ),
+  );
+  const csv = await runBin('flow-report', [
+    '--reconcile',
+    '-F',
+    'csv',
+    '--subscribers',
+    SUBSCRIBERS,
+    '--bills',
+    s.work,
+    ...s.paths,
+  ]);
   assert.equal(csv.code, 0, csv.stderr);
   const csvLines = csv.stdout.trim().split('\n');
-  assert.equal(csvLines[0], 'interval;files;flows;billed_ab;billed_ba;twice;no_subscriber;not_yet_billed;difference_ab;difference_ba;difference;status');
-  assert.equal(csvLines[4], `total;3;${total.flows};${total.billed_ab};${total.billed_ba};${total.twice};${total.no_subscriber};0;0;0;0;total`);
+  assert.equal(
+    csvLines[0],
+    'interval;files;flows;billed_ab;billed_ba;twice;no_subscriber;not_yet_billed;difference_ab;difference_ba;difference;status',
+  );
+  assert.equal(
+    csvLines[4],
+    `total;3;${total.flows};${total.billed_ab};${total.billed_ba};${total.twice};${total.no_subscriber};0;0;0;0;total`,
+  );
 });
 
 test('reconcile: one billing file removed: its bytes are the difference of its interval, exit 1', async () => {
@@ -173,14 +235,37 @@ test('reconcile: one billing file removed: its bytes are the difference of its i
   rmSync(lost);
   const r = await reconcileRows(['--bills', s.work, ...s.paths]);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, new RegExp(`flows and bills disagree: difference ${lostBytes} bytes \\(ab ${lostBytes}, ba 0\\)`));
+  assert.match(
+    r.stderr,
+    new RegExp(`flows and bills disagree: difference ${lostBytes} bytes \\(ab ${lostBytes}, ba 0\\)`),
+  );
   assertIdentity(r.rows);
-  assert.deepEqual(r.rows.map((x) => [x.status, x.difference_ab, x.difference_ba]), [['billed', 0, 0], ['difference', lostBytes, 0], ['billed', 0, 0], ['total', lostBytes, 0]]);
+  assert.deepEqual(
+    r.rows.map((x) => [x.status, x.difference_ab, x.difference_ba]),
+    [
+      ['billed', 0, 0],
+      ['difference', lostBytes, 0],
+      ['billed', 0, 0],
+      ['total', lostBytes, 0],
+    ],
+  );
   assert.equal(r.rows[1]!.billed_ab, 0);
 
   // --metrics-file: the totals as gauges, the difference for the alert rule, the exit status
   const prom = join(s.work, 'reconcile.prom');
-  const withMetrics = await runBin('flow-report', ['--reconcile', '-q', '-F', 'ndjson', '--subscribers', SUBSCRIBERS, '--metrics-file', prom, '--bills', s.work, ...s.paths]);
+  const withMetrics = await runBin('flow-report', [
+    '--reconcile',
+    '-q',
+    '-F',
+    'ndjson',
+    '--subscribers',
+    SUBSCRIBERS,
+    '--metrics-file',
+    prom,
+    '--bills',
+    s.work,
+    ...s.paths,
+  ]);
   assert.equal(withMetrics.code, 1, withMetrics.stderr);
   const fam = parsePromText(readFileSync(prom, 'utf8'));
   const total = r.rows[3]!;
@@ -231,7 +316,12 @@ test('reconcile: bad input is refused with its place; usage errors', async () =>
   writeFileSync(third, readFileSync(join(s.work, s.files[0]!, 'report/agg-ab')));
   const moved = await reconcileRows(['--bills', s.work, ...s.paths]);
   assert.equal(moved.code, 65, moved.stderr);
-  assert.match(moved.stderr, new RegExp(`agg-ab:\\d+: D_BEGIN\\.\\.D_END \\d+\\.\\.\\d+ is not within the flows of ${s.paths[2]!.replace(/\./g, '\\.')} \\(\\d+\\.\\.\\d+\\): a billing file of another capture file\\?`));
+  assert.match(
+    moved.stderr,
+    new RegExp(
+      `agg-ab:\\d+: D_BEGIN\\.\\.D_END \\d+\\.\\.\\d+ is not within the flows of ${s.paths[2]!.replace(/\./g, '\\.')} \\(\\d+\\.\\.\\d+\\): a billing file of another capture file\\?`,
+    ),
+  );
   writeFileSync(third, thirdText);
 
   const ab = join(s.work, s.files[0]!, 'report/agg-ab');
@@ -270,14 +360,21 @@ withPython('reconcile: against the ledger and spool of a real billing-cycle.sh r
   const ok = await reconcileRows([...ledgerArgs, ...paths()]);
   assert.equal(ok.code, 0, ok.stderr);
   assertIdentity(ok.rows);
-  assert.deepEqual(ok.rows.map((r) => r.status), ['billed', 'billed', 'billed', 'total']);
+  assert.deepEqual(
+    ok.rows.map((r) => r.status),
+    ['billed', 'billed', 'billed', 'total'],
+  );
   const received = { ab: 0n, ba: 0n };
   for (const c of (await hcd.calls()).calls) {
-    for (const l of Buffer.from(c.content_b64, 'base64').toString('utf8').split('\n').filter(Boolean)) received[c.name.endsWith('-ab') ? 'ab' : 'ba'] += BigInt(l.split(';')[6]!);
+    for (const l of Buffer.from(c.content_b64, 'base64').toString('utf8').split('\n').filter(Boolean))
+      received[c.name.endsWith('-ab') ? 'ab' : 'ba'] += BigInt(l.split(';')[6]!);
   }
   const total = ok.rows[3]!;
   assert.deepEqual([total.billed_ab, total.billed_ba], [Number(received.ab), Number(received.ba)]);
-  assert.equal(total.flows, paths().reduce((a, p) => a + flowBytes(p), 0));
+  assert.equal(
+    total.flows,
+    paths().reduce((a, p) => a + flowBytes(p), 0),
+  );
   assert.equal(total.difference, 0);
 
   // hcd busy: a newer capture file's bills wait in the spool: not yet billed, exit 0
@@ -297,7 +394,9 @@ withPython('reconcile: against the ledger and spool of a real billing-cycle.sh r
 
   // an upload of an older file missing from the ledger: its bytes are the difference, exit 1
   const ledgerPath = join(state, 'hcd-ledger.json');
-  const doc = JSON.parse(readFileSync(ledgerPath, 'utf8')) as { entries: Array<{ name: string; source: string; state: string }> };
+  const doc = JSON.parse(readFileSync(ledgerPath, 'utf8')) as {
+    entries: Array<{ name: string; source: string; state: string }>;
+  };
   const before = doc.entries.length;
   doc.entries = doc.entries.filter((e) => !(e.name === 'agg-ba' && e.source.includes(`/${files[0]}/`)));
   assert.equal(doc.entries.length, before - 1);
@@ -305,7 +404,10 @@ withPython('reconcile: against the ledger and spool of a real billing-cycle.sh r
   const lost = await reconcileRows([...ledgerArgs, ...paths()]);
   assert.equal(lost.code, 1, lost.stderr);
   assertIdentity(lost.rows);
-  assert.deepEqual([lost.rows[0]!.status, lost.rows[0]!.difference_ab, lost.rows[0]!.difference_ba], ['difference', 0, ok.rows[0]!.billed_ba]);
+  assert.deepEqual(
+    [lost.rows[0]!.status, lost.rows[0]!.difference_ab, lost.rows[0]!.difference_ba],
+    ['difference', 0, ok.rows[0]!.billed_ba],
+  );
 
   // an upload hcd may or may not have stored (in doubt): not yet billed until an operator settles it
   const doubtful = doc.entries.find((e) => e.name === 'agg-ab' && e.source.includes(`/${files[1]}/`))!;
@@ -325,22 +427,68 @@ test('reconcile: without --subscribers every flow is billed both ways; counters 
   const flow = (bytes: string, src: string, dst: string): string =>
     `{"type":"IPFIX","time_received_ns":1794489282000000000,"sampler_address":"127.0.0.1","time_flow_start_ns":1794489282000000000,"time_flow_end_ns":1794489283000000000,"bytes":${bytes},"packets":1,"src_addr":"${src}","dst_addr":"${dst}","etype":"IPv4","proto":"udp","src_port":1,"dst_port":2}`;
   const file = 'flows.202612030000.ndjson';
-  writeFileSync(join(capture, file), [flow('18446744073709551615', '10.5.10.5', '8.8.8.8'), flow('9007199254740993', '10.5.10.6', '10.5.10.5')].join('\n') + '\n');
+  writeFileSync(
+    join(capture, file),
+    [flow('18446744073709551615', '10.5.10.5', '8.8.8.8'), flow('9007199254740993', '10.5.10.6', '10.5.10.5')].join(
+      '\n',
+    ) + '\n',
+  );
   // the cycle without SUBSCRIBERS: flow-aggregate --ab --ba -n NETWORKS
   const w = join(dir, 'work', file);
   mkdirSync(join(w, 'report'), { recursive: true });
-  const agg = await runBin('flow-aggregate', ['-q', '--ab', '--ba', '-n', NETWORKS, '-o', `ab=${w}/agg-ab.ndjson`, '-o', `ba=${w}/agg-ba.ndjson`, join(capture, file)]);
+  const agg = await runBin('flow-aggregate', [
+    '-q',
+    '--ab',
+    '--ba',
+    '-n',
+    NETWORKS,
+    '-o',
+    `ab=${w}/agg-ab.ndjson`,
+    '-o',
+    `ba=${w}/agg-ba.ndjson`,
+    join(capture, file),
+  ]);
   assert.equal(agg.code, 0, agg.stderr);
-  const rep = await runBin('flow-report', ['-q', '--format', 'hydra', '--split', join(w, 'report'), `${w}/agg-ab.ndjson`, `${w}/agg-ba.ndjson`]);
+  const rep = await runBin('flow-report', [
+    '-q',
+    '--format',
+    'hydra',
+    '--split',
+    join(w, 'report'),
+    `${w}/agg-ab.ndjson`,
+    `${w}/agg-ba.ndjson`,
+  ]);
   assert.equal(rep.code, 0, rep.stderr);
-  const r = await runBin('flow-report', ['--reconcile', '-F', 'ndjson', '--bills', join(dir, 'work'), join(capture, file)]);
+  const r = await runBin('flow-report', [
+    '--reconcile',
+    '-F',
+    'ndjson',
+    '--bills',
+    join(dir, 'work'),
+    join(capture, file),
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const sum = String(18446744073709551615n + 9007199254740993n); // 18455751272964292608: past 2^64
   const total = r.stdout.trim().split('\n')[1]!;
-  assert.equal(total, `{"interval":"total","files":1,"flows":${sum},"billed_ab":${sum},"billed_ba":${sum},"twice":${sum},"no_subscriber":0,"not_yet_billed":0,"difference_ab":0,"difference_ba":0,"difference":0,"status":"total"}`);
+  assert.equal(
+    total,
+    `{"interval":"total","files":1,"flows":${sum},"billed_ab":${sum},"billed_ba":${sum},"twice":${sum},"no_subscriber":0,"not_yet_billed":0,"difference_ab":0,"difference_ba":0,"difference":0,"status":"total"}`,
+  );
   // with a subscriber space the flow to 8.8.8.8 is ab only and nobody's ba: the bills (of every
   // flow both ways) hold more than the subscribers' flows, a negative difference
-  const sub = await runBin('flow-report', ['--reconcile', '-F', 'csv', '--subscribers', '10.5.10.0/24', '--bills', join(dir, 'work'), join(capture, file)]);
+  const sub = await runBin('flow-report', [
+    '--reconcile',
+    '-F',
+    'csv',
+    '--subscribers',
+    '10.5.10.0/24',
+    '--bills',
+    join(dir, 'work'),
+    join(capture, file),
+  ]);
   assert.equal(sub.code, 1, sub.stderr);
-  assert.equal(sub.stdout.trim().split('\n')[2], `total;1;${sum};${sum};${sum};9007199254740993;0;0;0;-18446744073709551615;-18446744073709551615;total`);
+  assert.equal(
+    sub.stdout.trim().split('\n')[2],
+    `total;1;${sum};${sum};${sum};9007199254740993;0;0;0;-18446744073709551615;-18446744073709551615;total`,
+  );
 });

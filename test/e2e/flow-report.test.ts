@@ -26,7 +26,21 @@ const CASES: Array<[name: string, args: string[]]> = [
   ['hydra-good-id', ['--format', 'hydra', '--good-id', 'c39501', AB]],
   ['flow-tools-summary', ['--format', 'flow-tools', FLOWS]],
   ['flow-tools-dst-port', ['--format', 'flow-tools', '--report', 'ip-destination-port', '--top', '5', FLOWS]],
-  ['flow-tools-src-dst-percent', ['--format', 'flow-tools', '--report', 'ip-source/destination-address', '--percent', '--sort', 'flows', '--top', '5', FLOWS]],
+  [
+    'flow-tools-src-dst-percent',
+    [
+      '--format',
+      'flow-tools',
+      '--report',
+      'ip-source/destination-address',
+      '--percent',
+      '--sort',
+      'flows',
+      '--top',
+      '5',
+      FLOWS,
+    ],
+  ],
   ['flow-tools-protocol', ['--format', 'flow-tools', '--report', 'ip-protocol', FLOWS]],
   ['text-dst', ['-a', 'dst_host', '--top', '5', FLOWS]],
   ['text-si-bars', ['-a', 'proto', '--si', '--bars', FLOWS]],
@@ -50,7 +64,15 @@ for (const [name, args] of CASES) {
 
 /** A Hydra external statistics line, from flowmeter-record(5) only: seven `;`-separated fields and a
  *  trailing `;`, Unix times, CIDR addresses, bytes. */
-function parseBillingLine(line: string): { good: string; object: string; begin: number; end: number; a: string; b: string; bytes: number } {
+function parseBillingLine(line: string): {
+  good: string;
+  object: string;
+  begin: number;
+  end: number;
+  a: string;
+  b: string;
+  bytes: number;
+} {
   assert.ok(line.endsWith(';'), `trailing ";": ${line}`);
   const f = line.slice(0, -1).split(';');
   assert.equal(f.length, 7, `seven fields: ${line}`);
@@ -66,34 +88,59 @@ function parseBillingLine(line: string): { good: string; object: string; begin: 
 }
 
 function ndjsonBytes(...paths: string[]): number {
-  return paths.flatMap((p) => readFileSync(p, 'utf8').trim().split('\n')).reduce((t, l) => t + (JSON.parse(l) as { bytes: number }).bytes, 0);
+  return paths
+    .flatMap((p) => readFileSync(p, 'utf8').trim().split('\n'))
+    .reduce((t, l) => t + (JSON.parse(l) as { bytes: number }).bytes, 0);
 }
 
 test('hydra: every line parses per flowmeter-record(5) and BYTES add up to the input', async () => {
   const r = await runBin('flow-report', ['--format', 'hydra', '--good-map', `${F}/services.map`, AB, BA]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').map(parseBillingLine);
-  assert.equal(lines.reduce((t, l) => t + l.bytes, 0), ndjsonBytes(AB, BA));
+  assert.equal(
+    lines.reduce((t, l) => t + l.bytes, 0),
+    ndjsonBytes(AB, BA),
+  );
   assert.ok(!r.stdout.includes(';0;\n'), 'rows with 0 bytes are left out');
 });
 
-test('hydra from flows with --ab: totals equal the flows\' bytes', async () => {
+test("hydra from flows with --ab: totals equal the flows' bytes", async () => {
   const r = await runBin('flow-report', ['--ab', '-n', NETS, '--format', 'hydra', FLOWS]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').map(parseBillingLine);
-  assert.equal(lines.reduce((t, l) => t + l.bytes, 0), ndjsonBytes(FLOWS));
+  assert.equal(
+    lines.reduce((t, l) => t + l.bytes, 0),
+    ndjsonBytes(FLOWS),
+  );
   for (const l of lines) assert.match(l.a, /\/(32|128)$/, 'ab: the sender is a host');
 });
 
 test('hydra --split writes agg-ab and agg-ba atomically (no temporary files left)', async () => {
   const dir = tempDir();
-  const r = await runBin('flow-report', ['--format', 'hydra', '--good-id', 'c39501', '--split', dir, '--name', 'agg', AB, BA]);
+  const r = await runBin('flow-report', [
+    '--format',
+    'hydra',
+    '--good-id',
+    'c39501',
+    '--split',
+    dir,
+    '--name',
+    'agg',
+    AB,
+    BA,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readdirSync(dir).sort(), ['agg-ab', 'agg-ba']);
   const ab = readFileSync(join(dir, 'agg-ab'), 'utf8').trim().split('\n').map(parseBillingLine);
   const ba = readFileSync(join(dir, 'agg-ba'), 'utf8').trim().split('\n').map(parseBillingLine);
-  assert.equal(ab.reduce((t, l) => t + l.bytes, 0), ndjsonBytes(AB));
-  assert.equal(ba.reduce((t, l) => t + l.bytes, 0), ndjsonBytes(BA));
+  assert.equal(
+    ab.reduce((t, l) => t + l.bytes, 0),
+    ndjsonBytes(AB),
+  );
+  assert.equal(
+    ba.reduce((t, l) => t + l.bytes, 0),
+    ndjsonBytes(BA),
+  );
   for (const l of ba) assert.match(l.b, /\/(32|128)$/, 'ba: the receiver is a host');
 });
 
@@ -101,7 +148,10 @@ test('hydra --split: a row that cannot be billed leaves the old files untouched,
   const dir = tempDir();
   writeFileSync(join(dir, 'agg-ab'), 'previous\n');
   const bad = join(dir, 'hosts.ndjson');
-  writeFileSync(bad, '{"src_host":"10.5.10.6","dst_host":"8.8.8.8","packets":1,"bytes":100,"flows":1,"time_start":1,"time_end":2}\n');
+  writeFileSync(
+    bad,
+    '{"src_host":"10.5.10.6","dst_host":"8.8.8.8","packets":1,"bytes":100,"flows":1,"time_start":1,"time_end":2}\n',
+  );
   const r = await runBin('flow-report', ['--format', 'hydra', '--split', dir, AB, bad]);
   assert.equal(r.code, 65);
   assert.match(r.stderr, /hosts\.ndjson:1: cannot tell outgoing from incoming/);
@@ -123,14 +173,24 @@ test('-o writes the report atomically', async () => {
 });
 
 test('stdin, and a reader that goes away (| head -1) is not an error', async () => {
-  const r = await runShell(`cat ${FLOWS} ${FLOWS} ${FLOWS} | node bin/flow-report.js --format ndjson | head -1`, { cwd: ROOT });
+  const r = await runShell(`cat ${FLOWS} ${FLOWS} ${FLOWS} | node bin/flow-report.js --format ndjson | head -1`, {
+    cwd: ROOT,
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   assert.equal(r.stdout.split('\n').length, 2);
 });
 
 test('--since/--until select records by start time', async () => {
-  const r = await runBin('flow-report', ['--format', 'csv', '--since', '1291242550', '--until', '2010-12-01T22:30:00Z', AB]);
+  const r = await runBin('flow-report', [
+    '--format',
+    'csv',
+    '--since',
+    '1291242550',
+    '--until',
+    '2010-12-01T22:30:00Z',
+    AB,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   // 1291242554 (in) ... 1291242500 and 1291242510 are before --since
   assert.equal(r.stdout.trim().split('\n').length, 2);
@@ -140,7 +200,10 @@ test('--since/--until select records by start time', async () => {
 test('bad input: counted, named by file:line and field, the rest still reported, exit 65', async () => {
   const dir = tempDir();
   const bad = join(dir, 'bad.ndjson');
-  writeFileSync(bad, `${readFileSync(AB, 'utf8')}{"src_host":"10.5.10.6","dst_net":"0.0.0.0","dst_mask":0,"packets":1,"bytes":"12a","flows":1}\nnot json\n`);
+  writeFileSync(
+    bad,
+    `${readFileSync(AB, 'utf8')}{"src_host":"10.5.10.6","dst_net":"0.0.0.0","dst_mask":0,"packets":1,"bytes":"12a","flows":1}\nnot json\n`,
+  );
   const r = await runBin('flow-report', ['--format', 'pmacct', bad]);
   assert.equal(r.code, 65);
   assert.match(r.stderr, /bad\.ndjson:5: field "bytes": expected a non-negative integer \(got "12a"\)/);

@@ -46,7 +46,10 @@ describe('hcd-putfile takes what Hydra users write', () => {
   test("the Hydra guide's example line without the ';' after BYTES is sent with it, said once with -v", async () => {
     const hcd = await startHcd({ user: 'hydra', password: PW });
     const guide = `${LINES[0]!.slice(0, -1)}\n${LINES[1]}\n${LINES[2]!.slice(0, -1)}\n`;
-    const r = await runBin('hcd-putfile', ['-v', '-u', hcd.url('hydra'), 'agg-ab'], { input: guide, env: { HCD_PASSWORD: PW } });
+    const r = await runBin('hcd-putfile', ['-v', '-u', hcd.url('hydra'), 'agg-ab'], {
+      input: guide,
+      env: { HCD_PASSWORD: PW },
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr.match(/without the trailing ";"/g)?.length, 1, r.stderr);
     assert.match(r.stderr, /stdin: 2 lines without the trailing ";" after BYTES, sent with it/);
@@ -60,7 +63,10 @@ describe('hcd-putfile takes what Hydra users write', () => {
     const env = { HCD_PASSWORD: '' };
     const r = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD, env });
     assert.equal(r.code, 77, r.stderr);
-    assert.match(r.stderr, /^hcd-putfile: no password for hydra \(set HCD_PASSWORD or --password-file; --no-password sends none\)\n$/);
+    assert.match(
+      r.stderr,
+      /^hcd-putfile: no password for hydra \(set HCD_PASSWORD or --password-file; --no-password sends none\)\n$/,
+    );
     assert.equal((await hcd.calls()).attempts, 0);
     const on = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '--no-password', 'agg-ab'], { input: GOOD, env });
     assert.equal(on.code, 0, on.stderr);
@@ -75,26 +81,38 @@ describe('hcd-putfile sends', () => {
     const hcd = await startHcd({ user: 'hydra', password: PW });
     const dir = tempDir();
     const f = file(dir, 'agg-ab.csv', GOOD);
-    const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url('hydra'), 'putfile', 'agg-ab'], { env: { HCD_PASSWORD: PW } });
+    const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url('hydra'), 'putfile', 'agg-ab'], {
+      env: { HCD_PASSWORD: PW },
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '');
     assert.equal(r.stderr, '');
     const { attempts, calls } = await hcd.calls();
     assert.equal(attempts, 1);
     assert.equal(calls.length, 1);
-    assert.deepEqual({ ...calls[0], content_b64: undefined }, { method: 'putfile', name: 'agg-ab', encoding: 'base64', user: 'hydra', content_b64: undefined });
+    assert.deepEqual(
+      { ...calls[0], content_b64: undefined },
+      { method: 'putfile', name: 'agg-ab', encoding: 'base64', user: 'hydra', content_b64: undefined },
+    );
     assert.equal(stored(calls[0]!), GOOD);
   });
 
   test('NAME alone, input on stdin, CRLF bytes kept exactly, --encoding string, --method', async () => {
     const hcd = await startHcd({ user: 'hydra', password: PW });
     const crlf = LINES.slice(0, 2).join('\r\n') + '\r\n';
-    let r = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '-f', '-', 'agg-ba'], { input: crlf, env: { HCD_PASSWORD: PW } });
-    assert.equal(r.code, 0, r.stderr);
-    r = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '--encoding', 'string', '--method', 'hcd.putfile', 'agg-ab'], {
-      input: GOOD,
+    let r = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '-f', '-', 'agg-ba'], {
+      input: crlf,
       env: { HCD_PASSWORD: PW },
     });
+    assert.equal(r.code, 0, r.stderr);
+    r = await runBin(
+      'hcd-putfile',
+      ['-u', hcd.url('hydra'), '--encoding', 'string', '--method', 'hcd.putfile', 'agg-ab'],
+      {
+        input: GOOD,
+        env: { HCD_PASSWORD: PW },
+      },
+    );
     assert.equal(r.code, 0, r.stderr);
     const { calls } = await hcd.calls();
     assert.equal(calls.length, 2);
@@ -108,7 +126,10 @@ describe('hcd-putfile sends', () => {
     const hcd = await startHcd();
     const r = await runBin('hcd-putfile', ['-u', hcd.url(undefined, '/nope'), 'agg-ab'], { input: GOOD });
     assert.equal(r.code, 76);
-    assert.match(r.stderr, /^hcd-putfile: http:\/\/127\.0\.0\.1:\d+\/nope: HTTP 404 Not Found \(wrong path in --url\? hcdctl posts to \/RPC2\)/);
+    assert.match(
+      r.stderr,
+      /^hcd-putfile: http:\/\/127\.0\.0\.1:\d+\/nope: HTTP 404 Not Found \(wrong path in --url\? hcdctl posts to \/RPC2\)/,
+    );
     const ok = await runBin('hcd-putfile', ['-u', hcd.url(undefined, '/'), 'agg-ab'], { input: GOOD });
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal((await hcd.calls()).calls.length, 1);
@@ -120,8 +141,15 @@ describe('hcd-putfile sends', () => {
     const f = file(dir, 'x.csv', GOOD);
     const r = await runBin('hcd-putfile', ['--dry-run', '-f', f, '-u', hcd.url('hydra'), 'agg-ab']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^would send ${f} as "agg-ab": 4 lines, ${GOOD.length} bytes, sha256 [0-9a-f]{64}, putfile\\("agg-ab", <base64>\\) to http://hydra@127\\.0\\.0\\.1:\\d+/RPC2\\n$`));
-    const h = await runShell(`"${process.execPath}" "${binPath('hcd-putfile')}" --dry-run -f "${f}" -u ${hcd.url()} agg-ab | head -1`);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^would send ${f} as "agg-ab": 4 lines, ${GOOD.length} bytes, sha256 [0-9a-f]{64}, putfile\\("agg-ab", <base64>\\) to http://hydra@127\\.0\\.0\\.1:\\d+/RPC2\\n$`,
+      ),
+    );
+    const h = await runShell(
+      `"${process.execPath}" "${binPath('hcd-putfile')}" --dry-run -f "${f}" -u ${hcd.url()} agg-ab | head -1`,
+    );
     assert.equal(h.code, 0, h.stderr);
     assert.equal(h.stdout.split('\n').length, 2);
     assert.equal((await hcd.calls()).attempts, 0);
@@ -132,7 +160,11 @@ describe('hcd-putfile validates before sending', () => {
   test('one bad line: file:line: field, expected and found; exit 65; nothing sent', async () => {
     const hcd = await startHcd();
     const dir = tempDir();
-    const f = file(dir, 'bad.csv', `${LINES[0]}\n${LINES[1]}\nc1;;1291242854;1291242554;10.0.0.1/32;0.0.0.0/0;5;\n${LINES[3]}\n`);
+    const f = file(
+      dir,
+      'bad.csv',
+      `${LINES[0]}\n${LINES[1]}\nc1;;1291242854;1291242554;10.0.0.1/32;0.0.0.0/0;5;\n${LINES[3]}\n`,
+    );
     const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), 'agg-ab']);
     assert.equal(r.code, 65);
     assert.equal(
@@ -161,7 +193,10 @@ describe('hcd-putfile validates before sending', () => {
   test('--skip-bad sends the good lines and keeps the bad ones in FILE.rejected; exit 65', async () => {
     const hcd = await startHcd();
     const dir = tempDir();
-    const bad = ['c1;;1291242554;1291242554;10.0.0.1/33;0.0.0.0/0;5;', 'c1;;1291242554;1291242554;10.0.0.1/32;0.0.0.0/0;-5;'];
+    const bad = [
+      'c1;;1291242554;1291242554;10.0.0.1/33;0.0.0.0/0;5;',
+      'c1;;1291242554;1291242554;10.0.0.1/32;0.0.0.0/0;-5;',
+    ];
     const f = file(dir, 'mixed.csv', `${LINES[0]}\n${bad[0]}\n${LINES[1]}\n${bad[1]}\n`);
     const r = await runBin('hcd-putfile', ['--skip-bad', '-f', f, '-u', hcd.url(), 'agg-ab']);
     assert.equal(r.code, 65, r.stderr);
@@ -205,7 +240,9 @@ describe('hcd-putfile validates before sending', () => {
 describe('hcd-putfile passwords', () => {
   test('a password in the URL works but is warned about, and never printed, even with -v', async () => {
     const hcd = await startHcd({ user: 'hydra', password: PW });
-    const r = await runBin('hcd-putfile', ['-v', '-u', hcd.url(`hydra:${encodeURIComponent(PW)}`), 'agg-ab'], { input: GOOD });
+    const r = await runBin('hcd-putfile', ['-v', '-u', hcd.url(`hydra:${encodeURIComponent(PW)}`), 'agg-ab'], {
+      input: GOOD,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /a password in --url can be read by other users/);
     assert.match(r.stderr, /> Authorization: Basic \*\*\*\n/);
@@ -217,7 +254,10 @@ describe('hcd-putfile passwords', () => {
 
   test('HCD_PASSWORD: used, and absent from the -v trace', async () => {
     const hcd = await startHcd({ user: 'hydra', password: PW });
-    const r = await runBin('hcd-putfile', ['-v', '-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD, env: { HCD_PASSWORD: PW } });
+    const r = await runBin('hcd-putfile', ['-v', '-u', hcd.url('hydra'), 'agg-ab'], {
+      input: GOOD,
+      env: { HCD_PASSWORD: PW },
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /> Authorization: Basic \*\*\*\n/);
     assert.ok(!r.stderr.includes(PW) && !r.stderr.includes(Buffer.from(`hydra:${PW}`).toString('base64')));
@@ -229,15 +269,24 @@ describe('hcd-putfile passwords', () => {
     const hcd = await startHcd({ user: 'hydra', password: PW });
     const dir = tempDir();
     const f = file(dir, 'x.csv', GOOD);
-    const r = await runBin('hcd-putfile', ['-f', f, 'agg-ab'], { env: { HCD_URL: hcd.url(`hydra:${encodeURIComponent(PW)}`) } });
+    const r = await runBin('hcd-putfile', ['-f', f, 'agg-ab'], {
+      env: { HCD_URL: hcd.url(`hydra:${encodeURIComponent(PW)}`) },
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
-    const p = await runBin('hcd-putfile', ['-f', f, '--password-file', '-', '-u', hcd.url('hydra'), 'agg-ba'], { input: `${PW}\n` });
+    const p = await runBin('hcd-putfile', ['-f', f, '--password-file', '-', '-u', hcd.url('hydra'), 'agg-ba'], {
+      input: `${PW}\n`,
+    });
     assert.equal(p.code, 0, p.stderr);
-    const both = await runBin('hcd-putfile', ['--password-file', '-', '-u', hcd.url('hydra'), 'agg-ba'], { input: `${PW}\n` });
+    const both = await runBin('hcd-putfile', ['--password-file', '-', '-u', hcd.url('hydra'), 'agg-ba'], {
+      input: `${PW}\n`,
+    });
     assert.equal(both.code, 64);
     assert.match(both.stderr, /--password-file -: stdin already carries the statistics file/);
-    assert.deepEqual((await hcd.calls()).calls.map((c) => c.name), ['agg-ab', 'agg-ba']);
+    assert.deepEqual(
+      (await hcd.calls()).calls.map((c) => c.name),
+      ['agg-ab', 'agg-ba'],
+    );
   });
 
   test('no password anywhere and a terminal on stdin: prompts without echo (real pty via script(1))', async (t) => {
@@ -246,7 +295,10 @@ describe('hcd-putfile passwords', () => {
     const dir = tempDir();
     const f = file(dir, 'x.csv', GOOD);
     const cmd = `"${process.execPath}" "${binPath('hcd-putfile')}" -u ${hcd.url('hydra')} -f "${f}" agg-ab; echo "exit=$?"`;
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HCD_PASSWORD: '' } });
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, HCD_PASSWORD: '' },
+    });
     let out = '';
     const done = new Promise<void>((resolve) => child.on('close', () => resolve()));
     await new Promise<void>((resolve) => {
@@ -267,11 +319,17 @@ describe('hcd-putfile passwords', () => {
     const hcd = await startHcd({ user: 'hydra', password: PW });
     const r = await runBin('hcd-putfile', ['-u', hcd.url('hydra:wrong-one'), 'agg-ab', ...FAST], { input: GOOD });
     assert.equal(r.code, 77);
-    assert.match(r.stderr, /http:\/\/hydra:\*\*\*@127\.0\.0\.1:\d+\/RPC2: HTTP 401 Unauthorized: authentication refused/);
+    assert.match(
+      r.stderr,
+      /http:\/\/hydra:\*\*\*@127\.0\.0\.1:\d+\/RPC2: HTTP 401 Unauthorized: authentication refused/,
+    );
     assert.ok(!r.stderr.includes('wrong-one'));
     assert.equal((await hcd.calls()).attempts, 1, 'auth failures are not retried');
     await hcd.control('mode=status&code=403');
-    const f = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD, env: { HCD_PASSWORD: PW } });
+    const f = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), 'agg-ab'], {
+      input: GOOD,
+      env: { HCD_PASSWORD: PW },
+    });
     assert.equal(f.code, 77);
     assert.match(f.stderr, /HTTP 403 Forbidden: authentication refused/);
   });
@@ -281,12 +339,20 @@ describe('hcd-putfile passwords', () => {
     const dir = tempDir();
     const pwFile = file(dir, 'hcd.pw', `${PW}\n`);
     chmodSync(pwFile, 0o640);
-    const r = await runBin('hcd-putfile', ['--password-file', pwFile, '-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD });
+    const r = await runBin('hcd-putfile', ['--password-file', pwFile, '-u', hcd.url('hydra'), 'agg-ab'], {
+      input: GOOD,
+    });
     assert.equal(r.code, 77);
-    assert.equal(r.stderr, `hcd-putfile: --password-file ${pwFile}: group or others may access it (mode 0640); run: chmod 600 ${pwFile}\n`);
+    assert.equal(
+      r.stderr,
+      `hcd-putfile: --password-file ${pwFile}: group or others may access it (mode 0640); run: chmod 600 ${pwFile}\n`,
+    );
     assert.equal((await hcd.calls()).attempts, 0);
     chmodSync(pwFile, 0o600);
-    const ok = await runBin('hcd-putfile', ['--password-file', pwFile, '-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD, env: { HCD_PASSWORD: 'ignored' } });
+    const ok = await runBin('hcd-putfile', ['--password-file', pwFile, '-u', hcd.url('hydra'), 'agg-ab'], {
+      input: GOOD,
+      env: { HCD_PASSWORD: 'ignored' },
+    });
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal((await hcd.calls()).calls.length, 1);
   });
@@ -308,16 +374,23 @@ describe('hcd-putfile failures', () => {
   test('429 every time: gives up after the retries with exit 75', async () => {
     const hcd = await startHcd();
     await hcd.control('mode=status&code=429');
-    const r = await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--retries', '2', ...FAST, 'agg-ab'], { input: GOOD });
+    const r = await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--retries', '2', ...FAST, 'agg-ab'], {
+      input: GOOD,
+    });
     assert.equal(r.code, 75);
-    assert.match(r.stderr, /^hcd-putfile: http:\/\/127\.0\.0\.1:\d+\/RPC2: HTTP 429 Too Many Requests \(gave up after 3 attempts\)\n$/);
+    assert.match(
+      r.stderr,
+      /^hcd-putfile: http:\/\/127\.0\.0\.1:\d+\/RPC2: HTTP 429 Too Many Requests \(gave up after 3 attempts\)\n$/,
+    );
     assert.equal((await hcd.calls()).attempts, 3);
   });
 
   test('HTTP 500: in doubt after one attempt (hcd may have stored it), 75, says what to check in Hydra', async () => {
     const hcd = await startHcd();
     await hcd.control('mode=status&code=500');
-    const r = await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--retries', '2', ...FAST, 'agg-ab'], { input: GOOD });
+    const r = await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--retries', '2', ...FAST, 'agg-ab'], {
+      input: GOOD,
+    });
     assert.equal(r.code, 75);
     assert.match(
       r.stderr,
@@ -327,9 +400,16 @@ describe('hcd-putfile failures', () => {
   });
   test('connection refused: retried, then 75', async () => {
     const port = await closedPort();
-    const r = await runBin('hcd-putfile', ['-q', '-u', `http://127.0.0.1:${port}`, '--retries', '1', ...FAST, 'agg-ab'], { input: GOOD });
+    const r = await runBin(
+      'hcd-putfile',
+      ['-q', '-u', `http://127.0.0.1:${port}`, '--retries', '1', ...FAST, 'agg-ab'],
+      { input: GOOD },
+    );
     assert.equal(r.code, 75);
-    assert.equal(r.stderr, `hcd-putfile: http://127.0.0.1:${port}/RPC2: connection refused (gave up after 2 attempts)\n`);
+    assert.equal(
+      r.stderr,
+      `hcd-putfile: http://127.0.0.1:${port}/RPC2: connection refused (gave up after 2 attempts)\n`,
+    );
   });
 
   test('XML-RPC fault → 76 with the code and text, not retried', async () => {
@@ -346,17 +426,25 @@ describe('hcd-putfile failures', () => {
     await hcd.control('mode=garbage');
     const r = await runBin('hcd-putfile', ['-u', hcd.url(), ...FAST, 'agg-ab'], { input: GOOD });
     assert.equal(r.code, 75);
-    assert.match(r.stderr, /malformed XML-RPC answer: .*\(got "<html><body>this is not hcd<\/body><\/html>"\): hcd got the whole file and may have stored it/);
+    assert.match(
+      r.stderr,
+      /malformed XML-RPC answer: .*\(got "<html><body>this is not hcd<\/body><\/html>"\): hcd got the whole file and may have stored it/,
+    );
     assert.equal((await hcd.calls()).attempts, 1);
   });
 
   test('no answer after the request was sent: --timeout, then in doubt (75), not resent', async () => {
     const hcd = await startHcd();
     await hcd.control('mode=hang');
-    const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--timeout', '0.3', '--retries', '1', ...FAST, 'agg-ab'], { input: GOOD });
+    const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--timeout', '0.3', '--retries', '1', ...FAST, 'agg-ab'], {
+      input: GOOD,
+    });
     await hcd.control('release=1');
     assert.equal(r.code, 75);
-    assert.match(r.stderr, /RPC2: no answer within 0\.3 s \(--timeout\): hcd got the whole file and may have stored it, so it is in doubt/);
+    assert.match(
+      r.stderr,
+      /RPC2: no answer within 0\.3 s \(--timeout\): hcd got the whole file and may have stored it, so it is in doubt/,
+    );
     assert.equal((await hcd.calls()).held, 1);
   });
 
@@ -366,11 +454,29 @@ describe('hcd-putfile failures', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     const port = (silent.address() as { port: number }).port;
     try {
-      const r = await runBin('hcd-putfile', ['-q', '-u', `https://127.0.0.1:${port}`, '--connect-timeout', '0.2', '--timeout', '30', '--retries', '0', 'agg-ab'], {
-        input: GOOD,
-      });
+      const r = await runBin(
+        'hcd-putfile',
+        [
+          '-q',
+          '-u',
+          `https://127.0.0.1:${port}`,
+          '--connect-timeout',
+          '0.2',
+          '--timeout',
+          '30',
+          '--retries',
+          '0',
+          'agg-ab',
+        ],
+        {
+          input: GOOD,
+        },
+      );
       assert.equal(r.code, 75);
-      assert.equal(r.stderr, `hcd-putfile: https://127.0.0.1:${port}/RPC2: could not connect within 0.2 s (--connect-timeout)\n`);
+      assert.equal(
+        r.stderr,
+        `hcd-putfile: https://127.0.0.1:${port}/RPC2: could not connect within 0.2 s (--connect-timeout)\n`,
+      );
     } finally {
       for (const s of sockets) s.destroy();
       silent.close();
@@ -387,11 +493,17 @@ describe('hcd-putfile over HTTPS', () => {
     const env = { HCD_PASSWORD: PW };
     const refused = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), 'agg-ab'], { input: GOOD, env });
     assert.equal(refused.code, 77);
-    assert.match(refused.stderr, /^hcd-putfile: https:\/\/hydra@127\.0\.0\.1:\d+\/RPC2: TLS: server certificate not trusted: self[- ]signed certificate \(give its CA with --ca FILE, or --insecure\)\n$/);
+    assert.match(
+      refused.stderr,
+      /^hcd-putfile: https:\/\/hydra@127\.0\.0\.1:\d+\/RPC2: TLS: server certificate not trusted: self[- ]signed certificate \(give its CA with --ca FILE, or --insecure\)\n$/,
+    );
     const withCa = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '--ca', cert, 'agg-ab'], { input: GOOD, env });
     assert.equal(withCa.code, 0, withCa.stderr);
     assert.equal(withCa.stderr, '');
-    const insecure = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '--insecure', 'agg-ba'], { input: GOOD, env });
+    const insecure = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '--insecure', 'agg-ba'], {
+      input: GOOD,
+      env,
+    });
     assert.equal(insecure.code, 0, insecure.stderr);
     assert.match(insecure.stderr, /--insecure: the server certificate is not verified/);
   });
@@ -406,14 +518,28 @@ describe('hcd-putfile never loses, never sends twice', () => {
     const url = `http://127.0.0.1:${port}`;
     const first = `${LINES[0]}\n`;
     const second = `${LINES[1]}\n`;
-    let r = await runBin('hcd-putfile', ['-q', '-u', url, '--retries', '0', '--spool', spool, '--state', state, 'agg-ab'], { input: first });
+    let r = await runBin(
+      'hcd-putfile',
+      ['-q', '-u', url, '--retries', '0', '--spool', spool, '--state', state, 'agg-ab'],
+      { input: first },
+    );
     assert.equal(r.code, 75);
-    assert.match(r.stderr, new RegExp(`connection refused; kept in ${spool}/\\S+_agg-ab\\.hcd \\(hcd-putfile --flush-spool ${spool} sends it\\)\\n$`));
-    r = await runBin('hcd-putfile', ['-q', '-u', url, '--retries', '0', '--spool', spool, '--state', state, 'agg-ba'], { input: second });
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `connection refused; kept in ${spool}/\\S+_agg-ab\\.hcd \\(hcd-putfile --flush-spool ${spool} sends it\\)\\n$`,
+      ),
+    );
+    r = await runBin('hcd-putfile', ['-q', '-u', url, '--retries', '0', '--spool', spool, '--state', state, 'agg-ba'], {
+      input: second,
+    });
     assert.equal(r.code, 75);
     const waiting = readdirSync(spool).filter((n) => n.endsWith('.hcd'));
     assert.equal(waiting.length, 2);
-    assert.ok(readdirSync(spool).every((n) => !n.includes('.tmp-')), 'no temporary files left');
+    assert.ok(
+      readdirSync(spool).every((n) => !n.includes('.tmp-')),
+      'no temporary files left',
+    );
 
     // Still down: flushing keeps everything.
     r = await runBin('hcd-putfile', ['-q', '-u', url, '--retries', '0', '--state', state, '--flush-spool', spool]);
@@ -431,7 +557,10 @@ describe('hcd-putfile never loses, never sends twice', () => {
         ['agg-ba', second],
       ],
     );
-    assert.deepEqual(readdirSync(spool).filter((n) => n.endsWith('.hcd')), []);
+    assert.deepEqual(
+      readdirSync(spool).filter((n) => n.endsWith('.hcd')),
+      [],
+    );
     r = await runBin('hcd-putfile', ['-u', url, '--state', state, '--flush-spool', spool]);
     assert.equal(r.code, 0);
     // And the ledger refuses the same content sent directly now.
@@ -445,11 +574,20 @@ describe('hcd-putfile never loses, never sends twice', () => {
     const hcd = await startHcd();
     const dir = tempDir();
     const f = file(dir, 'agg-ab.csv', GOOD);
-    const missingDir = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', join(dir, 'no', 'ledger.json'), 'agg-ab']);
+    const missingDir = await runBin('hcd-putfile', [
+      '-f',
+      f,
+      '-u',
+      hcd.url(),
+      '--state',
+      join(dir, 'no', 'ledger.json'),
+      'agg-ab',
+    ]);
     assert.equal(missingDir.code, 73, 'the ledger directory must exist');
     assert.equal((await hcd.calls()).attempts, 0);
     const state2 = join(dir, 'ledger.json');
-    const run2 = (...extra: string[]) => runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state2, ...extra, 'agg-ab']);
+    const run2 = (...extra: string[]) =>
+      runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state2, ...extra, 'agg-ab']);
     assert.equal((await run2()).code, 0);
     const again = await run2();
     assert.equal(again.code, 0);
@@ -458,7 +596,9 @@ describe('hcd-putfile never loses, never sends twice', () => {
     const forced = await run2('--force');
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal((await hcd.calls()).calls.length, 2);
-    const ledger = JSON.parse(readFileSync(state2, 'utf8')) as { entries: Array<{ name: string; state: string; bytes: number }> };
+    const ledger = JSON.parse(readFileSync(state2, 'utf8')) as {
+      entries: Array<{ name: string; state: string; bytes: number }>;
+    };
     assert.equal(ledger.entries.length, 1);
     assert.equal(ledger.entries[0]!.state, 'sent');
     assert.equal(ledger.entries[0]!.bytes, GOOD.length);
@@ -467,7 +607,10 @@ describe('hcd-putfile never loses, never sends twice', () => {
     const failed = await run2('--force', '--retries', '0');
     assert.equal(failed.code, 75);
     const after = JSON.parse(readFileSync(state2, 'utf8')) as { entries: Array<{ state: string }> };
-    assert.deepEqual(after.entries.map((e) => e.state), ['sent']);
+    assert.deepEqual(
+      after.entries.map((e) => e.state),
+      ['sent'],
+    );
     await hcd.control('mode=ok');
     writeFileSync(f, `${LINES[0]}\n`);
     assert.equal((await run2()).code, 0);
@@ -482,7 +625,9 @@ describe('hcd-putfile never loses, never sends twice', () => {
     const f = file(dir, 'x.csv', GOOD);
     // Make a real "sending" entry: the server holds the call, the sender is killed.
     await hcd.control('mode=hang');
-    const pending = runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab'], { timeoutMs: 60_000 });
+    const pending = runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab'], {
+      timeoutMs: 60_000,
+    });
     for (let i = 0; i < 2400 && (await hcd.calls()).held === 0; i++) await new Promise((r) => setTimeout(r, 25));
     const ledger = JSON.parse(readFileSync(state, 'utf8')) as { entries: Array<{ state: string; pid: number }> };
     assert.equal(ledger.entries[0]!.state, 'sending');
@@ -491,20 +636,51 @@ describe('hcd-putfile never loses, never sends twice', () => {
     await hcd.control('mode=ok');
     const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab']);
     assert.equal(r.code, 75);
-    assert.match(r.stderr, new RegExp(`in doubt: a run \\(pid \\d+\\) stopped while sending it as "agg-ab" at \\S+; not sent: check in Hydra whether statistics "agg-ab" has an upload of 4 lines \\(\\d+ bytes\\) made at \\S+; if it has, hcd-putfile --state ${state} --mark-delivered agg-ab; if not, hcd-putfile --state ${state} -f FILE --resend-in-doubt agg-ab\\n$`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `in doubt: a run \\(pid \\d+\\) stopped while sending it as "agg-ab" at \\S+; not sent: check in Hydra whether statistics "agg-ab" has an upload of 4 lines \\(\\d+ bytes\\) made at \\S+; if it has, hcd-putfile --state ${state} --mark-delivered agg-ab; if not, hcd-putfile --state ${state} -f FILE --resend-in-doubt agg-ab\\n$`,
+      ),
+    );
     const listed = await runBin('hcd-putfile', ['--state', state, '--in-doubt']);
     assert.equal(listed.code, 0, listed.stderr);
-    assert.match(listed.stdout, new RegExp(`^name\tfile\tsha256\tbytes\twhen\twhy\nagg-ab\t${f}\t[0-9a-f]{64}\t${GOOD.length}\t\\S+\ta run \\(pid \\d+\\) stopped while sending it\n$`));
+    assert.match(
+      listed.stdout,
+      new RegExp(
+        `^name\tfile\tsha256\tbytes\twhen\twhy\nagg-ab\t${f}\t[0-9a-f]{64}\t${GOOD.length}\t\\S+\ta run \\(pid \\d+\\) stopped while sending it\n$`,
+      ),
+    );
     // --force no longer decides a doubt: only the operator's verbs do
     const forced = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--force', 'agg-ab']);
     assert.equal(forced.code, 75, forced.stderr);
     assert.equal((await hcd.calls()).calls.length, 0);
-    const resent = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--resend-in-doubt', 'agg-ab']);
+    const resent = await runBin('hcd-putfile', [
+      '-f',
+      f,
+      '-u',
+      hcd.url(),
+      '--state',
+      state,
+      '--resend-in-doubt',
+      'agg-ab',
+    ]);
     assert.equal(resent.code, 0, resent.stderr);
     assert.equal((await hcd.calls()).calls.length, 1);
-    assert.deepEqual(ledgerOf(state).map((e) => e.state), ['sent']);
+    assert.deepEqual(
+      ledgerOf(state).map((e) => e.state),
+      ['sent'],
+    );
     // nothing is in doubt any more: a second --resend-in-doubt is refused, not sent
-    const twice = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--resend-in-doubt', 'agg-ab']);
+    const twice = await runBin('hcd-putfile', [
+      '-f',
+      f,
+      '-u',
+      hcd.url(),
+      '--state',
+      state,
+      '--resend-in-doubt',
+      'agg-ab',
+    ]);
     assert.equal(twice.code, 65, twice.stderr);
     assert.match(twice.stderr, /not in doubt as "agg-ab"/);
     assert.equal((await hcd.calls()).calls.length, 1);
@@ -516,7 +692,11 @@ describe('hcd-putfile never loses, never sends twice', () => {
     const state = join(dir, 'ledger.json');
     const f = file(dir, 'x.csv', GOOD);
     await hcd.control('mode=status&code=429');
-    const child = spawn(process.execPath, [binPath('hcd-putfile'), '-q', '-f', f, '-u', hcd.url(), '--state', state, '--retry-delay', '600', 'agg-ab'], { stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [binPath('hcd-putfile'), '-q', '-f', f, '-u', hcd.url(), '--state', state, '--retry-delay', '600', 'agg-ab'],
+      { stdio: 'ignore' },
+    );
     const exited = new Promise((r) => child.on('exit', r));
     const entries = (): Array<{ state: string }> | undefined => {
       try {
@@ -565,7 +745,9 @@ describe('hcd-putfile never loses, never sends twice', () => {
     const spool = join(dir, 'spool');
     const lock = join(dir, 'run.lock');
     writeFileSync(lock, `${process.pid} ${(await import('node:os')).hostname()}\n`); // held by this (live) test process
-    const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--lock', lock, '--spool', spool, 'agg-ab'], { input: GOOD });
+    const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--lock', lock, '--spool', spool, 'agg-ab'], {
+      input: GOOD,
+    });
     assert.equal(r.code, 75);
     assert.match(r.stderr, /locked by pid \d+ on \S+; try again later.*; kept in \S+_agg-ab\.hcd/);
     assert.equal(readdirSync(spool).filter((n) => n.endsWith('.hcd')).length, 1);
@@ -608,7 +790,11 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
       const spool = join(dir, 'spool');
       const ledger = join(spool, '.hcd-putfile-ledger.json');
       await hcd.control(`mode=${mode}`);
-      const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, '--retries', '3', '--timeout', '0.5', ...FAST, 'agg-ab'], { input: GOOD });
+      const r = await runBin(
+        'hcd-putfile',
+        ['-u', hcd.url(), '--spool', spool, '--retries', '3', '--timeout', '0.5', ...FAST, 'agg-ab'],
+        { input: GOOD },
+      );
       assert.equal(r.code, 75, r.stderr);
       assert.match(r.stderr, cause);
       const [file] = spooled(spool);
@@ -621,7 +807,10 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
         r.stderr,
       );
       assert.deepEqual(await hcd.calls().then((c) => [c.attempts, c.calls.length]), [1, 1], 'one request, stored once');
-      assert.deepEqual(ledgerOf(ledger).map((e) => [e.name, e.state]), [['agg-ab', 'in-doubt']]);
+      assert.deepEqual(
+        ledgerOf(ledger).map((e) => [e.name, e.state]),
+        [['agg-ab', 'in-doubt']],
+      );
       assert.match(ledgerOf(ledger)[0]!.note!, cause);
       await hcd.control('release=1');
       await hcd.control('mode=ok');
@@ -629,7 +818,12 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
       // hcd works again: the flush sends nothing in doubt, and says so (75 until someone looks).
       const list = await runBin('hcd-putfile', ['--dry-run', '-u', hcd.url(), '--flush-spool', spool]);
       assert.equal(list.code, 0, list.stderr);
-      assert.match(list.stdout, new RegExp(`^in doubt: ${spool}/${file}: sent as "agg-ab" at \\S+, .+; not sent without --resend-in-doubt agg-ab\\n$`));
+      assert.match(
+        list.stdout,
+        new RegExp(
+          `^in doubt: ${spool}/${file}: sent as "agg-ab" at \\S+, .+; not sent without --resend-in-doubt agg-ab\\n$`,
+        ),
+      );
       const listed = await runBin('hcd-putfile', ['--spool', spool, '--in-doubt']);
       assert.equal(listed.code, 0, listed.stderr);
       const row = listed.stdout.split('\n')[1]!.split('\t');
@@ -638,7 +832,12 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
       assert.match(row[5]!, cause);
       const flush = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool]);
       assert.equal(flush.code, 75, flush.stderr);
-      assert.match(flush.stderr, new RegExp(`${file}: in doubt: sent as "agg-ab" at \\S+, .+; not sent: check in Hydra whether statistics "agg-ab" has an upload of 4 lines`));
+      assert.match(
+        flush.stderr,
+        new RegExp(
+          `${file}: in doubt: sent as "agg-ab" at \\S+, .+; not sent: check in Hydra whether statistics "agg-ab" has an upload of 4 lines`,
+        ),
+      );
       // The same content sent directly is refused too.
       const again = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD });
       assert.equal(again.code, 75, again.stderr);
@@ -652,7 +851,10 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
       const mark = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool, '--mark-delivered', target]);
       assert.equal(mark.code, 0, mark.stderr);
       assert.deepEqual(spooled(spool), []);
-      assert.deepEqual(ledgerOf(ledger).map((e) => [e.state, e.note]), [['sent', 'marked delivered by the operator (--mark-delivered): found in Hydra, not sent']]);
+      assert.deepEqual(
+        ledgerOf(ledger).map((e) => [e.state, e.note]),
+        [['sent', 'marked delivered by the operator (--mark-delivered): found in Hydra, not sent']],
+      );
       const none = await runBin('hcd-putfile', ['--spool', spool, '--in-doubt']);
       assert.equal(none.stdout, 'name\tfile\tsha256\tbytes\twhen\twhy\n');
       const direct = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD });
@@ -671,26 +873,67 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     const spool = join(dir, 'spool');
     const state = join(dir, 'ledger.json');
     await hcd.control('mode=status&code=502'); // answered 5xx without storing: in doubt all the same
-    const r = await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--spool', spool, '--state', state, ...FAST, 'agg-ab'], { input: GOOD });
+    const r = await runBin(
+      'hcd-putfile',
+      ['-q', '-u', hcd.url(), '--spool', spool, '--state', state, ...FAST, 'agg-ab'],
+      { input: GOOD },
+    );
     assert.equal(r.code, 75);
     assert.equal((await hcd.calls()).calls.length, 0);
     const [file] = spooled(spool);
     await hcd.control('mode=ok');
     // Another file waiting behind it is not held up by the one in doubt.
-    const other = await runBin('hcd-putfile', ['-q', '-u', `http://127.0.0.1:${await closedPort()}`, '--spool', spool, '--state', state, '--retries', '0', 'agg-ba'], { input: `${LINES[0]}\n` });
+    const other = await runBin(
+      'hcd-putfile',
+      [
+        '-q',
+        '-u',
+        `http://127.0.0.1:${await closedPort()}`,
+        '--spool',
+        spool,
+        '--state',
+        state,
+        '--retries',
+        '0',
+        'agg-ba',
+      ],
+      { input: `${LINES[0]}\n` },
+    );
     assert.equal(other.code, 75);
     const flush = await runBin('hcd-putfile', ['-u', hcd.url(), '--state', state, '--flush-spool', spool]);
     assert.equal(flush.code, 75);
-    assert.deepEqual((await hcd.calls()).calls.map((c) => c.name), ['agg-ba']);
+    assert.deepEqual(
+      (await hcd.calls()).calls.map((c) => c.name),
+      ['agg-ba'],
+    );
     assert.deepEqual(spooled(spool), [file]);
-    const resend = await runBin('hcd-putfile', ['-v', '-u', hcd.url(), '--state', state, '--flush-spool', spool, '--resend-in-doubt', file!]);
+    const resend = await runBin('hcd-putfile', [
+      '-v',
+      '-u',
+      hcd.url(),
+      '--state',
+      state,
+      '--flush-spool',
+      spool,
+      '--resend-in-doubt',
+      file!,
+    ]);
     assert.equal(resend.code, 0, resend.stderr);
     assert.deepEqual(spooled(spool), []);
-    assert.deepEqual(ledgerOf(state).map((e) => [e.name, e.state]), [['agg-ba', 'sent'], ['agg-ab', 'sent']]);
+    assert.deepEqual(
+      ledgerOf(state).map((e) => [e.name, e.state]),
+      [
+        ['agg-ba', 'sent'],
+        ['agg-ab', 'sent'],
+      ],
+    );
     const again = await runBin('hcd-putfile', ['-u', hcd.url(), '--state', state, '--flush-spool', spool]);
     assert.equal(again.code, 0);
     const { calls } = await hcd.calls();
-    assert.deepEqual(calls.map((c) => c.name), ['agg-ba', 'agg-ab']);
+    assert.deepEqual(
+      calls.map((c) => c.name),
+      ['agg-ba', 'agg-ab'],
+    );
     assert.equal(stored(calls[1]!), GOOD);
   });
 
@@ -706,7 +949,11 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     assert.equal(r.code, 75);
     // the next file of the same name, hcd down: spooled
     const down = `http://127.0.0.1:${await closedPort()}`;
-    const later = await runBin('hcd-putfile', ['-q', '-u', down, '--spool', spool, '--state', state, '--retries', '0', 'agg-ab'], { input: `${LINES[0]}\n` });
+    const later = await runBin(
+      'hcd-putfile',
+      ['-q', '-u', down, '--spool', spool, '--state', state, '--retries', '0', 'agg-ab'],
+      { input: `${LINES[0]}\n` },
+    );
     assert.equal(later.code, 75);
     await hcd.control('mode=ok');
     const flush = await runBin('hcd-putfile', ['-u', hcd.url(), '--state', state, '--flush-spool', spool]);
@@ -719,22 +966,78 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     const spool2 = join(dir, 'spool2');
     const state2 = join(dir, 'ledger2.json');
     await hcd2.control('mode=status&code=500');
-    assert.equal((await runBin('hcd-putfile', ['-q', '-u', hcd2.url(), '--spool', spool2, '--state', state2, '-f', first, ...FAST, 'agg-ab'])).code, 75);
-    assert.equal((await runBin('hcd-putfile', ['-q', '-u', down, '--spool', spool2, '--state', state2, '--retries', '0', 'agg-ab'], { input: `${LINES[0]}\n` })).code, 75);
-    assert.equal((await runBin('hcd-putfile', ['-q', '-u', down, '--spool', spool2, '--state', state2, '--retries', '0', 'agg-ba'], { input: `${LINES[1]}\n` })).code, 75);
+    assert.equal(
+      (
+        await runBin('hcd-putfile', [
+          '-q',
+          '-u',
+          hcd2.url(),
+          '--spool',
+          spool2,
+          '--state',
+          state2,
+          '-f',
+          first,
+          ...FAST,
+          'agg-ab',
+        ])
+      ).code,
+      75,
+    );
+    assert.equal(
+      (
+        await runBin(
+          'hcd-putfile',
+          ['-q', '-u', down, '--spool', spool2, '--state', state2, '--retries', '0', 'agg-ab'],
+          { input: `${LINES[0]}\n` },
+        )
+      ).code,
+      75,
+    );
+    assert.equal(
+      (
+        await runBin(
+          'hcd-putfile',
+          ['-q', '-u', down, '--spool', spool2, '--state', state2, '--retries', '0', 'agg-ba'],
+          { input: `${LINES[1]}\n` },
+        )
+      ).code,
+      75,
+    );
     await hcd2.control('mode=ok');
     const held = await runBin('hcd-putfile', ['-u', hcd2.url(), '--state', state2, '--flush-spool', spool2]);
     assert.equal(held.code, 75, held.stderr);
     assert.match(held.stderr, /waits: an earlier upload of "agg-ab" is in doubt \(\S+_agg-ab\.hcd\)/);
-    assert.deepEqual((await hcd2.calls()).calls.map((c) => c.name), ['agg-ba'], 'another name goes on');
+    assert.deepEqual(
+      (await hcd2.calls()).calls.map((c) => c.name),
+      ['agg-ba'],
+      'another name goes on',
+    );
     assert.equal(spooled(spool2).length, 2);
     // the first's spooled copy is gone (removed by hand): resent from the file it was sent from
     const [doubtful] = spooled(spool2);
     rmSync(join(spool2, doubtful!));
-    const resend = await runBin('hcd-putfile', ['-u', hcd2.url(), '--state', state2, '--flush-spool', spool2, '--resend-in-doubt', 'agg-ab']);
+    const resend = await runBin('hcd-putfile', [
+      '-u',
+      hcd2.url(),
+      '--state',
+      state2,
+      '--flush-spool',
+      spool2,
+      '--resend-in-doubt',
+      'agg-ab',
+    ]);
     assert.equal(resend.code, 0, resend.stderr);
     const { calls } = await hcd2.calls();
-    assert.deepEqual(calls.map((c) => [c.name, stored(c)]), [['agg-ba', `${LINES[1]}\n`], ['agg-ab', GOOD], ['agg-ab', `${LINES[0]}\n`]], 'in order, each once');
+    assert.deepEqual(
+      calls.map((c) => [c.name, stored(c)]),
+      [
+        ['agg-ba', `${LINES[1]}\n`],
+        ['agg-ab', GOOD],
+        ['agg-ab', `${LINES[0]}\n`],
+      ],
+      'in order, each once',
+    );
     assert.deepEqual(spooled(spool2), []);
   });
 
@@ -743,12 +1046,17 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     const spool = join(dir, 'spool');
     const port = await closedPort();
     const url = `http://127.0.0.1:${port}`;
-    const r = await runBin('hcd-putfile', ['-u', url, '--spool', spool, '--retries', '2', ...FAST, 'agg-ab'], { input: GOOD });
+    const r = await runBin('hcd-putfile', ['-u', url, '--spool', spool, '--retries', '2', ...FAST, 'agg-ab'], {
+      input: GOOD,
+    });
     assert.equal(r.code, 75);
     assert.match(r.stderr, /connection refused; attempt 2 of 3 failed/);
     assert.match(r.stderr, /connection refused \(gave up after 3 attempts\); kept in /);
     assert.doesNotMatch(r.stderr, /in doubt/);
-    assert.ok(!existsSync(join(spool, '.hcd-putfile-ledger.json')) || ledgerOf(join(spool, '.hcd-putfile-ledger.json')).length === 0);
+    assert.ok(
+      !existsSync(join(spool, '.hcd-putfile-ledger.json')) ||
+        ledgerOf(join(spool, '.hcd-putfile-ledger.json')).length === 0,
+    );
     const hcd = await startHcd({ port });
     const flush = await runBin('hcd-putfile', ['-u', url, '--flush-spool', spool]);
     assert.equal(flush.code, 0, flush.stderr);
@@ -764,7 +1072,10 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     await hcd.control(`mode=fault&code=3&text=${encodeURIComponent('busy')}`);
     const r = await runBin('hcd-putfile', ['-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD });
     assert.equal(r.code, 76);
-    assert.match(r.stderr, /XML-RPC fault 3: busy; kept in \S+_agg-ab\.hcd \(hcd-putfile --flush-spool \S+ sends it\)\n$/);
+    assert.match(
+      r.stderr,
+      /XML-RPC fault 3: busy; kept in \S+_agg-ab\.hcd \(hcd-putfile --flush-spool \S+ sends it\)\n$/,
+    );
     await hcd.control('mode=ok');
     const flush = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool]);
     assert.equal(flush.code, 0, flush.stderr);
@@ -776,13 +1087,23 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     const hcd = await startHcd();
     const spool = join(tempDir(), 'spool');
     await hcd.control(`mode=fault&code=3&text=${encodeURIComponent('busy')}`);
-    assert.equal((await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD })).code, 76);
-    assert.equal((await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--spool', spool, 'agg-cd'], { input: `${LINES[0]}\n` })).code, 76);
+    assert.equal(
+      (await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--spool', spool, 'agg-ab'], { input: GOOD })).code,
+      76,
+    );
+    assert.equal(
+      (await runBin('hcd-putfile', ['-q', '-u', hcd.url(), '--spool', spool, 'agg-cd'], { input: `${LINES[0]}\n` }))
+        .code,
+      76,
+    );
     const damaged = spooled(spool).find((f) => f.endsWith('_agg-ab.hcd'))!;
     writeFileSync(join(spool, damaged), `${LINES[1]}\n`);
     const refused = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool]);
     assert.equal(refused.code, 76, refused.stderr);
-    assert.match(refused.stderr, /_agg-ab\.hcd: content does not match the digest in its name \(damaged\?\); left in place\n/);
+    assert.match(
+      refused.stderr,
+      /_agg-ab\.hcd: content does not match the digest in its name \(damaged\?\); left in place\n/,
+    );
     assert.match(refused.stderr, /_agg-cd\.hcd: .*XML-RPC fault 3: busy; left in the spool\n/);
     await hcd.control('mode=ok');
     const sent = await runBin('hcd-putfile', ['-u', hcd.url(), '--flush-spool', spool]);
@@ -798,11 +1119,21 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     await hcd.control('mode=stored-500');
     const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, ...FAST, 'agg-ab']);
     assert.equal(r.code, 75);
-    assert.match(r.stderr, new RegExp(`in doubt and not sent again; check in Hydra whether statistics "agg-ab" has an upload of 4 lines \\(\\d+ bytes\\) made at \\S+; if it has, hcd-putfile --state ${state} --mark-delivered agg-ab; if not, hcd-putfile --state ${state} -f FILE --resend-in-doubt agg-ab\\n$`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `in doubt and not sent again; check in Hydra whether statistics "agg-ab" has an upload of 4 lines \\(\\d+ bytes\\) made at \\S+; if it has, hcd-putfile --state ${state} --mark-delivered agg-ab; if not, hcd-putfile --state ${state} -f FILE --resend-in-doubt agg-ab\\n$`,
+      ),
+    );
     await hcd.control('mode=ok');
     const again = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, 'agg-ab']);
     assert.equal(again.code, 75);
-    assert.match(again.stderr, new RegExp(`^hcd-putfile: ${f}: in doubt: sent as "agg-ab" at \\S+, .*HTTP 500 Internal Server Error; not sent: check in Hydra`));
+    assert.match(
+      again.stderr,
+      new RegExp(
+        `^hcd-putfile: ${f}: in doubt: sent as "agg-ab" at \\S+, .*HTTP 500 Internal Server Error; not sent: check in Hydra`,
+      ),
+    );
     const dry = await runBin('hcd-putfile', ['--dry-run', '-f', f, '-u', hcd.url(), '--state', state, 'agg-ab']);
     assert.match(dry.stdout, /\(in doubt since \S+: would be refused without --resend-in-doubt\)\n$/);
     const forced = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--force', 'agg-ab']);
@@ -810,12 +1141,34 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     assert.equal((await hcd.calls()).calls.length, 1);
     // another file is not what is in doubt: refused by --resend-in-doubt
     const other = file(dir, 'other.csv', `${LINES[0]}\n`);
-    const wrong = await runBin('hcd-putfile', ['-f', other, '-u', hcd.url(), '--state', state, '--resend-in-doubt', 'agg-ab']);
+    const wrong = await runBin('hcd-putfile', [
+      '-f',
+      other,
+      '-u',
+      hcd.url(),
+      '--state',
+      state,
+      '--resend-in-doubt',
+      'agg-ab',
+    ]);
     assert.equal(wrong.code, 65, wrong.stderr);
     assert.equal((await hcd.calls()).calls.length, 1);
-    const resent = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), '--state', state, '--resend-in-doubt', 'agg-ab', 'agg-ab']);
+    const resent = await runBin('hcd-putfile', [
+      '-f',
+      f,
+      '-u',
+      hcd.url(),
+      '--state',
+      state,
+      '--resend-in-doubt',
+      'agg-ab',
+      'agg-ab',
+    ]);
     assert.equal(resent.code, 0, resent.stderr);
-    assert.deepEqual(ledgerOf(state).map((e) => e.state), ['sent']);
+    assert.deepEqual(
+      ledgerOf(state).map((e) => e.state),
+      ['sent'],
+    );
     assert.equal((await hcd.calls()).calls.length, 2, 'the operator asked for it');
   });
 
@@ -825,12 +1178,36 @@ describe('hcd-putfile: an answer it could not read leaves the file in doubt, nev
     const name = '20261122T030405678Z-0001_0123456789ab_agg-ab.hcd';
     for (const [args, code, msg] of [
       [['--resend-in-doubt', name, 'agg-ab'], 64, /--resend-in-doubt without --flush-spool takes one NAME/],
-      [['--resend-in-doubt', 'agg-ba', 'agg-ab'], 64, /--resend-in-doubt agg-ba names another statistics NAME than agg-ab/],
-      [['--flush-spool', spool, '--mark-delivered', 'bad/name'], 64, /--mark-delivered: expected a statistics NAME like agg-ab or a spooled file like/],
-      [['--flush-spool', spool, '--mark-delivered', name, '--resend-in-doubt', name], 64, /either --resend-in-doubt or --mark-delivered, not both/],
-      [['--flush-spool', spool, '--resend-in-doubt', name], 66, new RegExp(`--resend-in-doubt ${name}: no such file waiting in ${spool}`)],
-      [['--flush-spool', spool, '--resend-in-doubt', 'agg-ab'], 66, new RegExp(`--resend-in-doubt agg-ab: nothing is in doubt as "agg-ab" in ${spool}/.hcd-putfile-ledger.json`)],
-      [['--spool', spool, '--mark-delivered', 'agg-ab'], 66, /--mark-delivered agg-ab: nothing is in doubt as "agg-ab"/],
+      [
+        ['--resend-in-doubt', 'agg-ba', 'agg-ab'],
+        64,
+        /--resend-in-doubt agg-ba names another statistics NAME than agg-ab/,
+      ],
+      [
+        ['--flush-spool', spool, '--mark-delivered', 'bad/name'],
+        64,
+        /--mark-delivered: expected a statistics NAME like agg-ab or a spooled file like/,
+      ],
+      [
+        ['--flush-spool', spool, '--mark-delivered', name, '--resend-in-doubt', name],
+        64,
+        /either --resend-in-doubt or --mark-delivered, not both/,
+      ],
+      [
+        ['--flush-spool', spool, '--resend-in-doubt', name],
+        66,
+        new RegExp(`--resend-in-doubt ${name}: no such file waiting in ${spool}`),
+      ],
+      [
+        ['--flush-spool', spool, '--resend-in-doubt', 'agg-ab'],
+        66,
+        new RegExp(`--resend-in-doubt agg-ab: nothing is in doubt as "agg-ab" in ${spool}/.hcd-putfile-ledger.json`),
+      ],
+      [
+        ['--spool', spool, '--mark-delivered', 'agg-ab'],
+        66,
+        /--mark-delivered agg-ab: nothing is in doubt as "agg-ab"/,
+      ],
       [['--spool', spool, '--mark-delivered', name], 64, /a spooled file is settled with --flush-spool DIR/],
       [['--in-doubt'], 64, /--in-doubt reads the ledger: give --state FILE/],
       [['--spool', spool, '--in-doubt', 'agg-ab'], 64, /--in-doubt sends nothing: no NAME or -f/],
@@ -846,17 +1223,32 @@ describe('hcd-putfile: billing ids are what Hydra ids look like', () => {
   test('a formula in EXT_GOOD_ID is refused with file and line; flow-report refuses it as --good-id and in a map', async () => {
     const hcd = await startHcd();
     const dir = tempDir();
-    const f = file(dir, 'agg-ab.csv', `${LINES[0]}\n=cmd|' /C calc'!A0;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;\n`);
+    const f = file(
+      dir,
+      'agg-ab.csv',
+      `${LINES[0]}\n=cmd|' /C calc'!A0;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;\n`,
+    );
     const r = await runBin('hcd-putfile', ['-f', f, '-u', hcd.url(), 'agg-ab']);
     assert.equal(r.code, 65);
-    assert.match(r.stderr, new RegExp(`^hcd-putfile: ${f}:2: field "EXT_GOOD_ID": expected an id of letters, digits, "-", "_" and "\\." \\(like c39501\\) \\(got "=cmd\\|' /C calc'!A0"\\)\\n`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^hcd-putfile: ${f}:2: field "EXT_GOOD_ID": expected an id of letters, digits, "-", "_" and "\\." \\(like c39501\\) \\(got "=cmd\\|' /C calc'!A0"\\)\\n`,
+      ),
+    );
     assert.equal((await hcd.calls()).attempts, 0);
     const flows = join(dir, 'agg.ndjson');
-    writeFileSync(flows, '{"src_host":"10.5.10.6","dst_net":"0.0.0.0","dst_mask":0,"packets":1,"bytes":900,"flows":1,"time_start":1291242554,"time_end":1291242554}\n');
+    writeFileSync(
+      flows,
+      '{"src_host":"10.5.10.6","dst_net":"0.0.0.0","dst_mask":0,"packets":1,"bytes":900,"flows":1,"time_start":1291242554,"time_end":1291242554}\n',
+    );
     const g = await runBin('flow-report', ['--format', 'hydra', '--good-id', "=cmd|' /C calc'!A0", flows]);
     assert.equal(g.code, 64);
-    assert.match(g.stderr, /--good-id: expected an id of letters, digits, "-", "_" and "\." \(like c39501\) \(got "=cmd\|' \/C calc'!A0"\)/);
-    const map = file(dir, 'services.map', "ab 10.0.0.0/8 inet\nab 0.0.0.0/0 =HYPERLINK(1)\n");
+    assert.match(
+      g.stderr,
+      /--good-id: expected an id of letters, digits, "-", "_" and "\." \(like c39501\) \(got "=cmd\|' \/C calc'!A0"\)/,
+    );
+    const map = file(dir, 'services.map', 'ab 10.0.0.0/8 inet\nab 0.0.0.0/0 =HYPERLINK(1)\n');
     const m = await runBin('flow-report', ['--format', 'hydra', '--good-map', map, flows]);
     assert.equal(m.code, 78);
     assert.match(m.stderr, new RegExp(`${map}:2: bad service id "=HYPERLINK\\(1\\)": expected an id of letters`));
@@ -868,7 +1260,17 @@ describe('hcd-putfile: billing ids are what Hydra ids look like', () => {
 
 describe('hcd-putfile usage', () => {
   test('missing NAME, missing URL, bad name, --flush-spool with NAME: 64', async () => {
-    for (const args of [['-u', 'http://h:1'], ['agg-ab'], ['-u', 'http://h:1', 'bad/name'], ['-u', 'http://h:1', '--flush-spool', '/tmp', 'agg-ab'], ['-u', 'ftp://h/', 'agg-ab'], ['-u', 'http://h:1', '--retries', 'abc', 'agg-ab'], ['-u', 'http://h:1', '--timeout', '0', 'agg-ab'], ['-u', 'http://h:1', '--method', 'put file', 'agg-ab'], ['-u', 'http://h:1', '--reject-file', 'x', 'agg-ab']]) {
+    for (const args of [
+      ['-u', 'http://h:1'],
+      ['agg-ab'],
+      ['-u', 'http://h:1', 'bad/name'],
+      ['-u', 'http://h:1', '--flush-spool', '/tmp', 'agg-ab'],
+      ['-u', 'ftp://h/', 'agg-ab'],
+      ['-u', 'http://h:1', '--retries', 'abc', 'agg-ab'],
+      ['-u', 'http://h:1', '--timeout', '0', 'agg-ab'],
+      ['-u', 'http://h:1', '--method', 'put file', 'agg-ab'],
+      ['-u', 'http://h:1', '--reject-file', 'x', 'agg-ab'],
+    ]) {
       const r = await runBin('hcd-putfile', args, { input: GOOD });
       assert.equal(r.code, 64, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stdout, '');

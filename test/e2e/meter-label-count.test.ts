@@ -16,12 +16,27 @@ interface Sample {
   publisher_id: string;
   message_id: string;
   timestamp: string;
-  payload: Record<string, unknown> & { label_id: string; label_name: string; bytes: number; pkts: number; last_update: number; first_update: number; time: number };
+  payload: Record<string, unknown> & {
+    label_id: string;
+    label_name: string;
+    bytes: number;
+    pkts: number;
+    last_update: number;
+    first_update: number;
+    time: number;
+  };
 }
 
 const T0 = 1700000100; // a multiple of 300
 
-function flow(t: number, src: string, dst: string, bytes: number, packets = 1, extra: Record<string, number> = {}): string {
+function flow(
+  t: number,
+  src: string,
+  dst: string,
+  bytes: number,
+  packets = 1,
+  extra: Record<string, number> = {},
+): string {
   const v6 = src.includes(':');
   return JSON.stringify({
     type: 'IPFIX',
@@ -43,7 +58,11 @@ function flow(t: number, src: string, dst: string, bytes: number, packets = 1, e
   });
 }
 
-async function setup(): Promise<{ dir: string; db: string; ml: (args: string[], input?: string) => ReturnType<typeof runBin> }> {
+async function setup(): Promise<{
+  dir: string;
+  db: string;
+  ml: (args: string[], input?: string) => ReturnType<typeof runBin>;
+}> {
   const dir = tempDir('meter-count-');
   const db = join(dir, 'db.json');
   const ml = (args: string[], input?: string) => runBin('meter-label', args, { env: { METER_LABEL_DB: db }, input });
@@ -56,7 +75,15 @@ async function setup(): Promise<{ dir: string; db: string; ml: (args: string[], 
     ['rule-create', 'no-backup', '7.7.0.0/16', '--direction', 'egress'],
     ['rule-create', 'no-backup', '7.7.9.0/24', '--direction', 'egress', '--excluded'],
     ['create', 'shared-web', '--shared', '--tenant-id', 'admin'],
-    ['rule-create', 'shared-web', '--ingress', '--source-ip-prefix', '0.0.0.0/0', '--destination-ip-prefix', '7.7.7.80/32'],
+    [
+      'rule-create',
+      'shared-web',
+      '--ingress',
+      '--source-ip-prefix',
+      '0.0.0.0/0',
+      '--destination-ip-prefix',
+      '7.7.7.80/32',
+    ],
     ['create', 'v6', '--tenant-id', 'p3'],
     ['rule-create', 'v6', '2001:db8::/32', '--egress'],
     ['rule-create', 'v6', '2001:db8::/32', '--ingress'],
@@ -70,18 +97,26 @@ async function setup(): Promise<{ dir: string; db: string; ml: (args: string[], 
 
 /** The store here has no routers, which count says once on stderr. */
 function withoutNoRouters(stderr: string): string {
-  const line = 'meter-label: no routers in the store: every label counts every flow (router-create attributes flows to routers and projects)\n';
+  const line =
+    'meter-label: no routers in the store: every label counts every flow (router-create attributes flows to routers and projects)\n';
   assert.ok(stderr.includes(line), stderr);
   return stderr.replace(line, '');
 }
 
 function parse(stdout: string): Sample[] {
-  return stdout.trim() === '' ? [] : stdout.trim().split('\n').map((l) => JSON.parse(l) as Sample);
+  return stdout.trim() === ''
+    ? []
+    : stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Sample);
 }
 
 function table(samples: Sample[]): Record<string, [number, number]> {
   const t: Record<string, [number, number]> = {};
-  for (const s of samples) if (s.event_type === 'l3.meter') t[`${s.payload.label_name}@${s.payload.last_update - 300}`] = [s.payload.bytes, s.payload.pkts];
+  for (const s of samples)
+    if (s.event_type === 'l3.meter')
+      t[`${s.payload.label_name}@${s.payload.last_update - 300}`] = [s.payload.bytes, s.payload.pkts];
   return t;
 }
 
@@ -125,7 +160,18 @@ test('known flows: directions, intra-subnet, excluded subnet, shared label, IPv6
   assert.equal(s.publisher_id, 'metering.net1');
   assert.equal(s.priority, 'INFO');
   assert.equal(s.timestamp, '2023-11-14 22:35:00.000000');
-  assert.deepEqual(Object.keys(s.payload), ['label_id', 'label_name', 'tenant_id', 'project_id', 'pkts', 'bytes', 'time', 'first_update', 'last_update', 'host']);
+  assert.deepEqual(Object.keys(s.payload), [
+    'label_id',
+    'label_name',
+    'tenant_id',
+    'project_id',
+    'pkts',
+    'bytes',
+    'time',
+    'first_update',
+    'last_update',
+    'host',
+  ]);
   assert.equal(s.payload.tenant_id, 'p1');
   assert.equal(s.payload.project_id, 'p1');
   assert.equal(s.payload.time, 300);
@@ -138,7 +184,10 @@ test('known flows: directions, intra-subnet, excluded subnet, shared label, IPv6
 
 test('--granular adds l3.meter.label and l3.meter.project; shared labels show project "all"', async () => {
   const { ml } = await setup();
-  const r = await ml(['count', '--granular', '--report-interval', '3600'], [flow(T0, '8.8.8.8', '7.7.7.80', 100), flow(T0, '7.7.7.80', '8.8.8.8', 10)].join('\n'));
+  const r = await ml(
+    ['count', '--granular', '--report-interval', '3600'],
+    [flow(T0, '8.8.8.8', '7.7.7.80', 100), flow(T0, '7.7.7.80', '8.8.8.8', 10)].join('\n'),
+  );
   assert.equal(r.code, 0, r.stderr);
   const samples = parse(r.stdout);
   const label = samples.filter((s) => s.event_type === 'l3.meter.label');
@@ -147,13 +196,18 @@ test('--granular adds l3.meter.label and l3.meter.project; shared labels show pr
   assert.equal(shared.payload.project_id, 'all');
   assert.equal(shared.payload.label_shared, true);
   assert.equal(shared.payload.resource_id, `label-${shared.payload.label_id}`);
-  const projects = Object.fromEntries(samples.filter((s) => s.event_type === 'l3.meter.project').map((s) => [s.payload.resource_id, s.payload.bytes]));
+  const projects = Object.fromEntries(
+    samples.filter((s) => s.event_type === 'l3.meter.project').map((s) => [s.payload.resource_id, s.payload.bytes]),
+  );
   assert.deepEqual(projects, { 'project-p1': 110, 'project-p2': 10, 'project-p3': 0 });
 });
 
 test('random flows: bytes and packets per label and interval equal a brute-force count', async () => {
   const { dir, db, ml } = await setup();
-  const data = JSON.parse(readFileSync(db, 'utf8')) as { metering_labels: { id: string; name: string }[]; metering_label_rules: Record<string, string | boolean | null>[] };
+  const data = JSON.parse(readFileSync(db, 'utf8')) as {
+    metering_labels: { id: string; name: string }[];
+    metering_label_rules: Record<string, string | boolean | null>[];
+  };
   const rnd = rngInt(7);
   const pool = ['7.7.7.5', '7.7.7.80', '7.7.8.1', '7.7.9.3', '8.8.8.8', '1.1.1.1', '7.7.200.1'];
   const flows: Array<{ t: number; s: string; d: string; b: number; p: number }> = [];
@@ -165,7 +219,8 @@ test('random flows: bytes and packets per label and interval equal a brute-force
   const r = await ml(['count', join(dir, 'random.ndjson')]);
   assert.equal(r.code, 0, r.stderr);
   const got = table(parse(r.stdout));
-  const inn = (p: unknown, a: string): boolean => typeof p === 'string' && !p.includes(':') && new Netmask(p).contains(a);
+  const inn = (p: unknown, a: string): boolean =>
+    typeof p === 'string' && !p.includes(':') && new Netmask(p).contains(a);
   const expected: Record<string, [number, number]> = {};
   const bins = new Set(flows.map((f) => f.t - ((f.t - T0) % 300)));
   for (const b of bins) for (const l of data.metering_labels) expected[`${l.name}@${b}`] = [0, 0];
@@ -176,7 +231,8 @@ test('random flows: bytes and packets per label and interval equal a brute-force
           ? r.direction === 'egress'
             ? inn(r.remote_ip_prefix, f.s) && !inn(r.remote_ip_prefix, f.d)
             : inn(r.remote_ip_prefix, f.d) && !inn(r.remote_ip_prefix, f.s)
-          : (!r.source_ip_prefix || inn(r.source_ip_prefix, f.s)) && (!r.destination_ip_prefix || inn(r.destination_ip_prefix, f.d));
+          : (!r.source_ip_prefix || inn(r.source_ip_prefix, f.s)) &&
+            (!r.destination_ip_prefix || inn(r.destination_ip_prefix, f.d));
       const rules = data.metering_label_rules.filter((r) => r.metering_label_id === l.id);
       if (rules.some((r) => r.excluded && hit(r)) || !rules.some((r) => !r.excluded && hit(r))) continue;
       const e = expected[`${l.name}@${f.t - ((f.t - T0) % 300)}`]!;
@@ -185,14 +241,28 @@ test('random flows: bytes and packets per label and interval equal a brute-force
     }
   }
   assert.deepEqual(got, expected);
-  const totals = Object.entries(expected).filter(([, [b]]) => b > 0).map(([k]) => k.split('@')[0]);
-  assert.deepEqual(new Set(totals), new Set(['fabian-in', 'fabian-out', 'no-backup', 'shared-web']), 'every IPv4 label saw traffic');
+  const totals = Object.entries(expected)
+    .filter(([, [b]]) => b > 0)
+    .map(([k]) => k.split('@')[0]);
+  assert.deepEqual(
+    new Set(totals),
+    new Set(['fabian-in', 'fabian-out', 'no-backup', 'shared-web']),
+    'every IPv4 label saw traffic',
+  );
 });
 
 test('a bad line in the middle: counted, named, the rest still counted, exit 65; --strict stops', async () => {
   const { dir, ml } = await setup();
   const path = join(dir, 'bad.ndjson');
-  writeFileSync(path, [flow(T0, '8.8.8.8', '7.7.7.5', 100), '{"bytes":"12a","src_addr":"1.2.3.4"}', 'garbage', flow(T0 + 1, '8.8.8.8', '7.7.7.5', 1)].join('\n') + '\n');
+  writeFileSync(
+    path,
+    [
+      flow(T0, '8.8.8.8', '7.7.7.5', 100),
+      '{"bytes":"12a","src_addr":"1.2.3.4"}',
+      'garbage',
+      flow(T0 + 1, '8.8.8.8', '7.7.7.5', 1),
+    ].join('\n') + '\n',
+  );
   let r = await ml(['count', path]);
   assert.equal(r.code, 65);
   assert.equal(
@@ -202,7 +272,10 @@ test('a bad line in the middle: counted, named, the rest still counted, exit 65;
   assert.deepEqual(table(parse(r.stdout))[`fabian-in@${T0}`], [101, 2]);
   r = await ml(['count', '--strict', path]);
   assert.equal(r.code, 65);
-  assert.equal(withoutNoRouters(r.stderr), `meter-label: ${path}:2: field "bytes": expected a non-negative integer (got "12a")\n`);
+  assert.equal(
+    withoutNoRouters(r.stderr),
+    `meter-label: ${path}:2: field "bytes": expected a non-negative integer (got "12a")\n`,
+  );
   r = await ml(['count', join(dir, 'missing.ndjson')]);
   assert.equal(r.code, 66);
   assert.match(r.stderr, /missing\.ndjson: No such file or directory/);
@@ -210,7 +283,10 @@ test('a bad line in the middle: counted, named, the rest still counted, exit 65;
 
 test('--live: wall-clock intervals; at end of input the last partial interval is reported', async () => {
   const { ml } = await setup();
-  const r = await ml(['count', '--live', '--host', 'h'], [flow(1, '8.8.8.8', '7.7.7.5', 100, 2), flow(2, '7.7.7.5', '8.8.8.8', 7)].join('\n') + '\n');
+  const r = await ml(
+    ['count', '--live', '--host', 'h'],
+    [flow(1, '8.8.8.8', '7.7.7.5', 100, 2), flow(2, '7.7.7.5', '8.8.8.8', 7)].join('\n') + '\n',
+  );
   assert.equal(r.code, 0, r.stderr);
   const samples = parse(r.stdout);
   assert.equal(samples.length, 5);
@@ -226,7 +302,9 @@ test('count | head -1 exits 0 quietly', async () => {
   const lines: string[] = [];
   for (let i = 0; i < 20000; i++) lines.push(flow(T0 + i * 30, '8.8.8.8', '7.7.7.5', 100));
   writeFileSync(join(dir, 'many.ndjson'), lines.join('\n') + '\n');
-  const r = await runShell(`METER_LABEL_DB='${db}' '${process.execPath}' '${binPath('meter-label')}' count '${join(dir, 'many.ndjson')}' | head -1`);
+  const r = await runShell(
+    `METER_LABEL_DB='${db}' '${process.execPath}' '${binPath('meter-label')}' count '${join(dir, 'many.ndjson')}' | head -1`,
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(withoutNoRouters(r.stderr), '');
   assert.equal(JSON.parse(r.stdout).event_type, 'l3.meter');
@@ -235,14 +313,18 @@ test('count | head -1 exits 0 quietly', async () => {
 test('--live stops cleanly on SIGTERM with stdin still open: the current interval is reported, exit 0', async () => {
   const { db } = await setup();
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [binPath('meter-label'), 'count', '--live', '-v'], { env: { ...process.env, METER_LABEL_DB: db }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [binPath('meter-label'), 'count', '--live', '-v'], {
+    env: { ...process.env, METER_LABEL_DB: db },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   // the signal handlers are in place once it says what it counts (-v)
   await new Promise<void>((resolve) => {
-    const check = (): void => void (err.includes('counting for 5 labels') && (child.stderr.off('data', check), resolve()));
+    const check = (): void =>
+      void (err.includes('counting for 5 labels') && (child.stderr.off('data', check), resolve()));
     child.stderr.on('data', check);
   });
   child.stdin.write(flow(1, '8.8.8.8', '7.7.7.5', 100, 2) + '\n');
@@ -257,13 +339,17 @@ test('--live stops cleanly on SIGTERM with stdin still open: the current interva
 test('SIGINT during a finite count: what was read is reported, exit 130', async () => {
   const { db } = await setup();
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [binPath('meter-label'), 'count', '-v', '-'], { env: { ...process.env, METER_LABEL_DB: db }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [binPath('meter-label'), 'count', '-v', '-'], {
+    env: { ...process.env, METER_LABEL_DB: db },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   await new Promise<void>((resolve) => {
-    const check = (): void => void (err.includes('counting for 5 labels') && (child.stderr.off('data', check), resolve()));
+    const check = (): void =>
+      void (err.includes('counting for 5 labels') && (child.stderr.off('data', check), resolve()));
     child.stderr.on('data', check);
   });
   child.stdin.write(flow(T0, '8.8.8.8', '7.7.7.5', 100, 2) + '\n');
@@ -271,7 +357,10 @@ test('SIGINT during a finite count: what was read is reported, exit 130', async 
   const code = await new Promise((r) => child.once('close', r));
   assert.equal(code, 130, err);
   const samples = parse(out);
-  assert.ok(samples.length === 0 || samples.length === 5, 'either the flow was not read yet, or one interval for every label');
+  assert.ok(
+    samples.length === 0 || samples.length === 5,
+    'either the flow was not read yet, or one interval for every label',
+  );
 });
 
 test('--external-if: ingress rules count flows entering by that interface, egress rules flows leaving by it', async () => {
@@ -285,7 +374,21 @@ test('--external-if: ingress rules count flows entering by that interface, egres
   const r = await ml(['count', '--external-if', '2'], input);
   assert.equal(r.code, 0, r.stderr);
   const t = table(parse(r.stdout));
-  assert.deepEqual([t[`fabian-in@${T0}`], t[`fabian-out@${T0}`], t[`no-backup@${T0}`]], [[100, 1], [40, 1], [40, 1]]);
+  assert.deepEqual(
+    [t[`fabian-in@${T0}`], t[`fabian-out@${T0}`], t[`no-backup@${T0}`]],
+    [
+      [100, 1],
+      [40, 1],
+      [40, 1],
+    ],
+  );
   const all = table(parse((await ml(['count'], input)).stdout));
-  assert.deepEqual([all[`fabian-in@${T0}`], all[`fabian-out@${T0}`]], [[300, 2], [120, 2]], 'without it, addresses alone decide');
+  assert.deepEqual(
+    [all[`fabian-in@${T0}`], all[`fabian-out@${T0}`]],
+    [
+      [300, 2],
+      [120, 2],
+    ],
+    'without it, addresses alone decide',
+  );
 });

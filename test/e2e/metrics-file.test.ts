@@ -39,7 +39,16 @@ test('flow-aggregate --metrics-file: records and aggregates, the old file replac
   writeFileSync(prom, 'old\n');
   const oldInode = statSync(prom).ino;
   const out = join(dir, 'ab.ndjson');
-  const r = await runBin('flow-aggregate', ['--ab', '-n', `${REPORT}networks.lst`, '-o', `ab=${out}`, '--metrics-file', prom, `${REPORT}flows.ndjson`]);
+  const r = await runBin('flow-aggregate', [
+    '--ab',
+    '-n',
+    `${REPORT}networks.lst`,
+    '-o',
+    `ab=${out}`,
+    '--metrics-file',
+    prom,
+    `${REPORT}flows.ndjson`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.notEqual(statSync(prom).ino, oldInode, 'replaced by a rename, not rewritten in place');
   assert.deepEqual(readdirSync(dir).sort(), ['ab.ndjson', 'agg-ab.prom']);
@@ -47,7 +56,10 @@ test('flow-aggregate --metrics-file: records and aggregates, the old file replac
   assertRun(m, 0);
   assert.equal(sampleValue(m, 'flowmeter_run_input_lines'), FLOW_LINES.length);
   assert.equal(sampleValue(m, 'flowmeter_run_records', { kind: 'flow' }), FLOW_LINES.length);
-  assert.equal(sampleValue(m, 'flowmeter_run_aggregates', { aggregation: 'ab' }), readFileSync(out, 'utf8').trim().split('\n').length);
+  assert.equal(
+    sampleValue(m, 'flowmeter_run_aggregates', { aggregation: 'ab' }),
+    readFileSync(out, 'utf8').trim().split('\n').length,
+  );
   assert.equal(m.get('flowmeter_run_rejects'), undefined, 'no rejects, no series');
 });
 
@@ -68,7 +80,10 @@ test('flow-report --metrics-file: rejects by reason, accounted bytes, exit statu
   const m = readMetrics(prom, 'flow-report', 'report');
   assertRun(m, 65);
   const rejects = m.get('flowmeter_run_rejects')!.samples;
-  assert.equal(rejects.reduce((n, s) => n + s.value, 0), 2);
+  assert.equal(
+    rejects.reduce((n, s) => n + s.value, 0),
+    2,
+  );
   for (const s of rejects) assert.ok(s.labels.reason && s.labels.reason.length > 0);
   const bytes = FLOW_LINES.reduce((n, l) => n + BigInt((JSON.parse(l) as { bytes: number }).bytes), 0n);
   assert.equal(sampleValue(m, 'flowmeter_run_accounted_bytes'), Number(bytes));
@@ -78,17 +93,34 @@ test('flow-report --metrics-file: rejects by reason, accounted bytes, exit statu
 test('meter-label count --metrics-file: flows, matched flows and samples', async () => {
   const dir = tempDir('metrics-file');
   const db = join(dir, 'store.json');
-  for (const args of [['create', 'subs-out'], ['rule-create', 'subs-out', '0.0.0.0/0', '--direction', 'egress']]) {
+  for (const args of [
+    ['create', 'subs-out'],
+    ['rule-create', 'subs-out', '0.0.0.0/0', '--direction', 'egress'],
+  ]) {
     const c = await runBin('meter-label', ['--db', db, ...args]);
     assert.equal(c.code, 0, c.stderr);
   }
   const prom = join(dir, 'count.prom');
-  const r = await runBin('meter-label', ['-v', '--db', db, 'count', '--subnets', `${REPORT}networks.lst`, '--metrics-file', prom, `${REPORT}flows.ndjson`]);
+  const r = await runBin('meter-label', [
+    '-v',
+    '--db',
+    db,
+    'count',
+    '--subnets',
+    `${REPORT}networks.lst`,
+    '--metrics-file',
+    prom,
+    `${REPORT}flows.ndjson`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const m = readMetrics(prom, 'meter-label', 'count');
   assertRun(m, 0);
   assert.equal(sampleValue(m, 'flowmeter_run_records', { kind: 'flow' }), FLOW_LINES.length);
-  assert.equal(sampleValue(m, 'flowmeter_run_matched_flows'), Number(/matched=(\d+)/.exec(r.stderr)?.[1] ?? NaN), r.stderr);
+  assert.equal(
+    sampleValue(m, 'flowmeter_run_matched_flows'),
+    Number(/matched=(\d+)/.exec(r.stderr)?.[1] ?? NaN),
+    r.stderr,
+  );
   assert.ok(sampleValue(m, 'flowmeter_run_matched_flows')! > 0);
   assert.equal(sampleValue(m, 'flowmeter_run_samples'), r.stdout.trim().split('\n').length);
 });
@@ -96,7 +128,8 @@ test('meter-label count --metrics-file: flows, matched flows and samples', async
 test('hcd-putfile --metrics-file: what hcd accepted, a duplicate, and a failed upload (exit 75)', async (t) => {
   if (!needs(t, 'python3')) return;
   const dir = tempDir('metrics-file');
-  const csv = 'c39501;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;\nc39502;;1291242554;1291242854;10.5.10.7/32;0.0.0.0/0;123456789;\n';
+  const csv =
+    'c39501;;1291242554;1291242554;10.5.10.6/32;0.0.0.0/0;900;\nc39502;;1291242554;1291242854;10.5.10.7/32;0.0.0.0/0;123456789;\n';
   const f = join(dir, 'agg-ab.csv');
   writeFileSync(f, csv);
   const hcd = await startHcd({ user: 'hydra', password: 'pw' });
@@ -104,14 +137,22 @@ test('hcd-putfile --metrics-file: what hcd accepted, a duplicate, and a failed u
   const prom = join(dir, 'hcd.prom');
   const state = join(dir, 'ledger.json');
   try {
-    const r = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '-f', f, '--state', state, '--metrics-file', prom, 'agg-ab'], { env });
+    const r = await runBin(
+      'hcd-putfile',
+      ['-u', hcd.url('hydra'), '-f', f, '--state', state, '--metrics-file', prom, 'agg-ab'],
+      { env },
+    );
     assert.equal(r.code, 0, r.stderr);
     let m = readMetrics(prom, 'hcd-putfile', 'hcd');
     assertRun(m, 0);
     assert.equal(sampleValue(m, 'flowmeter_run_uploads', { outcome: 'sent' }), 1);
     assert.equal(sampleValue(m, 'flowmeter_run_uploaded_lines'), 2);
     assert.equal(sampleValue(m, 'flowmeter_run_uploaded_bytes'), Buffer.byteLength(csv));
-    const again = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '-f', f, '--state', state, '--metrics-file', prom, 'agg-ab'], { env });
+    const again = await runBin(
+      'hcd-putfile',
+      ['-u', hcd.url('hydra'), '-f', f, '--state', state, '--metrics-file', prom, 'agg-ab'],
+      { env },
+    );
     assert.equal(again.code, 0, again.stderr);
     m = readMetrics(prom, 'hcd-putfile', 'hcd');
     assert.equal(sampleValue(m, 'flowmeter_run_uploads', { outcome: 'duplicate' }), 1);
@@ -120,7 +161,11 @@ test('hcd-putfile --metrics-file: what hcd accepted, a duplicate, and a failed u
     await hcd.stop();
   }
   // the server is gone: connection refused, a temporary failure
-  const down = await runBin('hcd-putfile', ['-u', hcd.url('hydra'), '-f', f, '--retries', '0', '--metrics-file', prom, 'agg-ab'], { env });
+  const down = await runBin(
+    'hcd-putfile',
+    ['-u', hcd.url('hydra'), '-f', f, '--retries', '0', '--metrics-file', prom, 'agg-ab'],
+    { env },
+  );
   assert.equal(down.code, 75, down.stderr);
   assertRun(readMetrics(prom, 'hcd-putfile', 'hcd'), 75);
 });
@@ -128,7 +173,14 @@ test('hcd-putfile --metrics-file: what hcd accepted, a duplicate, and a failed u
 test('--metrics-file that cannot be written: the run says so and ends 73, its output still written', async () => {
   const dir = tempDir('metrics-file');
   const out = join(dir, 'ab.ndjson');
-  const r = await runBin('flow-aggregate', ['--ab', '-o', out, '--metrics-file', join(dir, 'no-dir', 'x.prom'), `${REPORT}flows.ndjson`]);
+  const r = await runBin('flow-aggregate', [
+    '--ab',
+    '-o',
+    out,
+    '--metrics-file',
+    join(dir, 'no-dir', 'x.prom'),
+    `${REPORT}flows.ndjson`,
+  ]);
   assert.equal(r.code, 73, r.stderr);
   assert.match(r.stderr, /no-dir\/x\.prom: cannot create/);
   assert.ok(readFileSync(out, 'utf8').length > 0);

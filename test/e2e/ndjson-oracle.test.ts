@@ -10,7 +10,11 @@ import { runShell } from '../helpers/spawn.js';
 async function viaNdjson(text: string): Promise<unknown[]> {
   const out: unknown[] = [];
   await new Promise<void>((resolve, reject) => {
-    Readable.from([text]).pipe(ndjson.parse({ strict: true })).on('data', (o: unknown) => out.push(o)).on('error', reject).on('end', resolve);
+    Readable.from([text])
+      .pipe(ndjson.parse({ strict: true }))
+      .on('data', (o: unknown) => out.push(o))
+      .on('error', reject)
+      .on('end', resolve);
   });
   return out;
 }
@@ -28,6 +32,9 @@ for (const cmd of COMMANDS) {
     const lines = r.stdout.split('\n');
     assert.equal(lines.pop(), '', 'the output ends with a newline');
     assert.ok(lines.length >= 5, `${lines.length} lines`);
-    assert.deepEqual(await viaNdjson(r.stdout), lines.map((l) => JSON.parse(l) as unknown));
+    assert.deepEqual(
+      await viaNdjson(r.stdout),
+      lines.map((l) => JSON.parse(l) as unknown),
+    );
   });
 }

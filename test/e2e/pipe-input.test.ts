@@ -34,7 +34,8 @@ writeFileSync(gzFile, gzipSync(text));
  *  arrives in two reads) with short pauses, so that lines are split across the reader's reads.
  *  With `dieAfter`, it is killed (SIGKILL) after that many bytes. */
 function writer(file: string, dieAfter?: number): string {
-  const js = `const b=require('fs').readFileSync(${JSON.stringify(file)});const sizes=[1,7,4093,65537,13,131072,999];` +
+  const js =
+    `const b=require('fs').readFileSync(${JSON.stringify(file)});const sizes=[1,7,4093,65537,13,131072,999];` +
     `let at=0,k=0;const end=${dieAfter ?? 'b.length'};` +
     `(function next(){if(at>=end){if(${dieAfter !== undefined})process.kill(process.pid,'SIGKILL');return;}` +
     `const n=Math.min(sizes[k++%sizes.length],end-at);process.stdout.write(b.subarray(at,at+n),()=>setTimeout(next,k%5===0?20:0));at+=n;})();`;
@@ -49,7 +50,12 @@ const commands: ReadonlyArray<readonly [string, readonly string[]]> = [
 const q = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 
 /** The command on `input` read as: the file, a stdin pipe, a FIFO, `<(...)`, a stdin socket. */
-async function everyWay(cmd: string, args: readonly string[], input: string, dieAfter?: number): Promise<Array<[string, RunResult]>> {
+async function everyWay(
+  cmd: string,
+  args: readonly string[],
+  input: string,
+  dieAfter?: number,
+): Promise<Array<[string, RunResult]>> {
   const bin = `"${process.execPath}" ${q(binPath(cmd))} ${args.map(q).join(' ')}`;
   const fifo = join(dir, `fifo-${Math.floor(rand() * 1e9)}`);
   // the file the others are compared with: the bytes the writer wrote
@@ -59,7 +65,12 @@ async function everyWay(cmd: string, args: readonly string[], input: string, die
     ['file', await runBin(cmd, [...args, file])],
     ['stdin pipe', await runShell(`${writer(input, dieAfter)} | ${bin}; exit \${PIPESTATUS[1]}`)],
     // a writer still waiting for a reader (the command failed before it opened the FIFO) is ended
-    ['FIFO', await runShell(`mkfifo ${q(fifo)} && { ${writer(input, dieAfter)} > ${q(fifo)} & } && ${bin} ${q(fifo)}; s=$?; kill %1 2>/dev/null; exit $s`)],
+    [
+      'FIFO',
+      await runShell(
+        `mkfifo ${q(fifo)} && { ${writer(input, dieAfter)} > ${q(fifo)} & } && ${bin} ${q(fifo)}; s=$?; kill %1 2>/dev/null; exit $s`,
+      ),
+    ],
     ['<(...)', await runShell(`${bin} <(${writer(input, dieAfter)})`)],
     ['stdin socket', await runBin(cmd, args, { input: readFileSync(file) })],
   ];
@@ -69,7 +80,8 @@ async function everyWay(cmd: string, args: readonly string[], input: string, die
 function assertSame(results: Array<[string, RunResult]>): void {
   const [, ref] = results[0]!;
   // (bash's notice of the killed writer aside)
-  const named = (s: string): string => s.replaceAll(/^.* Killed .*\n/gm, '').replaceAll(/(\/\S*?|stdin)(?=:\d+|:)/g, 'INPUT');
+  const named = (s: string): string =>
+    s.replaceAll(/^.* Killed .*\n/gm, '').replaceAll(/(\/\S*?|stdin)(?=:\d+|:)/g, 'INPUT');
   for (const [how, r] of results) {
     assert.equal(r.stdout, ref.stdout, `${how}: stdout as from the file`);
     assert.equal(r.code, ref.code, `${how}: exit status as from the file (${r.stderr})`);
@@ -121,8 +133,11 @@ for (const how of ['stdin pipe', 'FIFO'] as const) {
     const fifo = join(dir, `int-fifo-${Math.floor(rand() * 1e9)}`);
     if (how === 'FIFO') await runProcess('mkfifo', [fifo]);
     // a real pipe on stdin (a shell's `|`), or the FIFO as an argument; the writer is this process
-    const child = spawn(process.execPath, [binPath('flow-aggregate'), '-a', 'src_host', '-o', out, ...(how === 'FIFO' ? [fifo] : [])],
-      { stdio: [how === 'FIFO' ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [binPath('flow-aggregate'), '-a', 'src_host', '-o', out, ...(how === 'FIFO' ? [fifo] : [])],
+      { stdio: [how === 'FIFO' ? 'ignore' : 'pipe', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const closed = new Promise<number | null>((r) => child.on('close', r));

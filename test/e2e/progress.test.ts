@@ -12,7 +12,10 @@ import { tempDir } from '../helpers/tmp.js';
 
 const haveScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
 const OPTS = {
-  skip: haveScript || process.env.FLOWMETER_REQUIRE_PEERS === '1' ? false : 'script (util-linux, Debian package util-linux) not installed',
+  skip:
+    haveScript || process.env.FLOWMETER_REQUIRE_PEERS === '1'
+      ? false
+      : 'script (util-linux, Debian package util-linux) not installed',
   timeout: 120_000,
 };
 
@@ -37,8 +40,12 @@ const CASES: Array<[prog: string, input: string, args: string]> = [
  *  the rest. */
 function script(name: string, prog: string, input: string, args: string, redirect: string, pause: string): string {
   const path = join(dir, `${name}.sh`);
-  const halves = input === 'pcap' ? [join(dir, 'a.pcap'), join(dir, 'b.pcap')] : [join(dir, 'a.ndjson'), join(dir, 'b.ndjson')];
-  writeFileSync(path, `{ cat ${halves[0]}; ${pause}; cat ${halves[1]}; } | "${process.execPath}" ${ROOT}bin/${prog}.js ${args} ${redirect}\n`);
+  const halves =
+    input === 'pcap' ? [join(dir, 'a.pcap'), join(dir, 'b.pcap')] : [join(dir, 'a.ndjson'), join(dir, 'b.ndjson')];
+  writeFileSync(
+    path,
+    `{ cat ${halves[0]}; ${pause}; cat ${halves[1]}; } | "${process.execPath}" ${ROOT}bin/${prog}.js ${args} ${redirect}\n`,
+  );
   return path;
 }
 
@@ -50,7 +57,10 @@ function underPty(path: string, prog: string): Promise<{ shown: string; secs: nu
   rmSync(GO, { force: true });
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qefc', `bash ${path}`, '/dev/null'], { env: { ...process.env, METER_LABEL_DB: DB, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qefc', `bash ${path}`, '/dev/null'], {
+      env: { ...process.env, METER_LABEL_DB: DB, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let shown = '';
     child.stdout.on('data', (d: Buffer) => {
       shown += d.toString('utf8');
@@ -72,7 +82,9 @@ test('setup: the flows of the example capture, split in two', OPTS, async () => 
   writeFileSync(join(dir, 'a.ndjson'), text.slice(0, cut));
   writeFileSync(join(dir, 'b.ndjson'), text.slice(cut));
   // meter-label count's labels: the OpenStack example's
-  const labels = await runProcess('/bin/sh', [join(ROOT, 'examples/openstack/labels.sh')], { env: { METER_LABEL: `${process.execPath} ${ROOT}bin/meter-label.js`, METER_LABEL_DB: DB } });
+  const labels = await runProcess('/bin/sh', [join(ROOT, 'examples/openstack/labels.sh')], {
+    env: { METER_LABEL: `${process.execPath} ${ROOT}bin/meter-label.js`, METER_LABEL_DB: DB },
+  });
   assert.equal(labels.code, 0, labels.stderr);
 });
 
@@ -89,7 +101,9 @@ for (const [prog, input, args] of CASES) {
     assert.ok(shown.endsWith('\r\x1b[K'), JSON.stringify(shown.slice(-80)));
     // the data: as in a pipe, where stderr shows no progress
     const piped = join(dir, `${prog}.pipe.out`);
-    const r = await runShell(`bash ${script(`${prog}-pipe`, prog, input, args, `> ${piped}`, 'sleep 1.5')}`, { env: { METER_LABEL_DB: DB } });
+    const r = await runShell(`bash ${script(`${prog}-pipe`, prog, input, args, `> ${piped}`, 'sleep 1.5')}`, {
+      env: { METER_LABEL_DB: DB },
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /read |\x1b/, 'stderr a pipe: no progress');
     const data = (path: string): string => readFileSync(path, 'utf8').replace(/"message_id":"[^"]*"/g, '');
@@ -99,9 +113,15 @@ for (const [prog, input, args] of CASES) {
 }
 
 test('no progress line with -q, nor when the data goes to the terminal', OPTS, async () => {
-  const quiet = await underPty(script('aggregate-q', 'flow-aggregate', 'ndjson', '-q --ab', `> ${join(dir, 'q.out')}`, 'sleep 4'), 'flow-aggregate');
+  const quiet = await underPty(
+    script('aggregate-q', 'flow-aggregate', 'ndjson', '-q --ab', `> ${join(dir, 'q.out')}`, 'sleep 4'),
+    'flow-aggregate',
+  );
   assert.equal(quiet.shown, '');
-  const onTerminal = await underPty(script('capture-tty', 'flow-capture', 'pcap', '-r -', '', 'sleep 3'), 'flow-capture');
+  const onTerminal = await underPty(
+    script('capture-tty', 'flow-capture', 'pcap', '-r -', '', 'sleep 3'),
+    'flow-capture',
+  );
   assert.doesNotMatch(onTerminal.shown, /flow-capture: read /);
   assert.match(onTerminal.shown, /"type":"NETFLOW_V9"/);
 });

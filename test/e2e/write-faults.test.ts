@@ -4,7 +4,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
@@ -37,13 +47,16 @@ function skipNoMount(t: { skip(reason: string): void }): void {
 
 /** Files in `dir` other than the filler: no temporary may be left behind. */
 function leftovers(dir: string): string[] {
-  return readdirSync(dir).filter((n) => n !== 'fill').sort();
+  return readdirSync(dir)
+    .filter((n) => n !== 'fill')
+    .sort();
 }
 
-const flows = (): Promise<string> => runBin('flow-capture', ['-r', PCAP]).then((r) => {
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout;
-});
+const flows = (): Promise<string> =>
+  runBin('flow-capture', ['-r', PCAP]).then((r) => {
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  });
 
 test('full disk: flow-capture -o exits 74, names the path and the bytes, keeps the old file, leaves no temp', async (t) => {
   const d = smallDisk(t, 64, 12);
@@ -64,7 +77,17 @@ test('full disk: flow-aggregate with two -o outputs replaces neither', async (t)
   writeFileSync(input, (await flows()).repeat(40));
   writeFileSync(join(d, 'ab'), 'old ab\n');
   writeFileSync(join(d, 'ba'), 'old ba\n');
-  const r = await runBin('flow-aggregate', ['-a', 'ab=src_host,dst_host,src_port', '-a', 'ba=dst_host,src_host,dst_port', '-o', `ab=${join(d, 'ab')}`, '-o', `ba=${join(d, 'ba')}`, input]);
+  const r = await runBin('flow-aggregate', [
+    '-a',
+    'ab=src_host,dst_host,src_port',
+    '-a',
+    'ba=dst_host,src_host,dst_port',
+    '-o',
+    `ab=${join(d, 'ab')}`,
+    '-o',
+    `ba=${join(d, 'ba')}`,
+    input,
+  ]);
   assert.equal(r.code, 74, r.stderr);
   assert.match(r.stderr, /No space left on device/);
   assert.equal(readFileSync(join(d, 'ab'), 'utf8'), 'old ab\n');
@@ -79,9 +102,28 @@ test('full disk: flow-report --split publishes neither billing file', async (t) 
   const nets = join(work, 'nets.lst');
   writeFileSync(nets, '10.5.0.0/16\n');
   writeFileSync(join(work, 'flows.ndjson'), await flows());
-  const agg = await runBin('flow-aggregate', ['--ab', '--ba', '-n', nets, '-o', `ab=${join(work, 'ab.ndjson')}`, '-o', `ba=${join(work, 'ba.ndjson')}`, join(work, 'flows.ndjson')]);
+  const agg = await runBin('flow-aggregate', [
+    '--ab',
+    '--ba',
+    '-n',
+    nets,
+    '-o',
+    `ab=${join(work, 'ab.ndjson')}`,
+    '-o',
+    `ba=${join(work, 'ba.ndjson')}`,
+    join(work, 'flows.ndjson'),
+  ]);
   assert.equal(agg.code, 0, agg.stderr);
-  const r = await runBin('flow-report', ['--format', 'hydra', '--good-id', 'g1', '--split', d, join(work, 'ab.ndjson'), join(work, 'ba.ndjson')]);
+  const r = await runBin('flow-report', [
+    '--format',
+    'hydra',
+    '--good-id',
+    'g1',
+    '--split',
+    d,
+    join(work, 'ab.ndjson'),
+    join(work, 'ba.ndjson'),
+  ]);
   assert.equal(r.code, 74, r.stderr);
   assert.match(r.stderr, /agg-a[b]: write failed after \d+ of \d+ bytes|agg-ba: write failed after/);
   assert.deepEqual(leftovers(d), []);
@@ -103,7 +145,10 @@ test('full disk: the meter-label store keeps every label and no empty lock is le
   assert.equal(r.code, 74, r.stderr);
   assert.match(r.stderr, /No space left on device/);
   assert.equal(readFileSync(db, 'utf8'), before);
-  assert.deepEqual(leftovers(d).filter((n) => n !== 'fill2'), ['metering.json']);
+  assert.deepEqual(
+    leftovers(d).filter((n) => n !== 'fill2'),
+    ['metering.json'],
+  );
   const list = await runBin('meter-label', ['list', '--db', db, '-f', 'json']);
   assert.equal(list.code, 0, list.stderr);
   assert.equal((JSON.parse(list.stdout) as unknown[]).length, 30);
@@ -139,7 +184,10 @@ test('full disk: flow-capture -w keeps the interval as .partial, publishes nothi
   assert.match(c.stderr(), new RegExp(`kept as ${join(d, partial[0]!).replaceAll('.', '\\.')}, not published`));
 });
 
-for (const [what, make] of [['character device', (p: string) => execFileSync('mknod', [p, 'c', '1', '3'])], ['FIFO', (p: string) => execFileSync('mkfifo', [p])]] as const) {
+for (const [what, make] of [
+  ['character device', (p: string) => execFileSync('mknod', [p, 'c', '1', '3'])],
+  ['FIFO', (p: string) => execFileSync('mkfifo', [p])],
+] as const) {
   test(`-o to a ${what} writes in place and never renames over it`, async (t) => {
     const dir = tempDir();
     const dev = join(dir, 'out');
@@ -214,7 +262,11 @@ for (const gzip of [false, true]) {
     assert.equal((await second.exited).code, 0, second.stderr());
 
     const names = readdirSync(dir).sort();
-    assert.deepEqual(names.filter((n) => n.startsWith('.')), [], 'no temporary left');
+    assert.deepEqual(
+      names.filter((n) => n.startsWith('.')),
+      [],
+      'no temporary left',
+    );
     const published = names.filter((n) => /^flows\.\d{12}Z(\.r\d+)?\.ndjson(\.gz)?$/.test(n));
     const total = published.flatMap((n) => records(dir, n));
     for (const l of total) JSON.parse(l); // every published line is a whole record
@@ -226,7 +278,7 @@ for (const gzip of [false, true]) {
   });
 }
 
-test('-w: a dead collector\'s temporary that is not readable as gzip is kept as .partial, never removed or published', async () => {
+test("-w: a dead collector's temporary that is not readable as gzip is kept as .partial, never removed or published", async () => {
   const dir = tempDir();
   const garbage = Buffer.from('not gzip at all\n{"bytes":1}\n');
   // a PID that is not running: the largest a default kernel hands out, plus one
@@ -294,8 +346,8 @@ test('a temporary left by a killed run is removed by the next run writing the sa
   writeFileSync(live, 'still being written');
   const r = await runBin('flow-capture', ['-r', PCAP, '-o', out]);
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(!existsSync(dead), 'the dead run\'s temporary is removed');
-  assert.ok(existsSync(live), 'a live run\'s temporary is left alone');
+  assert.ok(!existsSync(dead), "the dead run's temporary is removed");
+  assert.ok(existsSync(live), "a live run's temporary is left alone");
 });
 
 test('full disk: hcd-putfile that cannot spool says so (exit 74), keeps no cut spool file', async (t) => {
@@ -308,7 +360,11 @@ test('full disk: hcd-putfile that cannot spool says so (exit 74), keeps no cut s
   const now = Math.floor(Date.now() / 1000);
   const line = `;;${now - 300};${now};10.5.1.10/32;0.0.0.0/0;1725;\n`;
   const spool = join(d, 'spool');
-  const r = await runBin('hcd-putfile', ['-q', '-u', `http://127.0.0.1:${port}`, '--retries', '0', '--spool', spool, 'agg-ab'], { input: line.repeat(200) });
+  const r = await runBin(
+    'hcd-putfile',
+    ['-q', '-u', `http://127.0.0.1:${port}`, '--retries', '0', '--spool', spool, 'agg-ab'],
+    { input: line.repeat(200) },
+  );
   assert.equal(r.code, 74, r.stderr);
   assert.match(r.stderr, /No space left on device/);
   assert.deepEqual(readdirSync(spool), [], 'no spool file, no temporary');

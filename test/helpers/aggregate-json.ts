@@ -22,6 +22,12 @@ export function expectedAggregateJson(primitives: readonly Primitive[], r: Aggre
     else if (p === 'etype') o[p] = etypeName(v as number) || v;
     else o[p] = v;
   }
-  Object.assign(o, { packets: r.packets, bytes: r.bytes, flows: r.flows, time_start: r.time_start, time_end: r.time_end });
+  Object.assign(o, {
+    packets: r.packets,
+    bytes: r.bytes,
+    flows: r.flows,
+    time_start: r.time_start,
+    time_end: r.time_end,
+  });
   return JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? `#${v}#` : v)).replace(BIG, '$1');
 }

@@ -30,20 +30,24 @@ export function setup(prefix = 'billing-cycle-'): Setup {
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   // What `npm install -g` puts on PATH: the commands without .js.
-  for (const cmd of ['flow-aggregate', 'flow-report', 'hcd-putfile']) symlinkSync(join(ROOT, 'bin', `${cmd}.js`), join(bin, cmd));
+  for (const cmd of ['flow-aggregate', 'flow-report', 'hcd-putfile'])
+    symlinkSync(join(ROOT, 'bin', `${cmd}.js`), join(bin, cmd));
   const capture = join(dir, 'capture');
   mkdirSync(capture);
   const state = join(dir, 'state');
   const config = join(dir, 'billing.conf');
-  writeFileSync(config, [
-    `CAPTURE_DIR=${capture}`,
-    `STATE_DIR=${state}`,
-    `NETWORKS=${NETWORKS}`,
-    `SUBSCRIBERS="${SUBSCRIBERS}"`,
-    'HCD_OPTS="--retries 0 --connect-timeout 5 --timeout 20"',
-    `FLOWMETER_BIN=${bin}`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      `CAPTURE_DIR=${capture}`,
+      `STATE_DIR=${state}`,
+      `NETWORKS=${NETWORKS}`,
+      `SUBSCRIBERS="${SUBSCRIBERS}"`,
+      'HCD_OPTS="--retries 0 --connect-timeout 5 --timeout 20"',
+      `FLOWMETER_BIN=${bin}`,
+      '',
+    ].join('\n'),
+  );
   return { dir, capture, state, config };
 }
 
@@ -97,10 +101,17 @@ export function receivedTotals(calls: HcdCall[]): Totals {
 /** The same, computed directly by flow-aggregate over every flow of every capture at once. */
 export async function expectedTotals(s: Setup, allFlows: string): Promise<Totals> {
   const conf = join(s.dir, 'expect.conf');
-  const src = SUBSCRIBERS.split(' ').map((n) => `src net ${n}`).join(' or ');
-  const dst = SUBSCRIBERS.split(' ').map((n) => `dst net ${n}`).join(' or ');
-  writeFileSync(conf, `aggregate[ab]: src_host,dst_net,dst_mask\naggregate_filter[ab]: ${src}\n` +
-    `aggregate[ba]: src_net,src_mask,dst_host\naggregate_filter[ba]: ${dst}\n`);
+  const src = SUBSCRIBERS.split(' ')
+    .map((n) => `src net ${n}`)
+    .join(' or ');
+  const dst = SUBSCRIBERS.split(' ')
+    .map((n) => `dst net ${n}`)
+    .join(' or ');
+  writeFileSync(
+    conf,
+    `aggregate[ab]: src_host,dst_net,dst_mask\naggregate_filter[ab]: ${src}\n` +
+      `aggregate[ba]: src_net,src_mask,dst_host\naggregate_filter[ba]: ${dst}\n`,
+  );
   const ab = join(s.dir, 'expect-ab.ndjson');
   const ba = join(s.dir, 'expect-ba.ndjson');
   const r = await runBin('flow-aggregate', ['-c', conf, '-n', NETWORKS, '-o', `ab=${ab}`, '-o', `ba=${ba}`, allFlows]);
@@ -122,7 +133,6 @@ export function spoolFiles(s: Setup): string[] {
   const d = join(s.state, 'hcd-spool');
   return existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.hcd')) : [];
 }
-
 
 /** Whether an address is in SUBSCRIBERS (10.5.0.0/16, 192.168.0.0/16). */
 function isSubscriber(addr: string): boolean {

@@ -20,14 +20,17 @@ function load(): { chdb?: Chdb; error?: string } {
   try {
     return { chdb: createRequire(import.meta.url)(where) as Chdb };
   } catch (e) {
-    return { error: `chdb (npm, embedded ClickHouse) not loadable from ${where}: ${(e as Error).message.split('\n')[0]}; install it outside the clone (npm install chdb) and set FLOWMETER_CHDB=<dir>/node_modules/chdb, as .ci/run does` };
+    return {
+      error: `chdb (npm, embedded ClickHouse) not loadable from ${where}: ${(e as Error).message.split('\n')[0]}; install it outside the clone (npm install chdb) and set FLOWMETER_CHDB=<dir>/node_modules/chdb, as .ci/run does`,
+    };
   }
 }
 
 const loaded = load();
 
 /** node:test's skip option: the reason when chdb is missing, unless peers are required. */
-export const chdbSkip: string | false = loaded.chdb || process.env.FLOWMETER_REQUIRE_PEERS === '1' ? false : loaded.error!;
+export const chdbSkip: string | false =
+  loaded.chdb || process.env.FLOWMETER_REQUIRE_PEERS === '1' ? false : loaded.error!;
 
 export function chdb(): Chdb {
   if (!loaded.chdb) throw new Error(loaded.error);
@@ -47,5 +50,8 @@ export function withSession<T>(dir: string, fn: (s: ChdbSession) => T): T {
 /** Rows of a SELECT as objects (64-bit integers as JSON numbers). */
 export function rows<T = Record<string, unknown>>(s: ChdbSession, sql: string): T[] {
   const text = s.query(`${sql} SETTINGS output_format_json_quote_64bit_integers = 0`, 'JSONEachRow');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
 }

@@ -34,7 +34,12 @@ try {
   if (!dir) throw new Error('CHDB_DATA (the data directory) is not set');
   const session = new (chdb().Session)(dir);
   try {
-    process.stdout.write(session.query(statement(query, settings, () => readFileSync(0, 'utf8')), 'TabSeparated'));
+    process.stdout.write(
+      session.query(
+        statement(query, settings, () => readFileSync(0, 'utf8')),
+        'TabSeparated',
+      ),
+    );
   } finally {
     session.close();
   }

@@ -10,10 +10,61 @@ import type { FlowView } from '../../lib/aggregate/view.js';
 /** Re-exported for bench/aggregate-compare.sh, which imports it from here. */
 export { rng } from './prng.js';
 
-const V6 = ['2001:db8::1', '2001:db8:5::1', '2001:db8:5:1::9', '2606:4700::1', '::1', '::', 'fe80::1', '::ffff:10.1.2.3', '2001:DB8:0:0:0:0:0:1', '2001:db8::1%eth0', '::ffff:0:0'];
-const NUMS = ['0', '1', '9', '10', '65535', '65536', '255', '256', '4294967295', '4294967296', '9007199254740991', '9007199254740992', '9007199254740993',
-  '1700000000000000000', '1700000000123456789', '18446744073709551615', '9223372036854775807', '9223372036854775808', '9223372036854774784',
-  '12345678901234567890', '123456789012345678901', '01', '00', '-0', '-1', '1.0', '1.5', '1e3', '1E3', '1e400', '0.0', '2e0', '10.', '.5', '"12"', '"12a"', '""', 'null', 'true', '"0012"'];
+const V6 = [
+  '2001:db8::1',
+  '2001:db8:5::1',
+  '2001:db8:5:1::9',
+  '2606:4700::1',
+  '::1',
+  '::',
+  'fe80::1',
+  '::ffff:10.1.2.3',
+  '2001:DB8:0:0:0:0:0:1',
+  '2001:db8::1%eth0',
+  '::ffff:0:0',
+];
+const NUMS = [
+  '0',
+  '1',
+  '9',
+  '10',
+  '65535',
+  '65536',
+  '255',
+  '256',
+  '4294967295',
+  '4294967296',
+  '9007199254740991',
+  '9007199254740992',
+  '9007199254740993',
+  '1700000000000000000',
+  '1700000000123456789',
+  '18446744073709551615',
+  '9223372036854775807',
+  '9223372036854775808',
+  '9223372036854774784',
+  '12345678901234567890',
+  '123456789012345678901',
+  '01',
+  '00',
+  '-0',
+  '-1',
+  '1.0',
+  '1.5',
+  '1e3',
+  '1E3',
+  '1e400',
+  '0.0',
+  '2e0',
+  '10.',
+  '.5',
+  '"12"',
+  '"12a"',
+  '""',
+  'null',
+  'true',
+  '"0012"',
+];
 
 function pick<T>(r: () => number, a: readonly T[]): T {
   return a[Math.floor(r() * a.length)]!;
@@ -52,7 +103,9 @@ export function randomRecord(r: () => number): FlowRecord {
     src_as: r() < 0.5 ? 0 : Math.floor(r() * 2 ** 32),
     dst_as: r() < 0.5 ? 0 : 65001,
     next_hop: r() < 0.5 ? '' : r() < 0.1 ? '2001:db8::fe' : v4(r),
-    src_net: six ? pick(r, ['::/0', '2001:db8::/32', '2001:db8:5::/48']) : pick(r, ['0.0.0.0/0', '10.0.0.0/8', '10.0.0.0/16', '10.0.3.0/24', '192.168.0.0/16']),
+    src_net: six
+      ? pick(r, ['::/0', '2001:db8::/32', '2001:db8:5::/48'])
+      : pick(r, ['0.0.0.0/0', '10.0.0.0/8', '10.0.0.0/16', '10.0.3.0/24', '192.168.0.0/16']),
     dst_net: six ? '::/0' : pick(r, ['0.0.0.0/0', '10.0.0.0/8', '8.8.8.0/24', '1.2.3.4/32']),
   };
   if (r() < 0.1) rec.src_mac = '00:11:22:33:44:55';
@@ -112,16 +165,109 @@ export function randomLine(r: () => number): string {
     const y = r();
     if (y < 0.25) f[i] = [f[i]![0], pick(r, NUMS)];
     else if (y < 0.32) f.splice(i, 1);
-    else if (y < 0.38) f.push(f[i]!); // duplicate key (JSON.parse: last wins)
+    else if (y < 0.38)
+      f.push(f[i]!); // duplicate key (JSON.parse: last wins)
     else if (y < 0.43) f.push([f[i]![0], pick(r, NUMS)]);
-    else if (y < 0.50) f.sort(() => r() - 0.5);
-    else if (y < 0.55) f.push([pick(r, ['"extra"', '"flows"', '"x\\u0041"', '"é"', '""', '"time_flow_start_ns "']), pick(r, ['1', '"a"', 'null', 'true', 'false', '[1,2]', '{"a":1}', '"\\""', '[]', '{}', '-5', '1.5e2'])]);
-    else if (y < 0.62) f[i] = [f[i]![0], pick(r, ['"1.2.3.4"', '"01.2.3.4"', '"1.2.3"', '"1.2.3.256"', '"1.2.3.4 "', '"1.2.3.4/24"', '"1.2.3.0/24"', '"1.2.3.4/33"', '"1.2.3.4/024"', '"1.2.3.4/"', '"10.0.0.0/08"', '"::/0"', '"2001:db8::/32"', '"2001:db8::1/64"', '""', '24', '0', '33', '129', 'null', '"\\u0031.2.3.4"', '"1.2.3.4\\/24"', `"${pick(r, V6)}"`, '"::ffff:1.2.3.4"', '"1.2.3.4"'])];
-    else if (y < 0.68) f[i] = [f[i]![0], pick(r, ['"TCP"', '"tcp"', '"UDP"', '"icmpv6"', '"IPv6-ICMP"', '"IPv4"', '"ipv6"', '"ARP"', '"arp"', '""', '"bogus"', '"6"', '"300"', '300', '6', '17', '"NETFLOW_V5"', '"IPFIX"', '"ipfix"', '"SFLOW_5"', '"FLOWUNKNOWN"', '"T\\u0043P"', '34525', '2048', '65536'])];
-    else if (y < 0.72) f[i] = [f[i]![0].replace(/^"(.)/, (_, c: string) => `"\\u00${c.charCodeAt(0).toString(16)}`), f[i]![1]]; // the same key, escaped
-    else if (y < 0.76) f[i] = [f[i]![0], pick(r, ['[1,2,3]', '[]', '[ 1 , 2 ]', '[1,-2]', '[1.5]', '["a"]', '[1,]', '[01]', '[1e2]', '[9007199254740993]', '{}', '"00:11:22:33:44:55"', '"\\n"', '"a\\"b"', '"tab\tin"', '"é"', '42'])];
-    else if (y < 0.80) f[i] = [f[i]![0].toUpperCase(), f[i]![1]];
-    else if (y < 0.85) f = f.filter(([k]) => !['"src_addr"', '"dst_addr"', '"etype"', '"src_net"', '"dst_net"', '"proto"', '"type"'].includes(k) || r() < 0.5);
+    else if (y < 0.5) f.sort(() => r() - 0.5);
+    else if (y < 0.55)
+      f.push([
+        pick(r, ['"extra"', '"flows"', '"x\\u0041"', '"é"', '""', '"time_flow_start_ns "']),
+        pick(r, ['1', '"a"', 'null', 'true', 'false', '[1,2]', '{"a":1}', '"\\""', '[]', '{}', '-5', '1.5e2']),
+      ]);
+    else if (y < 0.62)
+      f[i] = [
+        f[i]![0],
+        pick(r, [
+          '"1.2.3.4"',
+          '"01.2.3.4"',
+          '"1.2.3"',
+          '"1.2.3.256"',
+          '"1.2.3.4 "',
+          '"1.2.3.4/24"',
+          '"1.2.3.0/24"',
+          '"1.2.3.4/33"',
+          '"1.2.3.4/024"',
+          '"1.2.3.4/"',
+          '"10.0.0.0/08"',
+          '"::/0"',
+          '"2001:db8::/32"',
+          '"2001:db8::1/64"',
+          '""',
+          '24',
+          '0',
+          '33',
+          '129',
+          'null',
+          '"\\u0031.2.3.4"',
+          '"1.2.3.4\\/24"',
+          `"${pick(r, V6)}"`,
+          '"::ffff:1.2.3.4"',
+          '"1.2.3.4"',
+        ]),
+      ];
+    else if (y < 0.68)
+      f[i] = [
+        f[i]![0],
+        pick(r, [
+          '"TCP"',
+          '"tcp"',
+          '"UDP"',
+          '"icmpv6"',
+          '"IPv6-ICMP"',
+          '"IPv4"',
+          '"ipv6"',
+          '"ARP"',
+          '"arp"',
+          '""',
+          '"bogus"',
+          '"6"',
+          '"300"',
+          '300',
+          '6',
+          '17',
+          '"NETFLOW_V5"',
+          '"IPFIX"',
+          '"ipfix"',
+          '"SFLOW_5"',
+          '"FLOWUNKNOWN"',
+          '"T\\u0043P"',
+          '34525',
+          '2048',
+          '65536',
+        ]),
+      ];
+    else if (y < 0.72)
+      f[i] = [f[i]![0].replace(/^"(.)/, (_, c: string) => `"\\u00${c.charCodeAt(0).toString(16)}`), f[i]![1]]; // the same key, escaped
+    else if (y < 0.76)
+      f[i] = [
+        f[i]![0],
+        pick(r, [
+          '[1,2,3]',
+          '[]',
+          '[ 1 , 2 ]',
+          '[1,-2]',
+          '[1.5]',
+          '["a"]',
+          '[1,]',
+          '[01]',
+          '[1e2]',
+          '[9007199254740993]',
+          '{}',
+          '"00:11:22:33:44:55"',
+          '"\\n"',
+          '"a\\"b"',
+          '"tab\tin"',
+          '"é"',
+          '42',
+        ]),
+      ];
+    else if (y < 0.8) f[i] = [f[i]![0].toUpperCase(), f[i]![1]];
+    else if (y < 0.85)
+      f = f.filter(
+        ([k]) =>
+          !['"src_addr"', '"dst_addr"', '"etype"', '"src_net"', '"dst_net"', '"proto"', '"type"'].includes(k) ||
+          r() < 0.5,
+      );
     else if (y < 0.88) f.push(['"flows"', pick(r, ['1', '0', '"x"'])]);
     else f[i] = [f[i]![0], f[i]![1] + pick(r, ['', ' ', 'x', '0', '.0', 'e1'])];
   }
@@ -129,7 +275,21 @@ export function randomLine(r: () => number): string {
   const z = r();
   if (z < 0.03) s = s.slice(0, Math.floor(r() * s.length));
   else if (z < 0.05) s = s + pick(r, ['}', ',', ' x', '{}']);
-  else if (z < 0.07) s = pick(r, ['[]', '1', '"s"', 'null', '[{}]', '{}', '{"flows":1}', '', '   ', '\t', '\u00a0', '{"bytes":1}{"bytes":2}']);
+  else if (z < 0.07)
+    s = pick(r, [
+      '[]',
+      '1',
+      '"s"',
+      'null',
+      '[{}]',
+      '{}',
+      '{"flows":1}',
+      '',
+      '   ',
+      '\t',
+      '\u00a0',
+      '{"bytes":1}{"bytes":2}',
+    ]);
   return s;
 }
 
@@ -137,11 +297,36 @@ export function randomLine(r: () => number): string {
 export function viewSnapshot(v: FlowView): unknown[] {
   const words = (fam: number, w: Uint32Array): number[] => (fam === 4 ? [w[0]!] : fam === 6 ? [...w] : []);
   return [
-    v.timeReceivedNs, v.startNs, v.endNs, v.bytes, v.packets, v.samplingRate, v.etype, v.proto, v.srcPort, v.dstPort,
-    v.inIf, v.outIf, v.tos, v.tcpFlags, v.srcAs, v.dstAs,
-    v.srcFam, words(v.srcFam, v.src), v.dstFam, words(v.dstFam, v.dst), v.peerFam, words(v.peerFam, v.peer),
-    v.srcXFam, words(v.srcXFam, v.srcX), v.srcXLen, v.dstXFam, words(v.dstXFam, v.dstX), v.dstXLen,
-    v.srcNetIndex(), v.dstNetIndex(),
+    v.timeReceivedNs,
+    v.startNs,
+    v.endNs,
+    v.bytes,
+    v.packets,
+    v.samplingRate,
+    v.etype,
+    v.proto,
+    v.srcPort,
+    v.dstPort,
+    v.inIf,
+    v.outIf,
+    v.tos,
+    v.tcpFlags,
+    v.srcAs,
+    v.dstAs,
+    v.srcFam,
+    words(v.srcFam, v.src),
+    v.dstFam,
+    words(v.dstFam, v.dst),
+    v.peerFam,
+    words(v.peerFam, v.peer),
+    v.srcXFam,
+    words(v.srcXFam, v.srcX),
+    v.srcXLen,
+    v.dstXFam,
+    words(v.dstXFam, v.dstX),
+    v.dstXLen,
+    v.srcNetIndex(),
+    v.dstNetIndex(),
   ];
 }
 
@@ -154,7 +339,8 @@ export function referenceView(line: string, view: FlowView): unknown[] | undefin
   } catch {
     return undefined;
   }
-  if (typeof o !== 'object' || o === null || Array.isArray(o) || (o as { flows?: unknown }).flows !== undefined) return undefined;
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || (o as { flows?: unknown }).flows !== undefined)
+    return undefined;
   try {
     return viewSnapshot(view.set(flowFromObject(o as Record<string, unknown>)));
   } catch {

@@ -35,7 +35,9 @@ function get(port: number, path: string): Promise<string> {
   });
 }
 
-export async function startHcd(opts: { user?: string; password?: string; port?: number; cert?: string; key?: string } = {}): Promise<HcdServer> {
+export async function startHcd(
+  opts: { user?: string; password?: string; port?: number; cert?: string; key?: string } = {},
+): Promise<HcdServer> {
   const args = [join(ROOT, 'test/fixtures/hcd/hcd-server.py'), '--port', String(opts.port ?? 0)];
   if (opts.user !== undefined) args.push('--user', opts.user, '--password', opts.password ?? '');
   if (opts.cert) args.push('--cert', opts.cert, '--key', opts.key!);
@@ -70,9 +72,28 @@ export async function startHcd(opts: { user?: string; password?: string; port?: 
 export function makeCert(dir: string): { cert: string; key: string } {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert, key };
 }

@@ -37,7 +37,9 @@ async function replay(file: string, port: number): Promise<number> {
   let sent = 0;
   for await (const batch of readCapture(await openInput(file, process.stdin), log, newCaptureStats())) {
     for (const d of batch) {
-      await new Promise<void>((resolve, reject) => sock.send(Buffer.from(d.payload), port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        sock.send(Buffer.from(d.payload), port, '127.0.0.1', (e) => (e ? reject(e) : resolve())),
+      );
       sent++;
     }
   }
@@ -50,7 +52,9 @@ async function replay(file: string, port: number): Promise<number> {
 export async function nfdumpJson(file: string, collector: 'nfcapd' | 'sfcapd', tz: string): Promise<string> {
   const dir = tempDir('nfcapd');
   const port = await freePort();
-  const nfcapd = spawn(collector, ['-b', '127.0.0.1', '-p', String(port), '-w', dir, '-t', '3600'], { stdio: 'ignore' });
+  const nfcapd = spawn(collector, ['-b', '127.0.0.1', '-p', String(port), '-w', dir, '-t', '3600'], {
+    stdio: 'ignore',
+  });
   const exited = new Promise<void>((resolve) => nfcapd.on('exit', () => resolve()));
   try {
     await udpBound(port);

@@ -50,7 +50,13 @@ export function pcapHeader(h: PcapHeader = {}): Buffer {
 }
 
 export function pcapRecord(r: PcapRecord, le = true): Buffer {
-  return Buffer.concat([u32(r.sec ?? 1700000000, le), u32(r.frac ?? 0, le), u32(r.incl ?? r.data.length, le), u32(r.orig ?? r.data.length, le), r.data]);
+  return Buffer.concat([
+    u32(r.sec ?? 1700000000, le),
+    u32(r.frac ?? 0, le),
+    u32(r.incl ?? r.data.length, le),
+    u32(r.orig ?? r.data.length, le),
+    r.data,
+  ]);
 }
 
 export function pcapFile(h: PcapHeader, records: PcapRecord[]): Buffer {
@@ -79,7 +85,11 @@ export function option(code: number, value: Buffer, le = true): Buffer {
   return Buffer.concat([u16(code, le), u16(value.length, le), pad4(value)]);
 }
 
-export function idb(linkType: number, le = true, opts: { snaplen?: number; tsresol?: number; tsoffset?: number } = {}): Buffer {
+export function idb(
+  linkType: number,
+  le = true,
+  opts: { snaplen?: number; tsresol?: number; tsoffset?: number } = {},
+): Buffer {
   const parts = [u16(linkType, le), u16(0, le), u32(opts.snaplen ?? 0, le)];
   if (opts.tsresol !== undefined) parts.push(option(9, Buffer.from([opts.tsresol]), le));
   if (opts.tsoffset !== undefined) {
@@ -96,7 +106,11 @@ export function idb(linkType: number, le = true, opts: { snaplen?: number; tsres
 export function epb(iface: number, ts: bigint, data: Buffer, le = true, orig?: number): Buffer {
   const hi = Number(ts >> 32n);
   const lo = Number(ts & 0xffffffffn);
-  return block(6, Buffer.concat([u32(iface, le), u32(hi, le), u32(lo, le), u32(data.length, le), u32(orig ?? data.length, le), data]), le);
+  return block(
+    6,
+    Buffer.concat([u32(iface, le), u32(hi, le), u32(lo, le), u32(data.length, le), u32(orig ?? data.length, le), data]),
+    le,
+  );
 }
 
 export function spb(data: Buffer, le = true, orig?: number): Buffer {

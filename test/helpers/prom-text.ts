@@ -61,7 +61,8 @@ export function parsePromText(text: string): Map<string, PromFamily> {
     const family = familyOf(m[1]!, families);
     if (!family) throw new Error(`${where}: sample without a TYPE line for its family`);
     const [fname, f] = family;
-    if (f.type === 'counter' && !fname.endsWith('_total') && !m[1]!.endsWith('_total')) throw new Error(`${where}: counter not named …_total`);
+    if (f.type === 'counter' && !fname.endsWith('_total') && !m[1]!.endsWith('_total'))
+      throw new Error(`${where}: counter not named …_total`);
     const series = `${m[1]}${JSON.stringify(Object.entries(labels).sort())}`;
     if (seen.has(series)) throw new Error(`${where}: series given twice`);
     seen.add(series);
@@ -94,10 +95,15 @@ function parseLabels(text: string, where: string): Record<string, string> {
 }
 
 /** The value of the one sample of `name` whose labels include `labels`; undefined if none. */
-export function sampleValue(families: Map<string, PromFamily>, name: string, labels: Record<string, string> = {}): number | undefined {
+export function sampleValue(
+  families: Map<string, PromFamily>,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const f = families.get(name);
   const hit = f?.samples.filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   if (!hit || hit.length === 0) return undefined;
-  if (hit.length > 1 && Object.keys(labels).length > 0) throw new Error(`${name}${JSON.stringify(labels)}: ${hit.length} samples`);
+  if (hit.length > 1 && Object.keys(labels).length > 0)
+    throw new Error(`${name}${JSON.stringify(labels)}: ${hit.length} samples`);
   return hit.reduce((n, s) => n + s.value, 0);
 }

@@ -61,7 +61,6 @@ export class Broker {
     return `amqp://guest:guest@127.0.0.1:${this.port}/${encodeURIComponent(vhost)}`;
   }
 
-
   static async start(): Promise<Broker> {
     // its own directory, removed by stop(): tempDir's would go when the test that started it ends
     const dir = mkdtempSync(join(tmpdir(), 'rabbitmq-'));

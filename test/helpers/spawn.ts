@@ -41,7 +41,12 @@ export function runProcess(file: string, args: readonly string[], opts: RunOptio
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
     child.stdin.on('error', () => undefined); // the child may exit before reading everything
     if (opts.input !== undefined) child.stdin.end(opts.input);

@@ -3,10 +3,26 @@ import { execFileSync } from 'node:child_process';
 
 /** One row per displayed frame: the requested fields, tab-separated (first occurrence unless `all`). */
 export function tsharkFields(file: string, filter: string, fields: readonly string[], all = false): string[][] {
-  const args = ['-r', file, '-n', '-T', 'fields', '-E', 'separator=\t', '-E', `occurrence=${all ? 'a' : 'f'}`, '-E', 'aggregator=,'];
+  const args = [
+    '-r',
+    file,
+    '-n',
+    '-T',
+    'fields',
+    '-E',
+    'separator=\t',
+    '-E',
+    `occurrence=${all ? 'a' : 'f'}`,
+    '-E',
+    'aggregator=,',
+  ];
   if (filter) args.push('-Y', filter);
   for (const f of fields) args.push('-e', f);
-  const out = execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync('tshark', args, {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   return out
     .split('\n')
     .filter((l) => l !== '')

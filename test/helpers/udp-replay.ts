@@ -31,12 +31,17 @@ export interface Collector {
 
 /** Start flow-capture with `args` (which should listen on port 0 and include -v). */
 export function startCollector(args: string[], family: 4 | 6 = 4): Promise<Collector> {
-  const child = spawn(process.execPath, [binPath('flow-capture'), ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [binPath('flow-capture'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8');
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -60,7 +65,13 @@ export function startCollector(args: string[], family: 4 | 6 = 4): Promise<Colle
 
 /** Send each payload from one socket bound to `from` (default the loopback address; any
  *  127.0.0.0/8 address works on Linux, to play another exporter). */
-export async function replay(datagrams: readonly Datagram[], host: string, port: number, family: 4 | 6 = 4, from = family === 6 ? '::1' : '127.0.0.1'): Promise<void> {
+export async function replay(
+  datagrams: readonly Datagram[],
+  host: string,
+  port: number,
+  family: 4 | 6 = 4,
+  from = family === 6 ? '::1' : '127.0.0.1',
+): Promise<void> {
   const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
   await new Promise<void>((r) => sock.bind(0, from, () => r()));
   for (const d of datagrams) {
@@ -71,15 +82,19 @@ export async function replay(datagrams: readonly Datagram[], host: string, port:
 
 /** Records as comparable strings without the fields that depend on when they were received. */
 export function normalise(ndjson: string, dropTimes = false): string[] {
-  return ndjson.split('\n').filter((l) => l !== '').map((l) => {
-    const o = JSON.parse(l) as Record<string, unknown>;
-    delete o.time_received_ns;
-    if (dropTimes) {
-      delete o.time_flow_start_ns;
-      delete o.time_flow_end_ns;
-    }
-    return JSON.stringify(o);
-  }).sort();
+  return ndjson
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const o = JSON.parse(l) as Record<string, unknown>;
+      delete o.time_received_ns;
+      if (dropTimes) {
+        delete o.time_flow_start_ns;
+        delete o.time_flow_end_ns;
+      }
+      return JSON.stringify(o);
+    })
+    .sort();
 }
 
 /** The collector's counters now (SIGUSR2), as numbers by key. */
@@ -88,7 +103,10 @@ export async function countersNow(c: Collector): Promise<Map<string, number>> {
   c.child.kill('SIGUSR2');
   for (let i = 0; i < 500; i++) {
     const m = /flow-capture: stats (.*)\n/.exec(c.stderr().slice(before));
-    if (m) return new Map(m[1]!.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), Number(kv.slice(kv.indexOf('=') + 1))]));
+    if (m)
+      return new Map(
+        m[1]!.split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), Number(kv.slice(kv.indexOf('=') + 1))]),
+      );
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`no stats line after SIGUSR2: ${c.stderr()}`);

@@ -16,14 +16,20 @@ import { rng } from '../../helpers/prng.js';
 test('mutated captures: no exception escapes, every datagram points inside its buffer', async () => {
   const r = rng(20261122);
   const dir = join(ROOT, 'test/fixtures/pcap');
-  const sources = ['udp-lo.pcap', 'udp-dumpcap.pcapng', 'vlan.pcap', 'udp-any-sll2.pcap'].map((f) => readFileSync(join(dir, f)));
+  const sources = ['udp-lo.pcap', 'udp-dumpcap.pcapng', 'vlan.pcap', 'udp-any-sll2.pcap'].map((f) =>
+    readFileSync(join(dir, f)),
+  );
   let datagrams = 0;
   for (let i = 0; i < 400; i++) {
     const input = mutate(sources[i % sources.length]!, r);
     const { log } = memoryLog(0);
     const stats = newCaptureStats();
     try {
-      for await (const b of readCapture({ name: `case${i}`, stream: chunked(input, 1 + Math.floor(r() * 5000)) }, log, stats)) {
+      for await (const b of readCapture(
+        { name: `case${i}`, stream: chunked(input, 1 + Math.floor(r() * 5000)) },
+        log,
+        stats,
+      )) {
         for (const d of b) {
           assert.ok(d.payload.length <= 65535 - 8);
           assert.ok(d.packetNo >= 1 && d.offset >= 0);
@@ -55,7 +61,15 @@ test('random frames at every link type: parseFrame never throws and stays inside
     const ok = parseFrame(buf, off, len, lt, info);
     assert.equal(ok, info.error === '');
     const end = off + len;
-    for (const o of [info.srcAddrOffset, info.dstAddrOffset, info.l3Offset, info.l4Offset, info.payloadOffset, info.srcMacOffset, info.dstMacOffset]) {
+    for (const o of [
+      info.srcAddrOffset,
+      info.dstAddrOffset,
+      info.l3Offset,
+      info.l4Offset,
+      info.payloadOffset,
+      info.srcMacOffset,
+      info.dstMacOffset,
+    ]) {
       assert.ok(o === -1 || (o >= off && o <= end), `link ${lt} case ${i}: offset ${o} outside [${off}, ${end}]`);
     }
     if (ok && info.payloadOffset >= 0) assert.ok(info.payloadOffset + info.payloadLength <= end);

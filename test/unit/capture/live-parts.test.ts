@@ -21,13 +21,25 @@ test('parseListen: IPv4, bracketed IPv6, dual-stack, schemes; errors name the va
   assert.equal(parseListen('[::]:9995').family, 6);
   assert.equal(parseListen('sflow://192.0.2.1:6343').address, '192.0.2.1');
   for (const bad of ['nonsense', '1.2.3.4:99999', '::1:2055', 'host.example:2055', '1.2.3:80']) {
-    assert.throws(() => parseListen(bad), (e: unknown) => e instanceof FlowmeterError && e.kind === 'usage' && e.message.includes(bad), bad);
+    assert.throws(
+      () => parseListen(bad),
+      (e: unknown) => e instanceof FlowmeterError && e.kind === 'usage' && e.message.includes(bad),
+      bad,
+    );
   }
 });
 
 test('DatagramQueue is bounded by bytes and counts what it drops', () => {
   const q = new DatagramQueue(3000);
-  const d = (n: number): Datagram => ({ payload: Buffer.alloc(n), exporter: 'x', exporterPort: 1, receivedNs: 0, source: 'udp', packetNo: 0, offset: -1 });
+  const d = (n: number): Datagram => ({
+    payload: Buffer.alloc(n),
+    exporter: 'x',
+    exporterPort: 1,
+    receivedNs: 0,
+    source: 'udp',
+    packetNo: 0,
+    offset: -1,
+  });
   assert.ok(q.push(d(1000)));
   assert.ok(q.push(d(1500)));
   assert.ok(!q.push(d(600)));
@@ -69,7 +81,8 @@ test('kernel drops: a real socket that is not read overflows and /proc/net/udp s
 });
 
 test('parseProcNetUdp reads port, queue, inode and drops', () => {
-  const text = '   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n' +
+  const text =
+    '   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n' +
     '  123: 0100007F:0807 00000000:0000 07 00000000:00000A00 00:00000000 00000000     0        0 98765 2 0000000000000000 42\n';
   assert.deepEqual(parseProcNetUdp(text), [{ port: 2055, rxQueue: 2560, inode: 98765, drops: 42 }]);
 });
@@ -80,7 +93,12 @@ test('rotated names sort by time; intervals align to the UTC clock (the default)
   assert.equal(intervalStart(t, 86400), Date.UTC(2026, 10, 22, 0, 0, 0));
   assert.equal(stamp(intervalStart(t, 300), 300), '202611220305Z');
   assert.equal(stamp(intervalStart(t, 10), 10), '20261122030740Z');
-  const names = ['flows.202611220305Z.ndjson', 'flows.202611220305Z.r1.ndjson', 'flows.202611220305Z.r2.ndjson', 'flows.202611220310Z.ndjson'];
+  const names = [
+    'flows.202611220305Z.ndjson',
+    'flows.202611220305Z.r1.ndjson',
+    'flows.202611220305Z.r2.ndjson',
+    'flows.202611220310Z.ndjson',
+  ];
   assert.deepEqual([...names].sort(), names);
 });
 
@@ -88,19 +106,36 @@ test('RotatingWriter: the active file is hidden, a closed one is complete, reope
   const dir = tempDir();
   let now = Date.UTC(2026, 10, 22, 3, 7, 0);
   const closed: string[] = [];
-  const w = new RotatingWriter({ dir, interval: 300, extension: 'ndjson', now: () => now, onClosed: (p) => closed.push(p) });
+  const w = new RotatingWriter({
+    dir,
+    interval: 300,
+    extension: 'ndjson',
+    now: () => now,
+    onClosed: (p) => closed.push(p),
+  });
   await w.start();
   await w.write('{"a":1}\n', 1);
-  assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('.')), [], 'nothing visible while writing');
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => !f.startsWith('.')),
+    [],
+    'nothing visible while writing',
+  );
   assert.equal(readdirSync(dir).length, 1);
   await w.reopen();
-  assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('.')), ['flows.202611220305Z.ndjson']);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => !f.startsWith('.')),
+    ['flows.202611220305Z.ndjson'],
+  );
   await w.write('{"a":2}\n', 1);
   now += 300_000;
   await w.reopen(); // a new interval: plain name again
   await w.write('{"a":3}\n', 1);
   await w.close();
-  assert.deepEqual(readdirSync(dir).sort(), ['flows.202611220305Z.ndjson', 'flows.202611220305Z.r1.ndjson', 'flows.202611220310Z.ndjson']);
+  assert.deepEqual(readdirSync(dir).sort(), [
+    'flows.202611220305Z.ndjson',
+    'flows.202611220305Z.r1.ndjson',
+    'flows.202611220310Z.ndjson',
+  ]);
   assert.equal(readFileSync(join(dir, 'flows.202611220305Z.r1.ndjson'), 'utf8'), '{"a":2}\n');
   assert.equal(closed.length, 3);
 });

@@ -10,7 +10,20 @@ import { readCapture, newCaptureStats, type CaptureStats } from '../../../lib/ca
 import type { Datagram } from '../../../lib/capture/datagram.js';
 import { FlowmeterError } from '../../../lib/errors.js';
 import {
-  block, chunked, epb, eth, idb, ipv4, ipv6, memoryLog, pcapFile, pcapHeader, shb, spb, u32, udp,
+  block,
+  chunked,
+  epb,
+  eth,
+  idb,
+  ipv4,
+  ipv6,
+  memoryLog,
+  pcapFile,
+  pcapHeader,
+  shb,
+  spb,
+  u32,
+  udp,
 } from '../../helpers/pcap-build.js';
 
 interface Result {
@@ -42,7 +55,10 @@ test('not a capture file: FlowmeterError 65 naming the file and the magic found'
     [Buffer.alloc(0), /^notes\.txt: not a pcap or pcapng file \(empty\)$/],
     [Buffer.from([0xd4, 0xc3]), /^notes\.txt: not a pcap or pcapng file \(only 2 bytes\)$/],
     [Buffer.from([0, 1, 2, 3, 4, 5]), /^notes\.txt: not a pcap or pcapng file \(magic 0x00010203\)$/],
-    [Buffer.from('28b52ffd0058', 'hex'), /^notes\.txt: not a pcap or pcapng file \(zstd-compressed: decompress it first, e.g\. zstd -d\)$/],
+    [
+      Buffer.from('28b52ffd0058', 'hex'),
+      /^notes\.txt: not a pcap or pcapng file \(zstd-compressed: decompress it first, e.g\. zstd -d\)$/,
+    ],
     [Buffer.from('BZh91AY&SY'), /\(bzip2-compressed: decompress it first, e\.g\. bzip2 -d\)$/],
   ] as const) {
     await assert.rejects(read(bytes, 'notes.txt'), (e: unknown) => {
@@ -72,7 +88,10 @@ test('classic pcap, little- and big-endian, µs and ns: exporter, port, timestam
       assert.ok(ds[0]!.payload.equals(P1));
       assert.ok(ds[1]!.payload.equals(P2));
       assert.equal(ds[1]!.exporter, '198.51.100.7');
-      assert.deepEqual([ds[0]!.packetNo, ds[0]!.offset, ds[1]!.packetNo, ds[1]!.offset], [1, 24, 2, 24 + 16 + frame1.length]);
+      assert.deepEqual(
+        [ds[0]!.packetNo, ds[0]!.offset, ds[1]!.packetNo, ds[1]!.offset],
+        [1, 24, 2, 24 + 16 + frame1.length],
+      );
       assert.deepEqual(nonZero(stats), { packets: 2, datagrams: 2 }, tag);
     }
   }
@@ -81,10 +100,24 @@ test('classic pcap, little- and big-endian, µs and ns: exporter, port, timestam
 test('modified (Kuznetzov) pcap: 24-byte record headers', async () => {
   const h = pcapHeader({});
   h.writeUInt32LE(0xa1b2cd34, 0);
-  const rec = (data: Buffer, sec: number) => Buffer.concat([u32(sec, true), u32(5, true), u32(data.length, true), u32(data.length, true), Buffer.alloc(8), data]);
+  const rec = (data: Buffer, sec: number) =>
+    Buffer.concat([
+      u32(sec, true),
+      u32(5, true),
+      u32(data.length, true),
+      u32(data.length, true),
+      Buffer.alloc(8),
+      data,
+    ]);
   const { ds, lines } = await read(Buffer.concat([h, rec(frame1, 1), rec(frame2, 2)]));
   assert.deepEqual(lines, []);
-  assert.deepEqual(ds.map((d) => [d.exporter, d.receivedNs]), [['192.0.2.1', 1e9 + 5000], ['198.51.100.7', 2e9 + 5000]]);
+  assert.deepEqual(
+    ds.map((d) => [d.exporter, d.receivedNs]),
+    [
+      ['192.0.2.1', 1e9 + 5000],
+      ['198.51.100.7', 2e9 + 5000],
+    ],
+  );
 });
 
 test('truncated global header: reported with the byte count, nothing read, no throw', async () => {
@@ -98,7 +131,10 @@ test('truncated last record (and a cut record header): earlier packets stand, th
   const whole = pcapFile({}, [{ data: frame1 }, { data: frame2 }]);
   const second = 24 + 16 + frame1.length;
   for (const [cut, msg] of [
-    [whole.length - 5, `file ends inside the record (${16 + frame2.length - 5} of ${16 + frame2.length} bytes); the last packet is lost`],
+    [
+      whole.length - 5,
+      `file ends inside the record (${16 + frame2.length - 5} of ${16 + frame2.length} bytes); the last packet is lost`,
+    ],
     [second + 10, 'file ends inside the record header (10 of 16 bytes); the last packet is lost'],
   ] as const) {
     for (const chunk of [1 << 16, 7]) {
@@ -116,7 +152,10 @@ test('absurd incl_len stops reading cleanly; incl_len > snaplen is garbage only 
   let r = await read(garbage);
   assert.equal(r.ds.length, 1);
   assert.equal(r.stats.truncatedFile, 1);
-  assert.match(r.lines[0]!, /^test: capture\.pcap: packet 2 \(offset 0x[0-9a-f]+\): bad record header: captured length 4294967280 \(snaplen 1500, original length \d+\); the file is corrupt from here, stopping$/);
+  assert.match(
+    r.lines[0]!,
+    /^test: capture\.pcap: packet 2 \(offset 0x[0-9a-f]+\): bad record header: captured length 4294967280 \(snaplen 1500, original length \d+\); the file is corrupt from here, stopping$/,
+  );
   // incl_len 64 > snaplen 40 and > orig_len 50: garbage.
   r = await read(pcapFile({ snaplen: 40 }, [{ data: frame1, orig: 50 }]));
   assert.equal(r.ds.length, 0);
@@ -143,7 +182,9 @@ test('bad packets are counted by reason with the packet number and offset; the r
   const badTotal = eth(0x0800, ipv4(udp(1, 2, P1), { totalLength: 12 }));
   const udpLen = eth(0x0800, ipv4(udp(1, 2, P1, 7)));
   const wifi = Buffer.alloc(40);
-  const records = [ipHeaderCut, udpHeaderCut, udpCut, badVersion, badIhl, badTotal, udpLen, frame1].map((data) => ({ data }));
+  const records = [ipHeaderCut, udpHeaderCut, udpCut, badVersion, badIhl, badTotal, udpLen, frame1].map((data) => ({
+    data,
+  }));
   const { ds, stats, lines } = await read(pcapFile({}, records));
   assert.equal(ds.length, 1);
   assert.equal(ds[0]!.packetNo, 8);
@@ -180,7 +221,9 @@ test('non-IP and non-UDP traffic is counted, not an error', async () => {
   const arp = eth(0x0806, Buffer.alloc(28));
   const tcp = eth(0x0800, ipv4(Buffer.alloc(20), { proto: 6 }));
   const icmp6 = eth(0x86dd, ipv6(Buffer.from([128, 0, 0, 0, 0, 1, 0, 1]), { next: 58 }));
-  const { ds, stats, lines } = await read(pcapFile({}, [{ data: arp }, { data: tcp }, { data: icmp6 }, { data: frame1 }]));
+  const { ds, stats, lines } = await read(
+    pcapFile({}, [{ data: arp }, { data: tcp }, { data: icmp6 }, { data: frame1 }]),
+  );
   assert.equal(ds.length, 1);
   assert.deepEqual(nonZero(stats), { packets: 4, datagrams: 1, notIp: 1, notUdp: 2 });
   assert.deepEqual(lines, []);
@@ -208,14 +251,20 @@ test('pcapng: byte order changes between sections, interfaces renumber per secti
   ]);
   for (const chunk of [1 << 16, 5]) {
     const { ds, stats, lines } = await read(f, 'x.pcapng', chunk);
-    assert.deepEqual(ds.map((d) => [d.exporter, d.exporterPort, d.receivedNs, d.packetNo]), [
-      ['192.0.2.1', 2055, 1700000000000001000, 1],
-      ['203.0.113.5', 6343, Number(1700000002000000003n), 2],
-      ['192.0.2.1', 2055, 1700000003000000000, 4],
-    ]);
+    assert.deepEqual(
+      ds.map((d) => [d.exporter, d.exporterPort, d.receivedNs, d.packetNo]),
+      [
+        ['192.0.2.1', 2055, 1700000000000001000, 1],
+        ['203.0.113.5', 6343, Number(1700000002000000003n), 2],
+        ['192.0.2.1', 2055, 1700000003000000000, 4],
+      ],
+    );
     assert.deepEqual(nonZero(stats), { packets: 3, datagrams: 3, badRecord: 1 });
     assert.equal(lines.length, 1);
-    assert.match(lines[0]!, /^test: x\.pcapng: block at offset 0x[0-9a-f]+: packet 3: names interface 1, but the section describes 1$/);
+    assert.match(
+      lines[0]!,
+      /^test: x\.pcapng: block at offset 0x[0-9a-f]+: packet 3: names interface 1, but the section describes 1$/,
+    );
   }
 });
 
@@ -257,10 +306,13 @@ test('pcapng: unknown blocks are skipped by length (also ones larger than any ch
   for (const chunk of [1 << 16, 4096, 3]) {
     const { ds, stats, lines } = await read(f, 'x.pcapng', chunk);
     assert.deepEqual(lines, []);
-    assert.deepEqual(ds.map((d) => [d.exporter, d.receivedNs, d.packetNo]), [
-      ['192.0.2.1', 1700000000000000000, 1],
-      ['198.51.100.7', 1700000000000000000, 2], // an SPB has no timestamp: the last one stands in
-    ]);
+    assert.deepEqual(
+      ds.map((d) => [d.exporter, d.receivedNs, d.packetNo]),
+      [
+        ['192.0.2.1', 1700000000000000000, 1],
+        ['198.51.100.7', 1700000000000000000, 2], // an SPB has no timestamp: the last one stands in
+      ],
+    );
     assert.deepEqual(nonZero(stats), { packets: 2, datagrams: 2 });
   }
   // SPB captured length is bounded by the interface snaplen.
@@ -279,12 +331,28 @@ test('pcapng: bad block lengths, trailing length mismatch, bad byte-order magic,
   badBom.writeUInt32LE(0xdeadbeef, 8);
   const v2 = shb(true, 2);
   const cases: Array<[Buffer, RegExp, number]> = [
-    [Buffer.concat([good, bad13, epb(0, 3n, frame2)]), /^test: x\.pcapng: block at offset 0x[0-9a-f]+: bad block length 13 \(block type 0x6\); the file is corrupt from here, stopping$/, 1],
+    [
+      Buffer.concat([good, bad13, epb(0, 3n, frame2)]),
+      /^test: x\.pcapng: block at offset 0x[0-9a-f]+: bad block length 13 \(block type 0x6\); the file is corrupt from here, stopping$/,
+      1,
+    ],
     [Buffer.concat([good, bad8]), /bad block length 8 \(block type 0x6\)/, 1],
     [Buffer.concat([good, mismatch]), /block length \d+ does not match the trailing length \d+/, 1],
-    [Buffer.concat([good, badBom, idb(1), epb(0, 3n, frame2)]), /section header with a bad byte-order magic 0xdeadbeef; stopping/, 1],
-    [Buffer.concat([good, epb(0, 2n, frame2)]).subarray(0, good.length + 30), /^test: x\.pcapng: block at offset 0x[0-9a-f]+: file ends inside a block \(30 of \d+ bytes\); the rest is lost$/, 1],
-    [Buffer.concat([good, block(0x999, Buffer.alloc(100))]).subarray(0, good.length + 50), /file ends inside a block of 112 bytes/, 1],
+    [
+      Buffer.concat([good, badBom, idb(1), epb(0, 3n, frame2)]),
+      /section header with a bad byte-order magic 0xdeadbeef; stopping/,
+      1,
+    ],
+    [
+      Buffer.concat([good, epb(0, 2n, frame2)]).subarray(0, good.length + 30),
+      /^test: x\.pcapng: block at offset 0x[0-9a-f]+: file ends inside a block \(30 of \d+ bytes\); the rest is lost$/,
+      1,
+    ],
+    [
+      Buffer.concat([good, block(0x999, Buffer.alloc(100))]).subarray(0, good.length + 50),
+      /file ends inside a block of 112 bytes/,
+      1,
+    ],
     [Buffer.concat([v2, idb(1), epb(0, 1n, frame1)]), /unsupported pcapng version 2\.0; stopping/, 0],
     [Buffer.concat([shb()]).subarray(0, 20), /file ends inside a block \(20 of 28 bytes\)/, 0],
   ];
@@ -303,13 +371,19 @@ test('pcapng: EPB whose captured length exceeds the block is skipped, the next o
   const bad = epb(0, 1n, frame1);
   bad.writeUInt32LE(5000, 20); // captured length
   const { ds, stats, lines } = await read(Buffer.concat([shb(), idb(1), bad, epb(0, 2n, frame2)]), 'x.pcapng');
-  assert.deepEqual(ds.map((d) => d.packetNo), [2]);
+  assert.deepEqual(
+    ds.map((d) => d.packetNo),
+    [2],
+  );
   assert.equal(stats.badRecord, 1);
   assert.match(lines[0]!, /packet 1: captured length 5000 exceeds the block/);
 });
 
 test('gzip: a compressed capture reads; a cut .gz is a truncated file after what was read', async () => {
-  const f = pcapFile({}, Array.from({ length: 200 }, (_, i) => ({ sec: i, data: i % 2 ? frame1 : frame2 })));
+  const f = pcapFile(
+    {},
+    Array.from({ length: 200 }, (_, i) => ({ sec: i, data: i % 2 ? frame1 : frame2 })),
+  );
   const gz = gzipSync(f);
   const whole = await read(gz, 'c.pcap.gz');
   assert.equal(whole.ds.length, 200);
@@ -317,12 +391,21 @@ test('gzip: a compressed capture reads; a cut .gz is a truncated file after what
   const cut = await read(gz.subarray(0, Math.floor(gz.length * 0.6)), 'c.pcap.gz', 100);
   assert.ok(cut.ds.length > 0 && cut.ds.length < 200);
   assert.equal(cut.stats.truncatedFile, 1);
-  assert.match(cut.lines.at(-1)!, /^test: c\.pcap\.gz: gzip data ends or is corrupt at uncompressed offset 0x[0-9a-f]+ \(unexpected end of file\)$/);
-  await assert.rejects(read(Buffer.concat([gz.subarray(0, 10), Buffer.alloc(30, 0x41)]), 'c.gz'), /not a pcap or pcapng file \(bad gzip data/);
+  assert.match(
+    cut.lines.at(-1)!,
+    /^test: c\.pcap\.gz: gzip data ends or is corrupt at uncompressed offset 0x[0-9a-f]+ \(unexpected end of file\)$/,
+  );
+  await assert.rejects(
+    read(Buffer.concat([gz.subarray(0, 10), Buffer.alloc(30, 0x41)]), 'c.gz'),
+    /not a pcap or pcapng file \(bad gzip data/,
+  );
 });
 
 test('stopping early destroys the input stream (| head -1)', async () => {
-  const f = pcapFile({}, Array.from({ length: 5000 }, () => ({ data: frame1 })));
+  const f = pcapFile(
+    {},
+    Array.from({ length: 5000 }, () => ({ data: frame1 })),
+  );
   const stream = Readable.from(chunksOf(f, 1000), { objectMode: false });
   const { log } = memoryLog();
   for await (const b of readCapture({ name: 'x', stream }, log, newCaptureStats())) {
@@ -337,11 +420,16 @@ function* chunksOf(b: Buffer, n: number): Generator<Buffer> {
 }
 
 test('batches are bounded', async () => {
-  const f = pcapFile({}, Array.from({ length: 3000 }, () => ({ data: frame1 })));
+  const f = pcapFile(
+    {},
+    Array.from({ length: 3000 }, () => ({ data: frame1 })),
+  );
   const { log } = memoryLog();
   let max = 0;
   let n = 0;
-  for await (const b of readCapture({ name: 'x', stream: chunked(f, 1 << 20) }, log, newCaptureStats(), { batchSize: 500 })) {
+  for await (const b of readCapture({ name: 'x', stream: chunked(f, 1 << 20) }, log, newCaptureStats(), {
+    batchSize: 500,
+  })) {
     max = Math.max(max, b.length);
     n += b.length;
   }
@@ -353,14 +441,17 @@ test('a read error mid-file is a FlowmeterError 74 naming the file, after the da
   const f = pcapFile({}, [{ data: frame1 }, { data: frame2 }]);
   const stream = new Readable({ read() {} });
   stream.push(f.subarray(0, 24 + 16 + frame1.length));
-  setImmediate(() => stream.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', syscall: 'read' })));
+  setImmediate(() =>
+    stream.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', syscall: 'read' })),
+  );
   const { log } = memoryLog();
   const got: Datagram[] = [];
   await assert.rejects(
     (async () => {
       for await (const b of readCapture({ name: 'disk.pcap', stream }, log, newCaptureStats())) got.push(...b);
     })(),
-    (e: unknown) => e instanceof FlowmeterError && e.kind === 'io' && e.message === 'disk.pcap: read error: EIO: i/o error, read',
+    (e: unknown) =>
+      e instanceof FlowmeterError && e.kind === 'io' && e.message === 'disk.pcap: read error: EIO: i/o error, read',
   );
   assert.equal(got.length, 1);
 });

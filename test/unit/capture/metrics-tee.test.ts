@@ -35,10 +35,16 @@ test('protocolOf names the version as the stats line does', () => {
 
 test('ExporterTable: past the cap, new exporters share "other"; known ones keep their own', () => {
   const t = new ExporterTable(2);
-  for (const a of ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.1']) t.countsFor(dg(a, header(5))).datagrams++;
+  for (const a of ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.1'])
+    t.countsFor(dg(a, header(5))).datagrams++;
   t.countsFor(dg('192.0.2.2', header(10))).datagrams++;
   const rows = [...t.entries()].map(([e, p, c]) => `${e} ${p} ${c.datagrams}`);
-  assert.deepEqual(rows, ['192.0.2.1 netflow_v5 2', '192.0.2.2 netflow_v5 1', '192.0.2.2 ipfix 1', `${OTHER_EXPORTERS} netflow_v5 2`]);
+  assert.deepEqual(rows, [
+    '192.0.2.1 netflow_v5 2',
+    '192.0.2.2 netflow_v5 1',
+    '192.0.2.2 ipfix 1',
+    `${OTHER_EXPORTERS} netflow_v5 2`,
+  ]);
 });
 
 test('parseTee: HOST:PORT and [IPv6]:PORT; anything else is a usage error', () => {
@@ -46,7 +52,11 @@ test('parseTee: HOST:PORT and [IPv6]:PORT; anything else is a usage error', () =
   assert.deepEqual(parseTee('[2001:db8::7]:9995'), { text: '[2001:db8::7]:9995', host: '2001:db8::7', port: 9995 });
   assert.equal(parseTee('collector.example.net:2055').host, 'collector.example.net');
   for (const bad of ['2055', ':2055', '2001:db8::7:2055', '[::1]', 'h:0', 'h:65536', 'h:x']) {
-    assert.throws(() => parseTee(bad), (e: { kind?: string }) => e.kind === 'usage', bad);
+    assert.throws(
+      () => parseTee(bad),
+      (e: { kind?: string }) => e.kind === 'usage',
+      bad,
+    );
   }
 });
 
@@ -78,7 +88,10 @@ test('RunReport: the textfile of a run, labelled command and run, rejects from t
   r.add('flowmeter_run_uploads', 'Uploads', 1, { outcome: 'sent' });
   r.gauge('flowmeter_reconcile_difference_bytes', 'Difference', 2n ** 40n);
   const m = parsePromText(await r.text('flow-report', 65, 1_700_000_000_000));
-  assert.equal(sampleValue(m, 'flowmeter_run_records', { kind: 'flow', command: 'flow-report', run: 'report-daily' }), 7);
+  assert.equal(
+    sampleValue(m, 'flowmeter_run_records', { kind: 'flow', command: 'flow-report', run: 'report-daily' }),
+    7,
+  );
   assert.equal(sampleValue(m, 'flowmeter_run_uploads', { outcome: 'sent' }), 2);
   assert.equal(sampleValue(m, 'flowmeter_run_rejects', { reason: 'bad "json"' }), 2, 'a quote in a reason is escaped');
   assert.equal(sampleValue(m, 'flowmeter_run_exit_status'), 65);

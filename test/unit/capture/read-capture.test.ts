@@ -15,7 +15,10 @@ import { withPeers } from '../../helpers/peers.js';
 
 const DIR = join(ROOT, 'test/fixtures/pcap');
 
-async function read(name: string, stream?: Readable): Promise<{ ds: Datagram[]; stats: CaptureStats; lines: string[]; batches: number }> {
+async function read(
+  name: string,
+  stream?: Readable,
+): Promise<{ ds: Datagram[]; stats: CaptureStats; lines: string[]; batches: number }> {
   const path = join(DIR, name);
   const { log, lines } = memoryLog();
   const stats = newCaptureStats();
@@ -50,7 +53,18 @@ const FILES: Array<{ file: string; interfaces?: number; notIp?: number }> = [
   { file: 'vlan.pcapng', notIp: 2 },
 ];
 
-const FIELDS = ['frame.number', 'frame.time_epoch', 'ip.src', 'ipv6.src', 'udp.srcport', 'udp.payload', 'udp.length', 'tcp.srcport', 'icmp.type', 'icmpv6.type'];
+const FIELDS = [
+  'frame.number',
+  'frame.time_epoch',
+  'ip.src',
+  'ipv6.src',
+  'udp.srcport',
+  'udp.payload',
+  'udp.length',
+  'tcp.srcport',
+  'icmp.type',
+  'icmpv6.type',
+];
 
 for (const { file, interfaces = 1, notIp = 0 } of FILES) {
   test(`${file}: every UDP datagram as tshark sees it`, withPeers('tshark'), async () => {
@@ -80,7 +94,19 @@ for (const { file, interfaces = 1, notIp = 0 } of FILES) {
     assert.equal(stats.notIp, notIp);
     assert.equal(stats.fragmentsHeld, PER_CAPTURE.fragments * interfaces);
     assert.equal(stats.fragmentsReassembled, PER_CAPTURE.reassembled * interfaces);
-    for (const k of ['unsupportedLinkType', 'truncatedPacket', 'badLinkHeader', 'badIpHeader', 'badUdpHeader', 'fragmentsExpired', 'fragmentsOverflow', 'fragmentsBad', 'fragmentsDuplicate', 'badRecord', 'truncatedFile'] as const) {
+    for (const k of [
+      'unsupportedLinkType',
+      'truncatedPacket',
+      'badLinkHeader',
+      'badIpHeader',
+      'badUdpHeader',
+      'fragmentsExpired',
+      'fragmentsOverflow',
+      'fragmentsBad',
+      'fragmentsDuplicate',
+      'badRecord',
+      'truncatedFile',
+    ] as const) {
       assert.equal(stats[k], 0, k);
     }
     assert.deepEqual(lines, []);
@@ -99,7 +125,10 @@ test('the payloads are the bytes send-traffic.mjs sent', async () => {
     Buffer.from(`flowmeter ${fam} ${n}`).copy(expect, 0, 0, Math.min(n, 100));
     assert.ok(d.payload.equals(expect), `payload of ${n} bytes from ${d.exporter}`);
   }
-  assert.deepEqual([...new Set(ds.map((d) => `${d.exporter}:${d.exporterPort}`))], ['127.0.0.1:40001', '127.0.0.2:40003', '::1:40002']);
+  assert.deepEqual(
+    [...new Set(ds.map((d) => `${d.exporter}:${d.exporterPort}`))],
+    ['127.0.0.1:40001', '127.0.0.2:40003', '::1:40002'],
+  );
 });
 
 test('nanosecond captures keep the nanoseconds: same packets as the µs capture, same µs', async () => {
@@ -149,7 +178,10 @@ test('payloads stay valid after later batches are read (buffers are never reused
 
 test('snaplen 200: datagrams cut by the capture are counted and reported, complete ones decode', async () => {
   const { ds, stats, lines } = await read('udp-lo-snap200.pcap');
-  assert.deepEqual(ds.map((d) => d.payload.length), [0, 16, 100, 48, 16]);
+  assert.deepEqual(
+    ds.map((d) => d.payload.length),
+    [0, 16, 100, 48, 16],
+  );
   // Cut: the 1472, 1200, 1452, 1200-byte datagrams, and the first fragment of each of the 6
   // fragmented ones (which are then dropped whole, once each).
   assert.equal(stats.truncatedPacket, 4 + 6);
@@ -157,7 +189,15 @@ test('snaplen 200: datagrams cut by the capture are counted and reported, comple
   assert.equal(stats.fragmentsHeld, 19);
   assert.equal(stats.fragmentsBad + stats.fragmentsExpired, 0);
   assert.match(lines[0]!, /^test: udp-lo-snap200\.pcap: packet \d+ \(offset 0x[0-9a-f]+\): /);
-  assert.ok(lines.some((l) => /UDP payload cut short: 158 of 1472 bytes \(captured 200 of 1514 bytes\)/.test(l)), lines.join('\n'));
-  assert.ok(lines.some((l) => /dropped IPv6 ::1 > ::1 id 0x[0-9a-f]+ proto 17: fragment at offset 0 cut short by the capture/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /UDP payload cut short: 158 of 1472 bytes \(captured 200 of 1514 bytes\)/.test(l)),
+    lines.join('\n'),
+  );
+  assert.ok(
+    lines.some((l) =>
+      /dropped IPv6 ::1 > ::1 id 0x[0-9a-f]+ proto 17: fragment at offset 0 cut short by the capture/.test(l),
+    ),
+    lines.join('\n'),
+  );
   assert.equal(lines.length, 10);
 });

@@ -45,7 +45,10 @@ test('the names the issue saw collide are two names now; the spring gap is skipp
   assert.equal(stamp(SPRING, 10), '20260329010000Z');
 });
 
-for (const [label, change] of [['spring', SPRING], ['autumn', AUTUMN]] as const) {
+for (const [label, change] of [
+  ['spring', SPRING],
+  ['autumn', AUTUMN],
+] as const) {
   for (const sec of [60, 300, 3600]) {
     test(`${label}, --rotate ${sec}: UTC names are unique, sort as time and read back to the start`, () => {
       const starts = startsAround(change, sec, false);
@@ -66,7 +69,10 @@ for (const [label, change] of [['spring', SPRING], ['autumn', AUTUMN]] as const)
       // the wall clock in the name is the local time
       for (const [i, s] of starts.entries()) {
         const d = new Date(s);
-        assert.equal(names[i]!.slice(8, 12), `${String(d.getHours()).padStart(2, '0')}${String(d.getMinutes()).padStart(2, '0')}`);
+        assert.equal(
+          names[i]!.slice(8, 12),
+          `${String(d.getHours()).padStart(2, '0')}${String(d.getMinutes()).padStart(2, '0')}`,
+        );
       }
     });
   }
@@ -93,14 +99,18 @@ test('--period last:N orders --local-time files by time through the repeated aut
   const written: string[] = [];
   for (const [i, s] of starts.entries()) {
     // a directory that went through a change of flags: UTC names, then local ones, then old ones
-    const form = i < 10 ? stamp(s, 300) : i < starts.length - 5 ? stamp(s, 300, true) : stamp(s, 300, true).slice(0, 12);
+    const form =
+      i < 10 ? stamp(s, 300) : i < starts.length - 5 ? stamp(s, 300, true) : stamp(s, 300, true).slice(0, 12);
     const name = `flows.${form}.ndjson`;
     writeFileSync(join(dir, name), '');
     written.push(name);
   }
   // the old-style names are after the change (+0100, unambiguous), so they read back
   const sel = selectPeriod(dir, { kind: 'last', count: 1000 });
-  assert.deepEqual(sel.files.map((f) => basename(f)), written);
+  assert.deepEqual(
+    sel.files.map((f) => basename(f)),
+    written,
+  );
   assert.equal(sel.first, starts[0]);
   assert.equal(sel.last, starts[starts.length - 1]);
   // the name order is not time order in that hour, which is why the reader sorts by time
@@ -109,15 +119,23 @@ test('--period last:N orders --local-time files by time through the repeated aut
 
 test('--period hour picks the repeated local hour by real time (UTC and local names of one interval together)', () => {
   const dir = tempDir('dst-hour-');
-  for (let t = AUTUMN - 120 * MIN; t < AUTUMN + 120 * MIN; t += 300_000) writeFileSync(join(dir, `flows.${stamp(t, 300, true)}.ndjson`), '');
+  for (let t = AUTUMN - 120 * MIN; t < AUTUMN + 120 * MIN; t += 300_000)
+    writeFileSync(join(dir, `flows.${stamp(t, 300, true)}.ndjson`), '');
   writeFileSync(join(dir, `flows.${stamp(AUTUMN + 5 * MIN, 300)}.r1.ndjson`), ''); // a part named in UTC
   // run at 02:10 CET (01:10Z): the previous hour is 02:00–03:00 CEST = 00:00–01:00Z
   const sel = selectPeriod(dir, { kind: 'hour' }, AUTUMN + 10 * MIN);
   const names = sel.files.map((f) => basename(f));
   assert.equal(names.length, 12);
-  assert.ok(names.every((n) => n.includes('+0200')), names.join(' '));
+  assert.ok(
+    names.every((n) => n.includes('+0200')),
+    names.join(' '),
+  );
   assert.equal(names[0], 'flows.202610250200+0200.ndjson');
   const later = selectPeriod(dir, { kind: 'hour' }, AUTUMN + 70 * MIN); // 03:10 CET: 02:00–03:00 CET
-  assert.deepEqual(later.files.map((f) => basename(f)).slice(0, 3), ['flows.202610250200+0100.ndjson', 'flows.202610250205+0100.ndjson', 'flows.202610250105Z.r1.ndjson']);
+  assert.deepEqual(later.files.map((f) => basename(f)).slice(0, 3), [
+    'flows.202610250200+0100.ndjson',
+    'flows.202610250205+0100.ndjson',
+    'flows.202610250105Z.r1.ndjson',
+  ]);
   assert.equal(later.files.length, 13);
 });

@@ -28,7 +28,12 @@ test('untilSignal: a signal from proc.signals aborts the body, the handlers are 
 
 test('untilSignal: the handlers are removed when the body throws', async () => {
   const signals = new EventEmitter();
-  await assert.rejects(untilSignal({ signals }, ['SIGINT'], async () => { throw new Error('boom'); }), /boom/);
+  await assert.rejects(
+    untilSignal({ signals }, ['SIGINT'], async () => {
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
   assert.equal(signals.listenerCount('SIGINT'), 0);
 });
 
@@ -40,17 +45,23 @@ test('rejectLine: counts and logs under the reason; with strict, a data error na
   assert.equal(counts.rejected, 1);
   assert.equal(log.rejections.get('bad line'), 1);
   assert.equal(err.text, 'x: a.ndjson:3: not JSON\n');
-  assert.throws(() => rejectLine(log, counts, true)('a.ndjson:4', 'bad line', 'not JSON'), (e: unknown) => e instanceof FlowmeterError && e.kind === 'data' && e.message === 'a.ndjson:4: not JSON');
+  assert.throws(
+    () => rejectLine(log, counts, true)('a.ndjson:4', 'bad line', 'not JSON'),
+    (e: unknown) => e instanceof FlowmeterError && e.kind === 'data' && e.message === 'a.ndjson:4: not JSON',
+  );
   assert.equal(counts.rejected, 2);
 });
 
 test('compileFilterArgs: a syntax error is a usage error naming the flag, with the pointer lines', () => {
   assert.equal(compileFilterArgs(['tcp', 'udp']).length, 2);
-  assert.throws(() => compileFilterArgs(['tcp and'], '-f'), (e: unknown) => {
-    assert.ok(e instanceof FlowmeterError);
-    assert.equal(e.kind, 'usage');
-    assert.match(e.message, /^-f: /);
-    assert.ok(e.detail.length > 0);
-    return true;
-  });
+  assert.throws(
+    () => compileFilterArgs(['tcp and'], '-f'),
+    (e: unknown) => {
+      assert.ok(e instanceof FlowmeterError);
+      assert.equal(e.kind, 'usage');
+      assert.match(e.message, /^-f: /);
+      assert.ok(e.detail.length > 0);
+      return true;
+    },
+  );
 });

@@ -11,7 +11,13 @@ import { tempDir } from '../../helpers/tmp.js';
 test('a held lock is refused at once with 75 naming its holder; released on release()', async () => {
   const path = join(tempDir(), 'x.lock');
   const lock = await LockFile.acquire(path, { timeoutMs: 0 });
-  await assert.rejects(LockFile.acquire(path, { timeoutMs: 0 }), (e: unknown) => e instanceof FlowmeterError && e.kind === 'temporary' && e.message.includes(`locked by pid ${process.pid} on ${hostname()}`));
+  await assert.rejects(
+    LockFile.acquire(path, { timeoutMs: 0 }),
+    (e: unknown) =>
+      e instanceof FlowmeterError &&
+      e.kind === 'temporary' &&
+      e.message.includes(`locked by pid ${process.pid} on ${hostname()}`),
+  );
   await lock.release();
   assert.ok(!existsSync(path));
 });
@@ -19,7 +25,9 @@ test('a held lock is refused at once with 75 naming its holder; released on rele
 test("a dead process's lock is taken over (also in the older 'pid host' form); another host's is not", async () => {
   const dir = tempDir();
   const path = join(dir, 'x.lock');
-  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+    encoding: 'utf8',
+  }).stdout;
   writeFileSync(path, `${dead} ${hostname()}\n`);
   const lock = await LockFile.acquire(path, { timeoutMs: 0 });
   await lock.release();
@@ -29,5 +37,8 @@ test("a dead process's lock is taken over (also in the older 'pid host' form); a
 });
 
 test('a lock in a missing directory: cannot create (73)', async () => {
-  await assert.rejects(LockFile.acquire(join(tempDir(), 'no', 'x.lock'), { timeoutMs: 0 }), (e: unknown) => e instanceof FlowmeterError && e.kind === 'cant-create');
+  await assert.rejects(
+    LockFile.acquire(join(tempDir(), 'no', 'x.lock'), { timeoutMs: 0 }),
+    (e: unknown) => e instanceof FlowmeterError && e.kind === 'cant-create',
+  );
 });

@@ -22,7 +22,12 @@ async function collect(chunks: Array<string | Buffer>): Promise<Array<[number, s
 }
 
 test('lines: split across chunks, CRLF, last line without newline, numbering', async () => {
-  assert.deepEqual(await collect(['a\nb', 'c\r\n', '\nd']), [[1, 'a'], [2, 'bc'], [3, ''], [4, 'd']]);
+  assert.deepEqual(await collect(['a\nb', 'c\r\n', '\nd']), [
+    [1, 'a'],
+    [2, 'bc'],
+    [3, ''],
+    [4, 'd'],
+  ]);
 });
 
 test('lines: a multi-byte character split between chunks survives', async () => {
@@ -32,9 +37,13 @@ test('lines: a multi-byte character split between chunks survives', async () => 
 
 test('lines: an over-long line is an error naming it; the lines before it in its chunk still come through', async () => {
   const got: string[] = [];
-  await assert.rejects(async () => {
-    for await (const b of readLines(Readable.from([Buffer.from('ok\nfine\n' + 'x'.repeat(50) + '\nlater\n')]), 10)) got.push(...b.lines);
-  }, (e: unknown) => e instanceof LineTooLongError && e.line === 3);
+  await assert.rejects(
+    async () => {
+      for await (const b of readLines(Readable.from([Buffer.from('ok\nfine\n' + 'x'.repeat(50) + '\nlater\n')]), 10))
+        got.push(...b.lines);
+    },
+    (e: unknown) => e instanceof LineTooLongError && e.line === 3,
+  );
   assert.deepEqual(got, ['ok', 'fine']);
 });
 
@@ -45,7 +54,15 @@ test('ndjson input: an over-long line ends the file; the objects before it in it
     const seen: unknown[] = [];
     const rejects: string[] = [];
     const stdin = Readable.from([Buffer.from(text)]);
-    await readNdjsonObjects(['-'], { stdin }, { lines: 0 }, (place, reason) => void rejects.push(`${place} ${reason}`), (o) => void seen.push(o.a), undefined, scanner);
+    await readNdjsonObjects(
+      ['-'],
+      { stdin },
+      { lines: 0 },
+      (place, reason) => void rejects.push(`${place} ${reason}`),
+      (o) => void seen.push(o.a),
+      undefined,
+      scanner,
+    );
     assert.deepEqual(seen, [1, 2]);
     assert.deepEqual(rejects, ['stdin:3 line too long']);
   }
@@ -99,9 +116,19 @@ test('atomic file: invisible until commit, temp removed on abort', async () => {
 });
 
 test('openInput: missing file is exit 66 with the path', async () => {
-  await assert.rejects(openInput('/nonexistent/x.ndjson', process.stdin), (e: unknown) => e instanceof FlowmeterError && e.kind === 'no-input' && /\/nonexistent\/x.ndjson: No such file/.test(e.message));
-  await assert.rejects(openInputChunks('/nonexistent/x.ndjson', process.stdin), (e: unknown) => e instanceof FlowmeterError && e.kind === 'no-input');
-  await assert.rejects(openInputChunks(tempDir(), process.stdin), (e: unknown) => e instanceof FlowmeterError && /Is a directory/.test(e.message));
+  await assert.rejects(
+    openInput('/nonexistent/x.ndjson', process.stdin),
+    (e: unknown) =>
+      e instanceof FlowmeterError && e.kind === 'no-input' && /\/nonexistent\/x.ndjson: No such file/.test(e.message),
+  );
+  await assert.rejects(
+    openInputChunks('/nonexistent/x.ndjson', process.stdin),
+    (e: unknown) => e instanceof FlowmeterError && e.kind === 'no-input',
+  );
+  await assert.rejects(
+    openInputChunks(tempDir(), process.stdin),
+    (e: unknown) => e instanceof FlowmeterError && /Is a directory/.test(e.message),
+  );
 });
 
 test('openInputChunks: a named pipe is read as a file is (reused buffers), and destroy() ends a waiting read (SIGINT)', async (t) => {
@@ -120,7 +147,9 @@ test('openInputChunks: a named pipe is read as a file is (reused buffers), and d
     })();
     setTimeout(() => src.destroy(), 100);
     // the writer holds the FIFO for 30 s: ending well before that is destroy()'s doing
-    const late = new Promise((_, reject) => setTimeout(() => reject(new Error('destroy() did not end the waiting read')), 10_000).unref());
+    const late = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('destroy() did not end the waiting read')), 10_000).unref(),
+    );
     assert.deepEqual(await Promise.race([reading, late]), []);
   } finally {
     writer.kill();
@@ -137,13 +166,24 @@ test('ndjson input from a file of many chunks (read into two buffers in turn): e
   // lines of many lengths, so that chunk boundaries fall everywhere in them; a blank line, a
   // CRLF line, a bad line and no final newline
   const lines: string[] = [];
-  for (let i = 0; lines.join('\n').length < 3 * (1 << 18) + 1000; i++) lines.push(i === 7 ? '' : i === 9 ? '{"a":9}\r' : i === 11 ? '{"a":' : `{"a":${i},"pad":"${'y'.repeat((i * 37) % 300)}"}`);
+  for (let i = 0; lines.join('\n').length < 3 * (1 << 18) + 1000; i++)
+    lines.push(
+      i === 7 ? '' : i === 9 ? '{"a":9}\r' : i === 11 ? '{"a":' : `{"a":${i},"pad":"${'y'.repeat((i * 37) % 300)}"}`,
+    );
   const path = join(tempDir(), 'in.ndjson');
   writeFileSync(path, lines.join('\n'));
   for (const scanner of [undefined, { scan: () => -1 }]) {
     const seen: string[] = [];
     const rejects: string[] = [];
-    await readNdjsonObjects([path], { stdin: process.stdin }, { lines: 0 }, (place, reason) => void rejects.push(`${place.slice(path.length)} ${reason}`), (o, _f, no) => void seen.push(`${no}:${o.a}`), undefined, scanner);
+    await readNdjsonObjects(
+      [path],
+      { stdin: process.stdin },
+      { lines: 0 },
+      (place, reason) => void rejects.push(`${place.slice(path.length)} ${reason}`),
+      (o, _f, no) => void seen.push(`${no}:${o.a}`),
+      undefined,
+      scanner,
+    );
     const want = lines.flatMap((l, i) => (i === 7 || i === 11 ? [] : [`${i + 1}:${i}`]));
     assert.deepEqual(seen, want);
     assert.deepEqual(rejects, [':12 not JSON']);

@@ -39,7 +39,11 @@ test('ReadProgress: the total of regular files, drawn after a second, erased by 
 });
 
 test('ReadProgress: no total for stdin or gzip; nothing at all when the data goes to the terminal', async () => {
-  for (const [paths, dataOnTerminal, want] of [[['-'], false, /read 10 B, /], [['x.ndjson.gz'], false, /read 10 B, /], [['-'], true, /^$/]] as const) {
+  for (const [paths, dataOnTerminal, want] of [
+    [['-'], false, /read 10 B, /],
+    [['x.ndjson.gz'], false, /read 10 B, /],
+    [['-'], true, /^$/],
+  ] as const) {
     const { log, shown } = terminalLog();
     const p = await ReadProgress.start(log, paths, dataOnTerminal);
     p.add(10);

@@ -51,7 +51,10 @@ test('reportError: the message escaped, then its detail lines, each on a line of
   assert.equal(code, EXIT.USAGE);
   assert.equal(err.read().toString(), `t: unknown command "${SHOWN}"\nTry 't --help' for more information.\n`);
   const err2 = new PassThrough();
-  assert.equal(reportError('t', new FlowmeterError('no-input', `${HOSTILE}: No such file`), { stderr: err2, env: {} }), EXIT.NOINPUT);
+  assert.equal(
+    reportError('t', new FlowmeterError('no-input', `${HOSTILE}: No such file`), { stderr: err2, env: {} }),
+    EXIT.NOINPUT,
+  );
   assert.equal(err2.read().toString(), `t: ${SHOWN}: No such file\n`);
   const err3 = new PassThrough();
   assert.equal(reportError('t', new RangeError(HOSTILE), { stderr: err3, env: {} }), EXIT.SOFTWARE);
@@ -63,7 +66,10 @@ test('describeValue: the first 40 characters of the JSON text, even of a value n
   assert.equal(describeValue(-1), '-1');
   assert.equal(describeValue(null), 'null');
   assert.equal(describeValue({ a: [1, 'x', { b: true }], c: null }), '{"a":[1,"x",{"b":true}],"c":null}');
-  assert.equal(describeValue(Array.from({ length: 50 }, (_, i) => i)), `${JSON.stringify(Array.from({ length: 50 }, (_, i) => i)).slice(0, 40)}…`);
+  assert.equal(
+    describeValue(Array.from({ length: 50 }, (_, i) => i)),
+    `${JSON.stringify(Array.from({ length: 50 }, (_, i) => i)).slice(0, 40)}…`,
+  );
   assert.equal(describeValue('\x1b'.repeat(3)), '"\\u001b\\u001b\\u001b"');
   const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
   assert.throws(() => JSON.stringify(deep), RangeError, 'the case this guards against');
@@ -78,7 +84,10 @@ test('describeValue(v, max): the first max characters; a Date or Buffer (an XML-
   assert.equal(describeValue(long.slice(0, 78), 80), JSON.stringify(long.slice(0, 78)));
   const when = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
   assert.equal(describeValue(when, 80), '"2026-01-02T03:04:05.000Z"');
-  assert.equal(describeValue({ at: when, data: Buffer.from('ab') }, 80), JSON.stringify({ at: when, data: Buffer.from('ab') }));
+  assert.equal(
+    describeValue({ at: when, data: Buffer.from('ab') }, 80),
+    JSON.stringify({ at: when, data: Buffer.from('ab') }),
+  );
 });
 
 test('ndjson input: the over-long line counts among the lines read ("1 of 3", not "1 of 2")', async () => {
@@ -86,13 +95,27 @@ test('ndjson input: the over-long line counts among the lines read ("1 of 3", no
   for (const scanner of [undefined, { scan: () => -1 }]) {
     const counts = { lines: 0 };
     const rejects: string[] = [];
-    await readNdjsonObjects(['-'], { stdin: Readable.from([Buffer.from(text)]) }, counts, (place) => void rejects.push(place), () => undefined, undefined, scanner);
+    await readNdjsonObjects(
+      ['-'],
+      { stdin: Readable.from([Buffer.from(text)]) },
+      counts,
+      (place) => void rejects.push(place),
+      () => undefined,
+      undefined,
+      scanner,
+    );
     assert.deepEqual(rejects, ['stdin:3']);
     assert.equal(counts.lines, 3);
   }
   // the long line alone, arriving in pieces (its tail grows past the limit)
   const counts = { lines: 0 };
   const pieces = Array.from({ length: 20 }, () => Buffer.from('x'.repeat(1 << 16)));
-  await readNdjsonObjects(['-'], { stdin: Readable.from(pieces) }, counts, () => undefined, () => undefined);
+  await readNdjsonObjects(
+    ['-'],
+    { stdin: Readable.from(pieces) },
+    counts,
+    () => undefined,
+    () => undefined,
+  );
   assert.equal(counts.lines, 1);
 });

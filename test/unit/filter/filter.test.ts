@@ -12,13 +12,22 @@ function flow(o: Record<string, unknown>): FlowView {
 const tcp = flow({ src_addr: '10.5.1.2', dst_addr: '192.0.2.80', proto: 'TCP', src_port: 40000, dst_port: 80 });
 const udp = flow({ src_addr: '192.0.2.53', dst_addr: '10.5.1.2', proto: 'UDP', src_port: 53, dst_port: 33000 });
 const icmp = flow({ src_addr: '10.6.0.1', dst_addr: '10.5.0.1', proto: 'ICMP', src_port: 0, dst_port: 2048 });
-const v6 = flow({ src_addr: '2001:db8:1::5', dst_addr: '2001:db8:2::80', etype: 'IPv6', proto: 'TCP', src_port: 5555, dst_port: 443 });
+const v6 = flow({
+  src_addr: '2001:db8:1::5',
+  dst_addr: '2001:db8:2::80',
+  etype: 'IPv6',
+  proto: 'TCP',
+  src_port: 5555,
+  dst_port: 443,
+});
 const icmp6 = flow({ src_addr: 'fe80::1', dst_addr: 'ff02::1', proto: 'IPv6-ICMP' });
 const all = { tcp, udp, icmp, v6, icmp6 };
 
 function matches(expr: string): string[] {
   const f = compileFilter(expr);
-  return Object.entries(all).filter(([, v]) => f.test(v)).map(([k]) => k);
+  return Object.entries(all)
+    .filter(([, v]) => f.test(v))
+    .map(([k]) => k);
 }
 
 test('host with every direction qualifier', () => {
@@ -105,7 +114,12 @@ test('a bare value repeats the previous qualifiers (host a or b)', () => {
 
 test('several filters: a record passes if any matches (pmacct)', () => {
   const f = anyOf([compileFilter('udp'), compileFilter('icmp')])!;
-  assert.deepEqual(Object.entries(all).filter(([, v]) => f(v)).map(([k]) => k), ['udp', 'icmp']);
+  assert.deepEqual(
+    Object.entries(all)
+      .filter(([, v]) => f(v))
+      .map(([k]) => k),
+    ['udp', 'icmp'],
+  );
   assert.equal(anyOf([]), undefined);
   void view;
 });
@@ -165,7 +179,8 @@ test(`nesting deeper than ${MAX_DEPTH} levels is a syntax error at the column th
   assert.equal(syntaxError(`${'not '.repeat(20000)}tcp`).column, 4 * MAX_DEPTH + 1);
   assert.equal(syntaxError(`${'! '.repeat(MAX_DEPTH + 1)}tcp`).column, 2 * MAX_DEPTH + 1);
   // each switch between and/or nests the chain so far one level deeper
-  const alternating = (n: number): string => `tcp${Array.from({ length: n }, (_, i) => (i % 2 ? ' or tcp' : ' and tcp')).join('')}`;
+  const alternating = (n: number): string =>
+    `tcp${Array.from({ length: n }, (_, i) => (i % 2 ? ' or tcp' : ' and tcp')).join('')}`;
   assert.deepEqual(matches(alternating(MAX_DEPTH)), ['tcp', 'v6']);
   assert.match(syntaxError(alternating(MAX_DEPTH + 1)).reason, /nested more than/);
 });
@@ -174,7 +189,17 @@ test('a long chain of one operator is flat: 100,000 hosts compile and match', ()
   const hosts = Array.from({ length: 100_000 }, (_, i) => `host 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
   hosts.push('host 192.0.2.53');
   const f = compileFilter(hosts.join(' or '));
-  assert.deepEqual(Object.entries(all).filter(([, v]) => f.test(v)).map(([k]) => k), ['udp']);
+  assert.deepEqual(
+    Object.entries(all)
+      .filter(([, v]) => f.test(v))
+      .map(([k]) => k),
+    ['udp'],
+  );
   const g = compileFilter(hosts.map((h) => `not ${h}`).join(' and '));
-  assert.deepEqual(Object.entries(all).filter(([, v]) => g.test(v)).map(([k]) => k), ['tcp', 'icmp', 'v6', 'icmp6']);
+  assert.deepEqual(
+    Object.entries(all)
+      .filter(([, v]) => g.test(v))
+      .map(([k]) => k),
+    ['tcp', 'icmp', 'v6', 'icmp6'],
+  );
 });

@@ -1,6 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addCounters, counterFromDigits, counterFromJson, exactJsonIntegers, mulCounter, readU64, stringifyCounters } from '../../../lib/flow/counter.js';
+import {
+  addCounters,
+  counterFromDigits,
+  counterFromJson,
+  exactJsonIntegers,
+  mulCounter,
+  readU64,
+  stringifyCounters,
+} from '../../../lib/flow/counter.js';
 import { FieldError, parseFlowLine, parseJsonObject } from '../../../lib/flow/record.js';
 import { Aggregator } from '../../../lib/aggregate/aggregator.js';
 import { aggregateLineWriter } from '../../../lib/aggregate/aggregate-json.js';
@@ -57,7 +65,11 @@ describe('counters (lib/flow/counter.ts)', () => {
     const r = parseFlowLine('{"bytes":9007199254740993,"packets":"18446744073709551615"}');
     assert.equal(r.bytes, 9007199254740993n);
     assert.equal(r.packets, 18446744073709551615n);
-    assert.throws(() => parseFlowLine('{"bytes":18446744073709551616}'), (e: unknown) => e instanceof FieldError && e.field === 'bytes' && e.message.endsWith('(got 18446744073709551616)'));
+    assert.throws(
+      () => parseFlowLine('{"bytes":18446744073709551616}'),
+      (e: unknown) =>
+        e instanceof FieldError && e.field === 'bytes' && e.message.endsWith('(got 18446744073709551616)'),
+    );
     assert.throws(() => parseFlowLine('{"bytes":1.8e19}'), FieldError);
     assert.equal(parseJsonObject('{"bytes":1}').bytes, 1);
   });
@@ -76,7 +88,11 @@ describe('flow-aggregate with counters past 2^53', () => {
       ['wasm', (b, p, e) => wasm.scanWasm(b, p, e), wasm.chunkBuffers[1]],
     ];
     for (const [name, scan, room] of scanners) {
-      for (const [bytes, taken] of [['9007199254740991', true], ['9007199254740992', false], ['18446744073709551615', false]] as const) {
+      for (const [bytes, taken] of [
+        ['9007199254740991', true],
+        ['9007199254740992', false],
+        ['18446744073709551615', false],
+      ] as const) {
         const line = Buffer.from(flow('10.0.0.1', bytes) + '\n');
         const buf = room ?? line;
         line.copy(buf);
@@ -111,7 +127,10 @@ describe('flow-aggregate with counters past 2^53', () => {
     const dv = new DataView(buf.buffer);
     for (const i of Array.from(agg.order('bytes'))) {
       const end = write(dv, 0, i);
-      assert.equal(buf.toString('latin1', 0, end), expectedAggregateJson(agg.primitives, agg.fill(i, agg.newRecord())) + '\n');
+      assert.equal(
+        buf.toString('latin1', 0, end),
+        expectedAggregateJson(agg.primitives, agg.fill(i, agg.newRecord())) + '\n',
+      );
     }
   });
 
@@ -121,10 +140,13 @@ describe('flow-aggregate with counters past 2^53', () => {
     agg.addFlow(parseFlowLine(flow('10.0.0.2', '9007199254740994')));
     agg.addFlow(parseFlowLine(flow('10.0.0.3', '9007199254740993')));
     agg.addFlow(parseFlowLine(flow('10.0.0.3', '2')));
-    assert.deepEqual(agg.results('bytes').map((r) => [r.values[0], r.bytes]), [
-      ['10.0.0.3', 9007199254740995n],
-      ['10.0.0.2', 9007199254740994n],
-      ['10.0.0.1', 9007199254740993n],
-    ]);
+    assert.deepEqual(
+      agg.results('bytes').map((r) => [r.values[0], r.bytes]),
+      [
+        ['10.0.0.3', 9007199254740995n],
+        ['10.0.0.2', 9007199254740994n],
+        ['10.0.0.1', 9007199254740993n],
+      ],
+    );
   });
 });

@@ -1,13 +1,41 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { flowFromObject, flowToJson, intText, nsUnit, parseFlowLine, FieldError, type FlowRecord } from '../../../lib/flow/record.js';
+import {
+  flowFromObject,
+  flowToJson,
+  intText,
+  nsUnit,
+  parseFlowLine,
+  FieldError,
+  type FlowRecord,
+} from '../../../lib/flow/record.js';
 import { rng } from '../../helpers/prng.js';
 
 const base: FlowRecord = {
-  type: 'IPFIX', time_received_ns: 1700000000123456800, sequence_num: 7, sampling_rate: 0, sampler_address: '192.0.2.1',
-  time_flow_start_ns: 1699999999000000000, time_flow_end_ns: 1700000000000000000, bytes: 1500, packets: 3,
-  src_addr: '10.0.0.1', dst_addr: '10.0.0.2', etype: 0x800, proto: 6, src_port: 1234, dst_port: 80, in_if: 1, out_if: 2,
-  ip_tos: 0, tcp_flags: 27, src_as: 0, dst_as: 0, next_hop: '', src_net: '10.0.0.0/8', dst_net: '0.0.0.0/0',
+  type: 'IPFIX',
+  time_received_ns: 1700000000123456800,
+  sequence_num: 7,
+  sampling_rate: 0,
+  sampler_address: '192.0.2.1',
+  time_flow_start_ns: 1699999999000000000,
+  time_flow_end_ns: 1700000000000000000,
+  bytes: 1500,
+  packets: 3,
+  src_addr: '10.0.0.1',
+  dst_addr: '10.0.0.2',
+  etype: 0x800,
+  proto: 6,
+  src_port: 1234,
+  dst_port: 80,
+  in_if: 1,
+  out_if: 2,
+  ip_tos: 0,
+  tcp_flags: 27,
+  src_as: 0,
+  dst_as: 0,
+  next_hop: '',
+  src_net: '10.0.0.0/8',
+  dst_net: '0.0.0.0/0',
 };
 
 test('NDJSON is goflow2-shaped and round-trips', () => {
@@ -35,7 +63,15 @@ test('unknown protocol numbers stay numbers', () => {
 });
 
 test('goflow2 input: names or numbers, missing fields, bare prefix lengths', () => {
-  const r = flowFromObject({ type: 'SFLOW_5', src_addr: '10.1.2.3', dst_addr: '2001:db8::1', proto: 17, bytes: 10, src_net: 24, etype: 'IPv4' });
+  const r = flowFromObject({
+    type: 'SFLOW_5',
+    src_addr: '10.1.2.3',
+    dst_addr: '2001:db8::1',
+    proto: 17,
+    bytes: 10,
+    src_net: 24,
+    etype: 'IPv4',
+  });
   assert.equal(r.proto, 17);
   assert.equal(r.src_net, '10.1.2.0/24');
   assert.equal(r.dst_net, '::/0');
@@ -45,11 +81,23 @@ test('goflow2 input: names or numbers, missing fields, bare prefix lengths', () 
 });
 
 test('bad fields are named', () => {
-  assert.throws(() => flowFromObject({ bytes: '12a' }), (e: unknown) => e instanceof FieldError && e.field === 'bytes' && /non-negative integer/.test(e.message));
+  assert.throws(
+    () => flowFromObject({ bytes: '12a' }),
+    (e: unknown) => e instanceof FieldError && e.field === 'bytes' && /non-negative integer/.test(e.message),
+  );
   assert.throws(() => flowFromObject({ bytes: -1 }), FieldError);
-  assert.throws(() => flowFromObject({ src_addr: '10.0.0.256' }), (e: unknown) => (e as FieldError).field === 'src_addr');
-  assert.throws(() => flowFromObject({ proto: 'nope' }), (e: unknown) => (e as FieldError).field === 'proto');
-  assert.throws(() => parseFlowLine('{"bytes":'), (e: unknown) => (e as FieldError).field === '' && /JSON object/.test((e as Error).message));
+  assert.throws(
+    () => flowFromObject({ src_addr: '10.0.0.256' }),
+    (e: unknown) => (e as FieldError).field === 'src_addr',
+  );
+  assert.throws(
+    () => flowFromObject({ proto: 'nope' }),
+    (e: unknown) => (e as FieldError).field === 'proto',
+  );
+  assert.throws(
+    () => parseFlowLine('{"bytes":'),
+    (e: unknown) => (e as FieldError).field === '' && /JSON object/.test((e as Error).message),
+  );
   assert.throws(() => parseFlowLine('[1]'), FieldError);
 });
 
@@ -67,7 +115,12 @@ test('ns times print as the whole ms or µs they were sent as, and parse back to
   const rnd = rng(7);
   for (let i = 0; i < 20000; i++) {
     const ms = Math.floor(1e12 + rnd() * 1e12);
-    const x = i % 3 === 0 ? ms * 1e6 : i % 3 === 1 ? (ms * 1000 + Math.floor(rnd() * 1000)) * 1e3 : ms * 1e6 + Math.floor(rnd() * 1e6);
+    const x =
+      i % 3 === 0
+        ? ms * 1e6
+        : i % 3 === 1
+          ? (ms * 1000 + Math.floor(rnd() * 1000)) * 1e3
+          : ms * 1e6 + Math.floor(rnd() * 1e6);
     const text = intText(x);
     assert.match(text, /^[0-9]{19}$/);
     assert.equal(Number(text), x, text);

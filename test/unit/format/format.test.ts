@@ -16,32 +16,91 @@ import { rng } from '../../helpers/prng.js';
 
 function base(): FlowRecord {
   return {
-    type: 'IPFIX', time_received_ns: 1705320006262454000, sequence_num: 45, sampling_rate: 0, sampler_address: '192.0.2.1',
-    time_flow_start_ns: 1705320002944454100, time_flow_end_ns: 1705320003225454000, bytes: 676, packets: 5,
-    src_addr: '10.5.3.7', dst_addr: '203.0.113.123', etype: 0x0800, proto: 6, src_port: 50003, dst_port: 443,
-    in_if: 1, out_if: 2, ip_tos: 0, tcp_flags: 0x1a, src_as: 64512, dst_as: 15169, next_hop: '', src_net: '10.5.0.0/16', dst_net: '0.0.0.0/0',
+    type: 'IPFIX',
+    time_received_ns: 1705320006262454000,
+    sequence_num: 45,
+    sampling_rate: 0,
+    sampler_address: '192.0.2.1',
+    time_flow_start_ns: 1705320002944454100,
+    time_flow_end_ns: 1705320003225454000,
+    bytes: 676,
+    packets: 5,
+    src_addr: '10.5.3.7',
+    dst_addr: '203.0.113.123',
+    etype: 0x0800,
+    proto: 6,
+    src_port: 50003,
+    dst_port: 443,
+    in_if: 1,
+    out_if: 2,
+    ip_tos: 0,
+    tcp_flags: 0x1a,
+    src_as: 64512,
+    dst_as: 15169,
+    next_hop: '',
+    src_net: '10.5.0.0/16',
+    dst_net: '0.0.0.0/0',
   };
 }
 
-const EDGE = [0, 1, 9, 10, 99, 100, 4294967295, 4294967296, 999999999, 1000000000, 1e15 - 1, 1e15, 2 ** 53 - 1, 2 ** 53, 1795317258973870080, 1.8e19, 1e21, 1.5];
+const EDGE = [
+  0,
+  1,
+  9,
+  10,
+  99,
+  100,
+  4294967295,
+  4294967296,
+  999999999,
+  1000000000,
+  1e15 - 1,
+  1e15,
+  2 ** 53 - 1,
+  2 ** 53,
+  1795317258973870080,
+  1.8e19,
+  1e21,
+  1.5,
+];
 
 test('writeFlowJsonLine writes exactly flowToJson + "\\n"', () => {
   const r = rng(7);
   const buf = Buffer.alloc(1 << 16);
   const records: FlowRecord[] = [base()];
   for (const n of EDGE) {
-    for (const k of ['time_received_ns', 'time_flow_start_ns', 'time_flow_end_ns', 'bytes', 'packets', 'sequence_num', 'src_as'] as const) {
+    for (const k of [
+      'time_received_ns',
+      'time_flow_start_ns',
+      'time_flow_end_ns',
+      'bytes',
+      'packets',
+      'sequence_num',
+      'src_as',
+    ] as const) {
       records.push({ ...base(), [k]: n });
     }
   }
   for (let i = 0; i < 2000; i++) {
     const rec: FlowRecord = {
       ...base(),
-      time_received_ns: Math.floor(r() * 2e18), time_flow_start_ns: Math.floor(r() * 2 ** 62), bytes: Math.floor(r() * 2 ** 53),
-      packets: Math.floor(r() * 2 ** 33), proto: Math.floor(r() * 256), etype: [0, 0x0800, 0x86dd, 0x0806][i % 4]!,
-      src_addr: i % 2 ? '2001:db8::1' : '198.51.100.255', next_hop: i % 3 ? '' : 'fe80::1', type: i % 5 ? 'NETFLOW_V9' : 'SFLOW_5',
+      time_received_ns: Math.floor(r() * 2e18),
+      time_flow_start_ns: Math.floor(r() * 2 ** 62),
+      bytes: Math.floor(r() * 2 ** 53),
+      packets: Math.floor(r() * 2 ** 33),
+      proto: Math.floor(r() * 256),
+      etype: [0, 0x0800, 0x86dd, 0x0806][i % 4]!,
+      src_addr: i % 2 ? '2001:db8::1' : '198.51.100.255',
+      next_hop: i % 3 ? '' : 'fe80::1',
+      type: i % 5 ? 'NETFLOW_V9' : 'SFLOW_5',
     };
-    if (i % 7 === 0) Object.assign(rec, { src_mac: '02:00:5e:00:00:01', vlan_id: 100, as_path: [64512, 3356], bgp_communities: [1, 2] });
+    if (i % 7 === 0)
+      Object.assign(rec, {
+        src_mac: '02:00:5e:00:00:01',
+        vlan_id: 100,
+        as_path: [64512, 3356],
+        bgp_communities: [1, 2],
+      });
     if (i % 11 === 0) Object.assign(rec, { observation_domain_id: 4294967295, mpls_label: [16, 17] });
     records.push(rec);
   }
@@ -84,7 +143,8 @@ test('CSV: ; separated, header once, quoting by csv-stringify, batches concatena
   const f = new CsvFormatter(['src_addr', 'proto', 'as_path', 'bytes'], 3);
   assert.equal(f.header(), 'src_addr;proto;as_path;bytes\n');
   let text = '';
-  for (let i = 0; i < 7; i++) if (f.add({ ...base(), bytes: i, as_path: i % 2 ? [1, 2] : undefined } as FlowRecord)) text += f.take();
+  for (let i = 0; i < 7; i++)
+    if (f.add({ ...base(), bytes: i, as_path: i % 2 ? [1, 2] : undefined } as FlowRecord)) text += f.take();
   text += f.take();
   assert.equal(text.split('\n').length, 8);
   assert.equal(text.split('\n')[0], '10.5.3.7;TCP;;0');
@@ -94,11 +154,27 @@ test('CSV: ; separated, header once, quoting by csv-stringify, batches concatena
 
 test('text: tcpdump-like line, dot style for IPv6, flags letters, colour only with a level', () => {
   const t = new TextFormatter(makeChalk(0));
-  assert.equal(t.line(base()), '2024-01-15 12:00:02.944 192.0.2.1 TCP 10.5.3.7.50003 > 203.0.113.123.443: 5 pkts 676 bytes [SP.] 0.281s');
-  const six = { ...base(), proto: 17, src_addr: '2001:db8::1', dst_addr: '2001:db8::2', etype: 0x86dd, sampling_rate: 100 };
-  assert.equal(t.line(six), '2024-01-15 12:00:02.944 192.0.2.1 UDP 2001:db8::1.50003 > 2001:db8::2.443: 5 pkts 676 bytes 0.281s sampled 1:100');
+  assert.equal(
+    t.line(base()),
+    '2024-01-15 12:00:02.944 192.0.2.1 TCP 10.5.3.7.50003 > 203.0.113.123.443: 5 pkts 676 bytes [SP.] 0.281s',
+  );
+  const six = {
+    ...base(),
+    proto: 17,
+    src_addr: '2001:db8::1',
+    dst_addr: '2001:db8::2',
+    etype: 0x86dd,
+    sampling_rate: 100,
+  };
+  assert.equal(
+    t.line(six),
+    '2024-01-15 12:00:02.944 192.0.2.1 UDP 2001:db8::1.50003 > 2001:db8::2.443: 5 pkts 676 bytes 0.281s sampled 1:100',
+  );
   const icmp = { ...base(), proto: 1, icmp_type: 8, icmp_code: 0, time_flow_start_ns: 0, time_flow_end_ns: 0 };
-  assert.equal(t.line(icmp), '2024-01-15 12:00:06.262 192.0.2.1 ICMP 10.5.3.7 > 203.0.113.123: 5 pkts 676 bytes icmp 8/0 0.000s');
+  assert.equal(
+    t.line(icmp),
+    '2024-01-15 12:00:06.262 192.0.2.1 ICMP 10.5.3.7 > 203.0.113.123: 5 pkts 676 bytes icmp 8/0 0.000s',
+  );
   assert.equal(tcpFlagLetters(0xff), 'FSRP.UEW');
   assert.equal(tcpFlagLetters(0), 'none');
   assert.ok(!t.line(base()).includes('\x1b['));
@@ -112,7 +188,10 @@ test('text: tcpdump-like line, dot style for IPv6, flags letters, colour only wi
 test('--fields: names from the record, usage errors for unknown or repeated ones', () => {
   assert.deepEqual(parseFields('src_addr, dst_addr,bytes'), ['src_addr', 'dst_addr', 'bytes']);
   for (const bad of ['nope', 'src_addr,src_addr', '', ',']) {
-    assert.throws(() => parseFields(bad), (e: unknown) => e instanceof FlowmeterError && e.kind === 'usage');
+    assert.throws(
+      () => parseFields(bad),
+      (e: unknown) => e instanceof FlowmeterError && e.kind === 'usage',
+    );
   }
   parseFlowLine(flowToJson(base())); // the base record is valid
 });

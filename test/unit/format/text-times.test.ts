@@ -9,7 +9,9 @@ import { ROOT, runBin } from '../../helpers/spawn.js';
 import { parseFlowLine } from '../../../lib/flow/record.js';
 import { formatTimeNs, spanNs } from '../../../lib/format/time.js';
 
-const FIXTURES = readdirSync(`${ROOT}test/fixtures`).filter((f) => f.endsWith('.pcap')).sort();
+const FIXTURES = readdirSync(`${ROOT}test/fixtures`)
+  .filter((f) => f.endsWith('.pcap'))
+  .sort();
 const TIMES = ['time_received_ns', 'time_flow_start_ns', 'time_flow_end_ns'] as const;
 
 /** "YYYY-MM-DD HH:MM:SS.mmm" (UTC) of an ns integer given as digits. */
@@ -32,11 +34,20 @@ test('every fixture record: text times equal the NDJSON times truncated to the m
     lines.forEach((line, i) => {
       const r = parseFlowLine(line);
       const want = TIMES.map((k) => expected(new RegExp(`"${k}":([0-9]+)`).exec(line)![1]!));
-      assert.deepEqual(TIMES.map((k) => formatTimeNs(r[k])), want, `${name} record ${i + 1}: formatTimeNs`);
+      assert.deepEqual(
+        TIMES.map((k) => formatTimeNs(r[k])),
+        want,
+        `${name} record ${i + 1}: formatTimeNs`,
+      );
       assert.equal(textLines[i], want.join(' '), `${name} record ${i + 1}: flow-capture --format text`);
       const start = BigInt(/"time_flow_start_ns":([0-9]+)/.exec(line)![1]!);
       const end = BigInt(/"time_flow_end_ns":([0-9]+)/.exec(line)![1]!);
-      if (end >= start) assert.equal(spanNs(r.time_flow_start_ns, r.time_flow_end_ns), Number(end - start), `${name} record ${i + 1}: duration`);
+      if (end >= start)
+        assert.equal(
+          spanNs(r.time_flow_start_ns, r.time_flow_end_ns),
+          Number(end - start),
+          `${name} record ${i + 1}: duration`,
+        );
       records++;
       times += 3;
     });

@@ -31,7 +31,25 @@ function check(w: WireFlow): void {
   assert.equal(out.toString('latin1', 7, end), flowToJson(w.toRecord()) + '\n');
 }
 
-const EDGE = [0, 1, 9, 10, 99, 100, 65535, 4294967295, 4294967296, 999999999, 1000000000, 1e15 - 1, 1e15, 2 ** 53 - 1, 2 ** 53, 1795317258973870080, 1.8e19];
+const EDGE = [
+  0,
+  1,
+  9,
+  10,
+  99,
+  100,
+  65535,
+  4294967295,
+  4294967296,
+  999999999,
+  1000000000,
+  1e15 - 1,
+  1e15,
+  2 ** 53 - 1,
+  2 ** 53,
+  1795317258973870080,
+  1.8e19,
+];
 const TYPES: FlowType[] = ['NETFLOW_V1', 'NETFLOW_V5', 'NETFLOW_V7', 'NETFLOW_V9', 'IPFIX', 'SFLOW_5'];
 
 test('writeWireJsonLine equals flowToJson(toRecord()) on random flows', () => {
@@ -121,7 +139,18 @@ test('IPv6 addresses and nets are written as formatIPv6At/ipv6Network print them
   const buf = new Uint8Array(48);
   const w = new WireFlow();
   w.clearOptional();
-  Object.assign(w, { type: 'IPFIX', receivedNs: 1.7e18, exporter: '2001:db8::1', etype: 0x86dd, srcKind: V6, srcOff: 0, dstKind: V6, dstOff: 16, nhKind: V6, nhOff: 32 });
+  Object.assign(w, {
+    type: 'IPFIX',
+    receivedNs: 1.7e18,
+    exporter: '2001:db8::1',
+    etype: 0x86dd,
+    srcKind: V6,
+    srcOff: 0,
+    dstKind: V6,
+    dstOff: 16,
+    nhKind: V6,
+    nhOff: 32,
+  });
   for (let i = 0; i < 20000; i++) {
     // groups are zero half the time, so zero runs of every length and position occur
     for (let g = 0; g < 24; g++) {
@@ -146,7 +175,11 @@ test('writeWireJsonLine equals flowToJson(toRecord()) on every flow of the fixtu
     const sflow = new SflowDecoder({});
     const dec = new FlowDecoder({ rejects: quiet, sflow: (d, v, e, c) => sflow.decode(d, v, e, c) });
     const sink = { flow: (w: WireFlow) => (check(w), flows++), record: () => {} };
-    for await (const batch of readCapture({ name: f, stream: createReadStream(join(dir, f)) }, quiet, newCaptureStats())) {
+    for await (const batch of readCapture(
+      { name: f, stream: createReadStream(join(dir, f)) },
+      quiet,
+      newCaptureStats(),
+    )) {
       for (const d of batch) dec.decode(d, sink);
     }
   }

@@ -75,7 +75,9 @@ test('the whole request read, half an answer, then closed: in doubt', async () =
     s.on('data', (d: Buffer) => {
       got += d.toString('latin1');
       if (!got.includes('</methodCall>')) return;
-      s.end('HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 200\r\n\r\n<?xml version="1.0"?><methodResponse>');
+      s.end(
+        'HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 200\r\n\r\n<?xml version="1.0"?><methodResponse>',
+      );
     });
   });
   try {
@@ -87,12 +89,17 @@ test('the whole request read, half an answer, then closed: in doubt', async () =
 });
 
 test('HTTP 429 and 404 are answers hcd did not take the file with: not in doubt; 503 is', async () => {
-  for (const [status, inDoubt] of [['429 Too Many Requests', false], ['404 Not Found', false], ['503 Service Unavailable', true]] as const) {
+  for (const [status, inDoubt] of [
+    ['429 Too Many Requests', false],
+    ['404 Not Found', false],
+    ['503 Service Unavailable', true],
+  ] as const) {
     const l = await listen((s) => {
       let got = '';
       s.on('data', (d: Buffer) => {
         got += d.toString('latin1');
-        if (got.includes('</methodCall>')) s.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        if (got.includes('</methodCall>'))
+          s.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       });
     });
     try {

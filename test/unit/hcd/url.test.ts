@@ -31,17 +31,23 @@ test('bad URLs are usage errors that never echo the password', () => {
     ['http://:topsecret@h:1', /a password without a user name in http:\/\/:\*\*\*@h:1/],
     ['http://u:topsecret@h:1/#frag', /a fragment/],
   ] as const) {
-    assert.throws(() => parseHcdUrl(url), (e: unknown) => {
-      assert.ok(e instanceof FlowmeterError);
-      assert.equal(e.kind, 'usage');
-      assert.match(e.message, re);
-      assert.ok(!e.message.includes('topsecret'), e.message);
-      return true;
-    });
+    assert.throws(
+      () => parseHcdUrl(url),
+      (e: unknown) => {
+        assert.ok(e instanceof FlowmeterError);
+        assert.equal(e.kind, 'usage');
+        assert.match(e.message, re);
+        assert.ok(!e.message.includes('topsecret'), e.message);
+        return true;
+      },
+    );
   }
 });
 
 test('maskUrlPasswords', () => {
-  assert.equal(maskUrlPasswords('see http://a:b@h:1/x and https://c:d@e'), 'see http://a:***@h:1/x and https://c:***@e');
+  assert.equal(
+    maskUrlPasswords('see http://a:b@h:1/x and https://c:d@e'),
+    'see http://a:***@h:1/x and https://c:***@e',
+  );
   assert.equal(maskUrlPasswords('http://a@h'), 'http://a@h');
 });

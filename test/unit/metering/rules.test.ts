@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Netmask } from 'netmask';
 import { parsePrefix, prefixesOverlap } from '../../../lib/metering/prefix.js';
-import { makeLabel, makeRule, findLabel, NeutronError, type StoreData, type MeteringLabelRule } from '../../../lib/metering/model.js';
+import {
+  makeLabel,
+  makeRule,
+  findLabel,
+  NeutronError,
+  type StoreData,
+  type MeteringLabelRule,
+} from '../../../lib/metering/model.js';
 import { Matcher } from '../../../lib/metering/match.js';
 import { rngInt } from '../../helpers/prng.js';
 
@@ -12,7 +19,16 @@ test('prefixes parse like Python ip_interface: host bits and bare addresses acce
   assert.equal(parsePrefix('10.0.0.1')?.network, '10.0.0.1/32');
   assert.equal(parsePrefix('10.0.0.0/255.255.0.0')?.network, '10.0.0.0/16');
   assert.equal(parsePrefix('2001:db8::1/32')?.network, '2001:db8::/32');
-  for (const bad of ['10.0.0.0/33', '10.0.0/24', 'abc', '', ' 10.0.0.0/8', '10.0.0.0/255.0.255.0', '::/129', '1.2.3.4/-1']) {
+  for (const bad of [
+    '10.0.0.0/33',
+    '10.0.0/24',
+    'abc',
+    '',
+    ' 10.0.0.0/8',
+    '10.0.0.0/255.0.255.0',
+    '::/129',
+    '1.2.3.4/-1',
+  ]) {
     assert.equal(parsePrefix(bad), undefined, bad);
   }
 });
@@ -42,12 +58,21 @@ test('rule validation: Neutron messages and statuses, in the server order', () =
   let e = errorOf(() => makeRule({ ...base, direction: 'up', remote_ip_prefix: '1.0.0.0/8' }, []));
   assert.equal(e.message, 'Invalid input for direction. Reason: up is not in valid_values.');
   e = errorOf(() => makeRule({ ...base, remote_ip_prefix: '1.0.0.0/8', source_ip_prefix: '2.0.0.0/8' }, []));
-  assert.equal(e.message, "Cannot use 'remote-ip-prefix' in conjunction with 'source-ip-prefix' or 'destination-ip-prefix'.");
+  assert.equal(
+    e.message,
+    "Cannot use 'remote-ip-prefix' in conjunction with 'source-ip-prefix' or 'destination-ip-prefix'.",
+  );
   assert.equal(e.status, 400);
   e = errorOf(() => makeRule({ ...base }, []));
-  assert.equal(e.message, "You must define at least one of the following parameters 'remote_ip_prefix', or 'source_ip_prefix' or 'destination_ip_prefix'.");
+  assert.equal(
+    e.message,
+    "You must define at least one of the following parameters 'remote_ip_prefix', or 'source_ip_prefix' or 'destination_ip_prefix'.",
+  );
   e = errorOf(() => makeRule({ ...base, destination_ip_prefix: '300.0.0.0/8' }, []));
-  assert.equal(e.message, "destination_ip_prefix: 300.0.0.0/8 is invalid ['300.0.0.0/8' does not appear to be an IPv4 or IPv6 interface].");
+  assert.equal(
+    e.message,
+    "destination_ip_prefix: 300.0.0.0/8 is invalid ['300.0.0.0/8' does not appear to be an IPv4 or IPv6 interface].",
+  );
   e = errorOf(() => makeRule({ ...base, excluded: 'maybe', remote_ip_prefix: '1.0.0.0/8' }, []));
   assert.equal(e.message, "Invalid input for excluded. Reason: 'maybe' cannot be converted to boolean.");
   const first = makeRule({ ...base, remote_ip_prefix: '10.0.0.0/16' }, []);
@@ -57,7 +82,9 @@ test('rule validation: Neutron messages and statuses, in the server order', () =
   // overlap only counts against the same direction, excluded flag and label
   makeRule({ ...base, direction: 'egress', remote_ip_prefix: '10.0.5.0/24' }, [first]);
   makeRule({ ...base, excluded: true, remote_ip_prefix: '10.0.5.0/24' }, [first]);
-  makeRule({ ...base, metering_label_id: 'aaaaaaaa-2222-3333-4444-555555555555', remote_ip_prefix: '10.0.5.0/24' }, [first]);
+  makeRule({ ...base, metering_label_id: 'aaaaaaaa-2222-3333-4444-555555555555', remote_ip_prefix: '10.0.5.0/24' }, [
+    first,
+  ]);
   // source/destination rules are not overlap-checked
   makeRule({ ...base, source_ip_prefix: '10.0.0.0/16' }, [makeRule({ ...base, source_ip_prefix: '10.0.0.0/8' }, [])]);
 });
@@ -67,7 +94,11 @@ test('label validation and lookup by id or unique name', () => {
   assert.match(e.message, /^Invalid input for name\. Reason: 'x+' exceeds maximum length of 255\.$/);
   const a = makeLabel({ name: 'dup' });
   const b = makeLabel({ name: 'dup' });
-  const data: StoreData = { metering_labels: [a, b, makeLabel({ name: "one" })], metering_label_rules: [], routers: [] };
+  const data: StoreData = {
+    metering_labels: [a, b, makeLabel({ name: 'one' })],
+    metering_label_rules: [],
+    routers: [],
+  };
   assert.equal(findLabel(data, a.id).id, a.id);
   assert.equal(findLabel(data, 'one').name, 'one');
   const multi = errorOf(() => findLabel(data, 'dup'));
@@ -78,12 +109,15 @@ test('label validation and lookup by id or unique name', () => {
 
 // --- matching -----------------------------------------------------------------------------
 
-function store(spec: Array<{ name: string; rules: Array<Partial<MeteringLabelRule> & { direction: 'ingress' | 'egress' }> }>): StoreData {
+function store(
+  spec: Array<{ name: string; rules: Array<Partial<MeteringLabelRule> & { direction: 'ingress' | 'egress' }> }>,
+): StoreData {
   const data: StoreData = { metering_labels: [], metering_label_rules: [], routers: [] };
   for (const l of spec) {
     const label = makeLabel({ name: l.name });
     data.metering_labels.push(label);
-    for (const r of l.rules) data.metering_label_rules.push(makeRule({ ...r, metering_label_id: label.id }, data.metering_label_rules));
+    for (const r of l.rules)
+      data.metering_label_rules.push(makeRule({ ...r, metering_label_id: label.id }, data.metering_label_rules));
   }
   return data;
 }
@@ -130,7 +164,10 @@ test('excluded wins over included rules of the same label only; a flow counts on
 test('source/destination prefixes match exactly the addresses named, IPv4 and IPv6', () => {
   const m = new Matcher(
     store([
-      { name: 'src-dst', rules: [{ direction: 'egress', source_ip_prefix: '10.0.0.0/24', destination_ip_prefix: '192.0.2.0/24' }] },
+      {
+        name: 'src-dst',
+        rules: [{ direction: 'egress', source_ip_prefix: '10.0.0.0/24', destination_ip_prefix: '192.0.2.0/24' }],
+      },
       { name: 'dst', rules: [{ direction: 'ingress', destination_ip_prefix: '2001:db8:1::/48' }] },
       { name: 'v6', rules: [{ direction: 'egress', remote_ip_prefix: '2001:db8::/32' }] },
     ]),
@@ -139,7 +176,11 @@ test('source/destination prefixes match exactly the addresses named, IPv4 and IP
   assert.deepEqual(names(m, '10.0.0.9', '192.0.3.1'), []);
   assert.deepEqual(names(m, '2001:db9::1', '2001:db8:1::5'), ['dst']);
   assert.deepEqual(names(m, '2001:db8:1::5', '2001:db9::1'), ['v6']);
-  assert.deepEqual(names(m, '2001:db8:1::5', '2001:db8:1::9'), ['dst'], 'inside /32 is not egress; the dst rule still matches');
+  assert.deepEqual(
+    names(m, '2001:db8:1::5', '2001:db8:1::9'),
+    ['dst'],
+    'inside /32 is not egress; the dst rule still matches',
+  );
 });
 
 test('matcher equals a brute-force scan (netmask) on random rules and flows', () => {
@@ -184,8 +225,14 @@ test('matcher equals a brute-force scan (netmask) on random rules and flows', ()
     for (const l of data.metering_labels) {
       const rules = data.metering_label_rules.filter((r) => r.metering_label_id === l.id);
       const hit = (r: MeteringLabelRule): boolean => {
-        if (r.remote_ip_prefix) return r.direction === 'egress' ? inn(r.remote_ip_prefix, s) && !inn(r.remote_ip_prefix, d) : inn(r.remote_ip_prefix, d) && !inn(r.remote_ip_prefix, s);
-        return (!r.source_ip_prefix || inn(r.source_ip_prefix, s)) && (!r.destination_ip_prefix || inn(r.destination_ip_prefix, d));
+        if (r.remote_ip_prefix)
+          return r.direction === 'egress'
+            ? inn(r.remote_ip_prefix, s) && !inn(r.remote_ip_prefix, d)
+            : inn(r.remote_ip_prefix, d) && !inn(r.remote_ip_prefix, s);
+        return (
+          (!r.source_ip_prefix || inn(r.source_ip_prefix, s)) &&
+          (!r.destination_ip_prefix || inn(r.destination_ip_prefix, d))
+        );
       };
       if (rules.some((r) => r.excluded && hit(r))) {
         if (rules.some((r) => !r.excluded && hit(r))) excludedSeen++;

@@ -33,8 +33,14 @@ test('a missing store reads as empty; updates create it (and its directory) as v
 
 async function refused(db: string, pattern: RegExp): Promise<void> {
   const before = readFileSync(db);
-  await assert.rejects(readStore(db), (e: unknown) => e instanceof FlowmeterError && e.kind === 'config' && pattern.test(e.message));
-  await assert.rejects(updateStore(db, (d) => ({ result: createLabel(d, { name: 'x' }), changed: true })), pattern);
+  await assert.rejects(
+    readStore(db),
+    (e: unknown) => e instanceof FlowmeterError && e.kind === 'config' && pattern.test(e.message),
+  );
+  await assert.rejects(
+    updateStore(db, (d) => ({ result: createLabel(d, { name: 'x' }), changed: true })),
+    pattern,
+  );
   assert.deepEqual(readFileSync(db), before, 'file untouched');
 }
 
@@ -45,23 +51,78 @@ test('corrupt, foreign and newer-version stores are refused and never overwritte
   await refused(db, /not a usable meter-label store \(invalid JSON/);
   writeFileSync(db, '{"some":"thing"}');
   await refused(db, /"format" is not "flowmeter-metering"/);
-  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 3, metering_labels: [], metering_label_rules: [], extra: 1 }));
+  writeFileSync(
+    db,
+    JSON.stringify({
+      format: 'flowmeter-metering',
+      version: 3,
+      metering_labels: [],
+      metering_label_rules: [],
+      extra: 1,
+    }),
+  );
   await refused(db, /store format version 3 is newer than this meter-label understands \(2\)/);
-  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 1, metering_labels: [], metering_label_rules: [{ id: 'x' }] }));
+  writeFileSync(
+    db,
+    JSON.stringify({
+      format: 'flowmeter-metering',
+      version: 1,
+      metering_labels: [],
+      metering_label_rules: [{ id: 'x' }],
+    }),
+  );
   await refused(db, /metering_label_rules\[0\]\.id is not a UUID/);
 });
 
 test('a version-1 store (before routers) reads with no routers; a bad router in a store is refused, never rewritten', async () => {
   const dir = tempDir();
   const db = join(dir, 'db.json');
-  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 1, metering_labels: [], metering_label_rules: [] }));
+  writeFileSync(
+    db,
+    JSON.stringify({ format: 'flowmeter-metering', version: 1, metering_labels: [], metering_label_rules: [] }),
+  );
   assert.deepEqual(await readStore(db), { metering_labels: [], metering_label_rules: [], routers: [] });
-  const router = { id: '0b7f1c52-6d1e-4d0e-9a53-3f1e1c2a9b10', name: 'r1', tenant_id: 'p1', project_id: 'p1', exporter: '192.0.2.1', interfaces: [], subnets: ['10.0.0.0/24'] };
-  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 2, metering_labels: [], metering_label_rules: [], routers: [router] }));
+  const router = {
+    id: '0b7f1c52-6d1e-4d0e-9a53-3f1e1c2a9b10',
+    name: 'r1',
+    tenant_id: 'p1',
+    project_id: 'p1',
+    exporter: '192.0.2.1',
+    interfaces: [],
+    subnets: ['10.0.0.0/24'],
+  };
+  writeFileSync(
+    db,
+    JSON.stringify({
+      format: 'flowmeter-metering',
+      version: 2,
+      metering_labels: [],
+      metering_label_rules: [],
+      routers: [router],
+    }),
+  );
   assert.deepEqual((await readStore(db)).routers, [router]);
-  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 2, metering_labels: [], metering_label_rules: [], routers: [{ ...router, exporter: 'router-1' }] }));
+  writeFileSync(
+    db,
+    JSON.stringify({
+      format: 'flowmeter-metering',
+      version: 2,
+      metering_labels: [],
+      metering_label_rules: [],
+      routers: [{ ...router, exporter: 'router-1' }],
+    }),
+  );
   await refused(db, /routers\[0\]: Invalid input for exporter\. Reason: 'router-1' is not an IP address/);
-  writeFileSync(db, JSON.stringify({ format: 'flowmeter-metering', version: 2, metering_labels: [], metering_label_rules: [], routers: [router, router] }));
+  writeFileSync(
+    db,
+    JSON.stringify({
+      format: 'flowmeter-metering',
+      version: 2,
+      metering_labels: [],
+      metering_label_rules: [],
+      routers: [router, router],
+    }),
+  );
   await refused(db, /router id 0b7f1c52-6d1e-4d0e-9a53-3f1e1c2a9b10 appears twice/);
 });
 
@@ -69,25 +130,54 @@ test('import keeps ids, is idempotent, all-or-nothing, and round-trips export', 
   const a = { metering_labels: [], metering_label_rules: [], routers: [] };
   const l = createLabel(a, { name: 'web', description: 'd', tenant_id: 'p1', shared: true });
   createRule(a, 'web', { direction: 'egress', remote_ip_prefix: '10.0.0.0/24' });
-  createRule(a, 'web', { direction: 'ingress', source_ip_prefix: '0.0.0.0/0', destination_ip_prefix: '10.0.0.0/24', excluded: true });
+  createRule(a, 'web', {
+    direction: 'ingress',
+    source_ip_prefix: '0.0.0.0/0',
+    destination_ip_prefix: '10.0.0.0/24',
+    excluded: true,
+  });
   const dump = JSON.parse(exportNeutron(a));
   const b = { metering_labels: [], metering_label_rules: [], routers: [] };
-  assert.deepEqual(importNeutron(b, [{ doc: dump, where: 'dump.json' }]), { labelsAdded: 1, rulesAdded: 2, routersAdded: 0, unchanged: 0 });
+  assert.deepEqual(importNeutron(b, [{ doc: dump, where: 'dump.json' }]), {
+    labelsAdded: 1,
+    rulesAdded: 2,
+    routersAdded: 0,
+    unchanged: 0,
+  });
   assert.equal(exportNeutron(b), exportNeutron(a));
-  assert.deepEqual(importNeutron(b, [{ doc: dump, where: 'dump.json' }]), { labelsAdded: 0, rulesAdded: 0, routersAdded: 0, unchanged: 3 });
-  const bad = { metering_label_rules: [{ metering_label_id: l.id, direction: 'egress', remote_ip_prefix: '10.0.0.128/25' }] };
+  assert.deepEqual(importNeutron(b, [{ doc: dump, where: 'dump.json' }]), {
+    labelsAdded: 0,
+    rulesAdded: 0,
+    routersAdded: 0,
+    unchanged: 3,
+  });
+  const bad = {
+    metering_label_rules: [{ metering_label_id: l.id, direction: 'egress', remote_ip_prefix: '10.0.0.128/25' }],
+  };
   const c = { metering_labels: [], metering_label_rules: [], routers: [] };
-  assert.throws(() => importNeutron(c, [{ doc: dump, where: 'dump.json' }, { doc: bad, where: 'more.json' }]), /^FlowmeterError: more\.json: rule #1: Metering label rule with remote_ip_prefix '10\.0\.0\.128\/25' overlaps another\.$/);
+  assert.throws(
+    () =>
+      importNeutron(c, [
+        { doc: dump, where: 'dump.json' },
+        { doc: bad, where: 'more.json' },
+      ]),
+    /^FlowmeterError: more\.json: rule #1: Metering label rule with remote_ip_prefix '10\.0\.0\.128\/25' overlaps another\.$/,
+  );
   assert.deepEqual(c, { metering_labels: [], metering_label_rules: [], routers: [] }, 'nothing imported');
 });
 
-test('lock: a second holder waits and times out with 75; a dead owner\'s lock is broken', async () => {
+test("lock: a second holder waits and times out with 75; a dead owner's lock is broken", async () => {
   const dir = tempDir();
   const path = join(dir, 'x.lock');
   const held = await LockFile.acquire(path);
-  await assert.rejects(LockFile.acquire(path, { timeoutMs: 50 }), (e: unknown) => e instanceof FlowmeterError && e.kind === 'temporary' && /locked by pid \d+ on /.test(e.message));
+  await assert.rejects(
+    LockFile.acquire(path, { timeoutMs: 50 }),
+    (e: unknown) => e instanceof FlowmeterError && e.kind === 'temporary' && /locked by pid \d+ on /.test(e.message),
+  );
   await held.release();
-  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+    encoding: 'utf8',
+  }).stdout;
   writeFileSync(path, `${dead} ${hostname()} 1\n`);
   const mine = await LockFile.acquire(path, { timeoutMs: 1000 });
   assert.match(readFileSync(path, 'utf8'), new RegExp(`^${process.pid} `));
@@ -118,6 +208,9 @@ test('tables like cliff/prettytable; json, csv (QUOTE_NONNUMERIC), value; -c sel
   assert.equal(formatList(['id', 'name', 'shared'], [label], 'csv'), '"id","name","shared"\n"i","fabian-in",False\n');
   assert.equal(formatList(['id'], [], 'table'), '', 'an empty list prints nothing');
   assert.equal(formatList(['id'], [], 'json'), '[]\n');
-  assert.throws(() => formatOne(label, 'table', ['nope']), /^FlowmeterError: No recognized column names in \['nope'\]\. Recognized columns are \('description', 'id', 'name', 'project_id', 'shared', 'tenant_id'\)\.$/);
+  assert.throws(
+    () => formatOne(label, 'table', ['nope']),
+    /^FlowmeterError: No recognized column names in \['nope'\]\. Recognized columns are \('description', 'id', 'name', 'project_id', 'shared', 'tenant_id'\)\.$/,
+  );
   assert.equal(renderTable(['a'], [['xyz']]), '+-----+\n| a   |\n+-----+\n| xyz |\n+-----+\n');
 });

@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIPv6 } from 'node:net';
-import { formatIPv4, formatIPv6, ipv4Network, ipv6Network, parseCidr, parseIP, parseIPv4, unmapIPv4, formatIP } from '../../../lib/net/ip.js';
+import {
+  formatIPv4,
+  formatIPv6,
+  ipv4Network,
+  ipv6Network,
+  parseCidr,
+  parseIP,
+  parseIPv4,
+  unmapIPv4,
+  formatIP,
+} from '../../../lib/net/ip.js';
 
 test('IPv4 formatting and strict parsing', () => {
   assert.equal(formatIPv4(0x0a000001), '10.0.0.1');
@@ -33,7 +43,8 @@ test('IPv6 formatting follows RFC 5952', () => {
 });
 
 test('IPv6 parsing rejects malformed text', () => {
-  for (const bad of ['1::2::3', '12345::', '1:2:3:4:5:6:7:8:9', 'g::1', ':::']) assert.equal(parseIP(bad), undefined, bad);
+  for (const bad of ['1::2::3', '12345::', '1:2:3:4:5:6:7:8:9', 'g::1', ':::'])
+    assert.equal(parseIP(bad), undefined, bad);
 });
 
 test('networks clear host bits', () => {

@@ -18,12 +18,35 @@ function reference(text: string): number | undefined {
 }
 
 test('parseIPv4 equals the strict reference on generated strings', () => {
-  const pieces = ['0', '00', '01', '1', '9', '10', '99', '100', '199', '255', '256', '300', '999', '1000', '', 'a', ' 1', '1 ', '-1', '+1', '0x1'];
+  const pieces = [
+    '0',
+    '00',
+    '01',
+    '1',
+    '9',
+    '10',
+    '99',
+    '100',
+    '199',
+    '255',
+    '256',
+    '300',
+    '999',
+    '1000',
+    '',
+    'a',
+    ' 1',
+    '1 ',
+    '-1',
+    '+1',
+    '0x1',
+  ];
   const rnd = rngInt(1);
   for (let i = 0; i < 20000; i++) {
     const k = 2 + rnd(4);
     const s = Array.from({ length: k }, () => pieces[rnd(pieces.length)]!).join(rnd(50) === 0 ? ':' : '.');
     assert.equal(parseIPv4(s), reference(s), JSON.stringify(s));
   }
-  for (const s of ['0.0.0.0', '255.255.255.255', '1.2.3.4', '1.2.3.4.', '.1.2.3', '1..2.3', '1.2.3.04', '']) assert.equal(parseIPv4(s), reference(s), s);
+  for (const s of ['0.0.0.0', '255.255.255.255', '1.2.3.4', '1.2.3.4.', '.1.2.3', '1..2.3', '1.2.3.04', ''])
+    assert.equal(parseIPv4(s), reference(s), s);
 });

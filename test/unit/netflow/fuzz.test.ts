@@ -11,7 +11,12 @@ function softflowdSeeds(): Buffer[] {
   const dir = join(ROOT, 'test/fixtures/netflow');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.hex'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((h) => Buffer.from(h, 'hex')));
+    .flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((h) => Buffer.from(h, 'hex')),
+    );
 }
 
 test('fuzz: mutated and random datagrams never throw, hang or grow memory without bound', { timeout: 120_000 }, () => {
@@ -39,7 +44,18 @@ test('fuzz: the hand-built seeds themselves decode cleanly', () => {
   for (const [i, b] of seeds.entries()) {
     const one = fuzz(0, 0, []);
     let n = 0;
-    one.decoder.decode({ payload: b, exporter: '192.0.2.1', exporterPort: 1, receivedNs: 1.7e18, source: 'seed', packetNo: i + 1, offset: 0 }, () => n++);
+    one.decoder.decode(
+      {
+        payload: b,
+        exporter: '192.0.2.1',
+        exporterPort: 1,
+        receivedNs: 1.7e18,
+        source: 'seed',
+        packetNo: i + 1,
+        offset: 0,
+      },
+      () => n++,
+    );
     one.decoder.finish();
     if (i === seeds.length - 1) {
       // the withdrawal seed: its data set has no template any more and is given up at the end

@@ -55,18 +55,45 @@ export function set(id: number, body: Bytes | Buffer, pad = 0, length?: number):
 }
 
 /** NetFlow v9 header + flowsets. */
-export function v9(sets: Buffer[], h: { uptime?: number; secs?: number; seq?: number; source?: number; count?: number } = {}): Buffer {
-  return Buffer.concat([new Bytes().u16(9, h.count ?? sets.length).u32(h.uptime ?? 100000, h.secs ?? 1700000000, h.seq ?? 1, h.source ?? 0).build(), ...sets]);
+export function v9(
+  sets: Buffer[],
+  h: { uptime?: number; secs?: number; seq?: number; source?: number; count?: number } = {},
+): Buffer {
+  return Buffer.concat([
+    new Bytes()
+      .u16(9, h.count ?? sets.length)
+      .u32(h.uptime ?? 100000, h.secs ?? 1700000000, h.seq ?? 1, h.source ?? 0)
+      .build(),
+    ...sets,
+  ]);
 }
 
 /** IPFIX header (length computed unless given) + sets. */
-export function ipfix(sets: Buffer[], h: { time?: number; seq?: number; domain?: number; length?: number } = {}): Buffer {
+export function ipfix(
+  sets: Buffer[],
+  h: { time?: number; seq?: number; domain?: number; length?: number } = {},
+): Buffer {
   const body = Buffer.concat(sets);
-  return Buffer.concat([new Bytes().u16(10, h.length ?? 16 + body.length).u32(h.time ?? 1700000000, h.seq ?? 0, h.domain ?? 1).build(), body]);
+  return Buffer.concat([
+    new Bytes()
+      .u16(10, h.length ?? 16 + body.length)
+      .u32(h.time ?? 1700000000, h.seq ?? 0, h.domain ?? 1)
+      .build(),
+    body,
+  ]);
 }
 
 export function dgram(payload: Buffer, o: Partial<Datagram> = {}): Datagram {
-  return { payload, exporter: '192.0.2.1', exporterPort: 2055, receivedNs: 1700000000500000000, source: 'test.pcap', packetNo: 1, offset: 24, ...o };
+  return {
+    payload,
+    exporter: '192.0.2.1',
+    exporterPort: 2055,
+    receivedNs: 1700000000500000000,
+    source: 'test.pcap',
+    packetNo: 1,
+    offset: 24,
+    ...o,
+  };
 }
 
 /** A Log whose stderr text is kept. */
@@ -81,7 +108,11 @@ export function memLog(): { log: Log; text: () => string } {
   return { log: new Log('flow-capture', w, { perReason: 1000 }), text: () => out };
 }
 
-export function decoder(opts: Partial<FlowDecoderOptions> = {}): { dec: FlowDecoder; text: () => string; run: (d: Datagram | Buffer) => FlowRecord[] } {
+export function decoder(opts: Partial<FlowDecoderOptions> = {}): {
+  dec: FlowDecoder;
+  text: () => string;
+  run: (d: Datagram | Buffer) => FlowRecord[];
+} {
   const { log, text } = memLog();
   const dec = new FlowDecoder({ rejects: log, ...opts });
   return {

@@ -9,7 +9,9 @@ const NSECS = 250_000_000;
 
 function v5record(b: Bytes, i: number): Bytes {
   return b
-    .ip4(`10.0.0.${i}`).ip4('192.0.2.77').ip4('10.255.0.1')
+    .ip4(`10.0.0.${i}`)
+    .ip4('192.0.2.77')
+    .ip4('10.255.0.1')
     .u16(3, 4) // input, output
     .u32(10 + i, 1500 + i) // dPkts, dOctets
     .u32(UPTIME - 5000, UPTIME - 1000) // First, Last
@@ -93,14 +95,26 @@ test('NetFlow v5: bad counts and truncation are rejected with the place named', 
   assert.deepEqual(run(v5(1).subarray(0, 20)), []);
   assert.equal(dec.stats.rejects.get('bad count'), 2);
   assert.equal(dec.stats.rejects.get('truncated'), 2);
-  assert.match(text(), /test\.pcap: packet 1 \(offset 0x18\), exporter 192\.0\.2\.1:2055: NetFlow v5 header at offset 0x2: count 3 needs 168 bytes, datagram has 120/);
+  assert.match(
+    text(),
+    /test\.pcap: packet 1 \(offset 0x18\), exporter 192\.0\.2\.1:2055: NetFlow v5 header at offset 0x2: count 3 needs 168 bytes, datagram has 120/,
+  );
   // extra trailing bytes after the counted records are ignored
   assert.equal(run(Buffer.concat([v5(1), Buffer.alloc(7)])).length, 1);
 });
 
 test('NetFlow v1: 16-byte header, flags at 40, no AS or masks', () => {
   const b = new Bytes().u16(1, 1).u32(UPTIME, SECS, 0);
-  b.ip4('10.1.1.1').ip4('10.2.2.2').ip4('0.0.0.0').u16(1, 2).u32(5, 500, UPTIME - 2000, UPTIME).u16(53, 5353).u16(0).u8(17, 0x10, 0x00).u8(0, 0, 0).u32(0);
+  b.ip4('10.1.1.1')
+    .ip4('10.2.2.2')
+    .ip4('0.0.0.0')
+    .u16(1, 2)
+    .u32(5, 500, UPTIME - 2000, UPTIME)
+    .u16(53, 5353)
+    .u16(0)
+    .u8(17, 0x10, 0x00)
+    .u8(0, 0, 0)
+    .u32(0);
   const { run } = decoder();
   const [r] = run(b.build());
   assert.ok(r);
@@ -121,8 +135,17 @@ test('NetFlow v1: 16-byte header, flags at 40, no AS or masks', () => {
 test('NetFlow v7: 52-byte records, router_sc ignored', () => {
   const b = new Bytes().u16(7, 2).u32(UPTIME, SECS, 0, 77).u32(0);
   for (let i = 1; i <= 2; i++) {
-    b.ip4(`172.16.0.${i}`).ip4('172.17.0.1').ip4('172.18.0.1').u16(7, 8).u32(2, 120, UPTIME - 10, UPTIME - 5)
-      .u16(1000, 2000).u8(0, 0x02, 6, 0).u16(100, 200).u8(12, 16).u16(0).ip4('172.19.0.1');
+    b.ip4(`172.16.0.${i}`)
+      .ip4('172.17.0.1')
+      .ip4('172.18.0.1')
+      .u16(7, 8)
+      .u32(2, 120, UPTIME - 10, UPTIME - 5)
+      .u16(1000, 2000)
+      .u8(0, 0x02, 6, 0)
+      .u16(100, 200)
+      .u8(12, 16)
+      .u16(0)
+      .ip4('172.19.0.1');
   }
   const { dec, run } = decoder();
   const recs = run(b.build());

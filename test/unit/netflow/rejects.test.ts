@@ -21,7 +21,13 @@ test('the decoder reports rejects to a RejectCounter: counted by reason whatever
   dec.decode(dgram(Buffer.from([0, 5])), ignore);
   dec.decode(dgram(Buffer.from([0, 43, 0, 0])), ignore);
   assert.equal(rejects.total, 3);
-  assert.deepEqual([...rejects.byReason], [['unknown version', 2], ['truncated', 1]]);
+  assert.deepEqual(
+    [...rejects.byReason],
+    [
+      ['unknown version', 2],
+      ['truncated', 1],
+    ],
+  );
   assert.equal(dec.stats.rejected, 3);
   const lines = stderr.split('\n').filter((l) => l !== '');
   assert.equal(lines.length, 2, stderr); // one per reason: the second "unknown version" is only counted

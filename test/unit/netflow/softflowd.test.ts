@@ -33,7 +33,10 @@ const V6: Flow[] = [
 ];
 
 function datagrams(name: string): Buffer[] {
-  return readFileSync(join(FIX, `softflowd-${name}.hex`), 'utf8').split('\n').filter(Boolean).map((h) => Buffer.from(h, 'hex'));
+  return readFileSync(join(FIX, `softflowd-${name}.hex`), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((h) => Buffer.from(h, 'hex'));
 }
 
 /** softflowd reports a bidirectional exchange's times per direction as the flow's (it keys
@@ -100,11 +103,30 @@ async function live(version: string): Promise<FlowRecord[]> {
   sock.on('message', (m) => records.push(...run(datagram(m))));
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
   const port = sock.address().port;
-  const child = spawn('softflowd', ['-d', '-r', 'traffic.pcap', '-n', `127.0.0.1:${port}`, '-p', 'sfd.pid', '-c', 'sfd.ctl', '-v', version, '-6', '-a'], { cwd: dir, stdio: 'ignore' });
+  const child = spawn(
+    'softflowd',
+    [
+      '-d',
+      '-r',
+      'traffic.pcap',
+      '-n',
+      `127.0.0.1:${port}`,
+      '-p',
+      'sfd.pid',
+      '-c',
+      'sfd.ctl',
+      '-v',
+      version,
+      '-6',
+      '-a',
+    ],
+    { cwd: dir, stdio: 'ignore' },
+  );
   const code = await new Promise((r) => child.on('exit', r));
   assert.equal(code, 0);
   // loopback datagrams are queued before softflowd exits; give the event loop a moment to read them
-  for (let i = 0; i < 50 && records.length < (version === '5' ? 5 : 8); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 50 && records.length < (version === '5' ? 5 : 8); i++)
+    await new Promise((r) => setTimeout(r, 20));
   sock.close();
   return records;
 }

@@ -7,13 +7,36 @@ import { rngInt } from '../../helpers/prng.js';
 test('template cache: JSON round trip keeps templates, sampling and systemInitTime, so a restart decodes at once', () => {
   const { dec, run } = decoder();
   // v9 data template + options sampling for source id 3
-  run(v9([set(0, new Bytes().u16(256, 2).u16(8, 4, 1, 4)), set(1, new Bytes().u16(257, 4, 4).u16(1, 4).u16(34, 4)), set(257, new Bytes().u32(0, 128))], { source: 3 }));
+  run(
+    v9(
+      [
+        set(0, new Bytes().u16(256, 2).u16(8, 4, 1, 4)),
+        set(1, new Bytes().u16(257, 4, 4).u16(1, 4).u16(34, 4)),
+        set(257, new Bytes().u32(0, 128)),
+      ],
+      { source: 3 },
+    ),
+  );
   // IPFIX template with enterprise + variable-length fields, options with systemInitTime
-  run(ipfix([
-    set(2, new Bytes().u16(300, 4).u16(8, 4).u16(0x8000 | 1, 2).u32(9).u16(82, 65535).u16(22, 4)),
-    set(3, new Bytes().u16(301, 2, 1).u16(149, 4).u16(160, 8)),
-    set(301, new Bytes().u32(1).u64(1699990000000n)),
-  ], { domain: 1 }));
+  run(
+    ipfix(
+      [
+        set(
+          2,
+          new Bytes()
+            .u16(300, 4)
+            .u16(8, 4)
+            .u16(0x8000 | 1, 2)
+            .u32(9)
+            .u16(82, 65535)
+            .u16(22, 4),
+        ),
+        set(3, new Bytes().u16(301, 2, 1).u16(149, 4).u16(160, 8)),
+        set(301, new Bytes().u32(1).u64(1699990000000n)),
+      ],
+      { domain: 1 },
+    ),
+  );
   const text = JSON.stringify(dec.templates);
   const cache = TemplateCache.fromJSON(JSON.parse(text));
   assert.equal(cache.size, 4);
@@ -32,7 +55,21 @@ test('template cache: JSON round trip keeps templates, sampling and systemInitTi
 test('template cache: fromJSON refuses what is not a cache, naming the entry', () => {
   assert.throws(() => TemplateCache.fromJSON({}), /not a flowmeter template cache/);
   assert.throws(() => TemplateCache.fromJSON(null), /not a flowmeter template cache/);
-  const good = { format: 'flowmeter-templates', version: 1, domains: [{ exporter: '192.0.2.1', version: 10, domain: 1, sampling_rate: 0, samplers: [], system_init_ms: -1, templates: [{ id: 256, scope: 0, fields: [8, 4, 0] }] }] };
+  const good = {
+    format: 'flowmeter-templates',
+    version: 1,
+    domains: [
+      {
+        exporter: '192.0.2.1',
+        version: 10,
+        domain: 1,
+        sampling_rate: 0,
+        samplers: [],
+        system_init_ms: -1,
+        templates: [{ id: 256, scope: 0, fields: [8, 4, 0] }],
+      },
+    ],
+  };
   assert.equal(TemplateCache.fromJSON(good).size, 1);
   const zero = structuredClone(good);
   zero.domains[0]!.templates[0]!.fields = [8, 0, 0];
@@ -43,7 +80,10 @@ test('template cache: fromJSON refuses what is not a cache, naming the entry', (
   const badVersion = structuredClone(good);
   badVersion.domains[0]!.version = 5;
   assert.throws(() => TemplateCache.fromJSON(badVersion), /domains\[0\]: expected exporter, version 9 or 10/);
-  assert.throws(() => TemplateCache.fromJSON(good, { maxBytesPerExporter: 100 }), /domains\[0\]\.templates\[0\]: larger than the cache's byte bound/);
+  assert.throws(
+    () => TemplateCache.fromJSON(good, { maxBytesPerExporter: 100 }),
+    /domains\[0\]\.templates\[0\]: larger than the cache's byte bound/,
+  );
 });
 
 test('template cache memory is bounded: too many fields per template, too many fields overall', () => {
@@ -91,10 +131,18 @@ test('a template flood with random source ids from one address does not stop ano
   for (let i = 0; i < 20000; i++) {
     run(dgram(v9([v9Template()], { source: rnd(2 ** 32) }), at('127.0.0.2')));
   }
-  assert.ok(dec.templates.domainCount <= dec.templates.maxDomainsPerExporter, `${dec.templates.domainCount} domains held`);
+  assert.ok(
+    dec.templates.domainCount <= dec.templates.maxDomainsPerExporter,
+    `${dec.templates.domainCount} domains held`,
+  );
   assert.ok(dec.templates.evicted.domains >= 20000 - dec.templates.maxDomainsPerExporter);
-  const recs = run(dgram(v9([v9Template(), v9Data('10.1.1.1', 100), v9Data('10.1.1.2', 200)], { source: 5 }), at('127.0.0.1')));
-  assert.deepEqual(recs.map((r) => r.bytes), [100, 200]);
+  const recs = run(
+    dgram(v9([v9Template(), v9Data('10.1.1.1', 100), v9Data('10.1.1.2', 200)], { source: 5 }), at('127.0.0.1')),
+  );
+  assert.deepEqual(
+    recs.map((r) => r.bytes),
+    [100, 200],
+  );
   assert.equal(dec.stats.rejected, 0);
 });
 
@@ -103,14 +151,19 @@ test('a flood from its own address (spoofed source ids) does not evict the domai
   assert.equal(run(dgram(v9([v9Template(), v9Data('10.1.1.1', 1)], { source: 5 }), at('192.0.2.1'))).length, 1);
   for (let i = 0; i < 1000; i++) run(dgram(v9([v9Template()], { source: 1000 + i }), at('192.0.2.1')));
   assert.equal(dec.templates.domainCount, 16);
-  assert.equal(run(dgram(v9([v9Data('10.1.1.3', 3)], { source: 5 }), at('192.0.2.1'))).length, 1, 'its template is still there');
+  assert.equal(
+    run(dgram(v9([v9Data('10.1.1.3', 3)], { source: 5 }), at('192.0.2.1'))).length,
+    1,
+    'its template is still there',
+  );
   assert.equal(dec.stats.pendingHeld, 0);
 });
 
 test('a spoofed-source flood keeps the number of exporters bounded and does not evict an exporter in use', () => {
   const { dec, run } = decoder({ templateLimits: { maxExporters: 64 } });
   assert.equal(run(dgram(v9([v9Template(), v9Data('10.1.1.1', 1)]), at('192.0.2.1'))).length, 1);
-  for (let i = 0; i < 5000; i++) run(dgram(v9([v9Template()], { source: i }), at(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)));
+  for (let i = 0; i < 5000; i++)
+    run(dgram(v9([v9Template()], { source: i }), at(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)));
   assert.equal(dec.templates.exporterCount, 64);
   assert.equal(dec.templates.evicted.exporters, 5000 - 63);
   assert.equal(run(dgram(v9([v9Data('10.1.1.2', 2)]), at('192.0.2.1'))).length, 1);
@@ -130,7 +183,8 @@ test('a spoofed-source flood keeps the number of exporters bounded and does not 
   assert.equal(dec2.templates.get('10.0.0.5', 9, 0, 256), undefined);
   // a cache full of exporters whose data is decoded: a newcomer's template is refused, not them
   const { dec: dec4, run: run4 } = decoder({ templateLimits: { maxBytes: 2 * templateBytes(3) } });
-  for (const e of ['10.0.0.1', '10.0.0.2']) assert.equal(run4(dgram(v9([v9Template(), v9Data('10.1.1.1', 1)]), at(e))).length, 1);
+  for (const e of ['10.0.0.1', '10.0.0.2'])
+    assert.equal(run4(dgram(v9([v9Template(), v9Data('10.1.1.1', 1)]), at(e))).length, 1);
   run4(dgram(v9([v9Template()]), at('10.0.0.3')));
   assert.equal(dec4.stats.rejects.get('template limit'), 1);
   assert.equal(dec4.templates.evicted.exporters, 0);
@@ -149,10 +203,18 @@ test('templates neither resent nor used within the timeout are swept and not sav
   assert.equal(dec.templates.evicted.timedOut, 1);
   assert.equal(dec.templates.peekDomain('192.0.2.1', 9, 1), undefined, 'a domain left without templates goes too');
   const json = JSON.parse(JSON.stringify(dec.templates));
-  assert.deepEqual(json.domains.map((d: { exporter: string; domain: number; templates: { seen_ms: number; used: boolean }[] }) => [d.exporter, d.domain, d.templates[0]!.seen_ms, d.templates[0]!.used]), [
-    ['192.0.2.9', 3, (t0 + 25 * MIN) / 1e6, false],
-    ['192.0.2.1', 2, (t0 + 20 * MIN) / 1e6, true],
-  ]);
+  assert.deepEqual(
+    json.domains.map((d: { exporter: string; domain: number; templates: { seen_ms: number; used: boolean }[] }) => [
+      d.exporter,
+      d.domain,
+      d.templates[0]!.seen_ms,
+      d.templates[0]!.used,
+    ]),
+    [
+      ['192.0.2.9', 3, (t0 + 25 * MIN) / 1e6, false],
+      ['192.0.2.1', 2, (t0 + 20 * MIN) / 1e6, true],
+    ],
+  );
   // reloaded, the used template is still kept: new ones from its address evict each other first
   const cache = TemplateCache.fromJSON(json, { maxTemplatesPerExporter: 2 });
   assert.equal(cache.size, 2);

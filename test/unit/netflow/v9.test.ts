@@ -7,9 +7,34 @@ const SECS = 1_700_000_000;
 
 // template 256: a typical IPv4 router template
 const T256: [number, number][] = [
-  [8, 4], [12, 4], [15, 4], [7, 2], [11, 2], [4, 1], [5, 1], [6, 1], [10, 2], [14, 2],
-  [1, 4], [2, 4], [22, 4], [21, 4], [9, 1], [13, 1], [16, 4], [17, 4], [18, 4],
-  [56, 6], [80, 6], [58, 2], [59, 2], [61, 1], [89, 1], [32, 2], [52, 1], [99, 3], // 99: unknown, skipped by length
+  [8, 4],
+  [12, 4],
+  [15, 4],
+  [7, 2],
+  [11, 2],
+  [4, 1],
+  [5, 1],
+  [6, 1],
+  [10, 2],
+  [14, 2],
+  [1, 4],
+  [2, 4],
+  [22, 4],
+  [21, 4],
+  [9, 1],
+  [13, 1],
+  [16, 4],
+  [17, 4],
+  [18, 4],
+  [56, 6],
+  [80, 6],
+  [58, 2],
+  [59, 2],
+  [61, 1],
+  [89, 1],
+  [32, 2],
+  [52, 1],
+  [99, 3], // 99: unknown, skipped by length
 ];
 
 function tmpl(id: number, fields: [number, number][]): Bytes {
@@ -20,12 +45,23 @@ function tmpl(id: number, fields: [number, number][]): Bytes {
 
 function rec256(b: Bytes, i: number): Bytes {
   return b
-    .ip4(`10.1.0.${i}`).ip4('198.51.100.9').ip4('10.1.255.254')
-    .u16(50000 + i, 80).u8(6, 0x10, 0x12).u16(7, 9)
+    .ip4(`10.1.0.${i}`)
+    .ip4('198.51.100.9')
+    .ip4('10.1.255.254')
+    .u16(50000 + i, 80)
+    .u8(6, 0x10, 0x12)
+    .u16(7, 9)
     .u32(12345 + i, 17 + i, UPTIME - 30000, UPTIME - 2000)
-    .u8(16, 28).u32(65001, 65002).ip4('203.0.113.1')
-    .raw([0, 0x11, 0x22, 0x33, 0x44, 0x55]).raw([0, 0xaa, 0xbb, 0xcc, 0xdd, 0xee])
-    .u16(100, 200).u8(1, 0x40).u16(0x0303).u8(63).u8(1, 2, 3);
+    .u8(16, 28)
+    .u32(65001, 65002)
+    .ip4('203.0.113.1')
+    .raw([0, 0x11, 0x22, 0x33, 0x44, 0x55])
+    .raw([0, 0xaa, 0xbb, 0xcc, 0xdd, 0xee])
+    .u16(100, 200)
+    .u8(1, 0x40)
+    .u16(0x0303)
+    .u8(63)
+    .u8(1, 2, 3);
 }
 
 function data256(n: number, pad = 4): Buffer {
@@ -82,9 +118,28 @@ test('v9: template then data in one datagram, every field, padding after the set
 });
 
 test('v9: IPv6 template with v6 masks and next hop', () => {
-  const t = tmpl(300, [[27, 16], [28, 16], [29, 1], [30, 1], [62, 16], [63, 16], [31, 3], [1, 8], [2, 8], [4, 1]]);
-  const b = new Bytes().ip6('2001:db8:1::5').ip6('2001:db8:ffff::1').u8(48, 64).ip6('fe80::1').ip6('2001:db8::bb')
-    .u8(0, 0x12, 0x34).u64(5000000000n).u64(7n).u8(17);
+  const t = tmpl(300, [
+    [27, 16],
+    [28, 16],
+    [29, 1],
+    [30, 1],
+    [62, 16],
+    [63, 16],
+    [31, 3],
+    [1, 8],
+    [2, 8],
+    [4, 1],
+  ]);
+  const b = new Bytes()
+    .ip6('2001:db8:1::5')
+    .ip6('2001:db8:ffff::1')
+    .u8(48, 64)
+    .ip6('fe80::1')
+    .ip6('2001:db8::bb')
+    .u8(0, 0x12, 0x34)
+    .u64(5000000000n)
+    .u64(7n)
+    .u8(17);
   const { run } = decoder();
   const [r] = run(v9([set(0, t), set(300, b)]));
   assert.ok(r);
@@ -104,8 +159,14 @@ test('v9: IPv6 template with v6 masks and next hop', () => {
 
 test('v9: templates are keyed per source id (same id, different layouts)', () => {
   const { run } = decoder();
-  const a = tmpl(256, [[8, 4], [1, 4]]);
-  const b = tmpl(256, [[1, 4], [8, 4]]);
+  const a = tmpl(256, [
+    [8, 4],
+    [1, 4],
+  ]);
+  const b = tmpl(256, [
+    [1, 4],
+    [8, 4],
+  ]);
   run(v9([set(0, a)], { source: 1 }));
   run(v9([set(0, b)], { source: 2 }));
   const [r1] = run(v9([set(256, new Bytes().ip4('10.0.0.1').u32(100))], { source: 1 }));
@@ -145,7 +206,10 @@ test('v9: held data expires by age, by capacity and at the end, counted and name
   run(dgram(v9([set(257, new Bytes().u32(1))]), { receivedNs: t0 + 1e9, packetNo: 2 }));
   run(dgram(v9([set(258, new Bytes().u32(1))]), { receivedNs: t0 + 2e9, packetNo: 3 })); // evicts packet 1's set
   assert.equal(dec.stats.pendingExpired, 1);
-  assert.match(text(), /packet 1 \(offset 0x18\).*NetFlow v9 flowset 256 at offset 0x14: data for template 256 dropped: the held data buffer is full/);
+  assert.match(
+    text(),
+    /packet 1 \(offset 0x18\).*NetFlow v9 flowset 256 at offset 0x14: data for template 256 dropped: the held data buffer is full/,
+  );
   run(dgram(v9([]), { receivedNs: t0 + 11.5e9, packetNo: 4 })); // packet 2's set is older than 10 s
   assert.equal(dec.stats.pendingExpired, 2);
   assert.match(text(), /did not arrive in time/);
@@ -177,9 +241,24 @@ test('v9: record-level FLOW_SAMPLER_ID picks the rate its sampler announced', ()
   const ot = new Bytes().u16(257, 4, 12).u16(1, 4).u16(48, 1, 34, 4, 35, 1);
   const od = new Bytes().u32(0).u8(1).u32(100).u8(1).u32(0).u8(2).u32(1000).u8(1);
   const { run } = decoder();
-  run(v9([set(1, ot), set(257, od, 4), set(0, tmpl(256, [[8, 4], [48, 1]]))]));
+  run(
+    v9([
+      set(1, ot),
+      set(257, od, 4),
+      set(
+        0,
+        tmpl(256, [
+          [8, 4],
+          [48, 1],
+        ]),
+      ),
+    ]),
+  );
   const recs = run(v9([set(256, new Bytes().ip4('10.0.0.1').u8(1).ip4('10.0.0.2').u8(2).ip4('10.0.0.3').u8(9))]));
-  assert.deepEqual(recs.map((r) => r.sampling_rate), [100, 1000, 1000]); // unknown sampler 9: the last rate seen
+  assert.deepEqual(
+    recs.map((r) => r.sampling_rate),
+    [100, 1000, 1000],
+  ); // unknown sampler 9: the last rate seen
 });
 
 test('v9: sequence counts export packets', () => {
@@ -202,14 +281,39 @@ test('v9: the count field is not trusted over lengths', () => {
 
 test('v9: malformed flowsets and templates are rejected, never loop', () => {
   const cases: [string, Buffer, string, RegExp][] = [
-    ['flowset length 0', v9([new Bytes().u16(256, 0).u32(0).build()]), 'bad set length', /flowset 256 at offset 0x14: length 0 is shorter/],
+    [
+      'flowset length 0',
+      v9([new Bytes().u16(256, 0).u32(0).build()]),
+      'bad set length',
+      /flowset 256 at offset 0x14: length 0 is shorter/,
+    ],
     ['flowset length 2', v9([new Bytes().u16(0, 2).u32(0).build()]), 'bad set length', /length 2/],
-    ['flowset beyond datagram', v9([new Bytes().u16(256, 400).u32(1, 2, 3).build()]), 'truncated', /length 400 runs past the end of the datagram \(16 bytes left\)/],
-    ['template with a zero-length field', v9([set(0, tmpl(256, [[8, 0]]))]), 'bad template', /field 1 \(IE 8\) has length 0/],
+    [
+      'flowset beyond datagram',
+      v9([new Bytes().u16(256, 400).u32(1, 2, 3).build()]),
+      'truncated',
+      /length 400 runs past the end of the datagram \(16 bytes left\)/,
+    ],
+    [
+      'template with a zero-length field',
+      v9([set(0, tmpl(256, [[8, 0]]))]),
+      'bad template',
+      /field 1 \(IE 8\) has length 0/,
+    ],
     ['template with field count 0', v9([set(0, new Bytes().u16(256, 0))]), 'bad template', /field count 0/],
-    ['absurd field count', v9([set(0, new Bytes().u16(256, 60000).u16(8, 4))]), 'bad template', /60000 fields need 240004 bytes/],
+    [
+      'absurd field count',
+      v9([set(0, new Bytes().u16(256, 60000).u16(8, 4))]),
+      'bad template',
+      /60000 fields need 240004 bytes/,
+    ],
     ['template id below 256', v9([set(0, tmpl(12, [[8, 4]]))]), 'bad template', /template id 12 is below 256/],
-    ['options scope length not a multiple of 4', v9([set(1, new Bytes().u16(300, 3, 4).u16(1, 4, 34, 4))]), 'bad template', /multiples of 4/],
+    [
+      'options scope length not a multiple of 4',
+      v9([set(1, new Bytes().u16(300, 3, 4).u16(1, 4, 34, 4))]),
+      'bad template',
+      /multiples of 4/,
+    ],
     ['short header', v9([]).subarray(0, 12), 'truncated', /shorter than the 20-byte header/],
     ['reserved flowset id', v9([set(7, new Bytes().u32(0))]), 'bad set id', /flowset 7 at offset 0x14: reserved/],
     ['trailing garbage', Buffer.concat([v9([]), Buffer.from([1, 2])]), 'truncated', /2 trailing bytes/],
@@ -251,15 +355,33 @@ test('v9: a changed layout replaces the template; beyond the per-exporter limit 
   assert.equal(r!.dst_addr, '10.9.9.9');
 });
 
-test('v9: Cisco ASA NSEL initiator counters (IE 231 octets, 298 packets) are the flow\'s bytes and packets', () => {
+test("v9: Cisco ASA NSEL initiator counters (IE 231 octets, 298 packets) are the flow's bytes and packets", () => {
   const { run } = decoder();
-  const t = tmpl(260, [[8, 4], [12, 4], [4, 1], [231, 4], [232, 4], [298, 8], [299, 8]]);
+  const t = tmpl(260, [
+    [8, 4],
+    [12, 4],
+    [4, 1],
+    [231, 4],
+    [232, 4],
+    [298, 8],
+    [299, 8],
+  ]);
   const d = new Bytes().ip4('10.0.0.1').ip4('10.0.0.2').u8(6).u32(1500, 90000).u64(3n).u64(60n);
   const [r] = run(v9([set(0, t), set(260, d)], { uptime: UPTIME, secs: SECS }));
   assert.equal(r!.bytes, 1500);
   assert.equal(r!.packets, 3);
   // IN_BYTES, when present, wins
-  const t2 = tmpl(261, [[8, 4], [12, 4], [1, 4], [231, 4]]);
-  const [r2] = run(v9([set(0, t2), set(261, new Bytes().ip4('10.0.0.1').ip4('10.0.0.2').u32(700, 1500))], { uptime: UPTIME, secs: SECS }));
+  const t2 = tmpl(261, [
+    [8, 4],
+    [12, 4],
+    [1, 4],
+    [231, 4],
+  ]);
+  const [r2] = run(
+    v9([set(0, t2), set(261, new Bytes().ip4('10.0.0.1').ip4('10.0.0.2').u32(700, 1500))], {
+      uptime: UPTIME,
+      secs: SECS,
+    }),
+  );
   assert.equal(r2!.bytes, 700);
 });

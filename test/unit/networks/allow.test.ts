@@ -15,7 +15,8 @@ test('allow list: CIDRs, bare addresses and a file with comments, IPv4 and IPv6'
   writeFileSync(file, '# core routers\n192.0.2.0/24\n\n! edge\n2001:db8::/32\n');
   const list = await loadAllowList(['127.0.0.1/32', '::1', file]);
   for (const a of ['127.0.0.1', '::1', '192.0.2.77', '2001:db8:1::5']) assert.equal(list.has(a), true, a);
-  for (const a of ['127.0.0.2', '::2', '192.0.3.1', '2001:db9::1', 'not an address']) assert.equal(list.has(a), false, a);
+  for (const a of ['127.0.0.2', '::2', '192.0.3.1', '2001:db9::1', 'not an address'])
+    assert.equal(list.has(a), false, a);
   assert.equal(list.has('127.0.0.1'), true, 'asked twice: the remembered verdict');
 });
 

@@ -6,49 +6,62 @@ import { parseNetworks, NetworkTable } from '../../../lib/networks/file.js';
 import { maskV4, maskWord, formatIPv4, formatWords6, ipv4ToU32, ipv6ToWords } from '../../../lib/networks/addr.js';
 import { rng } from '../../helpers/prng.js';
 
+for (const [blocks, what] of [
+  [undefined, ''],
+  [0, ', no level-2 blocks'],
+  [200, ', level-2 blocks for some /16s only'],
+] as const)
+  test(`IPv4 trie: longest prefix against brute force over 5,000 random prefixes${what}`, () => {
+    const rand = rng(1);
+    const trie = new BinaryTrie(16, blocks);
+    const prefixes: Array<{ net: number; len: number; id: number }> = [];
+    // Clustered under a few /8s so that nesting is common.
+    const bases = [0x0a000000, 0xc0a80000, 0xac100000, 0x64400000];
+    for (let i = 0; i < 5000; i++) {
+      const len = Math.floor(rand() * 33);
+      const raw = (bases[i % bases.length]! | Math.floor(rand() * 0x01000000)) >>> 0;
+      const net = maskV4(raw, len);
+      const prev = trie.insert([net], len, i);
+      if (prev < 0) prefixes.push({ net, len, id: i });
+      else assert.ok(prefixes.some((p) => p.net === net && p.len === len && p.id === prev));
+    }
+    assert.equal(trie.size, prefixes.length);
+    for (let k = 0; k < 20000; k++) {
+      const a = k % 3 === 0 ? Math.floor(rand() * 2 ** 32) : (bases[k % 4]! | Math.floor(rand() * 0x01000000)) >>> 0;
+      let best = -1;
+      let bestLen = -1;
+      for (const p of prefixes)
+        if (maskV4(a, p.len) === p.net && p.len > bestLen) {
+          best = p.id;
+          bestLen = p.len;
+        }
+      assert.equal(trie.lookup4(a), best, `lookup of ${formatIPv4(a)}`);
+    }
+  });
 
-for (const [blocks, what] of [[undefined, ''], [0, ', no level-2 blocks'], [200, ', level-2 blocks for some /16s only']] as const) test(`IPv4 trie: longest prefix against brute force over 5,000 random prefixes${what}`, () => {
-  const rand = rng(1);
-  const trie = new BinaryTrie(16, blocks);
-  const prefixes: Array<{ net: number; len: number; id: number }> = [];
-  // Clustered under a few /8s so that nesting is common.
-  const bases = [0x0a000000, 0xc0a80000, 0xac100000, 0x64400000];
-  for (let i = 0; i < 5000; i++) {
-    const len = Math.floor(rand() * 33);
-    const raw = (bases[i % bases.length]! | Math.floor(rand() * 0x01000000)) >>> 0;
-    const net = maskV4(raw, len);
-    const prev = trie.insert([net], len, i);
-    if (prev < 0) prefixes.push({ net, len, id: i });
-    else assert.ok(prefixes.some((p) => p.net === net && p.len === len && p.id === prev));
-  }
-  assert.equal(trie.size, prefixes.length);
-  for (let k = 0; k < 20000; k++) {
-    const a = k % 3 === 0 ? Math.floor(rand() * 2 ** 32) : (bases[k % 4]! | Math.floor(rand() * 0x01000000)) >>> 0;
-    let best = -1;
-    let bestLen = -1;
-    for (const p of prefixes) if (maskV4(a, p.len) === p.net && p.len > bestLen) { best = p.id; bestLen = p.len; }
-    assert.equal(trie.lookup4(a), best, `lookup of ${formatIPv4(a)}`);
-  }
-});
-
-for (const blocks of [undefined, 2]) test(`IPv4 trie: prefixes packed into four /16s (level-2 blocks: ${blocks ?? 'all'}) against brute force`, () => {
-  const rand = rng(4);
-  const trie = new BinaryTrie(16, blocks);
-  const prefixes: Array<{ net: number; len: number; id: number }> = [{ net: 0x0a000000, len: 12, id: 0 }];
-  trie.insert([0x0a000000], 12, 0);
-  for (let i = 1; i < 3000; i++) {
-    const len = 16 + Math.floor(rand() * 17);
-    const net = maskV4((0x0a000000 | Math.floor(rand() * 0x40000)) >>> 0, len);
-    if (trie.insert([net], len, i) < 0) prefixes.push({ net, len, id: i });
-  }
-  for (let k = 0; k < 20000; k++) {
-    const a = (0x0a000000 | Math.floor(rand() * 0x40000)) >>> 0;
-    let best = -1;
-    let bestLen = -1;
-    for (const p of prefixes) if (maskV4(a, p.len) === p.net && p.len > bestLen) { best = p.id; bestLen = p.len; }
-    assert.equal(trie.lookup4(a), best, `lookup of ${formatIPv4(a)}`);
-  }
-});
+for (const blocks of [undefined, 2])
+  test(`IPv4 trie: prefixes packed into four /16s (level-2 blocks: ${blocks ?? 'all'}) against brute force`, () => {
+    const rand = rng(4);
+    const trie = new BinaryTrie(16, blocks);
+    const prefixes: Array<{ net: number; len: number; id: number }> = [{ net: 0x0a000000, len: 12, id: 0 }];
+    trie.insert([0x0a000000], 12, 0);
+    for (let i = 1; i < 3000; i++) {
+      const len = 16 + Math.floor(rand() * 17);
+      const net = maskV4((0x0a000000 | Math.floor(rand() * 0x40000)) >>> 0, len);
+      if (trie.insert([net], len, i) < 0) prefixes.push({ net, len, id: i });
+    }
+    for (let k = 0; k < 20000; k++) {
+      const a = (0x0a000000 | Math.floor(rand() * 0x40000)) >>> 0;
+      let best = -1;
+      let bestLen = -1;
+      for (const p of prefixes)
+        if (maskV4(a, p.len) === p.net && p.len > bestLen) {
+          best = p.id;
+          bestLen = p.len;
+        }
+      assert.equal(trie.lookup4(a), best, `lookup of ${formatIPv4(a)}`);
+    }
+  });
 
 test('IPv6 trie: longest prefix against brute force', () => {
   const rand = rng(2);
@@ -61,13 +74,22 @@ test('IPv6 trie: longest prefix against brute force', () => {
     const w = raw.map((x, j) => maskWord(x, j, len));
     if (trie.insert(w, len, i) < 0) prefixes.push({ w, len, id: i });
   }
-  const covers = (p: { w: number[]; len: number }, a: number[]): boolean => a.every((x, j) => maskWord(x, j, p.len) === p.w[j]);
+  const covers = (p: { w: number[]; len: number }, a: number[]): boolean =>
+    a.every((x, j) => maskWord(x, j, p.len) === p.w[j]);
   for (let k = 0; k < 5000; k++) {
     const a = [k % 5 === 0 ? rw() : 0x20010db8, k % 2 ? 0 : rw(), rw(), rw()];
     let best = -1;
     let bestLen = -1;
-    for (const p of prefixes) if (covers(p, a) && p.len > bestLen) { best = p.id; bestLen = p.len; }
-    assert.equal(trie.lookup6(a[0]!, a[1]!, a[2]!, a[3]!), best, `lookup of ${formatWords6(a[0]!, a[1]!, a[2]!, a[3]!)}`);
+    for (const p of prefixes)
+      if (covers(p, a) && p.len > bestLen) {
+        best = p.id;
+        bestLen = p.len;
+      }
+    assert.equal(
+      trie.lookup6(a[0]!, a[1]!, a[2]!, a[3]!),
+      best,
+      `lookup of ${formatWords6(a[0]!, a[1]!, a[2]!, a[3]!)}`,
+    );
   }
 });
 
@@ -132,18 +154,21 @@ test('networks file: pmacct syntax, comments, host bits, IPv4 and IPv6, longest 
 test('networks file: bad lines are reported with their line number and skipped', () => {
   const text = [
     '10.0.0.0/8',
-    '10.0.0.0',          // 2: no slash
-    '10.0.0.0/33',       // 3: mask
-    '10.0.0.300/8',      // 4: address
-    'x,10.0.0.0/8',      // 5: asn
-    'zz,1,10.0.0.0/8',   // 6: next hop
-    '1,2,3,10.0.0.0/8',  // 7: too many fields
-    '2001:db8::/129',    // 8: v6 mask
-    '10.0.0.0/08x',      // 9
+    '10.0.0.0', // 2: no slash
+    '10.0.0.0/33', // 3: mask
+    '10.0.0.300/8', // 4: address
+    'x,10.0.0.0/8', // 5: asn
+    'zz,1,10.0.0.0/8', // 6: next hop
+    '1,2,3,10.0.0.0/8', // 7: too many fields
+    '2001:db8::/129', // 8: v6 mask
+    '10.0.0.0/08x', // 9
     '11.0.0.0/8',
   ].join('\n');
   const { table, problems } = parseNetworks(text);
-  assert.deepEqual(problems.map((p) => p.line), [2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    problems.map((p) => p.line),
+    [2, 3, 4, 5, 6, 7, 8, 9],
+  );
   assert.match(problems[0]!.message, /missing '\/' separator/);
   assert.match(problems[1]!.message, /invalid network mask "33"/);
   assert.equal(table.size, 2);
@@ -173,7 +198,11 @@ test('100,000 prefixes load and answer like brute force on a sample', () => {
     const a = Math.floor(rand() * 2 ** 32);
     let best = { net: 0, len: 0, e: undefined as unknown };
     let bestLen = -1;
-    for (const p of entries) if (maskV4(a, p.len) === p.net && p.len > bestLen) { best = p; bestLen = p.len; }
+    for (const p of entries)
+      if (maskV4(a, p.len) === p.net && p.len > bestLen) {
+        best = p;
+        bestLen = p.len;
+      }
     const got = table.lookup4(a);
     assert.equal(got.mask, bestLen < 0 ? 0 : best.len);
   }

@@ -5,9 +5,24 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  PacketInfo, parseFrame, macAt, formatMacAt,
-  LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_NULL, LINKTYPE_LOOP, LINKTYPE_RAW, DLT_RAW_12, DLT_RAW_14, LINKTYPE_IPV4, LINKTYPE_IPV6,
-  ETYPE_IPV4, ETYPE_IPV6, IP_FLAG_DF, IP_FLAG_MF,
+  PacketInfo,
+  parseFrame,
+  macAt,
+  formatMacAt,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_NULL,
+  LINKTYPE_LOOP,
+  LINKTYPE_RAW,
+  DLT_RAW_12,
+  DLT_RAW_14,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  ETYPE_IPV4,
+  ETYPE_IPV6,
+  IP_FLAG_DF,
+  IP_FLAG_MF,
 } from '../../../lib/packet/frame.js';
 import { describeLinkType, isSupportedLinkType } from '../../../lib/packet/linktype.js';
 import { formatIPv4At, formatIPv6At } from '../../../lib/net/ip.js';
@@ -23,7 +38,7 @@ function frames(file: string): { linkType: number; buf: Buffer; list: Array<[num
   const buf = readFileSync(join(DIR, file));
   assert.equal(buf.readUInt32LE(0), 0xa1b2c3d4);
   const list: Array<[number, number]> = [];
-  for (let o = 24; o + 16 <= buf.length; ) {
+  for (let o = 24; o + 16 <= buf.length;) {
     const incl = buf.readUInt32LE(o + 8);
     list.push([o + 16, incl]);
     o += 16 + incl;
@@ -32,15 +47,51 @@ function frames(file: string): { linkType: number; buf: Buffer; list: Array<[num
 }
 
 const FIELDS = [
-  'frame.number', 'ieee8021ad.id', 'vlan.id', 'eth.src', 'eth.dst', 'sll.src.eth',
-  'ip.src', 'ip.dst', 'ip.proto', 'ip.dsfield', 'ip.ttl', 'ip.len', 'ip.id', 'ip.flags', 'ip.frag_offset',
-  'ipv6.src', 'ipv6.dst', 'ipv6.flow', 'ipv6.hlim', 'ipv6.tclass', 'ipv6.plen', 'ipv6.fraghdr.ident', 'ipv6.fraghdr.offset', 'ipv6.fraghdr.more',
-  'tcp.srcport', 'tcp.dstport', 'tcp.flags', 'udp.srcport', 'udp.dstport', 'udp.length',
+  'frame.number',
+  'ieee8021ad.id',
+  'vlan.id',
+  'eth.src',
+  'eth.dst',
+  'sll.src.eth',
+  'ip.src',
+  'ip.dst',
+  'ip.proto',
+  'ip.dsfield',
+  'ip.ttl',
+  'ip.len',
+  'ip.id',
+  'ip.flags',
+  'ip.frag_offset',
+  'ipv6.src',
+  'ipv6.dst',
+  'ipv6.flow',
+  'ipv6.hlim',
+  'ipv6.tclass',
+  'ipv6.plen',
+  'ipv6.fraghdr.ident',
+  'ipv6.fraghdr.offset',
+  'ipv6.fraghdr.more',
+  'tcp.srcport',
+  'tcp.dstport',
+  'tcp.flags',
+  'udp.srcport',
+  'udp.dstport',
+  'udp.length',
 ];
 
 const hex = (n: number, w: number) => `0x${n.toString(16).padStart(w, '0')}`;
 
-for (const file of ['udp-lo.pcap', 'vlan.pcap', 'udp-any-sll.pcap', 'udp-any-sll2.pcap', 'null-le.pcap', 'null-be.pcap', 'loop.pcap', 'raw.pcap', 'raw12.pcap']) {
+for (const file of [
+  'udp-lo.pcap',
+  'vlan.pcap',
+  'udp-any-sll.pcap',
+  'udp-any-sll2.pcap',
+  'null-le.pcap',
+  'null-be.pcap',
+  'loop.pcap',
+  'raw.pcap',
+  'raw12.pcap',
+]) {
   test(`parseFrame on every frame of ${file} agrees with tshark`, withPeers('tshark'), () => {
     const { linkType, buf, list } = frames(file);
     const rows = tsharkFields(join(DIR, file), '', FIELDS);
@@ -53,7 +104,11 @@ for (const file of ['udp-lo.pcap', 'vlan.pcap', 'udp-any-sll.pcap', 'udp-any-sll
       const r = Object.fromEntries(FIELDS.map((f, k) => [f, rows[i]![k] ?? '']));
       const where = `${file} frame ${i + 1}`;
       assert.equal(parseFrame(buf, off, len, linkType, info), true, `${where}: ${info.error}`);
-      assert.equal(info.vlanOuter, r['ieee8021ad.id'] ? Number(r['ieee8021ad.id']) : r['vlan.id'] ? Number(r['vlan.id']) : -1, where);
+      assert.equal(
+        info.vlanOuter,
+        r['ieee8021ad.id'] ? Number(r['ieee8021ad.id']) : r['vlan.id'] ? Number(r['vlan.id']) : -1,
+        where,
+      );
       assert.equal(info.vlanInner, r['ieee8021ad.id'] ? Number(r['vlan.id']) : -1, where);
       if (r['eth.src']) {
         assert.equal(formatMacAt(buf, info.srcMacOffset), r['eth.src'], where);
@@ -118,8 +173,10 @@ test('link types: SLL/SLL2 source MAC, NULL/LOOP families in both byte orders, R
   const ip4 = ipv4(udp(1000, 2000, Buffer.from('x')));
   const ip6 = ipv6(udp(1000, 2000, Buffer.from('y')));
   const sllMac = Buffer.from('0a0b0c0d0e0f', 'hex');
-  const sll = (etype: number, p: Buffer) => Buffer.concat([u16(0), u16(1), u16(6), sllMac, Buffer.alloc(2), u16(etype), p]);
-  const sll2 = (etype: number, p: Buffer) => Buffer.concat([u16(etype), u16(0), u32(3), u16(1), Buffer.from([0, 6]), sllMac, Buffer.alloc(2), p]);
+  const sll = (etype: number, p: Buffer) =>
+    Buffer.concat([u16(0), u16(1), u16(6), sllMac, Buffer.alloc(2), u16(etype), p]);
+  const sll2 = (etype: number, p: Buffer) =>
+    Buffer.concat([u16(etype), u16(0), u32(3), u16(1), Buffer.from([0, 6]), sllMac, Buffer.alloc(2), p]);
   const fam = (le: boolean, af: number, p: Buffer) => Buffer.concat([u32(af, le), p]);
   const info = new PacketInfo();
   const cases: Array<[string, number, Buffer, number]> = [
@@ -148,7 +205,11 @@ test('link types: SLL/SLL2 source MAC, NULL/LOOP families in both byte orders, R
     assert.equal(parseFrame(buf, 7, frame.length, lt, info), true, `${name}: ${info.error}`);
     assert.equal(info.ipVersion, v, name);
     assert.equal(info.srcPort, 1000, name);
-    assert.equal(buf.toString('latin1', info.payloadOffset, info.payloadOffset + info.payloadLength), v === 4 ? 'x' : 'y', name);
+    assert.equal(
+      buf.toString('latin1', info.payloadOffset, info.payloadOffset + info.payloadLength),
+      v === 4 ? 'x' : 'y',
+      name,
+    );
     if (name.startsWith('SLL')) assert.equal(macAt(buf, info.srcMacOffset), 0x0a0b0c0d0e0f, name);
     assert.ok(isSupportedLinkType(lt));
   }
@@ -163,7 +224,13 @@ test('link types: SLL/SLL2 source MAC, NULL/LOOP families in both byte orders, R
 test('Ethernet: 802.1Q, QinQ (802.1ad and 0x9100), LLC/SNAP, MPLS', () => {
   const ip = ipv4(udp(5, 6, Buffer.from('payload')), { tos: 0xb8, ttl: 7, flags: IP_FLAG_DF });
   const info = new PacketInfo();
-  const check = (name: string, frame: Buffer, outer: number, inner: number, count = outer < 0 ? 0 : inner < 0 ? 1 : 2) => {
+  const check = (
+    name: string,
+    frame: Buffer,
+    outer: number,
+    inner: number,
+    count = outer < 0 ? 0 : inner < 0 ? 1 : 2,
+  ) => {
     assert.equal(parseFrame(frame, 0, frame.length, LINKTYPE_ETHERNET, info), true, `${name}: ${info.error}`);
     assert.deepEqual([info.vlanOuter, info.vlanInner, info.vlanCount], [outer, inner, count], name);
     assert.equal(info.ipVersion, 4, name);
@@ -172,9 +239,35 @@ test('Ethernet: 802.1Q, QinQ (802.1ad and 0x9100), LLC/SNAP, MPLS', () => {
   };
   check('untagged', eth(0x0800, ip), -1, -1);
   check('802.1Q', eth(0x0800, ip, [[0x8100, 0x2064]]), 100, -1); // PCP bits masked off
-  check('QinQ', eth(0x0800, ip, [[0x88a8, 200], [0x8100, 300]]), 200, 300);
-  check('QinQ 0x9100', eth(0x0800, ip, [[0x9100, 4095], [0x8100, 1]]), 4095, 1);
-  check('three tags', eth(0x0800, ip, [[0x88a8, 1], [0x8100, 2], [0x8100, 3]]), 1, 2, 3);
+  check(
+    'QinQ',
+    eth(0x0800, ip, [
+      [0x88a8, 200],
+      [0x8100, 300],
+    ]),
+    200,
+    300,
+  );
+  check(
+    'QinQ 0x9100',
+    eth(0x0800, ip, [
+      [0x9100, 4095],
+      [0x8100, 1],
+    ]),
+    4095,
+    1,
+  );
+  check(
+    'three tags',
+    eth(0x0800, ip, [
+      [0x88a8, 1],
+      [0x8100, 2],
+      [0x8100, 3],
+    ]),
+    1,
+    2,
+    3,
+  );
   const snap = Buffer.concat([Buffer.from('aaaa03000000', 'hex'), u16(0x0800), ip]);
   check('SNAP', eth(snap.length, snap), -1, -1);
   const mpls = Buffer.concat([Buffer.from([0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x40]), ip]); // two labels, S on the second
@@ -191,7 +284,10 @@ test('IPv6 extension headers are skipped to the transport header; fragment heade
   const chain = Buffer.concat([ext6(43, 1), ext6(60, 0), ext6(17, 2), u]); // HBH → routing → dstopts → UDP
   const p = ipv6(chain, { next: 0, flow: 0xabcde, tclass: 0x2e, hlim: 3 });
   assert.equal(parseFrame(p, 0, p.length, LINKTYPE_RAW, info), true, info.error);
-  assert.deepEqual([info.protocol, info.srcPort, info.dstPort, info.flowLabel, info.tos, info.ttl], [17, 53, 5353, 0xabcde, 0x2e, 3]);
+  assert.deepEqual(
+    [info.protocol, info.srcPort, info.dstPort, info.flowLabel, info.tos, info.ttl],
+    [17, 53, 5353, 0xabcde, 0x2e, 3],
+  );
   assert.equal(info.ipHeaderLength, 40 + 16 + 8 + 24);
   assert.equal(info.l4Offset, 40 + 48);
   assert.equal(p.toString('latin1', info.payloadOffset, info.payloadOffset + info.payloadLength), 'dns');
@@ -203,12 +299,21 @@ test('IPv6 extension headers are skipped to the transport header; fragment heade
   assert.equal(parseFrame(withAh, 0, withAh.length, LINKTYPE_RAW, info), true, info.error);
   assert.equal(info.srcPort, 53);
   // First fragment: transport header parsed, payload incomplete; later fragment: no transport.
-  const first = ipv6(Buffer.concat([ext6(44, 0), frag6(17, 0, true, 0xdeadbeef), udp(1, 2, Buffer.alloc(100), 3000).subarray(0, 56)]), { next: 0 });
+  const first = ipv6(
+    Buffer.concat([ext6(44, 0), frag6(17, 0, true, 0xdeadbeef), udp(1, 2, Buffer.alloc(100), 3000).subarray(0, 56)]),
+    { next: 0 },
+  );
   assert.equal(parseFrame(first, 0, first.length, LINKTYPE_RAW, info), true, info.error);
-  assert.deepEqual([info.fragment, info.ipId, info.fragOffset, info.ipFlags, info.srcPort, info.payloadComplete], [true, 0xdeadbeef, 0, IP_FLAG_MF, 1, false]);
+  assert.deepEqual(
+    [info.fragment, info.ipId, info.fragOffset, info.ipFlags, info.srcPort, info.payloadComplete],
+    [true, 0xdeadbeef, 0, IP_FLAG_MF, 1, false],
+  );
   const later = ipv6(Buffer.concat([frag6(17, 7, false, 0xdeadbeef), Buffer.alloc(64)]), { next: 44 });
   assert.equal(parseFrame(later, 0, later.length, LINKTYPE_RAW, info), true, info.error);
-  assert.deepEqual([info.fragment, info.fragOffset, info.ipFlags, info.l4Offset, info.dataOffset, info.protocol], [true, 7, 0, -1, 48, 17]);
+  assert.deepEqual(
+    [info.fragment, info.fragOffset, info.ipFlags, info.l4Offset, info.dataOffset, info.protocol],
+    [true, 7, 0, -1, 48, 17],
+  );
   // Too many extension headers, or a chain running off the end.
   let deep = u;
   for (let i = 0; i < 20; i++) deep = Buffer.concat([ext6(i === 0 ? 17 : 60, 0), deep]);
@@ -233,7 +338,10 @@ test('IPv4 options, TCP flags, ICMP type/code, SCTP ports', () => {
   tcpHdr[13] = 0x12; // SYN ACK
   const tcp = ipv4(tcpHdr, { proto: 6 });
   assert.equal(parseFrame(tcp, 0, tcp.length, LINKTYPE_RAW, info), true);
-  assert.deepEqual([info.protocol, info.srcPort, info.dstPort, info.tcpFlags, info.payloadOffset], [6, 443, 51000, 0x12, -1]);
+  assert.deepEqual(
+    [info.protocol, info.srcPort, info.dstPort, info.tcpFlags, info.payloadOffset],
+    [6, 443, 51000, 0x12, -1],
+  );
   const icmp = ipv4(Buffer.from([3, 3, 0, 0, 0, 0, 0, 0]), { proto: 1 });
   assert.equal(parseFrame(icmp, 0, icmp.length, LINKTYPE_RAW, info), true);
   assert.deepEqual([info.icmpType, info.icmpCode], [3, 3]);
@@ -263,7 +371,10 @@ test('a header cut short fails with a reason at every layer; a cut payload is fl
   }
   // sFlow-style: the first 128 bytes of a bigger packet.
   assert.equal(parseFrame(full, 0, 128, LINKTYPE_ETHERNET, info), true, info.error);
-  assert.deepEqual([info.truncated, info.payloadComplete, info.payloadLength, info.udpLength, info.totalLength], [true, false, 128 - 46, 208, 228]);
+  assert.deepEqual(
+    [info.truncated, info.payloadComplete, info.payloadLength, info.udpLength, info.totalLength],
+    [true, false, 128 - 46, 208, 228],
+  );
   const v6 = ipv6(udp(1, 2, Buffer.alloc(10)));
   assert.equal(parseFrame(v6, 0, 39, LINKTYPE_RAW, info), false);
   assert.equal(info.error, 'truncated IPv6 header');
@@ -294,7 +405,10 @@ test('a header cut short fails with a reason at every layer; a cut payload is fl
 
 test('one PacketInfo is fully reset between frames', () => {
   const info = new PacketInfo();
-  const a = eth(0x0800, ipv4(udp(1, 2, Buffer.alloc(4)), { flags: IP_FLAG_MF }), [[0x88a8, 1], [0x8100, 2]]);
+  const a = eth(0x0800, ipv4(udp(1, 2, Buffer.alloc(4)), { flags: IP_FLAG_MF }), [
+    [0x88a8, 1],
+    [0x8100, 2],
+  ]);
   parseFrame(a, 0, a.length, LINKTYPE_ETHERNET, info);
   const b = ipv6(Buffer.alloc(0), { next: 59 });
   assert.equal(parseFrame(b, 0, b.length, LINKTYPE_RAW, info), true);

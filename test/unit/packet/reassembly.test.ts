@@ -8,7 +8,17 @@ import type { Datagram } from '../../../lib/capture/datagram.js';
 import type { ReadCaptureOptions } from '../../../lib/capture/pcap-file.js';
 import { FragmentTable } from '../../../lib/packet/reassembly.js';
 import { PacketInfo, parseFrame, LINKTYPE_RAW } from '../../../lib/packet/frame.js';
-import { chunked, eth, frag6, ipv4, ipv6, memoryLog, pcapFile, udp, type PcapRecord } from '../../helpers/pcap-build.js';
+import {
+  chunked,
+  eth,
+  frag6,
+  ipv4,
+  ipv6,
+  memoryLog,
+  pcapFile,
+  udp,
+  type PcapRecord,
+} from '../../helpers/pcap-build.js';
 
 const T0 = 1700000000;
 
@@ -25,7 +35,18 @@ function v4(d: Buffer, cuts: number[], o: { id?: number; src?: string; proto?: n
   for (let i = 0; i + 1 < bounds.length; i++) {
     const a = bounds[i]!;
     const b = bounds[i + 1]!;
-    out.push(eth(0x0800, ipv4(d.subarray(a, b), { id: o.id ?? 7, src: o.src ?? '192.0.2.1', proto: o.proto ?? 17, flags: b < d.length ? 1 : 0, fragOff: a / 8 })));
+    out.push(
+      eth(
+        0x0800,
+        ipv4(d.subarray(a, b), {
+          id: o.id ?? 7,
+          src: o.src ?? '192.0.2.1',
+          proto: o.proto ?? 17,
+          flags: b < d.length ? 1 : 0,
+          fragOff: a / 8,
+        }),
+      ),
+    );
   }
   return out;
 }
@@ -36,17 +57,28 @@ function v6(d: Buffer, cuts: number[], id = 0x1234567): Buffer[] {
   for (let i = 0; i + 1 < bounds.length; i++) {
     const a = bounds[i]!;
     const b = bounds[i + 1]!;
-    out.push(eth(0x86dd, ipv6(Buffer.concat([frag6(17, a / 8, b < d.length, id), d.subarray(a, b)]), { next: 44, src: '2001:db8::5' })));
+    out.push(
+      eth(
+        0x86dd,
+        ipv6(Buffer.concat([frag6(17, a / 8, b < d.length, id), d.subarray(a, b)]), { next: 44, src: '2001:db8::5' }),
+      ),
+    );
   }
   return out;
 }
 
-async function read(frames: Array<Buffer | [Buffer, number]>, opts: ReadCaptureOptions = {}): Promise<{ ds: Datagram[]; stats: CaptureStats; lines: string[] }> {
-  const recs: PcapRecord[] = frames.map((f, i) => (Array.isArray(f) ? { data: f[0], sec: T0 + f[1] } : { data: f, sec: T0, frac: i }));
+async function read(
+  frames: Array<Buffer | [Buffer, number]>,
+  opts: ReadCaptureOptions = {},
+): Promise<{ ds: Datagram[]; stats: CaptureStats; lines: string[] }> {
+  const recs: PcapRecord[] = frames.map((f, i) =>
+    Array.isArray(f) ? { data: f[0], sec: T0 + f[1] } : { data: f, sec: T0, frac: i },
+  );
   const { log, lines } = memoryLog();
   const stats = newCaptureStats();
   const ds: Datagram[] = [];
-  for await (const b of readCapture({ name: 'f.pcap', stream: chunked(pcapFile({}, recs), 333) }, log, stats, opts)) ds.push(...b);
+  for await (const b of readCapture({ name: 'f.pcap', stream: chunked(pcapFile({}, recs), 333) }, log, stats, opts))
+    ds.push(...b);
   return { ds, stats, lines };
 }
 
@@ -57,12 +89,20 @@ function nonZero(s: CaptureStats): Record<string, number> {
 test('fragments in order, out of order, and interleaved with another exporter reassemble', async () => {
   const d = datagram(3000);
   const [a, b, c] = v4(d, [1480, 2960]);
-  for (const order of [[a, b, c], [c, b, a], [b, c, a], [c, a, b]]) {
+  for (const order of [
+    [a, b, c],
+    [c, b, a],
+    [b, c, a],
+    [c, a, b],
+  ]) {
     const { ds, stats, lines } = await read(order as Buffer[]);
     assert.deepEqual(lines, []);
     assert.equal(ds.length, 1);
     assert.ok(ds[0]!.payload.equals(d.subarray(8)));
-    assert.deepEqual([ds[0]!.exporter, ds[0]!.exporterPort, ds[0]!.packetNo, ds[0]!.receivedNs], ['192.0.2.1', 2055, 3, T0 * 1e9 + 2000]);
+    assert.deepEqual(
+      [ds[0]!.exporter, ds[0]!.exporterPort, ds[0]!.packetNo, ds[0]!.receivedNs],
+      ['192.0.2.1', 2055, 3, T0 * 1e9 + 2000],
+    );
     assert.deepEqual(nonZero(stats), { packets: 3, datagrams: 1, fragmentsHeld: 3, fragmentsReassembled: 1 });
   }
   // Same id from two sources, interleaved, plus an unfragmented datagram in between.
@@ -70,7 +110,14 @@ test('fragments in order, out of order, and interleaved with another exporter re
   const [x1, x2] = v4(e, [1480], { src: '198.51.100.2' });
   const plain = eth(0x0800, ipv4(datagram(10, 6343)));
   const { ds } = await read([a!, x1!, b!, plain, x2!, c!]);
-  assert.deepEqual(ds.map((g) => [g.exporter, g.exporterPort, g.payload.length]), [['192.0.2.1', 6343, 10], ['198.51.100.2', 4739, 2000], ['192.0.2.1', 2055, 3000]]);
+  assert.deepEqual(
+    ds.map((g) => [g.exporter, g.exporterPort, g.payload.length]),
+    [
+      ['192.0.2.1', 6343, 10],
+      ['198.51.100.2', 4739, 2000],
+      ['192.0.2.1', 2055, 3000],
+    ],
+  );
 });
 
 test('exact duplicates are ignored; conflicting overlaps drop the datagram once', async () => {
@@ -78,13 +125,21 @@ test('exact duplicates are ignored; conflicting overlaps drop the datagram once'
   const [a, b, c] = v4(d, [1480, 2960]);
   let r = await read([a!, b!, b!, c!]);
   assert.equal(r.ds.length, 1);
-  assert.deepEqual(nonZero(r.stats), { packets: 4, datagrams: 1, fragmentsHeld: 3, fragmentsDuplicate: 1, fragmentsReassembled: 1 });
+  assert.deepEqual(nonZero(r.stats), {
+    packets: 4,
+    datagrams: 1,
+    fragmentsHeld: 3,
+    fragmentsDuplicate: 1,
+    fragmentsReassembled: 1,
+  });
   // A fragment overlapping another with different bytes (Teardrop-style): no datagram, one report.
   const evil = v4(datagram(3000, 1), [1472, 2960]);
   r = await read([a!, evil[1]!, b!, c!]);
   assert.equal(r.ds.length, 0);
   assert.equal(r.stats.fragmentsBad, 1);
-  assert.deepEqual(r.lines, ['test: f.pcap: packet 2 (offset 0x612): dropped IPv4 192.0.2.1 > 192.0.2.9 id 0x7 proto 17: fragments overlap (1472-2960 and 0-1480)']);
+  assert.deepEqual(r.lines, [
+    'test: f.pcap: packet 2 (offset 0x612): dropped IPv4 192.0.2.1 > 192.0.2.9 id 0x7 proto 17: fragments overlap (1472-2960 and 0-1480)',
+  ]);
   // The same bytes re-sent with different boundaries is still an overlap (never merged).
   const resplit = v4(d, [1472, 2960]);
   r = await read([a!, resplit[1]!, c!]);
@@ -112,7 +167,13 @@ test('incomplete datagrams expire after 30 s of capture time, and at the end of 
   const d = datagram(3000);
   const [a, b, c] = v4(d, [1480, 2960]);
   const other = eth(0x0800, ipv4(datagram(20)));
-  const { ds, stats, lines } = await read([[a!, 0], [other, 10], [other, 31], [b!, 32], [c!, 33]]);
+  const { ds, stats, lines } = await read([
+    [a!, 0],
+    [other, 10],
+    [other, 31],
+    [b!, 32],
+    [c!, 33],
+  ]);
   assert.equal(ds.length, 2); // only the two unfragmented ones
   assert.equal(stats.fragmentsExpired, 2);
   assert.deepEqual(lines, [
@@ -120,7 +181,12 @@ test('incomplete datagrams expire after 30 s of capture time, and at the end of 
     'test: f.pcap: end of capture: dropped incomplete IPv4 192.0.2.1 > 192.0.2.9 id 0x7 proto 17: 2 fragments, 1528 of 3008 bytes at the end of the capture',
   ]);
   // Within the timeout it completes.
-  const ok = await read([[a!, 0], [other, 10], [b!, 29], [c!, 29]]);
+  const ok = await read([
+    [a!, 0],
+    [other, 10],
+    [b!, 29],
+    [c!, 29],
+  ]);
   assert.equal(ok.ds.length, 2);
   assert.equal(ok.stats.fragmentsReassembled, 1);
 });
@@ -128,13 +194,21 @@ test('incomplete datagrams expire after 30 s of capture time, and at the end of 
 test('the table is bounded: datagrams and bytes; what overflows is counted', async () => {
   const frags = [1, 2, 3].map((id) => v4(datagram(3000), [1480, 2960], { id }));
   // Three datagrams in flight with room for two: the oldest is evicted.
-  let r = await read([frags[0]![0]!, frags[1]![0]!, frags[2]![0]!, ...frags[1]!.slice(1), ...frags[2]!.slice(1), ...frags[0]!.slice(1)], { reassembly: { maxDatagrams: 2 } });
+  let r = await read(
+    [frags[0]![0]!, frags[1]![0]!, frags[2]![0]!, ...frags[1]!.slice(1), ...frags[2]!.slice(1), ...frags[0]!.slice(1)],
+    { reassembly: { maxDatagrams: 2 } },
+  );
   assert.equal(r.ds.length, 2);
   assert.equal(r.stats.fragmentsOverflow, 1);
   assert.equal(r.stats.fragmentsExpired, 1); // id 1's late fragments never complete
-  assert.match(r.lines[0]!, /dropped incomplete IPv4 192\.0\.2\.1 > 192\.0\.2\.9 id 0x1 proto 17: 1 fragment, 1480 of \? bytes: too many datagrams being reassembled/);
+  assert.match(
+    r.lines[0]!,
+    /dropped incomplete IPv4 192\.0\.2\.1 > 192\.0\.2\.9 id 0x1 proto 17: 1 fragment, 1480 of \? bytes: too many datagrams being reassembled/,
+  );
   // Bytes: 4000 bytes allowed, two datagrams' first fragments hold 2960.
-  r = await read([frags[0]![0]!, frags[1]![0]!, frags[2]![0]!, ...frags[2]!.slice(1)], { reassembly: { maxBytes: 4000 } });
+  r = await read([frags[0]![0]!, frags[1]![0]!, frags[2]![0]!, ...frags[2]!.slice(1)], {
+    reassembly: { maxBytes: 4000 },
+  });
   assert.equal(r.ds.length, 1);
   assert.equal(r.stats.fragmentsOverflow, 2);
   assert.ok(r.lines.some((l) => /fragment bytes limit reached/.test(l)));

@@ -61,7 +61,12 @@ test('rowOfAggregate gives the row rowFromAggregate reads from the aggregate NDJ
   const input = flows(21, 3000);
   let compared = 0;
   for (const list of LISTS) {
-    for (const extra of [{}, { networks: nets }, { networks: nets, interval: 60 }, { renormalize: true }] as Partial<AggregationSpec>[]) {
+    for (const extra of [
+      {},
+      { networks: nets },
+      { networks: nets, interval: 60 },
+      { renormalize: true },
+    ] as Partial<AggregationSpec>[]) {
       const agg = new Aggregator({ name: 't', primitives: parsePrimitiveList(list), ...extra });
       for (const f of input) agg.addFlow(f);
       const texts = [...aggregateJsonTexts(agg, 'key')];
@@ -69,7 +74,11 @@ test('rowOfAggregate gives the row rowFromAggregate reads from the aggregate NDJ
       assert.equal(recs.length, texts.length);
       for (const [i, rec] of recs.entries()) {
         const direct = rowOfAggregate(agg.primitives, rec);
-        assert.deepEqual(direct, rowFromAggregate(parseJsonObject(texts[i]!)), `${list} ${JSON.stringify(Object.keys(extra))}`);
+        assert.deepEqual(
+          direct,
+          rowFromAggregate(parseJsonObject(texts[i]!)),
+          `${list} ${JSON.stringify(Object.keys(extra))}`,
+        );
         compared++;
       }
     }
@@ -79,8 +88,20 @@ test('rowOfAggregate gives the row rowFromAggregate reads from the aggregate NDJ
 
 test('rowOfAggregate: an ARP aggregate is a row with EtherType 0x0806 (its NDJSON line says "ARP")', () => {
   const agg = new Aggregator({ name: 't', primitives: parsePrimitiveList('etype') });
-  agg.addFlow(flowFromObject({ type: 'IPFIX', etype: 'ARP', bytes: 60, packets: 1, time_flow_start_ns: T0 * S, time_flow_end_ns: T0 * S }));
+  agg.addFlow(
+    flowFromObject({
+      type: 'IPFIX',
+      etype: 'ARP',
+      bytes: 60,
+      packets: 1,
+      time_flow_start_ns: T0 * S,
+      time_flow_end_ns: T0 * S,
+    }),
+  );
   const [rec] = agg.results('key');
-  assert.equal([...aggregateJsonTexts(agg)][0], `{"etype":"ARP","packets":1,"bytes":60,"flows":1,"time_start":${T0},"time_end":${T0}}`);
+  assert.equal(
+    [...aggregateJsonTexts(agg)][0],
+    `{"etype":"ARP","packets":1,"bytes":60,"flows":1,"time_start":${T0},"time_end":${T0}}`,
+  );
   assert.deepEqual(rowOfAggregate(agg.primitives, rec!).values, { etype: 0x0806 });
 });
