@@ -9,6 +9,7 @@ import { VERSION } from './version.js';
 import { colorLevel, makeChalk } from './color.js';
 import { Log } from './log.js';
 import { compileFilter, FilterSyntaxError, type CompiledFilter } from '../filter/filter.js';
+import { INPUT_FORMATS } from '../flow/dialects.js';
 
 export interface CommandSpec {
   prog: string;
@@ -186,3 +187,13 @@ export function compileFilterArgs(exprs: readonly string[], flag = '--filter'): 
     }
   });
 }
+
+/** --input-format of the commands that read flow and aggregate records (flow-aggregate, flow-report). */
+export const INPUT_FORMAT_OPTION = {
+  type: 'string',
+  choices: INPUT_FORMATS,
+  default: 'auto' as const,
+  group: 'Input:',
+  describe:
+    'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json), pmacct (JSON aggregates)',
+} as const;

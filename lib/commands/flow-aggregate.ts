@@ -1,7 +1,15 @@
 // flow-aggregate: sum flow records per pmacct primitives (subscriber networks, filters, time bins), and merge aggregates exactly.
 
 import { untilSignal, type Proc } from '../cli/run.js';
-import { makeParser, parseArgs, makeLog, compileFilterArgs, type ArgsOf, type CommandSpec } from '../cli/options.js';
+import {
+  makeParser,
+  parseArgs,
+  makeLog,
+  compileFilterArgs,
+  INPUT_FORMAT_OPTION,
+  type ArgsOf,
+  type CommandSpec,
+} from '../cli/options.js';
 import { EXIT } from '../cli/exit.js';
 import { usageError } from '../errors.js';
 import { refuseTerminalStdin } from '../cli/io.js';
@@ -12,7 +20,6 @@ import { loadNetworksFile } from '../networks/file.js';
 import { loadConfig, parseDuration, type AggregateConfigFile } from '../aggregate/config.js';
 import { runAggregate, type AggregateSummary, type AggregationConfig } from '../aggregate/run.js';
 import { MAX_PRO_RATE_BINS } from '../aggregate/aggregator.js';
-import { INPUT_FORMATS } from '../flow/dialects.js';
 import { addMetricsFileOption, reportInput, type RunReport } from '../cli/metrics.js';
 import type { Log } from '../cli/log.js';
 
@@ -160,14 +167,7 @@ function parser(proc: Proc) {
         group: 'Input:',
         describe: 'pmacct-style config: aggregate[NAME], aggregate_filter[NAME], networks_file, …',
       })
-      .option('input-format', {
-        type: 'string',
-        choices: INPUT_FORMATS,
-        default: 'auto' as const,
-        group: 'Input:',
-        describe:
-          'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json), pmacct (JSON aggregates)',
-      })
+      .option('input-format', INPUT_FORMAT_OPTION)
       .option('strict', {
         type: 'boolean',
         default: false,

@@ -11,6 +11,7 @@ import {
   compileFilterArgs,
   type ArgsOf,
   type CommandSpec,
+  INPUT_FORMAT_OPTION,
 } from '../cli/options.js';
 import { EXIT } from '../cli/exit.js';
 import { FlowmeterError, usageError } from '../errors.js';
@@ -26,7 +27,6 @@ import { FLOW_TOOLS_REPORT_NAMES, type FtSortField } from '../report/flowtools.j
 import { FORMATS, runReport, type ReportConfig, type SortKey } from '../report/run.js';
 import { parsePeriod, selectPeriod, type PeriodSelection } from '../report/period.js';
 import { statSync } from 'node:fs';
-import { INPUT_FORMATS } from '../flow/dialects.js';
 import { addMetricsFileOption, reportInput, type RunReport } from '../cli/metrics.js';
 import { BatchWriter } from '../cli/writer.js';
 import { writeFileAtomic } from '../cli/io.js';
@@ -332,14 +332,7 @@ function parser(proc: Proc) {
         group: 'Reconcile:',
         describe: 'Subscriber CIDRs, space- or comma-separated (billing-cycle SUBSCRIBERS); none: every address',
       })
-      .option('input-format', {
-        type: 'string',
-        choices: INPUT_FORMATS,
-        default: 'auto' as const,
-        group: 'Input:',
-        describe:
-          'Records read: auto (told per line), flowmeter, goflow2, goflow (v1 CamelCase), nfdump (-o json), pmacct (JSON aggregates)',
-      })
+      .option('input-format', INPUT_FORMAT_OPTION)
       .option('strict', {
         type: 'boolean',
         default: false,

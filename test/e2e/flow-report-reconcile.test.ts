@@ -60,14 +60,14 @@ function writeCaptures(dir: string, lines: string[], n: number, first = 0): stri
   });
 }
 
-/** Bill one capture file as billing-cycle.sh does: WORK/FILE/report/agg-ab, agg-ba. */
-async function bill(capture: string, work: string, file: string, conf: string): Promise<void> {
+/** Bill one capture file as billing-cycle.sh does: WORK/FILE/report/agg-ab, agg-ba. `how`: the
+ *  aggregations (-c CONF with the subscriber filters, or --ab --ba without them). */
+async function bill(capture: string, work: string, file: string, how: string[]): Promise<void> {
   const w = join(work, file);
   mkdirSync(join(w, 'report'), { recursive: true });
   const agg = await runBin('flow-aggregate', [
     '-q',
-    '-c',
-    conf,
+    ...how,
     '-n',
     NETWORKS,
     '-o',
@@ -147,7 +147,7 @@ function makeBase(): Promise<{ dir: string; files: string[] }> {
     mkdirSync(join(dir, 'capture'));
     const files = writeCaptures(join(dir, 'capture'), await realFlows(dir), 3);
     const conf = subscriberConf(dir);
-    for (const f of files) await bill(join(dir, 'capture'), join(dir, 'work'), f, conf);
+    for (const f of files) await bill(join(dir, 'capture'), join(dir, 'work'), f, ['-c', conf]);
     return { dir, files };
   })();
   return base;
@@ -434,31 +434,7 @@ test('reconcile: without --subscribers every flow is billed both ways; counters 
     ) + '\n',
   );
   // the cycle without SUBSCRIBERS: flow-aggregate --ab --ba -n NETWORKS
-  const w = join(dir, 'work', file);
-  mkdirSync(join(w, 'report'), { recursive: true });
-  const agg = await runBin('flow-aggregate', [
-    '-q',
-    '--ab',
-    '--ba',
-    '-n',
-    NETWORKS,
-    '-o',
-    `ab=${w}/agg-ab.ndjson`,
-    '-o',
-    `ba=${w}/agg-ba.ndjson`,
-    join(capture, file),
-  ]);
-  assert.equal(agg.code, 0, agg.stderr);
-  const rep = await runBin('flow-report', [
-    '-q',
-    '--format',
-    'hydra',
-    '--split',
-    join(w, 'report'),
-    `${w}/agg-ab.ndjson`,
-    `${w}/agg-ba.ndjson`,
-  ]);
-  assert.equal(rep.code, 0, rep.stderr);
+  await bill(capture, join(dir, 'work'), file, ['--ab', '--ba']);
   const r = await runBin('flow-report', [
     '--reconcile',
     '-F',
