@@ -1,7 +1,17 @@
 // Inputs (files, `-` = stdin) and atomic file outputs (temp in the same directory, fsync,
 // rename, fsync the directory) so a killed run never leaves a half-written product.
 
-import { createReadStream, closeSync, open as openCb, promises as fsp, constants as fsc, readSync } from 'node:fs';
+import {
+  ReadStream,
+  createReadStream,
+  closeSync,
+  fstatSync,
+  open as openCb,
+  read as readCb,
+  promises as fsp,
+  constants as fsc,
+  readSync,
+} from 'node:fs';
 import { promisify } from 'node:util';
 import { Socket } from 'node:net';
 import { PassThrough, Readable as ReadableStream, pipeline } from 'node:stream';
@@ -164,6 +174,7 @@ export interface ChunkSource {
 export async function openInputChunks(path: string, stdin: Readable, buffers?: ChunkBuffers): Promise<ChunkSource> {
   const bufs = buffers ?? newChunkBuffers();
   if (path === '-') {
+    if (isUntouchedFile(stdin)) return gunzipChunksIfGzip(stdinFileSource(bufs));
     if (!isUntouchedPipe(stdin)) return chunksOf(await openInput(path, stdin));
     return gunzipChunksIfGzip(pipeSource('stdin', 0, stdin, bufs, false));
   }
@@ -180,14 +191,36 @@ export async function openInputChunks(path: string, stdin: Readable, buffers?: C
 /** Whether `stdin` is this process's stdin on a pipe or socket that nothing has read from yet:
  *  its descriptor can then be read directly, the stream only telling when there is data. */
 function isUntouchedPipe(stdin: Readable): stdin is Socket {
-  return (
-    stdin === process.stdin &&
-    stdin instanceof Socket &&
-    stdin.readableFlowing === null &&
-    !stdin.readableDidRead &&
-    stdin.readableLength === 0
-  );
+  return stdin === process.stdin && stdin instanceof Socket && untouched(stdin);
 }
+
+/** Whether `stdin` is this process's stdin on a regular file (`< file`) that nothing has read
+ *  from yet: it is then read like a file argument, from where its offset stands. */
+function isUntouchedFile(stdin: Readable): boolean {
+  if (stdin !== process.stdin || !(stdin instanceof ReadStream) || !untouched(stdin)) return false;
+  try {
+    return fstatSync(0).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const untouched = (s: Readable): boolean => s.readableFlowing === null && !s.readableDidRead && s.readableLength === 0;
+
+/** stdin on a regular file as chunks, read ahead into `bufs` as fileChunks reads a file; the
+ *  descriptor stays open (it is the process's). */
+function stdinFileSource(bufs: ChunkBuffers): ChunkSource & { ownBuffers(): void } {
+  const ring = { bufs };
+  const read = async (buf: Buffer): Promise<number> => (await readFd(0, buf, 0, buf.length, null)).bytesRead;
+  return {
+    name: 'stdin',
+    chunks: readAhead(read, ring, async () => undefined),
+    ownBuffers: () => void (ring.bufs = newChunkBuffers()),
+    destroy: () => undefined,
+  };
+}
+
+const readFd = promisify(readCb);
 
 /** A FIFO or pipe (`<(cmd)`) opened by path, opened once more, non-blocking, under a socket that
  *  tells when it has data; `handle` (whose open waited for a writer) is closed after that. A
@@ -366,22 +399,35 @@ function chunksOf(s: InputSource): ChunkSource {
   return { name: s.name, chunks: s.stream, destroy: () => s.stream.destroy() };
 }
 
-async function* fileChunks(handle: fsp.FileHandle, bufs: ChunkBuffers): AsyncGenerator<Buffer> {
-  let next: Promise<{ bytesRead: number }> | undefined = handle.read(bufs[0], 0, bufs[0].length, null);
+function fileChunks(handle: fsp.FileHandle, bufs: ChunkBuffers): AsyncGenerator<Buffer> {
+  const read = async (buf: Buffer): Promise<number> => (await handle.read(buf, 0, buf.length, null)).bytesRead;
+  return readAhead(read, { bufs }, () => handle.close());
+}
+
+/** Chunks from `read` (the bytes it put in a buffer, 0 at the end) into `ring.bufs` in turn, the
+ *  next read under way while the reader works on a chunk (from the second on: the first is
+ *  looked at for gzip's magic, after which the buffers may change); `end` when done or stopped. */
+async function* readAhead(
+  read: (buf: Buffer) => Promise<number>,
+  ring: { bufs: ChunkBuffers },
+  end: () => Promise<void>,
+): AsyncGenerator<Buffer> {
+  let next: Promise<number> | undefined = read(ring.bufs[0]);
   try {
-    for (let k = 0; ;) {
-      const { bytesRead } = await next;
+    for (let k = 0, first = true; ; first = false) {
+      const n = await next;
       next = undefined;
-      if (bytesRead === 0) return;
-      const chunk = bufs[k]!.subarray(0, bytesRead);
+      if (n === 0) return;
+      const chunk = ring.bufs[k]!.subarray(0, n);
       k = k === 2 ? 0 : k + 1;
-      next = handle.read(bufs[k]!, 0, bufs[k]!.length, null);
+      if (!first) next = read(ring.bufs[k]!);
       yield chunk;
+      next ??= read(ring.bufs[k]!);
     }
   } finally {
     // a read still under way (the reader stopped early) must end before the file is closed
     await next?.catch(() => undefined);
-    await handle.close();
+    await end();
   }
 }
 

@@ -49,7 +49,8 @@ const commands: ReadonlyArray<readonly [string, readonly string[]]> = [
 
 const q = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 
-/** The command on `input` read as: the file, a stdin pipe, a FIFO, `<(...)`, a stdin socket. */
+/** The command on `input` read as: the file, a stdin pipe, a FIFO, `<(...)`, a stdin socket, stdin
+ *  redirected from the file. */
 async function everyWay(
   cmd: string,
   args: readonly string[],
@@ -73,6 +74,7 @@ async function everyWay(
     ],
     ['<(...)', await runShell(`${bin} <(${writer(input, dieAfter)})`)],
     ['stdin socket', await runBin(cmd, args, { input: readFileSync(file) })],
+    ['stdin file', await runShell(`${bin} < ${q(file)}`)],
   ];
 }
 
@@ -90,7 +92,7 @@ function assertSame(results: Array<[string, RunResult]>): void {
 }
 
 for (const [cmd, args] of commands) {
-  test(`${cmd}: a file, a stdin pipe, a FIFO, <(...) and a stdin socket give the same output, lines split across reads`, async (t) => {
+  test(`${cmd}: a file, a stdin pipe, a FIFO, <(...), a stdin socket and < file give the same output, lines split across reads`, async (t) => {
     if (!needs(t, 'bash', 'mkfifo')) return;
     const results = await everyWay(cmd, args, plainFile);
     assert.equal(results[0]![1].code, 65, 'the bad line is rejected');
@@ -123,6 +125,22 @@ test('flow-aggregate: a writer that dies mid-line: its partial last line is read
   assert.equal(results[0]![1].code, 65);
   assert.match(results[0]![1].stderr, /lines rejected/);
   assertSame(results);
+});
+
+test('flow-aggregate < file is read from where its offset stands, as a shell that read a line left it', async (t) => {
+  if (!needs(t, 'bash')) return;
+  const rest = join(dir, 'rest.ndjson');
+  writeFileSync(rest, lines.slice(1).join('\n'));
+  for (const jobs of ['1', '2']) {
+    const args = ['-a', 'src_host', '-j', jobs];
+    const bin = `"${process.execPath}" ${q(binPath('flow-aggregate'))} ${args.join(' ')}`;
+    // bash's read on a regular file takes one line and seeks back to just after it
+    const after = await runShell(`{ read -r _; ${bin}; } < ${q(plainFile)}`);
+    const expected = await runBin('flow-aggregate', [...args, rest]);
+    assert.equal(after.stdout, expected.stdout, `-j ${jobs}: the lines after the first`);
+    assert.equal(after.code, expected.code);
+    assert.match(after.stderr, /stdin:1000: /, `-j ${jobs}: line numbers count from the offset`);
+  }
 });
 
 for (const how of ['stdin pipe', 'FIFO'] as const) {
