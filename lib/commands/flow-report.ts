@@ -21,7 +21,7 @@ import { colorLevel, makeChalk } from '../cli/color.js';
 import { parsePrimitiveList, SHORTHANDS, type Primitive } from '../aggregate/primitives.js';
 import { compileFilter } from '../filter/filter.js';
 import { loadNetworksFile } from '../networks/file.js';
-import { PRIMITIVE_SET } from '../report/record.js';
+import { ONE_WAY_PRIMITIVES } from '../report/record.js';
 import { badHydraId, GoodMap, ObjectMap, type Direction } from '../report/hydra.js';
 import { FLOW_TOOLS_REPORT_NAMES, type FtSortField } from '../report/flowtools.js';
 import { FORMATS, runReport, type ReportConfig, type SortKey } from '../report/run.js';
@@ -423,7 +423,7 @@ function aggregationOf(args: Args): Aggregation {
   if (!prims && (args.networks || args.filter.length > 0 || args['net-source']))
     throw usageError('-n, -f and --net-source apply when aggregating: add -a, --ab or --ba');
   if ((prims && args.format.startsWith('pmacct')) || (prims && args.format === 'hcd-table')) {
-    const unsupported = prims!.filter((p) => !PRIMITIVE_SET.has(p));
+    const unsupported = prims!.filter((p) => !ONE_WAY_PRIMITIVES.has(p));
     if (unsupported.length > 0) throw usageError(`--format ${args.format}: cannot print ${unsupported.join(', ')}`);
   }
   const filters = compileFilterArgs(args.filter).map((f) => f.test);

@@ -140,8 +140,11 @@ export function isEmptyEntry(r: Row, prims: readonly PmacctPrimitive[]): boolean
 
 export class PmacctFormatter {
   private readonly cols: Column[];
+  /** Throws on a primitive pmacct's tables have no column for (sum_*: one column for two directions). */
   constructor(private readonly o: PmacctOptions) {
     this.cols = canonical(o.primitives);
+    const missing = o.primitives.filter((p) => !this.cols.some((c) => c.prim === p));
+    if (missing.length > 0) throw new Error(`pmacct's formats have no column for ${missing.join(', ')}`);
   }
 
   header(): string {

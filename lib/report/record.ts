@@ -4,7 +4,7 @@
 
 import { FieldError, counterField, describeValue, type FlowRecord } from '../flow/record.js';
 import type { Counter } from '../flow/counter.js';
-import { protoNumber } from '../flow/proto.js';
+import { etypeNumber, protoNumber } from '../flow/proto.js';
 import { formatIP, maskBytes, parseCidr, parseIP } from '../net/ip.js';
 import {
   ADDRESS_PRIMITIVES,
@@ -15,10 +15,11 @@ import {
 } from '../aggregate/primitives.js';
 import type { AggregateRecord } from '../aggregate/aggregator.js';
 
-/** The primitives a row carries, in canonical order: every pmacct primitive except the sum_*
- *  ones (a row is one direction). */
-export const ROW_PRIMITIVES: readonly PmacctPrimitive[] = PMACCT_PRIMITIVES.filter((p) => !isSumPrimitive(p));
-export const PRIMITIVE_SET: ReadonlySet<string> = new Set(ROW_PRIMITIVES);
+/** The primitives a row carries, in canonical order: every pmacct primitive (a sum_* one only in
+ *  a row of that aggregation, whose traffic it counts in both directions). */
+export const ROW_PRIMITIVES: readonly PmacctPrimitive[] = PMACCT_PRIMITIVES;
+/** The primitives of one direction: all but sum_* (what pmacct's and hcd's tables print). */
+export const ONE_WAY_PRIMITIVES: ReadonlySet<string> = new Set(PMACCT_PRIMITIVES.filter((p) => !isSumPrimitive(p)));
 
 const MAC: ReadonlySet<string> = new Set(['src_mac', 'dst_mac']);
 const LIMIT: Readonly<Record<string, number>> = {
@@ -26,6 +27,7 @@ const LIMIT: Readonly<Record<string, number>> = {
   dst_mask: 128,
   src_port: 65535,
   dst_port: 65535,
+  sum_port: 65535,
   proto: 255,
   tos: 255,
   tcpflags: 0xffff,
@@ -35,6 +37,7 @@ const LIMIT: Readonly<Record<string, number>> = {
   out_iface: 0xffffffff,
   src_as: 0xffffffff,
   dst_as: 0xffffffff,
+  sum_as: 0xffffffff,
 };
 
 /** Primitive values: addresses as canonical text ("" = unset), everything else a number. */
@@ -98,9 +101,9 @@ function primitive(o: Record<string, unknown>, name: PmacctPrimitive): string | 
     return n;
   }
   if (name === 'etype' && typeof v === 'string') {
-    if (/^(IPv4|ipv4)$/.test(v)) return 0x0800;
-    if (/^(IPv6|ipv6)$/.test(v)) return 0x86dd;
-    if (/^[0-9a-fA-F]{1,4}$/.test(v)) return parseInt(v, 16); // pmacct prints etype in hex
+    // flowmeter's names (IPv4, IPv6, ARP, "" = unknown), else pmacct's hex ("800")
+    const n = etypeNumber(v) ?? (/^[0-9a-fA-F]{1,4}$/.test(v) ? parseInt(v, 16) : undefined);
+    if (n !== undefined) return n;
   }
   const max = LIMIT[name] ?? Number.MAX_SAFE_INTEGER;
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max) return v;
@@ -194,15 +197,14 @@ export function rowFromAggregate(o: Record<string, unknown>): Row {
 }
 
 /** An aggregate of flow-report's own aggregation (-a) as a row: what rowFromAggregate reads from
- *  its NDJSON line, without writing and parsing the text. A row carries no sum_* value. */
+ *  its NDJSON line, without writing and parsing the text. */
 export function rowOfAggregate(primitives: readonly Primitive[], r: AggregateRecord): Row {
   const values: Values = {};
   let k = 0;
   for (const p of primitives) {
     if (p === 'tcpflags') values.tcpflags = r.tcpflags;
     else {
-      const v = r.values[k++]!;
-      if (!isSumPrimitive(p)) values[p] = v;
+      values[p] = r.values[k++]!;
     }
   }
   const time_end = Math.max(r.time_end, r.time_start);

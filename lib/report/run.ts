@@ -19,7 +19,7 @@ import { FlowView } from '../aggregate/view.js';
 import type { NetworkTable } from '../networks/file.js';
 import { primitivesOf, rowFromAggregate, rowFromFlow, rowOfAggregate, type Row } from './record.js';
 import type { PmacctPrimitive } from '../aggregate/primitives.js';
-import { HcdTableFormatter, PmacctFormatter, isEmptyEntry } from './pmacct.js';
+import { HcdTableFormatter, PmacctFormatter, isEmptyEntry, type PmacctOptions } from './pmacct.js';
 import { HydraError, hydraLine, type Direction, type HydraOptions } from './hydra.js';
 import { FLOW_TOOLS_REPORTS, KeyTally, Summary, flowToolsLines, type FtSortField } from './flowtools.js';
 import { textTable, totalsOf, valueText, type Units } from './text.js';
@@ -426,7 +426,7 @@ async function makeSink(
         cfg,
         out,
         (prims) => {
-          const fm = new PmacctFormatter({ primitives: prims, flows: p.flows, numericProtocols: p.numericProtocols });
+          const fm = pmacctFormatter({ primitives: prims, flows: p.flows, numericProtocols: p.numericProtocols });
           return {
             header: fm.header(),
             row: (r) => (isEmptyEntry(r, prims) ? undefined : fm.row(r)),
@@ -440,7 +440,7 @@ async function makeSink(
         cfg,
         out,
         (prims) => {
-          const fm = new PmacctFormatter({
+          const fm = pmacctFormatter({
             primitives: prims,
             flows: p.flows,
             numericProtocols: p.numericProtocols,
@@ -455,7 +455,7 @@ async function makeSink(
         cfg,
         out,
         (prims) => {
-          const fm = new PmacctFormatter({ primitives: prims, flows: p.flows, numericProtocols: p.numericProtocols });
+          const fm = pmacctFormatter({ primitives: prims, flows: p.flows, numericProtocols: p.numericProtocols });
           return { row: (r) => (isEmptyEntry(r, prims) ? undefined : fm.jsonRow(r)) };
         },
         fixed,
@@ -465,12 +465,7 @@ async function makeSink(
         cfg,
         out,
         (prims) => {
-          let fm: HcdTableFormatter;
-          try {
-            fm = new HcdTableFormatter(prims);
-          } catch (e) {
-            throw new FlowmeterError('usage', (e as Error).message);
-          }
+          const fm = asUsageError(() => new HcdTableFormatter(prims));
           return { header: fm.header(), row: (r) => fm.row(r), trailer: (n) => fm.trailer(n) };
         },
         fixed,
@@ -606,3 +601,15 @@ export async function runReport(cfg: ReportConfig, io: ReportIO): Promise<Report
 }
 
 export { valueText };
+
+/** A table formatter for these primitives; one it cannot print them with is the user's choice of
+ *  format for this input: a usage error. */
+function asUsageError<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    throw new FlowmeterError('usage', (e as Error).message);
+  }
+}
+
+const pmacctFormatter = (o: PmacctOptions): PmacctFormatter => asUsageError(() => new PmacctFormatter(o));

@@ -232,6 +232,33 @@ test('usage errors: unknown primitive, a format that cannot print it, missing ma
   assert.match(r.stderr, /bad\.map:1: bad network "10\.0\.0\.0\/33"/);
 });
 
+test('sum_* aggregations: the key column is printed, from flows (-a) and from flow-aggregate records alike', async () => {
+  for (const [prim, column] of [
+    ['sum_host', /^10\.5\.\d+\.\d+;/m],
+    ['sum_port', /^\d+;/m],
+  ] as const) {
+    const fromFlows = await runBin('flow-report', ['-a', prim, '--format', 'csv', FLOWS]);
+    assert.equal(fromFlows.code, 0, fromFlows.stderr);
+    assert.equal(fromFlows.stdout.split('\n')[0], `${prim};packets;bytes;flows;time_start;time_end`);
+    assert.match(fromFlows.stdout, column);
+    assert.doesNotMatch(fromFlows.stdout, /^;/m, `${prim}: no row without its key`);
+    const piped = await runShell(
+      `"${process.execPath}" ${ROOT}bin/flow-aggregate.js -a ${prim} ${FLOWS} | "${process.execPath}" ${ROOT}bin/flow-report.js --format csv`,
+    );
+    assert.equal(piped.code, 0, piped.stderr);
+    const sorted = (t: string): string => t.split('\n').sort().join('\n');
+    assert.equal(sorted(piped.stdout), sorted(fromFlows.stdout), `${prim}: the same rows from the aggregates`);
+    // pmacct's and hcd's tables have no column for both directions at once: refused, not dropped
+    for (const format of ['pmacct', 'pmacct-csv', 'pmacct-json', 'hcd-table']) {
+      const r = await runShell(
+        `"${process.execPath}" ${ROOT}bin/flow-aggregate.js -a ${prim} ${FLOWS} | "${process.execPath}" ${ROOT}bin/flow-report.js --format ${format}`,
+      );
+      assert.equal(r.code, 64, `${prim} --format ${format}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(prim));
+    }
+  }
+});
+
 test('text: no bars and no colour when not a terminal; NO_COLOR honoured with --bars', async () => {
   const r = await runBin('flow-report', ['-a', 'proto', FLOWS]);
   assert.ok(!r.stdout.includes('█') && !r.stdout.includes('\x1b['));

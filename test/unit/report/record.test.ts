@@ -105,3 +105,22 @@ test('rowOfAggregate: an ARP aggregate is a row with EtherType 0x0806 (its NDJSO
   );
   assert.deepEqual(rowOfAggregate(agg.primitives, rec!).values, { etype: 0x0806 });
 });
+
+test('rowFromAggregate reads the EtherType as flowmeter writes it (IPv4, IPv6, ARP, "") and as pmacct does (hex)', () => {
+  const etype = (v: unknown): unknown => rowFromAggregate({ etype: v, packets: 1, bytes: 1 }).values.etype;
+  assert.deepEqual(
+    ['IPv4', 'IPv6', 'ARP', 'arp', '', '800', '86dd', 2054].map(etype),
+    [0x0800, 0x86dd, 0x0806, 0x0806, 0, 0x0800, 0x86dd, 0x0806],
+  );
+  assert.throws(() => etype('IPX'), /field "etype": expected an integer 0-65535 \(got "IPX"\)/);
+});
+
+test('rowFromAggregate keeps a sum_* key (its value checked like its one-way kin)', () => {
+  const row = (o: Record<string, unknown>): unknown => rowFromAggregate({ ...o, packets: 1, bytes: 1 }).values;
+  assert.deepEqual(row({ sum_host: '10.0.0.1' }), { sum_host: '10.0.0.1' });
+  assert.deepEqual(row({ sum_net: '10.5.0.0/16' }), { sum_net: '10.5.0.0' });
+  assert.deepEqual(row({ sum_port: 443 }), { sum_port: 443 });
+  assert.deepEqual(row({ sum_as: 64512 }), { sum_as: 64512 });
+  assert.throws(() => row({ sum_port: 70000 }), /field "sum_port": expected an integer 0-65535/);
+  assert.throws(() => row({ sum_host: 'x' }), /field "sum_host": expected an IPv4 or IPv6 address/);
+});
