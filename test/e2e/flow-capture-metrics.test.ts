@@ -281,3 +281,15 @@ test('examples/prometheus/flowmeter.rules.yml passes promtool check rules', with
   const check = await runProcess('promtool', ['check', 'rules', `${ROOT}examples/prometheus/flowmeter.rules.yml`]);
   assert.equal(check.code, 0, check.stdout + check.stderr);
 });
+
+test(
+  'FlowmeterRunStale: the cycle stopped fires, a stage with nothing to do does not (promtool test rules)',
+  withPeers('promtool'),
+  async () => {
+    const check = await runProcess('promtool', ['test', 'rules', 'run-stale.test.yml'], {
+      cwd: `${ROOT}test/fixtures/prometheus`,
+    });
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+    assert.match(check.stdout, /SUCCESS/);
+  },
+);
