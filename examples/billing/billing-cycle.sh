@@ -13,7 +13,7 @@
 # and makes the run exit 1. With METRICS_DIR, every stage leaves its run's counters in
 # METRICS_DIR/billing-cycle-STAGE.prom (flush, aggregate, report, upload-ab, upload-ba,
 # reconcile: --metrics-file, for node_exporter's textfile collector and
-# examples/prometheus/flowmeter.rules.yml).
+# examples/prometheus/flowmeter.rules.yml), and the run its exit status in billing-cycle.prom.
 #
 # Exactly once: each step writes its outputs atomically and then a marker in the file's work
 # directory (STATE_DIR/work/FILE/.STEP, created under a temporary name and renamed), the finished
@@ -75,6 +75,26 @@ case $AFTER in keep|delete) ;; *) die 78 "AFTER must be keep or delete (got \"$A
 case $MAX_FILES in ''|*[!0-9]*) die 78 "MAX_FILES must be a number (got \"$MAX_FILES\")" ;; esac
 case $RECONCILE_FILES in ''|*[!0-9]*) die 78 "RECONCILE_FILES must be a number (got \"$RECONCILE_FILES\")" ;; esac
 [ -z "$METRICS_DIR" ] || [ -d "$METRICS_DIR" ] || die 78 "METRICS_DIR $METRICS_DIR: no such directory"
+
+# The run's own exit status, duration and end time, as each stage's --metrics-file has them, in
+# METRICS_DIR/billing-cycle.prom: written (atomically) whenever the run ends, even with nothing
+# to bill, so that it tells the cycle runs and how it ended.
+started=$(date +%s)
+cycle_metrics() {
+  [ -n "$METRICS_DIR" ] || return 0
+  now=$(date +%s)
+  labels='command="billing-cycle",run="billing-cycle"'
+  prom=$METRICS_DIR/billing-cycle.prom
+  printf '%s\n' \
+    '# HELP flowmeter_run_exit_status Exit status of the run (0 success; sysexits otherwise)' \
+    '# TYPE flowmeter_run_exit_status gauge' "flowmeter_run_exit_status{$labels} $1" \
+    '# HELP flowmeter_run_duration_seconds Wall time of the run' \
+    '# TYPE flowmeter_run_duration_seconds gauge' "flowmeter_run_duration_seconds{$labels} $((now - started))" \
+    '# HELP flowmeter_run_last_timestamp_seconds When the run ended, Unix time' \
+    '# TYPE flowmeter_run_last_timestamp_seconds gauge' "flowmeter_run_last_timestamp_seconds{$labels} $now" \
+    >"$prom.tmp.$$" && mv -f "$prom.tmp.$$" "$prom" || say "cannot write $prom"
+}
+trap 'cycle_metrics $?' EXIT
 export HCD_URL
 [ -z "${HCD_PASSWORD:-}" ] || export HCD_PASSWORD  # also when the configuration sets it
 
@@ -170,7 +190,7 @@ esac
 rm -f "$STATE_DIR"/.todo.* "$STATE_DIR"/.doubt.* "$STATE_DIR"/.reconcile.*  # left by a killed run
 list=$STATE_DIR/.todo.$$
 reconciled=$STATE_DIR/.reconcile.$$
-trap 'rm -f "$list" "$doubt" "$reconciled"' EXIT
+trap 'rc=$?; rm -f "$list" "$doubt" "$reconciled"; cycle_metrics $rc' EXIT
 crash_point flush
 read_doubts "$@"
 

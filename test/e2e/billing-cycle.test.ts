@@ -193,10 +193,17 @@ function billedBytes(calls: HcdCall[]): { ab: bigint; ba: bigint } {
 
 const STAGES = ['flush', 'aggregate', 'report', 'upload-ab', 'upload-ba', 'reconcile'];
 
-/** The cycle's textfiles, parsed (strictly), by stage. */
+/** The cycle's textfiles, parsed (strictly), by stage ('cycle': the run's own). */
 function stageMetrics(dir: string): Map<string, Map<string, PromFamily>> {
-  assert.deepEqual(readdirSync(dir).sort(), STAGES.map((st) => `billing-cycle-${st}.prom`).sort());
-  return new Map(STAGES.map((st) => [st, parsePromText(readFileSync(join(dir, `billing-cycle-${st}.prom`), 'utf8'))]));
+  assert.deepEqual(
+    readdirSync(dir).sort(),
+    ['billing-cycle.prom', ...STAGES.map((st) => `billing-cycle-${st}.prom`)].sort(),
+  );
+  const read = (name: string): Map<string, PromFamily> => parsePromText(readFileSync(join(dir, name), 'utf8'));
+  return new Map([
+    ...STAGES.map((st): [string, Map<string, PromFamily>] => [st, read(`billing-cycle-${st}.prom`)]),
+    ['cycle', read('billing-cycle.prom')],
+  ]);
 }
 
 test(
@@ -239,12 +246,21 @@ test(
     for (const [st, fam] of m) {
       assert.equal(sampleValue(fam, 'flowmeter_run_exit_status'), 0, st);
       const run = fam.get('flowmeter_run_exit_status')!.samples[0]!.labels;
-      assert.equal(run.run, `billing-cycle-${st}`);
+      assert.equal(run.run, st === 'cycle' ? 'billing-cycle' : `billing-cycle-${st}`);
       assert.equal(
         run.command,
-        st === 'aggregate' ? 'flow-aggregate' : st === 'report' || st === 'reconcile' ? 'flow-report' : 'hcd-putfile',
+        st === 'cycle'
+          ? 'billing-cycle'
+          : st === 'aggregate'
+            ? 'flow-aggregate'
+            : st === 'report' || st === 'reconcile'
+              ? 'flow-report'
+              : 'hcd-putfile',
       );
     }
+    const cycleEnd = sampleValue(m.get('cycle')!, 'flowmeter_run_last_timestamp_seconds')!;
+    assert.ok(Math.abs(cycleEnd - Date.now() / 1000) < 60, `the run's end time: ${cycleEnd}`);
+    assert.ok(sampleValue(m.get('cycle')!, 'flowmeter_run_duration_seconds')! >= 0);
     const rec = m.get('reconcile')!;
     assert.equal(sampleValue(rec, 'flowmeter_reconcile_difference_bytes'), 0);
     assert.equal(sampleValue(rec, 'flowmeter_reconcile_not_yet_billed_bytes'), 0);
@@ -306,6 +322,7 @@ test(
     assert.equal(BigInt(sampleValue(m.get('reconcile')!, 'flowmeter_reconcile_difference_bytes')!), lostBytes);
     assert.equal(sampleValue(m.get('reconcile')!, 'flowmeter_run_exit_status'), 1);
     assert.equal(sampleValue(m.get('aggregate')!, 'flowmeter_run_exit_status'), 0);
+    assert.equal(sampleValue(m.get('cycle')!, 'flowmeter_run_exit_status'), 1, 'the run: exit 1');
 
     // 3. RECONCILE_FILES bounds the files checked: the last 2 no longer include the lost upload's.
     writeFileSync(s.config, readFileSync(s.config, 'utf8') + 'RECONCILE_FILES=2\n');
