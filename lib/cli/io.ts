@@ -8,11 +8,13 @@ import {
   fstatSync,
   open as openCb,
   read as readCb,
+  write as writeCb,
   promises as fsp,
   constants as fsc,
   readSync,
 } from 'node:fs';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Socket } from 'node:net';
 import { PassThrough, Readable as ReadableStream, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -483,9 +485,45 @@ export async function removeDeadTemps(path: string): Promise<void> {
   for (const t of await deadTemps(dirname(path), (n) => n === name)) await fsp.unlink(t.path).catch(() => undefined);
 }
 
+/** What is written to: an open file, or a descriptor of this process's (descriptorHandle). */
+export interface OutputHandle {
+  write(data: Uint8Array, offset: number, length: number, position: null): Promise<{ bytesWritten: number }>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The descriptor number of `path` when it names one of this process's own (`/dev/stdout`,
+ *  `/dev/fd/3`, `/proc/self/fd/1`, …). */
+function ownDescriptor(path: string): number | undefined {
+  const m = /^\/(?:dev\/(stdin|stdout|stderr)|dev\/fd\/(\d+)|proc\/(?:self|(\d+))\/fd\/(\d+))$/.exec(resolve(path));
+  if (!m || (m[3] !== undefined && Number(m[3]) !== process.pid)) return undefined;
+  return m[1] !== undefined ? ['stdin', 'stdout', 'stderr'].indexOf(m[1]) : Number(m[2] ?? m[4]);
+}
+
+/** This process's descriptor `fd` (a socket) as an output: written in place, left open, nothing
+ *  to sync. A non-blocking one that is full (EAGAIN) is tried again after a pause. */
+function descriptorHandle(fd: number): OutputHandle {
+  return {
+    async write(data, offset, length) {
+      for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+        try {
+          return await writeFd(fd, data, offset, length, null);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+          await sleep(pause);
+        }
+      }
+    },
+    sync: async () => undefined,
+    close: async () => undefined,
+  };
+}
+
+const writeFd = promisify(writeCb);
+
 /** Write all of `data` at the file's current position: a write may take fewer bytes than it was
  *  given (a nearly full disk), so loop until every byte is taken or the system says why not. */
-export async function writeAll(handle: fsp.FileHandle, data: Uint8Array): Promise<void> {
+export async function writeAll(handle: OutputHandle, data: Uint8Array): Promise<void> {
   let off = 0;
   try {
     while (off < data.length) {
@@ -516,7 +554,7 @@ async function outputTarget(path: string): Promise<{ target: string; inPlace: bo
  *  byte was written and synced. A failed write leaves the destination untouched and the
  *  temporary removed (or kept, by keepAs). A device, FIFO or socket is written in place. */
 export class AtomicFile {
-  private handle: fsp.FileHandle | undefined;
+  private handle: OutputHandle | undefined;
   private done = false;
   private failure: FlowmeterError | undefined;
   /** Bytes written so far. */
@@ -544,7 +582,12 @@ export class AtomicFile {
     }
     const f = new AtomicFile(path, target, inPlace ? target : tempNameFor(target), opts.keepOnFailure === true);
     try {
-      f.handle = await fsp.open(f.tempPath, inPlace ? 'w' : 'wx', mode);
+      f.handle = await fsp.open(f.tempPath, inPlace ? 'w' : 'wx', mode).catch((e: NodeJS.ErrnoException) => {
+        // a socket cannot be opened by path (ENXIO): this process's own descriptor is written instead
+        const fd = e.code === 'ENXIO' ? ownDescriptor(path) : undefined;
+        if (fd === undefined) throw e;
+        return descriptorHandle(fd);
+      });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       throw new FlowmeterError(kindOfSystemError(err, true), `${path}: cannot create: ${describeSystemError(err)}`);
