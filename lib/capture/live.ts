@@ -5,7 +5,6 @@
 import type { EventEmitter } from 'node:events';
 import { createWriteStream, fstatSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { Log } from '../cli/log.js';
 import { waitDrain } from '../cli/writer.js';
 import { FlowWriter, type FlowWriterOptions } from '../format/writer.js';
 import type { Datagram } from './datagram.js';
@@ -35,6 +34,15 @@ export interface LiveDecoder {
   readonly exporters?: ExporterTable;
 }
 
+/** Where the live loop says what happens, on stderr (flow-capture passes its Log). */
+export interface LiveLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  /** Say how many repeated messages were held back. */
+  flushSuppressed(): void;
+}
+
 export interface LiveOptions {
   listen: ListenSpec[];
   rcvbuf: number;
@@ -49,7 +57,7 @@ export interface LiveOptions {
   statsInterval: number;
   /** Seconds between state saves (template cache); 0 disables the periodic save. */
   saveInterval: number;
-  log: Log;
+  log: LiveLog;
   /** Stats lines go here as `<prog>: stats key=value …`. */
   stderr: Writable;
   prog: string;
@@ -125,7 +133,7 @@ export async function runLive(o: LiveOptions): Promise<number> {
   return 0;
 }
 
-async function startRotating(rotate: NonNullable<LiveOptions['rotate']>, log: Log): Promise<RotatingWriter> {
+async function startRotating(rotate: NonNullable<LiveOptions['rotate']>, log: LiveLog): Promise<RotatingWriter> {
   const rotating = new RotatingWriter({
     ...rotate,
     onClosed: (path, records) => log.info(`closed ${path} (${records} records)`),
@@ -138,7 +146,7 @@ async function startRotating(rotate: NonNullable<LiveOptions['rotate']>, log: Lo
 
 /** One live capture: sockets → queue → decoder → writer → sink, its signals, timers and stats. */
 class LiveRun {
-  private readonly log: Log;
+  private readonly log: LiveLog;
   private readonly queue: DatagramQueue;
   private readonly started = Date.now();
   private readonly tee: TeeTarget[] = [];
