@@ -1,5 +1,5 @@
 // flow-report throughput: N aggregate NDJSON rows (agg-ab shaped: src_host,dst_net,dst_mask) through
-// `flow-report` in the streaming formats (pmacct table, pmacct json, Hydra CSV) and the keyed
+// `flow-report` in the streaming formats (pmacct table, pmacct json, csv, Hydra CSV) and the keyed
 // text table; wall time, rows/s and peak RSS from GNU time.
 // Usage: npx tsc -p . && node dist/bench/report.js [rows, default 1000000]
 
@@ -43,6 +43,7 @@ const bin = join(ROOT, 'bin/flow-report.js');
 const runs: Array<[string, string[]]> = [
   ['pmacct', ['--format', 'pmacct']],
   ['pmacct-json', ['--format', 'pmacct-json']],
+  ['csv', ['--format', 'csv']],
   ['hydra', ['--format', 'hydra', '--good-id', 'c39501']],
   ['text -a dst_net --top 20', ['-a', 'dst_net,dst_mask', '--top', '20']],
 ];

@@ -2,9 +2,10 @@
 
 import { etypeName, protoName } from '../flow/proto.js';
 import type { AggregateRecord } from './aggregator.js';
-import type { Primitive } from './primitives.js';
+import type { PmacctPrimitive, Primitive } from './primitives.js';
 
-export function aggregateCsvHeader(primitives: readonly Primitive[]): string[] {
+/** The header of aggregate CSV: the primitives, then the counters and times. */
+export function aggregateCsvHeader(primitives: readonly PmacctPrimitive[]): string[] {
   return [...primitives, 'packets', 'bytes', 'flows', 'time_start', 'time_end'];
 }
 

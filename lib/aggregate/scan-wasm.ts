@@ -13,17 +13,20 @@ import type { FlowView } from './view.js';
 import type { LineScanner } from '../cli/ndjson-input.js';
 import * as L from './scan-layout.js';
 
-// (the WebAssembly global is not in the type libraries this project compiles with)
+// The WebAssembly global (Node has it) is not in the type libraries this project compiles with:
+// what this file uses of it is declared here.
+declare global {
+  const WebAssembly: {
+    Module: new (bytes: Uint8Array) => object;
+    Instance: new (m: object, imports: object) => { exports: unknown };
+  };
+}
+
 interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;
 }
-const { WebAssembly: wasm } = globalThis as unknown as {
-  WebAssembly: {
-    Module: new (bytes: Uint8Array) => object;
-    Instance: new (m: object, imports: object) => { exports: unknown };
-  };
-};
+const wasm = WebAssembly;
 
 interface ScanExports {
   memory: WasmMemory;

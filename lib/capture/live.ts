@@ -5,7 +5,6 @@
 import type { EventEmitter } from 'node:events';
 import { createWriteStream, fstatSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { Log } from '../cli/log.js';
 import { waitDrain } from '../cli/writer.js';
 import { FlowWriter, type FlowWriterOptions } from '../format/writer.js';
 import type { Datagram } from './datagram.js';
@@ -35,6 +34,15 @@ export interface LiveDecoder {
   readonly exporters?: ExporterTable;
 }
 
+/** Where the live loop says what happens, on stderr (flow-capture passes its Log). */
+export interface LiveLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  /** Say how many repeated messages were held back. */
+  flushSuppressed(): void;
+}
+
 export interface LiveOptions {
   listen: ListenSpec[];
   rcvbuf: number;
@@ -49,7 +57,7 @@ export interface LiveOptions {
   statsInterval: number;
   /** Seconds between state saves (template cache); 0 disables the periodic save. */
   saveInterval: number;
-  log: Log;
+  log: LiveLog;
   /** Stats lines go here as `<prog>: stats key=value …`. */
   stderr: Writable;
   prog: string;
@@ -112,94 +120,295 @@ function isRegularFile(fd: number): boolean {
 }
 
 export async function runLive(o: LiveOptions): Promise<number> {
-  const log = o.log;
-  const queue = new DatagramQueue(o.queueBytes);
-  const started = Date.now();
-  let sink: Sink;
-  let rotating: RotatingWriter | undefined;
-  if (o.rotate) {
-    rotating = new RotatingWriter({
-      ...o.rotate,
-      onClosed: (path, records) => log.info(`closed ${path} (${records} records)`),
-      onExecError: (m) => log.warn(m),
-      onRecovered: (m) => log.warn(m),
+  const rotating = o.rotate ? await startRotating(o.rotate, o.log) : undefined;
+  const run = new LiveRun(o, rotating ?? stdoutSink(o.stdout), rotating);
+  run.listenForSignals();
+  // signals are handled before the first datagram can arrive (and before "listening on" is said)
+  await run.start();
+  run.announce();
+  const timers = run.startTimers();
+  await run.stopped;
+  await run.drainKernelQueues();
+  await run.finish(timers);
+  return 0;
+}
+
+async function startRotating(rotate: NonNullable<LiveOptions['rotate']>, log: LiveLog): Promise<RotatingWriter> {
+  const rotating = new RotatingWriter({
+    ...rotate,
+    onClosed: (path, records) => log.info(`closed ${path} (${records} records)`),
+    onExecError: (m) => log.warn(m),
+    onRecovered: (m) => log.warn(m),
+  });
+  await rotating.start();
+  return rotating;
+}
+
+/** One live capture: sockets → queue → decoder → writer → sink, its signals, timers and stats. */
+class LiveRun {
+  private readonly log: LiveLog;
+  private readonly queue: DatagramQueue;
+  private readonly started = Date.now();
+  private readonly tee: TeeTarget[] = [];
+  private readonly listeners: UdpListeners;
+  private readonly writer: FlowWriter;
+  private readonly batchSize: number;
+  private server: Server | undefined;
+  private pumping = false;
+  private pumpDone: Promise<void> = Promise.resolve();
+  private fatal: unknown;
+  private stopping = false;
+  private signalsSeen = 0;
+  // the records of a flush are credited to its first chunk (a rotated file counts what it got)
+  private credited = 0;
+  private toCredit = 0;
+  // /proc rows vanish with the sockets: the final line uses the last reading taken before closing
+  private lastKernel: ReturnType<typeof readKernelStats> | undefined;
+  private resolveStop!: (why: string) => void;
+  readonly stopped = new Promise<string>((r) => (this.resolveStop = r));
+
+  constructor(
+    private readonly o: LiveOptions,
+    private readonly sink: Sink,
+    private readonly rotating: RotatingWriter | undefined,
+  ) {
+    this.log = o.log;
+    this.queue = new DatagramQueue(o.queueBytes);
+    this.batchSize = o.batch ?? 256;
+    this.listeners = new UdpListeners(o.listen, {
+      rcvbuf: o.rcvbuf,
+      queue: this.queue,
+      onEnqueue: () => {
+        if (!this.pumping && !this.fatal) this.schedule(); // also while stopping: the kernel queue is being drained
+      },
+      onReceive: o.tee?.length ? (d) => this.forward(d) : undefined,
     });
-    await rotating.start();
-    sink = rotating;
-  } else {
-    sink = stdoutSink(o.stdout);
+    this.writer = new FlowWriter(async (chunk) => {
+      const n = this.toCredit;
+      this.toCredit = 0;
+      await sink.write(chunk, n);
+    }, o.output);
   }
 
-  let pumping = false;
-  let pumpDone: Promise<void> = Promise.resolve();
-  let fatal: unknown;
-  let stopping = false;
-  const batchSize = o.batch ?? 256;
-
-  const tee: TeeTarget[] = [];
-  const teeAllow = o.teeAllow;
-  const listeners = new UdpListeners(o.listen, {
-    rcvbuf: o.rcvbuf,
-    queue,
-    onEnqueue: () => {
-      if (!pumping && !fatal) schedule(); // also while stopping: the kernel queue is being drained
-    },
-    onReceive: o.tee?.length
-      ? (d) => {
-          if (teeAllow === undefined || teeAllow(d.exporter)) for (const t of tee) t.forward(d.payload);
-        }
-      : undefined,
-  });
-
-  // the records of a flush are credited to its first chunk (a rotated file counts what it got)
-  let credited = 0;
-  let toCredit = 0;
-  const writer = new FlowWriter(async (chunk) => {
-    const n = toCredit;
-    toCredit = 0;
-    await sink.write(chunk, n);
-  }, o.output);
-  const flush = async (): Promise<void> => {
-    if (writer.pendingBytes === 0) return;
-    toCredit += writer.count - credited;
-    credited = writer.count;
-    await writer.flush();
-  };
-
-  async function pump(): Promise<void> {
+  /** Open the --tee targets, bind the sockets, serve /metrics; on failure undo what was done. */
+  async start(): Promise<void> {
     try {
-      while (queue.length > 0) {
-        // a turn ends after `batchSize` datagrams or ~256 KiB of output, whichever comes first
-        for (let i = 0; i < batchSize && writer.pendingBytes < 262144; i++) {
-          const d = queue.shift();
-          if (!d) break;
-          o.decoder.decode(d, writer);
-        }
-        if (writer.pendingBytes >= 65536) await flush();
-        // let the sockets be read between batches
-        await new Promise<void>((r) => setImmediate(r));
-      }
-      await flush();
+      for (const spec of this.o.tee ?? []) this.tee.push(await TeeTarget.open(spec));
+      await this.listeners.start();
+      if (this.o.metrics)
+        this.server = await serveMetrics(
+          this.o.metrics,
+          captureRegistry({
+            parts: oneReadingPerScrape(() => this.statsParts()),
+            exporters: this.o.decoder.exporters,
+            tee: this.tee,
+          }),
+        );
     } catch (e) {
-      fatal ??= e;
-      stop('error');
-    } finally {
-      pumping = false;
+      this.stopListeningForSignals();
+      await this.listeners.stop();
+      await Promise.all(this.tee.map((t) => t.close()));
+      await this.rotating?.abort().catch(() => undefined);
+      throw e;
     }
   }
 
-  function schedule(): void {
-    pumping = true;
-    pumpDone = new Promise<void>((r) => setImmediate(r)).then(pump);
+  /** Say where it listens, serves and forwards, and any receive buffer smaller than asked. */
+  announce(): void {
+    const log = this.log;
+    for (const g of this.listeners.grants) {
+      const w = rcvbufWarning(g);
+      if (w) log.warn(w);
+    }
+    for (const a of this.listeners.addresses())
+      log.info(`listening on ${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+    if (this.server) log.info(`metrics on http://${hostPort(this.server.address())}/metrics`);
+    for (const t of this.tee) log.info(`forwarding datagrams to ${t.text}`);
   }
 
-  // /proc rows vanish with the sockets: the final line uses the last reading taken before closing
-  let lastKernel: ReturnType<typeof readKernelStats> | undefined;
-  // the counters of the stats line and of /metrics: one reading
-  const statsParts = (): StatsParts => {
-    const k = lastKernel ?? readKernelStats(listeners.refs);
+  /** The periodic stats line and state save. */
+  startTimers(): NodeJS.Timeout[] {
+    const { o } = this;
+    const timers: NodeJS.Timeout[] = [];
+    if (o.statsInterval > 0) timers.push(setInterval(() => this.statsLine(false), o.statsInterval * 1000));
+    if (o.saveInterval > 0 && o.decoder.save) timers.push(setInterval(() => void this.save(), o.saveInterval * 1000));
+    return timers;
+  }
+
+  /**
+   * Stop receiving, but first take what the kernel already holds for us (datagrams that arrived
+   * before the signal): wait, bounded, until our sockets' receive queues are empty. Give up only
+   * when no datagram was read for a second (a stuck socket must not block exit).
+   */
+  async drainKernelQueues(): Promise<void> {
+    const listeners = this.listeners;
+    let lastCount = listeners.datagrams;
+    let lastProgress = Date.now();
+    for (;;) {
+      const k = readKernelStats(listeners.refs);
+      if (!k.rxQueue) break;
+      if (listeners.datagrams !== lastCount) {
+        lastCount = listeners.datagrams;
+        lastProgress = Date.now();
+      } else if (Date.now() - lastProgress > 1000) {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    this.lastKernel = readKernelStats(listeners.refs);
+  }
+
+  /** Close the sockets, decode and write what is queued, close the output, final stats. */
+  async finish(timers: readonly NodeJS.Timeout[]): Promise<void> {
+    await this.listeners.stop();
+    await Promise.all(this.tee.map((t) => t.close()));
+    for (const t of timers) clearInterval(t);
+    await this.writeTheRest();
+    await this.closeSink();
+    if (this.o.decoder.save) await this.save();
+    this.stopListeningForSignals();
+    this.log.flushSuppressed();
+    if (!this.o.quiet) this.statsLine(true);
+    if (this.server) await closeServer(this.server);
+    if (this.fatal) throw this.fatal;
+  }
+
+  listenForSignals(): void {
+    const s = this.o.signals;
+    s.on('SIGINT', this.onInt);
+    s.on('SIGTERM', this.onTerm);
+    s.on('SIGHUP', this.onHup);
+    s.on('SIGUSR2', this.onUsr2);
+  }
+
+  private stopListeningForSignals(): void {
+    const s = this.o.signals;
+    s.off('SIGINT', this.onInt);
+    s.off('SIGTERM', this.onTerm);
+    s.off('SIGHUP', this.onHup);
+    s.off('SIGUSR2', this.onUsr2);
+  }
+
+  private readonly onInt = (): void => this.onStopSignal('SIGINT');
+  private readonly onTerm = (): void => this.onStopSignal('SIGTERM');
+  private readonly onUsr2 = (): void => this.statsLine(false);
+
+  private onStopSignal(sig: string): void {
+    this.signalsSeen++;
+    if (this.signalsSeen > 1) {
+      this.log.error(`second ${sig}: exiting without flushing`);
+      this.o.hardExit(130);
+      return;
+    }
+    this.log.info(`${sig}: stopping`);
+    this.stop(sig);
+  }
+
+  private readonly onHup = (): void => {
+    if (!this.rotating) {
+      this.log.info('SIGHUP: writing to stdout, nothing to reopen');
+      return;
+    }
+    // write what is decoded so far into the old file, then switch
+    void (async () => {
+      try {
+        await this.pumpDone;
+        await this.flush();
+        await this.sink.reopen();
+      } catch (e) {
+        this.fail(e);
+      }
+    })();
+  };
+
+  private stop(why: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.resolveStop(why);
+  }
+
+  private fail(e: unknown): void {
+    this.fatal ??= e;
+    this.stop('error');
+  }
+
+  private forward(d: Datagram): void {
+    const allow = this.o.teeAllow;
+    if (allow === undefined || allow(d.exporter)) for (const t of this.tee) t.forward(d.payload);
+  }
+
+  private schedule(): void {
+    this.pumping = true;
+    this.pumpDone = new Promise<void>((r) => setImmediate(r)).then(() => this.pump());
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        this.decodeTurn();
+        if (this.writer.pendingBytes >= 65536) await this.flush();
+        // let the sockets be read between batches
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      await this.flush();
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** A turn ends after `batchSize` datagrams or ~256 KiB of output, whichever comes first. */
+  private decodeTurn(): void {
+    const { queue, writer, batchSize } = this;
+    for (let i = 0; i < batchSize && writer.pendingBytes < 262144; i++) {
+      const d = queue.shift();
+      if (!d) break;
+      this.o.decoder.decode(d, writer);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.writer.pendingBytes === 0) return;
+    this.toCredit += this.writer.count - this.credited;
+    this.credited = this.writer.count;
+    await this.writer.flush();
+  }
+
+  /** Decode what is still queued and what the decoder holds back, and write it. */
+  private async writeTheRest(): Promise<void> {
+    try {
+      await this.pumpDone;
+      if (!this.fatal) {
+        this.pumping = true;
+        await this.pump();
+        this.o.decoder.finish(this.writer);
+        await this.flush();
+      }
+    } catch (e) {
+      this.fatal ??= e;
+    }
+  }
+
+  private async closeSink(): Promise<void> {
+    try {
+      await this.sink.close();
+    } catch (e) {
+      if (this.fatal && e !== this.fatal) this.log.error((e as Error).message); // e.g. where a partial file was kept
+      this.fatal ??= e;
+    }
+  }
+
+  private save(): Promise<void> {
+    return this.o.decoder.save!().catch((e: Error) => this.log.warn(`saving state: ${e.message}`));
+  }
+
+  /** The counters of the stats line and of /metrics: one reading. */
+  private statsParts(): StatsParts {
+    const { listeners, queue, o } = this;
+    const k = this.lastKernel ?? readKernelStats(listeners.refs);
     const parts: StatsParts = [
-      ['uptime', Math.round((Date.now() - started) / 1000)],
+      ['uptime', Math.round((Date.now() - this.started) / 1000)],
       ['datagrams', listeners.datagrams],
       ['bytes', listeners.bytes],
       ...o.decoder.counters(),
@@ -208,149 +417,21 @@ export async function runLive(o: LiveOptions): Promise<number> {
       ['queue_max_bytes', queue.highWater],
       ['kernel_drops', k.drops ?? 'unavailable'],
     ];
-    if (rotating) parts.push(['files', rotating.filesClosed]);
-    if (tee.length > 0) parts.push(['tee_drops', tee.reduce((n, t) => n + t.drops, 0)]);
+    if (this.rotating) parts.push(['files', this.rotating.filesClosed]);
+    if (this.tee.length > 0) parts.push(['tee_drops', this.tee.reduce((n, t) => n + t.drops, 0)]);
     return parts;
-  };
-  const statsLine = (final: boolean): void => {
+  }
+
+  private statsLine(final: boolean): void {
+    const { o } = this;
     const tag = final ? 'final stats' : 'stats';
-    let out = `${o.prog}: ${tag} ${statsParts()
+    let out = `${o.prog}: ${tag} ${this.statsParts()
       .map(([a, b]) => `${a}=${b}`)
       .join(' ')}\n`;
     for (const s of o.decoder.sequenceLines()) out += `${o.prog}: ${tag} sequence ${s}\n`;
-    for (const t of tee) out += `${o.prog}: ${tag} tee ${t.statsLine()}\n`;
+    for (const t of this.tee) out += `${o.prog}: ${tag} tee ${t.statsLine()}\n`;
     o.stderr.write(out);
-  };
-  let server: Server | undefined;
-
-  let resolveStop!: (why: string) => void;
-  const stopped = new Promise<string>((r) => (resolveStop = r));
-  function stop(why: string): void {
-    if (stopping) return;
-    stopping = true;
-    resolveStop(why);
   }
-  let signalsSeen = 0;
-  const onTerm = (sig: string) => (): void => {
-    signalsSeen++;
-    if (signalsSeen > 1) {
-      log.error(`second ${sig}: exiting without flushing`);
-      o.hardExit(130);
-      return;
-    }
-    log.info(`${sig}: stopping`);
-    stop(sig);
-  };
-  const onInt = onTerm('SIGINT');
-  const onTermSig = onTerm('SIGTERM');
-  const onHup = (): void => {
-    if (!rotating) {
-      log.info('SIGHUP: writing to stdout, nothing to reopen');
-      return;
-    }
-    // write what is decoded so far into the old file, then switch
-    void (async () => {
-      try {
-        await pumpDone;
-        await flush();
-        await sink.reopen();
-      } catch (e) {
-        fatal ??= e;
-        stop('error');
-      }
-    })();
-  };
-  const onUsr2 = (): void => statsLine(false);
-  o.signals.on('SIGINT', onInt);
-  o.signals.on('SIGTERM', onTermSig);
-  o.signals.on('SIGHUP', onHup);
-  o.signals.on('SIGUSR2', onUsr2);
-
-  // signals are handled before the first datagram can arrive (and before "listening on" is said)
-  try {
-    for (const spec of o.tee ?? []) tee.push(await TeeTarget.open(spec));
-    await listeners.start();
-    if (o.metrics)
-      server = await serveMetrics(
-        o.metrics,
-        captureRegistry({ parts: oneReadingPerScrape(statsParts), exporters: o.decoder.exporters, tee }),
-      );
-  } catch (e) {
-    o.signals.off('SIGINT', onInt);
-    o.signals.off('SIGTERM', onTermSig);
-    o.signals.off('SIGHUP', onHup);
-    o.signals.off('SIGUSR2', onUsr2);
-    await listeners.stop();
-    await Promise.all(tee.map((t) => t.close()));
-    await rotating?.abort().catch(() => undefined);
-    throw e;
-  }
-  for (const g of listeners.grants) {
-    const w = rcvbufWarning(g);
-    if (w) log.warn(w);
-  }
-  for (const a of listeners.addresses())
-    log.info(`listening on ${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
-  if (server) log.info(`metrics on http://${hostPort(server.address())}/metrics`);
-  for (const t of tee) log.info(`forwarding datagrams to ${t.text}`);
-
-  const statsTimer = o.statsInterval > 0 ? setInterval(() => statsLine(false), o.statsInterval * 1000) : undefined;
-  const saveTimer =
-    o.saveInterval > 0 && o.decoder.save
-      ? setInterval(() => {
-          o.decoder.save!().catch((e: Error) => log.warn(`saving state: ${e.message}`));
-        }, o.saveInterval * 1000)
-      : undefined;
-
-  await stopped;
-  // Stop receiving, but first take what the kernel already holds for us (datagrams that arrived
-  // before the signal): wait, bounded, until our sockets' receive queues are empty.
-  // Give up only when no datagram was read for a second (a stuck socket must not block exit).
-  let lastCount = listeners.datagrams;
-  let lastProgress = Date.now();
-  for (;;) {
-    const k = readKernelStats(listeners.refs);
-    if (!k.rxQueue) break;
-    if (listeners.datagrams !== lastCount) {
-      lastCount = listeners.datagrams;
-      lastProgress = Date.now();
-    } else if (Date.now() - lastProgress > 1000) {
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  lastKernel = readKernelStats(listeners.refs);
-  await listeners.stop();
-  await Promise.all(tee.map((t) => t.close()));
-  if (statsTimer) clearInterval(statsTimer);
-  if (saveTimer) clearInterval(saveTimer);
-  try {
-    await pumpDone;
-    if (!fatal) {
-      pumping = true;
-      await pump();
-      o.decoder.finish(writer);
-      await flush();
-    }
-  } catch (e) {
-    fatal ??= e;
-  }
-  try {
-    await sink.close();
-  } catch (e) {
-    if (fatal && e !== fatal) log.error((e as Error).message); // e.g. where a partial file was kept
-    fatal ??= e;
-  }
-  if (o.decoder.save) await o.decoder.save().catch((e: Error) => log.warn(`saving state: ${e.message}`));
-  o.signals.off('SIGINT', onInt);
-  o.signals.off('SIGTERM', onTermSig);
-  o.signals.off('SIGHUP', onHup);
-  o.signals.off('SIGUSR2', onUsr2);
-  log.flushSuppressed();
-  if (!o.quiet) statsLine(true);
-  if (server) await closeServer(server);
-  if (fatal) throw fatal;
-  return 0;
 }
 
 /** A scrape reads every counter of the stats line; /proc is read once for all of them. */

@@ -214,8 +214,9 @@ export function bindFailure(flag: string, spec: ListenSpec, verb: string, e: Nod
  *  deprecation warning); undefined if Node changes it, and drops are then matched by port. */
 function socketFd(socket: dgram.Socket): number | undefined {
   const sym = Object.getOwnPropertySymbols(socket).find((x) => x.description === 'state symbol');
-  const state = sym ? (socket as unknown as Record<symbol, { handle?: { fd?: number } }>)[sym] : undefined;
-  const fd = state?.handle?.fd;
+  const state: unknown = sym ? Reflect.get(socket, sym) : undefined;
+  const handle: unknown = typeof state === 'object' && state !== null && 'handle' in state ? state.handle : undefined;
+  const fd: unknown = typeof handle === 'object' && handle !== null && 'fd' in handle ? handle.fd : undefined;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 

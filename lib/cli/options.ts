@@ -1,7 +1,7 @@
 // The shared yargs set-up: strict parsing, usage errors as exit 64 with one line (never the
 // whole help), --help with examples on stdout, --version, and the options every command has.
 
-import yargs, { type Argv, type Arguments } from 'yargs';
+import yargs, { type Argv, type Options } from 'yargs';
 import type { Proc } from './run.js';
 import { tryHelp } from './exit.js';
 import { usageError } from '../errors.js';
@@ -27,7 +27,8 @@ export interface CommonArgs {
 
 export function makeParser(proc: Pick<Proc, 'argv' | 'stdout'>, spec: CommandSpec): Argv<CommonArgs> {
   const width = Math.min(100, proc.stdout.columns ?? 100);
-  let y = yargs(proc.argv)
+  const flags = new Set<string>();
+  let y = recordValueFlags(yargs(proc.argv), flags)
     .scriptName(spec.prog)
     .usage(`${spec.synopsis.map((s) => `$0 ${s}`).join('\n')}\n\n${spec.summary}`)
     .exitProcess(false)
@@ -63,8 +64,26 @@ export function makeParser(proc: Pick<Proc, 'argv' | 'stdout'>, spec: CommandSpe
       `See ${spec.prog}(1) for details. Exit status: 0 ok, 64 usage, 65 bad data, 66 no input (see the man page).`,
     );
   for (const [cmd, desc] of spec.examples) y = y.example(cmd, desc);
-  RAW_ARGV.set(y, proc.argv);
+  DECLARED.set(y, { argv: proc.argv, valueFlags: flags });
   return y;
+}
+
+/** yargs' option(name, declaration) and options({name: declaration, …}) of `y`, which also add
+ *  the names (and aliases) of the string options to `flags` as they are declared: parseArgs
+ *  needs to know which flags take a value (joinDashValues). */
+function recordValueFlags<T>(y: Argv<T>, flags: Set<string>): Argv<T> {
+  type Declare = (key: string | Record<string, Options>, opt?: Options) => Argv<T>;
+  const declare = y.option.bind(y) as Declare;
+  const option = (...a: Parameters<Declare>): Argv<T> => {
+    const [key, opt] = a;
+    if (typeof key === 'string' && (opt?.type === 'string' || opt?.string === true)) {
+      flags.add(key);
+      for (const alias of [opt.alias ?? []].flat()) flags.add(alias);
+    }
+    // yargs' option({…}) declares each entry through this.options(name, declaration)
+    return declare(...a);
+  };
+  return Object.assign(y, { option, options: option });
 }
 
 /**
@@ -86,7 +105,8 @@ export function unknownAsGiven(msg: string, argv: readonly string[]): string {
   return `${shown.length === 1 ? 'Unknown argument' : 'Unknown arguments'}: ${shown.join(', ')}`;
 }
 
-const RAW_ARGV = new WeakMap<object, readonly string[]>();
+/** What makeParser saw of a parser: the words to parse and the flags that take a value. */
+const DECLARED = new WeakMap<object, { argv: readonly string[]; valueFlags: ReadonlySet<string> }>();
 
 /**
  * yargs-parser never takes "-" as the value of a flag written apart (`-f -`, `--output -`): the
@@ -114,17 +134,9 @@ export function joinDashValues(argv: readonly string[], stringKeys: ReadonlySet<
  *  result has the types yargs infers from the option declarations, and `files`: the input files
  *  of a command's `[files..]` positional with what follows `--`. */
 export async function parseArgs<T extends CommonArgs>(y: Argv<T>) {
-  const raw = RAW_ARGV.get(y);
-  let args: string[] | undefined;
-  if (raw) {
-    const o = (y as unknown as { getOptions(): { string: string[]; alias: Record<string, string[]> } }).getOptions();
-    const keys = new Set<string>();
-    for (const k of o.string) {
-      keys.add(k);
-      for (const a of o.alias[k] ?? []) keys.add(a);
-    }
-    args = joinDashValues(raw, keys);
-  }
+  const declared = DECLARED.get(y);
+  const raw = declared?.argv;
+  const args = declared && joinDashValues(declared.argv, declared.valueFlags);
   // `PROG completion` alone prints the script; yargs, not exiting, would go on to refuse the word
   if (raw?.length === 1 && raw[0] === 'completion') {
     y.showCompletionScript();

@@ -10,16 +10,44 @@ import type { FieldName } from './fields.js';
 /** The CSV dialect of every flowmeter command (design: `;`-separated, `\n` line ends). */
 export const CSV_OPTIONS = { delimiter: ';', record_delimiter: 'unix' as const, eof: true };
 
+/** One CSV line without its line end (a header, say: one call, so no batch). */
+export function csvLine(cells: readonly unknown[]): string {
+  return stringify([cells as unknown[]], { ...CSV_OPTIONS, eof: false });
+}
+
+/** Rows queued and stringified together: one csv-stringify call per batch. */
+export class CsvBatch {
+  private rows: unknown[][] = [];
+
+  constructor(readonly batchRows = 1024) {}
+
+  /** Queue one row of cells; true when a batch is ready to take(). */
+  add(cells: unknown[]): boolean {
+    this.rows.push(cells);
+    return this.rows.length >= this.batchRows;
+  }
+
+  /** The queued rows as CSV lines, each ending in `\n` ("" when none). */
+  take(): string {
+    if (this.rows.length === 0) return '';
+    const text = stringify(this.rows, CSV_OPTIONS);
+    this.rows = [];
+    return text;
+  }
+}
+
 export class CsvFormatter {
-  private rows: string[][] = [];
+  private readonly batch: CsvBatch;
 
   constructor(
     readonly fields: readonly FieldName[],
-    readonly batchRows = 1024,
-  ) {}
+    batchRows = 1024,
+  ) {
+    this.batch = new CsvBatch(batchRows);
+  }
 
   header(): string {
-    return stringify([this.fields as string[]], CSV_OPTIONS);
+    return `${csvLine(this.fields)}\n`;
   }
 
   /** Queue one record; true when a batch is ready to take(). */
@@ -27,15 +55,11 @@ export class CsvFormatter {
     const f = this.fields;
     const row = new Array<string>(f.length);
     for (let i = 0; i < f.length; i++) row[i] = renderField(r, f[i]!);
-    this.rows.push(row);
-    return this.rows.length >= this.batchRows;
+    return this.batch.add(row);
   }
 
   /** The queued rows as CSV text ("" when none). */
   take(): string {
-    if (this.rows.length === 0) return '';
-    const text = stringify(this.rows, CSV_OPTIONS);
-    this.rows = [];
-    return text;
+    return this.batch.take();
   }
 }

@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { readRecords, rejectLine } from '../cli/ndjson-input.js';
+import { readRecords, rejectLine, type RejectLine } from '../cli/ndjson-input.js';
 import type { InputFormat } from '../flow/dialects.js';
 import type { Log } from '../cli/log.js';
 import { withReadProgress } from '../cli/progress.js';
@@ -299,126 +299,140 @@ function describeScope(
 
 /** Read every input, count, write samples; returns the statistics (rejections are in the log). */
 export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStats> {
-  const out = io.sink ?? new StdoutSink(io.stdout);
-  const samples = new SampleWriter(out, cfg);
-  const stats: CountStats = { flows: 0, matched: 0, rejected: 0, late: 0, samples: 0, unclaimed: 0 };
-  const unclaimedExporters = new Map<string, number>();
-  const said = new Set<string>(); // a --live run re-reads the store: say each thing once
-  const warnOnce = (message: string): void => {
-    if (!said.has(message)) io.log.warn(message);
-    said.add(message);
-  };
-  const first = await io.load();
-  let matcher = new Matcher(first);
-  let scope = new Scope(first, cfg.subnets, cfg.externalIfs);
-  describeScope(first, scope, io, cfg, warnOnce);
-  const load = async (): Promise<void> => {
-    const data = await io.load();
-    matcher = new Matcher(data);
-    scope = new Scope(data, cfg.subnets, cfg.externalIfs);
-    describeScope(data, scope, io, cfg, warnOnce);
-  };
-  const cells = (): number => matcher.labels.length * scope.slots.length;
-  const R = cfg.reportInterval;
-  const now = io.now ?? Date.now;
-  const newWindow = (start: number, reopened = 0): Window => ({
-    start,
-    bytes: new Array<Counter>(cells()).fill(0),
-    pkts: new Array<Counter>(cells()).fill(0),
-    reopened,
-  });
+  const run = new CountRun(cfg, io, io.sink ?? new StdoutSink(io.stdout));
+  await run.load();
+  run.openLiveWindow();
+  const timer = cfg.live ? await run.startLiveReports() : undefined;
+  try {
+    await run.read();
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+  await run.end();
+  return run.stats;
+}
 
-  // flow-time state
-  const open = new Map<number, Window>();
-  let watermark = -Infinity;
-  let emittedUpTo = -Infinity;
-  const reopenCount = new Map<number, number>();
-  // live state
-  let live = newWindow(Math.floor(now() / 1000));
-  let lastReport = now() / 1000;
-  let storeMtime = 0;
-  let writing: Promise<void> = Promise.resolve();
-  let writeError: unknown;
+/** One count run: the store (labels, routers), the open intervals, the samples written. */
+class CountRun {
+  readonly stats: CountStats = { flows: 0, matched: 0, rejected: 0, late: 0, samples: 0, unclaimed: 0 };
+  private readonly samples: SampleWriter;
+  private readonly unclaimedExporters = new Map<string, number>();
+  private readonly said = new Set<string>(); // a --live run re-reads the store: say each thing once
+  private readonly reject: RejectLine;
+  private readonly now: () => number;
+  private matcher!: Matcher;
+  private scope!: Scope;
+  // flow time: the intervals still open, the newest flow second seen, the intervals reported
+  private readonly open = new Map<number, Window>();
+  private watermark = -Infinity;
+  private emittedUpTo = -Infinity;
+  private readonly reopenCount = new Map<number, number>();
+  // --live: the interval being counted, when the last was reported, the store file's mtime
+  private live!: Window;
+  private lastReport = 0;
+  private storeMtime = 0;
+  private writing: Promise<void> = Promise.resolve();
+  private writeError: unknown;
 
-  const emitWindow = async (w: Window): Promise<void> => {
-    if (samples.emit(matcher.labels, scope.slots, w, w.start + R, R, 'hash')) await out.flush();
-  };
-  const flushClosed = async (all: boolean): Promise<void> => {
-    const ready = [...open.keys()].filter((s) => all || s + R + cfg.lateness <= watermark).sort((a, b) => a - b);
-    for (const s of ready) {
-      await emitWindow(open.get(s)!);
-      open.delete(s);
-      if (s > emittedUpTo) emittedUpTo = s;
-    }
-    if (ready.length > 0) await out.flush(); // a closed interval goes out (to the bus) now, not with the next batch
-  };
-
-  const liveReport = async (): Promise<void> => {
-    const t = now() / 1000;
-    const end = Math.floor(t);
-    const w = live;
-    live = newWindow(end);
-    const seconds = Math.max(0, Math.round(t - lastReport));
-    lastReport = t;
-    if (samples.emit(matcher.labels, scope.slots, w, end, seconds, 'random')) await out.flush();
-    await out.flush();
-    if (io.storePath) {
-      const st = await fsp.stat(io.storePath).catch(() => undefined);
-      if (st && st.mtimeMs !== storeMtime) {
-        storeMtime = st.mtimeMs;
-        await load();
-        live = newWindow(end);
-      }
-    }
-  };
-  let timer: NodeJS.Timeout | undefined;
-  if (cfg.live) {
-    if (io.storePath) storeMtime = (await fsp.stat(io.storePath).catch(() => undefined))?.mtimeMs ?? 0;
-    timer = setInterval(() => {
-      writing = writing.then(liveReport).catch((e) => {
-        writeError ??= e;
-      });
-    }, R * 1000);
+  constructor(
+    private readonly cfg: CountConfig,
+    private readonly io: CountIo,
+    private readonly out: SampleSink,
+  ) {
+    this.samples = new SampleWriter(out, cfg);
+    this.reject = rejectLine(io.log, this.stats, cfg.strict);
+    this.now = io.now ?? Date.now;
   }
 
-  const inputs = cfg.inputs.length === 0 ? ['-'] : cfg.inputs;
-  const reject = rejectLine(io.log, stats, cfg.strict);
-  const onFlow = (r: FlowRecord, place: () => string): void => {
-    stats.flows++;
-    let w: Window;
-    if (cfg.live) w = live;
-    else {
-      const tns = flowTimeNs(r, cfg.timeField);
-      if (tns <= 0) {
-        reject(
-          place(),
-          'flow without time',
-          `flow has no time_flow_start_ns, time_flow_end_ns or time_received_ns; cannot place it in an interval`,
-        );
-        return;
-      }
-      const t = Math.floor(tns / 1e9);
-      const start = t - (((t % R) + R) % R);
-      if (t > watermark) watermark = t;
-      let win = open.get(start);
-      if (!win) {
-        let re = 0;
-        if (start <= emittedUpTo) {
-          re = (reopenCount.get(start) ?? 0) + 1;
-          reopenCount.set(start, re);
-        }
-        win = newWindow(start, re);
-        open.set(start, win);
-      }
-      if (win.reopened > 0) stats.late++;
-      w = win;
-    }
-    const s = scope.slotOf(r);
+  /** (Re)load the labels and rules, and say what they leave uncounted. */
+  async load(): Promise<void> {
+    const data = await this.io.load();
+    this.matcher = new Matcher(data);
+    this.scope = new Scope(data, this.cfg.subnets, this.cfg.externalIfs);
+    describeScope(data, this.scope, this.io, this.cfg, (message) => {
+      if (!this.said.has(message)) this.io.log.warn(message);
+      this.said.add(message);
+    });
+  }
+
+  openLiveWindow(): void {
+    this.live = this.newWindow(Math.floor(this.now() / 1000));
+    this.lastReport = this.now() / 1000;
+  }
+
+  /** --live: report every --report-interval seconds of wall clock. */
+  async startLiveReports(): Promise<NodeJS.Timeout> {
+    if (this.io.storePath) this.storeMtime = (await fsp.stat(this.io.storePath).catch(() => undefined))?.mtimeMs ?? 0;
+    return setInterval(() => {
+      this.writing = this.writing
+        .then(() => this.liveReport())
+        .catch((e) => {
+          this.writeError ??= e;
+        });
+    }, this.cfg.reportInterval * 1000);
+  }
+
+  read(): Promise<void> {
+    const { cfg, io } = this;
+    const inputs = cfg.inputs.length === 0 ? ['-'] : cfg.inputs;
+    // samples are written while reading: no progress line when they go to a terminal
+    const dataOnTerminal = (io.stdout as { isTTY?: boolean }).isTTY === true;
+    return withReadProgress(io.log, inputs, dataOnTerminal, (progress) =>
+      readRecords(
+        inputs,
+        { ...io, progress },
+        { lines: 0 },
+        this.reject,
+        cfg.inputFormat ?? 'auto',
+        (rec, file, line) => {
+          if (rec.kind === 'aggregate')
+            throw new FieldError(
+              'flows',
+              'a flow record (meter-label counts flows, not aggregate records)',
+              rec.obj.flows,
+            );
+          this.addFlow(rec.flow, () => `${file}:${line}`);
+          return true;
+        },
+        async () => {
+          if (!cfg.live) await this.flushClosed(false);
+          if (this.writeError) throw this.writeError;
+        },
+      ),
+    );
+  }
+
+  /** Report what is still open, end the output, say what went uncounted. */
+  async end(): Promise<void> {
+    await this.writing;
+    if (this.writeError) throw this.writeError;
+    if (this.cfg.live) await this.liveReport();
+    else await this.flushClosed(true);
+    await this.out.end();
+    this.stats.samples = this.samples.samples;
+    this.warnUnclaimed();
+    if (this.stats.late > 0)
+      this.io.log.info(
+        `${this.stats.late} flows arrived after their interval was reported; they were reported again as extra samples`,
+      );
+  }
+
+  private addFlow(r: FlowRecord, place: () => string): void {
+    this.stats.flows++;
+    const w = this.cfg.live ? this.live : this.flowTimeWindow(r, place);
+    if (!w) return;
+    const s = this.scope.slotOf(r);
     if (s < 0) {
-      stats.unclaimed++;
-      unclaimedExporters.set(r.sampler_address, (unclaimedExporters.get(r.sampler_address) ?? 0) + 1);
+      this.stats.unclaimed++;
+      this.unclaimedExporters.set(r.sampler_address, (this.unclaimedExporters.get(r.sampler_address) ?? 0) + 1);
       return;
     }
+    if (this.countIn(w, s, r)) this.stats.matched++;
+  }
+
+  /** Add the flow to the labels of router slot `s` it matches; true when it matched one. */
+  private countIn(w: Window, s: number, r: FlowRecord): boolean {
+    const { scope, matcher } = this;
     const slot = scope.slots[s]!;
     const d = scope.direction(slot, r);
     const n = d.dirs === 0 ? 0 : matcher.match(r.src_addr, r.dst_addr, d.dirs, d.crossing);
@@ -431,56 +445,92 @@ export async function runCount(cfg: CountConfig, io: CountIo): Promise<CountStat
       w.bytes[base + l] = addCounters(w.bytes[base + l]!, r.bytes);
       w.pkts[base + l] = addCounters(w.pkts[base + l]!, r.packets);
     }
-    if (counted) stats.matched++;
-  };
-  try {
-    const counts = { lines: 0 };
-    // samples are written while reading: no progress line when they go to a terminal
-    const dataOnTerminal = (io.stdout as { isTTY?: boolean }).isTTY === true;
-    await withReadProgress(io.log, inputs, dataOnTerminal, (progress) =>
-      readRecords(
-        inputs,
-        { ...io, progress },
-        counts,
-        reject,
-        cfg.inputFormat ?? 'auto',
-        (rec, file, line) => {
-          if (rec.kind === 'aggregate')
-            throw new FieldError(
-              'flows',
-              'a flow record (meter-label counts flows, not aggregate records)',
-              rec.obj.flows,
-            );
-          onFlow(rec.flow, () => `${file}:${line}`);
-          return true;
-        },
-        async () => {
-          if (!cfg.live) await flushClosed(false);
-          if (writeError) throw writeError;
-        },
-      ),
-    );
-  } finally {
-    if (timer) clearInterval(timer);
+    return counted;
   }
-  await writing;
-  if (writeError) throw writeError;
-  if (cfg.live) await liveReport();
-  else await flushClosed(true);
-  await out.end();
-  stats.samples = samples.samples;
-  if (stats.unclaimed > 0) {
-    const top = [...unclaimedExporters]
+
+  /** The flow-time interval of a flow (opened again when it was reported already); undefined,
+   *  and the flow rejected, when it has no time. */
+  private flowTimeWindow(r: FlowRecord, place: () => string): Window | undefined {
+    const tns = flowTimeNs(r, this.cfg.timeField);
+    if (tns <= 0) {
+      this.reject(
+        place(),
+        'flow without time',
+        `flow has no time_flow_start_ns, time_flow_end_ns or time_received_ns; cannot place it in an interval`,
+      );
+      return undefined;
+    }
+    const R = this.cfg.reportInterval;
+    const t = Math.floor(tns / 1e9);
+    const start = t - (((t % R) + R) % R);
+    if (t > this.watermark) this.watermark = t;
+    let win = this.open.get(start);
+    if (!win) {
+      let re = 0;
+      if (start <= this.emittedUpTo) {
+        re = (this.reopenCount.get(start) ?? 0) + 1;
+        this.reopenCount.set(start, re);
+      }
+      win = this.newWindow(start, re);
+      this.open.set(start, win);
+    }
+    if (win.reopened > 0) this.stats.late++;
+    return win;
+  }
+
+  private newWindow(start: number, reopened = 0): Window {
+    const cells = this.matcher.labels.length * this.scope.slots.length;
+    return { start, bytes: new Array<Counter>(cells).fill(0), pkts: new Array<Counter>(cells).fill(0), reopened };
+  }
+
+  /** Report the flow-time intervals past the watermark and lateness (all of them at the end). */
+  private async flushClosed(all: boolean): Promise<void> {
+    const R = this.cfg.reportInterval;
+    const ready = [...this.open.keys()]
+      .filter((s) => all || s + R + this.cfg.lateness <= this.watermark)
+      .sort((a, b) => a - b);
+    for (const s of ready) {
+      const w = this.open.get(s)!;
+      if (this.samples.emit(this.matcher.labels, this.scope.slots, w, w.start + R, R, 'hash')) await this.out.flush();
+      this.open.delete(s);
+      if (s > this.emittedUpTo) this.emittedUpTo = s;
+    }
+    if (ready.length > 0) await this.out.flush(); // a closed interval goes out (to the bus) now, not with the next batch
+  }
+
+  /** --live: report the interval counted since the last report, then reload a changed store. */
+  private async liveReport(): Promise<void> {
+    const t = this.now() / 1000;
+    const end = Math.floor(t);
+    const w = this.live;
+    this.live = this.newWindow(end);
+    const seconds = Math.max(0, Math.round(t - this.lastReport));
+    this.lastReport = t;
+    if (this.samples.emit(this.matcher.labels, this.scope.slots, w, end, seconds, 'random')) await this.out.flush();
+    await this.out.flush();
+    if (await this.storeChanged()) {
+      await this.load();
+      this.live = this.newWindow(end);
+    }
+  }
+
+  private async storeChanged(): Promise<boolean> {
+    if (!this.io.storePath) return false;
+    const st = await fsp.stat(this.io.storePath).catch(() => undefined);
+    if (!st || st.mtimeMs === this.storeMtime) return false;
+    this.storeMtime = st.mtimeMs;
+    return true;
+  }
+
+  private warnUnclaimed(): void {
+    const { unclaimed } = this.stats;
+    if (unclaimed === 0) return;
+    const top = [...this.unclaimedExporters]
       .sort((a, b) => b[1] - a[1])
       .slice(0, 5)
       .map(([a, c]) => `${a} (${c})`);
-    io.log.warn(
-      `${stats.unclaimed} flows from exporters no router claims, counted under no label: ${top.join(', ')}${unclaimedExporters.size > 5 ? ', …' : ''}`,
+    this.io.log.warn(
+      `${unclaimed} flows from exporters no router claims, counted under no label: ${top.join(', ')}${this.unclaimedExporters.size > 5 ? ', …' : ''}`,
     );
   }
-  if (stats.late > 0)
-    io.log.info(
-      `${stats.late} flows arrived after their interval was reported; they were reported again as extra samples`,
-    );
-  return stats;
 }

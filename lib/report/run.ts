@@ -9,6 +9,8 @@ import { AtomicFile, commitAll } from '../cli/io.js';
 import { readRecords, rejectLine } from '../cli/ndjson-input.js';
 import type { InputFormat } from '../flow/dialects.js';
 import { BatchWriter } from '../cli/writer.js';
+import { CsvBatch, csvLine } from '../format/csv.js';
+import { aggregateCsvHeader } from '../aggregate/aggregate-csv.js';
 import { FlowmeterError } from '../errors.js';
 import type { Log } from '../cli/log.js';
 import { withReadProgress } from '../cli/progress.js';
@@ -99,8 +101,13 @@ class LineOut {
 
   /** True when the caller should await flush(). */
   line(s: string): boolean {
-    if (this.w) return this.w.line(s);
-    this.buf += s + '\n';
+    return this.text(s + '\n');
+  }
+
+  /** Whole lines, each ending in '\n'; true when the caller should await flush(). */
+  text(s: string): boolean {
+    if (this.w) return this.w.add(s);
+    this.buf += s;
     return this.buf.length >= 65536;
   }
 
@@ -160,10 +167,6 @@ function rowToJson(prims: readonly PmacctPrimitive[], r: Row): string {
   return `${s}"packets":${r.packets},"bytes":${r.bytes},"flows":${r.flows},"time_start":${r.time_start},"time_end":${r.time_end}}`;
 }
 
-function csvCell(s: string): string {
-  return /[;"\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 function compareRows(sort: SortKey, prims: readonly PmacctPrimitive[]): ((a: Row, b: Row) => number) | undefined {
   if (sort === 'none') return undefined;
   const byKey = (a: Row, b: Row): number => {
@@ -180,33 +183,36 @@ function compareRows(sort: SortKey, prims: readonly PmacctPrimitive[]): ((a: Row
   return (a, b) => compareCounters(b[sort], a[sort]) || byKey(a, b);
 }
 
+/** How LinesSink renders rows: a line each, or (csv) cells each, stringified a batch at a time. */
+type RowRender = {
+  header?: string;
+  trailer?: (n: number) => string;
+} & ({ row: (r: Row) => string | undefined } | { cells: (r: Row) => unknown[] });
+
 /** Rows go out one per line (pmacct tables, csv, ndjson, Hydra); buffered only to sort/top. */
 class LinesSink implements Sink {
   private prims: PmacctPrimitive[] | undefined;
   private held: Row[] | undefined;
   private count = 0;
-  private started = false;
+  private r: RowRender | undefined;
+  private csv: CsvBatch | undefined;
   constructor(
     private readonly cfg: ReportConfig,
     private readonly out: LineOut,
-    private readonly render: (prims: readonly PmacctPrimitive[]) => {
-      header?: string;
-      row: (r: Row) => string | undefined;
-      trailer?: (n: number) => string;
-    },
+    private readonly render: (prims: readonly PmacctPrimitive[]) => RowRender,
     fixed: readonly PmacctPrimitive[] | undefined,
-    private r?: ReturnType<LinesSink['render']>,
   ) {
     this.prims = fixed ? [...fixed] : undefined;
     if (cfg.sort !== 'none' || cfg.top !== undefined) this.held = [];
   }
 
-  private start(first: Row | undefined): void {
-    if (this.started) return;
-    this.started = true;
+  private start(first: Row | undefined): RowRender {
+    if (this.r) return this.r;
     this.prims ??= first ? primitivesOf(first) : [];
     this.r = this.render(this.prims);
+    if ('cells' in this.r) this.csv = new CsvBatch();
     if (this.r.header !== undefined) this.out.line(this.r.header);
+    return this.r;
   }
 
   add(row: Row): boolean {
@@ -214,14 +220,19 @@ class LinesSink implements Sink {
       this.held.push(row);
       return false;
     }
-    this.start(row);
-    const s = this.r!.row(row);
+    const r = this.start(row);
+    if ('cells' in r) {
+      this.count++;
+      return this.csv!.add(r.cells(row)) && this.out.text(this.csv!.take());
+    }
+    const s = r.row(row);
     if (s === undefined) return false;
     this.count++;
     return this.out.line(s);
   }
 
   flush(): Promise<void> {
+    if (this.csv) this.out.text(this.csv.take());
     return this.out.flush();
   }
 
@@ -235,8 +246,9 @@ class LinesSink implements Sink {
       const n = this.cfg.top === undefined ? rows.length : Math.min(this.cfg.top, rows.length);
       for (let i = 0; i < n; i++) if (this.add(rows[i]!)) await this.out.flush();
     }
-    this.start(undefined);
-    if (this.r!.trailer) this.out.line(this.r!.trailer(this.count));
+    const r = this.start(undefined);
+    if (this.csv) this.out.text(this.csv.take());
+    if (r.trailer) this.out.line(r.trailer(this.count));
     await this.out.commit();
   }
 
@@ -475,16 +487,15 @@ async function makeSink(
         cfg,
         out,
         (prims) => ({
-          header: [...prims, 'packets', 'bytes', 'flows', 'time_start', 'time_end'].join(';'),
-          row: (r) =>
-            [
-              ...prims.map((pr) => csvCell(valueText(pr, r.values[pr]).replace(/^-$/, ''))),
-              r.packets,
-              r.bytes,
-              r.flows,
-              r.time_start,
-              r.time_end,
-            ].join(';'),
+          header: csvLine(aggregateCsvHeader(prims)),
+          cells: (r) => [
+            ...prims.map((pr) => valueText(pr, r.values[pr]).replace(/^-$/, '')),
+            r.packets,
+            r.bytes,
+            r.flows,
+            r.time_start,
+            r.time_end,
+          ],
         }),
         fixed,
       );

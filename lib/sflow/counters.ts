@@ -36,7 +36,12 @@ export interface CounterSample {
   other_records?: string[];
 }
 
-const GENERIC: ReadonlyArray<[keyof CounterSample, 4 | 8]> = [
+/** The 64-bit fields of the generic interface counters; the others are 32-bit. */
+type GenericU64 = 'if_speed' | 'if_in_octets' | 'if_out_octets';
+type GenericU32 = Exclude<keyof CounterSample & `if_${string}`, GenericU64>;
+
+/** The generic interface counter record (0:1), field by field in wire order. */
+const GENERIC: ReadonlyArray<readonly [GenericU32, 4] | readonly [GenericU64, 8]> = [
   ['if_index', 4],
   ['if_type', 4],
   ['if_speed', 8],
@@ -77,10 +82,10 @@ export function decodeCounterRecords(
     if (len > end - o) return `counter record ${i + 1} of ${n}: length ${len} exceeds the ${end - o} bytes left`;
     if (tag === 1 && len >= GENERIC_LEN) {
       let p = o;
-      const rec = c as unknown as Record<string, Counter>;
-      for (const [name, size] of GENERIC) {
-        rec[name] = size === 4 ? v.getUint32(p) : readU64(v, p);
-        p += size;
+      for (const field of GENERIC) {
+        if (field[1] === 4) c[field[0]] = v.getUint32(p);
+        else c[field[0]] = readU64(v, p);
+        p += field[1];
       }
     } else if (tag === 2 && len >= ETHERNET_LEN) {
       const e: number[] = [];

@@ -197,6 +197,31 @@ test('--since/--until select records by start time', async () => {
   assert.match(r.stdout, /;1291242554;1291242554$/m);
 });
 
+test('--format csv over more rows than one csv-stringify batch: every row once, in order, as ndjson has it', async () => {
+  const rows = 2500;
+  let input = '';
+  for (let i = 0; i < rows; i++)
+    input += `{"src_host":"10.${i >> 8}.${i & 255}.1","proto":${[6, 17, 1][i % 3]},"packets":${i + 1},"bytes":${(i * 7919) % 100003},"flows":1,"time_start":${1700000000 + i},"time_end":${1700000060 + i}}\n`;
+  for (const extra of [[], ['--sort', 'bytes', '--top', '2000']]) {
+    const csv = await runBin('flow-report', ['--format', 'csv', ...extra], { input });
+    const nd = await runBin('flow-report', ['--format', 'ndjson', ...extra], { input });
+    assert.equal(csv.code, 0, csv.stderr);
+    assert.equal(nd.code, 0, nd.stderr);
+    const lines = csv.stdout.split('\n');
+    assert.equal(lines.shift(), 'src_host;proto;packets;bytes;flows;time_start;time_end');
+    assert.equal(lines.pop(), '');
+    const want = nd.stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const o = JSON.parse(l) as Record<string, unknown>;
+        return [o.src_host, o.proto, o.packets, o.bytes, o.flows, o.time_start, o.time_end].join(';');
+      });
+    assert.equal(want.length, extra.length ? 2000 : rows);
+    assert.deepEqual(lines, want);
+  }
+});
+
 test('bad input: counted, named by file:line and field, the rest still reported, exit 65', async () => {
   const dir = tempDir();
   const bad = join(dir, 'bad.ndjson');

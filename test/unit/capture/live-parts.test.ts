@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DatagramQueue, parseListen, rcvbufWarning } from '../../../lib/capture/udp.js';
 import { parseProcNetUdp, readKernelStats, socketInode } from '../../../lib/capture/kernel-drops.js';
 import { RotatingWriter, intervalStart, stamp } from '../../../lib/capture/rotate.js';
-import { splitCommand } from '../../../lib/capture/live-cli.js';
+import { splitCommand } from '../../../lib/commands/flow-capture-live.js';
 import { FlowmeterError } from '../../../lib/errors.js';
 import { tempDir } from '../../helpers/tmp.js';
 import type { Datagram } from '../../../lib/capture/datagram.js';

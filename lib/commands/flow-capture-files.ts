@@ -11,7 +11,7 @@ import type { Log } from '../cli/log.js';
 import { openInput } from '../cli/io.js';
 import { ReadProgress } from '../cli/progress.js';
 import { openOutput } from '../cli/output.js';
-import { readCapture, newCaptureStats, type CaptureStats } from './pcap-file.js';
+import { readCapture, newCaptureStats, type CaptureStats } from '../capture/pcap-file.js';
 import type { FlowSink } from '../netflow/core.js';
 import { FlowDecoder } from '../decode/decoder.js';
 import { SflowDecoder } from '../sflow/decode.js';

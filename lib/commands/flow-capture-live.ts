@@ -10,17 +10,17 @@ import type { Log } from '../cli/log.js';
 import { FlowmeterError, usageError } from '../errors.js';
 import { writeFileAtomic, describeSystemError } from '../cli/io.js';
 import { intInRange } from '../cli/options.js';
-import type { Datagram } from './datagram.js';
+import type { Datagram } from '../capture/datagram.js';
 import { FlowDecoder } from '../decode/decoder.js';
 import { TemplateCache } from '../netflow/templates.js';
 import type { FlowSink } from '../netflow/core.js';
 import type { FlowWriter, FlowWriterOptions } from '../format/writer.js';
 import { SflowDecoder } from '../sflow/decode.js';
 import { counterToJson } from '../sflow/counters.js';
-import { parseListen, type ListenSpec } from './udp.js';
-import { runLive, type LiveDecoder } from './live.js';
-import { ExporterTable } from './exporters.js';
-import { parseTee } from './tee.js';
+import { parseListen, type ListenSpec } from '../capture/udp.js';
+import { runLive, type LiveDecoder } from '../capture/live.js';
+import { ExporterTable } from '../capture/exporters.js';
+import { parseTee } from '../capture/tee.js';
 
 const GROUP = 'Live capture:';
 /** Exporter streams listed with their own loss line. */
