@@ -1,7 +1,6 @@
 // --format csv: `;`-separated, one header line naming the columns, values as renderField gives
 // them (protocol and EtherType by name, arrays comma-joined and so quoted). csv-stringify does
-// the quoting; it is called once per batch of rows, not once per row, as each call has a set-up
-// cost (bench/README.md).
+// the quoting (CsvBatch).
 
 import { stringify } from 'csv-stringify/sync';
 import { renderField, type FlowRecord } from '../flow/record.js';
@@ -15,23 +14,42 @@ export function csvLine(cells: readonly unknown[]): string {
   return stringify([cells as unknown[]], { ...CSV_OPTIONS, eof: false });
 }
 
-/** Rows queued and stringified together: one csv-stringify call per batch. */
+/** A character that makes csv-stringify quote a cell (the delimiter, the quote, a line end). */
+const NEEDS_QUOTES = /[;"\r\n]/;
+
+/** Whether csv-stringify writes these cells as they are: strings it would not quote, numbers
+ *  (it writes `'' + value` for them, as join does). */
+function plainCells(cells: readonly unknown[]): boolean {
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells[i];
+    if (typeof c === 'string') {
+      if (NEEDS_QUOTES.test(c)) return false;
+    } else if (typeof c !== 'number' && typeof c !== 'bigint') return false;
+  }
+  return true;
+}
+
+/** Rows as CSV lines, taken a batch at a time. csv-stringify writes every row that needs it
+ *  (quotes, or a value that is not a string or number); a row of plain cells is joined here
+ *  as it would write it, because a call costs ~4x the row itself (bench/README.md), and most
+ *  rows (addresses, numbers) need no quotes. test/unit/format/csv.test.ts holds the two equal. */
 export class CsvBatch {
-  private rows: unknown[][] = [];
+  private text = '';
+  private rows = 0;
 
   constructor(readonly batchRows = 1024) {}
 
-  /** Queue one row of cells; true when a batch is ready to take(). */
+  /** Add one row of cells; true when a batch is ready to take(). */
   add(cells: unknown[]): boolean {
-    this.rows.push(cells);
-    return this.rows.length >= this.batchRows;
+    this.text += plainCells(cells) ? `${cells.join(';')}\n` : stringify([cells], CSV_OPTIONS);
+    return ++this.rows >= this.batchRows;
   }
 
-  /** The queued rows as CSV lines, each ending in `\n` ("" when none). */
+  /** The rows added as CSV lines, each ending in `\n` ("" when none). */
   take(): string {
-    if (this.rows.length === 0) return '';
-    const text = stringify(this.rows, CSV_OPTIONS);
-    this.rows = [];
+    const text = this.text;
+    this.text = '';
+    this.rows = 0;
     return text;
   }
 }
