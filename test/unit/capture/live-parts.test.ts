@@ -65,7 +65,7 @@ test('kernel drops: a real socket that is not read overflows and /proc/net/udp s
   rx.on('message', () => undefined);
   // stop reading (libuv recvStop) so the kernel buffer fills up
   const sym = Object.getOwnPropertySymbols(rx).find((x) => x.description === 'state symbol')!;
-  const handle = (rx as unknown as Record<symbol, { handle: { fd: number; recvStop(): void } }>)[sym]!.handle;
+  const { handle } = Reflect.get(rx, sym) as { handle: { fd: number; recvStop(): void } };
   handle.recvStop();
   const fd = handle.fd;
   const ref = { port: rx.address().port, inode: socketInode(fd) };
