@@ -64,8 +64,9 @@ const WORKER_YOUNG_MB = 8;
 const OUT_BYTES = 1 << 16;
 
 export interface WorkerData {
-  /** The run's configuration without what does not cross threads (the networks table, filter
-   *  functions: the worker makes its own from networksPath and filterSources). */
+  /** The run's configuration without what does not cross threads (filter functions: the worker
+   *  compiles its own from filterSources; the networks table crosses as data, see
+   *  NetworkTable.revive). */
   cfg: AggregateRunConfig;
   index: number;
   count: number;
@@ -537,7 +538,6 @@ class PieceCutter {
 function forWorkers(cfg: AggregateRunConfig): AggregateRunConfig {
   return {
     ...cfg,
-    networks: undefined,
     aggregations: cfg.aggregations.map((a) => {
       if ((a.spec.filters?.length ?? 0) !== (a.filterSources?.length ?? 0))
         throw new Error(`aggregation ${a.spec.name}: filters without their sources cannot go to worker threads`);

@@ -11,7 +11,7 @@ import { CSV_OPTIONS } from '../format/csv.js';
 import type { ChunkSource } from '../cli/io.js';
 import { UNCLOSED_ARRAY } from '../cli/ndjson-input.js';
 import { compileFilter } from '../filter/filter.js';
-import { loadNetworksFile } from '../networks/file.js';
+import { NetworkTable } from '../networks/file.js';
 import { Aggregator } from './aggregator.js';
 import { aggregateCsvRow } from './aggregate-csv.js';
 import { aggregateLineWriter, MAX_AGGREGATE_BYTES } from './aggregate-json.js';
@@ -47,7 +47,7 @@ const next = (): Promise<ToWorker> =>
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
 const wire = data.cfg;
-const networks = wire.networksPath ? await loadNetworksFile(wire.networksPath) : undefined;
+const networks = wire.networks && NetworkTable.revive(wire.networks);
 const cfg: AggregateRunConfig = {
   ...wire,
   networks,
