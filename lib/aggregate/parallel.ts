@@ -40,7 +40,7 @@ import { FlowmeterError, type ErrorKind } from '../errors.js';
 import { INPUT_CHUNK, openInputChunks, type AtomicFile, type ChunkSource } from '../cli/io.js';
 import { LineTooLongError } from '../cli/lines.js';
 import { MAX_LINE } from '../cli/ndjson-input.js';
-import { waitDrain } from '../cli/writer.js';
+import { ByteBatch } from '../format/bytes.js';
 import { withReadProgress, type ReadProgress } from '../cli/progress.js';
 import { MAX_SAFE } from '../flow/counter.js';
 import { aggregateCsvHeader } from './aggregate-csv.js';
@@ -595,14 +595,11 @@ async function writeMerged(
 ): Promise<void> {
   const spec = cfg.aggregations[k]!.spec;
   const sumAt = cfg.sort === 'key' ? -1 : (spec.interval ?? 0) > 0 ? 1 : 0;
-  const write = async (chunk: Buffer): Promise<void> => {
-    if (f) await f.write(chunk);
-    else if (!stdout.write(chunk)) await until(waitDrain(stdout));
-  };
-  let out = Buffer.allocUnsafe(OUT_BYTES);
-  let used = 0;
-  if (cfg.format === 'csv')
-    used = out.write(stringify([aggregateCsvHeader(canonicalOrder(spec.primitives))], CSV_OPTIONS));
+  // as one thread writes (run.ts writeNdjson): a file's next 64 KiB are merged while the last
+  // ones are written, where waiting for each write left the merge idle
+  const out = f ? (chunk: Buffer): Promise<void> => f.write(chunk) : stdout;
+  const batch = new ByteBatch(out, OUT_BYTES, true, typeof out === 'function');
+  if (cfg.format === 'csv') batch.add(stringify([aggregateCsvHeader(canonicalOrder(spec.primitives))], CSV_OPTIONS));
 
   const live: Run[] = [];
   for (const j of jobs) {
@@ -615,15 +612,11 @@ async function writeMerged(
     const run = live[best]!;
     const from = run.start();
     const to = run.batch.ends[run.at]!;
-    if (used + to - from > OUT_BYTES) {
-      await write(out.subarray(0, used));
-      out = Buffer.allocUnsafe(OUT_BYTES);
-      used = 0;
-    }
-    used += run.bytes.copy(out, used, from, to);
+    const at = batch.reserve(to - from);
+    if (batch.advance(at + run.bytes.copy(batch.buffer, at, from, to))) await until(batch.flush());
     if (++run.at === run.batch.rows && !(await run.advance(until))) live.splice(best, 1);
   }
-  if (used > 0) await write(out.subarray(0, used));
+  await until(batch.end());
 }
 
 /** The order of the current rows of two runs, as Aggregator.order would have them: the sortRow
