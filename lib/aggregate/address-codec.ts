@@ -54,6 +54,12 @@ export class AddressCodec {
     }
   }
 
+  /** The IPv6 address of words w0…w3 as an address value. */
+  put6(k: Uint32Array, o: number, w0: number, w1: number, w2: number, w3: number): void {
+    k[o] = 6;
+    k[o + 1] = this.intern6(w0, w1, w2, w3);
+  }
+
   /** The entry (index from FlowView.srcNetIndex; <0 = unmatched) as an address value. */
   putEntry(k: Uint32Array, o: number, i: number): void {
     if (i < 0) {

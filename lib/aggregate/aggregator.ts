@@ -49,9 +49,26 @@ export interface AggregationSpec {
   /** Multiply bytes and packets by the flow's sampling rate (0 = unknown: unchanged, counted). */
   renormalize?: boolean;
   /** Keep only the keys of this part of `count` (flow-aggregate --jobs: each worker thread owns
-   *  the keys that hash to its index; see lib/aggregate/parallel.ts). Stats count every flow. */
-  part?: { index: number; count: number };
+   *  the keys that hash to its index; see lib/aggregate/parallel.ts); the keys of other parts go
+   *  to `outbox` as exchange records (see addExchanged). Stats count the flows seen here. */
+  part?: { index: number; count: number; outbox: KeyOutbox };
 }
+
+/** Where an aggregation of one part sends what it accounts to keys of other parts. An exchange
+ *  record is `exchangeWidth` doubles: the addends (EXCHANGE_HEAD of them: bytes, packets, flows,
+ *  start, end, flags), the key words, then four words per address value of the key (an IPv6
+ *  address as its own words, since the index it has in the key is this thread's; zeros else). */
+export interface KeyOutbox {
+  /** Room for `n` doubles in part p's outbox: the array to write them to, at `at`. */
+  room(part: number, n: number): Float64Array;
+  /** Where room() made room. */
+  at: number;
+  /** A record whose addends are past 2^53 - 1 (rare): its doubles and the exact addends. */
+  wide(part: number, record: Float64Array, exact: WideSums): void;
+}
+
+/** Doubles before the key words in an exchange record. */
+export const EXCHANGE_HEAD = 6;
 
 export interface AggregateRecord {
   /** One value per key primitive, in the aggregation's (canonical) primitive order; tcpflags is
@@ -144,6 +161,11 @@ export class Aggregator {
   private readonly partCount: number;
   /** 1 at the word offsets that hold an address value (an IPv6 index when its kind word is 6). */
   private readonly addrValueAt: Uint8Array;
+  private readonly outbox: KeyOutbox | undefined;
+  /** Doubles of one exchange record of this aggregation (see KeyOutbox). */
+  readonly exchangeWidth: number;
+  /** Where recordFor made room. */
+  private recordAt = 0;
 
   constructor(spec: AggregationSpec) {
     this.name = spec.name;
@@ -178,13 +200,53 @@ export class Aggregator {
     this.ownView = new FlowView(spec.networks);
     this.partIndex = spec.part?.index ?? 0;
     this.partCount = spec.part?.count ?? 1;
+    this.outbox = spec.part?.outbox;
     this.addrValueAt = new Uint8Array(w);
     this.encodings.forEach((e, j) => void (e === ADDR && (this.addrValueAt[offsets[j]! + 1] = 1)));
+    this.exchangeWidth = EXCHANGE_HEAD + w + 4 * this.encodings.filter((e) => e === ADDR).length;
   }
 
-  /** Whether the key in the scratch row is this part's to keep (always, unpartitioned). */
-  private owns(): boolean {
-    return this.partCount === 1 || this.partOf(this.keys.scratch) === this.partIndex;
+  /** Room for an exchange record to part `part` (in a fresh array when `exact`: a record with
+   *  wide addends goes alone); returns the array, the record at `recordAt`. */
+  private recordFor(part: number, exact: WideSums | undefined): Float64Array {
+    if (exact !== undefined) {
+      this.recordAt = 0;
+      return new Float64Array(this.exchangeWidth);
+    }
+    const out = this.outbox!.room(part, this.exchangeWidth);
+    this.recordAt = this.outbox!.at;
+    return out;
+  }
+
+  /** The key in the scratch row into an exchange record at out[at…]: its words, then the four
+   *  words of each address value (see KeyOutbox). */
+  private keyInto(out: Float64Array, at: number): void {
+    const k = this.keys.scratch;
+    const v6 = this.codec.v6Words;
+    for (let j = 0; j < this.width; j++) out[at++] = k[j]!;
+    for (let j = 0; j < this.width; j++) {
+      if (this.addrValueAt[j] !== 1) continue;
+      const b = 4 * k[j]!;
+      const six = k[j - 1] === 6;
+      for (let w = 0; w < 4; w++) out[at++] = six ? v6[b + w]! : 0;
+    }
+  }
+
+  /** Add an exchange record another part sent (see KeyOutbox) at rec[at…]; returns where the
+   *  next record starts. Adding is a sum, a min, a max and an OR, so records applied in any
+   *  order give what one thread gives. `exact`: the addends of a wide record. */
+  addExchanged(rec: Float64Array, at: number, exact?: WideSums): number {
+    const k = this.keys.scratch;
+    const key = at + EXCHANGE_HEAD;
+    for (let j = 0; j < this.width; j++) k[j] = rec[key + j]!;
+    let addr = key + this.width;
+    for (let j = 0; j < this.width; j++) {
+      if (this.addrValueAt[j] !== 1) continue;
+      if (k[j - 1] === 6) this.codec.put6(k, j - 1, rec[addr]!, rec[addr + 1]!, rec[addr + 2]!, rec[addr + 3]!);
+      addr += 4;
+    }
+    this.add(rec[at]!, rec[at + 1]!, rec[at + 2]!, rec[at + 3]!, rec[at + 4]!, rec[at + 5]!, exact);
+    return at + this.exchangeWidth;
   }
 
   /** The part a key belongs to: a hash of its words, an IPv6 address hashed as its own four
@@ -282,7 +344,7 @@ export class Aggregator {
     const startS = Math.floor(startNs / NS);
     const endS = Math.floor(endNs / NS);
     if (this.interval === 0) {
-      if (this.owns()) this.add(this.slot(), bytes, packets, 1, startS, endS, v.tcpFlags, exact);
+      this.add(bytes, packets, 1, startS, endS, v.tcpFlags, exact);
       return;
     }
     const iv = this.interval;
@@ -292,7 +354,7 @@ export class Aggregator {
     if (tooLong) this.stats.notProRated++;
     if (!spread || tooLong) {
       n2(k, 0, bin);
-      if (this.owns()) this.add(this.slot(), bytes, packets, 1, bin, bin + iv, v.tcpFlags, exact);
+      this.add(bytes, packets, 1, bin, bin + iv, v.tcpFlags, exact);
       return;
     }
     // Pro-rating: each bin gets the share of the flow's duration it covers; shares are taken as
@@ -316,16 +378,16 @@ export class Aggregator {
       prevP = cumP;
       n2(k, 0, b);
       const share = exact === undefined ? undefined : { bytes: kb, packets: kp, flows: first ? 1n : 0n };
-      if (this.owns()) this.add(this.slot(), Number(kb), Number(kp), first ? 1 : 0, b, b + iv, v.tcpFlags, share);
+      this.add(Number(kb), Number(kp), first ? 1 : 0, b, b + iv, v.tcpFlags, share);
       first = false;
       if (boundary >= e) break;
     }
   }
 
-  /** Add to row i: in doubles while every sum stays within 2^53 - 1, else exactly (addWide).
+  /** Add to the key in the scratch row: in doubles while every sum stays within 2^53 - 1, else
+   *  exactly (addWide); a key of another part goes to its part instead (see KeyOutbox).
    *  `exact`: the addends when one is beyond 2^53 - 1 (bytes/packets/flows are then near). */
   private add(
-    i: number,
     bytes: number,
     packets: number,
     flows: number,
@@ -334,6 +396,21 @@ export class Aggregator {
     flags: number,
     exact?: WideSums,
   ): void {
+    const part = this.partCount === 1 ? this.partIndex : this.partOf(this.keys.scratch);
+    if (part !== this.partIndex) {
+      const out = this.recordFor(part, exact);
+      const at = this.recordAt;
+      out[at] = bytes;
+      out[at + 1] = packets;
+      out[at + 2] = flows;
+      out[at + 3] = start;
+      out[at + 4] = end;
+      out[at + 5] = flags;
+      this.keyInto(out, at + EXCHANGE_HEAD);
+      if (exact !== undefined) this.outbox!.wide(part, out, exact);
+      return;
+    }
+    const i = this.slot();
     const c = this.cols.segs[i >>> SEGMENT_BITS]!;
     const o = (i & SEGMENT_MASK) * this.row;
     const b = c[o + C_BYTES]! + bytes;
@@ -407,10 +484,9 @@ export class Aggregator {
   commit(p: PreparedAggregate): void {
     this.stats.aggregates++;
     this.keys.scratch.set(p.key);
-    if (!this.owns()) return;
     const wide = typeof p.bytes !== 'number' || typeof p.packets !== 'number' || typeof p.flows !== 'number';
     const exact = wide ? { bytes: BigInt(p.bytes), packets: BigInt(p.packets), flows: BigInt(p.flows) } : undefined;
-    this.add(this.slot(), Number(p.bytes), Number(p.packets), Number(p.flows), p.start, p.end, p.flags, exact);
+    this.add(Number(p.bytes), Number(p.packets), Number(p.flows), p.start, p.end, p.flags, exact);
   }
 
   /** The key values of aggregate i, as they print, into `out`. */

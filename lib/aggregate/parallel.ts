@@ -1,16 +1,29 @@
 // flow-aggregate --jobs N: N worker threads (worker.ts) share the scanning and accounting.
 //
-// Partitioning: by key. The main thread reads the input into a ring of shared buffers and every
-// worker reads every chunk; each scans every line, but keeps only the keys that hash to it
-// (Aggregator's `part`), so the workers hold disjoint key sets. Chosen over splitting the input
-// by chunks because with chunks every worker ends up holding nearly every key of a billing run
-// (the keys of ab/ba are spread over the whole input): memory would grow by the whole key set
-// per worker (--jobs 2 needs ≤ 1.3× the memory of one thread), and the tables would have to be
-// merged after. Split by key, nothing is merged but the sorted output, no key is held twice, and
-// line numbers, rejects and stats are those of one thread (each worker sees every line; worker
-// 0 tells the rejects). What is shared: the key hash tables and counters (memory and cache
-// misses, the larger part of a line's cost at ~1 M keys); what every worker repeats: scanning
-// and the networks lookups that make the key.
+// Partitioning: the input by pieces, the keys by hash. The main thread reads the input into a
+// ring of shared slots, cuts it into pieces of whole lines (the partial last line of a slot is
+// carried to the start of the next) and gives each piece to one worker (the one with the fewest
+// pieces in hand). A worker scans and accounts the lines of its pieces alone; of the keys they
+// make it keeps those of its own part (Aggregator's `part`, a hash of the key) and sends what it
+// accounts to any other key to that key's worker as an exchange record (exchange.ts), which
+// adds it between its pieces. So the scan, the networks lookups and the key hash, 45-58 % of a
+// line's cost, are done once, and no key is held twice (memory: --jobs 2 must stay within 1.3x
+// that of one thread, and the tables need no merge after). Adding is a sum, a min, a max and an
+// OR, so the records added in any order give exactly what one thread gives. Before, every worker
+// scanned every line and kept only its keys: that repeated about half of a line's cost per worker
+// and made -j 2 12-15 % slower than -j 1 on two idle cores (bench/README.md, issue 20). Split by
+// pieces, the scan is no longer repeated; what the workers add is a fixed start-up (~40 MB and a
+// few tenths of a second for two) and the exchange (about half of the keys' updates travel as
+// records and are hashed twice). Measured on a busy machine only so far: see bench/README.md.
+//
+// Line numbers, rejects and counts: a worker tells, per piece, its line count and its rejected
+// lines (by line within the piece); the main thread takes the pieces in input order and prints
+// the rejects with their line in the file, as one thread prints them (and --strict fails at the
+// first of them). Counts and aggregation stats are the sums over the workers.
+//
+// A JSON array written over many lines (nfdump -o json) is one object over many lines: a file
+// that starts with one goes whole to one worker, in order; one that starts in the middle of a
+// file and is still open at the end of its piece fails the run (read such input with --jobs 1).
 //
 // Output: each worker sorts its own aggregates (Aggregator.order) and sends them formatted, in
 // batches, with what they sort by (Aggregator.sortRow); the main thread merges the N sorted runs,
@@ -19,17 +32,20 @@
 // A worker that fails or ends early fails the run (exit 70, or the worker's own FlowmeterError status)
 // before anything is written.
 
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { CSV_OPTIONS } from '../format/csv.js';
 import { FlowmeterError, type ErrorKind } from '../errors.js';
 import { INPUT_CHUNK, openInputChunks, type AtomicFile, type ChunkSource } from '../cli/io.js';
-import { waitDrain } from '../cli/writer.js';
-import { withReadProgress } from '../cli/progress.js';
+import { LineTooLongError } from '../cli/lines.js';
+import { MAX_LINE } from '../cli/ndjson-input.js';
+import { ByteBatch } from '../format/bytes.js';
+import { withReadProgress, type ReadProgress } from '../cli/progress.js';
 import { MAX_SAFE } from '../flow/counter.js';
 import { aggregateCsvHeader } from './aggregate-csv.js';
 import { canonicalOrder } from './primitives.js';
+import type { AggregatorStats } from './aggregator.js';
 import {
   inputsOf,
   writeOutputs,
@@ -42,7 +58,7 @@ import {
 
 /** Bytes per slot of the shared ring the main thread reads into. */
 export const RING_CHUNK = INPUT_CHUNK;
-/** Slots in the ring: how far the reading may run ahead of the slowest worker. */
+/** Slots in the ring: how far the reading may run ahead of the workers. */
 const RING_SLOTS = 8;
 /** A worker's young generation (MB): a thread allocates little but typed arrays (kept outside
  *  it), and V8's default semi-spaces made -j 2 take ~15 MB more peak RSS on the bench run (the
@@ -52,19 +68,27 @@ const WORKER_YOUNG_MB = 8;
 const OUT_BYTES = 1 << 16;
 
 export interface WorkerData {
-  /** The run's configuration without what does not cross threads (the networks table, filter
-   *  functions: the worker makes its own from networksPath and filterSources). */
+  /** The run's configuration without what does not cross threads (filter functions: the worker
+   *  compiles its own from filterSources; the networks table crosses as data, see
+   *  NetworkTable.revive). */
   cfg: AggregateRunConfig;
   index: number;
   count: number;
   ring: SharedArrayBuffer;
+  /** peers[i]: the port to worker i (null at this worker's own index). */
+  peers: Array<MessagePort | null>;
 }
 
+/** A rejected line of a piece: its line within the piece, the reason, the message. */
+export type PieceReject = [line: number, reason: string, message: string];
+
 export type ToWorker =
-  | { t: 'open'; name: string }
+  /** A piece of input `seq` of the file `name`: `len` bytes in ring slot `slot` (or `data`, a
+   *  line longer than a slot); with `more`, slots follow as chunks until the next non-chunk. */
+  | { t: 'piece'; seq: number; name: string; slot: number; len: number; more: boolean; data?: Uint8Array }
   | { t: 'chunk'; slot: number; len: number }
-  | { t: 'eof' }
-  /** No more input: reading was interrupted (SIGINT). */
+  | { t: 'pend' }
+  /** No more input. */
   | { t: 'end' }
   /** `reuse`: a batch's buffers given back, to be filled again (no fresh memory per batch). */
   | { t: 'rows'; agg: number; reuse?: RowBuffers | undefined };
@@ -90,10 +114,21 @@ export interface RowBatch extends RowBuffers {
   done: boolean;
 }
 
+/** A piece read: its lines, its rejected lines, and where an array starts that is open at its
+ *  end (see the header); `slot` is given back with it (-1: its slots went back one by one). */
+export interface PieceDone {
+  t: 'done';
+  seq: number;
+  slot: number;
+  lines: number;
+  rejects: PieceReject[];
+  unclosed: number | undefined;
+}
+
 export type FromWorker =
   | { t: 'release'; slot: number }
-  | { t: 'reject'; place: string; reason: string; message: string }
-  | { t: 'read'; counts: ReadCounts; interrupted: boolean; aggregations: AggregationOutcome[] }
+  | PieceDone
+  | { t: 'read'; counts: ReadCounts; aggregations: AggregationOutcome[] }
   | RowBatch
   | { t: 'error'; message: string; kind: ErrorKind | undefined };
 
@@ -101,6 +136,10 @@ export type FromWorker =
 class Job {
   readonly worker: Worker;
   read: Promise<Extract<FromWorker, { t: 'read' }>>;
+  /** Pieces given and not yet read. */
+  inHand = 0;
+  /** Pieces given. */
+  given = 0;
   private onRead!: (m: Extract<FromWorker, { t: 'read' }>) => void;
   private onRows: ((b: RowBatch) => void) | undefined;
 
@@ -109,7 +148,7 @@ class Job {
     data: WorkerData,
     handlers: {
       release(slot: number): void;
-      reject(m: Extract<FromWorker, { t: 'reject' }>): void;
+      done(m: PieceDone): void;
       fail(e: Error): void;
       finished(): boolean;
     },
@@ -117,12 +156,15 @@ class Job {
     this.read = new Promise((r) => (this.onRead = r));
     this.worker = new Worker(new URL('./worker.js', import.meta.url), {
       workerData: data,
+      transferList: data.peers.filter((p) => p !== null),
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
     });
     this.worker.on('message', (m: FromWorker) => {
       if (m.t === 'release') handlers.release(m.slot);
-      else if (m.t === 'reject') handlers.reject(m);
-      else if (m.t === 'read') this.onRead(m);
+      else if (m.t === 'done') {
+        this.inHand--;
+        handlers.done(m);
+      } else if (m.t === 'read') this.onRead(m);
       else if (m.t === 'rows') this.onRows?.(m);
       else handlers.fail(m.kind === undefined ? new Error(m.message) : new FlowmeterError(m.kind, m.message));
     });
@@ -157,12 +199,84 @@ class Job {
   }
 }
 
+/** Ports between every two of n workers: ports[i][j] is worker i's port to worker j. */
+function peerPorts(n: number): Array<Array<MessagePort | null>> {
+  const ports = Array.from({ length: n }, () => new Array<MessagePort | null>(n).fill(null));
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++) {
+      const { port1, port2 } = new MessageChannel();
+      ports[i]![j] = port1;
+      ports[j]![i] = port2;
+    }
+  return ports;
+}
+
+/** The pieces' reports taken in input order: rejects printed (or, with --strict, the first
+ *  one fatal) with their line in the file, as one thread tells them. */
+class InputOrder {
+  private next = 0;
+  /** Lines of the current file before the next piece. */
+  private base = 0;
+  private readonly names = new Map<number, { name: string; first: boolean }>();
+  private readonly reports = new Map<number, PieceDone>();
+  /** The pieces that are a line longer than MAX_LINE (their message tells the line). */
+  private readonly long = new Set<number>();
+
+  constructor(
+    private readonly cfg: AggregateRunConfig,
+    private readonly io: AggregateIO,
+    private readonly fail: (e: Error) => void,
+  ) {}
+
+  /** Piece seq is of file `name` (`first`: its first piece). */
+  given(seq: number, name: string, first: boolean): void {
+    this.names.set(seq, { name, first });
+  }
+
+  /** Piece seq is a line longer than MAX_LINE: rejected, the rest of its file skipped. */
+  tooLong(seq: number): void {
+    this.long.add(seq);
+    this.done({ t: 'done', seq, slot: -1, lines: 1, rejects: [[1, 'line too long', '']], unclosed: undefined });
+  }
+
+  done(m: PieceDone): void {
+    this.reports.set(m.seq, m);
+    for (let r = this.reports.get(this.next); r !== undefined; r = this.reports.get(this.next)) {
+      this.reports.delete(this.next);
+      this.take(r, this.names.get(this.next)!);
+      this.names.delete(this.next++);
+    }
+  }
+
+  private take(r: PieceDone, piece: { name: string; first: boolean }): void {
+    if (piece.first) this.base = 0;
+    const at = (line: number): string => `${piece.name}:${this.base + line}`;
+    if (r.unclosed !== undefined)
+      return this.fail(
+        new FlowmeterError(
+          'data',
+          `${at(r.unclosed)}: a JSON array over many lines, in the middle of a file, runs on past a piece of ` +
+            'input: flow-aggregate --jobs reads those only at the start of a file; read this input with --jobs 1',
+        ),
+      );
+    const long = this.long.delete(r.seq);
+    for (const [line, reason, said] of r.rejects) {
+      const place = at(line);
+      const message = long
+        ? `${new LineTooLongError(this.base + line, MAX_LINE).message}; rest of ${piece.name} skipped`
+        : said;
+      if (this.cfg.strict) return this.fail(new FlowmeterError('data', `${place}: ${message}`));
+      this.io.log.reject(reason, `${place}: ${message}`, place);
+    }
+    this.base += r.lines;
+  }
+}
+
 export async function runParallel(cfg: AggregateRunConfig, io: AggregateIO): Promise<AggregateSummary> {
   const n = cfg.jobs!;
   const sab = new SharedArrayBuffer(RING_SLOTS * RING_CHUNK);
   const ring = Buffer.from(sab);
-  /** Workers yet to give each slot back. */
-  const pending = new Int32Array(RING_SLOTS);
+  const free = Array.from({ length: RING_SLOTS }, (_, i) => RING_SLOTS - 1 - i);
   let slotFreed: (() => void) | undefined;
   let failure: Error | undefined;
   let failed!: (e: Error) => void;
@@ -170,23 +284,25 @@ export async function runParallel(cfg: AggregateRunConfig, io: AggregateIO): Pro
   failedP.catch(() => undefined);
   let finished = false;
   let reading: ChunkSource | undefined;
+  const fail = (e: Error): void => {
+    if (failure !== undefined || finished) return;
+    failure = e;
+    reading?.destroy(); // a read waiting on a pipe ends now
+    failed(e);
+  };
+  const order = new InputOrder(cfg, io, fail);
   const handlers = {
     release(slot: number): void {
-      if (--pending[slot]! === 0 && slotFreed) {
-        const f = slotFreed;
-        slotFreed = undefined;
-        f();
-      }
+      free.push(slot);
+      const f = slotFreed;
+      slotFreed = undefined;
+      f?.();
     },
-    reject(m: Extract<FromWorker, { t: 'reject' }>): void {
-      io.log.reject(m.reason, `${m.place}: ${m.message}`, m.place);
+    done(m: PieceDone): void {
+      if (m.slot >= 0) handlers.release(m.slot);
+      order.done(m);
     },
-    fail(e: Error): void {
-      if (failure !== undefined || finished) return;
-      failure = e;
-      reading?.destroy(); // a read waiting on a pipe ends now
-      failed(e);
-    },
+    fail,
     finished: () => finished,
   };
   /** p, or the first failure of a worker. */
@@ -194,15 +310,19 @@ export async function runParallel(cfg: AggregateRunConfig, io: AggregateIO): Pro
 
   const jobs: Job[] = [];
   try {
+    const ports = peerPorts(n);
     for (let i = 0; i < n; i++)
-      jobs.push(new Job(i, { cfg: forWorkers(cfg), index: i, count: n, ring: sab }, handlers));
-    const broadcast = (m: ToWorker): void => jobs.forEach((j) => j.send(m));
-    let slot = RING_SLOTS - 1;
-    const nextSlot = async (): Promise<number> => {
-      slot = (slot + 1) % RING_SLOTS;
-      while (pending[slot] !== 0) await until(new Promise<void>((r) => (slotFreed = r)));
-      return slot;
+      jobs.push(new Job(i, { cfg: forWorkers(cfg), index: i, count: n, ring: sab, peers: ports[i]! }, handlers));
+    const slots: Slots = {
+      ring,
+      async take(): Promise<number> {
+        while (free.length === 0) await until(new Promise<void>((r) => (slotFreed = r)));
+        return free.pop()!;
+      },
+      give: (slot) => void free.push(slot),
     };
+    const counts: ReadCounts = { lines: 0, flows: 0, aggregates: 0, rejected: 0 };
+    const pieces = new PieceCutter(slots, jobs, order, counts);
 
     const inputs = inputsOf(cfg);
     await withReadProgress(io.log, inputs, false, async (progress) => {
@@ -212,19 +332,8 @@ export async function runParallel(cfg: AggregateRunConfig, io: AggregateIO): Pro
         reading = src;
         const onAbort = (): void => src.destroy();
         io.signal?.addEventListener('abort', onAbort, { once: true });
-        broadcast({ t: 'open', name: src.name });
         try {
-          for await (const raw of src.chunks) {
-            const chunk: Buffer = typeof raw === 'string' ? Buffer.from(raw) : raw;
-            progress.add(chunk.length);
-            for (let at = 0; at < chunk.length; at += RING_CHUNK) {
-              const s = await nextSlot();
-              const len = chunk.copy(ring, s * RING_CHUNK, at, Math.min(chunk.length, at + RING_CHUNK));
-              pending[s] = n;
-              broadcast({ t: 'chunk', slot: s, len });
-            }
-            if (io.signal?.aborted) break;
-          }
+          await pieces.file(src, progress, () => io.signal?.aborted === true || failure !== undefined);
         } catch (e) {
           if (failure !== undefined) throw failure;
           if (!io.signal?.aborted)
@@ -236,20 +345,21 @@ export async function runParallel(cfg: AggregateRunConfig, io: AggregateIO): Pro
           reading = undefined;
         }
         if (failure !== undefined) throw failure;
-        if (io.signal?.aborted) break;
-        broadcast({ t: 'eof' });
       }
     });
-    if (io.signal?.aborted) broadcast({ t: 'end' });
+    jobs.forEach((j) => j.send({ t: 'end' }));
 
     const done = await until(Promise.all(jobs.map((j) => j.read)));
-    const first = done[0]!;
+    if (failure !== undefined) throw failure;
+    for (const d of done) addCounts(counts, d.counts);
+    jobs.forEach((j, i) => io.log.debug(`worker thread ${i}: ${j.given} pieces, ${done[i]!.counts.lines} lines`));
     const summary: AggregateSummary = {
-      ...first.counts,
+      ...counts,
       interrupted: io.signal?.aborted === true,
-      aggregators: first.aggregations.map((a, k) => ({
-        ...a,
+      aggregators: done[0]!.aggregations.map((a, k) => ({
+        name: a.name,
         size: done.reduce((s, d) => s + d.aggregations[k]!.size, 0),
+        stats: done.reduce((s, d) => addCounts(s, d.aggregations[k]!.stats), zeroStats()),
       })),
     };
     await writeOutputs(cfg, (k, f) => until(writeMerged(cfg, k, jobs, f, io.stdout, until)));
@@ -261,11 +371,177 @@ export async function runParallel(cfg: AggregateRunConfig, io: AggregateIO): Pro
   }
 }
 
+function zeroStats(): AggregatorStats {
+  return { flows: 0, aggregates: 0, filtered: 0, renormalized: 0, unknownSamplingRate: 0, notProRated: 0 };
+}
+
+/** Add every count of `b` to `a`; returns a. */
+function addCounts<T extends object>(a: T, b: T): T {
+  const x = a as Record<string, number>;
+  for (const [k, v] of Object.entries(b)) x[k] = (x[k] ?? 0) + (v as number);
+  return a;
+}
+
+/** The ring's free slots. */
+interface Slots {
+  ring: Buffer;
+  /** A free slot (waits for one). */
+  take(): Promise<number>;
+  /** A slot taken and not used. */
+  give(slot: number): void;
+}
+
+const BLANK = new Set([32, 9, 13, 10]);
+
+/** Cuts each input into pieces of whole lines in ring slots and gives each to a worker. */
+class PieceCutter {
+  private seq = 0;
+
+  constructor(
+    private readonly slots: Slots,
+    private readonly jobs: readonly Job[],
+    private readonly order: InputOrder,
+    private readonly counts: ReadCounts,
+  ) {}
+
+  /** The worker with the fewest pieces in hand. */
+  private idlest(): Job {
+    let best = this.jobs[0]!;
+    for (const j of this.jobs) if (j.inHand < best.inHand) best = j;
+    return best;
+  }
+
+  private give(
+    job: Job,
+    name: string,
+    first: boolean,
+    m: Omit<Extract<ToWorker, { t: 'piece' }>, 't' | 'seq' | 'name'>,
+  ): void {
+    const seq = this.seq++;
+    this.order.given(seq, name, first);
+    job.inHand++;
+    job.given++;
+    job.send({ t: 'piece', seq, name, ...m });
+  }
+
+  /** One input, piece by piece, until its end or `stop()`. */
+  async file(src: ChunkSource, progress: ReadProgress, stop: () => boolean): Promise<void> {
+    const { ring } = this.slots;
+    const name = src.name;
+    let first = true;
+    let slot = await this.slots.take();
+    let fill = 0;
+    /** A line longer than a slot, being gathered. */
+    let long: Buffer[] | undefined;
+    let longBytes = 0;
+    /** Whether a non-blank byte was seen (a file that starts with '[' goes whole to one worker). */
+    let started = false;
+    let stream: Job | undefined;
+    const send = (job: Job, m: Omit<Extract<ToWorker, { t: 'piece' }>, 't' | 'seq' | 'name'>): void => {
+      this.give(job, name, first, m);
+      first = false;
+    };
+    /** The whole lines of the slot as a piece, the rest carried to a fresh slot. */
+    const cut = async (): Promise<void> => {
+      const at = slot * RING_CHUNK;
+      const nl = ring.lastIndexOf(10, at + fill - 1);
+      if (nl < at) {
+        long = [Buffer.from(ring.subarray(at, at + fill))];
+        longBytes = fill;
+        fill = 0;
+        return;
+      }
+      const to = await this.slots.take();
+      const len = nl + 1 - at;
+      ring.copy(ring, to * RING_CHUNK, nl + 1, at + fill);
+      send(this.idlest(), { slot, len, more: false });
+      fill -= len;
+      slot = to;
+    };
+    /** The long line ends here (or its input does): a piece of its own, or the rest of the file
+     *  skipped when it is longer than MAX_LINE, as one thread does (readNdjsonObjects). */
+    const endLong = (nl: boolean): boolean => {
+      const line = Buffer.concat(long!);
+      long = undefined;
+      const text = nl ? line.length - (line.length > 1 && line[line.length - 2] === 13 ? 2 : 1) : line.length;
+      if (text <= MAX_LINE) {
+        send(this.idlest(), { slot: -1, len: line.length, more: false, data: line });
+        return true;
+      }
+      this.tooLong(name, first);
+      return false;
+    };
+    try {
+      for await (const raw of src.chunks) {
+        const c: Buffer = typeof raw === 'string' ? Buffer.from(raw) : raw;
+        progress.add(c.length);
+        let at = 0;
+        if (!started && stream === undefined) {
+          while (at < c.length && BLANK.has(c[at]!)) at++;
+          started = at < c.length;
+          if (started && c[at] === 91 && long === undefined) {
+            stream = this.idlest();
+            send(stream, { slot, len: fill, more: true });
+          }
+          at = 0;
+        }
+        if (stream !== undefined) {
+          await this.streamOn(stream, c);
+          if (stop()) break;
+          continue;
+        }
+        while (at < c.length) {
+          if (long !== undefined) {
+            const nl = c.indexOf(10, at);
+            const end = nl < 0 ? c.length : nl + 1;
+            long.push(Buffer.from(c.subarray(at, end)));
+            longBytes += end - at;
+            at = end;
+            if (nl >= 0 && !endLong(true)) return;
+            if (nl < 0 && longBytes > MAX_LINE) return this.tooLong(name, first);
+            continue;
+          }
+          const len = Math.min(RING_CHUNK - fill, c.length - at);
+          c.copy(ring, slot * RING_CHUNK + fill, at, at + len);
+          fill += len;
+          at += len;
+          if (fill === RING_CHUNK) await cut();
+        }
+        if (stop()) break;
+      }
+      if (long !== undefined && !stop()) endLong(false);
+    } finally {
+      // stopped (SIGINT): the whole lines read are read, as with one thread
+      const len = stop() ? ring.lastIndexOf(10, slot * RING_CHUNK + fill - 1) + 1 - slot * RING_CHUNK : fill;
+      if (stream !== undefined) stream.send({ t: 'pend' });
+      else if (len > 0) send(this.idlest(), { slot, len, more: false });
+      else this.slots.give(slot);
+    }
+  }
+
+  /** A chunk of an input that goes whole to one worker: into slots, in order. */
+  private async streamOn(job: Job, c: Buffer): Promise<void> {
+    for (let at = 0; at < c.length; at += RING_CHUNK) {
+      const slot = await this.slots.take();
+      const len = c.copy(this.slots.ring, slot * RING_CHUNK, at, Math.min(c.length, at + RING_CHUNK));
+      job.send({ t: 'chunk', slot, len });
+    }
+  }
+
+  /** A line longer than MAX_LINE: rejected, the rest of its file skipped (readNdjsonObjects). */
+  private tooLong(name: string, first: boolean): void {
+    const seq = this.seq++;
+    this.order.given(seq, name, first);
+    this.counts.lines++;
+    this.counts.rejected++;
+    this.order.tooLong(seq);
+  }
+}
+
 /** The configuration as it crosses to the workers. */
 function forWorkers(cfg: AggregateRunConfig): AggregateRunConfig {
   return {
     ...cfg,
-    networks: undefined,
     aggregations: cfg.aggregations.map((a) => {
       if ((a.spec.filters?.length ?? 0) !== (a.filterSources?.length ?? 0))
         throw new Error(`aggregation ${a.spec.name}: filters without their sources cannot go to worker threads`);
@@ -319,14 +595,11 @@ async function writeMerged(
 ): Promise<void> {
   const spec = cfg.aggregations[k]!.spec;
   const sumAt = cfg.sort === 'key' ? -1 : (spec.interval ?? 0) > 0 ? 1 : 0;
-  const write = async (chunk: Buffer): Promise<void> => {
-    if (f) await f.write(chunk);
-    else if (!stdout.write(chunk)) await until(waitDrain(stdout));
-  };
-  let out = Buffer.allocUnsafe(OUT_BYTES);
-  let used = 0;
-  if (cfg.format === 'csv')
-    used = out.write(stringify([aggregateCsvHeader(canonicalOrder(spec.primitives))], CSV_OPTIONS));
+  // as one thread writes (run.ts writeNdjson): a file's next 64 KiB are merged while the last
+  // ones are written, where waiting for each write left the merge idle
+  const out = f ? (chunk: Buffer): Promise<void> => f.write(chunk) : stdout;
+  const batch = new ByteBatch(out, OUT_BYTES, true, typeof out === 'function');
+  if (cfg.format === 'csv') batch.add(stringify([aggregateCsvHeader(canonicalOrder(spec.primitives))], CSV_OPTIONS));
 
   const live: Run[] = [];
   for (const j of jobs) {
@@ -339,15 +612,11 @@ async function writeMerged(
     const run = live[best]!;
     const from = run.start();
     const to = run.batch.ends[run.at]!;
-    if (used + to - from > OUT_BYTES) {
-      await write(out.subarray(0, used));
-      out = Buffer.allocUnsafe(OUT_BYTES);
-      used = 0;
-    }
-    used += run.bytes.copy(out, used, from, to);
+    const at = batch.reserve(to - from);
+    if (batch.advance(at + run.bytes.copy(batch.buffer, at, from, to))) await until(batch.flush());
     if (++run.at === run.batch.rows && !(await run.advance(until))) live.splice(best, 1);
   }
-  if (used > 0) await write(out.subarray(0, used));
+  await until(batch.end());
 }
 
 /** The order of the current rows of two runs, as Aggregator.order would have them: the sortRow

@@ -46,8 +46,6 @@ export interface AggregateRunConfig {
   inputFormat?: InputFormat;
   /** Threads that scan and account (1 = this thread alone; see parallel.ts). */
   jobs?: number;
-  /** The file `networks` was read from (worker threads read their own). */
-  networksPath?: string;
 }
 
 export interface AggregateIO {

@@ -1,20 +1,31 @@
-// One worker thread of flow-aggregate --jobs (parallel.ts): reads the chunks the main thread
-// read (every chunk, so that line numbers, rejects and stats are those of one thread), scans and
-// accounts every line into aggregations that keep only this thread's part of the keys, then
-// hands its sorted aggregates over, formatted, a batch at a time, for the main thread to merge.
+// One worker thread of flow-aggregate --jobs (parallel.ts): scans and accounts the pieces of input
+// the main thread gives it (whole lines, in the shared ring), keeps the keys of its own part and
+// sends the others to their workers (exchange.ts), adds what the other workers send it, tells the
+// main thread each piece's line count and rejected lines (which the main thread prints in input
+// order), then hands its sorted aggregates over, formatted, a batch at a time, for the main
+// thread to merge.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { stringify } from 'csv-stringify/sync';
 import { CSV_OPTIONS } from '../format/csv.js';
-import { FlowmeterError } from '../errors.js';
 import type { ChunkSource } from '../cli/io.js';
+import { UNCLOSED_ARRAY } from '../cli/ndjson-input.js';
 import { compileFilter } from '../filter/filter.js';
-import { loadNetworksFile } from '../networks/file.js';
+import { NetworkTable } from '../networks/file.js';
 import { Aggregator } from './aggregator.js';
 import { aggregateCsvRow } from './aggregate-csv.js';
 import { aggregateLineWriter, MAX_AGGREGATE_BYTES } from './aggregate-json.js';
+import { KeyExchange } from './exchange.js';
+import { FlowmeterError } from '../errors.js';
 import { accountInput, type AggregateRunConfig, type ReadCounts } from './run.js';
-import { RING_CHUNK, type FromWorker, type RowBuffers, type ToWorker, type WorkerData } from './parallel.js';
+import {
+  RING_CHUNK,
+  type FromWorker,
+  type PieceReject,
+  type RowBuffers,
+  type ToWorker,
+  type WorkerData,
+} from './parallel.js';
 
 const port = parentPort!;
 const data = workerData as WorkerData;
@@ -23,69 +34,20 @@ const ring = Buffer.from(data.ring);
 /** Messages from the main thread, taken in order. */
 const inbox: ToWorker[] = [];
 let waiting: ((m: ToWorker) => void) | undefined;
-/** The reader gave up the input being sent (a line too long: the rest of the file is skipped):
- *  its chunks are given back unread until its end. */
-let skipping = false;
 port.on('message', (m: ToWorker) => {
   if (m.t === 'rows') return void sendRows(m.agg, m.reuse);
-  if (skipping && skip(m)) return;
   if (waiting) {
     const w = waiting;
     waiting = undefined;
     w(m);
   } else inbox.push(m);
 });
-/** While skipping: true when m was the skipped input's (a chunk, given back, or its end). */
-function skip(m: ToWorker): boolean {
-  if (m.t === 'chunk') post({ t: 'release', slot: m.slot });
-  else if (m.t === 'eof') skipping = false;
-  else {
-    skipping = false;
-    return false;
-  }
-  return true;
-}
 const next = (): Promise<ToWorker> =>
   inbox.length > 0 ? Promise.resolve(inbox.shift()!) : new Promise((r) => (waiting = r));
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
-// Input stops early (SIGINT) only where the main thread stopped: every chunk before is read.
-const stop = new AbortController();
-
-/** The next input, as the main thread opened it. */
-async function open(): Promise<ChunkSource> {
-  const m = await next();
-  if (m.t === 'open') return { name: m.name, chunks: chunks(), destroy: () => undefined };
-  if (m.t === 'end') stop.abort();
-  return { name: '', chunks: (async function* () {})(), destroy: () => undefined };
-}
-
-/** One input's chunks, views of the ring. A slot is given back once the chunk after next is
- *  asked for: the reader may still hold the end of the last one (a line cut at the boundary). */
-async function* chunks(): AsyncGenerator<Buffer> {
-  const held: number[] = [];
-  let over = false;
-  try {
-    for (;;) {
-      const m = await next();
-      if (m.t === 'end') stop.abort();
-      over = m.t !== 'chunk';
-      if (m.t !== 'chunk') return;
-      while (held.length > 1) post({ t: 'release', slot: held.shift()! });
-      held.push(m.slot);
-      yield ring.subarray(m.slot * RING_CHUNK, m.slot * RING_CHUNK + m.len);
-    }
-  } finally {
-    for (const slot of held) post({ t: 'release', slot });
-    if (!over) {
-      skipping = true;
-      while (skipping && inbox.length > 0 && skip(inbox[0]!)) inbox.shift();
-    }
-  }
-}
-
 const wire = data.cfg;
-const networks = wire.networksPath ? await loadNetworksFile(wire.networksPath) : undefined;
+const networks = wire.networks && NetworkTable.revive(wire.networks);
 const cfg: AggregateRunConfig = {
   ...wire,
   networks,
@@ -94,28 +56,82 @@ const cfg: AggregateRunConfig = {
     spec: { ...a.spec, filters: (a.filterSources ?? []).map((f) => compileFilter(f).test) },
   })),
 };
-const aggs = cfg.aggregations.map(
-  (a) => new Aggregator({ ...a.spec, networks, part: { index: data.index, count: data.count } }),
+const exchange: KeyExchange = new KeyExchange(data.peers, (k, rec, at, exact): number =>
+  aggs[k]!.addExchanged(rec, at, exact),
+);
+const aggs: Aggregator[] = cfg.aggregations.map(
+  (a, k) =>
+    new Aggregator({
+      ...a.spec,
+      networks,
+      part: { index: data.index, count: data.count, outbox: exchange.outbox(k) },
+    }),
 );
 
+const counts: ReadCounts = { lines: 0, flows: 0, aggregates: 0, rejected: 0 };
+/** The rejected lines of the piece being read (line numbers within it). */
+let rejects: PieceReject[] = [];
+/** The line of the piece being read where a JSON array starts that is still open at its end. */
+let unclosed: number | undefined;
+
+/** The pieces of input as the main thread gives them, each one an input of its own for
+ *  readNdjsonObjects (line numbers from 1); when one is read, its count and rejects go back. */
+async function* pieces(): AsyncGenerator<ChunkSource> {
+  for (;;) {
+    // the records other workers sent are added between pieces
+    await new Promise<void>((r) => setImmediate(r));
+    await exchange.throttle();
+    const m = await next();
+    if (m.t !== 'piece') return;
+    const before = counts.lines;
+    rejects = [];
+    unclosed = undefined;
+    yield { name: m.name, chunks: pieceChunks(m), destroy: () => undefined };
+    post({
+      t: 'done',
+      seq: m.seq,
+      slot: m.more ? -1 : m.slot,
+      lines: counts.lines - before,
+      rejects,
+      unclosed: m.more ? undefined : unclosed,
+    });
+  }
+}
+
+/** A piece's bytes: one slot of the ring (or bytes of its own: a line longer than a slot), or,
+ *  for a JSON array over many lines (`more`), slot after slot until the piece's end. A slot of
+ *  those is given back once the one after next is asked for: the reader may still hold the end
+ *  of the last one (a line cut at the boundary). */
+async function* pieceChunks(m: Extract<ToWorker, { t: 'piece' }>): AsyncGenerator<Buffer> {
+  const view = (slot: number, len: number): Buffer => ring.subarray(slot * RING_CHUNK, slot * RING_CHUNK + len);
+  if (m.data) return yield Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+  yield view(m.slot, m.len);
+  if (!m.more) return;
+  const held = [m.slot];
+  try {
+    for (;;) {
+      const c = await next();
+      if (c.t !== 'chunk') return;
+      while (held.length > 1) post({ t: 'release', slot: held.shift()! });
+      held.push(c.slot);
+      yield view(c.slot, c.len);
+    }
+  } finally {
+    for (const slot of held) post({ t: 'release', slot });
+  }
+}
+
 try {
-  const counts: ReadCounts = { lines: 0, flows: 0, aggregates: 0, rejected: 0 };
-  // every thread meets the same bad lines: the first alone tells them
-  await accountInput(
-    cfg,
-    aggs,
-    { stdin: undefined as never, signal: stop.signal, open },
-    counts,
-    (place, reason, message) => {
-      counts.rejected++;
-      if (cfg.strict) throw new FlowmeterError('data', `${place}: ${message}`);
-      if (data.index === 0) post({ t: 'reject', place, reason, message });
-    },
-  );
+  await accountInput(cfg, aggs, { stdin: undefined as never, sources: pieces() }, counts, (place, reason, message) => {
+    counts.rejected++;
+    const line = Number(place.slice(place.lastIndexOf(':') + 1));
+    if (message === UNCLOSED_ARRAY) unclosed ??= line;
+    rejects.push([line, reason, message]);
+  });
+  await exchange.finish();
   post({
     t: 'read',
     counts,
-    interrupted: stop.signal.aborted,
     aggregations: aggs.map((a) => ({ name: a.name, size: a.size, stats: a.stats })),
   });
 } catch (e) {

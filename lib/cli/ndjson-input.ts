@@ -21,9 +21,10 @@ export interface NdjsonInputIO {
   signal?: AbortSignal | undefined;
   /** Told the size of every chunk read (a TTY's progress line). */
   progress?: ReadProgress | undefined;
-  /** Where a path's chunks come from (default: the file, or stdin for `-`); a worker thread of
-   *  flow-aggregate --jobs gets the chunks its main thread read. */
-  open?: ((path: string) => Promise<ChunkSource>) | undefined;
+  /** The inputs to read in place of the paths (opened in turn, stdin for `-`): a worker thread
+   *  of flow-aggregate --jobs reads the pieces of input its main thread gives it. The next one
+   *  is asked for when the last one is read. */
+  sources?: AsyncIterable<ChunkSource> | undefined;
 }
 
 /** Called for every rejected line; may throw (e.g. --strict). */
@@ -58,7 +59,8 @@ export interface LineScanner {
   readonly chunkBuffers?: ChunkBuffers;
 }
 
-const MAX_LINE = 1 << 20;
+/** The longest line read (bytes); a longer one ends its file (readNdjsonObjects). */
+export const MAX_LINE = 1 << 20;
 
 export async function readNdjsonObjects(
   paths: readonly string[],
@@ -69,10 +71,8 @@ export async function readNdjsonObjects(
   flush?: () => Promise<void>,
   scanner?: LineScanner,
 ): Promise<void> {
-  for (const path of paths.length === 0 ? ['-'] : paths) {
-    if (io.signal?.aborted) return;
-    const own = scanner?.chunkBuffers;
-    const src = io.open ? await io.open(path) : await openInputChunks(path, io.stdin, own);
+  const own = scanner?.chunkBuffers;
+  for await (const src of io.sources ?? openInputs(paths, io, own)) {
     const onAbort = (): void => {
       src.destroy();
     };
@@ -192,8 +192,7 @@ export async function readNdjsonObjects(
         parseLine(tail.toString('utf8', 0, tail[tail.length - 1] === 13 ? tail.length - 1 : tail.length));
         if (needFlush && flush) await flush();
       }
-      if (array.open && !io.signal?.aborted)
-        reject(`${src.name}:${array.startLine}`, 'not JSON', 'a JSON array that is not closed at the end of the input');
+      if (array.open && !io.signal?.aborted) reject(`${src.name}:${array.startLine}`, 'not JSON', UNCLOSED_ARRAY);
     } catch (e) {
       if (e instanceof LineTooLongError) {
         counts.lines++; // the over-long line was read (in part) and is the one rejected
@@ -205,6 +204,21 @@ export async function readNdjsonObjects(
     } finally {
       io.signal?.removeEventListener('abort', onAbort);
     }
+  }
+}
+
+/** The message of the rejection of a JSON array still open at the end of an input. */
+export const UNCLOSED_ARRAY = 'a JSON array that is not closed at the end of the input';
+
+/** The inputs, opened in turn as they are asked for, until the abort signal. */
+async function* openInputs(
+  paths: readonly string[],
+  io: NdjsonInputIO,
+  own: ChunkBuffers | undefined,
+): AsyncGenerator<ChunkSource> {
+  for (const path of paths.length === 0 ? ['-'] : paths) {
+    if (io.signal?.aborted) return;
+    yield await openInputChunks(path, io.stdin, own);
   }
 }
 

@@ -180,7 +180,7 @@ function parser(proc: Proc) {
         group: 'Input:',
         default: 1,
         describe:
-          'Threads that scan and account, each holding its share of the keys (1 = one thread; every thread scans every line, see the man page); output is the same for any N',
+          'Threads that scan and account: each reads its own pieces of the input and holds its share of the keys (1 = one thread, see the man page); output is the same for any N',
       })
   );
 }
@@ -238,7 +238,6 @@ export async function main(proc: Proc): Promise<number | void> {
         inputs: files,
         aggregations,
         networks,
-        networksPath,
         format: a.format,
         sort: a.sort,
         strict: a.strict,

@@ -63,6 +63,15 @@ export class NetworkTable {
     return this.entries.length;
   }
 
+  /** A table as another thread receives it (a structured clone keeps the data, not the class):
+   *  given its class back, so that a worker thread need not parse the file again. */
+  static revive(o: NetworkTable): NetworkTable {
+    Object.setPrototypeOf(o, NetworkTable.prototype);
+    BinaryTrie.revive(o.v4);
+    BinaryTrie.revive(o.v6);
+    return o;
+  }
+
   /** Add a prefix; host bits are cleared. Returns false if the same net/len was already there. */
   add(e: Omit<NetworkEntry, 'net'> & { words: ArrayLike<number> }): boolean {
     const idx = this.entries.length;

@@ -35,6 +35,11 @@ export class BinaryTrie {
     this.value = new Int32Array(initialNodes).fill(NONE);
   }
 
+  /** A trie as another thread receives it (see NetworkTable.revive). */
+  static revive(o: BinaryTrie): BinaryTrie {
+    return Object.setPrototypeOf(o, BinaryTrie.prototype) as BinaryTrie;
+  }
+
   /** Number of distinct prefixes stored. */
   get size(): number {
     return this.prefixes;

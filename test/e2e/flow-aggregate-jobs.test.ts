@@ -172,3 +172,101 @@ test('SIGINT with worker threads while reading a pipe: what was read is written,
   const whole = await runBin('flow-aggregate', ['-j', '1', '-a', 'src_host', file]);
   assert.equal(readFileSync(out, 'utf8'), whole.stdout, 'every flow read was aggregated and written');
 });
+
+/** count seeded random flow lines (IPv6 keys, counters past 2^53 among them) with a line that is
+ *  not JSON every `bad` lines and one that is no flow every `odd` lines: the rejects lie in many
+ *  pieces of input (a piece is at most 256 KiB, ~600 of these lines). */
+function spreadInput(seed: number, count: number, bad: number, odd: number, extra: string[] = []): string {
+  const r = rng(seed);
+  const lines: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    if (i % bad === 0) lines.push(`not json ${i}`);
+    else if (i % odd === 0) lines.push(`{"not": "a flow", "line": ${i}}`);
+    else lines.push(flowToJson(randomRecord(r)));
+    if (i % 5000 === 0 && extra.length > 0) lines.push(...extra);
+  }
+  return lines.join('\n') + '\n';
+}
+
+test('inputs of many pieces over several files: --jobs 1, 2 and 3 give the same output and the same rejects with their lines', async () => {
+  writeFileSync(join(dir, 'spread-nets.lst'), '10.0.0.0/8\n10.0.128.0/17\n2001:db8::/32\n2001:db8:5::/48\n');
+  const nets = join(dir, 'spread-nets.lst');
+  // aggregate records of a first run, merged in the middle of the flows (merge input)
+  const seedRun = await runBin('flow-aggregate', ['-j', '1', '-a', 'src_host,dst_host,proto'], {
+    input: spreadInput(5, 3000, 1e9, 1e9),
+  });
+  assert.equal(seedRun.code, 0, seedRun.stderr);
+  const aggregates = seedRun.stdout.trimEnd().split('\n').slice(0, 50);
+  const a = join(dir, 'spread-a.ndjson');
+  const b = join(dir, 'spread-b.ndjson');
+  writeFileSync(a, spreadInput(21, 24000, 2900, 4100, aggregates));
+  writeFileSync(b, spreadInput(22, 9000, 1700, 1e9));
+  assert.ok(readFileSync(a).length > 20 * 256 * 1024, 'file a is many pieces');
+
+  const modes: string[][] = [
+    ['-a', 'src_host,dst_host,proto', '--sort', 'bytes'],
+    ['-a', 'sum_host', '--interval', '300', '--pro-rate', '--sort', 'packets'],
+    ['-a', 'src_net,dst_host', '-n', nets, '--renormalize', '--format', 'csv'],
+    ['--ab', '--ba', '-n', nets, '-o', `ab=${join(dir, 'spread-ab.ndjson')}`],
+  ];
+  for (const m of modes) {
+    const r = await sameForAnyJobs([...m, a, b]);
+    assert.equal(r.code, 65, `${m.join(' ')}: ${r.stderr}`);
+    // the first rejects of each reason as one thread tells them, lines counted per file
+    assert.match(r.stderr, /spread-a\.ndjson:2900: expected a JSON object/);
+    assert.match(r.stderr, /spread-a\.ndjson:4100: /);
+    assert.match(r.stderr, /spread-b\.ndjson:1700: expected a JSON object/);
+  }
+  const merged = await sameForAnyJobs(['-v', '-a', 'src_host,dst_host,proto', a]);
+  assert.match(merged.stderr, / 200 aggregate records/, 'the aggregate records were merged');
+  // --strict stops at the first bad line, which lies in a later piece
+  const strict = await sameForAnyJobs(['-a', 'src_host', '--strict', b, a]);
+  assert.equal(strict.code, 65);
+  assert.equal(strict.stdout, '');
+  assert.match(strict.stderr, /spread-b\.ndjson:1700: /);
+  // the pieces went to every worker
+  const told = await runBin('flow-aggregate', ['-j', '3', '-vv', '-a', 'proto', a, b]);
+  const given = [...told.stderr.matchAll(/worker thread \d: (\d+) pieces/g)].map((x) => Number(x[1]));
+  assert.equal(given.length, 3, told.stderr);
+  assert.ok(
+    given.every((g) => g > 3),
+    `pieces per worker: ${given.join(', ')}`,
+  );
+});
+
+test('--jobs 1, 2 and 3 agree on lines longer than a piece and longer than the limit, and on JSON arrays over many lines', async () => {
+  const r = rng(31);
+  const flows = (n: number): string[] => Array.from({ length: n }, () => flowToJson(randomRecord(r)));
+  // a 400 KB line (longer than a piece of 256 KiB, within the 1 MiB limit), then one of 1.5 MB
+  // (rejected, the rest of its file skipped), then a second file
+  const long = join(dir, 'long.ndjson');
+  const wideLine = (bytes: number): string => `{"pad": "${'x'.repeat(bytes)}"}`;
+  writeFileSync(
+    long,
+    [...flows(3000), wideLine(400_000), ...flows(3000), wideLine(1_500_000), ...flows(500)].join('\n') + '\n',
+  );
+  const after = join(dir, 'after.ndjson');
+  writeFileSync(after, flows(2000).join('\n') + '\n');
+  const res = await sameForAnyJobs(['-a', 'src_host,dst_port', long, after]);
+  assert.equal(res.code, 65, res.stderr);
+  assert.match(res.stderr, /long\.ndjson:3001: /);
+  assert.match(res.stderr, /long\.ndjson:6002: line 6002 is longer than 1048576 bytes; rest of .*long\.ndjson skipped/);
+
+  // an nfdump-style array of objects over many lines, 2 MB: the file starts with it
+  const objects = flows(4000).map((l) => JSON.stringify(JSON.parse(l), null, 2));
+  const array = join(dir, 'array.json');
+  writeFileSync(array, '[\n' + objects.join(',\n') + '\n]\n');
+  const arr = await sameForAnyJobs(['-a', 'src_host,dst_host', array, after]);
+  assert.equal(arr.code, 0, arr.stderr);
+  assert.ok(arr.stdout.length > 0);
+
+  // one that starts in the middle of a file and runs past its piece: refused with workers
+  const middle = join(dir, 'middle.json');
+  writeFileSync(middle, flows(10).join('\n') + '\n[\n' + objects.join(',\n') + '\n]\n');
+  const one = await runBin('flow-aggregate', ['-j', '1', '-a', 'src_host', middle]);
+  assert.equal(one.code, 0, one.stderr);
+  const two = await runBin('flow-aggregate', ['-j', '2', '-a', 'src_host', middle]);
+  assert.equal(two.code, 65, two.stderr);
+  assert.equal(two.stdout, '');
+  assert.match(two.stderr, /middle\.json:\d+: a JSON array over many lines, in the middle of a file, .* --jobs 1/);
+});
