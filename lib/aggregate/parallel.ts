@@ -9,12 +9,11 @@
 // adds it between its pieces. So the scan, the networks lookups and the key hash, 45-58 % of a
 // line's cost, are done once, and no key is held twice (memory: --jobs 2 must stay within 1.3x
 // that of one thread, and the tables need no merge after). Adding is a sum, a min, a max and an
-// OR, so the records added in any order give exactly what one thread gives. Before, every worker
-// scanned every line and kept only its keys: that repeated about half of a line's cost per worker
-// and made -j 2 12-15 % slower than -j 1 on two idle cores (bench/README.md, issue 20). Split by
-// pieces, the scan is no longer repeated; what the workers add is a fixed start-up (~40 MB and a
-// few tenths of a second for two) and the exchange (about half of the keys' updates travel as
-// records and are hashed twice). Measured on a busy machine only so far: see bench/README.md.
+// OR, so the records added in any order give exactly what one thread gives. Splitting by key
+// alone (every worker scanning every line) would repeat about half of a line's cost per worker.
+// What the workers cost: a fixed start-up (~40 MB and a few tenths of a second for two) and the
+// exchange (about half of the keys' updates travel as records and are hashed twice). The main
+// thread's reading, merging and writing stay serial (figures in bench/README.md, issue 20).
 //
 // Line numbers, rejects and counts: a worker tells, per piece, its line count and its rejected
 // lines (by line within the piece); the main thread takes the pieces in input order and prints
