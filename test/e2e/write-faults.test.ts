@@ -243,9 +243,19 @@ test('-o /dev/stdout, /dev/fd/1, /proc/self/fd/1 on a socket (what a program tha
       let stderr = '';
       child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
       const exited = new Promise((r) => child.on('exit', r));
-      await new Promise((r) => setTimeout(r, 500));
+      // a 'readable' listener that takes nothing for 500 ms: the socket fills, and node keeps
+      // the data (a stream nobody listens to is drained away when the child exits)
       const parts: Buffer[] = [];
-      for await (const b of child.stdout) parts.push(b as Buffer);
+      let reading = false;
+      const take = (): void => {
+        for (let b: Buffer | null; reading && (b = child.stdout.read() as Buffer | null) !== null;) parts.push(b);
+      };
+      child.stdout.on('readable', take);
+      const ended = new Promise((r) => child.stdout.on('end', r));
+      await new Promise((r) => setTimeout(r, 500));
+      reading = true;
+      take();
+      await ended;
       const code = await exited;
       assert.equal(code, 0, `${cmd} -o ${out}: ${stderr}`);
       assert.equal(Buffer.concat(parts).toString(), plain.stdout, `${cmd} -o ${out}: what it writes to stdout`);
